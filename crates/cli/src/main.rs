@@ -1,0 +1,931 @@
+//! `crm`: the command-line way into the CRM core.
+//!
+//! Glue only: parse arguments, open the profile, call the core, print.
+//! Errors are reported once, here, as one `error: …` line with exit code 1.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use crm_core::import::{ImportControl, ImportOptions, ImportReport};
+use crm_core::normalize::format_minor;
+use crm_core::{
+    parse_id, ActivityKind, Contact, ContactDraft, ContactQuery, KeyStoreChoice, PolicyDraft,
+    Stage, Store, TaskDraft, TaskFilter, TaskStatus,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use secret::Secret;
+
+mod secret;
+
+#[derive(Parser)]
+#[command(
+    name = "crm",
+    version,
+    about = "Insurance CRM: encrypted local store, contacts, policies, payments, tasks"
+)]
+struct Cli {
+    /// Profile folder (one per agent). Default: the platform's app-data folder.
+    #[arg(long, global = true, env = "CRM_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a new encrypted profile.
+    Init {
+        /// Where to keep the database key.
+        #[arg(long, value_enum, default_value_t = KeyStoreArg::Auto)]
+        key_store: KeyStoreArg,
+        /// Region for phone numbers without a country code.
+        #[arg(long, default_value = "GB")]
+        region: String,
+    },
+    /// Import records from a CSV file.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Export records to a CSV file.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Contacts.
+    #[command(subcommand)]
+    Contacts(ContactsCmd),
+    /// Insurance policies.
+    #[command(subcommand)]
+    Policies(PoliciesCmd),
+    /// Premium instalments, payments and arrears.
+    #[command(subcommand)]
+    Payments(PaymentsCmd),
+    /// Tasks.
+    #[command(subcommand)]
+    Tasks(TasksCmd),
+    /// Profile settings.
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Show the audit trail of one record.
+    Audit {
+        /// Record id.
+        id: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyStoreArg {
+    /// The OS keyring, or a passphrase if no keyring answers.
+    Auto,
+    /// The OS keyring only.
+    Keyring,
+    /// A passphrase only (CRM_PASSPHRASE or a prompt).
+    Passphrase,
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import contacts (creates new ones, updates those with the same email).
+    Contacts {
+        /// The CSV file.
+        file: PathBuf,
+        /// Check and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Map a column: "CSV Column=field" (field, custom.NAME or ignore). Repeatable.
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        maps: Vec<String>,
+        /// Also write the problems found to this CSV file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 5000)]
+        batch_size: usize,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Export all contacts.
+    Contacts {
+        /// The CSV file to write.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContactsCmd {
+    /// List contacts.
+    List {
+        /// Text in the name, company, email or phone.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only this stage (prospect, client, lapsed).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only this owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count contacts.
+    Count,
+    /// Show one contact with its policies, tasks and timeline.
+    Show {
+        /// Contact id.
+        id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a contact.
+    Add(ContactFields),
+    /// Change fields of a contact.
+    Edit {
+        /// Contact id.
+        id: String,
+        #[command(flatten)]
+        fields: ContactFields,
+    },
+    /// Delete a contact.
+    Delete {
+        /// Contact id.
+        id: String,
+    },
+    /// Add a note or call to a contact's timeline.
+    Log {
+        /// Contact id.
+        id: String,
+        /// The text.
+        text: String,
+        /// note, call, email or meeting.
+        #[arg(long, default_value = "note")]
+        kind: String,
+    },
+}
+
+#[derive(Args)]
+struct ContactFields {
+    /// Given name.
+    #[arg(long)]
+    first_name: Option<String>,
+    /// Family name.
+    #[arg(long)]
+    last_name: Option<String>,
+    /// Company.
+    #[arg(long)]
+    company: Option<String>,
+    /// Email (repeatable).
+    #[arg(long)]
+    email: Vec<String>,
+    /// Phone (repeatable).
+    #[arg(long)]
+    phone: Vec<String>,
+    /// prospect, client or lapsed.
+    #[arg(long)]
+    stage: Option<String>,
+    /// Tag (repeatable).
+    #[arg(long)]
+    tag: Vec<String>,
+    /// Owner.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Any field: FIELD=VALUE (custom.NAME=VALUE for custom fields). Repeatable.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+}
+
+impl ContactFields {
+    fn pairs(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        let one = |out: &mut Vec<(String, String)>, f: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.push((f.to_string(), v.clone()));
+            }
+        };
+        one(&mut out, "first_name", &self.first_name);
+        one(&mut out, "last_name", &self.last_name);
+        one(&mut out, "company_name", &self.company);
+        one(&mut out, "stage", &self.stage);
+        one(&mut out, "owner", &self.owner);
+        out.extend(self.email.iter().map(|e| ("email".to_string(), e.clone())));
+        out.extend(self.phone.iter().map(|e| ("phone".to_string(), e.clone())));
+        if !self.tag.is_empty() {
+            out.push(("tags".into(), self.tag.join(",")));
+        }
+        for s in &self.set {
+            let (f, v) = s
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--set {s:?}: expected FIELD=VALUE"))?;
+            out.push((f.trim().to_string(), v.to_string()));
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Subcommand)]
+enum PoliciesCmd {
+    /// List policies.
+    List {
+        /// Only this contact's.
+        #[arg(long)]
+        contact: Option<String>,
+        /// Only active policies expiring within DAYS.
+        #[arg(long, value_name = "DAYS")]
+        renewals: Option<u32>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a policy to a contact.
+    Add {
+        /// The holder's contact id.
+        #[arg(long)]
+        contact: String,
+        /// Policy number.
+        #[arg(long)]
+        number: String,
+        /// Insurer.
+        #[arg(long)]
+        carrier: String,
+        /// Line of business (motor, home, life, …).
+        #[arg(long)]
+        line: String,
+        /// Premium per payment period, e.g. 42.50.
+        #[arg(long)]
+        premium: String,
+        /// Currency code.
+        #[arg(long, default_value = "GBP")]
+        currency: String,
+        /// monthly, quarterly, semi_annual, annual or single.
+        #[arg(long, default_value = "monthly")]
+        frequency: String,
+        /// Effective date.
+        #[arg(long)]
+        effective: String,
+        /// Expiry date (default: a year after effective).
+        #[arg(long)]
+        expiry: Option<String>,
+        /// quoted, active, lapsed, cancelled or expired.
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PaymentsCmd {
+    /// List a policy's instalments and payments, or all arrears.
+    List {
+        /// The policy.
+        #[arg(long, required_unless_present = "arrears")]
+        policy: Option<String>,
+        /// List every policy in arrears instead.
+        #[arg(long)]
+        arrears: bool,
+        /// Arrears as of this date (default today).
+        #[arg(long)]
+        on: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a policy's premium schedule (idempotent).
+    Schedule {
+        /// The policy id.
+        policy: String,
+    },
+    /// Record a payment against a policy.
+    Add {
+        /// The policy id.
+        #[arg(long)]
+        policy: String,
+        /// Amount, e.g. 42.50.
+        #[arg(long)]
+        amount: String,
+        /// direct_debit, card, bank_transfer, cash or cheque.
+        #[arg(long)]
+        method: String,
+        /// Date paid (default today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Bank or card reference.
+        #[arg(long)]
+        reference: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TasksCmd {
+    /// List tasks (open ones by default).
+    List {
+        /// Only those due today.
+        #[arg(long, conflicts_with_all = ["overdue", "all"])]
+        due_today: bool,
+        /// Only overdue ones.
+        #[arg(long, conflicts_with = "all")]
+        overdue: bool,
+        /// All tasks, done included.
+        #[arg(long)]
+        all: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a task.
+    Add {
+        /// What to do.
+        title: String,
+        /// Due date.
+        #[arg(long)]
+        due: Option<String>,
+        /// About this contact.
+        #[arg(long)]
+        contact: Option<String>,
+        /// Who should do it.
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Mark a task done.
+    Done {
+        /// Task id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCmd {
+    /// Set the region for phone numbers without a country code (e.g. GB, DE).
+    Region {
+        /// Two-letter region code.
+        code: String,
+    },
+    /// Show the profile's settings and sync state.
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The passphrase: `CRM_PASSPHRASE`, else a prompt on a terminal.
+fn passphrase(confirm: bool) -> Option<Secret> {
+    if let Ok(p) = std::env::var("CRM_PASSPHRASE") {
+        if !p.is_empty() {
+            return Some(Secret::new(p));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    let first = rpassword::prompt_password(if confirm {
+        "Choose a passphrase for this profile: "
+    } else {
+        "Passphrase: "
+    })
+    .ok()?;
+    if confirm {
+        let again = rpassword::prompt_password("Repeat the passphrase: ").ok()?;
+        if again != first {
+            eprintln!("the passphrases differ");
+            return None;
+        }
+    }
+    Some(Secret::new(first))
+}
+
+fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
+    match cli {
+        Some(d) => Ok(d.clone()),
+        None => {
+            Store::default_dir().context("no app-data folder on this platform; pass --data-dir")
+        }
+    }
+}
+
+fn open(dir: &Path) -> Result<Store> {
+    Ok(Store::open(dir, &|c: bool| {
+        passphrase(c).map(Secret::into_zeroizing)
+    })?)
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn date_arg(name: &str, v: &Option<String>) -> Result<NaiveDate> {
+    match v {
+        None => Ok(today()),
+        Some(s) => crm_core::normalize::date(s).map_err(|r| anyhow!("--{name}: {r}")),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(&cli.data_dir)?;
+    match cli.cmd {
+        Cmd::Init { key_store, region } => {
+            let choice = match key_store {
+                KeyStoreArg::Auto => KeyStoreChoice::Auto,
+                KeyStoreArg::Keyring => KeyStoreChoice::Keyring,
+                KeyStoreArg::Passphrase => KeyStoreChoice::Passphrase,
+            };
+            crm_core::normalize::region(&region).map_err(|r| anyhow!("--region: {r}"))?;
+            let mut store = Store::create(&dir, choice, &|c: bool| {
+                passphrase(c).map(Secret::into_zeroizing)
+            })?;
+            store.set_default_region(&region)?;
+            let meta = crm_core::keys::ProfileMeta::load(&dir)?;
+            let kept = match meta.key {
+                crm_core::keys::KeySource::Keyring { .. } => "key in the OS keyring",
+                crm_core::keys::KeySource::Passphrase(_) => "key derived from your passphrase",
+            };
+            println!("created encrypted profile in {} ({kept})", dir.display());
+        }
+        Cmd::Import(ImportCmd::Contacts {
+            file,
+            dry_run,
+            maps,
+            report,
+            batch_size,
+            json,
+        }) => {
+            let mut mappings = Vec::new();
+            for m in &maps {
+                let (c, f) = m
+                    .rsplit_once('=')
+                    .ok_or_else(|| anyhow!("--map {m:?}: expected \"CSV Column=field\""))?;
+                mappings.push((c.to_string(), f.to_string()));
+            }
+            let mut store = open(&dir)?;
+            let control = ImportControl::new();
+            let c2 = control.clone();
+            // Ctrl-C cancels cleanly: the open batch rolls back.
+            let _ = ctrlc::set_handler(move || c2.cancel());
+            let bar = ProgressBar::new(std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{bar:40}] {bytes}/{total_bytes} {msg} ({eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            let opts = ImportOptions {
+                dry_run,
+                mappings,
+                batch_size,
+            };
+            let rep = store.import_contacts(&file, &opts, &control, &mut |p| {
+                bar.set_length(p.total_bytes);
+                bar.set_position(p.bytes_read);
+                bar.set_message(format!("{} rows", p.rows));
+            });
+            bar.finish_and_clear();
+            let rep = rep?;
+            if let Some(path) = &report {
+                rep.write_csv(path)?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rep)?);
+            } else {
+                print_import_report(&rep, report.as_deref());
+            }
+            if rep.cancelled {
+                bail!("import cancelled after {} rows; run it again to continue (imported rows are updated, not duplicated)", rep.rows);
+            }
+        }
+        Cmd::Export(ExportCmd::Contacts { file }) => {
+            let store = open(&dir)?;
+            let total = store.count_contacts()?;
+            let bar = ProgressBar::new(total as u64);
+            let n = store.export_contacts(&file, &mut |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            println!("exported {n} contacts to {}", file.display());
+        }
+        Cmd::Contacts(c) => contacts(&dir, c)?,
+        Cmd::Policies(PoliciesCmd::List {
+            contact,
+            renewals,
+            json,
+        }) => {
+            let store = open(&dir)?;
+            let list = match (renewals, contact) {
+                (Some(days), _) => store.renewals_due(today(), days)?,
+                (None, Some(c)) => store.list_policies(Some(parse_id("contact", &c)?))?,
+                (None, None) => store.list_policies(None)?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no policies");
+            } else {
+                for p in list {
+                    println!(
+                        "{}  {:<14} {:<16} {:<10} {:>10} {} {:?}  {} → {}  {:?}",
+                        p.id,
+                        p.policy_number,
+                        p.carrier,
+                        p.line_of_business,
+                        format_minor(p.premium_minor),
+                        p.currency,
+                        p.payment_frequency,
+                        p.effective_date,
+                        p.expiry_date.as_deref().unwrap_or("-"),
+                        p.status
+                    );
+                }
+            }
+        }
+        Cmd::Policies(PoliciesCmd::Add {
+            contact,
+            number,
+            carrier,
+            line,
+            premium,
+            currency,
+            frequency,
+            effective,
+            expiry,
+            status,
+        }) => {
+            let mut store = open(&dir)?;
+            let p = store.create_policy(&PolicyDraft {
+                contact_id: Some(parse_id("contact", &contact)?),
+                policy_number: number,
+                carrier,
+                line_of_business: line,
+                premium,
+                currency: Some(currency),
+                frequency: Some(frequency),
+                effective,
+                expiry,
+                status,
+            })?;
+            println!("{}", p.id);
+        }
+        Cmd::Payments(PaymentsCmd::List {
+            policy,
+            arrears,
+            on,
+            json,
+        }) => {
+            let store = open(&dir)?;
+            if arrears {
+                let list = store.arrears(date_arg("on", &on)?)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                } else if list.is_empty() {
+                    println!("no arrears");
+                } else {
+                    for a in list {
+                        println!(
+                            "{}  {:<14} owes {:>10} over {} instalment(s) since {}  (contact {})",
+                            a.policy_id,
+                            a.policy_number,
+                            format_minor(a.outstanding_minor),
+                            a.instalments,
+                            a.oldest_due,
+                            a.contact_id
+                        );
+                    }
+                }
+            } else if let Some(p) = policy {
+                let list = store.payments_of(parse_id("policy", &p)?)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&list)?);
+                } else if list.is_empty() {
+                    println!("no instalments; create them with `crm payments schedule {p}`");
+                } else {
+                    for pay in list {
+                        println!(
+                            "{}  due {}  {:>10}  paid {:>10} {} {}",
+                            pay.id,
+                            pay.due_date,
+                            format_minor(pay.amount_due_minor),
+                            format_minor(pay.amount_paid_minor),
+                            pay.paid_date.as_deref().unwrap_or(""),
+                            pay.method.as_deref().unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+        Cmd::Payments(PaymentsCmd::Schedule { policy }) => {
+            let mut store = open(&dir)?;
+            let made = store.schedule_premiums(parse_id("policy", &policy)?)?;
+            println!("created {} instalment(s)", made.len());
+        }
+        Cmd::Payments(PaymentsCmd::Add {
+            policy,
+            amount,
+            method,
+            date,
+            reference,
+        }) => {
+            let mut store = open(&dir)?;
+            let paid = date_arg("date", &date)?;
+            let p = store.record_payment(
+                parse_id("policy", &policy)?,
+                &amount,
+                paid,
+                &method,
+                reference.as_deref(),
+            )?;
+            println!("{}", p.id);
+        }
+        Cmd::Tasks(TasksCmd::List {
+            due_today,
+            overdue,
+            all,
+            json,
+        }) => {
+            let store = open(&dir)?;
+            let filter = if due_today {
+                TaskFilter::DueToday
+            } else if overdue {
+                TaskFilter::Overdue
+            } else if all {
+                TaskFilter::All
+            } else {
+                TaskFilter::Open
+            };
+            let list = store.list_tasks(filter, today())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no tasks");
+            } else {
+                for t in list {
+                    println!(
+                        "{}  {:<10} {:?}  {}",
+                        t.id,
+                        t.due_date.as_deref().unwrap_or("-"),
+                        t.status,
+                        t.title
+                    );
+                }
+            }
+        }
+        Cmd::Tasks(TasksCmd::Add {
+            title,
+            due,
+            contact,
+            assignee,
+        }) => {
+            let mut store = open(&dir)?;
+            let contact_id = contact.map(|c| parse_id("contact", &c)).transpose()?;
+            let t = store.create_task(&TaskDraft {
+                title,
+                due,
+                contact_id,
+                assignee,
+                notes: None,
+            })?;
+            println!("{}", t.id);
+        }
+        Cmd::Tasks(TasksCmd::Done { id }) => {
+            let mut store = open(&dir)?;
+            store.set_task_status(parse_id("task", &id)?, TaskStatus::Done)?;
+            println!("done");
+        }
+        Cmd::Settings(SettingsCmd::Region { code }) => {
+            let mut store = open(&dir)?;
+            store.set_default_region(&code)?;
+            println!("default phone region: {:?}", store.default_region());
+        }
+        Cmd::Settings(SettingsCmd::Show) => {
+            let store = open(&dir)?;
+            let id = store.identity();
+            println!("profile:      {}", dir.display());
+            println!("tenant:       {}", id.tenant_id);
+            println!("device:       {}", id.device_id);
+            println!("phone region: {:?}", store.default_region());
+            println!("unsynced ops: {}", store.outbox_len()?);
+        }
+        Cmd::Audit { id } => {
+            let store = open(&dir)?;
+            for a in store.audit_for(parse_id("record", &id)?)? {
+                println!("{}  {}  {}  {}", a.at, a.action, a.actor, a.changes);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn contacts(dir: &Path, cmd: ContactsCmd) -> Result<()> {
+    match cmd {
+        ContactsCmd::List {
+            search,
+            stage,
+            owner,
+            tag,
+            limit,
+            offset,
+            json,
+        } => {
+            let store = open(dir)?;
+            let stage = stage
+                .map(|s| {
+                    Stage::parse(&s)
+                        .ok_or_else(|| anyhow!("--stage {s:?}: use prospect, client or lapsed"))
+                })
+                .transpose()?;
+            let list = store.list_contacts(&ContactQuery {
+                search,
+                stage,
+                owner,
+                tag,
+                limit: Some(limit),
+                offset,
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("no contacts");
+            } else {
+                for c in list {
+                    print_contact_line(&c);
+                }
+            }
+        }
+        ContactsCmd::Count => println!("{}", open(dir)?.count_contacts()?),
+        ContactsCmd::Show { id, json } => {
+            let store = open(dir)?;
+            let id = parse_id("contact", &id)?;
+            let c = store.contact(id)?;
+            let policies = store.list_policies(Some(id))?;
+            let timeline = store.timeline(id)?;
+            if json {
+                let v =
+                    serde_json::json!({ "contact": c, "policies": policies, "timeline": timeline });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}  ({:?}, {})", c.display_name, c.kind, c.stage.as_str());
+                println!("id:       {}", c.id);
+                let show = |k: &str, v: &Option<String>| {
+                    if let Some(v) = v {
+                        println!("{k:<9} {v}");
+                    }
+                };
+                show("company:", &c.company_name);
+                show("title:", &c.job_title);
+                show("owner:", &c.owner);
+                if !c.emails.is_empty() {
+                    println!("emails:   {}", c.emails.join(", "));
+                }
+                if !c.phones.is_empty() {
+                    println!("phones:   {}", c.phones.join(", "));
+                }
+                let addr: Vec<&str> = [
+                    &c.address_line1,
+                    &c.address_line2,
+                    &c.city,
+                    &c.region,
+                    &c.postcode,
+                    &c.country,
+                ]
+                .iter()
+                .filter_map(|v| v.as_deref())
+                .collect();
+                if !addr.is_empty() {
+                    println!("address:  {}", addr.join(", "));
+                }
+                if !c.tags.is_empty() {
+                    println!("tags:     {}", c.tags.join(", "));
+                }
+                for (k, v) in &c.custom {
+                    println!("{k}: {v}");
+                }
+                for p in &policies {
+                    println!(
+                        "policy:   {} {} {} {} {} {:?}",
+                        p.policy_number,
+                        p.carrier,
+                        p.line_of_business,
+                        format_minor(p.premium_minor),
+                        p.currency,
+                        p.status
+                    );
+                }
+                for a in &timeline {
+                    println!("{}  {:?}: {}", a.occurred_at, a.kind, a.body);
+                }
+            }
+        }
+        ContactsCmd::Add(fields) => {
+            let mut store = open(dir)?;
+            let mut draft = ContactDraft::default();
+            for (f, v) in fields.pairs()? {
+                draft.set(&f, &v)?;
+            }
+            let c = store.create_contact(&draft)?;
+            println!("{}", c.id);
+        }
+        ContactsCmd::Edit { id, fields } => {
+            let mut store = open(dir)?;
+            let pairs = fields.pairs()?;
+            if pairs.is_empty() {
+                bail!("nothing to change; give --first-name, --email, --set FIELD=VALUE …");
+            }
+            let c = store.update_contact(parse_id("contact", &id)?, &pairs)?;
+            print_contact_line(&c);
+        }
+        ContactsCmd::Delete { id } => {
+            let mut store = open(dir)?;
+            store.delete_contact(parse_id("contact", &id)?)?;
+            println!("deleted");
+        }
+        ContactsCmd::Log { id, text, kind } => {
+            let mut store = open(dir)?;
+            let k = ActivityKind::parse(&kind)
+                .filter(|k| *k != ActivityKind::StatusChange)
+                .ok_or_else(|| anyhow!("--kind {kind:?}: use note, call, email or meeting"))?;
+            let a = store.log_activity(parse_id("contact", &id)?, k, &text)?;
+            println!("{}", a.id);
+        }
+    }
+    Ok(())
+}
+
+fn print_contact_line(c: &Contact) {
+    println!(
+        "{}  {:<30} {:<9} {:<32} {}",
+        c.id,
+        c.display_name,
+        c.stage.as_str(),
+        c.emails.first().map(String::as_str).unwrap_or(""),
+        c.phones.first().map(String::as_str).unwrap_or("")
+    );
+}
+
+fn print_import_report(r: &ImportReport, report_file: Option<&Path>) {
+    let verb = if r.dry_run { "would be " } else { "" };
+    println!(
+        "{}: {} rows ({}, delimiter {:?})",
+        r.file.display(),
+        r.rows,
+        r.encoding,
+        r.delimiter
+    );
+    for c in &r.columns {
+        match &c.field {
+            Some(f) => println!("  column {:?} → {f}", c.header),
+            None => println!(
+                "  column {:?} not imported (map it with --map \"{}=FIELD\")",
+                c.header, c.header
+            ),
+        }
+    }
+    println!(
+        "{verb}created {}, {verb}updated {}, unchanged {}, skipped {}, blank {}",
+        r.created, r.updated, r.unchanged, r.skipped, r.blank
+    );
+    for p in r.problems.iter().take(20) {
+        match &p.column {
+            Some(c) => println!("  row {}, column {c:?}: {}", p.row, p.reason),
+            None => println!("  row {}: {}", p.row, p.reason),
+        }
+    }
+    if r.skipped > 20 {
+        match report_file {
+            Some(f) => println!("  … all problems are in {}", f.display()),
+            None => println!(
+                "  … and {} more (use --report FILE for all)",
+                r.skipped - 20
+            ),
+        }
+    }
+    if r.possible_duplicate_count > 0 {
+        println!(
+            "possible duplicates (same phone, different email): {}",
+            r.possible_duplicate_count
+        );
+        for d in r.possible_duplicates.iter().take(10) {
+            println!(
+                "  row {}: {} and {} share {}",
+                d.row, d.contact_id, d.other_contact_id, d.phone
+            );
+        }
+    }
+}

@@ -1,0 +1,836 @@
+//! Contacts: people and companies, prospects and clients.
+//!
+//! A [`ContactDraft`] holds what a person typed (or a CSV cell held), field by
+//! field, as text. [`ContactDraft::validate`] turns it into a [`Contact`] with
+//! normalised emails and E.164 phones, or names every field that is wrong. The
+//! same setters serve the CLI, the app, updates and CSV import, so a value
+//! means the same thing whichever way it came in.
+
+use std::collections::BTreeMap;
+
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+use serde_json::Map;
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result, ValidationError};
+use crate::normalize;
+use crate::records::{from_fields, to_fields};
+use crate::store::{load_row, row_to_json, Store, Table, WriteTx};
+
+/// Longest text accepted in one field.
+pub const MAX_FIELD_LEN: usize = 2000;
+/// Most custom fields on one contact.
+pub const MAX_CUSTOM_FIELDS: usize = 100;
+
+/// Person or company.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    /// A person.
+    #[default]
+    Person,
+    /// A company.
+    Company,
+}
+
+/// Where a contact is in the sales cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Not yet a client.
+    #[default]
+    Prospect,
+    /// Holds at least one policy.
+    Client,
+    /// Was a client.
+    Lapsed,
+}
+
+impl Stage {
+    /// Parse a stage, knowing the names CRMs export (HubSpot lifecycle
+    /// stages, Salesforce/Zoho lead statuses, German labels).
+    pub fn parse(raw: &str) -> Option<Stage> {
+        let t = raw.trim().to_lowercase();
+        Some(match t.as_str() {
+            "prospect"
+            | "lead"
+            | "subscriber"
+            | "marketingqualifiedlead"
+            | "salesqualifiedlead"
+            | "marketing qualified lead"
+            | "sales qualified lead"
+            | "opportunity"
+            | "new"
+            | "open"
+            | "contacted"
+            | "qualified"
+            | "interessent"
+            | "neu"
+            | "potenzieller kunde" => Stage::Prospect,
+            "client" | "customer" | "kunde" | "evangelist" | "active" | "aktiv" | "closed won" => {
+                Stage::Client
+            }
+            "lapsed" | "former customer" | "former" | "churned" | "inactive"
+            | "ehemaliger kunde" | "ehemalig" | "inaktiv" | "closed lost" => Stage::Lapsed,
+            _ => return None,
+        })
+    }
+
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Prospect => "prospect",
+            Stage::Client => "client",
+            Stage::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// A stored contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// Person or company.
+    pub kind: ContactKind,
+    /// Name to show: "First Last", or the company, or the first email.
+    pub display_name: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Company (the contact's employer, or the company itself).
+    pub company_name: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Sales stage.
+    pub stage: Stage,
+    /// The agent who owns the contact.
+    pub owner: Option<String>,
+    /// Free tags.
+    pub tags: Vec<String>,
+    /// Normalised emails (trimmed, lowercase), first is primary.
+    pub emails: Vec<String>,
+    /// Phones in E.164, first is primary.
+    pub phones: Vec<String>,
+    /// Street line 1.
+    pub address_line1: Option<String>,
+    /// Street line 2.
+    pub address_line2: Option<String>,
+    /// Town or city.
+    pub city: Option<String>,
+    /// County, state or region.
+    pub region: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Where the contact came from.
+    pub source: Option<String>,
+    /// The id the contact had in the system it was imported from.
+    pub external_id: Option<String>,
+    /// Date of birth (ISO).
+    pub date_of_birth: Option<String>,
+    /// Custom fields.
+    pub custom: BTreeMap<String, String>,
+}
+
+/// Unvalidated contact input, one text per field.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContactDraft {
+    /// Person or company (text).
+    pub kind: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Full name, split when first/last are not given.
+    pub full_name: Option<String>,
+    /// Company.
+    pub company_name: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Stage (text).
+    pub stage: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Emails as typed.
+    pub emails: Vec<String>,
+    /// Phones as typed.
+    pub phones: Vec<String>,
+    /// Street line 1.
+    pub address_line1: Option<String>,
+    /// Street line 2.
+    pub address_line2: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// Source.
+    pub source: Option<String>,
+    /// External id.
+    pub external_id: Option<String>,
+    /// Date of birth (text).
+    pub date_of_birth: Option<String>,
+    /// Custom fields.
+    pub custom: BTreeMap<String, String>,
+    /// The phones are already E.164 (from the store or the importer's
+    /// parser), so validation need not parse them again.
+    pub(crate) phones_verified: bool,
+}
+
+/// The field names [`ContactDraft::set`] accepts (besides `custom.NAME`).
+pub const CONTACT_FIELDS: &[&str] = &[
+    "kind",
+    "first_name",
+    "last_name",
+    "full_name",
+    "company_name",
+    "job_title",
+    "stage",
+    "owner",
+    "tags",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "source",
+    "external_id",
+    "date_of_birth",
+];
+
+fn opt(v: &str) -> Option<String> {
+    let t = v.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+impl ContactDraft {
+    /// Set one field from text. `email`, `phone` and `tags` add to what is
+    /// there; `custom.NAME` sets a custom field. Empty text leaves a field
+    /// unset. Unknown field names are an error naming the known ones.
+    pub fn set(&mut self, field: &str, value: &str) -> Result<(), ValidationError> {
+        let v = value;
+        match field {
+            "kind" => self.kind = opt(v),
+            "first_name" => self.first_name = opt(v),
+            "last_name" => self.last_name = opt(v),
+            "full_name" => self.full_name = opt(v),
+            "company_name" => self.company_name = opt(v),
+            "job_title" => self.job_title = opt(v),
+            "stage" => self.stage = opt(v),
+            "owner" => self.owner = opt(v),
+            "tags" => self.tags.extend(v.split([',', ';', '|']).filter_map(opt)),
+            "email" => self.emails.extend(
+                // Some exports put several addresses in one cell.
+                v.split([';', ',']).filter_map(opt),
+            ),
+            "phone" => {
+                if let Some(p) = opt(v) {
+                    self.phones.push(p);
+                    self.phones_verified = false;
+                }
+            }
+            "address_line1" => self.address_line1 = opt(v),
+            "address_line2" => self.address_line2 = opt(v),
+            "city" => self.city = opt(v),
+            "region" => self.region = opt(v),
+            "postcode" => self.postcode = opt(v),
+            "country" => self.country = opt(v),
+            "source" => self.source = opt(v),
+            "external_id" => self.external_id = opt(v),
+            "date_of_birth" => self.date_of_birth = opt(v),
+            other => {
+                if let Some(name) = other.strip_prefix("custom.") {
+                    let name = name.trim();
+                    if name.is_empty() || name.len() > 64 {
+                        return Err(ValidationError::new(
+                            other,
+                            "custom field names are 1 to 64 characters",
+                        ));
+                    }
+                    match opt(v) {
+                        Some(val) => self.custom.insert(name.to_string(), val),
+                        None => self.custom.remove(name),
+                    };
+                } else {
+                    return Err(ValidationError::new(
+                        other,
+                        format!(
+                            "unknown contact field; known fields: {}, custom.NAME",
+                            CONTACT_FIELDS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A draft holding a stored contact's values (to edit and re-validate).
+    pub fn from_contact(c: &Contact) -> Self {
+        ContactDraft {
+            kind: Some(match c.kind {
+                ContactKind::Person => "person".into(),
+                ContactKind::Company => "company".into(),
+            }),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            full_name: None,
+            company_name: c.company_name.clone(),
+            job_title: c.job_title.clone(),
+            stage: Some(c.stage.as_str().into()),
+            owner: c.owner.clone(),
+            tags: c.tags.clone(),
+            emails: c.emails.clone(),
+            phones: c.phones.clone(),
+            address_line1: c.address_line1.clone(),
+            address_line2: c.address_line2.clone(),
+            city: c.city.clone(),
+            region: c.region.clone(),
+            postcode: c.postcode.clone(),
+            country: c.country.clone(),
+            source: c.source.clone(),
+            external_id: c.external_id.clone(),
+            date_of_birth: c.date_of_birth.clone(),
+            custom: c.custom.clone(),
+            phones_verified: true,
+        }
+    }
+
+    /// Validate and normalise. Returns every problem, not just the first.
+    pub fn validate(
+        &self,
+        id: Uuid,
+        region: phonenumber::country::Id,
+    ) -> Result<Contact, Vec<ValidationError>> {
+        let mut errs = Vec::new();
+        let mut check_len = |name: &str, v: &Option<String>| {
+            if let Some(s) = v {
+                if s.chars().count() > MAX_FIELD_LEN {
+                    errs.push(ValidationError::new(
+                        name,
+                        format!("longer than {MAX_FIELD_LEN} characters"),
+                    ));
+                }
+            }
+        };
+        for (n, v) in [
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("full_name", &self.full_name),
+            ("company_name", &self.company_name),
+            ("job_title", &self.job_title),
+            ("owner", &self.owner),
+            ("address_line1", &self.address_line1),
+            ("address_line2", &self.address_line2),
+            ("city", &self.city),
+            ("region", &self.region),
+            ("postcode", &self.postcode),
+            ("country", &self.country),
+            ("source", &self.source),
+            ("external_id", &self.external_id),
+        ] {
+            check_len(n, v);
+        }
+        let (mut first, mut last) = (self.first_name.clone(), self.last_name.clone());
+        if first.is_none() && last.is_none() {
+            if let Some(full) = &self.full_name {
+                // "Lee, Ann" or "Ann Lee".
+                if let Some((l, f)) = full.split_once(',') {
+                    first = opt(f);
+                    last = opt(l);
+                } else if let Some((f, l)) = full.trim().rsplit_once(' ') {
+                    first = opt(f);
+                    last = opt(l);
+                } else {
+                    first = opt(full);
+                }
+            }
+        }
+        let kind = match self.kind.as_deref().map(|k| k.trim().to_lowercase()) {
+            None => {
+                if first.is_none() && last.is_none() && self.company_name.is_some() {
+                    ContactKind::Company
+                } else {
+                    ContactKind::Person
+                }
+            }
+            Some(k)
+                if matches!(
+                    k.as_str(),
+                    "person" | "individual" | "person account" | "privat" | "privatperson"
+                ) =>
+            {
+                ContactKind::Person
+            }
+            Some(k)
+                if matches!(
+                    k.as_str(),
+                    "company"
+                        | "organisation"
+                        | "organization"
+                        | "business"
+                        | "firma"
+                        | "unternehmen"
+                ) =>
+            {
+                ContactKind::Company
+            }
+            Some(k) => {
+                errs.push(ValidationError::new(
+                    "kind",
+                    format!("{k:?} is not person or company"),
+                ));
+                ContactKind::Person
+            }
+        };
+        let stage = match &self.stage {
+            None => Stage::Prospect,
+            Some(s) => Stage::parse(s).unwrap_or_else(|| {
+                errs.push(ValidationError::new(
+                    "stage",
+                    format!(
+                        "{:?} is not a stage (prospect, client or lapsed)",
+                        normalize::clip(s)
+                    ),
+                ));
+                Stage::Prospect
+            }),
+        };
+        let mut emails: Vec<String> = Vec::new();
+        for e in &self.emails {
+            match normalize::email(e) {
+                Ok(n) if !emails.contains(&n) => emails.push(n),
+                Ok(_) => {}
+                Err(r) => errs.push(ValidationError::new("email", r)),
+            }
+        }
+        let mut phones: Vec<String> = Vec::new();
+        for p in &self.phones {
+            if self.phones_verified {
+                if !phones.contains(p) {
+                    phones.push(p.clone());
+                }
+                continue;
+            }
+            match normalize::phone(p, region) {
+                Ok(n) if !phones.contains(&n) => phones.push(n),
+                Ok(_) => {}
+                Err(r) => errs.push(ValidationError::new("phone", r)),
+            }
+        }
+        let date_of_birth = match &self.date_of_birth {
+            None => None,
+            Some(d) => match normalize::date(d) {
+                Ok(d) => Some(d.to_string()),
+                Err(r) => {
+                    errs.push(ValidationError::new("date_of_birth", r));
+                    None
+                }
+            },
+        };
+        if self.custom.len() > MAX_CUSTOM_FIELDS {
+            errs.push(ValidationError::new(
+                "custom",
+                format!("more than {MAX_CUSTOM_FIELDS} custom fields"),
+            ));
+        }
+        for (k, v) in &self.custom {
+            if v.chars().count() > MAX_FIELD_LEN {
+                errs.push(ValidationError::new(
+                    format!("custom.{k}"),
+                    format!("longer than {MAX_FIELD_LEN} characters"),
+                ));
+            }
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for t in &self.tags {
+            if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+                tags.push(t.clone());
+            }
+        }
+        let person_name = match (&first, &last) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+            (None, None) => None,
+        };
+        let display_name = match kind {
+            ContactKind::Company => self.company_name.clone().or(person_name),
+            ContactKind::Person => person_name.or_else(|| self.company_name.clone()),
+        }
+        .or_else(|| emails.first().cloned())
+        .or_else(|| phones.first().cloned());
+        let Some(display_name) = display_name else {
+            if errs.is_empty() {
+                errs.push(ValidationError::new(
+                    "name",
+                    "a contact needs a name, a company, an email or a phone",
+                ));
+            }
+            return Err(errs);
+        };
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        Ok(Contact {
+            id,
+            kind,
+            display_name,
+            first_name: first,
+            last_name: last,
+            company_name: self.company_name.clone(),
+            job_title: self.job_title.clone(),
+            stage,
+            owner: self.owner.clone(),
+            tags,
+            emails,
+            phones,
+            address_line1: self.address_line1.clone(),
+            address_line2: self.address_line2.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            postcode: self.postcode.clone(),
+            country: self.country.clone(),
+            source: self.source.clone(),
+            external_id: self.external_id.clone(),
+            date_of_birth,
+            custom: self.custom.clone(),
+        })
+    }
+}
+
+pub(crate) fn invalid(errs: Vec<ValidationError>) -> CoreError {
+    let mut it = errs.into_iter();
+    let Some(first) = it.next() else {
+        return CoreError::Invalid(ValidationError::new("contact", "is not valid"));
+    };
+    let rest: Vec<String> = it.map(|e| e.to_string()).collect();
+    if rest.is_empty() {
+        return CoreError::Invalid(first);
+    }
+    CoreError::Invalid(ValidationError::new(
+        first.field,
+        format!("{}; {}", first.reason, rest.join("; ")),
+    ))
+}
+
+/// What writing a contact did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// A new contact.
+    Created,
+    /// An existing contact changed.
+    Updated,
+    /// An existing contact already had these values.
+    Unchanged,
+}
+
+impl WriteTx<'_> {
+    /// Find a live contact by normalised email.
+    pub(crate) fn contact_by_email(&self, email: &str) -> Result<Option<Uuid>> {
+        let id: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT e.contact_id FROM contact_emails e JOIN contacts c ON c.id = e.contact_id \
+                 WHERE e.email = ?1 AND c.deleted = 0 LIMIT 1",
+            )?
+            .query_row([email], |r| r.get(0))
+            .optional()?;
+        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    }
+
+    /// Find a live contact by the id it had in the system it came from.
+    pub(crate) fn contact_by_external_id(&self, ext: &str) -> Result<Option<Uuid>> {
+        let id: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT id FROM contacts WHERE external_id = ?1 AND deleted = 0 LIMIT 1",
+            )?
+            .query_row([ext], |r| r.get(0))
+            .optional()?;
+        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    }
+
+    /// Find the contact an earlier import made from an identical row.
+    pub(crate) fn contact_by_import_key(&self, key: &str) -> Result<Option<Uuid>> {
+        let id: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT k.contact_id FROM import_keys k JOIN contacts c ON c.id = k.contact_id \
+                 WHERE k.key = ?1 AND c.deleted = 0",
+            )?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    }
+
+    /// Remember which contact a row fingerprint became (local-only).
+    pub(crate) fn set_import_key(&self, key: &str, id: Uuid) -> Result<()> {
+        self.exec(
+            "INSERT INTO import_keys (key, contact_id) VALUES (?1, ?2) \
+             ON CONFLICT(key) DO UPDATE SET contact_id = excluded.contact_id",
+            [key, &id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Live contacts holding a phone number.
+    pub(crate) fn contacts_by_phone(&self, phone: &str) -> Result<Vec<Uuid>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT p.contact_id FROM contact_phones p JOIN contacts c ON c.id = p.contact_id \
+             WHERE p.phone = ?1 AND c.deleted = 0 LIMIT 20",
+        )?;
+        let ids = st
+            .query_map([phone], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok())
+            .filter_map(|s| Uuid::parse_str(&s).ok())
+            .collect();
+        Ok(ids)
+    }
+
+    /// Load a live contact.
+    pub fn get_contact(&self, id: Uuid) -> Result<Option<Contact>> {
+        match load_row(self.conn(), Table::Contacts, id)? {
+            None => Ok(None),
+            Some(r) => Ok(Some(from_fields(id, r.fields)?)),
+        }
+    }
+
+    /// Insert or update a validated contact (by its id), keeping the email
+    /// and phone look-up tables in step. The one way contacts change.
+    pub fn save_contact(&mut self, c: &Contact) -> Result<Written> {
+        let before = load_row(self.conn(), Table::Contacts, c.id)?;
+        let after = to_fields(c)?;
+        let changed = self.put(Table::Contacts, c.id, before.as_ref(), &after)?;
+        if changed.is_empty() {
+            return Ok(Written::Unchanged);
+        }
+        let id = c.id.to_string();
+        if changed.iter().any(|f| f == "emails") {
+            self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
+            for e in &c.emails {
+                self.exec(
+                    "INSERT OR IGNORE INTO contact_emails (email, contact_id) VALUES (?1, ?2)",
+                    [e, &id],
+                )?;
+            }
+        }
+        if changed.iter().any(|f| f == "phones") {
+            self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
+            for p in &c.phones {
+                self.exec(
+                    "INSERT OR IGNORE INTO contact_phones (phone, contact_id) VALUES (?1, ?2)",
+                    [p, &id],
+                )?;
+            }
+        }
+        if let Some(b) = &before {
+            let old_stage = b.fields.get("stage").and_then(|v| v.as_str()).unwrap_or("");
+            if changed.iter().any(|f| f == "stage") {
+                self.add_activity(
+                    c.id,
+                    crate::activity::ActivityKind::StatusChange,
+                    &format!("stage changed from {old_stage} to {}", c.stage.as_str()),
+                )?;
+            }
+            return Ok(Written::Updated);
+        }
+        Ok(Written::Created)
+    }
+
+    /// Tombstone a contact.
+    pub fn delete_contact(&mut self, id: Uuid) -> Result<()> {
+        if !self.tombstone(Table::Contacts, id)? {
+            return Err(CoreError::NotFound {
+                kind: "contact",
+                id: id.to_string(),
+            });
+        }
+        let id = id.to_string();
+        self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
+        self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
+        Ok(())
+    }
+}
+
+/// Filters for listing contacts.
+#[derive(Clone, Debug, Default)]
+pub struct ContactQuery {
+    /// Text found in the name, company, emails or phones.
+    pub search: Option<String>,
+    /// Only this stage.
+    pub stage: Option<Stage>,
+    /// Only this owner.
+    pub owner: Option<String>,
+    /// Only contacts with this tag.
+    pub tag: Option<String>,
+    /// At most this many (default 100).
+    pub limit: Option<usize>,
+    /// Skip this many.
+    pub offset: usize,
+}
+
+impl Store {
+    /// Create a contact from a draft, refusing an email another contact has.
+    pub fn create_contact(&mut self, draft: &ContactDraft) -> Result<Contact> {
+        let c = draft
+            .validate(Uuid::now_v7(), self.default_region())
+            .map_err(invalid)?;
+        let actor = self.user_actor();
+        let mut tx = self.write(actor)?;
+        for e in &c.emails {
+            if let Some(other) = tx.contact_by_email(e)? {
+                return Err(CoreError::Invalid(ValidationError::new(
+                    "email",
+                    format!("{e} already belongs to contact {other}"),
+                )));
+            }
+        }
+        tx.save_contact(&c)?;
+        tx.commit()?;
+        Ok(c)
+    }
+
+    /// Change fields of a contact (`field=value` pairs as [`ContactDraft::set`]
+    /// takes them; `email`/`phone`/`tags` replace the lists when given).
+    pub fn update_contact(&mut self, id: Uuid, changes: &[(String, String)]) -> Result<Contact> {
+        let actor = self.user_actor();
+        let region = self.default_region();
+        let mut tx = self.write(actor)?;
+        let current = tx.get_contact(id)?.ok_or_else(|| CoreError::NotFound {
+            kind: "contact",
+            id: id.to_string(),
+        })?;
+        let mut draft = ContactDraft::from_contact(&current);
+        for list in ["email", "phone", "tags"] {
+            if changes.iter().any(|(f, _)| f == list) {
+                match list {
+                    "email" => draft.emails.clear(),
+                    "phone" => draft.phones.clear(),
+                    _ => draft.tags.clear(),
+                }
+            }
+        }
+        for (f, v) in changes {
+            draft.set(f, v)?;
+        }
+        let c = draft.validate(id, region).map_err(invalid)?;
+        for e in &c.emails {
+            if let Some(other) = tx.contact_by_email(e)? {
+                if other != id {
+                    return Err(CoreError::Invalid(ValidationError::new(
+                        "email",
+                        format!("{e} already belongs to contact {other}"),
+                    )));
+                }
+            }
+        }
+        tx.save_contact(&c)?;
+        tx.commit()?;
+        Ok(c)
+    }
+
+    /// Delete (tombstone) a contact.
+    pub fn delete_contact(&mut self, id: Uuid) -> Result<()> {
+        let actor = self.user_actor();
+        let mut tx = self.write(actor)?;
+        tx.delete_contact(id)?;
+        tx.commit()
+    }
+
+    /// A live contact by id.
+    pub fn contact(&self, id: Uuid) -> Result<Contact> {
+        match load_row(self.conn(), Table::Contacts, id)? {
+            Some(r) => from_fields(id, r.fields),
+            None => Err(CoreError::NotFound {
+                kind: "contact",
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    /// Number of live contacts.
+    pub fn count_contacts(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM contacts WHERE deleted = 0", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// List contacts, sorted by name.
+    pub fn list_contacts(&self, q: &ContactQuery) -> Result<Vec<Contact>> {
+        let fields = Table::Contacts.fields();
+        let mut sql = format!(
+            "SELECT id, {} FROM contacts WHERE deleted = 0",
+            fields.join(", ")
+        );
+        let mut args: Vec<String> = Vec::new();
+        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let like = format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            sql.push_str(
+                " AND (display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
+                 OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')",
+            );
+            args.push(like);
+        }
+        if let Some(st) = q.stage {
+            args.push(st.as_str().into());
+            sql.push_str(&format!(" AND stage = ?{}", args.len()));
+        }
+        if let Some(o) = &q.owner {
+            args.push(o.clone());
+            sql.push_str(&format!(" AND owner = ?{}", args.len()));
+        }
+        if let Some(t) = &q.tag {
+            args.push(t.to_lowercase());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE lower(json_each.value) = ?{})",
+                args.len()
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY display_name COLLATE NOCASE, id LIMIT {} OFFSET {}",
+            q.limit.unwrap_or(100),
+            q.offset
+        ));
+        let mut st = self.conn().prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            let id: String = r.get(0)?;
+            let mut m = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                m.insert(
+                    (*f).to_string(),
+                    row_to_json(Table::Contacts, f, r.get_ref(i + 1)?),
+                );
+            }
+            Ok((id, m))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, m) = row?;
+            let id = Uuid::parse_str(&id).map_err(|e| CoreError::BadProfile {
+                path: self.path().to_path_buf(),
+                reason: format!("contact id: {e}"),
+            })?;
+            out.push(from_fields(id, m)?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,112 @@
+//! The one error type of the core crate.
+//!
+//! Messages are lowercase, name what went wrong and where, and when the user
+//! can do something about it, say what.
+
+use std::path::PathBuf;
+
+/// Everything the core can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The key does not open the database, or the file is not ours.
+    #[error("wrong passphrase or not a CRM database: {path}")]
+    WrongKeyOrNotOurs {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database was written by a newer build.
+    #[error("the database {path} was written by a newer version of the CRM (schema {found}, this version knows up to {known}); update the app, the file was not touched")]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
+    /// No profile exists in the folder.
+    #[error("no CRM profile in {0}; run `crm init` first (or pass --data-dir)")]
+    NoProfile(PathBuf),
+    /// A profile already exists where one was to be created.
+    #[error("a CRM profile already exists in {0}")]
+    ProfileExists(PathBuf),
+    /// The profile's metadata file is damaged.
+    #[error("profile file {path} is damaged: {reason}")]
+    BadProfile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The OS keyring could not be used.
+    #[error("the OS keyring is not available: {0}")]
+    KeyringUnavailable(String),
+    /// The key for this profile is not in the keyring.
+    #[error("the database key for this profile is missing from the OS keyring ({0}); the local data cannot be decrypted. If this device syncs, remove the profile folder and sign in again to rebuild it from the server (changes not yet synced are lost)")]
+    KeyMissing(String),
+    /// A passphrase was needed and none was given.
+    #[error("this profile is protected by a passphrase: set CRM_PASSPHRASE or run in a terminal to be asked")]
+    PassphraseRequired,
+    /// A passphrase was too weak to protect the data.
+    #[error("the passphrase is too short: use at least {0} characters")]
+    WeakPassphrase(usize),
+    /// Input failed validation.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// A record does not exist.
+    #[error("no {kind} with id {id}")]
+    NotFound {
+        /// What kind of record.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// Long work was cancelled by the user.
+    #[error("cancelled")]
+    Cancelled,
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A CSV file could not be parsed at all.
+    #[error("{path}: {reason}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored JSON could not be read back.
+    #[error("stored data is damaged: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A value that failed validation, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    /// The field (as the user knows it).
+    pub field: String,
+    /// What is wrong and, where possible, what to do.
+    pub reason: String,
+}
+
+impl ValidationError {
+    /// A validation error on `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ValidationError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result with [`CoreError`].
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;

@@ -1,0 +1,908 @@
+//! Streaming CSV import of contacts.
+//!
+//! The file is read once, record by record, in constant memory: one thread
+//! decodes and validates rows (the costly part: phone parsing), the calling
+//! thread writes them through the store's one write path in batches, each
+//! batch one transaction. A killed import leaves whole batches; running it
+//! again matches every row to what is already there (by email, external id or
+//! row fingerprint), so nothing is duplicated.
+//!
+//! A bad row never stops the import: it is reported with its row number (as a
+//! spreadsheet shows it: the header is row 1), column and reason.
+
+pub mod headers;
+pub mod sniff;
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::contacts::{Contact, ContactDraft, Written};
+use crate::error::{CoreError, Result};
+use crate::normalize;
+use crate::store::{Actor, Store};
+
+pub use headers::ColumnMapping;
+pub use sniff::TextEncoding;
+
+/// How many problems and duplicate pairs a report keeps (the counts go on).
+pub const REPORT_CAP: usize = 10_000;
+
+/// Options for one import.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Validate and report, write nothing.
+    pub dry_run: bool,
+    /// "CSV column" → field pairs that override the automatic mapping.
+    pub mappings: Vec<(String, String)>,
+    /// Rows per transaction.
+    pub batch_size: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            dry_run: false,
+            mappings: Vec::new(),
+            batch_size: 5_000,
+        }
+    }
+}
+
+/// Progress of a running import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Data rows handled so far.
+    pub rows: u64,
+    /// Bytes of the file read so far.
+    pub bytes_read: u64,
+    /// Size of the file.
+    pub total_bytes: u64,
+}
+
+/// Lets the caller watch and stop an import.
+#[derive(Clone, Default)]
+pub struct ImportControl {
+    cancel: Arc<AtomicBool>,
+}
+
+impl ImportControl {
+    /// A fresh control.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Ask the import to stop. The batch in flight is rolled back; batches
+    /// already committed stay (running the import again continues safely).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+    /// Whether cancel was asked.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+}
+
+/// A row that was not imported, or a value that was dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowProblem {
+    /// Row number as a spreadsheet shows it (header = 1).
+    pub row: u64,
+    /// The column (header text), when one is to blame.
+    pub column: Option<String>,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// Two contacts that share a phone but have different emails.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PossibleDuplicate {
+    /// The row that was imported.
+    pub row: u64,
+    /// The contact it created or updated.
+    pub contact_id: Uuid,
+    /// The other contact with the same phone.
+    pub other_contact_id: Uuid,
+    /// The shared phone (E.164).
+    pub phone: String,
+}
+
+/// What an import did (or, in a dry run, would do).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// The file.
+    pub file: PathBuf,
+    /// Detected encoding.
+    pub encoding: String,
+    /// Detected delimiter.
+    pub delimiter: String,
+    /// How each column was used.
+    pub columns: Vec<ColumnMapping>,
+    /// Data rows read (blank rows included).
+    pub rows: u64,
+    /// New contacts.
+    pub created: u64,
+    /// Existing contacts changed.
+    pub updated: u64,
+    /// Existing contacts already up to date.
+    pub unchanged: u64,
+    /// Rows not imported.
+    pub skipped: u64,
+    /// Empty rows passed over.
+    pub blank: u64,
+    /// Why rows were skipped (first [`REPORT_CAP`]).
+    pub problems: Vec<RowProblem>,
+    /// Pairs to review (first [`REPORT_CAP`]).
+    pub possible_duplicates: Vec<PossibleDuplicate>,
+    /// Total pairs found.
+    pub possible_duplicate_count: u64,
+    /// True for a dry run: nothing was written.
+    pub dry_run: bool,
+    /// True if cancelled: only the counted rows were committed.
+    pub cancelled: bool,
+}
+
+impl ImportReport {
+    fn problem(&mut self, p: RowProblem) {
+        if self.problems.len() < REPORT_CAP {
+            self.problems.push(p);
+        }
+    }
+
+    /// Write the problems and possible duplicates as CSV (for a download).
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        let io = |source| CoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::create(path).map_err(io)?;
+        let mut w = csv::Writer::from_writer(file);
+        let csv_err = |e: csv::Error| CoreError::Csv {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        w.write_record(["row", "kind", "column", "detail"])
+            .map_err(csv_err)?;
+        for p in &self.problems {
+            w.write_record([
+                p.row.to_string(),
+                "skipped".into(),
+                crate::export::neutralise(p.column.as_deref().unwrap_or("")).into_owned(),
+                crate::export::neutralise(&p.reason).into_owned(),
+            ])
+            .map_err(csv_err)?;
+        }
+        for d in &self.possible_duplicates {
+            w.write_record([
+                d.row.to_string(),
+                "possible duplicate".into(),
+                "phone".into(),
+                format!(
+                    "contact {} shares phone {} with contact {}",
+                    d.contact_id, d.phone, d.other_contact_id
+                ),
+            ])
+            .map_err(csv_err)?;
+        }
+        w.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+/// A file reader that counts the bytes it hands out (for progress).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A row decoded and validated, ready to write.
+struct ParsedRow {
+    row: u64,
+    draft: ContactDraft,
+    /// Emails already normalised.
+    emails: Vec<String>,
+    /// Fingerprint for rows without email or external id.
+    fingerprint: Option<String>,
+}
+
+enum Msg {
+    Row(Box<ParsedRow>),
+    Problem(RowProblem),
+    Blank,
+}
+
+struct Opened {
+    reader: Box<dyn Read + Send>,
+    encoding: TextEncoding,
+    delimiter: u8,
+    total: u64,
+    counter: Arc<AtomicU64>,
+}
+
+fn open_csv(path: &Path) -> Result<Opened> {
+    let io = |source| CoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let total = f.metadata().map_err(io)?.len();
+    let mut sample = Vec::with_capacity(sniff::SAMPLE_LEN);
+    (&mut f)
+        .take(sniff::SAMPLE_LEN as u64)
+        .read_to_end(&mut sample)
+        .map_err(io)?;
+    let complete = (sample.len() as u64) >= total;
+    let enc = sniff::encoding(&sample, complete);
+    let (text, _, _) = enc.encoding().decode(&sample);
+    let delimiter = sniff::delimiter(&text);
+    f.seek(SeekFrom::Start(0)).map_err(io)?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: f,
+        count: counter.clone(),
+    };
+    let reader: Box<dyn Read + Send> = match enc {
+        TextEncoding::Utf8 { bom } => {
+            let mut r = BufReader::with_capacity(256 * 1024, counting);
+            if bom {
+                let mut skip = [0u8; 3];
+                r.read_exact(&mut skip).map_err(io)?;
+            }
+            Box::new(r)
+        }
+        other => Box::new(BufReader::with_capacity(
+            256 * 1024,
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(other.encoding()))
+                .build(counting),
+        )),
+    };
+    Ok(Opened {
+        reader,
+        encoding: enc,
+        delimiter,
+        total,
+        counter,
+    })
+}
+
+/// Undo the formula neutralisation our own export applies ("'=…" → "=…").
+fn unneutralise(v: &str) -> &str {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => v,
+    }
+}
+
+fn fingerprint(d: &ContactDraft) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &d.first_name,
+        &d.last_name,
+        &d.full_name,
+        &d.company_name,
+        &d.postcode,
+        &d.date_of_birth,
+    ] {
+        h.update(
+            part.as_deref()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase()
+                .as_bytes(),
+        );
+        h.update([0]);
+    }
+    for p in &d.phones {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    format!("fp:{}", hex::encode(&h.finalize()[..16]))
+}
+
+/// Decode and validate rows on the producer thread.
+#[allow(clippy::too_many_arguments)]
+fn produce(
+    mut rdr: csv::Reader<Box<dyn Read + Send>>,
+    utf8: bool,
+    columns: &[ColumnMapping],
+    header_len: usize,
+    region: phonenumber::country::Id,
+    tx: mpsc::SyncSender<Msg>,
+    control: &ImportControl,
+    path: &Path,
+) -> std::result::Result<(), String> {
+    let mut rec = csv::ByteRecord::new();
+    let mut row: u64 = 1;
+    loop {
+        if control.is_cancelled() {
+            return Ok(());
+        }
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                row += 1;
+                // The csv reader is flexible, so errors here are I/O or
+                // undecodable input in a transcoded file: report and go on
+                // unless the stream itself is broken.
+                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                let msg = Msg::Problem(RowProblem {
+                    row,
+                    column: None,
+                    reason: format!("could not be read: {e}"),
+                });
+                if tx.send(msg).is_err() || fatal {
+                    return if fatal {
+                        Err(format!("{}: {e}", path.display()))
+                    } else {
+                        Ok(())
+                    };
+                }
+                continue;
+            }
+        }
+        row += 1;
+        let msg = parse_row(&rec, row, utf8, columns, header_len, region);
+        if tx.send(msg).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+fn parse_row(
+    rec: &csv::ByteRecord,
+    row: u64,
+    utf8: bool,
+    columns: &[ColumnMapping],
+    header_len: usize,
+    region: phonenumber::country::Id,
+) -> Msg {
+    if rec
+        .iter()
+        .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
+    {
+        return Msg::Blank;
+    }
+    let problem = |column: Option<&str>, reason: String| {
+        Msg::Problem(RowProblem {
+            row,
+            column: column.map(str::to_string),
+            reason,
+        })
+    };
+    if rec.len() != header_len {
+        // Trailing empty cells (a common spreadsheet artefact) are harmless.
+        let extra_empty =
+            rec.len() > header_len && rec.iter().skip(header_len).all(|f| f.is_empty());
+        if !extra_empty {
+            return problem(
+                None,
+                format!(
+                    "has {} fields but the header has {}; check for an unquoted delimiter or a missing quote",
+                    rec.len(),
+                    header_len
+                ),
+            );
+        }
+    }
+    let mut draft = ContactDraft::default();
+    let mut emails = Vec::new();
+    for m in columns {
+        let Some(field) = m.field.as_deref() else {
+            continue;
+        };
+        let raw = rec.get(m.index).unwrap_or(b"");
+        let text: std::borrow::Cow<'_, str> = if utf8 {
+            match std::str::from_utf8(raw) {
+                Ok(s) => s.into(),
+                Err(_) => {
+                    return problem(
+                        Some(&m.header),
+                        "contains bytes that are not valid UTF-8; save the file as \"CSV UTF-8\" and import again".into(),
+                    )
+                }
+            }
+        } else {
+            String::from_utf8_lossy(raw)
+        };
+        let value = unneutralise(text.trim());
+        if value.is_empty() {
+            continue;
+        }
+        // Validate cell by cell so the report can name the column.
+        match field {
+            "email" => {
+                for part in value
+                    .split([';', ','])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
+                    match normalize::email(part) {
+                        Ok(e) => emails.push(e),
+                        Err(r) => return problem(Some(&m.header), format!("invalid email: {r}")),
+                    }
+                }
+            }
+            "phone" => match normalize::phone(value, region) {
+                // Store the normalised form so the writer need not parse again.
+                Ok(p) => {
+                    draft.phones.push(p);
+                    draft.phones_verified = true;
+                    continue;
+                }
+                Err(r) => return problem(Some(&m.header), format!("invalid phone: {r}")),
+            },
+            "date_of_birth" => {
+                if let Err(r) = normalize::date(value) {
+                    return problem(Some(&m.header), format!("invalid date: {r}"));
+                }
+            }
+            "stage" => {
+                if crate::Stage::parse(value).is_none() {
+                    return problem(
+                        Some(&m.header),
+                        format!(
+                            "{:?} is not a stage (prospect, client or lapsed)",
+                            normalize::clip(value)
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if let Err(e) = draft.set(field, value) {
+            return problem(Some(&m.header), e.reason);
+        }
+    }
+    // Whole-row checks (a name or an email or a phone, field lengths).
+    if let Err(errs) = draft.validate(Uuid::nil(), region) {
+        let first = &errs[0];
+        let col = columns
+            .iter()
+            .find(|m| m.field.as_deref() == Some(first.field.as_str()))
+            .map(|m| m.header.as_str());
+        return problem(col, format!("{}: {}", first.field, first.reason));
+    }
+    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| fingerprint(&draft));
+    Msg::Row(Box::new(ParsedRow {
+        row,
+        draft,
+        emails,
+        fingerprint: fp,
+    }))
+}
+
+/// Merge imported values into an existing contact: non-empty imported
+/// values win, lists are unioned. Nothing already stored is dropped.
+fn merge(existing: &Contact, incoming: &ContactDraft) -> ContactDraft {
+    let mut d = ContactDraft::from_contact(existing);
+    macro_rules! take {
+        ($($f:ident),*) => { $( if incoming.$f.is_some() { d.$f = incoming.$f.clone(); } )* };
+    }
+    take!(
+        kind,
+        first_name,
+        last_name,
+        company_name,
+        job_title,
+        stage,
+        owner,
+        address_line1,
+        address_line2,
+        city,
+        region,
+        postcode,
+        country,
+        source,
+        external_id,
+        date_of_birth
+    );
+    if incoming.full_name.is_some() && incoming.first_name.is_none() && incoming.last_name.is_none()
+    {
+        d.first_name = None;
+        d.last_name = None;
+        d.full_name = incoming.full_name.clone();
+    }
+    for t in &incoming.tags {
+        if !d.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
+            d.tags.push(t.clone());
+        }
+    }
+    for p in &incoming.phones {
+        if !d.phones.contains(p) {
+            d.phones.push(p.clone());
+        }
+    }
+    for (k, v) in &incoming.custom {
+        d.custom.insert(k.clone(), v.clone());
+    }
+    d
+}
+
+/// Read the header row and build the column mapping (used by the app's
+/// import wizard to show the detected mapping before running).
+pub fn preview(
+    path: &Path,
+    mappings: &[(String, String)],
+    rows: usize,
+) -> Result<(ImportReport, Vec<Vec<String>>)> {
+    let opened = open_csv(path)?;
+    let mut rdr = csv_reader(opened.reader, opened.delimiter);
+    let headers = read_headers(&mut rdr, path)?;
+    let columns = headers::map_headers(&headers, mappings)?;
+    let mut sample = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    while sample.len() < rows {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => sample.push(rec.iter().map(str::to_string).collect()),
+            Ok(false) => break,
+            Err(_) => sample.push(Vec::new()),
+        }
+    }
+    Ok((
+        ImportReport {
+            file: path.to_path_buf(),
+            encoding: opened.encoding.name().into(),
+            delimiter: delimiter_name(opened.delimiter),
+            columns,
+            ..Default::default()
+        },
+        sample,
+    ))
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        other => (other as char).to_string(),
+    }
+}
+
+fn csv_reader(r: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(r)
+}
+
+fn read_headers(rdr: &mut csv::Reader<Box<dyn Read + Send>>, path: &Path) -> Result<Vec<String>> {
+    let mut rec = csv::ByteRecord::new();
+    let bad = |reason: String| CoreError::Csv {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !rdr
+        .read_byte_record(&mut rec)
+        .map_err(|e| bad(format!("header row: {e}")))?
+    {
+        return Err(bad(
+            "the file is empty; expected a header row such as \"First Name,Last Name,Email\""
+                .into(),
+        ));
+    }
+    let headers: Vec<String> = rec
+        .iter()
+        .map(|h| {
+            String::from_utf8_lossy(h)
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_string()
+        })
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(bad(
+            "row 1 is empty; the first row must name the columns".into()
+        ));
+    }
+    Ok(headers)
+}
+
+impl Store {
+    /// Import contacts from a CSV file. `on_progress` is called after each
+    /// batch; `control` can cancel.
+    pub fn import_contacts(
+        &mut self,
+        path: &Path,
+        opts: &ImportOptions,
+        control: &ImportControl,
+        on_progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport> {
+        let opened = open_csv(path)?;
+        let utf8 = matches!(opened.encoding, TextEncoding::Utf8 { .. });
+        let mut rdr = csv_reader(opened.reader, opened.delimiter);
+        let headers = read_headers(&mut rdr, path)?;
+        let columns = headers::map_headers(&headers, &opts.mappings)?;
+        if !columns.iter().any(|c| c.field.is_some()) {
+            return Err(CoreError::Csv {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "no column could be matched to a contact field (columns: {}); map them with --map \"Column=field\"",
+                    headers.join(", ")
+                ),
+            });
+        }
+        let mut report = ImportReport {
+            file: path.to_path_buf(),
+            encoding: opened.encoding.name().into(),
+            delimiter: delimiter_name(opened.delimiter),
+            columns: columns.clone(),
+            dry_run: opts.dry_run,
+            ..Default::default()
+        };
+        let region = self.default_region();
+        let header_len = headers.len();
+        let (tx, rx) = mpsc::sync_channel::<Msg>(2048);
+        let counter = opened.counter.clone();
+        let total = opened.total;
+        let actor = Actor::Import {
+            user: self.identity().user_id.clone(),
+            batch: Uuid::now_v7(),
+        };
+        let batch_size = opts.batch_size.max(1);
+        let produced = std::thread::scope(|s| {
+            let cols = &columns;
+            let producer =
+                s.spawn(move || produce(rdr, utf8, cols, header_len, region, tx, control, path));
+            let written = self.write_rows(
+                &rx,
+                &actor,
+                opts.dry_run,
+                batch_size,
+                control,
+                &mut report,
+                &mut |rows| {
+                    on_progress(Progress {
+                        rows,
+                        bytes_read: counter.load(Ordering::Relaxed).min(total),
+                        total_bytes: total,
+                    })
+                },
+            );
+            // Stop the producer if the writer gave up, then collect it.
+            drop(rx);
+            let produced = producer.join();
+            (written, produced)
+        });
+        let (written, produced) = produced;
+        written?;
+        match produced {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                return Err(CoreError::Csv {
+                    path: path.to_path_buf(),
+                    reason,
+                })
+            }
+            Err(_) => {
+                return Err(CoreError::Csv {
+                    path: path.to_path_buf(),
+                    reason: "the reader stopped unexpectedly".into(),
+                })
+            }
+        }
+        if control.is_cancelled() {
+            report.cancelled = true;
+        }
+        on_progress(Progress {
+            rows: report.rows,
+            bytes_read: total,
+            total_bytes: total,
+        });
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_rows(
+        &mut self,
+        rx: &mpsc::Receiver<Msg>,
+        actor: &Actor,
+        dry_run: bool,
+        batch_size: usize,
+        control: &ImportControl,
+        report: &mut ImportReport,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        // Counts of the open batch; added to the report when it commits.
+        let mut seen_in_dry_run: std::collections::HashSet<String> = Default::default();
+        let region = self.default_region();
+        let mut done = false;
+        while !done {
+            let mut tx = self.write(actor.clone())?;
+            let mut batch = ImportReport::default();
+            let mut n = 0usize;
+            loop {
+                if control.is_cancelled() {
+                    return Ok(()); // tx dropped: the open batch rolls back
+                }
+                let msg = match rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => {
+                        done = true;
+                        break;
+                    }
+                };
+                batch.rows += 1;
+                match msg {
+                    Msg::Blank => batch.blank += 1,
+                    Msg::Problem(p) => {
+                        batch.skipped += 1;
+                        batch.problems.push(p);
+                    }
+                    Msg::Row(r) => {
+                        if dry_run {
+                            let key = r
+                                .emails
+                                .first()
+                                .cloned()
+                                .or(r.draft.external_id.clone())
+                                .or(r.fingerprint.clone());
+                            let exists = match &key {
+                                Some(k) if seen_in_dry_run.contains(k) => true,
+                                _ => match (r.emails.first(), &r.draft.external_id, &r.fingerprint)
+                                {
+                                    (Some(e), _, _) => tx.contact_by_email(e)?.is_some(),
+                                    (None, Some(x), _) => tx.contact_by_external_id(x)?.is_some(),
+                                    (None, None, Some(fp)) => {
+                                        tx.contact_by_import_key(fp)?.is_some()
+                                    }
+                                    _ => false,
+                                },
+                            };
+                            if let Some(k) = key {
+                                seen_in_dry_run.insert(k);
+                            }
+                            if exists {
+                                batch.updated += 1;
+                            } else {
+                                batch.created += 1;
+                            }
+                        } else {
+                            write_one(&mut tx, *r, region, &mut batch)?;
+                        }
+                    }
+                }
+                n += 1;
+                if n >= batch_size {
+                    break;
+                }
+            }
+            if !dry_run {
+                tx.commit()?;
+            }
+            report.rows += batch.rows;
+            report.created += batch.created;
+            report.updated += batch.updated;
+            report.unchanged += batch.unchanged;
+            report.skipped += batch.skipped;
+            report.blank += batch.blank;
+            for p in batch.problems {
+                report.problem(p);
+            }
+            report.possible_duplicate_count += batch.possible_duplicate_count;
+            for d in batch.possible_duplicates {
+                if report.possible_duplicates.len() < REPORT_CAP {
+                    report.possible_duplicates.push(d);
+                }
+            }
+            progress(report.rows);
+        }
+        Ok(())
+    }
+}
+
+fn write_one(
+    tx: &mut crate::store::WriteTx<'_>,
+    r: ParsedRow,
+    region: phonenumber::country::Id,
+    batch: &mut ImportReport,
+) -> Result<()> {
+    // Match: any email, then the external id, then the row fingerprint.
+    let mut target: Option<Uuid> = None;
+    for e in &r.emails {
+        if let Some(id) = tx.contact_by_email(e)? {
+            target = Some(id);
+            break;
+        }
+    }
+    let mut incoming = r.draft;
+    if target.is_none() {
+        if let Some(ext) = incoming.external_id.clone() {
+            // A file exported by this CRM carries our own ids.
+            match Uuid::parse_str(&ext) {
+                Ok(own) if tx.get_contact(own)?.is_some() => {
+                    target = Some(own);
+                    incoming.external_id = None;
+                }
+                _ => target = tx.contact_by_external_id(&ext)?,
+            }
+        }
+    }
+    if target.is_none() {
+        if let Some(fp) = &r.fingerprint {
+            target = tx.contact_by_import_key(fp)?;
+        }
+    }
+    let existing = match target {
+        Some(id) => tx.get_contact(id)?,
+        None => None,
+    };
+    let mut draft = match &existing {
+        Some(c) => merge(c, &incoming),
+        None => incoming,
+    };
+    for e in &r.emails {
+        if !draft.emails.contains(e) {
+            draft.emails.push(e.clone());
+        }
+    }
+    // Emails owned by a different contact stay there (never move silently).
+    let mut kept = Vec::with_capacity(draft.emails.len());
+    for e in draft.emails.drain(..) {
+        match tx.contact_by_email(&e)? {
+            Some(owner) if Some(owner) != target => {}
+            _ => kept.push(e),
+        }
+    }
+    draft.emails = kept;
+    let id = target.unwrap_or_else(Uuid::now_v7);
+    let contact = match draft.validate(id, region) {
+        Ok(c) => c,
+        Err(errs) => {
+            batch.skipped += 1;
+            batch.problems.push(RowProblem {
+                row: r.row,
+                column: None,
+                reason: errs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+            return Ok(());
+        }
+    };
+    match tx.save_contact(&contact)? {
+        Written::Created => batch.created += 1,
+        Written::Updated => batch.updated += 1,
+        Written::Unchanged => batch.unchanged += 1,
+    }
+    if let Some(fp) = &r.fingerprint {
+        tx.set_import_key(fp, id)?;
+    }
+    // Same phone, different person (different email): worth a look.
+    if !contact.emails.is_empty() {
+        for p in &contact.phones {
+            for other in tx.contacts_by_phone(p)? {
+                if other == id {
+                    continue;
+                }
+                batch.possible_duplicate_count += 1;
+                if batch.possible_duplicates.len() < REPORT_CAP {
+                    batch.possible_duplicates.push(PossibleDuplicate {
+                        row: r.row,
+                        contact_id: id,
+                        other_contact_id: other,
+                        phone: p.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! The CRM core: domain, encrypted local store, migrations, the one write
+//! path, CSV import and export.
+//!
+//! Everything a user can do to data is a function here, used alike by the
+//! `crm` CLI and the desktop app. The core knows nothing about windows, IPC or
+//! HTTP. See `ARCHITECTURE.md` for the invariants.
+#![deny(missing_docs)]
+
+pub mod activity;
+pub mod contacts;
+mod error;
+pub mod export;
+pub mod import;
+pub mod keys;
+pub mod migrations;
+pub mod normalize;
+pub mod policies;
+mod records;
+pub mod store;
+
+pub use activity::{Activity, ActivityKind, Task, TaskDraft, TaskFilter, TaskStatus};
+pub use contacts::{Contact, ContactDraft, ContactKind, ContactQuery, Stage, Written};
+pub use error::{CoreError, Result, ValidationError};
+pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
+pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
+pub use records::parse_id;
+pub use store::{Actor, ChangeEvent, Store, Table};

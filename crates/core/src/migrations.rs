@@ -1,0 +1,113 @@
+//! Versioned schema migrations, run at open inside one transaction.
+//!
+//! The schema version is SQLite's `user_version`. Migrations only ever append
+//! to [`MIGRATIONS`]; an applied migration is never edited. A database whose
+//! version is newer than this build knows is refused before anything is
+//! written.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::error::{CoreError, Result};
+
+/// Our `application_id`: marks a database as a CRM replica ("CRM1").
+pub const APPLICATION_ID: i32 = 0x43524d31;
+
+/// Columns every synced table has, in this order, before its own fields.
+macro_rules! synced_table {
+    ($name:literal, $fields:literal) => {
+        concat!(
+            "CREATE TABLE ",
+            $name,
+            " (id TEXT PRIMARY KEY NOT NULL, tenant_id TEXT NOT NULL, ",
+            $fields,
+            ", clocks TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, ",
+            "created_at TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT;"
+        )
+    };
+}
+
+/// All migrations, in order. Index + 1 is the schema version it produces.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the insurance CRM core.
+    concat!(
+        "-- local-only: profile identity and settings\n",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;\n",
+        synced_table!(
+            "contacts",
+            "kind TEXT NOT NULL, display_name TEXT NOT NULL, first_name TEXT, last_name TEXT, \
+             company_name TEXT, job_title TEXT, stage TEXT NOT NULL, owner TEXT, tags TEXT NOT NULL, \
+             emails TEXT NOT NULL, phones TEXT NOT NULL, address_line1 TEXT, address_line2 TEXT, \
+             city TEXT, region TEXT, postcode TEXT, country TEXT, source TEXT, external_id TEXT, \
+             date_of_birth TEXT, custom TEXT NOT NULL"
+        ),
+        "\nCREATE INDEX contacts_name ON contacts(display_name COLLATE NOCASE) WHERE deleted = 0;\n",
+        "CREATE INDEX contacts_external ON contacts(external_id) WHERE external_id IS NOT NULL;\n",
+        "-- local-only indexes maintained by the write path\n",
+        "CREATE TABLE contact_emails (email TEXT NOT NULL, contact_id TEXT NOT NULL, PRIMARY KEY (email, contact_id)) STRICT, WITHOUT ROWID;\n",
+        "CREATE TABLE contact_phones (phone TEXT NOT NULL, contact_id TEXT NOT NULL, PRIMARY KEY (phone, contact_id)) STRICT, WITHOUT ROWID;\n",
+        "CREATE TABLE import_keys (key TEXT PRIMARY KEY NOT NULL, contact_id TEXT NOT NULL) STRICT, WITHOUT ROWID;\n",
+        synced_table!(
+            "policies",
+            "contact_id TEXT NOT NULL, policy_number TEXT NOT NULL, carrier TEXT NOT NULL, \
+             line_of_business TEXT NOT NULL, premium_minor INTEGER NOT NULL, currency TEXT NOT NULL, \
+             payment_frequency TEXT NOT NULL, effective_date TEXT NOT NULL, expiry_date TEXT, \
+             status TEXT NOT NULL"
+        ),
+        "\nCREATE INDEX policies_contact ON policies(contact_id);\n",
+        "CREATE INDEX policies_expiry ON policies(expiry_date) WHERE deleted = 0;\n",
+        synced_table!(
+            "payments",
+            "policy_id TEXT NOT NULL, due_date TEXT NOT NULL, amount_due_minor INTEGER NOT NULL, \
+             amount_paid_minor INTEGER NOT NULL, paid_date TEXT, method TEXT, reference TEXT"
+        ),
+        "\nCREATE INDEX payments_policy ON payments(policy_id, due_date);\n",
+        synced_table!(
+            "tasks",
+            "title TEXT NOT NULL, due_date TEXT, status TEXT NOT NULL, contact_id TEXT, assignee TEXT, notes TEXT"
+        ),
+        "\nCREATE INDEX tasks_due ON tasks(status, due_date);\n",
+        synced_table!(
+            "activities",
+            "contact_id TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, occurred_at TEXT NOT NULL, actor TEXT NOT NULL"
+        ),
+        "\nCREATE INDEX activities_contact ON activities(contact_id, occurred_at);\n",
+        "-- local-only: who changed what, when, from what to what\n",
+        "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, \
+         table_name TEXT NOT NULL, row_id TEXT NOT NULL, action TEXT NOT NULL, changes TEXT NOT NULL) STRICT;\n",
+        "CREATE INDEX audit_row ON audit_log(row_id);\n",
+        "-- local-only: changes waiting to be pushed\n",
+        "CREATE TABLE sync_outbox (seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE, table_name TEXT NOT NULL, \
+         row_id TEXT NOT NULL, hlc TEXT NOT NULL, fields TEXT NOT NULL) STRICT;\n",
+    ),
+];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Bring the schema up to date, or refuse a newer one without writing.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = latest_version();
+    if found > known {
+        return Err(CoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    if found == known {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()?;
+    Ok(())
+}

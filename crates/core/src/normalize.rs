@@ -1,0 +1,211 @@
+//! Normalising what people type: emails, phone numbers, dates, money.
+//!
+//! Each function returns the canonical form or a reason a person can act on.
+
+use chrono::NaiveDate;
+
+/// Normalise an email: trimmed, case-folded, validated.
+pub fn email(raw: &str) -> Result<String, String> {
+    let e = raw.trim().to_lowercase();
+    let e = e.strip_prefix("mailto:").unwrap_or(&e).to_string();
+    if e.is_empty() {
+        return Err("is empty".into());
+    }
+    if !email_address::EmailAddress::is_valid(&e) || !e.contains('@') {
+        return Err(format!("{:?} is not a valid email address", clip(raw)));
+    }
+    let domain = e.rsplit('@').next().unwrap_or("");
+    if !domain.contains('.') {
+        return Err(format!(
+            "{:?} has no domain (expected name@example.com)",
+            clip(raw)
+        ));
+    }
+    Ok(e)
+}
+
+/// A two-letter region code, as used for phone numbers without a country code.
+pub fn region(raw: &str) -> Result<phonenumber::country::Id, String> {
+    raw.trim()
+        .to_uppercase()
+        .parse::<phonenumber::country::Id>()
+        .map_err(|_| format!("{raw:?} is not a region code (use two letters, e.g. GB, DE, US)"))
+}
+
+/// Normalise a phone number to E.164, reading national numbers as `region`.
+pub fn phone(raw: &str, region: phonenumber::country::Id) -> Result<String, String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err("is empty".into());
+    }
+    // Spreadsheets turn "07911 123456" into the number 7700900123 and
+    // "+44..." into 44...; "00" is the international prefix in most of Europe.
+    let cleaned: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let candidate = if let Some(rest) = cleaned.strip_prefix("00") {
+        format!("+{rest}")
+    } else {
+        cleaned
+    };
+    let parsed = phonenumber::parse(Some(region), &candidate)
+        .map_err(|_| format!("{:?} is not a phone number", clip(raw)))?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(format!(
+            "{:?} is not a valid phone number for region {region:?} (add the country code, e.g. +44)",
+            clip(raw)
+        ));
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Parse a date in ISO (2024-03-31), UK (31/03/2024) or German (31.03.2024) form.
+pub fn date(raw: &str) -> Result<NaiveDate, String> {
+    let t = raw.trim();
+    for fmt in ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
+            return Ok(d);
+        }
+    }
+    // ISO date-times from CRM exports: keep the date part.
+    if t.len() > 10 && t.is_char_boundary(10) {
+        if let Ok(d) = NaiveDate::parse_from_str(&t[..10], "%Y-%m-%d") {
+            return Ok(d);
+        }
+    }
+    Err(format!(
+        "{:?} is not a date (use 2025-03-31, 31/03/2025 or 31.03.2025)",
+        clip(raw)
+    ))
+}
+
+/// Parse an amount of money into minor units (pence, cents).
+/// Accepts "1234.56", "1,234.56", "£1,234.56", "1.234,56", "1234".
+pub fn money_minor(raw: &str) -> Result<i64, String> {
+    let bad = || format!("{:?} is not an amount (e.g. 1234.56)", clip(raw));
+    let t: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '£' | '€' | '$' | ' ' | '\u{a0}' | '\''))
+        .collect();
+    let t = t
+        .trim_start_matches("GBP")
+        .trim_start_matches("EUR")
+        .trim_start_matches("USD");
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, t),
+    };
+    if t.is_empty() {
+        return Err(bad());
+    }
+    // The decimal separator is the last '.' or ',' followed by 1-2 digits.
+    let last_sep = t.rfind(['.', ',']);
+    let (int_part, frac_part) = match last_sep {
+        Some(i) if t.len() - i - 1 <= 2 && t.len() - i - 1 > 0 => (&t[..i], &t[i + 1..]),
+        _ => (t, ""),
+    };
+    let int_digits: String = int_part
+        .chars()
+        .filter(|c| !matches!(c, ',' | '.'))
+        .collect();
+    if int_digits.is_empty() && frac_part.is_empty()
+        || !int_digits.chars().all(|c| c.is_ascii_digit())
+        || !frac_part.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let int: i64 = if int_digits.is_empty() {
+        0
+    } else {
+        int_digits.parse().map_err(|_| bad())?
+    };
+    let frac: i64 = match frac_part.len() {
+        0 => 0,
+        1 => frac_part.parse::<i64>().map_err(|_| bad())? * 10,
+        _ => frac_part.parse().map_err(|_| bad())?,
+    };
+    let v = int
+        .checked_mul(100)
+        .and_then(|v| v.checked_add(frac))
+        .ok_or_else(bad)?;
+    Ok(if neg { -v } else { v })
+}
+
+/// Format minor units as "1234.56".
+pub fn format_minor(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}.{:02}",
+        v.unsigned_abs() / 100,
+        v.unsigned_abs() % 100
+    )
+}
+
+/// Shorten a value for an error message.
+pub fn clip(s: &str) -> String {
+    if s.chars().count() > 60 {
+        let mut c: String = s.chars().take(57).collect();
+        c.push_str("...");
+        c
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phonenumber::country::Id;
+
+    #[test]
+    fn emails_are_trimmed_and_case_folded() {
+        assert_eq!(
+            email("  Ann.Lee@Example.CO.UK ").unwrap(),
+            "ann.lee@example.co.uk"
+        );
+        assert!(email("ann@").is_err());
+        assert!(email("not an email").is_err());
+        assert!(email("ann@localhost").is_err());
+    }
+
+    #[test]
+    fn uk_phone_forms_all_become_the_same_e164() {
+        for raw in [
+            "07911 123456",
+            "+44 7911 123456",
+            "0044 7911 123456",
+            "(07911) 123-456",
+            "+44 (0)7911 123456",
+            "7911123456",
+        ] {
+            assert_eq!(phone(raw, Id::GB).unwrap(), "+447911123456", "{raw}");
+        }
+        assert_eq!(phone("020 7946 0018", Id::GB).unwrap(), "+442079460018");
+        assert_eq!(phone("030 1234567", Id::DE).unwrap(), "+49301234567");
+        assert!(phone("12", Id::GB).is_err());
+        assert!(phone("call me", Id::GB).is_err());
+    }
+
+    #[test]
+    fn dates_in_iso_uk_and_german_forms() {
+        let d = NaiveDate::from_ymd_opt(2025, 3, 31).unwrap();
+        assert_eq!(date("2025-03-31").unwrap(), d);
+        assert_eq!(date("31/03/2025").unwrap(), d);
+        assert_eq!(date("31.03.2025").unwrap(), d);
+        assert_eq!(date("2025-03-31T10:00:00Z").unwrap(), d);
+        assert!(date("31/13/2025").is_err());
+    }
+
+    #[test]
+    fn money_in_common_forms() {
+        assert_eq!(money_minor("1234.56").unwrap(), 123456);
+        assert_eq!(money_minor("£1,234.56").unwrap(), 123456);
+        assert_eq!(money_minor("1.234,56").unwrap(), 123456);
+        assert_eq!(money_minor("1234").unwrap(), 123400);
+        assert_eq!(money_minor("12.5").unwrap(), 1250);
+        assert_eq!(money_minor("1,234").unwrap(), 123400);
+        assert!(money_minor("twelve").is_err());
+        assert!(money_minor("").is_err());
+        assert_eq!(format_minor(123456), "1234.56");
+        assert_eq!(format_minor(-5), "-0.05");
+    }
+}

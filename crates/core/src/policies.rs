@@ -1,0 +1,476 @@
+//! Insurance policies, premium schedules, payments and arrears.
+//!
+//! Money is kept in minor units (pence, cents) as integers. Arrears are never
+//! stored: they are derived from the instalments due before a date and what
+//! was paid against them, so they cannot drift from the payments.
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result, ValidationError};
+use crate::normalize;
+use crate::records;
+use crate::store::{Store, Table};
+
+/// How often the premium is paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    /// Every month.
+    Monthly,
+    /// Every three months.
+    Quarterly,
+    /// Every six months.
+    SemiAnnual,
+    /// Once a year.
+    Annual,
+    /// Once, up front.
+    Single,
+}
+
+impl Frequency {
+    /// Parse from text.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_lowercase().as_str() {
+            "monthly" | "month" | "monatlich" => Self::Monthly,
+            "quarterly" | "quarter" | "vierteljährlich" => Self::Quarterly,
+            "semi_annual" | "semiannual" | "half-yearly" | "halbjährlich" => Self::SemiAnnual,
+            "annual" | "annually" | "yearly" | "jährlich" => Self::Annual,
+            "single" | "once" | "einmalig" => Self::Single,
+            _ => return None,
+        })
+    }
+
+    fn months(self) -> Option<u32> {
+        match self {
+            Self::Monthly => Some(1),
+            Self::Quarterly => Some(3),
+            Self::SemiAnnual => Some(6),
+            Self::Annual => Some(12),
+            Self::Single => None,
+        }
+    }
+}
+
+/// Policy status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    /// Quoted, not yet in force.
+    Quoted,
+    /// In force.
+    Active,
+    /// Lapsed for non-payment.
+    Lapsed,
+    /// Cancelled.
+    Cancelled,
+    /// Ran to its end.
+    Expired,
+}
+
+impl PolicyStatus {
+    /// Parse from text.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_lowercase().as_str() {
+            "quoted" | "quote" => Self::Quoted,
+            "active" | "in force" => Self::Active,
+            "lapsed" => Self::Lapsed,
+            "cancelled" | "canceled" => Self::Cancelled,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// An insurance policy held by a contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// The holder.
+    pub contact_id: Uuid,
+    /// The carrier's policy number.
+    pub policy_number: String,
+    /// The insurer.
+    pub carrier: String,
+    /// Line of business (motor, home, life, …).
+    pub line_of_business: String,
+    /// Premium per payment period, in minor units.
+    pub premium_minor: i64,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// Payment frequency.
+    pub payment_frequency: Frequency,
+    /// In force from (ISO date).
+    pub effective_date: String,
+    /// Ends (ISO date); renewal due then.
+    pub expiry_date: Option<String>,
+    /// Status.
+    pub status: PolicyStatus,
+}
+
+/// Input for a new policy, as text.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyDraft {
+    /// The holder.
+    pub contact_id: Option<Uuid>,
+    /// Policy number.
+    pub policy_number: String,
+    /// Carrier.
+    pub carrier: String,
+    /// Line of business.
+    pub line_of_business: String,
+    /// Premium per period ("123.45").
+    pub premium: String,
+    /// Currency (default GBP).
+    pub currency: Option<String>,
+    /// Frequency (default monthly).
+    pub frequency: Option<String>,
+    /// Effective date.
+    pub effective: String,
+    /// Expiry date (default: a year after effective).
+    pub expiry: Option<String>,
+    /// Status (default active).
+    pub status: Option<String>,
+}
+
+/// An instalment of premium due, and what was paid against it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// The policy.
+    pub policy_id: Uuid,
+    /// When it is due (ISO date).
+    pub due_date: String,
+    /// Amount due, minor units.
+    pub amount_due_minor: i64,
+    /// Amount paid, minor units.
+    pub amount_paid_minor: i64,
+    /// When it was paid (ISO date).
+    pub paid_date: Option<String>,
+    /// How (direct_debit, card, bank_transfer, cash, cheque).
+    pub method: Option<String>,
+    /// Bank or card reference.
+    pub reference: Option<String>,
+}
+
+impl Payment {
+    /// What is still owed on this instalment.
+    pub fn outstanding_minor(&self) -> i64 {
+        (self.amount_due_minor - self.amount_paid_minor).max(0)
+    }
+}
+
+/// Arrears of one policy on a date.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Arrears {
+    /// The policy.
+    pub policy_id: Uuid,
+    /// Its number.
+    pub policy_number: String,
+    /// The holder.
+    pub contact_id: Uuid,
+    /// Sum outstanding on instalments due before the date, minor units.
+    pub outstanding_minor: i64,
+    /// How many instalments are unpaid or part-paid.
+    pub instalments: usize,
+    /// The oldest unpaid due date.
+    pub oldest_due: String,
+}
+
+const METHODS: &[&str] = &["direct_debit", "card", "bank_transfer", "cash", "cheque"];
+
+fn field_err(field: &str, reason: impl Into<String>) -> CoreError {
+    CoreError::Invalid(ValidationError::new(field, reason))
+}
+
+impl Store {
+    /// Add a policy to a contact.
+    pub fn create_policy(&mut self, d: &PolicyDraft) -> Result<Policy> {
+        let contact_id = d
+            .contact_id
+            .ok_or_else(|| field_err("contact", "a policy needs a holder"))?;
+        self.contact(contact_id)?;
+        let req = |f: &str, v: &str| -> Result<String> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Err(field_err(f, "is required"));
+            }
+            if t.chars().count() > 200 {
+                return Err(field_err(f, "longer than 200 characters"));
+            }
+            Ok(t.to_string())
+        };
+        let policy_number = req("number", &d.policy_number)?;
+        let carrier = req("carrier", &d.carrier)?;
+        let line_of_business = req("line", &d.line_of_business)?.to_lowercase();
+        let premium_minor =
+            normalize::money_minor(&d.premium).map_err(|r| field_err("premium", r))?;
+        if premium_minor < 0 {
+            return Err(field_err("premium", "cannot be negative"));
+        }
+        let currency = d.currency.as_deref().unwrap_or("GBP").trim().to_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(field_err(
+                "currency",
+                format!("{currency:?} is not a currency code (e.g. GBP, EUR)"),
+            ));
+        }
+        let payment_frequency = match &d.frequency {
+            None => Frequency::Monthly,
+            Some(f) => Frequency::parse(f).ok_or_else(|| {
+                field_err(
+                    "frequency",
+                    format!("{f:?} is not monthly, quarterly, semi_annual, annual or single"),
+                )
+            })?,
+        };
+        let effective = normalize::date(&d.effective).map_err(|r| field_err("effective", r))?;
+        let expiry = match &d.expiry {
+            Some(e) => normalize::date(e).map_err(|r| field_err("expiry", r))?,
+            None => effective
+                .checked_add_months(Months::new(12))
+                .and_then(|d| d.pred_opt())
+                .ok_or_else(|| field_err("effective", "date out of range"))?,
+        };
+        if expiry < effective {
+            return Err(field_err(
+                "expiry",
+                format!("{expiry} is before the effective date {effective}"),
+            ));
+        }
+        let status = match &d.status {
+            None => PolicyStatus::Active,
+            Some(s) => PolicyStatus::parse(s).ok_or_else(|| {
+                field_err(
+                    "status",
+                    format!("{s:?} is not quoted, active, lapsed, cancelled or expired"),
+                )
+            })?,
+        };
+        let exists: bool = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM policies WHERE deleted = 0 AND carrier = ?1 AND policy_number = ?2)",
+            [&carrier, &policy_number],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(field_err(
+                "number",
+                format!("{carrier} policy {policy_number} already exists"),
+            ));
+        }
+        let p = Policy {
+            id: Uuid::now_v7(),
+            contact_id,
+            policy_number,
+            carrier,
+            line_of_business,
+            premium_minor,
+            currency,
+            payment_frequency,
+            effective_date: effective.to_string(),
+            expiry_date: Some(expiry.to_string()),
+            status,
+        };
+        let mut tx = self.write(self.user_actor())?;
+        records::save(&mut tx, Table::Policies, p.id, &p)?;
+        // Holding an active policy makes a prospect a client.
+        if status == PolicyStatus::Active {
+            if let Some(mut c) = tx.get_contact(contact_id)? {
+                if c.stage != crate::Stage::Client {
+                    c.stage = crate::Stage::Client;
+                    tx.save_contact(&c)?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(p)
+    }
+
+    /// A policy by id.
+    pub fn policy(&self, id: Uuid) -> Result<Policy> {
+        records::get(self.conn(), Table::Policies, id)
+    }
+
+    /// Policies of one contact, or all (newest effective first).
+    pub fn list_policies(&self, contact: Option<Uuid>) -> Result<Vec<Policy>> {
+        match contact {
+            Some(c) => records::list(
+                self.conn(),
+                Table::Policies,
+                "contact_id = ?1",
+                &[&c.to_string()],
+                "effective_date DESC, id",
+                10_000,
+            ),
+            None => records::list(
+                self.conn(),
+                Table::Policies,
+                "",
+                &[],
+                "effective_date DESC, id",
+                10_000,
+            ),
+        }
+    }
+
+    /// Active policies whose expiry falls within `days` of `today`.
+    pub fn renewals_due(&self, today: NaiveDate, days: u32) -> Result<Vec<Policy>> {
+        let until = today + chrono::Days::new(days.into());
+        records::list(
+            self.conn(),
+            Table::Policies,
+            "status = 'active' AND expiry_date >= ?1 AND expiry_date <= ?2",
+            &[&today.to_string(), &until.to_string()],
+            "expiry_date, id",
+            10_000,
+        )
+    }
+
+    /// Create the premium schedule of a policy: one instalment per period
+    /// from its effective date to its expiry. Idempotent: dates that already
+    /// have an instalment are skipped. Returns the instalments created.
+    pub fn schedule_premiums(&mut self, policy_id: Uuid) -> Result<Vec<Payment>> {
+        let p = self.policy(policy_id)?;
+        let start = normalize::date(&p.effective_date).map_err(|r| field_err("effective", r))?;
+        let end = match &p.expiry_date {
+            Some(e) => normalize::date(e).map_err(|r| field_err("expiry", r))?,
+            None => start,
+        };
+        let mut dates = vec![start];
+        if let Some(m) = p.payment_frequency.months() {
+            let mut i = 1;
+            while let Some(d) = start.checked_add_months(Months::new(m * i)) {
+                if d > end || i > 1200 {
+                    break;
+                }
+                dates.push(d);
+                i += 1;
+            }
+        }
+        let existing: Vec<Payment> = self.payments_of(policy_id)?;
+        let mut made = Vec::new();
+        let mut tx = self.write(self.user_actor())?;
+        for d in dates {
+            let ds = d.to_string();
+            if existing.iter().any(|e| e.due_date == ds) {
+                continue;
+            }
+            let pay = Payment {
+                id: Uuid::now_v7(),
+                policy_id,
+                due_date: ds,
+                amount_due_minor: p.premium_minor,
+                amount_paid_minor: 0,
+                paid_date: None,
+                method: None,
+                reference: None,
+            };
+            records::save(&mut tx, Table::Payments, pay.id, &pay)?;
+            made.push(pay);
+        }
+        tx.commit()?;
+        Ok(made)
+    }
+
+    /// Record a payment against a policy. It settles the oldest instalment
+    /// with money outstanding; with no instalment outstanding it is recorded
+    /// as a payment on its own date.
+    pub fn record_payment(
+        &mut self,
+        policy_id: Uuid,
+        amount: &str,
+        paid: NaiveDate,
+        method: &str,
+        reference: Option<&str>,
+    ) -> Result<Payment> {
+        self.policy(policy_id)?;
+        let amount_minor = normalize::money_minor(amount).map_err(|r| field_err("amount", r))?;
+        if amount_minor <= 0 {
+            return Err(field_err("amount", "must be more than zero"));
+        }
+        let method = method.trim().to_lowercase().replace([' ', '-'], "_");
+        if !METHODS.contains(&method.as_str()) {
+            return Err(field_err(
+                "method",
+                format!("{method:?} is not one of {}", METHODS.join(", ")),
+            ));
+        }
+        let open = self
+            .payments_of(policy_id)?
+            .into_iter()
+            .find(|p| p.outstanding_minor() > 0);
+        let pay = match open {
+            Some(mut p) => {
+                p.amount_paid_minor += amount_minor;
+                p.paid_date = Some(paid.to_string());
+                p.method = Some(method);
+                p.reference = reference.map(str::to_string);
+                p
+            }
+            None => Payment {
+                id: Uuid::now_v7(),
+                policy_id,
+                due_date: paid.to_string(),
+                amount_due_minor: amount_minor,
+                amount_paid_minor: amount_minor,
+                paid_date: Some(paid.to_string()),
+                method: Some(method),
+                reference: reference.map(str::to_string),
+            },
+        };
+        let mut tx = self.write(self.user_actor())?;
+        records::save(&mut tx, Table::Payments, pay.id, &pay)?;
+        tx.commit()?;
+        Ok(pay)
+    }
+
+    /// Instalments and payments of a policy, oldest due first.
+    pub fn payments_of(&self, policy_id: Uuid) -> Result<Vec<Payment>> {
+        records::list(
+            self.conn(),
+            Table::Payments,
+            "policy_id = ?1",
+            &[&policy_id.to_string()],
+            "due_date, id",
+            100_000,
+        )
+    }
+
+    /// Policies in arrears on `today`: instalments due before today not paid in full.
+    pub fn arrears(&self, today: NaiveDate) -> Result<Vec<Arrears>> {
+        let mut st = self.conn().prepare(
+            "SELECT p.id, p.policy_number, p.contact_id, \
+                    sum(max(pay.amount_due_minor - pay.amount_paid_minor, 0)), count(*), min(pay.due_date) \
+             FROM payments pay JOIN policies p ON p.id = pay.policy_id \
+             WHERE pay.deleted = 0 AND p.deleted = 0 AND pay.due_date < ?1 \
+               AND pay.amount_paid_minor < pay.amount_due_minor \
+             GROUP BY p.id ORDER BY min(pay.due_date), p.id",
+        )?;
+        let rows = st.query_map([today.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, number, contact, owed, n, oldest) = row?;
+            out.push(Arrears {
+                policy_id: records::parse_id("policy", &id)?,
+                policy_number: number,
+                contact_id: records::parse_id("contact", &contact)?,
+                outstanding_minor: owed,
+                instalments: n as usize,
+                oldest_due: oldest,
+            });
+        }
+        Ok(out)
+    }
+}

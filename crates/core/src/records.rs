@@ -1,0 +1,101 @@
+//! Typed access to synced rows: a record struct's serde form is its field map.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+use crate::store::{load_row, row_to_json, Table, WriteTx};
+
+pub(crate) fn to_fields<T: Serialize>(rec: &T) -> Result<Map<String, Value>> {
+    match serde_json::to_value(rec)? {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+pub(crate) fn from_fields<T: DeserializeOwned>(id: Uuid, mut m: Map<String, Value>) -> Result<T> {
+    m.insert("id".into(), Value::String(id.to_string()));
+    Ok(serde_json::from_value(Value::Object(m))?)
+}
+
+/// Load a live record.
+pub(crate) fn get<T: DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    table: Table,
+    id: Uuid,
+) -> Result<T> {
+    match load_row(conn, table, id)? {
+        Some(r) => from_fields(id, r.fields),
+        None => Err(CoreError::NotFound {
+            kind: table.kind(),
+            id: id.to_string(),
+        }),
+    }
+}
+
+/// Save a record through the write path. Returns true if anything changed.
+pub(crate) fn save<T: Serialize>(
+    tx: &mut WriteTx<'_>,
+    table: Table,
+    id: Uuid,
+    rec: &T,
+) -> Result<bool> {
+    let before = load_row(tx.conn(), table, id)?;
+    let changed = tx.put(table, id, before.as_ref(), &to_fields(rec)?)?;
+    Ok(!changed.is_empty())
+}
+
+/// List live records matching `filter` (SQL after `AND`, may be empty).
+pub(crate) fn list<T: DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: &str,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let fields = table.fields();
+    let sql = format!(
+        "SELECT id, {} FROM {} WHERE deleted = 0 {} ORDER BY {} LIMIT {}",
+        fields.join(", "),
+        table.name(),
+        if filter.is_empty() {
+            String::new()
+        } else {
+            format!("AND {filter}")
+        },
+        order,
+        limit
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(args, |r| {
+        let id: String = r.get(0)?;
+        let mut m = Map::new();
+        for (i, f) in fields.iter().enumerate() {
+            m.insert((*f).to_string(), row_to_json(table, f, r.get_ref(i + 1)?));
+        }
+        Ok((id, m))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, m) = row?;
+        let id = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
+        out.push(from_fields(id, m)?);
+    }
+    Ok(out)
+}
+
+/// Parse a record id given by a person, naming what was expected.
+pub fn parse_id(kind: &'static str, raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        CoreError::Invalid(crate::ValidationError::new(
+            format!("{kind} id"),
+            format!(
+                "{:?} is not a record id (a UUID like 0192…)",
+                crate::normalize::clip(raw)
+            ),
+        ))
+    })
+}

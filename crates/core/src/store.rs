@@ -1,0 +1,852 @@
+//! The encrypted store and its one write path.
+//!
+//! [`Store`] owns the SQLCipher connection of one profile. Every change goes
+//! through a [`WriteTx`]: it writes the row, stamps each changed field with a
+//! hybrid-logical-clock time, appends an audit entry and a sync outbox entry,
+//! all in the same SQLite transaction, and after the commit hands a
+//! [`ChangeEvent`] to every listener (plugins will listen).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
+use crm_protocol::{Clock, Hlc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+use crate::keys::{self, DbKey, KeyStoreChoice, PassphraseSource, ProfileMeta};
+use crate::migrations::{self, APPLICATION_ID};
+
+/// Name of the database file in a profile folder.
+pub const DB_FILE: &str = "crm.db";
+
+/// Who makes a change. Every write names one; the audit trail records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A person using the app or CLI.
+    User {
+        /// Their user id.
+        user: String,
+    },
+    /// A plugin acting for a person.
+    Plugin {
+        /// The plugin id.
+        plugin: String,
+        /// The user it acts for.
+        user: String,
+    },
+    /// A CSV import started by a person.
+    Import {
+        /// Who started it.
+        user: String,
+        /// The import's id (one per run).
+        batch: Uuid,
+    },
+    /// Changes received from the sync server.
+    Sync {
+        /// The device they came from.
+        device: Uuid,
+    },
+}
+
+impl Actor {
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// The synced tables, with their user-visible fields in column order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Table {
+    /// People and companies.
+    Contacts,
+    /// Insurance policies.
+    Policies,
+    /// Premium instalments and payments.
+    Payments,
+    /// Tasks and next steps.
+    Tasks,
+    /// The activity timeline.
+    Activities,
+}
+
+impl Table {
+    /// SQL table name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Contacts => "contacts",
+            Table::Policies => "policies",
+            Table::Payments => "payments",
+            Table::Tasks => "tasks",
+            Table::Activities => "activities",
+        }
+    }
+
+    /// Singular, for messages and event names.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Table::Contacts => "contact",
+            Table::Policies => "policy",
+            Table::Payments => "payment",
+            Table::Tasks => "task",
+            Table::Activities => "activity",
+        }
+    }
+
+    /// The synced fields, in column order.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Table::Contacts => &[
+                "kind",
+                "display_name",
+                "first_name",
+                "last_name",
+                "company_name",
+                "job_title",
+                "stage",
+                "owner",
+                "tags",
+                "emails",
+                "phones",
+                "address_line1",
+                "address_line2",
+                "city",
+                "region",
+                "postcode",
+                "country",
+                "source",
+                "external_id",
+                "date_of_birth",
+                "custom",
+            ],
+            Table::Policies => &[
+                "contact_id",
+                "policy_number",
+                "carrier",
+                "line_of_business",
+                "premium_minor",
+                "currency",
+                "payment_frequency",
+                "effective_date",
+                "expiry_date",
+                "status",
+            ],
+            Table::Payments => &[
+                "policy_id",
+                "due_date",
+                "amount_due_minor",
+                "amount_paid_minor",
+                "paid_date",
+                "method",
+                "reference",
+            ],
+            Table::Tasks => &[
+                "title",
+                "due_date",
+                "status",
+                "contact_id",
+                "assignee",
+                "notes",
+            ],
+            Table::Activities => &["contact_id", "kind", "body", "occurred_at", "actor"],
+        }
+    }
+
+    /// Fields stored as JSON text.
+    fn is_json(self, field: &str) -> bool {
+        self == Table::Contacts && matches!(field, "tags" | "emails" | "phones" | "custom")
+    }
+}
+
+/// What a write did to a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new row.
+    Created,
+    /// Changed fields of an existing row.
+    Updated,
+    /// Tombstoned.
+    Deleted,
+}
+
+/// Sent to listeners after a transaction commits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeEvent {
+    /// e.g. `contact.created`, `contact.imported`, `policy.updated`.
+    pub name: String,
+    /// The table.
+    pub table: Table,
+    /// The row.
+    pub row_id: Uuid,
+    /// What happened.
+    pub action: Action,
+    /// Who did it.
+    pub actor: Actor,
+    /// The fields that changed.
+    pub fields: Vec<String>,
+}
+
+/// A listener for committed changes.
+pub type Listener = Arc<dyn Fn(&ChangeEvent) + Send + Sync>;
+
+/// Identity of this replica.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The tenant (agency) the data belongs to.
+    pub tenant_id: Uuid,
+    /// This device.
+    pub device_id: Uuid,
+    /// The local user.
+    pub user_id: String,
+}
+
+/// A stored row's fields as JSON values, and its clocks.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredRow {
+    pub fields: Map<String, Value>,
+    clocks: Map<String, Value>,
+}
+
+/// One profile's encrypted database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    identity: Identity,
+    clock: Clock,
+    listeners: Vec<Listener>,
+    default_region: phonenumber::country::Id,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
+            CoreError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "cannot open database file",
+                ),
+            }
+        }
+        other => CoreError::Sqlite(other),
+    })?;
+    if let Some(key) = key {
+        conn.pragma_update(None, "key", &*key.pragma_value())?;
+    }
+    // Reading the schema is the first access that decrypts a page: a wrong key
+    // or a foreign file fails here, before anything is written.
+    let wrong = || CoreError::WrongKeyOrNotOurs {
+        path: path.to_path_buf(),
+    };
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
+        {
+            wrong()
+        }
+        other => CoreError::Sqlite(other),
+    })?;
+    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID && !(create && app_id == 0 && version == 0) {
+        return Err(wrong());
+    }
+    // Temp tables and sort spills stay in memory: SQLCipher's temp files
+    // would otherwise be a second place for plaintext to land.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Store {
+    /// The default profile folder for this platform (e.g. `~/.local/share/insurance-crm`).
+    pub fn default_dir() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "insurance-crm").map(|d| d.data_dir().to_path_buf())
+    }
+
+    /// Create a new profile in `dir` (made if missing): a key, an encrypted
+    /// database and this replica's identity.
+    pub fn create(
+        dir: &Path,
+        choice: KeyStoreChoice,
+        pass: &dyn PassphraseSource,
+    ) -> Result<Store> {
+        let db = dir.join(DB_FILE);
+        if ProfileMeta::path(dir).exists() || db.exists() {
+            return Err(CoreError::ProfileExists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        restrict_permissions(dir);
+        let (meta, key) = keys::create_key(choice, pass)?;
+        let made = Self::open_path(&db, Some(&key), true).and_then(|mut store| {
+            store.init_identity()?;
+            meta.save(dir)?;
+            Ok(store)
+        });
+        if made.is_err() {
+            // Leave no half-made profile behind.
+            let _ = std::fs::remove_file(&db);
+            let _ = keys::forget_key(&meta);
+        }
+        made
+    }
+
+    /// Open the profile in `dir`.
+    pub fn open(dir: &Path, pass: &dyn PassphraseSource) -> Result<Store> {
+        let meta = ProfileMeta::load(dir)?;
+        let key = keys::load_key(&meta, pass)?;
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Err(CoreError::NoProfile(dir.to_path_buf()));
+        }
+        Self::open_path(&db, Some(&key), false)
+    }
+
+    /// Open a database file directly with a key (`None`: plain SQLite, used
+    /// only as the benchmark baseline).
+    pub fn open_path(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Store> {
+        let mut conn = open_connection(path, key, create)?;
+        migrations::migrate(&mut conn, path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let identity = load_identity(&conn)?;
+        let region = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'default_region'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|r| crate::normalize::region(&r).ok())
+            .unwrap_or(phonenumber::country::Id::GB);
+        let clock = Clock::new(
+            identity
+                .as_ref()
+                .map(|i| i.device_id)
+                .unwrap_or_else(Uuid::now_v7),
+        );
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            identity: identity.unwrap_or(Identity {
+                tenant_id: Uuid::nil(),
+                device_id: clock.node(),
+                user_id: "local".into(),
+            }),
+            clock,
+            listeners: Vec::new(),
+            default_region: region,
+        })
+    }
+
+    fn init_identity(&mut self) -> Result<()> {
+        if load_identity(&self.conn)?.is_some() {
+            return Ok(());
+        }
+        let ident = Identity {
+            tenant_id: Uuid::now_v7(),
+            device_id: self.clock.node(),
+            user_id: "local".into(),
+        };
+        let tx = self.conn.transaction()?;
+        for (k, v) in [
+            ("tenant_id", ident.tenant_id.to_string()),
+            ("device_id", ident.device_id.to_string()),
+            ("user_id", ident.user_id.clone()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        self.identity = ident;
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This replica's tenant, device and user.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The acting local user.
+    pub fn user_actor(&self) -> Actor {
+        Actor::User {
+            user: self.identity.user_id.clone(),
+        }
+    }
+
+    /// Region used for phone numbers written without a country code.
+    pub fn default_region(&self) -> phonenumber::country::Id {
+        self.default_region
+    }
+
+    /// Change the default phone region (e.g. "GB", "DE").
+    pub fn set_default_region(&mut self, code: &str) -> Result<()> {
+        let id =
+            crate::normalize::region(code).map_err(|r| crate::ValidationError::new("region", r))?;
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('default_region', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [code.trim().to_uppercase()],
+        )?;
+        self.default_region = id;
+        Ok(())
+    }
+
+    /// Register a listener for committed changes.
+    pub fn subscribe(&mut self, listener: Listener) {
+        self.listeners.push(listener);
+    }
+
+    /// Read-only access for queries.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Start a write transaction. Nothing is visible until [`WriteTx::commit`];
+    /// dropping it rolls everything back.
+    pub fn write(&mut self, actor: Actor) -> Result<WriteTx<'_>> {
+        let Store {
+            conn,
+            identity,
+            clock,
+            listeners,
+            ..
+        } = self;
+        let tx = conn.transaction()?;
+        Ok(WriteTx {
+            tx,
+            identity,
+            clock,
+            listeners,
+            actor_json: actor.to_json(),
+            actor,
+            events: Vec::new(),
+        })
+    }
+
+    /// Number of ops waiting to be pushed.
+    pub fn outbox_len(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))?)
+    }
+
+    /// Audit entries for one row, oldest first.
+    pub fn audit_for(&self, row_id: Uuid) -> Result<Vec<AuditEntry>> {
+        let mut st = self.conn.prepare(
+            "SELECT at, actor, table_name, action, changes FROM audit_log WHERE row_id = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map([row_id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, actor, table, action, changes) = row?;
+            out.push(AuditEntry {
+                at,
+                actor: serde_json::from_str(&actor)?,
+                table,
+                action,
+                changes: serde_json::from_str(&changes)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Check the database's integrity (SQLite's own check).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// One entry of the audit trail.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEntry {
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// Who.
+    pub actor: Value,
+    /// Which table.
+    pub table: String,
+    /// created / updated / deleted.
+    pub action: String,
+    /// For updates `{field: [old, new]}`; for creates `{field: new}`.
+    pub changes: Value,
+}
+
+fn load_identity(conn: &Connection) -> Result<Option<Identity>> {
+    let get = |k: &str| -> Result<Option<String>> {
+        Ok(conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()?)
+    };
+    let (Some(t), Some(d), Some(u)) = (get("tenant_id")?, get("device_id")?, get("user_id")?)
+    else {
+        return Ok(None);
+    };
+    let parse = |s: &str| {
+        Uuid::parse_str(s).map_err(|e| CoreError::BadProfile {
+            path: PathBuf::from(DB_FILE),
+            reason: format!("identity: {e}"),
+        })
+    };
+    Ok(Some(Identity {
+        tenant_id: parse(&t)?,
+        device_id: parse(&d)?,
+        user_id: u,
+    }))
+}
+
+#[cfg(unix)]
+fn restrict_permissions(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_dir: &Path) {}
+
+/// A write transaction: the one way data changes.
+pub struct WriteTx<'s> {
+    tx: rusqlite::Transaction<'s>,
+    identity: &'s Identity,
+    clock: &'s Clock,
+    listeners: &'s [Listener],
+    actor: Actor,
+    actor_json: String,
+    events: Vec<ChangeEvent>,
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null => S::Null,
+        Value::Bool(b) => S::Integer(*b as i64),
+        Value::Number(n) => n
+            .as_i64()
+            .map(S::Integer)
+            .or_else(|| n.as_f64().map(S::Real))
+            .unwrap_or(S::Null),
+        Value::String(s) => S::Text(s.clone()),
+        other => S::Text(other.to_string()),
+    }
+}
+
+pub(crate) fn row_to_json(table: Table, field: &str, v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef as R;
+    match v {
+        R::Null => Value::Null,
+        R::Integer(i) => Value::from(i),
+        R::Real(f) => Value::from(f),
+        R::Text(t) => {
+            let s = String::from_utf8_lossy(t);
+            if table.is_json(field) {
+                serde_json::from_str(&s).unwrap_or(Value::Null)
+            } else {
+                Value::String(s.into_owned())
+            }
+        }
+        R::Blob(b) => Value::String(hex::encode(b)),
+    }
+}
+
+/// Read a live (not tombstoned) row's fields.
+pub(crate) fn load_row(conn: &Connection, table: Table, id: Uuid) -> Result<Option<StoredRow>> {
+    let fields = table.fields();
+    let sql = format!(
+        "SELECT {}, clocks FROM {} WHERE id = ?1 AND deleted = 0",
+        fields.join(", "),
+        table.name()
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let row = st
+        .query_row([id.to_string()], |r| {
+            let mut map = Map::new();
+            for (i, f) in fields.iter().enumerate() {
+                map.insert((*f).to_string(), row_to_json(table, f, r.get_ref(i)?));
+            }
+            let clocks: String = r.get(fields.len())?;
+            Ok((map, clocks))
+        })
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((fields, clocks)) => Ok(Some(StoredRow {
+            fields,
+            clocks: serde_json::from_str(&clocks)?,
+        })),
+    }
+}
+
+impl<'s> WriteTx<'s> {
+    /// The underlying transaction, for reads inside the write.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// Who this write is for.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Write a row: insert when `before` is `None`, else update the fields
+    /// that differ. Returns the changed field names (empty: nothing to do).
+    pub(crate) fn put(
+        &mut self,
+        table: Table,
+        id: Uuid,
+        before: Option<&StoredRow>,
+        after: &Map<String, Value>,
+    ) -> Result<Vec<String>> {
+        let fields = table.fields();
+        let changed: Vec<&'static str> = fields
+            .iter()
+            .copied()
+            .filter(|f| {
+                let new = after.get(*f).unwrap_or(&Value::Null);
+                match before {
+                    None => true,
+                    Some(b) => b.fields.get(*f).unwrap_or(&Value::Null) != new,
+                }
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hlc = self.clock.now();
+        let now = now_text();
+        let id_text = id.to_string();
+        let action;
+        let mut audit = Map::new();
+        match before {
+            None => {
+                action = Action::Created;
+                let sql = format!(
+                    "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
+                     VALUES (?, ?, {}, ?, 0, ?, ?)",
+                    table.name(),
+                    fields.join(", "),
+                    vec!["?"; fields.len()].join(", ")
+                );
+                let mut vals: Vec<rusqlite::types::Value> = Vec::with_capacity(fields.len() + 5);
+                vals.push(id_text.clone().into());
+                vals.push(self.identity.tenant_id.to_string().into());
+                for f in fields {
+                    let v = after.get(*f).unwrap_or(&Value::Null);
+                    vals.push(sql_value(v));
+                    if !v.is_null() {
+                        audit.insert((*f).to_string(), v.clone());
+                    }
+                }
+                let mut clocks = Map::new();
+                clocks.insert("_".into(), Value::String(hlc.to_string()));
+                vals.push(Value::Object(clocks).to_string().into());
+                vals.push(now.clone().into());
+                vals.push(now.clone().into());
+                self.tx
+                    .prepare_cached(&sql)?
+                    .execute(rusqlite::params_from_iter(vals))?;
+            }
+            Some(b) => {
+                action = Action::Updated;
+                let mut clocks = b.clocks.clone();
+                let sets: Vec<String> = changed.iter().map(|f| format!("{f} = ?")).collect();
+                let sql = format!(
+                    "UPDATE {} SET {}, clocks = ?, updated_at = ? WHERE id = ?",
+                    table.name(),
+                    sets.join(", ")
+                );
+                let mut vals: Vec<rusqlite::types::Value> = Vec::with_capacity(changed.len() + 3);
+                for f in &changed {
+                    let new = after.get(*f).cloned().unwrap_or(Value::Null);
+                    let old = b.fields.get(*f).cloned().unwrap_or(Value::Null);
+                    vals.push(sql_value(&new));
+                    clocks.insert((*f).to_string(), Value::String(hlc.to_string()));
+                    audit.insert((*f).to_string(), Value::Array(vec![old, new]));
+                }
+                vals.push(Value::Object(clocks).to_string().into());
+                vals.push(now.clone().into());
+                vals.push(id_text.clone().into());
+                self.tx
+                    .prepare_cached(&sql)?
+                    .execute(rusqlite::params_from_iter(vals))?;
+            }
+        }
+        let out_fields: Map<String, Value> = changed
+            .iter()
+            .map(|f| {
+                (
+                    (*f).to_string(),
+                    after.get(*f).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        self.record(
+            table,
+            id,
+            action,
+            hlc,
+            &now,
+            Value::Object(audit),
+            out_fields,
+        )?;
+        Ok(changed.iter().map(|f| (*f).to_string()).collect())
+    }
+
+    /// Tombstone a row. Returns false if it did not exist (or was deleted).
+    pub(crate) fn tombstone(&mut self, table: Table, id: Uuid) -> Result<bool> {
+        let Some(before) = load_row(&self.tx, table, id)? else {
+            return Ok(false);
+        };
+        let hlc = self.clock.now();
+        let now = now_text();
+        let mut clocks = before.clocks;
+        clocks.insert("deleted".into(), Value::String(hlc.to_string()));
+        self.tx
+            .prepare_cached(&format!(
+                "UPDATE {} SET deleted = 1, clocks = ?1, updated_at = ?2 WHERE id = ?3",
+                table.name()
+            ))?
+            .execute(params![
+                Value::Object(clocks).to_string(),
+                now,
+                id.to_string()
+            ])?;
+        let mut f = Map::new();
+        f.insert("deleted".into(), Value::Bool(true));
+        let audit = Value::Object(before.fields);
+        self.record(table, id, Action::Deleted, hlc, &now, audit, f)?;
+        Ok(true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        table: Table,
+        id: Uuid,
+        action: Action,
+        hlc: Hlc,
+        now: &str,
+        audit: Value,
+        out_fields: Map<String, Value>,
+    ) -> Result<()> {
+        let id_text = id.to_string();
+        let action_text = match action {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Deleted => "deleted",
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                now,
+                self.actor_json,
+                table.name(),
+                id_text,
+                action_text,
+                audit.to_string()
+            ])?;
+        let names: Vec<String> = out_fields.keys().cloned().collect();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                Uuid::now_v7().to_string(),
+                table.name(),
+                id_text,
+                hlc.to_string(),
+                Value::Object(out_fields).to_string()
+            ])?;
+        if !self.listeners.is_empty() {
+            let imported = matches!(self.actor, Actor::Import { .. }) && action == Action::Created;
+            let verb = if imported { "imported" } else { action_text };
+            self.events.push(ChangeEvent {
+                name: format!("{}.{}", table.kind(), verb),
+                table,
+                row_id: id,
+                action,
+                actor: self.actor.clone(),
+                fields: names,
+            });
+        }
+        Ok(())
+    }
+
+    /// Run a raw statement inside the write (local-only index tables).
+    pub(crate) fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
+        Ok(self.tx.prepare_cached(sql)?.execute(p)?)
+    }
+
+    /// Commit, then tell listeners what changed. A listener that panics is
+    /// contained; the data is already committed.
+    pub fn commit(self) -> Result<()> {
+        let WriteTx {
+            tx,
+            listeners,
+            events,
+            ..
+        } = self;
+        tx.commit()?;
+        for ev in &events {
+            for l in listeners {
+                let l = l.clone();
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l(ev))).is_err() {
+                    tracing::error!(event = %ev.name, row = %ev.row_id, "a change listener panicked");
+                }
+            }
+        }
+        Ok(())
+    }
+}
