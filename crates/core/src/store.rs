@@ -248,6 +248,9 @@ fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Con
         }
         other => CoreError::Sqlite(other),
     })?;
+    // SQLCipher logs decryption failures to stderr by itself; errors are
+    // reported once, by the caller, so keep it quiet.
+    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     if let Some(key) = key {
         conn.pragma_update(None, "key", &*key.pragma_value())?;
     }

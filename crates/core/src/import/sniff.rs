@@ -54,20 +54,46 @@ pub fn encoding(sample: &[u8], complete: bool) -> TextEncoding {
     if sample.starts_with(&[0xFE, 0xFF]) {
         return TextEncoding::Utf16Be;
     }
-    match std::str::from_utf8(sample) {
-        Ok(_) => TextEncoding::Utf8 { bom: false },
-        // A multi-byte character cut off by the end of the sample is fine.
-        Err(e) if e.error_len().is_none() && !complete => TextEncoding::Utf8 { bom: false },
-        Err(e) => {
-            // A few bad bytes in a mostly-UTF-8 file are bad rows, not a
-            // different encoding: count valid multi-byte sequences.
-            let valid = &sample[..e.valid_up_to()];
-            if valid.iter().any(|b| *b >= 0x80) && e.valid_up_to() > sample.len() / 2 {
-                TextEncoding::Utf8 { bom: false }
-            } else {
-                TextEncoding::Windows1252
+    // Weigh valid multi-byte UTF-8 characters against invalid sequences:
+    // a UTF-8 file with a few damaged rows stays UTF-8 (those rows are
+    // reported), while Windows-1252 text has almost no valid sequences.
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    let mut rest = sample;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                multibyte += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                multibyte += std::str::from_utf8(good)
+                    .map(|s| s.chars().filter(|c| !c.is_ascii()).count())
+                    .unwrap_or(0);
+                match e.error_len() {
+                    Some(n) => {
+                        // A run of bad bytes is one damaged spot.
+                        if !good.is_empty() || invalid == 0 {
+                            invalid += 1;
+                        }
+                        rest = &bad[n..];
+                    }
+                    // Cut off by the end of the sample: not an error unless
+                    // the sample is the whole file.
+                    None => {
+                        if complete {
+                            invalid += 1;
+                        }
+                        break;
+                    }
+                }
             }
         }
+    }
+    if invalid == 0 || (multibyte > 0 && multibyte >= invalid) {
+        TextEncoding::Utf8 { bom: false }
+    } else {
+        TextEncoding::Windows1252
     }
 }
 

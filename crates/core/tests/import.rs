@@ -1,0 +1,418 @@
+//! CSV import over files with the mess real exports have.
+
+use std::path::Path;
+
+use crm_core::import::{ImportControl, ImportOptions, ImportReport};
+use crm_core::{ContactQuery, FixedPassphrase, KeyStoreChoice, Store};
+use zeroize::Zeroizing;
+
+fn store(dir: &Path) -> Store {
+    Store::create(
+        &dir.join("profile"),
+        KeyStoreChoice::Passphrase,
+        &FixedPassphrase(Zeroizing::new("correct horse battery".into())),
+    )
+    .unwrap()
+}
+
+fn import(s: &mut Store, path: &Path) -> ImportReport {
+    import_with(s, path, &ImportOptions::default())
+}
+
+fn import_with(s: &mut Store, path: &Path, opts: &ImportOptions) -> ImportReport {
+    s.import_contacts(path, opts, &ImportControl::new(), &mut |_| {})
+        .unwrap()
+}
+
+fn all(s: &Store) -> Vec<crm_core::Contact> {
+    s.list_contacts(&ContactQuery {
+        limit: Some(100_000),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn by_email(s: &Store, e: &str) -> crm_core::Contact {
+    all(s)
+        .into_iter()
+        .find(|c| c.emails.iter().any(|x| x == e))
+        .unwrap_or_else(|| panic!("no contact with {e}"))
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn bom_crlf_quoted_newlines_and_duplicates_by_email_case_and_spacing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "hubspot.csv",
+        b"\xEF\xBB\xBFRecord ID,First Name,Last Name,Email,Phone Number,Lifecycle Stage,Street Address\r\n\
+          101,Ann,Lee,Ann.Lee@Example.com,07911 123456,customer,\"1 High St\r\nFlat 2\"\r\n\
+          102,Bob,\"O'Neil, Jr\",bob@example.com,+44 20 7946 0018,lead,\r\n\
+          103,Ann,Lee-Smith,\"  ANN.LEE@example.COM  \",,,\r\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!(r.encoding, "UTF-8 (with BOM)");
+    assert_eq!((r.created, r.updated, r.skipped), (2, 1, 0), "{r:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
+    let ann = by_email(&s, "ann.lee@example.com");
+    assert_eq!(
+        ann.last_name.as_deref(),
+        Some("Lee-Smith"),
+        "later row updates"
+    );
+    assert_eq!(ann.address_line1.as_deref(), Some("1 High St\r\nFlat 2"));
+    assert_eq!(
+        ann.phones,
+        ["+447911123456"],
+        "values not in the later row are kept"
+    );
+    assert_eq!(ann.stage, crm_core::Stage::Client);
+    assert_eq!(
+        by_email(&s, "bob@example.com").last_name.as_deref(),
+        Some("O'Neil, Jr")
+    );
+    // Re-importing the same file changes nothing and duplicates nothing.
+    let again = import(&mut s, &f);
+    assert_eq!((again.created, again.skipped), (0, 0), "{again:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
+}
+
+#[test]
+fn windows_1252_german_semicolon_export_with_umlauts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    // "Müller", "Straße", "Köln" in Windows-1252, semicolons, decimal commas.
+    let f = write(
+        tmp.path(),
+        "excel-de.csv",
+        b"Vorname;Nachname;E-Mail-Adresse;Mobiltelefon;Stra\xDFe;PLZ;Ort;Land\r\n\
+          J\xFCrgen;M\xFCller;juergen@example.de;0171 1234567;Hauptstra\xDFe 5;50667;K\xF6ln;Deutschland\r\n",
+    );
+    s.set_default_region("DE").unwrap();
+    let r = import(&mut s, &f);
+    assert_eq!(r.encoding, "Windows-1252");
+    assert_eq!(r.delimiter, ";");
+    assert_eq!(r.created, 1, "{r:?}");
+    let c = by_email(&s, "juergen@example.de");
+    assert_eq!(c.display_name, "Jürgen Müller");
+    assert_eq!(c.address_line1.as_deref(), Some("Hauptstraße 5"));
+    assert_eq!(c.city.as_deref(), Some("Köln"));
+    assert_eq!(c.phones, ["+491711234567"]);
+}
+
+#[test]
+fn utf16_tab_separated_excel_unicode_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let text = "First Name\tLast Name\tEmail\r\nΑλέξανδρος\tΠαπαδόπουλος\talex@example.gr\r\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let f = write(tmp.path(), "unicode.txt", &bytes);
+    let r = import(&mut s, &f);
+    assert_eq!(
+        (r.encoding.as_str(), r.delimiter.as_str(), r.created),
+        ("UTF-16LE", "tab", 1),
+        "{r:?}"
+    );
+    assert_eq!(
+        by_email(&s, "alex@example.gr").display_name,
+        "Αλέξανδρος Παπαδόπουλος"
+    );
+}
+
+#[test]
+fn non_latin_names_emoji_and_formula_payloads_are_stored_as_text_and_exported_safely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "mixed.csv",
+        "Name,Email,Company,Tags\n\
+         Иван Петров,ivan@example.ru,ООО Ромашка,vip\n\
+         山田 太郎,taro@example.jp,株式会社,\n\
+         محمد علي,m.ali@example.eg,,\n\
+         Zoë 🦄 Smith,zoe@example.com,=HYPERLINK(\"http://evil\"),\"+cmd|' /C calc'!A0\"\n\
+         @SUM(1+1),sum@example.com,-2+3,\n"
+            .as_bytes(),
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (5, 0), "{r:?}");
+    assert_eq!(by_email(&s, "ivan@example.ru").display_name, "Иван Петров");
+    assert_eq!(
+        by_email(&s, "taro@example.jp").last_name.as_deref(),
+        Some("太郎")
+    );
+    assert_eq!(
+        by_email(&s, "zoe@example.com").first_name.as_deref(),
+        Some("Zoë 🦄")
+    );
+    let zoe = by_email(&s, "zoe@example.com");
+    assert_eq!(
+        zoe.company_name.as_deref(),
+        Some("=HYPERLINK(\"http://evil\")"),
+        "stored as text"
+    );
+    let out = tmp.path().join("out.csv");
+    s.export_contacts(&out, &mut |_| {}).unwrap();
+    let mut rdr = csv::Reader::from_path(&out).unwrap();
+    let mut cells = 0;
+    for rec in rdr.records() {
+        for cell in rec.unwrap().iter() {
+            cells += 1;
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "cell {cell:?} would run as a formula in a spreadsheet"
+            );
+        }
+    }
+    assert!(cells > 20);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("'=HYPERLINK"));
+    assert!(text.contains("'@SUM(1+1)"));
+    // Export → import into a fresh store round-trips the values exactly.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let mut s2 = store(tmp2.path());
+    let r2 = import(&mut s2, &out);
+    assert_eq!((r2.created, r2.skipped), (5, 0), "{r2:?}");
+    assert_eq!(
+        by_email(&s2, "zoe@example.com").company_name,
+        zoe.company_name
+    );
+    assert_eq!(by_email(&s2, "sum@example.com").display_name, "@SUM(1+1)");
+    assert_eq!(by_email(&s2, "zoe@example.com").tags, zoe.tags);
+}
+
+#[test]
+fn bad_rows_are_reported_with_row_column_and_reason_and_never_abort() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut bytes = b"First Name,Last Name,Email,Phone,Date of Birth\n".to_vec();
+    bytes.extend_from_slice("Ännchen,Lee,ann@example.com,07911 123456,31/03/1980\n".as_bytes()); // row 2 ok (UTF-8)
+    bytes.extend_from_slice(b"Bad,Email,ann@@example,,\n"); // row 3
+    bytes.extend_from_slice(b"Bad,Phone,bp@example.com,12345,\n"); // row 4
+    bytes.extend_from_slice(b"Rag,ged\n"); // row 5
+    bytes.extend_from_slice(b"Bad,Date,bd@example.com,,31/02/1980\n"); // row 6
+    bytes.extend_from_slice(b"Bad,Bytes\xFF\xFE,bb@example.com,,\n"); // row 7: invalid UTF-8
+    bytes.extend_from_slice(b",,,,\n"); // row 8 blank
+    bytes.extend_from_slice(b"Trailing,Comma,tc@example.com,,,\n"); // row 9: extra empty cell is fine
+    bytes.extend_from_slice(b",,,,\n"); // row 10 blank
+    bytes.extend_from_slice(b"Last,One,last@example.com,,\n"); // row 11 ok
+    let f = write(tmp.path(), "bad.csv", &bytes);
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped, r.blank), (3, 5, 2), "{r:#?}");
+    let find = |row: u64| {
+        r.problems
+            .iter()
+            .find(|p| p.row == row)
+            .unwrap_or_else(|| panic!("row {row}: {r:#?}"))
+    };
+    assert_eq!(find(3).column.as_deref(), Some("Email"));
+    assert!(find(3).reason.contains("ann@@example"));
+    assert_eq!(find(4).column.as_deref(), Some("Phone"));
+    assert!(find(5).reason.contains("2 fields") && find(5).reason.contains("header has 5"));
+    assert_eq!(find(6).column.as_deref(), Some("Date of Birth"));
+    assert_eq!(find(7).column.as_deref(), Some("Last Name"));
+    assert!(find(7).reason.contains("UTF-8"));
+    assert_eq!(s.count_contacts().unwrap(), 3);
+    // The downloadable report holds the same rows.
+    let rep = tmp.path().join("report.csv");
+    r.write_csv(&rep).unwrap();
+    let text = std::fs::read_to_string(&rep).unwrap();
+    assert_eq!(text.lines().count(), 1 + 5);
+}
+
+#[test]
+fn uk_phone_forms_and_possible_duplicates_by_phone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "phones.csv",
+        b"Name,Email,Mobile,Home Phone\n\
+          A One,a1@example.com,07911 123456,020 7946 0018\n\
+          A Two,a2@example.com,+44 (0)7911 123456,\n\
+          A Three,a3@example.com,0044 7911 123456,\n\
+          B,b@example.com,(020) 7946-0019,\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (4, 0), "{r:?}");
+    assert_eq!(
+        by_email(&s, "a1@example.com").phones,
+        ["+447911123456", "+442079460018"]
+    );
+    // Different emails, same phone: three different people, two pairs reported.
+    assert_eq!(s.count_contacts().unwrap(), 4);
+    assert_eq!(
+        r.possible_duplicate_count,
+        1 + 2,
+        "{:?}",
+        r.possible_duplicates
+    );
+    assert!(r
+        .possible_duplicates
+        .iter()
+        .all(|d| d.phone == "+447911123456"));
+}
+
+#[test]
+fn dry_run_reports_the_same_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "d.csv",
+        b"First Name,Email\nAnn,ann@example.com\nAnn again,ANN@example.com\nBad,nope\nCat,cat@example.com\n",
+    );
+    let dry = import_with(
+        &mut s,
+        &f,
+        &ImportOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    );
+    assert!(dry.dry_run);
+    assert_eq!(s.count_contacts().unwrap(), 0);
+    assert_eq!(s.outbox_len().unwrap(), 0);
+    let real = import(&mut s, &f);
+    assert_eq!(
+        (dry.created, dry.updated, dry.skipped, dry.problems.clone()),
+        (
+            real.created,
+            real.updated,
+            real.skipped,
+            real.problems.clone()
+        )
+    );
+}
+
+#[test]
+fn explicit_mapping_and_unknown_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "m.csv",
+        b"Kunde,Mail,Notiz\nAnn Lee,ann@example.com,likes cats\n",
+    );
+    let r = import_with(
+        &mut s,
+        &f,
+        &ImportOptions {
+            mappings: vec![
+                ("Kunde".into(), "full_name".into()),
+                ("Mail".into(), "email".into()),
+                ("Notiz".into(), "custom.note".into()),
+            ],
+            ..Default::default()
+        },
+    );
+    assert_eq!(r.created, 1);
+    let c = by_email(&s, "ann@example.com");
+    assert_eq!(
+        (c.first_name.as_deref(), c.last_name.as_deref()),
+        (Some("Ann"), Some("Lee"))
+    );
+    assert_eq!(c.custom.get("note").map(String::as_str), Some("likes cats"));
+    // A mapping naming a missing column is refused before anything is written.
+    let err = s
+        .import_contacts(
+            &f,
+            &ImportOptions {
+                mappings: vec![("Nope".into(), "email".into())],
+                ..Default::default()
+            },
+            &ImportControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no column \"Nope\"") && err.contains("Kunde"),
+        "{err}"
+    );
+    // A file with no usable column says so.
+    let g = write(tmp.path(), "none.csv", b"foo,bar\n1,2\n");
+    let err = s
+        .import_contacts(
+            &g,
+            &ImportOptions::default(),
+            &ImportControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("none.csv") && err.contains("--map"), "{err}");
+    let e = write(tmp.path(), "empty.csv", b"");
+    let err = s
+        .import_contacts(
+            &e,
+            &ImportOptions::default(),
+            &ImportControl::new(),
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn rows_without_email_are_not_duplicated_on_reimport() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "noemail.csv",
+        b"First Name,Last Name,Phone,Contact ID\nAnn,Lee,07911 123456,\nBob,Ray,,SF-0001\n",
+    );
+    assert_eq!(import(&mut s, &f).created, 2);
+    let again = import(&mut s, &f);
+    assert_eq!(again.created, 0, "{again:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
+}
+
+#[test]
+fn cancel_rolls_back_the_open_batch_and_a_rerun_completes_without_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut text = String::from("First Name,Email\n");
+    for i in 0..5000 {
+        text.push_str(&format!("P{i},p{i}@example.com\n"));
+    }
+    let f = write(tmp.path(), "big.csv", text.as_bytes());
+    let control = ImportControl::new();
+    let c2 = control.clone();
+    let mut calls = 0;
+    let opts = ImportOptions {
+        batch_size: 1000,
+        ..Default::default()
+    };
+    let r = s
+        .import_contacts(&f, &opts, &control, &mut |p| {
+            calls += 1;
+            assert!(p.bytes_read <= p.total_bytes);
+            if p.rows >= 2000 {
+                c2.cancel();
+            }
+        })
+        .unwrap();
+    assert!(r.cancelled);
+    assert!(calls >= 2);
+    let n = s.count_contacts().unwrap();
+    assert_eq!(n % 1000, 0, "only whole batches are committed, got {n}");
+    assert!((2000..5000).contains(&n), "{n}");
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    let r = import(&mut s, &f);
+    assert!(!r.cancelled);
+    assert_eq!(s.count_contacts().unwrap(), 5000);
+    assert_eq!(r.created as i64, 5000 - n);
+}

@@ -1,0 +1,519 @@
+//! The encrypted store: what lands on disk, keys, migrations, the write path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crm_core::import::{ImportControl, ImportOptions};
+use crm_core::{ContactDraft, CoreError, FixedPassphrase, KeyStoreChoice, Store};
+use zeroize::Zeroizing;
+
+fn pass(p: &str) -> FixedPassphrase {
+    FixedPassphrase(Zeroizing::new(p.to_string()))
+}
+
+fn new_store(dir: &Path) -> Store {
+    Store::create(
+        dir,
+        KeyStoreChoice::Passphrase,
+        &pass("correct horse battery"),
+    )
+    .expect("create")
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn draft(pairs: &[(&str, &str)]) -> ContactDraft {
+    let mut d = ContactDraft::default();
+    for (f, v) in pairs {
+        d.set(f, v).unwrap();
+    }
+    d
+}
+
+#[test]
+fn database_file_is_not_plain_sqlite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    s.create_contact(&draft(&[
+        ("first_name", "Ann"),
+        ("email", "ann@example.com"),
+    ]))
+    .unwrap();
+    drop(s);
+    let bytes = std::fs::read(tmp.path().join("crm.db")).unwrap();
+    assert!(bytes.len() > 4096);
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "database header is plaintext"
+    );
+}
+
+#[test]
+fn imported_names_and_emails_appear_in_no_file_under_the_data_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("profile");
+    let mut s = new_store(&data);
+    let csv = tmp.path().join("in.csv");
+    let mut text = String::from("First Name,Last Name,Email,Phone\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "Quixotica{i},Zanzibarova{i},needle{i}@plaintext-probe.example,\n"
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let rep = s
+        .import_contacts(
+            &csv,
+            &ImportOptions::default(),
+            &ImportControl::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(rep.created, 3000);
+    // Sort a large result so SQLite would spill to temp files if it could.
+    let all = s
+        .list_contacts(&crm_core::ContactQuery {
+            limit: Some(10_000),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(all.len(), 3000);
+    let check = |when: &str| {
+        let files = snapshot(&data);
+        assert!(files.keys().any(|p| p.ends_with("crm.db")));
+        for (p, bytes) in &files {
+            for needle in [
+                &b"Quixotica"[..],
+                b"Zanzibarova",
+                b"plaintext-probe",
+                b"needle1@",
+            ] {
+                assert!(
+                    !contains(bytes, needle),
+                    "{when}: {} contains {:?}",
+                    p.display(),
+                    String::from_utf8_lossy(needle)
+                );
+            }
+        }
+        files
+    };
+    // While open (the WAL holds the recent writes) and after closing.
+    let open_files = check("while open");
+    assert!(
+        open_files
+            .keys()
+            .any(|p| p.to_string_lossy().ends_with("-wal")),
+        "expected a WAL file while the store is open: {:?}",
+        open_files.keys().collect::<Vec<_>>()
+    );
+    drop(s);
+    check("after close");
+}
+
+#[test]
+fn wrong_passphrase_fails_cleanly_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    s.create_contact(&draft(&[("first_name", "Ann")])).unwrap();
+    drop(s);
+    let before = snapshot(tmp.path());
+    let err = Store::open(tmp.path(), &pass("correct horse batterY")).unwrap_err();
+    assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("wrong passphrase or not a CRM database"),
+        "{err}"
+    );
+    assert_eq!(before, snapshot(tmp.path()), "a failed open changed files");
+    // And the right one still works.
+    let s = Store::open(tmp.path(), &pass("correct horse battery")).unwrap();
+    assert_eq!(s.count_contacts().unwrap(), 1);
+}
+
+#[test]
+fn a_file_that_is_not_ours_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = crm_core::DbKey::random();
+    // A plain SQLite database.
+    let plain = tmp.path().join("plain.db");
+    {
+        let c = rusqlite::Connection::open(&plain).unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES ('hello');")
+            .unwrap();
+    }
+    // Random bytes.
+    let junk = tmp.path().join("junk.db");
+    std::fs::write(&junk, vec![0x5Au8; 8192]).unwrap();
+    for path in [&plain, &junk] {
+        let before = snapshot(tmp.path());
+        let err = Store::open_path(path, Some(&key), false).unwrap_err();
+        assert!(
+            matches!(err, CoreError::WrongKeyOrNotOurs { .. }),
+            "{}: {err}",
+            path.display()
+        );
+        assert_eq!(before, snapshot(tmp.path()));
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(new_store(tmp.path()));
+    // Bump the schema version as a future build would (through SQLCipher).
+    let meta = crm_core::keys::ProfileMeta::load(tmp.path()).unwrap();
+    let crm_core::keys::KeySource::Passphrase(_) = meta.key else {
+        panic!("expected passphrase profile")
+    };
+    {
+        let s = Store::open(tmp.path(), &pass("correct horse battery")).unwrap();
+        drop(s);
+    }
+    // Use the store's own connection settings via a raw SQLCipher open.
+    let db = tmp.path().join("crm.db");
+    let future = crm_core::migrations::latest_version() + 5;
+    bump_version(tmp.path(), &db, future);
+    let before = snapshot(tmp.path());
+    let err = Store::open(tmp.path(), &pass("correct horse battery")).unwrap_err();
+    match &err {
+        CoreError::NewerSchema { found, known, .. } => {
+            assert_eq!(*found, future);
+            assert_eq!(*known, crm_core::migrations::latest_version());
+        }
+        other => panic!("expected NewerSchema, got {other}"),
+    }
+    assert!(err.to_string().contains("newer version"), "{err}");
+    assert_eq!(before, snapshot(tmp.path()));
+}
+
+/// Re-derive the passphrase key and set `user_version` directly.
+fn bump_version(dir: &Path, db: &Path, v: i64) {
+    let meta = crm_core::keys::ProfileMeta::load(dir).unwrap();
+    let crm_core::keys::KeySource::Passphrase(kdf) = meta.key else {
+        unreachable!()
+    };
+    let salt = hex::decode(&kdf.salt).unwrap();
+    let params = argon2::Params::new(kdf.m_cost, kdf.t_cost, kdf.p_cost, Some(32)).unwrap();
+    let mut k = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(b"correct horse battery", &salt, &mut k)
+        .unwrap();
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.pragma_update(None, "key", format!("x'{}'", hex::encode(k)))
+        .unwrap();
+    c.pragma_update(None, "user_version", v).unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+}
+
+#[test]
+fn migrations_bring_a_new_database_to_the_latest_version_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = new_store(tmp.path());
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    let ident = s.identity().clone();
+    drop(s);
+    let s = Store::open(tmp.path(), &pass("correct horse battery")).unwrap();
+    assert_eq!(
+        s.identity().tenant_id,
+        ident.tenant_id,
+        "reopening must not re-initialise"
+    );
+    assert_eq!(s.identity().device_id, ident.device_id);
+}
+
+#[test]
+fn creating_over_an_existing_profile_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(new_store(tmp.path()));
+    let err = Store::create(
+        tmp.path(),
+        KeyStoreChoice::Passphrase,
+        &pass("another passphrase"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, CoreError::ProfileExists(_)), "{err}");
+}
+
+#[test]
+fn every_write_leaves_an_audit_entry_an_outbox_op_and_an_event_after_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let ev = events.clone();
+    s.subscribe(Arc::new(move |e: &crm_core::ChangeEvent| {
+        ev.lock().unwrap().push(e.clone())
+    }));
+    let c = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("last_name", "Lee"),
+            ("email", "ann@example.com"),
+        ]))
+        .unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 1);
+    {
+        let evs = events.lock().unwrap();
+        assert_eq!(evs.len(), 1);
+        assert_eq!(evs[0].name, "contact.created");
+        assert_eq!(evs[0].row_id, c.id);
+    }
+    s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
+        .unwrap();
+    let audit = s.audit_for(c.id).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].action, "created");
+    assert_eq!(audit[1].action, "updated");
+    assert_eq!(audit[1].actor["kind"], "user");
+    assert_eq!(
+        audit[1].changes["last_name"],
+        serde_json::json!(["Lee", "Lee-Smith"])
+    );
+    assert_eq!(
+        audit[1].changes["display_name"],
+        serde_json::json!(["Ann Lee", "Ann Lee-Smith"])
+    );
+    assert_eq!(s.outbox_len().unwrap(), 2);
+    // An update that changes nothing writes nothing.
+    s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
+        .unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 2);
+    assert_eq!(s.audit_for(c.id).unwrap().len(), 2);
+    // Stage change writes a status-change activity on the timeline.
+    s.update_contact(c.id, &[("stage".into(), "client".into())])
+        .unwrap();
+    let tl = s.timeline(c.id).unwrap();
+    assert_eq!(tl.len(), 1);
+    assert!(tl[0].body.contains("prospect to client"), "{}", tl[0].body);
+    let names: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "contact.created",
+            "contact.updated",
+            "contact.updated",
+            "activity.created"
+        ]
+    );
+}
+
+#[test]
+fn a_rolled_back_write_leaves_nothing_and_emits_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let events = Arc::new(Mutex::new(0));
+    let ev = events.clone();
+    s.subscribe(Arc::new(move |_: &crm_core::ChangeEvent| {
+        *ev.lock().unwrap() += 1
+    }));
+    // Two contacts may not share an email: the second create fails validation.
+    s.create_contact(&draft(&[
+        ("first_name", "Ann"),
+        ("email", "ann@example.com"),
+    ]))
+    .unwrap();
+    let err = s
+        .create_contact(&draft(&[
+            ("first_name", "Other"),
+            ("email", " ANN@example.com "),
+        ]))
+        .unwrap_err();
+    assert!(err.to_string().contains("already belongs"), "{err}");
+    assert_eq!(s.count_contacts().unwrap(), 1);
+    assert_eq!(s.outbox_len().unwrap(), 1);
+    assert_eq!(*events.lock().unwrap(), 1);
+}
+
+#[test]
+fn a_panicking_listener_does_not_lose_the_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    s.subscribe(Arc::new(|_: &crm_core::ChangeEvent| panic!("listener bug")));
+    let c = s.create_contact(&draft(&[("first_name", "Ann")])).unwrap();
+    assert_eq!(s.contact(c.id).unwrap().display_name, "Ann");
+}
+
+#[test]
+fn validation_names_every_bad_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let err = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("email", "nope"),
+            ("phone", "12"),
+            ("stage", "VIP"),
+        ]))
+        .unwrap_err()
+        .to_string();
+    for part in ["email", "phone", "stage", "nope", "VIP"] {
+        assert!(err.contains(part), "{part} missing from {err}");
+    }
+    assert_eq!(s.count_contacts().unwrap(), 0);
+    let err = s
+        .create_contact(&ContactDraft::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs a name"), "{err}");
+    let mut d = ContactDraft::default();
+    assert!(d
+        .set("shoe_size", "9")
+        .unwrap_err()
+        .to_string()
+        .contains("unknown contact field"));
+}
+
+#[test]
+fn policies_schedules_payments_and_arrears() {
+    use chrono::NaiveDate;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let c = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+        ]))
+        .unwrap();
+    let p = s
+        .create_policy(&crm_core::PolicyDraft {
+            contact_id: Some(c.id),
+            policy_number: "MTR-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "Motor".into(),
+            premium: "£42.50".into(),
+            currency: None,
+            frequency: Some("monthly".into()),
+            effective: "01/01/2025".into(),
+            expiry: None,
+            status: None,
+        })
+        .unwrap();
+    assert_eq!(p.premium_minor, 4250);
+    assert_eq!(p.expiry_date.as_deref(), Some("2025-12-31"));
+    // An active policy makes the holder a client.
+    assert_eq!(s.contact(c.id).unwrap().stage, crm_core::Stage::Client);
+    let made = s.schedule_premiums(p.id).unwrap();
+    assert_eq!(made.len(), 12);
+    assert_eq!(
+        s.schedule_premiums(p.id).unwrap().len(),
+        0,
+        "scheduling twice must not duplicate"
+    );
+    let on = NaiveDate::from_ymd_opt(2025, 3, 15).unwrap();
+    // Jan, Feb, Mar due before 15 Mar: three instalments owed.
+    let a = s.arrears(on).unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].outstanding_minor, 3 * 4250);
+    assert_eq!(a[0].instalments, 3);
+    s.record_payment(p.id, "42.50", on, "direct debit", None)
+        .unwrap();
+    s.record_payment(p.id, "20", on, "card", Some("ref-1"))
+        .unwrap();
+    let a = s.arrears(on).unwrap();
+    assert_eq!(a[0].outstanding_minor, 4250 + 2250);
+    assert_eq!(a[0].oldest_due, "2025-02-01");
+    // Bad input names the field.
+    let err = s
+        .record_payment(p.id, "abc", on, "card", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("amount:"), "{err}");
+    let err = s
+        .record_payment(p.id, "1", on, "bitcoin", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("method:"), "{err}");
+    let dup = s.create_policy(&crm_core::PolicyDraft {
+        contact_id: Some(c.id),
+        policy_number: "MTR-1".into(),
+        carrier: "Aviva".into(),
+        line_of_business: "motor".into(),
+        premium: "1".into(),
+        effective: "2025-01-01".into(),
+        ..Default::default()
+    });
+    assert!(dup.unwrap_err().to_string().contains("already exists"));
+    // Renewals: expires 2025-12-31, due within 30 days of 2025-12-10.
+    let r = s
+        .renewals_due(NaiveDate::from_ymd_opt(2025, 12, 10).unwrap(), 30)
+        .unwrap();
+    assert_eq!(r.len(), 1);
+    assert!(s
+        .renewals_due(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(), 30)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn tasks_due_today_and_overdue() {
+    use chrono::NaiveDate;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let today = NaiveDate::from_ymd_opt(2025, 5, 10).unwrap();
+    let mk = |s: &mut Store, t: &str, due: &str| {
+        s.create_task(&crm_core::TaskDraft {
+            title: t.into(),
+            due: Some(due.into()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let late = mk(&mut s, "call back", "2025-05-01");
+    mk(&mut s, "renewal", "2025-05-10");
+    mk(&mut s, "later", "2025-06-01");
+    assert_eq!(
+        s.list_tasks(crm_core::TaskFilter::Overdue, today)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.list_tasks(crm_core::TaskFilter::DueToday, today).unwrap()[0].title,
+        "renewal"
+    );
+    s.set_task_status(late.id, crm_core::TaskStatus::Done)
+        .unwrap();
+    assert!(s
+        .list_tasks(crm_core::TaskFilter::Overdue, today)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.list_tasks(crm_core::TaskFilter::All, today)
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(s
+        .create_task(&crm_core::TaskDraft {
+            title: " ".into(),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string()
+        .contains("title"));
+}
