@@ -239,6 +239,7 @@ impl ContactFields {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum PoliciesCmd {
     /// List policies.
     List {

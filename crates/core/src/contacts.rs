@@ -541,10 +541,10 @@ impl WriteTx<'_> {
     pub(crate) fn contact_by_email(&self, email: &str) -> Result<Option<Uuid>> {
         let id: Option<String> = self
             .conn()
-            .prepare_cached(
-                "SELECT e.contact_id FROM contact_emails e JOIN contacts c ON c.id = e.contact_id \
-                 WHERE e.email = ?1 AND c.deleted = 0 LIMIT 1",
-            )?
+            // The look-up tables hold live contacts only (the write path
+            // removes a contact's rows when it is deleted), so no join is
+            // needed; SQLite also re-prepares such a join at every call.
+            .prepare_cached("SELECT contact_id FROM contact_emails WHERE email = ?1 LIMIT 1")?
             .query_row([email], |r| r.get(0))
             .optional()?;
         Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
@@ -587,10 +587,9 @@ impl WriteTx<'_> {
 
     /// Live contacts holding a phone number.
     pub(crate) fn contacts_by_phone(&self, phone: &str) -> Result<Vec<Uuid>> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT p.contact_id FROM contact_phones p JOIN contacts c ON c.id = p.contact_id \
-             WHERE p.phone = ?1 AND c.deleted = 0 LIMIT 20",
-        )?;
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT contact_id FROM contact_phones WHERE phone = ?1 LIMIT 20")?;
         let ids = st
             .query_map([phone], |r| r.get::<_, String>(0))?
             .filter_map(|r| r.ok())
@@ -611,14 +610,27 @@ impl WriteTx<'_> {
     /// and phone look-up tables in step. The one way contacts change.
     pub fn save_contact(&mut self, c: &Contact) -> Result<Written> {
         let before = load_row(self.conn(), Table::Contacts, c.id)?;
+        self.save_contact_over(c, before)
+    }
+
+    /// [`Self::save_contact`] when the caller already knows the stored row
+    /// (`None`: the id is new).
+    pub(crate) fn save_contact_over(
+        &mut self,
+        c: &Contact,
+        before: Option<crate::store::StoredRow>,
+    ) -> Result<Written> {
         let after = to_fields(c)?;
         let changed = self.put(Table::Contacts, c.id, before.as_ref(), &after)?;
         if changed.is_empty() {
             return Ok(Written::Unchanged);
         }
         let id = c.id.to_string();
+        let is_new = before.is_none();
         if changed.iter().any(|f| f == "emails") {
-            self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
+            if !is_new {
+                self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
+            }
             for e in &c.emails {
                 self.exec(
                     "INSERT OR IGNORE INTO contact_emails (email, contact_id) VALUES (?1, ?2)",
@@ -627,7 +639,9 @@ impl WriteTx<'_> {
             }
         }
         if changed.iter().any(|f| f == "phones") {
-            self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
+            if !is_new {
+                self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
+            }
             for p in &c.phones {
                 self.exec(
                     "INSERT OR IGNORE INTO contact_phones (phone, contact_id) VALUES (?1, ?2)",

@@ -157,6 +157,22 @@ impl Table {
         }
     }
 
+    /// The INSERT statement for a new row (built once per table).
+    fn insert_sql(self) -> &'static str {
+        use std::sync::OnceLock;
+        static SQL: [OnceLock<String>; 5] = [const { OnceLock::new() }; 5];
+        SQL[self as usize].get_or_init(|| {
+            let fields = self.fields();
+            format!(
+                "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
+                 VALUES (?, ?, {}, ?, 0, ?, ?)",
+                self.name(),
+                fields.join(", "),
+                vec!["?"; fields.len()].join(", ")
+            )
+        })
+    }
+
     /// Fields stored as JSON text.
     fn is_json(self, field: &str) -> bool {
         self == Table::Contacts && matches!(field, "tags" | "emails" | "phones" | "custom")
@@ -281,6 +297,8 @@ fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Con
     // Temp tables and sort spills stay in memory: SQLCipher's temp files
     // would otherwise be a second place for plaintext to land.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // 64 MiB page cache: large imports stay in memory until commit.
+    conn.pragma_update(None, "cache_size", -65536)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(128);
@@ -672,13 +690,7 @@ impl<'s> WriteTx<'s> {
         match before {
             None => {
                 action = Action::Created;
-                let sql = format!(
-                    "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
-                     VALUES (?, ?, {}, ?, 0, ?, ?)",
-                    table.name(),
-                    fields.join(", "),
-                    vec!["?"; fields.len()].join(", ")
-                );
+                let sql = table.insert_sql();
                 let mut vals: Vec<rusqlite::types::Value> = Vec::with_capacity(fields.len() + 5);
                 vals.push(id_text.clone().into());
                 vals.push(self.identity.tenant_id.to_string().into());
@@ -695,7 +707,7 @@ impl<'s> WriteTx<'s> {
                 vals.push(now.clone().into());
                 vals.push(now.clone().into());
                 self.tx
-                    .prepare_cached(&sql)?
+                    .prepare_cached(sql)?
                     .execute(rusqlite::params_from_iter(vals))?;
             }
             Some(b) => {
@@ -732,15 +744,14 @@ impl<'s> WriteTx<'s> {
                 )
             })
             .collect();
-        self.record(
-            table,
-            id,
-            action,
-            hlc,
-            &now,
-            Value::Object(audit),
-            out_fields,
-        )?;
+        let out_text = Value::Object(out_fields).to_string();
+        // For a new row the audit entry is the row itself: reuse the text.
+        let audit_text = if action == Action::Created {
+            out_text.clone()
+        } else {
+            Value::Object(audit).to_string()
+        };
+        self.record(table, id, action, hlc, &now, audit_text, out_text, &changed)?;
         Ok(changed.iter().map(|f| (*f).to_string()).collect())
     }
 
@@ -763,10 +774,18 @@ impl<'s> WriteTx<'s> {
                 now,
                 id.to_string()
             ])?;
-        let mut f = Map::new();
-        f.insert("deleted".into(), Value::Bool(true));
-        let audit = Value::Object(before.fields);
-        self.record(table, id, Action::Deleted, hlc, &now, audit, f)?;
+        let audit = Value::Object(before.fields).to_string();
+        let op = r#"{"deleted":true}"#.to_string();
+        self.record(
+            table,
+            id,
+            Action::Deleted,
+            hlc,
+            &now,
+            audit,
+            op,
+            &["deleted"],
+        )?;
         Ok(true)
     }
 
@@ -778,8 +797,9 @@ impl<'s> WriteTx<'s> {
         action: Action,
         hlc: Hlc,
         now: &str,
-        audit: Value,
-        out_fields: Map<String, Value>,
+        audit: String,
+        out_fields: String,
+        names: &[&str],
     ) -> Result<()> {
         let id_text = id.to_string();
         let action_text = match action {
@@ -798,9 +818,8 @@ impl<'s> WriteTx<'s> {
                 table.name(),
                 id_text,
                 action_text,
-                audit.to_string()
+                audit
             ])?;
-        let names: Vec<String> = out_fields.keys().cloned().collect();
         self.tx
             .prepare_cached(
                 "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -810,7 +829,7 @@ impl<'s> WriteTx<'s> {
                 table.name(),
                 id_text,
                 hlc.to_string(),
-                Value::Object(out_fields).to_string()
+                out_fields
             ])?;
         if !self.listeners.is_empty() {
             let imported = matches!(self.actor, Actor::Import { .. }) && action == Action::Created;
@@ -821,7 +840,7 @@ impl<'s> WriteTx<'s> {
                 row_id: id,
                 action,
                 actor: self.actor.clone(),
-                fields: names,
+                fields: names.iter().map(|n| n.to_string()).collect(),
             });
         }
         Ok(())

@@ -451,16 +451,14 @@ fn parse_row(
                     return problem(Some(&m.header), format!("invalid date: {r}"));
                 }
             }
-            "stage" => {
-                if crate::Stage::parse(value).is_none() {
-                    return problem(
-                        Some(&m.header),
-                        format!(
-                            "{:?} is not a stage (prospect, client or lapsed)",
-                            normalize::clip(value)
-                        ),
-                    );
-                }
+            "stage" if crate::Stage::parse(value).is_none() => {
+                return problem(
+                    Some(&m.header),
+                    format!(
+                        "{:?} is not a stage (prospect, client or lapsed)",
+                        normalize::clip(value)
+                    ),
+                );
             }
             _ => {}
         }
@@ -852,14 +850,17 @@ fn write_one(
         }
     }
     // Emails owned by a different contact stay there (never move silently).
-    let mut kept = Vec::with_capacity(draft.emails.len());
-    for e in draft.emails.drain(..) {
-        match tx.contact_by_email(&e)? {
-            Some(owner) if Some(owner) != target => {}
-            _ => kept.push(e),
+    // With no match every email of the row was already looked up and free.
+    if target.is_some() {
+        let mut kept = Vec::with_capacity(draft.emails.len());
+        for e in draft.emails.drain(..) {
+            match tx.contact_by_email(&e)? {
+                Some(owner) if Some(owner) != target => {}
+                _ => kept.push(e),
+            }
         }
+        draft.emails = kept;
     }
-    draft.emails = kept;
     let id = target.unwrap_or_else(Uuid::now_v7);
     let contact = match draft.validate(id, region) {
         Ok(c) => c,
@@ -877,7 +878,12 @@ fn write_one(
             return Ok(());
         }
     };
-    match tx.save_contact(&contact)? {
+    let written = if existing.is_some() {
+        tx.save_contact(&contact)?
+    } else {
+        tx.save_contact_over(&contact, None)?
+    };
+    match written {
         Written::Created => batch.created += 1,
         Written::Updated => batch.updated += 1,
         Written::Unchanged => batch.unchanged += 1,

@@ -1,0 +1,449 @@
+//! The `crm` binary as a user runs it: exit codes, one-line errors, the real
+//! OS keyring, and an import killed mid-way.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASS: &str = "correct horse battery";
+
+fn crm(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+    c.env("CRM_DATA_DIR", dir)
+        .env("CRM_PASSPHRASE", PASS)
+        // No session bus: the keyring is unreachable unless a test provides one.
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("run crm")
+}
+
+fn ok(c: &mut Command) -> String {
+    let o = run(c);
+    assert!(
+        o.status.success(),
+        "crm failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Failure contract: exit 1, exactly one stderr line starting `error:`.
+fn fails(c: &mut Command) -> String {
+    let o = run(c);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "expected one line, got {err:?}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn init(dir: &Path) {
+    ok(crm(dir).args(["init", "--key-store", "passphrase"]));
+}
+
+#[test]
+fn errors_are_one_clear_line_and_exit_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let e = fails(crm(&dir).args(["contacts", "count"]));
+    assert!(
+        e.contains("no CRM profile") && e.contains("crm init"),
+        "{e}"
+    );
+    init(&dir);
+    let e = fails(crm(&dir).args(["init"]));
+    assert!(e.contains("already exists"), "{e}");
+    let e = fails(crm(&dir).args(["contacts", "show", "not-an-id"]));
+    assert!(e.contains("not a record id"), "{e}");
+    let e = fails(crm(&dir).args(["contacts", "show", "01940000-0000-7000-8000-000000000000"]));
+    assert!(e.contains("no contact with id"), "{e}");
+    let e = fails(crm(&dir).args(["contacts", "add", "--first-name", "Ann", "--email", "ann@"]));
+    assert!(e.contains("email"), "{e}");
+    let e = fails(crm(&dir).args(["import", "contacts", "/nonexistent/file.csv"]));
+    assert!(e.contains("/nonexistent/file.csv"), "{e}");
+    let e = fails(
+        crm(&dir)
+            .args(["contacts", "count"])
+            .env("CRM_PASSPHRASE", "wrong passphrase"),
+    );
+    assert!(e.contains("wrong passphrase or not a CRM database"), "{e}");
+    let e = fails(
+        crm(&dir)
+            .args(["contacts", "count"])
+            .env_remove("CRM_PASSPHRASE"),
+    );
+    assert!(e.contains("CRM_PASSPHRASE"), "{e}");
+    let e = fails(crm(&dir).args([
+        "payments", "add", "--policy", "x", "--amount", "1", "--method", "card",
+    ]));
+    assert!(e.contains("policy id"), "{e}");
+}
+
+#[test]
+fn a_day_in_the_cli_contacts_policies_payments_tasks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    init(&dir);
+    let id = ok(crm(&dir).args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Ann",
+        "--last-name",
+        "Lee",
+        "--email",
+        "Ann@Example.com",
+        "--phone",
+        "07911 123456",
+        "--tag",
+        "vip",
+        "--set",
+        "custom.referrer=Bob",
+    ]))
+    .trim()
+    .to_string();
+    assert_eq!(ok(crm(&dir).args(["contacts", "count"])).trim(), "1");
+    let list = ok(crm(&dir).args(["contacts", "list", "--search", "ann@", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(v[0]["phones"][0], "+447911123456");
+    assert_eq!(v[0]["custom"]["referrer"], "Bob");
+    assert_eq!(
+        ok(crm(&dir).args(["contacts", "list", "--tag", "VIP"]))
+            .lines()
+            .count(),
+        1
+    );
+    assert!(ok(crm(&dir).args(["contacts", "list", "--stage", "client"])).contains("no contacts"));
+    let pol = ok(crm(&dir).args([
+        "policies",
+        "add",
+        "--contact",
+        &id,
+        "--number",
+        "H-1",
+        "--carrier",
+        "Aviva",
+        "--line",
+        "home",
+        "--premium",
+        "30.00",
+        "--effective",
+        "2020-01-01",
+        "--frequency",
+        "quarterly",
+    ]))
+    .trim()
+    .to_string();
+    assert!(ok(crm(&dir).args(["payments", "schedule", &pol])).contains("created 4 instalment"));
+    ok(crm(&dir).args([
+        "payments",
+        "add",
+        "--policy",
+        &pol,
+        "--amount",
+        "30",
+        "--method",
+        "card",
+        "--date",
+        "2020-01-05",
+    ]));
+    let arrears = ok(crm(&dir).args(["payments", "list", "--arrears", "--json"]));
+    let a: serde_json::Value = serde_json::from_str(&arrears).unwrap();
+    assert_eq!(a[0]["outstanding_minor"], 9000);
+    ok(crm(&dir).args([
+        "tasks",
+        "add",
+        "Call about renewal",
+        "--contact",
+        &id,
+        "--due",
+        "2020-02-01",
+    ]));
+    assert!(ok(crm(&dir).args(["tasks", "list", "--overdue"])).contains("Call about renewal"));
+    ok(crm(&dir).args([
+        "contacts",
+        "log",
+        &id,
+        "Discussed home cover",
+        "--kind",
+        "call",
+    ]));
+    let show = ok(crm(&dir).args(["contacts", "show", &id]));
+    assert!(
+        show.contains("Discussed home cover") && show.contains("H-1"),
+        "{show}"
+    );
+    let audit = ok(crm(&dir).args(["audit", &id]));
+    assert!(
+        audit.contains("created") && audit.contains("\"kind\":\"user\""),
+        "{audit}"
+    );
+    ok(crm(&dir).args(["contacts", "delete", &id]));
+    assert_eq!(ok(crm(&dir).args(["contacts", "count"])).trim(), "0");
+}
+
+#[test]
+fn init_falls_back_to_the_passphrase_when_no_keyring_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let out = ok(crm(&dir).args(["init"]));
+    assert!(out.contains("passphrase"), "{out}");
+    let e = fails(
+        crm(&dir)
+            .args(["init", "--key-store", "keyring"])
+            .env("CRM_DATA_DIR", tmp.path().join("q")),
+    );
+    assert!(e.contains("keyring"), "{e}");
+    assert!(
+        !tmp.path().join("q").join("crm.db").exists(),
+        "a failed init must leave no database"
+    );
+}
+
+/// A private D-Bus session with an unlocked gnome-keyring: a real Secret Service.
+struct SecretService {
+    bus: String,
+    pids: Vec<u32>,
+    _home: tempfile::TempDir,
+}
+
+impl SecretService {
+    fn start() -> SecretService {
+        let home = tempfile::tempdir().unwrap();
+        let out = Command::new("dbus-daemon")
+            .args([
+                "--session",
+                "--fork",
+                "--print-address=1",
+                "--print-pid=1",
+                "--nopidfile",
+            ])
+            .output()
+            .expect("dbus-daemon is required for the keyring test (apt-get install dbus)");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines = text.lines();
+        let bus = lines.next().expect("bus address").to_string();
+        let pid: u32 = lines.next().expect("pid").trim().parse().unwrap();
+        let mut child = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_RUNTIME_DIR", home.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gnome-keyring-daemon is required for the keyring test (apt-get install gnome-keyring)");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"keyring-test-password").unwrap();
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success());
+        SecretService {
+            bus,
+            pids: vec![pid],
+            _home: home,
+        }
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        // Ending the bus makes gnome-keyring-daemon exit with it.
+        for pid in &self.pids {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+#[test]
+fn the_key_lives_in_a_real_secret_service_and_nowhere_on_disk() {
+    let ss = SecretService::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let with_bus = |c: &mut Command| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
+            .env_remove("CRM_PASSPHRASE");
+    };
+    let mut c = crm(&dir);
+    with_bus(&mut c);
+    let out = ok(c.args(["init", "--key-store", "keyring"]));
+    assert!(out.contains("OS keyring"), "{out}");
+    let mut c = crm(&dir);
+    with_bus(&mut c);
+    ok(c.args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Keyring",
+        "--email",
+        "kr@example.com",
+    ]));
+    let mut c = crm(&dir);
+    with_bus(&mut c);
+    assert_eq!(ok(c.args(["contacts", "count"])).trim(), "1");
+    // The profile file names the entry but holds no key.
+    let meta = std::fs::read_to_string(dir.join("profile.json")).unwrap();
+    assert!(meta.contains("\"keyring\""), "{meta}");
+    let user = serde_json::from_str::<serde_json::Value>(&meta).unwrap()["key"]["user"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Read the secret back through the Secret Service's own client, and
+    // check it is nowhere in the profile folder.
+    let secret = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "insurance-crm.database-key",
+            "username",
+            &user,
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    let key_hex = String::from_utf8(secret.stdout).unwrap();
+    assert_eq!(
+        key_hex.trim().len(),
+        64,
+        "expected a 256-bit hex key, got {key_hex:?}"
+    );
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let raw = hex_decode(key_hex.trim());
+        assert!(!bytes.windows(32).any(|w| w == raw.as_slice()));
+        assert!(!bytes.windows(64).any(|w| w == key_hex.trim().as_bytes()));
+    }
+    // Without the keyring the profile cannot be opened, and says why.
+    let e = fails(crm(&dir).args(["contacts", "count"]));
+    assert!(e.contains("keyring"), "{e}");
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn big_csv(path: &PathBuf, rows: usize) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(f, "First Name,Last Name,Email,Phone,City").unwrap();
+    for i in 0..rows {
+        writeln!(
+            f,
+            "First{i},Last{i},person{i}@example.com,07911 {:06},Leeds",
+            i % 1_000_000
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn an_import_killed_mid_way_leaves_a_consistent_store_and_a_rerun_duplicates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    init(&dir);
+    let csv = tmp.path().join("big.csv");
+    let rows = 60_000;
+    big_csv(&csv, rows);
+    let mut child = crm(&dir)
+        .args([
+            "import",
+            "contacts",
+            csv.to_str().unwrap(),
+            "--batch-size",
+            "250",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are committed, then kill -9.
+    let start = Instant::now();
+    let wal = dir.join("crm.db-wal");
+    while start.elapsed() < Duration::from_secs(60) {
+        if std::fs::metadata(&wal)
+            .map(|m| m.len() > 400_000)
+            .unwrap_or(false)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the import finished before it could be killed; make the file larger"
+    );
+    let n: usize = ok(crm(&dir).args(["contacts", "count"]))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(n > 0 && n < rows, "expected a partial import, got {n}");
+    assert_eq!(n % 250, 0, "only whole batches may be visible, got {n}");
+    let out = ok(crm(&dir).args(["import", "contacts", csv.to_str().unwrap(), "--json"]));
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["created"].as_u64().unwrap() as usize, rows - n);
+    assert_eq!(
+        ok(crm(&dir).args(["contacts", "count"])).trim(),
+        rows.to_string()
+    );
+}
+
+#[test]
+fn dry_run_and_report_file_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    init(&dir);
+    let csv = tmp.path().join("c.csv");
+    std::fs::write(
+        &csv,
+        "Name,Email,Notiz\nAnn Lee,ann@example.com,x\nBad,nope,y\n",
+    )
+    .unwrap();
+    let out = ok(crm(&dir).args(["import", "contacts", csv.to_str().unwrap(), "--dry-run"]));
+    assert!(out.contains("would be created 1"), "{out}");
+    assert!(out.contains("row 3, column \"Email\""), "{out}");
+    assert!(out.contains("\"Notiz\" not imported"), "{out}");
+    assert_eq!(ok(crm(&dir).args(["contacts", "count"])).trim(), "0");
+    let rep = tmp.path().join("rep.csv");
+    ok(crm(&dir).args([
+        "import",
+        "contacts",
+        csv.to_str().unwrap(),
+        "--map",
+        "Notiz=custom.note",
+        "--report",
+        rep.to_str().unwrap(),
+    ]));
+    assert!(std::fs::read_to_string(&rep).unwrap().contains("nope"));
+    let e = fails(crm(&dir).args([
+        "import",
+        "contacts",
+        csv.to_str().unwrap(),
+        "--map",
+        "Notiz",
+    ]));
+    assert!(e.contains("--map"), "{e}");
+    let out_csv = tmp.path().join("out.csv");
+    ok(crm(&dir).args(["export", "contacts", out_csv.to_str().unwrap()]));
+    assert!(std::fs::read_to_string(&out_csv)
+        .unwrap()
+        .contains("custom.note"));
+}
