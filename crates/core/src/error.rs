@@ -65,12 +65,12 @@ pub enum CoreError {
     #[error("cancelled")]
     Cancelled,
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {err}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (shown in the message, so not chained again).
+        err: std::io::Error,
     },
     /// A CSV file could not be parsed at all.
     #[error("{path}: {reason}")]

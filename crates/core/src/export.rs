@@ -56,7 +56,7 @@ impl Store {
     pub fn export_contacts(&self, path: &Path, on_progress: &mut dyn FnMut(u64)) -> Result<u64> {
         let io = |source| CoreError::Io {
             path: path.to_path_buf(),
-            source,
+            err: source,
         };
         let tmp = path.with_extension("csv.partial");
         let file = File::create(&tmp).map_err(io)?;

@@ -154,7 +154,7 @@ impl ProfileMeta {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CoreError::NoProfile(dir.to_path_buf()))
             }
-            Err(source) => return Err(CoreError::Io { path, source }),
+            Err(source) => return Err(CoreError::Io { path, err: source }),
         };
         serde_json::from_str(&text).map_err(|e| CoreError::BadProfile {
             path,
@@ -165,7 +165,7 @@ impl ProfileMeta {
     pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         let path = Self::path(dir);
         let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(&path, text).map_err(|source| CoreError::Io { path, source })
+        std::fs::write(&path, text).map_err(|source| CoreError::Io { path, err: source })
     }
 }
 

@@ -256,7 +256,7 @@ fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Con
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
             CoreError::Io {
                 path: path.to_path_buf(),
-                source: std::io::Error::new(
+                err: std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     "cannot open database file",
                 ),
@@ -328,7 +328,7 @@ impl Store {
         }
         std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
             path: dir.to_path_buf(),
-            source,
+            err: source,
         })?;
         restrict_permissions(dir);
         let (meta, key) = keys::create_key(choice, pass)?;

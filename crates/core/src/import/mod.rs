@@ -158,7 +158,7 @@ impl ImportReport {
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         let io = |source| CoreError::Io {
             path: path.to_path_buf(),
-            source,
+            err: source,
         };
         let file = File::create(path).map_err(io)?;
         let mut w = csv::Writer::from_writer(file);
@@ -235,7 +235,7 @@ struct Opened {
 fn open_csv(path: &Path) -> Result<Opened> {
     let io = |source| CoreError::Io {
         path: path.to_path_buf(),
-        source,
+        err: source,
     };
     let mut f = File::open(path).map_err(io)?;
     let total = f.metadata().map_err(io)?.len();

@@ -1,0 +1,23 @@
+# Developer tasks. `make help` lists them.
+.PHONY: help deps run test bench clean-demo
+
+help:
+	@echo "make deps    install system packages (Debian/Ubuntu)"
+	@echo "make run     run the product on a sample (the crm CLI for now)"
+	@echo "make test    every test, plus fmt and clippy gates"
+	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
+
+deps:
+	bash scripts/install-deps
+
+run: deps
+	bash scripts/demo
+
+test:
+	bash scripts/test
+
+bench:
+	cargo run --release --locked -p crm-bench -- import
+
+clean-demo:
+	rm -rf demo-data
