@@ -256,10 +256,7 @@ fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Con
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
             CoreError::Io {
                 path: path.to_path_buf(),
-                err: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "cannot open database file",
-                ),
+                err: std::io::Error::new(std::io::ErrorKind::NotFound, "cannot open database file"),
             }
         }
         other => CoreError::Sqlite(other),
