@@ -517,3 +517,136 @@ fn tasks_due_today_and_overdue() {
         .to_string()
         .contains("title"));
 }
+
+#[test]
+fn a_deleted_contact_frees_its_email_for_a_new_one_and_updates_keep_emails_unique() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let a = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+        ]))
+        .unwrap();
+    let b = s
+        .create_contact(&draft(&[
+            ("first_name", "Bob"),
+            ("email", "bob@example.com"),
+        ]))
+        .unwrap();
+    let err = s
+        .update_contact(b.id, &[("email".into(), "ANN@example.com".into())])
+        .unwrap_err();
+    assert!(err.to_string().contains("already belongs"), "{err}");
+    assert_eq!(
+        s.contact(b.id).unwrap().emails,
+        ["bob@example.com"],
+        "a refused update changes nothing"
+    );
+    s.delete_contact(a.id).unwrap();
+    assert!(matches!(s.contact(a.id), Err(CoreError::NotFound { .. })));
+    assert!(matches!(
+        s.delete_contact(a.id),
+        Err(CoreError::NotFound { .. })
+    ));
+    let c = s
+        .create_contact(&draft(&[
+            ("first_name", "New Ann"),
+            ("email", "ann@example.com"),
+        ]))
+        .unwrap();
+    assert_ne!(c.id, a.id);
+    let audit = s.audit_for(a.id).unwrap();
+    assert_eq!(audit.last().unwrap().action, "deleted");
+}
+
+#[test]
+fn policy_rules_name_the_field_at_fault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let c = s.create_contact(&draft(&[("first_name", "Ann")])).unwrap();
+    let base = crm_core::PolicyDraft {
+        contact_id: Some(c.id),
+        policy_number: "P-1".into(),
+        carrier: "Aviva".into(),
+        line_of_business: "home".into(),
+        premium: "10".into(),
+        effective: "2025-06-01".into(),
+        ..Default::default()
+    };
+    let cases: Vec<(crm_core::PolicyDraft, &str)> = vec![
+        (
+            crm_core::PolicyDraft {
+                expiry: Some("2025-01-01".into()),
+                ..base.clone()
+            },
+            "expiry:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                premium: "-5".into(),
+                ..base.clone()
+            },
+            "premium:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                currency: Some("pounds".into()),
+                ..base.clone()
+            },
+            "currency:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                frequency: Some("fortnightly".into()),
+                ..base.clone()
+            },
+            "frequency:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                effective: "someday".into(),
+                ..base.clone()
+            },
+            "effective:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                carrier: " ".into(),
+                ..base.clone()
+            },
+            "carrier:",
+        ),
+        (
+            crm_core::PolicyDraft {
+                contact_id: None,
+                ..base.clone()
+            },
+            "contact:",
+        ),
+    ];
+    for (d, field) in cases {
+        let err = s.create_policy(&d).unwrap_err().to_string();
+        assert!(err.starts_with(field), "expected {field} error, got {err}");
+    }
+    assert!(
+        s.list_policies(None).unwrap().is_empty(),
+        "no refused policy was stored"
+    );
+    let err = s
+        .create_policy(&crm_core::PolicyDraft {
+            contact_id: Some(uuid::Uuid::now_v7()),
+            ..base
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CoreError::NotFound {
+                kind: "contact",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -216,6 +216,9 @@ struct ParsedRow {
     emails: Vec<String>,
     /// Fingerprint for rows without email or external id.
     fingerprint: Option<String>,
+    /// The row validated on its own (id still nil): written as is when the
+    /// row matches no existing contact.
+    validated: Contact,
 }
 
 enum Msg {
@@ -331,9 +334,34 @@ fn produce(
         if control.is_cancelled() {
             return Ok(());
         }
+        let line_before = rdr.position().line();
         match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
+            Ok(false) => {
+                // Empty lines at the end of the file.
+                for _ in 0..rdr.position().line().saturating_sub(line_before) {
+                    if tx.send(Msg::Blank).is_err() {
+                        break;
+                    }
+                }
+                return Ok(());
+            }
+            Ok(true) => {
+                // The csv reader skips empty lines; a spreadsheet shows them
+                // as rows, so count them to keep row numbers true.
+                // Lines consumed = skipped empty lines + the record's own
+                // lines (one, plus newlines inside quoted cells).
+                let consumed = rdr.position().line().saturating_sub(line_before);
+                let own = 1 + rec
+                    .iter()
+                    .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
+                    .sum::<u64>();
+                for _ in 0..consumed.saturating_sub(own) {
+                    row += 1;
+                    if tx.send(Msg::Blank).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
             Err(e) => {
                 row += 1;
                 // The csv reader is flexible, so errors here are I/O or
@@ -467,20 +495,24 @@ fn parse_row(
         }
     }
     // Whole-row checks (a name or an email or a phone, field lengths).
-    if let Err(errs) = draft.validate(Uuid::nil(), region) {
-        let first = &errs[0];
-        let col = columns
-            .iter()
-            .find(|m| m.field.as_deref() == Some(first.field.as_str()))
-            .map(|m| m.header.as_str());
-        return problem(col, format!("{}: {}", first.field, first.reason));
-    }
+    let validated = match draft.validate(Uuid::nil(), region) {
+        Ok(c) => c,
+        Err(errs) => {
+            let first = &errs[0];
+            let col = columns
+                .iter()
+                .find(|m| m.field.as_deref() == Some(first.field.as_str()))
+                .map(|m| m.header.as_str());
+            return problem(col, format!("{}: {}", first.field, first.reason));
+        }
+    };
     let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| fingerprint(&draft));
     Msg::Row(Box::new(ParsedRow {
         row,
         draft,
         emails,
         fingerprint: fp,
+        validated,
     }))
 }
 
@@ -862,7 +894,12 @@ fn write_one(
         draft.emails = kept;
     }
     let id = target.unwrap_or_else(Uuid::now_v7);
-    let contact = match draft.validate(id, region) {
+    let validated = match &existing {
+        // A new contact is exactly the row, already validated by the reader.
+        None => Ok(Contact { id, ..r.validated }),
+        Some(_) => draft.validate(id, region),
+    };
+    let contact = match validated {
         Ok(c) => c,
         Err(errs) => {
             batch.skipped += 1;
