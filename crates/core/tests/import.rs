@@ -267,32 +267,91 @@ fn uk_phone_forms_and_possible_duplicates_by_phone() {
 fn dry_run_reports_the_same_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = store(tmp.path());
-    let f = write(
-        tmp.path(),
-        "d.csv",
-        b"First Name,Email\nAnn,ann@example.com\nAnn again,ANN@example.com\nBad,nope\nCat,cat@example.com\n",
+    let mut text = String::from("First Name,Email,Phone,Contact ID\n");
+    text.push_str("Ann,ann@example.com,07911 123456,\nAnn again,ANN@example.com,,\nBad,nope,,\n");
+    text.push_str(
+        "Cat,cat@example.com,07911 123456,\nNo Email,,07911 123457,\nNo Email,,07911 123457,\n",
     );
-    let dry = import_with(
-        &mut s,
-        &f,
-        &ImportOptions {
-            dry_run: true,
-            ..Default::default()
-        },
-    );
+    text.push_str("Ext,,,X-1\nExt again,,,X-1\n");
+    // Enough rows for several batches.
+    for i in 0..120 {
+        text.push_str(&format!("P{i},p{}@example.com,,\n", i % 100));
+    }
+    let f = write(tmp.path(), "d.csv", text.as_bytes());
+    let opts = |dry_run| ImportOptions {
+        dry_run,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let events = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ev = events.clone();
+    s.subscribe(std::sync::Arc::new(move |_: &crm_core::ChangeEvent| {
+        ev.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    let dry = import_with(&mut s, &f, &opts(true));
     assert!(dry.dry_run);
     assert_eq!(s.count_contacts().unwrap(), 0);
     assert_eq!(s.outbox_len().unwrap(), 0);
-    let real = import(&mut s, &f);
     assert_eq!(
-        (dry.created, dry.updated, dry.skipped, dry.problems.clone()),
-        (
-            real.created,
-            real.updated,
-            real.skipped,
-            real.problems.clone()
-        )
+        events.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a dry run emits no events"
     );
+    let real = import_with(&mut s, &f, &opts(false));
+    let key = |r: &ImportReport| {
+        (
+            r.rows,
+            r.created,
+            r.updated,
+            r.unchanged,
+            r.skipped,
+            r.blank,
+            r.problems.clone(),
+            r.possible_duplicate_count,
+        )
+    };
+    assert_eq!(key(&dry), key(&real));
+    assert_eq!(
+        (real.created, real.updated, real.unchanged),
+        (104, 22, 1),
+        "{real:?}"
+    );
+    assert_eq!(s.count_contacts().unwrap(), 104);
+}
+
+#[test]
+fn preview_shows_the_detected_mapping_and_first_rows_without_importing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "p.csv",
+        "Vorname;Nachname;E-Mail;Notiz\nJürgen;Müller;j@example.de;x\nAnn;Lee;a@example.com;y\nC;D;c@example.com;z\n".as_bytes(),
+    );
+    let (info, rows) =
+        crm_core::import::preview(&f, &[("Notiz".into(), "custom.note".into())], 2).unwrap();
+    assert_eq!(
+        (info.encoding.as_str(), info.delimiter.as_str()),
+        ("UTF-8", ";")
+    );
+    let fields: Vec<_> = info.columns.iter().map(|c| c.field.as_deref()).collect();
+    assert_eq!(
+        fields,
+        [
+            Some("first_name"),
+            Some("last_name"),
+            Some("email"),
+            Some("custom.note")
+        ]
+    );
+    assert_eq!(
+        rows,
+        [
+            ["Jürgen", "Müller", "j@example.de", "x"],
+            ["Ann", "Lee", "a@example.com", "y"]
+        ]
+    );
+    assert_eq!(s.count_contacts().unwrap(), 0);
 }
 
 #[test]

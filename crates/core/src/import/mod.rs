@@ -748,91 +748,96 @@ impl Store {
         report: &mut ImportReport,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
-        // Counts of the open batch; added to the report when it commits.
-        let mut seen_in_dry_run: std::collections::HashSet<String> = Default::default();
         let region = self.default_region();
-        let mut done = false;
-        while !done {
+        if dry_run {
+            // A dry run is the real import in one transaction that is never
+            // committed: the report is the same by construction, memory stays
+            // bounded by SQLite's page cache, and dropping the transaction
+            // rolls every change back (no event is emitted before a commit).
             let mut tx = self.write(actor.clone())?;
-            let mut batch = ImportReport::default();
-            let mut n = 0usize;
             loop {
-                if control.is_cancelled() {
-                    return Ok(()); // tx dropped: the open batch rolls back
-                }
-                let msg = match rx.recv() {
-                    Ok(m) => m,
-                    Err(_) => {
-                        done = true;
-                        break;
-                    }
-                };
-                batch.rows += 1;
-                match msg {
-                    Msg::Blank => batch.blank += 1,
-                    Msg::Problem(p) => {
-                        batch.skipped += 1;
-                        batch.problems.push(p);
-                    }
-                    Msg::Row(r) => {
-                        if dry_run {
-                            let key = r
-                                .emails
-                                .first()
-                                .cloned()
-                                .or(r.draft.external_id.clone())
-                                .or(r.fingerprint.clone());
-                            let exists = match &key {
-                                Some(k) if seen_in_dry_run.contains(k) => true,
-                                _ => match (r.emails.first(), &r.draft.external_id, &r.fingerprint)
-                                {
-                                    (Some(e), _, _) => tx.contact_by_email(e)?.is_some(),
-                                    (None, Some(x), _) => tx.contact_by_external_id(x)?.is_some(),
-                                    (None, None, Some(fp)) => {
-                                        tx.contact_by_import_key(fp)?.is_some()
-                                    }
-                                    _ => false,
-                                },
-                            };
-                            if let Some(k) = key {
-                                seen_in_dry_run.insert(k);
-                            }
-                            if exists {
-                                batch.updated += 1;
-                            } else {
-                                batch.created += 1;
-                            }
-                        } else {
-                            write_one(&mut tx, *r, region, &mut batch)?;
-                        }
-                    }
-                }
-                n += 1;
-                if n >= batch_size {
-                    break;
+                let (state, batch) = fill_batch(&mut tx, rx, region, batch_size, control)?;
+                report.absorb(batch);
+                progress(report.rows);
+                if state != BatchEnd::Full {
+                    return Ok(());
                 }
             }
-            if !dry_run {
-                tx.commit()?;
-            }
-            report.rows += batch.rows;
-            report.created += batch.created;
-            report.updated += batch.updated;
-            report.unchanged += batch.unchanged;
-            report.skipped += batch.skipped;
-            report.blank += batch.blank;
-            for p in batch.problems {
-                report.problem(p);
-            }
-            report.possible_duplicate_count += batch.possible_duplicate_count;
-            for d in batch.possible_duplicates {
-                if report.possible_duplicates.len() < REPORT_CAP {
-                    report.possible_duplicates.push(d);
-                }
-            }
-            progress(report.rows);
         }
-        Ok(())
+        loop {
+            let mut tx = self.write(actor.clone())?;
+            let (state, batch) = fill_batch(&mut tx, rx, region, batch_size, control)?;
+            if state == BatchEnd::Cancelled {
+                return Ok(()); // tx dropped: the open batch rolls back
+            }
+            tx.commit()?;
+            report.absorb(batch);
+            progress(report.rows);
+            if state == BatchEnd::Done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Why a batch ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BatchEnd {
+    /// It reached the batch size; more rows may follow.
+    Full,
+    /// The reader has no more rows.
+    Done,
+    /// The user cancelled.
+    Cancelled,
+}
+
+/// Write up to `batch_size` rows into `tx`, counting what happened.
+fn fill_batch(
+    tx: &mut crate::store::WriteTx<'_>,
+    rx: &mpsc::Receiver<Msg>,
+    region: phonenumber::country::Id,
+    batch_size: usize,
+    control: &ImportControl,
+) -> Result<(BatchEnd, ImportReport)> {
+    let mut batch = ImportReport::default();
+    for _ in 0..batch_size {
+        if control.is_cancelled() {
+            return Ok((BatchEnd::Cancelled, batch));
+        }
+        let Ok(msg) = rx.recv() else {
+            return Ok((BatchEnd::Done, batch));
+        };
+        batch.rows += 1;
+        match msg {
+            Msg::Blank => batch.blank += 1,
+            Msg::Problem(p) => {
+                batch.skipped += 1;
+                batch.problems.push(p);
+            }
+            Msg::Row(r) => write_one(tx, *r, region, &mut batch)?,
+        }
+    }
+    Ok((BatchEnd::Full, batch))
+}
+
+impl ImportReport {
+    /// Add a committed batch's counts.
+    fn absorb(&mut self, batch: ImportReport) {
+        self.rows += batch.rows;
+        self.created += batch.created;
+        self.updated += batch.updated;
+        self.unchanged += batch.unchanged;
+        self.skipped += batch.skipped;
+        self.blank += batch.blank;
+        for p in batch.problems {
+            self.problem(p);
+        }
+        self.possible_duplicate_count += batch.possible_duplicate_count;
+        for d in batch.possible_duplicates {
+            if self.possible_duplicates.len() < REPORT_CAP {
+                self.possible_duplicates.push(d);
+            }
+        }
     }
 }
 
