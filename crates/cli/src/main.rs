@@ -67,10 +67,28 @@ enum Cmd {
     /// Profile settings.
     #[command(subcommand)]
     Settings(SettingsCmd),
+    /// Run Rhai scripts in the plugin sandbox.
+    #[command(subcommand)]
+    Script(ScriptCmd),
     /// Show the audit trail of one record.
     Audit {
         /// Record id.
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScriptCmd {
+    /// Run one script in the sandbox; prints its value as JSON.
+    Run {
+        /// The script file.
+        file: PathBuf,
+        /// Grant a permission, e.g. contacts:read (repeatable; none by default).
+        #[arg(long = "grant", value_name = "PERMISSION")]
+        grants: Vec<String>,
+        /// Wall-clock deadline in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
     },
 }
 
@@ -723,6 +741,47 @@ fn run(cli: Cli) -> Result<()> {
             println!("device:       {}", id.device_id);
             println!("phone region: {:?}", store.default_region());
             println!("unsynced ops: {}", store.outbox_len()?);
+        }
+        Cmd::Script(ScriptCmd::Run {
+            file,
+            grants,
+            timeout_ms,
+        }) => {
+            let source =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let limits = crm_plugins::Limits {
+                timeout: std::time::Duration::from_millis(timeout_ms.clamp(1, 600_000)),
+                ..Default::default()
+            };
+            if source.len() > limits.max_source {
+                bail!(
+                    "limit error: {} is {} bytes; scripts may be at most {}",
+                    file.display(),
+                    source.len(),
+                    limits.max_source
+                );
+            }
+            let source = String::from_utf8(source)
+                .map_err(|_| anyhow!("syntax error: {} is not UTF-8 text", file.display()))?;
+            // Only open the profile when a grant could use it: least privilege.
+            let store = if grants.is_empty() {
+                None
+            } else {
+                Some(std::sync::Arc::new(std::sync::Mutex::new(open(&dir)?)))
+            };
+            let sandbox = crm_plugins::Sandbox::new(limits);
+            let ctx = crm_plugins::Context {
+                grants: grants.into_iter().collect(),
+                store,
+            };
+            let out = sandbox.run(&source, ctx).map_err(|e| anyhow!("{e}"))?;
+            for line in &out.output {
+                eprintln!("{line}");
+            }
+            if out.output_truncated {
+                eprintln!("(output truncated)");
+            }
+            println!("{}", serde_json::to_string(&out.value)?);
         }
         Cmd::Audit { id } => {
             let store = open(&dir)?;

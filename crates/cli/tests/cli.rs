@@ -447,3 +447,54 @@ fn dry_run_and_report_file_from_the_cli() {
         .unwrap()
         .contains("custom.note"));
 }
+
+#[test]
+fn script_run_prints_json_or_one_error_line_naming_the_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    init(&dir);
+    ok(crm(&dir).args(["contacts", "add", "--first-name", "Ann"]));
+    let script = |name: &str, src: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, src).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let out = ok(crm(&dir).args([
+        "script",
+        "run",
+        &script("ok.rhai", "#{ answer: 40 + 2, list: [1, \"two\"] }"),
+    ]));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"answer": 42, "list": [1, "two"]}));
+    let count = script("count.rhai", "contacts::count()");
+    assert_eq!(
+        ok(crm(&dir).args(["script", "run", &count, "--grant", "contacts:read"])).trim(),
+        "1"
+    );
+    let cases = [
+        (
+            script("perm.rhai", "contacts::count()"),
+            "error: permission",
+        ),
+        (script("loop.rhai", "loop {}"), "error: limit"),
+        (script("syntax.rhai", "let = ;"), "error: syntax"),
+        (script("throw.rhai", "throw \"nope\""), "error: runtime"),
+    ];
+    for (file, prefix) in cases {
+        let start = Instant::now();
+        let e = fails(crm(&dir).args(["script", "run", &file, "--timeout-ms", "500"]));
+        assert!(e.starts_with(prefix), "{file}: {e}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+    let slow = script(
+        "slow.rhai",
+        "let n = 0; loop { n += 1; let a = [n, n]; a.reverse(); }",
+    );
+    let start = Instant::now();
+    let e = fails(crm(&dir).args(["script", "run", &slow, "--timeout-ms", "300"]));
+    assert!(
+        e.starts_with("error: timeout") || e.starts_with("error: limit"),
+        "{e}"
+    );
+    assert!(start.elapsed() < Duration::from_millis(300 + 1000 + 2000));
+}

@@ -1,0 +1,16 @@
+//! The plugin runtime: Rhai scripts run in a sandbox that bounds operations,
+//! depth, sizes, wall-clock time and memory, and reach data only through a
+//! whitelisted host API that checks granted permissions.
+//!
+//! This crate installs a counting global allocator (see [`alloc`]): it is how
+//! the per-invocation memory ceiling is enforced, since Rhai has none.
+#![deny(missing_docs)]
+
+pub mod alloc;
+mod host;
+pub mod sandbox;
+
+pub use sandbox::{Context, ErrorKind, Limits, RunOutput, Sandbox, ScriptError};
+
+#[global_allocator]
+static GLOBAL: alloc::CountingAllocator = alloc::CountingAllocator;

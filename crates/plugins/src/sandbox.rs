@@ -1,0 +1,452 @@
+//! The Rhai sandbox: an engine with nothing but chosen packages and the host
+//! API, bounded in operations, depth, sizes, wall-clock time and memory.
+//!
+//! One [`Sandbox`] (engine + AST cache) is shared by every invocation. What
+//! differs per invocation (the deadline, memory ceiling, grants, the store,
+//! captured output) lives in a thread-local [`Invocation`] on the worker
+//! thread that runs the script, so the engine itself stays immutable.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rhai::packages::{
+    ArithmeticPackage, BasicArrayPackage, BasicFnPackage, BasicIteratorPackage, BasicMapPackage,
+    BasicMathPackage, BasicStringPackage, BitFieldPackage, LogicPackage, MoreStringPackage,
+    Package,
+};
+use rhai::{Dynamic, Engine, EvalAltResult, AST};
+
+use crate::alloc;
+use crate::host;
+
+/// Limits for one invocation. All configurable; the defaults are safe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Script operations.
+    pub max_operations: u64,
+    /// Function call depth.
+    pub max_call_levels: usize,
+    /// Expression nesting (statements, functions).
+    pub max_expr_depth: usize,
+    /// Longest string, bytes.
+    pub max_string_size: usize,
+    /// Longest array or blob.
+    pub max_array_size: usize,
+    /// Largest object map.
+    pub max_map_size: usize,
+    /// Variables in scope.
+    pub max_variables: usize,
+    /// Functions a script may define.
+    pub max_functions: usize,
+    /// Wall-clock deadline.
+    pub timeout: Duration,
+    /// Memory the invocation may hold, bytes.
+    pub max_memory: usize,
+    /// Script source, bytes (checked before parsing).
+    pub max_source: usize,
+    /// Printed output kept, bytes.
+    pub max_output: usize,
+    /// Records one invocation may read through the host API.
+    pub max_rows_read: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 5_000_000,
+            max_call_levels: 48,
+            max_expr_depth: 64,
+            max_string_size: 1 << 20,
+            max_array_size: 100_000,
+            max_map_size: 10_000,
+            max_variables: 1_000,
+            max_functions: 200,
+            timeout: Duration::from_secs(5),
+            max_memory: 64 << 20,
+            max_source: 256 << 10,
+            max_output: 64 << 10,
+            max_rows_read: 10_000,
+        }
+    }
+}
+
+/// What kind of failure stopped a script (the CLI prints it first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The script does not parse, or uses something switched off.
+    Syntax,
+    /// An operation, depth, size or count limit.
+    Limit,
+    /// The wall-clock deadline.
+    Timeout,
+    /// The memory ceiling.
+    Memory,
+    /// A host call without the permission it needs.
+    Permission,
+    /// The script failed (thrown error, unknown function, type error…).
+    Runtime,
+    /// A host function panicked (a bug on our side; the app goes on).
+    Panic,
+    /// The sandbox could not run at all.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::Limit => "limit",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Memory => "memory",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Runtime => "runtime",
+            ErrorKind::Panic => "panic",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// A script failure: its kind and what happened, with the line where known.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} error: {message}", kind.as_str())]
+pub struct ScriptError {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// What happened.
+    pub message: String,
+}
+
+impl ScriptError {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ScriptError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of a successful run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutput {
+    /// The script's value as JSON.
+    pub value: serde_json::Value,
+    /// Printed lines (capped).
+    pub output: Vec<String>,
+    /// True when output was cut at the cap.
+    pub output_truncated: bool,
+    /// Operations used.
+    pub operations: u64,
+    /// Wall-clock time.
+    pub elapsed: Duration,
+}
+
+/// What the host API may touch in one invocation.
+#[derive(Clone, Default)]
+pub struct Context {
+    /// Granted permissions (`contacts:read`, …). Deny by default.
+    pub grants: BTreeSet<String>,
+    /// The store, if the invocation may use one.
+    pub store: Option<Arc<Mutex<crm_core::Store>>>,
+}
+
+/// Per-invocation state, on the worker thread.
+pub(crate) struct Invocation {
+    pub deadline: Instant,
+    pub memory_base: i64,
+    pub max_memory: i64,
+    pub max_output: usize,
+    pub output: Vec<String>,
+    pub output_bytes: usize,
+    pub truncated: bool,
+    pub operations: u64,
+    pub ctx: Context,
+    pub limits: Limits,
+    pub rows_read: usize,
+    /// Set by a host function that refused a call, so the error keeps its kind.
+    pub denied: Option<ScriptError>,
+}
+
+thread_local! {
+    pub(crate) static CURRENT: RefCell<Option<Invocation>> = const { RefCell::new(None) };
+}
+
+const STOP_TIMEOUT: &str = "\u{0}timeout";
+const STOP_MEMORY: &str = "\u{0}memory";
+
+/// The shared engine and its compiled-script cache.
+pub struct Sandbox {
+    engine: Arc<Engine>,
+    limits: Limits,
+    cache: Mutex<HashMap<u64, Arc<AST>>>,
+}
+
+impl Sandbox {
+    /// A sandbox with these limits and the standard host API.
+    pub fn new(limits: Limits) -> Self {
+        Self::with_host(limits, |_| {})
+    }
+
+    /// A sandbox whose engine also gets `extra` host functions (each must
+    /// bound its own work: Rhai cannot interrupt a host call).
+    pub fn with_host(limits: Limits, extra: impl FnOnce(&mut Engine)) -> Self {
+        let mut engine = Engine::new_raw();
+        // Chosen packages only: no LanguageCorePackage (it has `sleep`), no
+        // time, no debugging. No module resolver is set, so `import` finds
+        // nothing.
+        for pkg in [
+            ArithmeticPackage::new().as_shared_module(),
+            LogicPackage::new().as_shared_module(),
+            BasicStringPackage::new().as_shared_module(),
+            MoreStringPackage::new().as_shared_module(),
+            BasicIteratorPackage::new().as_shared_module(),
+            BasicFnPackage::new().as_shared_module(),
+            BasicMathPackage::new().as_shared_module(),
+            BitFieldPackage::new().as_shared_module(),
+            BasicArrayPackage::new().as_shared_module(),
+            BasicMapPackage::new().as_shared_module(),
+        ] {
+            engine.register_global_module(pkg);
+        }
+        engine.disable_symbol("eval");
+        engine
+            .set_max_operations(limits.max_operations)
+            .set_max_call_levels(limits.max_call_levels)
+            .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
+            .set_max_string_size(limits.max_string_size)
+            .set_max_array_size(limits.max_array_size)
+            .set_max_map_size(limits.max_map_size)
+            .set_max_variables(limits.max_variables)
+            .set_max_functions(limits.max_functions)
+            .set_max_modules(0);
+        engine.on_progress(|ops| {
+            CURRENT.with(|c| {
+                let mut c = c.borrow_mut();
+                let inv = c.as_mut()?;
+                inv.operations = ops;
+                if Instant::now() >= inv.deadline {
+                    return Some(Dynamic::from(STOP_TIMEOUT));
+                }
+                if alloc::thread_net_bytes() - inv.memory_base > inv.max_memory {
+                    return Some(Dynamic::from(STOP_MEMORY));
+                }
+                None
+            })
+        });
+        engine.on_print(capture);
+        engine.on_debug(|s, _, _| capture(s));
+        host::register(&mut engine);
+        extra(&mut engine);
+        Sandbox {
+            engine: Arc::new(engine),
+            limits,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The engine (for generating the host-API reference).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compile (or take from the cache) a script.
+    pub fn compile(&self, source: &str) -> Result<Arc<AST>, ScriptError> {
+        if source.len() > self.limits.max_source {
+            return Err(ScriptError::new(
+                ErrorKind::Limit,
+                format!(
+                    "script is {} bytes; the limit is {}",
+                    source.len(),
+                    self.limits.max_source
+                ),
+            ));
+        }
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            source.hash(&mut h);
+            h.finish()
+        };
+        if let Some(ast) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(ast.clone());
+        }
+        let ast = self.engine.compile(source).map_err(|e| {
+            let kind = match e.err_type() {
+                rhai::ParseErrorType::ExprTooDeep | rhai::ParseErrorType::LiteralTooLarge(..) => {
+                    ErrorKind::Limit
+                }
+                _ => ErrorKind::Syntax,
+            };
+            ScriptError::new(kind, e.to_string())
+        })?;
+        let ast = Arc::new(ast);
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, ast.clone());
+        Ok(ast)
+    }
+
+    /// Run a script on a worker thread with `ctx`. Never panics, never runs
+    /// much past the deadline: if the worker has not answered a second after
+    /// it, the run is reported as a timeout and the worker is abandoned.
+    pub fn run(&self, source: &str, ctx: Context) -> Result<RunOutput, ScriptError> {
+        if !alloc::counting_active() {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                "the memory ceiling cannot be enforced: the counting allocator is not installed",
+            ));
+        }
+        let ast = self.compile(source)?;
+        let engine = self.engine.clone();
+        let limits = self.limits.clone();
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        let deadline = start + limits.timeout;
+        let spawned = std::thread::Builder::new()
+            .name("plugin-worker".into())
+            // Deep (but limited) recursion needs room; Rhai's own checks stop
+            // it before this is exhausted.
+            .stack_size(16 << 20)
+            .spawn(move || {
+                let result = run_on_this_thread(&engine, &ast, ctx, &limits, deadline);
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            return Err(ScriptError::new(
+                ErrorKind::Internal,
+                format!("cannot start a worker: {e}"),
+            ));
+        }
+        match rx.recv_timeout(self.limits.timeout + Duration::from_secs(1)) {
+            Ok(r) => r.map(|mut out| {
+                out.elapsed = start.elapsed();
+                out
+            }),
+            Err(_) => Err(ScriptError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no answer within {} ms (a host call overran)",
+                    self.limits.timeout.as_millis()
+                ),
+            )),
+        }
+    }
+}
+
+fn capture(s: &str) {
+    CURRENT.with(|c| {
+        if let Some(inv) = c.borrow_mut().as_mut() {
+            if inv.truncated {
+                return;
+            }
+            if inv.output_bytes + s.len() > inv.max_output {
+                inv.truncated = true;
+                return;
+            }
+            inv.output_bytes += s.len();
+            inv.output.push(s.to_string());
+        }
+    })
+}
+
+fn run_on_this_thread(
+    engine: &Engine,
+    ast: &AST,
+    ctx: Context,
+    limits: &Limits,
+    deadline: Instant,
+) -> Result<RunOutput, ScriptError> {
+    CURRENT.with(|c| {
+        *c.borrow_mut() = Some(Invocation {
+            deadline,
+            memory_base: alloc::thread_net_bytes(),
+            max_memory: limits.max_memory as i64,
+            max_output: limits.max_output,
+            output: Vec::new(),
+            output_bytes: 0,
+            truncated: false,
+            operations: 0,
+            ctx,
+            limits: limits.clone(),
+            rows_read: 0,
+            denied: None,
+        })
+    });
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.eval_ast::<Dynamic>(ast)));
+    let inv = CURRENT.with(|c| c.borrow_mut().take());
+    let Some(inv) = inv else {
+        return Err(ScriptError::new(
+            ErrorKind::Internal,
+            "invocation state lost",
+        ));
+    };
+    match result {
+        Err(_) => Err(ScriptError::new(
+            ErrorKind::Panic,
+            "a host function panicked; the script was stopped",
+        )),
+        Ok(Err(e)) => Err(inv.denied.clone().unwrap_or_else(|| classify(&e, limits))),
+        Ok(Ok(value)) => {
+            let value = rhai::serde::from_dynamic::<serde_json::Value>(&value).map_err(|e| {
+                ScriptError::new(
+                    ErrorKind::Runtime,
+                    format!("the script's value cannot be shown as JSON: {e}"),
+                )
+            })?;
+            Ok(RunOutput {
+                value,
+                output: inv.output,
+                output_truncated: inv.truncated,
+                operations: inv.operations,
+                elapsed: Duration::ZERO,
+            })
+        }
+    }
+}
+
+fn classify(e: &EvalAltResult, limits: &Limits) -> ScriptError {
+    use EvalAltResult as E;
+    let msg = e.to_string();
+    let kind = match e {
+        E::ErrorTerminated(token, _) => match token.clone().into_string().as_deref() {
+            Ok(STOP_TIMEOUT) => {
+                return ScriptError::new(
+                    ErrorKind::Timeout,
+                    format!("stopped after {} ms", limits.timeout.as_millis()),
+                )
+            }
+            Ok(STOP_MEMORY) => {
+                return ScriptError::new(
+                    ErrorKind::Memory,
+                    format!("stopped: used more than {} MiB", limits.max_memory >> 20),
+                )
+            }
+            _ => ErrorKind::Runtime,
+        },
+        E::ErrorTooManyOperations(..)
+        | E::ErrorStackOverflow(..)
+        | E::ErrorDataTooLarge(..)
+        | E::ErrorTooManyVariables(..)
+        | E::ErrorTooManyModules(..) => ErrorKind::Limit,
+        E::ErrorParsing(..) => ErrorKind::Syntax,
+        E::ErrorInFunctionCall(_, _, inner, _) | E::ErrorInModule(_, inner, _) => {
+            return classify(inner, limits)
+        }
+        _ => ErrorKind::Runtime,
+    };
+    ScriptError::new(kind, msg)
+}
