@@ -70,11 +70,25 @@ enum Cmd {
     /// Run Rhai scripts in the plugin sandbox.
     #[command(subcommand)]
     Script(ScriptCmd),
+    /// Plugins.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Show the audit trail of one record.
     Audit {
         /// Record id.
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum PluginCmd {
+    /// Check a plugin folder: manifest, entry script, referenced functions.
+    Check {
+        /// The plugin's folder.
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of manifest.json.
+    Schema,
 }
 
 #[derive(Subcommand)]
@@ -782,6 +796,32 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("(output truncated)");
             }
             println!("{}", serde_json::to_string(&out.value)?);
+        }
+        Cmd::Plugin(PluginCmd::Check { dir: plugin_dir }) => {
+            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
+            match crm_plugins::check::check_dir(&plugin_dir, &sandbox) {
+                Ok(m) => println!(
+                    "{} {} ({}): ok; asks for: {}",
+                    m.id,
+                    m.version,
+                    m.name,
+                    if m.permissions.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        m.permissions.join(", ")
+                    }
+                ),
+                Err(problems) => {
+                    // One line, as every failure: the problems joined.
+                    bail!("plugin check failed: {}", problems.join("; "));
+                }
+            }
+        }
+        Cmd::Plugin(PluginCmd::Schema) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crm_plugins::Manifest::json_schema())?
+            );
         }
         Cmd::Audit { id } => {
             let store = open(&dir)?;

@@ -7,9 +7,12 @@
 #![deny(missing_docs)]
 
 pub mod alloc;
+pub mod check;
 mod host;
+pub mod manifest;
 pub mod sandbox;
 
+pub use manifest::{Manifest, ManifestError};
 pub use sandbox::{Context, ErrorKind, Limits, RunOutput, Sandbox, ScriptError};
 
 #[global_allocator]
