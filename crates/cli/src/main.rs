@@ -89,6 +89,34 @@ enum PluginCmd {
     },
     /// Print the JSON Schema of manifest.json.
     Schema,
+    /// Make a publisher key pair: NAME.key (secret, keep it safe) and NAME.pub.
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(short = 'o', long = "out", value_name = "NAME")]
+        out: PathBuf,
+    },
+    /// Check, then pack and sign a plugin folder into a package.
+    Pack {
+        /// The plugin's folder.
+        dir: PathBuf,
+        /// The secret key file (from `crm plugin keygen`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The package to write.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Verify a package against trusted publisher keys (what install checks).
+    Verify {
+        /// The package.
+        file: PathBuf,
+        /// A trusted publisher's .pub file (repeatable).
+        #[arg(long = "trust", value_name = "PUBFILE")]
+        trust: Vec<PathBuf>,
+        /// Developer mode: accept an unsigned package.
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -817,6 +845,71 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::Plugin(PluginCmd::Keygen { out }) => {
+            use crm_plugins::package::generate_key;
+            let key = generate_key();
+            let secret = out.with_extension("key");
+            let public = out.with_extension("pub");
+            for p in [&secret, &public] {
+                if p.exists() {
+                    bail!("{} already exists; not overwriting a key", p.display());
+                }
+            }
+            write_private(&secret, &format!("{}\n", hex_encode(&key.to_bytes())))?;
+            std::fs::write(
+                &public,
+                format!("{}\n", hex_encode(key.verifying_key().as_bytes())),
+            )
+            .with_context(|| format!("cannot write {}", public.display()))?;
+            println!(
+                "secret key: {} (keep it private)\npublic key: {}",
+                secret.display(),
+                public.display()
+            );
+        }
+        Cmd::Plugin(PluginCmd::Pack {
+            dir: plugin_dir,
+            key,
+            out,
+        }) => {
+            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
+            if let Err(problems) = crm_plugins::check::check_dir(&plugin_dir, &sandbox) {
+                bail!("plugin check failed: {}", problems.join("; "));
+            }
+            let text = std::fs::read_to_string(&key)
+                .with_context(|| format!("cannot read {}", key.display()))?;
+            let key = crm_plugins::package::parse_secret_key(&text)?;
+            let bytes = crm_plugins::package::pack(&plugin_dir, &key)?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
+        }
+        Cmd::Plugin(PluginCmd::Verify {
+            file,
+            trust,
+            allow_unsigned,
+        }) => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut keys = Vec::new();
+            for t in &trust {
+                let text = std::fs::read_to_string(t)
+                    .with_context(|| format!("cannot read {}", t.display()))?;
+                keys.push(crm_plugins::package::parse_public_key(&text)?);
+            }
+            let pkg = crm_plugins::package::read_package(&bytes, &keys, allow_unsigned)
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "{} {}: ok, {} files, {}",
+                pkg.manifest.id,
+                pkg.manifest.version,
+                pkg.files.len(),
+                match pkg.signer {
+                    Some(s) => format!("signed by {s}"),
+                    None => "UNSIGNED (developer mode)".into(),
+                }
+            );
+        }
         Cmd::Plugin(PluginCmd::Schema) => {
             println!(
                 "{}",
@@ -965,6 +1058,28 @@ fn contacts(dir: &Path, cmd: ContactsCmd) -> Result<()> {
             println!("{}", a.id);
         }
     }
+    Ok(())
+}
+
+fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Write a file only its owner can read (created new; never overwrites).
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

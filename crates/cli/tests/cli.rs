@@ -498,3 +498,84 @@ fn script_run_prints_json_or_one_error_line_naming_the_kind() {
     );
     assert!(start.elapsed() < Duration::from_millis(300 + 1000 + 2000));
 }
+
+#[test]
+fn plugin_keygen_pack_and_verify_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let plug = tmp.path().join("demo");
+    std::fs::create_dir(&plug).unwrap();
+    std::fs::write(
+        plug.join("manifest.json"),
+        r#"{"id": "acme.demo", "name": "Demo", "version": "1.0.0", "api_version": "^1", "author": "Acme",
+            "permissions": ["contacts:read"],
+            "actions": [{"id": "hello", "label": "Hello", "target": "contact", "function": "hello"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(plug.join("main.rhai"), "fn hello(id) { 42 }").unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    assert!(ok(crm(&dir).args(["plugin", "check", &s(&plug)])).contains("asks for: contacts:read"));
+    let key = tmp.path().join("acme");
+    ok(crm(&dir).args(["plugin", "keygen", "-o", &s(&key)]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key.with_extension("key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the secret key must be private to its owner"
+        );
+    }
+    let e = fails(crm(&dir).args(["plugin", "keygen", "-o", &s(&key)]));
+    assert!(e.contains("already exists"), "{e}");
+    let pkg = tmp.path().join("demo.zip");
+    ok(crm(&dir).args([
+        "plugin",
+        "pack",
+        &s(&plug),
+        "--key",
+        &s(&key.with_extension("key")),
+        "-o",
+        &s(&pkg),
+    ]));
+    let out = ok(crm(&dir).args([
+        "plugin",
+        "verify",
+        &s(&pkg),
+        "--trust",
+        &s(&key.with_extension("pub")),
+    ]));
+    assert!(
+        out.contains("acme.demo 1.0.0: ok") && out.contains("signed by"),
+        "{out}"
+    );
+    let other = tmp.path().join("other");
+    ok(crm(&dir).args(["plugin", "keygen", "-o", &s(&other)]));
+    let e = fails(crm(&dir).args([
+        "plugin",
+        "verify",
+        &s(&pkg),
+        "--trust",
+        &s(&other.with_extension("pub")),
+    ]));
+    assert!(e.contains("not a trusted publisher"), "{e}");
+    // A manifest naming a function the script lacks is caught before packing.
+    std::fs::write(plug.join("main.rhai"), "fn other() { 1 }").unwrap();
+    let e = fails(crm(&dir).args([
+        "plugin",
+        "pack",
+        &s(&plug),
+        "--key",
+        &s(&key.with_extension("key")),
+        "-o",
+        &s(&pkg),
+    ]));
+    assert!(
+        e.contains("actions[0].function") && e.contains("\"hello\""),
+        "{e}"
+    );
+}

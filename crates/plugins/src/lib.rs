@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod check;
 mod host;
 pub mod manifest;
+pub mod package;
 pub mod sandbox;
 
 pub use manifest::{Manifest, ManifestError};
