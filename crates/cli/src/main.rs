@@ -106,6 +106,59 @@ enum PluginCmd {
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: PathBuf,
     },
+    /// Trust a publisher's key for this profile's tenant.
+    Trust {
+        /// The publisher's .pub file.
+        pubfile: PathBuf,
+        /// A name for the publisher.
+        #[arg(long)]
+        name: String,
+    },
+    /// Install a signed package (or a folder with --dev). Installed plugins start disabled.
+    Install {
+        /// Package file or plugin folder.
+        source: PathBuf,
+        /// Developer mode: accept unsigned packages and folders.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Enable a plugin, granting the permissions it asked for (or only those given).
+    Enable {
+        /// Plugin id.
+        id: String,
+        /// Grant only this permission (repeatable).
+        #[arg(
+            long = "grant",
+            value_name = "PERMISSION",
+            conflicts_with = "grant_all"
+        )]
+        grants: Vec<String>,
+        /// Grant everything the manifest asks for.
+        #[arg(long)]
+        grant_all: bool,
+    },
+    /// Disable a plugin at once (its data and grants are kept).
+    Disable {
+        /// Plugin id.
+        id: String,
+    },
+    /// Uninstall a plugin.
+    Uninstall {
+        /// Plugin id.
+        id: String,
+    },
+    /// List installed plugins.
+    List,
+    /// Run one of a plugin's actions.
+    Run {
+        /// Plugin id.
+        id: String,
+        /// Action id.
+        action: String,
+        /// The record the action works on.
+        #[arg(long)]
+        record: Option<String>,
+    },
     /// Verify a package against trusted publisher keys (what install checks).
     Verify {
         /// The package.
@@ -909,6 +962,96 @@ fn run(cli: Cli) -> Result<()> {
                     None => "UNSIGNED (developer mode)".into(),
                 }
             );
+        }
+        Cmd::Plugin(PluginCmd::Trust { pubfile, name }) => {
+            let text = std::fs::read_to_string(&pubfile)
+                .with_context(|| format!("cannot read {}", pubfile.display()))?;
+            let key = crm_plugins::package::parse_public_key(&text)?;
+            let mut store = open(&dir)?;
+            store.trust_publisher(&hex_encode(key.as_bytes()), &name)?;
+            println!("trusted publisher {name}");
+        }
+        Cmd::Plugin(PluginCmd::Install { source, dev }) => {
+            let mut store = open(&dir)?;
+            let m = crm_plugins::lifecycle::install(&mut store, &source, dev)?;
+            println!(
+                "installed {} {} (disabled); it asks for: {}",
+                m.id,
+                m.version,
+                if m.permissions.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    m.permissions.join(", ")
+                }
+            );
+        }
+        Cmd::Plugin(PluginCmd::Enable {
+            id,
+            grants,
+            grant_all,
+        }) => {
+            if grants.is_empty() && !grant_all {
+                bail!("say what to grant: --grant PERMISSION (repeatable) or --grant-all (see `crm plugin list`)");
+            }
+            let mut store = open(&dir)?;
+            let granted =
+                crm_plugins::lifecycle::enable(&mut store, &id, (!grant_all).then_some(grants))?;
+            println!(
+                "enabled {id}; granted: {}",
+                if granted.is_empty() {
+                    "nothing".into()
+                } else {
+                    granted.join(", ")
+                }
+            );
+        }
+        Cmd::Plugin(PluginCmd::Disable { id }) => {
+            crm_plugins::lifecycle::disable(&mut open(&dir)?, &id)?;
+            println!("disabled {id}");
+        }
+        Cmd::Plugin(PluginCmd::Uninstall { id }) => {
+            crm_plugins::lifecycle::uninstall(&mut open(&dir)?, &id)?;
+            println!("uninstalled {id}");
+        }
+        Cmd::Plugin(PluginCmd::List) => {
+            let store = open(&dir)?;
+            let list = store.plugins()?;
+            if list.is_empty() {
+                println!("no plugins installed");
+            }
+            for p in list {
+                println!(
+                    "{} {}  {}  {}  granted: {}",
+                    p.id,
+                    p.version,
+                    if p.enabled { "enabled " } else { "disabled" },
+                    if p.signer.is_some() {
+                        "signed"
+                    } else {
+                        "UNSIGNED (dev)"
+                    },
+                    if p.grants.is_empty() {
+                        "nothing".into()
+                    } else {
+                        p.grants.join(", ")
+                    }
+                );
+            }
+        }
+        Cmd::Plugin(PluginCmd::Run { id, action, record }) => {
+            let store = std::sync::Arc::new(std::sync::Mutex::new(open(&dir)?));
+            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
+            let out = crm_plugins::lifecycle::run_action(
+                &store,
+                &sandbox,
+                &id,
+                &action,
+                record.as_deref(),
+            )?;
+            for line in &out.output {
+                eprintln!("{line}");
+            }
+            println!("{}", serde_json::to_string(&out.value)?);
         }
         Cmd::Plugin(PluginCmd::Schema) => {
             println!(

@@ -563,6 +563,32 @@ fn plugin_keygen_pack_and_verify_from_the_cli() {
         &s(&other.with_extension("pub")),
     ]));
     assert!(e.contains("not a trusted publisher"), "{e}");
+    // Trust, install (disabled), enable with an explicit choice, run.
+    init(&dir);
+    let e = fails(crm(&dir).args(["plugin", "install", &s(&pkg)]));
+    assert!(e.contains("not a trusted publisher"), "{e}");
+    ok(crm(&dir).args([
+        "plugin",
+        "trust",
+        &s(&key.with_extension("pub")),
+        "--name",
+        "Acme",
+    ]));
+    assert!(ok(crm(&dir).args(["plugin", "install", &s(&pkg)]))
+        .contains("installed acme.demo 1.0.0 (disabled)"));
+    assert!(ok(crm(&dir).args(["plugin", "list"])).contains("acme.demo 1.0.0  disabled  signed"));
+    let e = fails(crm(&dir).args(["plugin", "run", "acme.demo", "hello", "--record", "x"]));
+    assert!(e.contains("disabled"), "{e}");
+    let e = fails(crm(&dir).args(["plugin", "enable", "acme.demo"]));
+    assert!(e.contains("--grant-all"), "{e}");
+    ok(crm(&dir).args(["plugin", "enable", "acme.demo", "--grant-all"]));
+    assert_eq!(
+        ok(crm(&dir).args(["plugin", "run", "acme.demo", "hello", "--record", "x"])).trim(),
+        "42"
+    );
+    ok(crm(&dir).args(["plugin", "disable", "acme.demo"]));
+    ok(crm(&dir).args(["plugin", "uninstall", "acme.demo"]));
+    assert!(ok(crm(&dir).args(["plugin", "list"])).contains("no plugins installed"));
     // A manifest naming a function the script lacks is caught before packing.
     std::fs::write(plug.join("main.rhai"), "fn other() { 1 }").unwrap();
     let e = fails(crm(&dir).args([

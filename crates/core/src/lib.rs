@@ -14,6 +14,7 @@ pub mod import;
 pub mod keys;
 pub mod migrations;
 pub mod normalize;
+pub mod plugin_registry;
 pub mod policies;
 mod records;
 pub mod store;
@@ -22,6 +23,7 @@ pub use activity::{Activity, ActivityKind, Task, TaskDraft, TaskFilter, TaskStat
 pub use contacts::{Contact, ContactDraft, ContactKind, ContactQuery, Stage, Written};
 pub use error::{CoreError, Result, ValidationError};
 pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
+pub use plugin_registry::PluginRecord;
 pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
 pub use records::parse_id;
 pub use store::{Actor, ChangeEvent, Store, Table};

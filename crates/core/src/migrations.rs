@@ -88,6 +88,15 @@ pub const MIGRATIONS: &[&str] = &[
         "CREATE TABLE sync_outbox (seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE, table_name TEXT NOT NULL, \
          row_id TEXT NOT NULL, hlc TEXT NOT NULL, fields TEXT NOT NULL) STRICT;\n",
     ),
+    // 2: installed plugins and the tenant's trusted publishers (local-only
+    // until sync distributes packages).
+    concat!(
+        "CREATE TABLE plugins (id TEXT PRIMARY KEY NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL, \
+         package BLOB NOT NULL, signer TEXT, enabled INTEGER NOT NULL DEFAULT 0, grants TEXT NOT NULL DEFAULT '[]', \
+         installed_at TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT;\n",
+        "CREATE TABLE trusted_publishers (public_key TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
+         added_at TEXT NOT NULL) STRICT;\n",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -460,6 +460,11 @@ impl Store {
         &self.conn
     }
 
+    /// Local-only tables (plugin registry) write through this.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Start a write transaction. Nothing is visible until [`WriteTx::commit`];
     /// dropping it rolls everything back.
     pub fn write(&mut self, actor: Actor) -> Result<WriteTx<'_>> {

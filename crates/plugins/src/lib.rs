@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod check;
 mod host;
+pub mod lifecycle;
 pub mod manifest;
 pub mod package;
 pub mod sandbox;

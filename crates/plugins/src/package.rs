@@ -218,6 +218,11 @@ pub fn pack(dir: &Path, key: &SigningKey) -> Result<Vec<u8>, PackageError> {
     write_zip(&all)
 }
 
+/// Zip a plugin folder without signing it (developer installs only).
+pub fn pack_unsigned(dir: &Path) -> Result<Vec<u8>, PackageError> {
+    write_zip(&collect(dir)?)
+}
+
 /// Write files into a zip (deflated). Also used by tests to craft packages.
 pub fn write_zip(files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, PackageError> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

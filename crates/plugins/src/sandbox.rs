@@ -304,6 +304,27 @@ impl Sandbox {
     /// much past the deadline: if the worker has not answered a second after
     /// it, the run is reported as a timeout and the worker is abandoned.
     pub fn run(&self, source: &str, ctx: Context) -> Result<RunOutput, ScriptError> {
+        self.invoke(source, None, ctx)
+    }
+
+    /// Call one function a script defines (a hook, action or schedule) with
+    /// `args`, under the same limits and guards as [`Sandbox::run`].
+    pub fn call(
+        &self,
+        source: &str,
+        function: &str,
+        args: Vec<Dynamic>,
+        ctx: Context,
+    ) -> Result<RunOutput, ScriptError> {
+        self.invoke(source, Some((function.to_string(), args)), ctx)
+    }
+
+    fn invoke(
+        &self,
+        source: &str,
+        call: Option<(String, Vec<Dynamic>)>,
+        ctx: Context,
+    ) -> Result<RunOutput, ScriptError> {
         if !alloc::counting_active() {
             return Err(ScriptError::new(
                 ErrorKind::Internal,
@@ -322,7 +343,7 @@ impl Sandbox {
             // it before this is exhausted.
             .stack_size(16 << 20)
             .spawn(move || {
-                let result = run_on_this_thread(&engine, &ast, ctx, &limits, deadline);
+                let result = run_on_this_thread(&engine, &ast, call, ctx, &limits, deadline);
                 let _ = tx.send(result);
             });
         if let Err(e) = spawned {
@@ -366,6 +387,7 @@ fn capture(s: &str) {
 fn run_on_this_thread(
     engine: &Engine,
     ast: &AST,
+    call: Option<(String, Vec<Dynamic>)>,
     ctx: Context,
     limits: &Limits,
     deadline: Instant,
@@ -386,7 +408,13 @@ fn run_on_this_thread(
             denied: None,
         })
     });
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.eval_ast::<Dynamic>(ast)));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| match call {
+        None => engine.eval_ast::<Dynamic>(ast),
+        Some((name, args)) => {
+            let mut scope = rhai::Scope::new();
+            engine.call_fn::<Dynamic>(&mut scope, ast, &name, args)
+        }
+    }));
     let inv = CURRENT.with(|c| c.borrow_mut().take());
     let Some(inv) = inv else {
         return Err(ScriptError::new(

@@ -1,0 +1,199 @@
+//! Installed plugins and trusted publishers, kept in the encrypted store.
+//!
+//! The core stores plugins as opaque records (manifest text, package bytes,
+//! grants); the plugin crate decides what they mean. Every change is written
+//! with an audit entry in the same transaction.
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::{CoreError, Result};
+use crate::store::Store;
+
+/// An installed plugin.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PluginRecord {
+    /// Plugin id.
+    pub id: String,
+    /// Installed version.
+    pub version: String,
+    /// `manifest.json` text.
+    pub manifest: String,
+    /// The package (zip) bytes.
+    #[serde(skip)]
+    pub package: Vec<u8>,
+    /// Signer public key (hex), `None` for a developer install.
+    pub signer: Option<String>,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Permissions an admin granted.
+    pub grants: Vec<String>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Store {
+    fn audit_plugin(
+        tx: &rusqlite::Transaction<'_>,
+        actor: &str,
+        key: &str,
+        action: &str,
+        changes: serde_json::Value,
+    ) -> Result<()> {
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) VALUES (?1, ?2, 'plugins', ?3, ?4, ?5)",
+            params![now(), actor, key, action, changes.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn actor_text(&self) -> String {
+        serde_json::to_string(&self.user_actor()).unwrap_or_default()
+    }
+
+    /// Trust a publisher key for this tenant.
+    pub fn trust_publisher(&mut self, public_key_hex: &str, name: &str) -> Result<()> {
+        let actor = self.actor_text();
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO trusted_publishers (public_key, name, added_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(public_key) DO UPDATE SET name = excluded.name",
+            params![public_key_hex, name, now()],
+        )?;
+        Self::audit_plugin(
+            &tx,
+            &actor,
+            public_key_hex,
+            "publisher_trusted",
+            serde_json::json!({ "name": name }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stop trusting a publisher key; its plugins stop running at once.
+    pub fn distrust_publisher(&mut self, public_key_hex: &str) -> Result<()> {
+        let actor = self.actor_text();
+        let tx = self.conn_mut().transaction()?;
+        let n = tx.execute(
+            "DELETE FROM trusted_publishers WHERE public_key = ?1",
+            [public_key_hex],
+        )?;
+        if n == 0 {
+            return Err(CoreError::NotFound {
+                kind: "trusted publisher",
+                id: public_key_hex.to_string(),
+            });
+        }
+        Self::audit_plugin(
+            &tx,
+            &actor,
+            public_key_hex,
+            "publisher_distrusted",
+            serde_json::json!({}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The tenant's trusted publisher keys (hex) with their names.
+    pub fn trusted_publishers(&self) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT public_key, name FROM trusted_publishers ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Install or replace a plugin record (the caller has verified it).
+    pub fn put_plugin(&mut self, rec: &PluginRecord, action: &str) -> Result<()> {
+        let actor = self.actor_text();
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO plugins (id, version, manifest, package, signer, enabled, grants, installed_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
+             ON CONFLICT(id) DO UPDATE SET version = excluded.version, manifest = excluded.manifest, \
+             package = excluded.package, signer = excluded.signer, enabled = excluded.enabled, \
+             grants = excluded.grants, updated_at = excluded.updated_at",
+            params![
+                rec.id,
+                rec.version,
+                rec.manifest,
+                rec.package,
+                rec.signer,
+                rec.enabled,
+                serde_json::to_string(&rec.grants)?,
+                now()
+            ],
+        )?;
+        Self::audit_plugin(
+            &tx,
+            &actor,
+            &rec.id,
+            action,
+            serde_json::json!({ "version": rec.version, "enabled": rec.enabled, "grants": rec.grants, "signer": rec.signer }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An installed plugin.
+    pub fn plugin(&self, id: &str) -> Result<PluginRecord> {
+        self.conn()
+            .query_row(
+                "SELECT id, version, manifest, package, signer, enabled, grants FROM plugins WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(PluginRecord {
+                        id: r.get(0)?,
+                        version: r.get(1)?,
+                        manifest: r.get(2)?,
+                        package: r.get(3)?,
+                        signer: r.get(4)?,
+                        enabled: r.get(5)?,
+                        grants: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| CoreError::NotFound { kind: "plugin", id: id.to_string() })
+    }
+
+    /// All installed plugins, by id.
+    pub fn plugins(&self) -> Result<Vec<PluginRecord>> {
+        let ids: Vec<String> = {
+            let mut st = self.conn().prepare("SELECT id FROM plugins ORDER BY id")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect::<std::result::Result<_, _>>()?
+        };
+        ids.iter().map(|id| self.plugin(id)).collect()
+    }
+
+    /// Remove a plugin.
+    pub fn remove_plugin(&mut self, id: &str) -> Result<()> {
+        let actor = self.actor_text();
+        let tx = self.conn_mut().transaction()?;
+        let n = tx.execute("DELETE FROM plugins WHERE id = ?1", [id])?;
+        if n == 0 {
+            return Err(CoreError::NotFound {
+                kind: "plugin",
+                id: id.to_string(),
+            });
+        }
+        Self::audit_plugin(&tx, &actor, id, "uninstalled", serde_json::json!({}))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Audit entries about one plugin (or publisher key), oldest first.
+    pub fn plugin_audit(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT action, changes FROM audit_log WHERE table_name = 'plugins' AND row_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,222 @@
+//! Install → enable → disable → uninstall, and running a plugin's actions.
+//!
+//! Packages are verified against the tenant's trusted publishers (unsigned
+//! folders only in developer mode), dependencies must already be installed
+//! at a matching version, grants can only be a subset of what the manifest
+//! asks for, and every step is audited by the store.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crm_core::{PluginRecord, Store};
+
+use crate::manifest::{ActionTarget, Manifest};
+use crate::package::{self, PackageError};
+use crate::sandbox::{Context, RunOutput, Sandbox, ScriptError};
+
+/// Lifecycle failures.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    /// The package was refused.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crm_core::CoreError),
+    /// A rule of the lifecycle.
+    #[error("{0}")]
+    Refused(String),
+    /// The script failed.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+}
+
+type Result<T> = std::result::Result<T, LifecycleError>;
+
+fn refused(msg: impl Into<String>) -> LifecycleError {
+    LifecycleError::Refused(msg.into())
+}
+
+/// Install from a package file, or from a folder when `dev_mode` is on.
+pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manifest> {
+    let (bytes, allow_unsigned) = if source.is_dir() {
+        if !dev_mode {
+            return Err(refused(format!(
+                "{} is a folder; installing unsigned plugins needs developer mode (--dev), or pack and sign it",
+                source.display()
+            )));
+        }
+        (package::pack_unsigned(source)?, true)
+    } else {
+        let bytes =
+            std::fs::read(source).map_err(|e| refused(format!("{}: {e}", source.display())))?;
+        (bytes, dev_mode)
+    };
+    let trusted = store
+        .trusted_publishers()?
+        .iter()
+        .map(|(k, _)| package::parse_public_key(k))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let pkg = package::read_package(&bytes, &trusted, allow_unsigned)?;
+    let m = pkg.manifest;
+    let version = semver::Version::parse(&m.version).map_err(|e| refused(e.to_string()))?;
+    for (dep, req) in &m.dependencies {
+        let req = semver::VersionReq::parse(req).map_err(|e| refused(e.to_string()))?;
+        match store.plugin(dep) {
+            Ok(d) if semver::Version::parse(&d.version).is_ok_and(|v| req.matches(&v)) => {}
+            Ok(d) => {
+                return Err(refused(format!(
+                    "needs {dep} {req}, but {} is installed",
+                    d.version
+                )))
+            }
+            Err(_) => {
+                return Err(refused(format!(
+                    "needs plugin {dep} {req}; install it first"
+                )))
+            }
+        }
+    }
+    let (enabled, grants, action) = match store.plugin(&m.id) {
+        Err(_) => (false, Vec::new(), "installed"),
+        Ok(old) => {
+            let old_v = semver::Version::parse(&old.version).map_err(|e| refused(e.to_string()))?;
+            if version <= old_v {
+                return Err(refused(format!(
+                    "{} {} is installed; {} is not newer (uninstall first to downgrade)",
+                    m.id, old.version, m.version
+                )));
+            }
+            // An upgrade keeps grants still asked for; asking for more
+            // disables it until an admin reviews and enables again.
+            let asks_more = m.permissions.iter().any(|p| !old.grants.contains(p));
+            let grants: Vec<String> = old
+                .grants
+                .into_iter()
+                .filter(|g| m.permissions.contains(g))
+                .collect();
+            (old.enabled && !asks_more, grants, "upgraded")
+        }
+    };
+    let manifest_text = serde_json::to_string(&m).map_err(|e| refused(e.to_string()))?;
+    store.put_plugin(
+        &PluginRecord {
+            id: m.id.clone(),
+            version: m.version.clone(),
+            manifest: manifest_text,
+            package: bytes,
+            signer: pkg.signer,
+            enabled,
+            grants,
+        },
+        action,
+    )?;
+    Ok(m)
+}
+
+fn manifest_of(rec: &PluginRecord) -> Result<Manifest> {
+    Manifest::parse(&rec.manifest)
+        .map_err(|e| refused(format!("stored manifest of {} is damaged: {e:?}", rec.id)))
+}
+
+/// Enable with these grants (`None`: everything the manifest asks for).
+pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Result<Vec<String>> {
+    let mut rec = store.plugin(id)?;
+    let m = manifest_of(&rec)?;
+    let grants = grants.unwrap_or_else(|| m.permissions.clone());
+    for g in &grants {
+        if !m.permissions.contains(g) {
+            return Err(refused(format!(
+                "{id} did not ask for {g}; its manifest asks for: {}",
+                m.permissions.join(", ")
+            )));
+        }
+    }
+    rec.enabled = true;
+    rec.grants = grants.clone();
+    store.put_plugin(&rec, "enabled")?;
+    Ok(grants)
+}
+
+/// Disable at once (data and grants are kept).
+pub fn disable(store: &mut Store, id: &str) -> Result<()> {
+    let mut rec = store.plugin(id)?;
+    rec.enabled = false;
+    store.put_plugin(&rec, "disabled")?;
+    Ok(())
+}
+
+/// Uninstall; refused while another installed plugin depends on it.
+pub fn uninstall(store: &mut Store, id: &str) -> Result<()> {
+    store.plugin(id)?;
+    for other in store.plugins()? {
+        if other.id != id && manifest_of(&other)?.dependencies.contains_key(id) {
+            return Err(refused(format!(
+                "{} depends on {id}; uninstall it first",
+                other.id
+            )));
+        }
+    }
+    store.remove_plugin(id)?;
+    Ok(())
+}
+
+/// Run one of a plugin's actions, with the grants recorded at enable time.
+pub fn run_action(
+    store: &Arc<Mutex<Store>>,
+    sandbox: &Sandbox,
+    id: &str,
+    action_id: &str,
+    record: Option<&str>,
+) -> Result<RunOutput> {
+    let (rec, m, trusted) = {
+        let s = store
+            .lock()
+            .map_err(|_| refused("the store is unavailable"))?;
+        let rec = s.plugin(id)?;
+        let m = manifest_of(&rec)?;
+        let trusted = s
+            .trusted_publishers()?
+            .iter()
+            .map(|(k, _)| package::parse_public_key(k))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        (rec, m, trusted)
+    };
+    if !rec.enabled {
+        return Err(refused(format!("{id} is disabled; enable it first")));
+    }
+    let action = m
+        .actions
+        .iter()
+        .find(|a| a.id == action_id)
+        .ok_or_else(|| {
+            let known: Vec<&str> = m.actions.iter().map(|a| a.id.as_str()).collect();
+            refused(format!(
+                "{id} has no action {action_id:?}; its actions: {}",
+                known.join(", ")
+            ))
+        })?;
+    let args: Vec<rhai::Dynamic> = match (action.target, record) {
+        (ActionTarget::Contact | ActionTarget::Policy, Some(r)) => vec![r.to_string().into()],
+        (ActionTarget::Contact | ActionTarget::Policy, None) => {
+            return Err(refused(format!(
+                "action {action_id} works on a record: pass --record ID"
+            )))
+        }
+        (_, _) => Vec::new(),
+    };
+    // Verified again at every run: withdrawing trust from a publisher stops
+    // its plugins at once.
+    let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())?;
+    let source = pkg
+        .files
+        .get(&m.entry)
+        .ok_or_else(|| refused(format!("{id}: {} is missing from the package", m.entry)))?;
+    let source = String::from_utf8(source.clone())
+        .map_err(|_| refused(format!("{id}: {} is not UTF-8", m.entry)))?;
+    let ctx = Context {
+        grants: rec.grants.into_iter().collect(),
+        store: Some(store.clone()),
+    };
+    Ok(sandbox.call(&source, &action.function, args, ctx)?)
+}
