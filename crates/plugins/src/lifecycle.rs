@@ -52,12 +52,7 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
             std::fs::read(source).map_err(|e| refused(format!("{}: {e}", source.display())))?;
         (bytes, dev_mode)
     };
-    let trusted = store
-        .trusted_publishers()?
-        .iter()
-        .map(|(k, _)| package::parse_public_key(k))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let pkg = package::read_package(&bytes, &trusted, allow_unsigned)?;
+    let pkg = package::read_package(&bytes, &trusted_keys(store)?, allow_unsigned)?;
     let m = pkg.manifest;
     let version = semver::Version::parse(&m.version).map_err(|e| refused(e.to_string()))?;
     for (dep, req) in &m.dependencies {
@@ -112,6 +107,15 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
         action,
     )?;
     Ok(m)
+}
+
+/// The tenant's trusted publisher keys, parsed.
+fn trusted_keys(store: &Store) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
+    store
+        .trusted_publishers()?
+        .iter()
+        .map(|(k, _)| package::parse_public_key(k).map_err(LifecycleError::from))
+        .collect()
 }
 
 fn manifest_of(rec: &PluginRecord) -> Result<Manifest> {
@@ -175,11 +179,7 @@ pub fn run_action(
             .map_err(|_| refused("the store is unavailable"))?;
         let rec = s.plugin(id)?;
         let m = manifest_of(&rec)?;
-        let trusted = s
-            .trusted_publishers()?
-            .iter()
-            .map(|(k, _)| package::parse_public_key(k))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let trusted = trusted_keys(&s)?;
         (rec, m, trusted)
     };
     if !rec.enabled {

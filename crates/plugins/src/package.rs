@@ -188,17 +188,7 @@ fn collect(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
 /// Build a signed package from a plugin folder.
 pub fn pack(dir: &Path, key: &SigningKey) -> Result<Vec<u8>, PackageError> {
     let files = collect(dir)?;
-    let manifest = files
-        .get("manifest.json")
-        .ok_or_else(|| PackageError::Manifest("missing from the folder".into()))?;
-    Manifest::parse(&String::from_utf8_lossy(manifest)).map_err(|e| {
-        PackageError::Manifest(
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    manifest_in(&files, "folder")?;
     let hashes: BTreeMap<String, String> = files
         .iter()
         .map(|(p, b)| (p.clone(), sha256_hex(b)))
@@ -345,21 +335,27 @@ pub fn read_package(
         }
         Some(sig_bytes) => Some(verify(&sig_bytes, &files, trusted)?),
     };
-    let manifest_bytes = files
-        .get("manifest.json")
-        .ok_or_else(|| PackageError::Manifest("missing from the package".into()))?;
-    let manifest = Manifest::parse(&String::from_utf8_lossy(manifest_bytes)).map_err(|e| {
-        PackageError::Manifest(
-            e.iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let manifest = manifest_in(&files, "package")?;
     Ok(Package {
         manifest,
         files,
         signer,
+    })
+}
+
+/// Parse and validate the `manifest.json` among `files` (`place` names
+/// where it was looked for, for the message).
+fn manifest_in(files: &BTreeMap<String, Vec<u8>>, place: &str) -> Result<Manifest, PackageError> {
+    let bytes = files
+        .get("manifest.json")
+        .ok_or_else(|| PackageError::Manifest(format!("missing from the {place}")))?;
+    Manifest::parse(&String::from_utf8_lossy(bytes)).map_err(|errs| {
+        PackageError::Manifest(
+            errs.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
     })
 }
 
