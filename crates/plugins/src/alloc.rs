@@ -62,10 +62,14 @@ pub fn thread_net_bytes() -> i64 {
 
 /// True when this binary's global allocator is the counting one (the
 /// sandbox refuses to run without a memory ceiling it can enforce).
+/// Probed once per process.
 pub fn counting_active() -> bool {
-    let before = thread_net_bytes();
-    let probe = std::hint::black_box(vec![0u8; 4096]);
-    let grew = thread_net_bytes() - before >= 4096;
-    drop(probe);
-    grew
+    static ACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        let before = thread_net_bytes();
+        let probe = std::hint::black_box(vec![0u8; 4096]);
+        let grew = thread_net_bytes() - before >= 4096;
+        drop(probe);
+        grew
+    })
 }

@@ -18,6 +18,7 @@ use rhai::packages::{
     Package,
 };
 use rhai::{Dynamic, Engine, EvalAltResult, AST};
+use sha2::Digest;
 
 use crate::alloc;
 use crate::host;
@@ -177,11 +178,14 @@ thread_local! {
 const STOP_TIMEOUT: &str = "\u{0}timeout";
 const STOP_MEMORY: &str = "\u{0}memory";
 
+/// Most compiled scripts kept in a sandbox's cache.
+pub const MAX_CACHED_SCRIPTS: usize = 256;
+
 /// The shared engine and its compiled-script cache.
 pub struct Sandbox {
     engine: Arc<Engine>,
     limits: Limits,
-    cache: Mutex<HashMap<u64, Arc<AST>>>,
+    cache: Mutex<HashMap<[u8; 32], Arc<AST>>>,
 }
 
 impl Sandbox {
@@ -252,11 +256,6 @@ impl Sandbox {
         &self.limits
     }
 
-    /// The engine (for generating the host-API reference).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Compile (or take from the cache) a script.
     pub fn compile(&self, source: &str) -> Result<Arc<AST>, ScriptError> {
         if source.len() > self.limits.max_source {
@@ -269,12 +268,10 @@ impl Sandbox {
                 ),
             ));
         }
-        let key = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            source.hash(&mut h);
-            h.finish()
-        };
+        // Keyed by SHA-256, not a 64-bit hash: a plugin author must not be
+        // able to craft a script that collides with another plugin's and so
+        // be handed (or hand over) that plugin's compiled code.
+        let key: [u8; 32] = sha2::Sha256::digest(source.as_bytes()).into();
         if let Some(ast) = self
             .cache
             .lock()
@@ -293,10 +290,12 @@ impl Sandbox {
             ScriptError::new(kind, e.to_string())
         })?;
         let ast = Arc::new(ast);
-        self.cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, ast.clone());
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: when full, start over (scripts recompile on next use).
+        if cache.len() >= MAX_CACHED_SCRIPTS {
+            cache.clear();
+        }
+        cache.insert(key, ast.clone());
         Ok(ast)
     }
 
@@ -427,7 +426,12 @@ fn run_on_this_thread(
             ErrorKind::Panic,
             "a host function panicked; the script was stopped",
         )),
-        Ok(Err(e)) => Err(inv.denied.clone().unwrap_or_else(|| classify(&e, limits))),
+        // A host refusal keeps its kind only if it is what stopped the
+        // script: one the script caught, followed by another error, is not.
+        Ok(Err(e)) => Err(match inv.denied {
+            Some(d) if e.to_string().contains(&d.message) => d,
+            _ => classify(&e, limits),
+        }),
         Ok(Ok(value)) => {
             let value = rhai::serde::from_dynamic::<serde_json::Value>(&value).map_err(|e| {
                 ScriptError::new(

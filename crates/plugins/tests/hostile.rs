@@ -181,6 +181,15 @@ fn permissions_cannot_be_bypassed() {
         )
         .unwrap();
     assert_eq!(out.value, serde_json::json!(-1));
+    // A caught refusal followed by another failure is that other failure.
+    let err = sb
+        .run(
+            "try { contacts::count(); } catch (e) { } throw \"later\"",
+            Context::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Runtime, "{err}");
+    assert!(err.message.contains("later"), "{err}");
 }
 
 #[test]
@@ -268,11 +277,22 @@ fn granted_reads_work_and_are_capped() {
 }
 
 #[test]
-fn compiled_scripts_are_cached() {
+fn compiled_scripts_are_cached_and_the_cache_is_bounded() {
     let sb = Sandbox::new(limits());
     let a = sb.compile("let x = 1; x + 1").unwrap();
     let b = sb.compile("let x = 1; x + 1").unwrap();
     assert!(Arc::ptr_eq(&a, &b));
+    let c = sb.compile("let x = 1; x + 2").unwrap();
+    assert!(!Arc::ptr_eq(&a, &c));
+    // Filling the cache past its bound evicts; the script still compiles.
+    for i in 0..crm_plugins::sandbox::MAX_CACHED_SCRIPTS {
+        sb.compile(&format!("{i}")).unwrap();
+    }
+    let d = sb.compile("let x = 1; x + 1").unwrap();
+    assert!(
+        !Arc::ptr_eq(&a, &d),
+        "the cache should have been cleared when full"
+    );
 }
 
 #[test]
