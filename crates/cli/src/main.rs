@@ -3,7 +3,7 @@
 //! Glue only: parse arguments, open the profile, call the core, print.
 //! Errors are reported once, here, as one `error: …` line with exit code 1.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,9 +17,7 @@ use crm_core::{
     Stage, Store, TaskDraft, TaskFilter, TaskStatus,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use secret::Secret;
-
-mod secret;
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 #[command(
@@ -505,29 +503,31 @@ fn main() -> ExitCode {
 }
 
 /// The passphrase: `CRM_PASSPHRASE`, else a prompt on a terminal.
-fn passphrase(confirm: bool) -> Option<Secret> {
+fn passphrase(confirm: bool) -> Option<Zeroizing<String>> {
     if let Ok(p) = std::env::var("CRM_PASSPHRASE") {
         if !p.is_empty() {
-            return Some(Secret::new(p));
+            return Some(Zeroizing::new(p));
         }
     }
     if !std::io::stdin().is_terminal() {
         return None;
     }
-    let first = rpassword::prompt_password(if confirm {
-        "Choose a passphrase for this profile: "
-    } else {
-        "Passphrase: "
-    })
-    .ok()?;
+    let first = Zeroizing::new(
+        rpassword::prompt_password(if confirm {
+            "Choose a passphrase for this profile: "
+        } else {
+            "Passphrase: "
+        })
+        .ok()?,
+    );
     if confirm {
-        let again = rpassword::prompt_password("Repeat the passphrase: ").ok()?;
+        let again = Zeroizing::new(rpassword::prompt_password("Repeat the passphrase: ").ok()?);
         if again != first {
             eprintln!("the passphrases differ");
             return None;
         }
     }
-    Some(Secret::new(first))
+    Some(first)
 }
 
 fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
@@ -540,9 +540,7 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn open(dir: &Path) -> Result<Store> {
-    Ok(Store::open(dir, &|c: bool| {
-        passphrase(c).map(Secret::into_zeroizing)
-    })?)
+    Ok(Store::open(dir, &passphrase)?)
 }
 
 fn today() -> NaiveDate {
@@ -566,9 +564,7 @@ fn run(cli: Cli) -> Result<()> {
                 KeyStoreArg::Passphrase => KeyStoreChoice::Passphrase,
             };
             crm_core::normalize::region(&region).map_err(|r| anyhow!("--region: {r}"))?;
-            let mut store = Store::create(&dir, choice, &|c: bool| {
-                passphrase(c).map(Secret::into_zeroizing)
-            })?;
+            let mut store = Store::create(&dir, choice, &passphrase)?;
             store.set_default_region(&region)?;
             let meta = crm_core::keys::ProfileMeta::load(&dir)?;
             let kept = match meta.key {
@@ -842,17 +838,22 @@ fn run(cli: Cli) -> Result<()> {
             grants,
             timeout_ms,
         }) => {
-            let source =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let limits = crm_plugins::Limits {
                 timeout: std::time::Duration::from_millis(timeout_ms.clamp(1, 600_000)),
                 ..Default::default()
             };
+            // Check the size before reading, and read at most one byte past
+            // the limit, so a huge file is never loaded.
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut source = Vec::new();
+            std::io::Read::take(f, limits.max_source as u64 + 1)
+                .read_to_end(&mut source)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             if source.len() > limits.max_source {
                 bail!(
-                    "limit error: {} is {} bytes; scripts may be at most {}",
+                    "limit error: {} is over {} bytes, the most a script may be",
                     file.display(),
-                    source.len(),
                     limits.max_source
                 );
             }
@@ -908,10 +909,10 @@ fn run(cli: Cli) -> Result<()> {
                     bail!("{} already exists; not overwriting a key", p.display());
                 }
             }
-            write_private(&secret, &format!("{}\n", hex_encode(&key.to_bytes())))?;
+            write_private(&secret, &format!("{}\n", hex::encode(key.to_bytes())))?;
             std::fs::write(
                 &public,
-                format!("{}\n", hex_encode(key.verifying_key().as_bytes())),
+                format!("{}\n", hex::encode(key.verifying_key().as_bytes())),
             )
             .with_context(|| format!("cannot write {}", public.display()))?;
             println!(
@@ -968,7 +969,7 @@ fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("cannot read {}", pubfile.display()))?;
             let key = crm_plugins::package::parse_public_key(&text)?;
             let mut store = open(&dir)?;
-            store.trust_publisher(&hex_encode(key.as_bytes()), &name)?;
+            store.trust_publisher(&hex::encode(key.as_bytes()), &name)?;
             println!("trusted publisher {name}");
         }
         Cmd::Plugin(PluginCmd::Install { source, dev }) => {
@@ -1202,10 +1203,6 @@ fn contacts(dir: &Path, cmd: ContactsCmd) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Write a file only its owner can read (created new; never overwrites).

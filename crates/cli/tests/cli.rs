@@ -486,6 +486,12 @@ fn script_run_prints_json_or_one_error_line_naming_the_kind() {
         assert!(e.starts_with(prefix), "{file}: {e}");
         assert!(start.elapsed() < Duration::from_secs(5));
     }
+    let big = script("big.rhai", &"1;".repeat(200_000));
+    let e = fails(crm(&dir).args(["script", "run", &big]));
+    assert!(
+        e.starts_with("error: limit") && e.contains("big.rhai"),
+        "{e}"
+    );
     let slow = script(
         "slow.rhai",
         "let n = 0; loop { n += 1; let a = [n, n]; a.reverse(); }",
