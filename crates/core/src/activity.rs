@@ -175,6 +175,7 @@ impl Store {
             &[&contact_id.to_string()],
             "occurred_at DESC, id DESC",
             1000,
+            0,
         )
     }
 
@@ -239,6 +240,7 @@ impl Store {
             &args,
             "due_date IS NULL, due_date, id",
             10_000,
+            0,
         )
     }
 

@@ -10,13 +10,12 @@ use std::collections::BTreeMap;
 
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
-use serde_json::Map;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
-use crate::records::{from_fields, to_fields};
-use crate::store::{load_row, row_to_json, Store, Table, WriteTx};
+use crate::records::{self, from_fields, to_fields};
+use crate::store::{load_row, Store, Table, WriteTx};
 
 /// Longest text accepted in one field.
 pub const MAX_FIELD_LEN: usize = 2000;
@@ -765,13 +764,7 @@ impl Store {
 
     /// A live contact by id.
     pub fn contact(&self, id: Uuid) -> Result<Contact> {
-        match load_row(self.conn(), Table::Contacts, id)? {
-            Some(r) => from_fields(id, r.fields),
-            None => Err(CoreError::NotFound {
-                kind: "contact",
-                id: id.to_string(),
-            }),
-        }
+        records::get(self.conn(), Table::Contacts, id)
     }
 
     /// Number of live contacts.
@@ -785,11 +778,7 @@ impl Store {
 
     /// List contacts, sorted by name.
     pub fn list_contacts(&self, q: &ContactQuery) -> Result<Vec<Contact>> {
-        let fields = Table::Contacts.fields();
-        let mut sql = format!(
-            "SELECT id, {} FROM contacts WHERE deleted = 0",
-            fields.join(", ")
-        );
+        let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<String> = Vec::new();
         if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let like = format!(
@@ -798,53 +787,38 @@ impl Store {
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             );
-            sql.push_str(
-                " AND (display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
-                 OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')",
-            );
             args.push(like);
+            conds.push(
+                "(display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
+                 OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')"
+                    .into(),
+            );
         }
         if let Some(st) = q.stage {
             args.push(st.as_str().into());
-            sql.push_str(&format!(" AND stage = ?{}", args.len()));
+            conds.push(format!("stage = ?{}", args.len()));
         }
         if let Some(o) = &q.owner {
             args.push(o.clone());
-            sql.push_str(&format!(" AND owner = ?{}", args.len()));
+            conds.push(format!("owner = ?{}", args.len()));
         }
         if let Some(t) = &q.tag {
             args.push(t.to_lowercase());
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE lower(json_each.value) = ?{})",
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE lower(json_each.value) = ?{})",
                 args.len()
             ));
         }
-        sql.push_str(&format!(
-            " ORDER BY display_name COLLATE NOCASE, id LIMIT {} OFFSET {}",
+        let refs: Vec<&dyn rusqlite::ToSql> =
+            args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+        records::list(
+            self.conn(),
+            Table::Contacts,
+            &conds.join(" AND "),
+            &refs,
+            "display_name COLLATE NOCASE, id",
             q.limit.unwrap_or(100),
-            q.offset
-        ));
-        let mut st = self.conn().prepare(&sql)?;
-        let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            let id: String = r.get(0)?;
-            let mut m = Map::new();
-            for (i, f) in fields.iter().enumerate() {
-                m.insert(
-                    (*f).to_string(),
-                    row_to_json(Table::Contacts, f, r.get_ref(i + 1)?),
-                );
-            }
-            Ok((id, m))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, m) = row?;
-            let id = Uuid::parse_str(&id).map_err(|e| CoreError::BadProfile {
-                path: self.path().to_path_buf(),
-                reason: format!("contact id: {e}"),
-            })?;
-            out.push(from_fields(id, m)?);
-        }
-        Ok(out)
+            q.offset,
+        )
     }
 }

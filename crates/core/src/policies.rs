@@ -304,6 +304,7 @@ impl Store {
                 &[&c.to_string()],
                 "effective_date DESC, id",
                 10_000,
+                0,
             ),
             None => records::list(
                 self.conn(),
@@ -312,6 +313,7 @@ impl Store {
                 &[],
                 "effective_date DESC, id",
                 10_000,
+                0,
             ),
         }
     }
@@ -326,6 +328,7 @@ impl Store {
             &[&today.to_string(), &until.to_string()],
             "expiry_date, id",
             10_000,
+            0,
         )
     }
 
@@ -436,6 +439,7 @@ impl Store {
             &[&policy_id.to_string()],
             "due_date, id",
             100_000,
+            0,
         )
     }
 

@@ -47,7 +47,8 @@ pub(crate) fn save<T: Serialize>(
     Ok(!changed.is_empty())
 }
 
-/// List live records matching `filter` (SQL after `AND`, may be empty).
+/// List live records matching `filter` (SQL after `AND`, may be empty),
+/// `limit` of them after skipping `offset`.
 pub(crate) fn list<T: DeserializeOwned>(
     conn: &rusqlite::Connection,
     table: Table,
@@ -55,10 +56,11 @@ pub(crate) fn list<T: DeserializeOwned>(
     args: &[&dyn rusqlite::ToSql],
     order: &str,
     limit: usize,
+    offset: usize,
 ) -> Result<Vec<T>> {
     let fields = table.fields();
     let sql = format!(
-        "SELECT id, {} FROM {} WHERE deleted = 0 {} ORDER BY {} LIMIT {}",
+        "SELECT id, {} FROM {} WHERE deleted = 0 {} ORDER BY {} LIMIT {} OFFSET {}",
         fields.join(", "),
         table.name(),
         if filter.is_empty() {
@@ -67,7 +69,8 @@ pub(crate) fn list<T: DeserializeOwned>(
             format!("AND {filter}")
         },
         order,
-        limit
+        limit,
+        offset
     );
     let mut st = conn.prepare(&sql)?;
     let rows = st.query_map(args, |r| {
@@ -81,7 +84,10 @@ pub(crate) fn list<T: DeserializeOwned>(
     let mut out = Vec::new();
     for row in rows {
         let (id, m) = row?;
-        let id = Uuid::parse_str(&id).unwrap_or(Uuid::nil());
+        let id = Uuid::parse_str(&id).map_err(|e| CoreError::BadProfile {
+            path: std::path::PathBuf::from(crate::store::DB_FILE),
+            reason: format!("{} id {id:?}: {e}", table.kind()),
+        })?;
         out.push(from_fields(id, m)?);
     }
     Ok(out)

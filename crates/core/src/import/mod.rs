@@ -877,32 +877,29 @@ fn write_one(
         Some(id) => tx.get_contact(id)?,
         None => None,
     };
-    let mut draft = match &existing {
-        Some(c) => merge(c, &incoming),
-        None => incoming,
-    };
-    for e in &r.emails {
-        if !draft.emails.contains(e) {
-            draft.emails.push(e.clone());
-        }
-    }
-    // Emails owned by a different contact stay there (never move silently).
-    // With no match every email of the row was already looked up and free.
-    if target.is_some() {
-        let mut kept = Vec::with_capacity(draft.emails.len());
-        for e in draft.emails.drain(..) {
-            match tx.contact_by_email(&e)? {
-                Some(owner) if Some(owner) != target => {}
-                _ => kept.push(e),
-            }
-        }
-        draft.emails = kept;
-    }
-    let id = target.unwrap_or_else(Uuid::now_v7);
+    let id = existing.as_ref().map(|c| c.id).unwrap_or_else(Uuid::now_v7);
     let validated = match &existing {
         // A new contact is exactly the row, already validated by the reader.
         None => Ok(Contact { id, ..r.validated }),
-        Some(_) => draft.validate(id, region),
+        Some(c) => {
+            let mut draft = merge(c, &incoming);
+            for e in &r.emails {
+                if !draft.emails.contains(e) {
+                    draft.emails.push(e.clone());
+                }
+            }
+            // Emails owned by a different contact stay there (never move
+            // silently).
+            let mut kept = Vec::with_capacity(draft.emails.len());
+            for e in draft.emails.drain(..) {
+                match tx.contact_by_email(&e)? {
+                    Some(owner) if owner != id => {}
+                    _ => kept.push(e),
+                }
+            }
+            draft.emails = kept;
+            draft.validate(id, region)
+        }
     };
     let contact = match validated {
         Ok(c) => c,
