@@ -373,14 +373,16 @@ fn an_import_killed_mid_way_leaves_a_consistent_store_and_a_rerun_duplicates_not
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until some batches are committed, then kill -9.
+    // Wait until some batches are committed (a reader sees them; WAL size
+    // alone is no sign, frames are written before their commit record),
+    // then kill -9.
     let start = Instant::now();
-    let wal = dir.join("crm.db-wal");
     while start.elapsed() < Duration::from_secs(60) {
-        if std::fs::metadata(&wal)
-            .map(|m| m.len() > 400_000)
-            .unwrap_or(false)
-        {
+        let seen: usize = ok(crm(&dir).args(["contacts", "count"]))
+            .trim()
+            .parse()
+            .unwrap();
+        if seen > 0 {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
