@@ -97,6 +97,24 @@ pub const MIGRATIONS: &[&str] = &[
         "CREATE TABLE trusted_publishers (public_key TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
          added_at TEXT NOT NULL) STRICT;\n",
     ),
+    // 3: plugin runtime state (local-only): private key-value storage,
+    // settings values, run history for health, schedule bookkeeping, custom
+    // field definitions with their checksum, why a plugin was disabled.
+    concat!(
+        "CREATE TABLE plugin_storage (plugin_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, \
+         PRIMARY KEY (plugin_id, key)) STRICT, WITHOUT ROWID;\n",
+        "CREATE TABLE plugin_settings (plugin_id TEXT PRIMARY KEY NOT NULL, values_json TEXT NOT NULL) STRICT;\n",
+        "CREATE TABLE plugin_runs (seq INTEGER PRIMARY KEY, plugin_id TEXT NOT NULL, trigger TEXT NOT NULL, \
+         function TEXT NOT NULL, at TEXT NOT NULL, duration_us INTEGER NOT NULL, operations INTEGER NOT NULL, \
+         ok INTEGER NOT NULL, error_kind TEXT, message TEXT) STRICT;\n",
+        "CREATE INDEX plugin_runs_plugin ON plugin_runs(plugin_id, seq);\n",
+        "CREATE TABLE plugin_schedule_state (plugin_id TEXT NOT NULL, schedule_id TEXT NOT NULL, \
+         last_run TEXT NOT NULL, PRIMARY KEY (plugin_id, schedule_id)) STRICT, WITHOUT ROWID;\n",
+        "CREATE TABLE custom_field_defs (entity TEXT NOT NULL, name TEXT NOT NULL, plugin_id TEXT NOT NULL, \
+         definition TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, \
+         PRIMARY KEY (entity, name)) STRICT, WITHOUT ROWID;\n",
+        "ALTER TABLE plugins ADD COLUMN disabled_reason TEXT;\n",
+    ),
 ];
 
 /// The newest schema version this build knows.
