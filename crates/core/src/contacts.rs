@@ -677,6 +677,47 @@ impl WriteTx<'_> {
     }
 }
 
+impl WriteTx<'_> {
+    /// Apply `field=value` changes to a stored contact and save it.
+    pub fn update_contact_fields(
+        &mut self,
+        id: Uuid,
+        changes: &[(String, String)],
+        region: phonenumber::country::Id,
+    ) -> Result<Contact> {
+        let current = self.get_contact(id)?.ok_or_else(|| CoreError::NotFound {
+            kind: "contact",
+            id: id.to_string(),
+        })?;
+        let mut draft = ContactDraft::from_contact(&current);
+        for list in ["email", "phone", "tags"] {
+            if changes.iter().any(|(f, _)| f == list) {
+                match list {
+                    "email" => draft.emails.clear(),
+                    "phone" => draft.phones.clear(),
+                    _ => draft.tags.clear(),
+                }
+            }
+        }
+        for (f, v) in changes {
+            draft.set(f, v)?;
+        }
+        let c = draft.validate(id, region).map_err(invalid)?;
+        for e in &c.emails {
+            if let Some(other) = self.contact_by_email(e)? {
+                if other != id {
+                    return Err(CoreError::Invalid(ValidationError::new(
+                        "email",
+                        format!("{e} already belongs to contact {other}"),
+                    )));
+                }
+            }
+        }
+        self.save_contact(&c)?;
+        Ok(c)
+    }
+}
+
 /// Filters for listing contacts.
 #[derive(Clone, Debug, Default)]
 pub struct ContactQuery {
@@ -718,40 +759,28 @@ impl Store {
     /// Change fields of a contact (`field=value` pairs as [`ContactDraft::set`]
     /// takes them; `email`/`phone`/`tags` replace the lists when given).
     pub fn update_contact(&mut self, id: Uuid, changes: &[(String, String)]) -> Result<Contact> {
+        let mut out = self.update_contacts(&[(id, changes.to_vec())])?;
+        out.pop().ok_or_else(|| CoreError::NotFound {
+            kind: "contact",
+            id: id.to_string(),
+        })
+    }
+
+    /// [`Store::update_contact`] for many contacts in one transaction: all
+    /// of them are written, or (on the first invalid change) none.
+    pub fn update_contacts(
+        &mut self,
+        changes: &[(Uuid, Vec<(String, String)>)],
+    ) -> Result<Vec<Contact>> {
         let actor = self.user_actor();
         let region = self.default_region();
         let mut tx = self.write(actor)?;
-        let current = tx.get_contact(id)?.ok_or_else(|| CoreError::NotFound {
-            kind: "contact",
-            id: id.to_string(),
-        })?;
-        let mut draft = ContactDraft::from_contact(&current);
-        for list in ["email", "phone", "tags"] {
-            if changes.iter().any(|(f, _)| f == list) {
-                match list {
-                    "email" => draft.emails.clear(),
-                    "phone" => draft.phones.clear(),
-                    _ => draft.tags.clear(),
-                }
-            }
+        let mut out = Vec::with_capacity(changes.len());
+        for (id, fields) in changes {
+            out.push(tx.update_contact_fields(*id, fields, region)?);
         }
-        for (f, v) in changes {
-            draft.set(f, v)?;
-        }
-        let c = draft.validate(id, region).map_err(invalid)?;
-        for e in &c.emails {
-            if let Some(other) = tx.contact_by_email(e)? {
-                if other != id {
-                    return Err(CoreError::Invalid(ValidationError::new(
-                        "email",
-                        format!("{e} already belongs to contact {other}"),
-                    )));
-                }
-            }
-        }
-        tx.save_contact(&c)?;
         tx.commit()?;
-        Ok(c)
+        Ok(out)
     }
 
     /// Delete (tombstone) a contact.

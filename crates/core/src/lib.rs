@@ -15,6 +15,7 @@ pub mod keys;
 pub mod migrations;
 pub mod normalize;
 pub mod plugin_registry;
+pub mod plugin_state;
 pub mod policies;
 mod records;
 pub mod store;
@@ -24,6 +25,7 @@ pub use contacts::{Contact, ContactDraft, ContactKind, ContactQuery, Stage, Writ
 pub use error::{CoreError, Result, ValidationError};
 pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
 pub use plugin_registry::PluginRecord;
+pub use plugin_state::{FieldApplied, PluginRun};
 pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
 pub use records::parse_id;
 pub use store::{Actor, ChangeEvent, Store, Table};

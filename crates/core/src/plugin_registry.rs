@@ -29,6 +29,8 @@ pub struct PluginRecord {
     pub enabled: bool,
     /// Permissions an admin granted.
     pub grants: Vec<String>,
+    /// Why it was disabled, when the system did it (circuit breaker).
+    pub disabled_reason: Option<String>,
 }
 
 fn now() -> String {
@@ -113,11 +115,11 @@ impl Store {
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
         tx.execute(
-            "INSERT INTO plugins (id, version, manifest, package, signer, enabled, grants, installed_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) \
+            "INSERT INTO plugins (id, version, manifest, package, signer, enabled, grants, installed_at, updated_at, disabled_reason) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) \
              ON CONFLICT(id) DO UPDATE SET version = excluded.version, manifest = excluded.manifest, \
              package = excluded.package, signer = excluded.signer, enabled = excluded.enabled, \
-             grants = excluded.grants, updated_at = excluded.updated_at",
+             grants = excluded.grants, updated_at = excluded.updated_at, disabled_reason = excluded.disabled_reason",
             params![
                 rec.id,
                 rec.version,
@@ -126,7 +128,8 @@ impl Store {
                 rec.signer,
                 rec.enabled,
                 serde_json::to_string(&rec.grants)?,
-                now()
+                now(),
+                rec.disabled_reason
             ],
         )?;
         Self::audit_plugin(
@@ -134,7 +137,7 @@ impl Store {
             &actor,
             &rec.id,
             action,
-            serde_json::json!({ "version": rec.version, "enabled": rec.enabled, "grants": rec.grants, "signer": rec.signer }),
+            serde_json::json!({ "version": rec.version, "enabled": rec.enabled, "grants": rec.grants, "signer": rec.signer, "reason": rec.disabled_reason }),
         )?;
         tx.commit()?;
         Ok(())
@@ -144,7 +147,7 @@ impl Store {
     pub fn plugin(&self, id: &str) -> Result<PluginRecord> {
         self.conn()
             .query_row(
-                "SELECT id, version, manifest, package, signer, enabled, grants FROM plugins WHERE id = ?1",
+                "SELECT id, version, manifest, package, signer, enabled, grants, disabled_reason FROM plugins WHERE id = ?1",
                 [id],
                 |r| {
                     Ok(PluginRecord {
@@ -155,6 +158,7 @@ impl Store {
                         signer: r.get(4)?,
                         enabled: r.get(5)?,
                         grants: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+                        disabled_reason: r.get(7)?,
                     })
                 },
             )
@@ -172,7 +176,9 @@ impl Store {
         ids.iter().map(|id| self.plugin(id)).collect()
     }
 
-    /// Remove a plugin.
+    /// Remove a plugin and what the runtime kept for it (storage, settings,
+    /// run history, schedule state, custom field definitions). Values of its
+    /// custom fields on records stay: they are the user's data.
     pub fn remove_plugin(&mut self, id: &str) -> Result<()> {
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
@@ -182,6 +188,15 @@ impl Store {
                 kind: "plugin",
                 id: id.to_string(),
             });
+        }
+        for table in [
+            "plugin_storage",
+            "plugin_settings",
+            "plugin_runs",
+            "plugin_schedule_state",
+            "custom_field_defs",
+        ] {
+            tx.execute(&format!("DELETE FROM {table} WHERE plugin_id = ?1"), [id])?;
         }
         Self::audit_plugin(&tx, &actor, id, "uninstalled", serde_json::json!({}))?;
         tx.commit()?;

@@ -237,6 +237,8 @@ pub struct Store {
     clock: Clock,
     listeners: Vec<Listener>,
     default_region: phonenumber::country::Id,
+    /// Set while a plugin acts for the user (see [`Store::with_actor`]).
+    acting: Option<Actor>,
 }
 
 impl std::fmt::Debug for Store {
@@ -387,6 +389,7 @@ impl Store {
             clock,
             listeners: Vec::new(),
             default_region: region,
+            acting: None,
         })
     }
 
@@ -427,9 +430,22 @@ impl Store {
 
     /// The acting local user.
     pub fn user_actor(&self) -> Actor {
+        if let Some(a) = &self.acting {
+            return a.clone();
+        }
         Actor::User {
             user: self.identity.user_id.clone(),
         }
+    }
+
+    /// Run `f` with every write (and audit entry) made in the name of
+    /// `actor`, e.g. a plugin acting for the user. The previous actor is
+    /// restored afterwards, whatever `f` returns.
+    pub fn with_actor<T>(&mut self, actor: Actor, f: impl FnOnce(&mut Store) -> T) -> T {
+        let before = self.acting.replace(actor);
+        let out = f(self);
+        self.acting = before;
+        out
     }
 
     /// Region used for phone numbers written without a country code.
@@ -447,6 +463,33 @@ impl Store {
             [code.trim().to_uppercase()],
         )?;
         self.default_region = id;
+        Ok(())
+    }
+
+    /// A profile setting (`ai.endpoint`, …), if set. Keys starting with an
+    /// identity name (`tenant_id`, `device_id`, `user_id`) are not settings.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [format!("setting.{key}")],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Set (or with `None` clear) a profile setting.
+    pub fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        let k = format!("setting.{key}");
+        match value {
+            Some(v) => self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [&k, v],
+            )?,
+            None => self.conn.execute("DELETE FROM meta WHERE key = ?1", [&k])?,
+        };
         Ok(())
     }
 

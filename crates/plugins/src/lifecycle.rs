@@ -103,6 +103,7 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
             signer: pkg.signer,
             enabled,
             grants,
+            disabled_reason: None,
         },
         action,
     )?;
@@ -138,6 +139,7 @@ pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Resul
     }
     rec.enabled = true;
     rec.grants = grants.clone();
+    rec.disabled_reason = None;
     store.put_plugin(&rec, "enabled")?;
     Ok(grants)
 }
