@@ -2,12 +2,15 @@
 //!
 //! This crate holds what both sides of sync must agree on byte for byte, and
 //! nothing else: the hybrid logical clock ([`Hlc`], Kulkarni et al. 2014) that
-//! orders per-field writes, and the [`SyncOp`] a device pushes. It knows
-//! nothing about SQLite, PostgreSQL or HTTP.
+//! orders per-field writes, the [`SyncOp`] a device pushes, the synced
+//! tables' fields ([`schema`]) and the HTTP API's bodies ([`wire`]). It knows
+//! nothing about SQLite, PostgreSQL or any HTTP library.
 #![deny(missing_docs)]
 
 mod hlc;
 mod op;
+pub mod schema;
+pub mod wire;
 
 pub use hlc::{Clock, ClockError, Hlc, MAX_DRIFT_MS};
 pub use op::SyncOp;

@@ -1,0 +1,171 @@
+//! The CRM sync server: stateless HTTP over tenant-scoped PostgreSQL.
+//!
+//! Devices sign in ([`login`]), push batches of ops from their outbox
+//! ([`push`]) and pull pages of changes since their cursor ([`pull`]).
+//! PostgreSQL holds everything; any number of server processes can run side
+//! by side because they meet only there (a tenant's writers serialise on a
+//! row lock, rate-limit counts are rows, tokens are checked per request).
+//! Every query runs in a transaction scoped to one tenant with
+//! `set_config('app.tenant_id', …, true)`, under row-level security, as a
+//! role that policies bind ([`db::check_serving_role`]). The application's
+//! own `WHERE tenant_id = …` stays too (defence in depth, and Citus needs it).
+#![deny(missing_docs)]
+
+pub mod admin;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod login;
+pub mod merge;
+pub mod pull;
+pub mod push;
+pub mod sql;
+
+use std::sync::{Arc, OnceLock};
+
+use crate::sql::PgPool;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+
+use crate::error::ServerError;
+
+/// Request limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// Most ops in one push.
+    pub max_ops: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 8 * 1024 * 1024,
+            max_ops: 2000,
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    /// Connections as the application role.
+    pub pool: PgPool,
+    /// Request limits.
+    pub limits: Arc<Limits>,
+    metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// State over a pool with the given limits.
+    pub fn new(pool: PgPool, limits: Limits) -> Self {
+        AppState {
+            pool,
+            limits: Arc::new(limits),
+            metrics: metrics_handle(),
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder (installed once; tests build many apps).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours just
+            // renders nothing, which /metrics makes visible.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CRM sync server",
+        description = "Device login, push and pull of per-field LWW changes"
+    ),
+    paths(login::login, push::push, pull::pull, health),
+    components(schemas(
+        crm_protocol::wire::LoginRequest,
+        crm_protocol::wire::LoginResponse,
+        crm_protocol::wire::PushRequest,
+        crm_protocol::wire::PushResponse,
+        crm_protocol::wire::PullResponse,
+        crm_protocol::wire::RowState,
+        crm_protocol::wire::Eviction,
+        crm_protocol::wire::ApiError
+    ))
+)]
+pub struct ApiDoc;
+
+/// The router. Tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.limits.max_body;
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/login", post(login::login))
+        .route("/v1/push", post(push::push))
+        .route("/v1/pull", get(pull::pull))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "ok"), (status = 503, description = "database unreachable")))]
+pub async fn health(State(st): State<AppState>) -> impl IntoResponse {
+    match sql::query("SELECT 1").execute(&st.pool).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+async fn metrics_text(State(st): State<AppState>) -> impl IntoResponse {
+    st.metrics.render()
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+/// A body that could not be read: too large (413) or broken (400).
+pub(crate) fn body_error(e: BytesRejection) -> ServerError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ServerError::client(
+            status,
+            "body_too_large",
+            "request body too large; push fewer ops per batch",
+        )
+    } else {
+        ServerError::client(status, "bad_body", e.body_text())
+    }
+}
+
+/// Read a JSON body, answering 400 with serde's line/column on failure.
+pub(crate) fn parse_body<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ServerError> {
+    let body = body.map_err(body_error)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        ServerError::bad_request("malformed_json", format!("request body is not valid: {e}"))
+    })
+}

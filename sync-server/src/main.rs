@@ -1,0 +1,187 @@
+//! `sync-server`: serve, migrate, and the operator's account commands.
+
+use std::net::SocketAddr;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use crm_sync_server::auth::Role;
+use crm_sync_server::{admin, app, db, AppState, Limits};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "sync-server", version, about = "CRM sync server")]
+struct Cli {
+    /// PostgreSQL URL. `serve` must use the plain application role
+    /// (crm_app); `migrate` and the account commands use the owning role.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the sync API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SYNC_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Connections in the pool.
+        #[arg(long, env = "SYNC_DB_CONNECTIONS", default_value_t = 32)]
+        connections: u32,
+        /// Largest request body, bytes.
+        #[arg(long, env = "SYNC_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
+        max_body: usize,
+    },
+    /// Apply pending schema migrations (as the owning role).
+    Migrate,
+    /// Tenants.
+    Tenant {
+        #[command(subcommand)]
+        cmd: TenantCmd,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Devices.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant; prints its id.
+    Create {
+        /// The agency's name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; the password comes from SYNC_USER_PASSWORD or a prompt.
+    Add {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// agent or admin.
+        #[arg(long, value_parser = ["agent", "admin"])]
+        role: String,
+        /// Team: agents of one team see each other's contacts.
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Revoke a device: its token stops working at its next request.
+    Revoke {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// Device id.
+        device: Uuid,
+    },
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() {
+    init_logs();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let Some(url) = cli.database_url else {
+        bail!("no database: set DATABASE_URL or pass --database-url");
+    };
+    match cli.cmd {
+        Cmd::Serve {
+            listen,
+            connections,
+            max_body,
+        } => {
+            let pool = db::connect(&url, connections)
+                .await
+                .context("connecting to PostgreSQL")?;
+            db::check_serving_role(&pool).await?;
+            let state = AppState::new(
+                pool,
+                Limits {
+                    max_body,
+                    ..Limits::default()
+                },
+            );
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving");
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+        Cmd::Migrate => {
+            let pool = db::connect(&url, 2)
+                .await
+                .context("connecting to PostgreSQL")?;
+            db::migrate(&pool).await.context("migrating")?;
+            println!("migrations applied");
+        }
+        Cmd::Tenant {
+            cmd: TenantCmd::Create { name },
+        } => {
+            let pool = db::connect(&url, 2).await?;
+            println!("{}", admin::create_tenant(&pool, &name).await?);
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    tenant,
+                    email,
+                    role,
+                    team,
+                },
+        } => {
+            let password = match std::env::var("SYNC_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => rpassword::prompt_password(format!("password for {email}: "))
+                    .context("reading the password")?,
+            };
+            let role = Role::parse(&role).context("role must be agent or admin")?;
+            let pool = db::connect(&url, 2).await?;
+            let id =
+                admin::add_user(&pool, tenant, &email, &password, role, team.as_deref()).await?;
+            println!("{id}");
+        }
+        Cmd::Device {
+            cmd: DeviceCmd::Revoke { tenant, device },
+        } => {
+            let pool = db::connect(&url, 2).await?;
+            admin::revoke_device(&pool, tenant, device).await?;
+            println!("revoked {device}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! `GET /v1/pull`: changes since the device's cursor, filtered by what its
+//! user may see, with evictions.
+//!
+//! One REPEATABLE READ transaction reads the page, the user's evictions and
+//! the tenant's newest change number from the same snapshot. Writers of a
+//! tenant commit in change-number order (see `push`), so everything at or
+//! below a cursor handed out here is already visible: a later pull never
+//! finds an older change it skipped.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use crm_protocol::wire::{Eviction, PullQuery, PullResponse, RowState};
+use crm_protocol::Hlc;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::sql;
+
+use crate::auth::{self, Bearer, Role};
+use crate::error::{ApiResult, ServerError};
+use crate::merge::RowData;
+use crate::AppState;
+
+/// Rows per page unless the client asks for fewer.
+pub const DEFAULT_PAGE: u32 = 1000;
+/// The largest page served.
+pub const MAX_PAGE: u32 = 5000;
+
+type RowTuple = (String, Uuid, Value, Value, bool, i64);
+
+/// Pull a page of changes.
+#[utoipa::path(get, path = "/v1/pull", params(PullQuery), security(("device_token" = [])),
+    responses((status = 200, body = PullResponse), (status = 400, body = crm_protocol::wire::ApiError),
+              (status = 401, body = crm_protocol::wire::ApiError)))]
+pub async fn pull(
+    State(st): State<AppState>,
+    bearer: Bearer,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<PullResponse>> {
+    let Query(q) = query.map_err(|e| {
+        ServerError::bad_request(
+            "bad_query",
+            format!(
+                "pull expects ?cursor=<integer>&limit=<integer>: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    if q.cursor < 0 {
+        return Err(ServerError::client(
+            StatusCode::BAD_REQUEST,
+            "bad_cursor",
+            "cursor must be 0 or a cursor returned by an earlier pull",
+        ));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as i64;
+    let (mut tx, dev) = auth::begin(&st.pool, &bearer, true).await?;
+    let t = dev.tenant_id;
+    let rows: Vec<RowTuple> = match dev.role {
+        Role::Admin => {
+            sql::query_as(
+                "SELECT tbl, id, fields, clocks, deleted, seq FROM rows \
+                 WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(t)
+            .bind(q.cursor)
+            .bind(limit + 1)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        Role::Agent => {
+            sql::query_as(
+                "WITH me AS (SELECT id, team FROM users WHERE tenant_id = $1 AND id = $4), \
+                      visible AS (SELECT u.id FROM users u, me WHERE u.tenant_id = $1 \
+                                  AND (u.id = me.id OR (me.team IS NOT NULL AND u.team = me.team))) \
+                 SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.seq FROM rows r \
+                 LEFT JOIN rows c ON c.tenant_id = r.tenant_id AND c.tbl = 'contacts' AND c.id = r.scope_contact \
+                 WHERE r.tenant_id = $1 AND r.seq > $2 \
+                   AND ((r.scope_contact IS NULL AND r.creator = $4) \
+                        OR c.owner_user IN (SELECT id FROM visible)) \
+                 ORDER BY r.seq LIMIT $3",
+            )
+            .bind(t)
+            .bind(q.cursor)
+            .bind(limit + 1)
+            .bind(dev.user_id)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+    };
+    let evictions: Vec<(String, Uuid, i64)> = sql::query_as(
+        "SELECT tbl, row_id, seq FROM evictions WHERE tenant_id = $1 AND user_id = $2 AND seq > $3 \
+         ORDER BY seq LIMIT $4",
+    )
+    .bind(t)
+    .bind(dev.user_id)
+    .bind(q.cursor)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    // Merge both streams by change number and cut the page.
+    enum Item {
+        Row(RowTuple),
+        Evict(String, Uuid),
+    }
+    let mut items: Vec<(i64, Item)> = rows.into_iter().map(|r| (r.5, Item::Row(r))).collect();
+    items.extend(
+        evictions
+            .into_iter()
+            .map(|(tbl, id, seq)| (seq, Item::Evict(tbl, id))),
+    );
+    items.sort_by_key(|(seq, _)| *seq);
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let cursor = if more {
+        items.last().map(|(s, _)| *s).unwrap_or(q.cursor)
+    } else {
+        // Caught up: everything up to the tenant's newest change in this
+        // snapshot has been considered (most of it may be invisible here).
+        let (head,): (Option<i64>,) = sql::query_as(
+            "SELECT GREATEST((SELECT max(seq) FROM rows WHERE tenant_id = $1), \
+                             (SELECT max(seq) FROM evictions WHERE tenant_id = $1))",
+        )
+        .bind(t)
+        .fetch_one(&mut *tx)
+        .await?;
+        head.unwrap_or(0).max(q.cursor)
+    };
+    let mut resp = PullResponse {
+        cursor,
+        more,
+        ..Default::default()
+    };
+    for (_, item) in items {
+        match item {
+            Item::Row((tbl, id, fields, clocks, deleted, _)) => {
+                let clocks: BTreeMap<String, Hlc> = RowData::clocks_from_json(&clocks);
+                resp.rows.push(RowState {
+                    table: tbl,
+                    row_id: id,
+                    fields: fields.as_object().cloned().unwrap_or_default(),
+                    clocks,
+                    deleted,
+                });
+            }
+            Item::Evict(table, row_id) => resp.evictions.push(Eviction { table, row_id }),
+        }
+    }
+    sql::query(
+        "UPDATE devices SET cursor = $3, last_seen = now() WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(t)
+    .bind(dev.device_id)
+    .bind(cursor)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("sync_pull_rows_total").increment(resp.rows.len() as u64);
+    Ok(Json(resp))
+}

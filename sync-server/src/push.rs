@@ -1,0 +1,483 @@
+//! `POST /v1/push`: apply a batch of ops at most once, per-field LWW.
+//!
+//! The whole batch is one transaction. It is checked first (tenant, tables,
+//! fields, clocks); any problem refuses the batch with a 4xx naming the op,
+//! and nothing is written. Then, under the tenant's write lock (held to
+//! commit, so change numbers become visible in order), op ids not seen before
+//! are recorded, the touched rows are loaded, merged in memory and written
+//! back in one statement, and visibility side effects are recorded: when a
+//! contact changes hands, agents who lose sight of it get evictions for it
+//! and everything hanging off it, and its children get new change numbers so
+//! those who gain sight pull them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::sql::{self, Postgres, Transaction};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use crm_protocol::schema::{self, DELETED};
+use crm_protocol::wire::{PushRequest, PushResponse};
+use crm_protocol::{SyncOp, MAX_DRIFT_MS};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth::{self, Bearer, Device};
+use crate::error::{ApiResult, ServerError};
+use crate::merge::RowData;
+use crate::{parse_body, AppState};
+
+fn wall_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Check one op against the device and the schema.
+fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
+    if op.tenant_id != dev.tenant_id {
+        return Err(ServerError::Client {
+            status: StatusCode::FORBIDDEN,
+            code: "wrong_tenant",
+            message: format!(
+                "op {} names tenant {}, but this device belongs to another tenant",
+                op.op_id, op.tenant_id
+            ),
+            op_id: Some(op.op_id),
+        });
+    }
+    let Some(fields) = schema::fields(&op.table) else {
+        return Err(ServerError::bad_op(
+            "unknown_table",
+            op.op_id,
+            format!(
+                "op {}: unknown table {:?} (known: contacts, policies, payments, tasks, activities)",
+                op.op_id, op.table
+            ),
+        ));
+    };
+    if op.fields.is_empty() {
+        return Err(ServerError::bad_op(
+            "empty_op",
+            op.op_id,
+            format!("op {} changes no fields", op.op_id),
+        ));
+    }
+    for (name, value) in &op.fields {
+        if name == DELETED {
+            if value != &Value::Bool(true) {
+                return Err(ServerError::bad_op(
+                    "bad_value",
+                    op.op_id,
+                    format!("op {}: `deleted` can only be set to true", op.op_id),
+                ));
+            }
+        } else if !fields.contains(&name.as_str()) {
+            return Err(ServerError::bad_op(
+                "unknown_field",
+                op.op_id,
+                format!(
+                    "op {}: table {} has no field {:?}",
+                    op.op_id,
+                    op.table,
+                    name.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+    }
+    if let Some(parent) = schema::parent_field(&op.table) {
+        if let Some(v) = op.fields.get(parent) {
+            let ok = v.is_null() || v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
+            if !ok {
+                return Err(ServerError::bad_op(
+                    "bad_value",
+                    op.op_id,
+                    format!("op {}: {} must be a record id or null", op.op_id, parent),
+                ));
+            }
+        }
+    }
+    if op.hlc.node != dev.device_id {
+        return Err(ServerError::bad_op(
+            "foreign_clock",
+            op.op_id,
+            format!(
+                "op {}: its clock names device {}, not the device sending it",
+                op.op_id, op.hlc.node
+            ),
+        ));
+    }
+    if op.hlc.millis > now + MAX_DRIFT_MS {
+        return Err(ServerError::bad_op(
+            "clock_ahead",
+            op.op_id,
+            format!(
+                "op {}: its clock is {} s ahead of the server's (limit {} s); check the device's date and time",
+                op.op_id,
+                (op.hlc.millis - now) / 1000,
+                MAX_DRIFT_MS / 1000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A stored row as loaded for merging.
+struct Loaded {
+    data: RowData,
+    scope: Option<Uuid>,
+    owner: Option<Uuid>,
+    creator: Uuid,
+}
+
+fn parse_uuid(v: Option<&Value>) -> Option<Uuid> {
+    v.and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Apply a batch.
+#[utoipa::path(post, path = "/v1/push", request_body = PushRequest,
+    security(("device_token" = [])),
+    responses((status = 200, body = PushResponse), (status = 400, body = crm_protocol::wire::ApiError),
+              (status = 401, body = crm_protocol::wire::ApiError), (status = 403, body = crm_protocol::wire::ApiError),
+              (status = 413, body = crm_protocol::wire::ApiError), (status = 422, body = crm_protocol::wire::ApiError)))]
+pub async fn push(
+    State(st): State<AppState>,
+    bearer: Bearer,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<PushResponse>> {
+    let started = Instant::now();
+    let body = body.map_err(crate::body_error)?;
+    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
+    let req: PushRequest = parse_body(Ok(body))?;
+    if req.ops.len() > st.limits.max_ops {
+        return Err(ServerError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "{} ops in one push; send at most {}",
+                req.ops.len(),
+                st.limits.max_ops
+            ),
+        ));
+    }
+    let now = wall_millis();
+    let mut seen = HashSet::new();
+    for op in &req.ops {
+        check_op(op, &dev, now)?;
+        if !seen.insert(op.op_id) {
+            return Err(ServerError::bad_op(
+                "duplicate_op",
+                op.op_id,
+                format!("op {} appears twice in the batch", op.op_id),
+            ));
+        }
+    }
+    let resp = apply(&mut tx, &dev, &req.ops).await?;
+    tx.commit().await?;
+    metrics::counter!("sync_ops_applied_total").increment(resp.applied.len() as u64);
+    metrics::counter!("sync_ops_duplicate_total").increment(resp.duplicates.len() as u64);
+    metrics::histogram!("sync_push_seconds").record(started.elapsed().as_secs_f64());
+    Ok(Json(resp))
+}
+
+async fn apply(
+    tx: &mut Transaction<'static, Postgres>,
+    dev: &Device,
+    ops: &[SyncOp],
+) -> ApiResult<PushResponse> {
+    let t = dev.tenant_id;
+    if ops.is_empty() {
+        return Ok(PushResponse::default());
+    }
+    // The tenant's write lock, held to commit.
+    sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
+        .bind(t)
+        .execute(&mut **tx)
+        .await?;
+    let ids: Vec<Uuid> = ops.iter().map(|o| o.op_id).collect();
+    let fresh: Vec<(Uuid,)> = sql::query_as(
+        "INSERT INTO applied_ops (tenant_id, op_id, device_id) SELECT $1, unnest($2::uuid[]), $3 \
+         ON CONFLICT DO NOTHING RETURNING op_id",
+    )
+    .bind(t)
+    .bind(&ids)
+    .bind(dev.device_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let fresh: HashSet<Uuid> = fresh.into_iter().map(|(id,)| id).collect();
+    let mut resp = PushResponse::default();
+    for id in &ids {
+        if fresh.contains(id) {
+            resp.applied.push(*id);
+        } else {
+            resp.duplicates.push(*id);
+        }
+    }
+    let new_ops: Vec<&SyncOp> = ops.iter().filter(|o| fresh.contains(&o.op_id)).collect();
+    if new_ops.is_empty() {
+        return Ok(resp);
+    }
+
+    // Load the touched rows.
+    let mut keys: Vec<(String, Uuid)> = Vec::new();
+    let mut key_set = HashSet::new();
+    for op in &new_ops {
+        if key_set.insert((op.table.clone(), op.row_id)) {
+            keys.push((op.table.clone(), op.row_id));
+        }
+    }
+    let tbls: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    let rids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+    type RowTuple = (
+        String,
+        Uuid,
+        Value,
+        Value,
+        bool,
+        Option<Uuid>,
+        Option<Uuid>,
+        Uuid,
+    );
+    let stored: Vec<RowTuple> = sql::query_as(
+        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator \
+         FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
+         WHERE r.tenant_id = $1 FOR UPDATE OF r",
+    )
+    .bind(t)
+    .bind(&tbls)
+    .bind(&rids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
+    for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
+        before.insert(
+            (tbl, id),
+            Loaded {
+                data: RowData {
+                    fields: fields.as_object().cloned().unwrap_or_default(),
+                    clocks: RowData::clocks_from_json(&clocks),
+                    deleted,
+                },
+                scope,
+                owner,
+                creator,
+            },
+        );
+    }
+
+    // Merge in op order.
+    let mut merged: BTreeMap<(String, Uuid), RowData> = BTreeMap::new();
+    let mut changed: HashSet<(String, Uuid)> = HashSet::new();
+    for op in &new_ops {
+        let key = (op.table.clone(), op.row_id);
+        let row = merged
+            .entry(key.clone())
+            .or_insert_with(|| before.get(&key).map(|l| l.data.clone()).unwrap_or_default());
+        if row.apply(op.hlc, &op.fields) {
+            changed.insert(key);
+        }
+    }
+    if changed.is_empty() {
+        return Ok(resp);
+    }
+
+    // Who owns each touched contact, and which contact each child hangs off.
+    let needs_users = changed.iter().any(|(tbl, _)| tbl == "contacts");
+    let users: Vec<(Uuid, String)> = if needs_users {
+        sql::query_as("SELECT id, lower(email) FROM users WHERE tenant_id = $1")
+            .bind(t)
+            .fetch_all(&mut **tx)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let resolve_owner = |owner: Option<&Value>| -> Option<Uuid> {
+        let text = owner?.as_str()?.trim().to_lowercase();
+        users
+            .iter()
+            .find(|(id, email)| *email == text || id.to_string() == text)
+            .map(|(id, _)| *id)
+    };
+    // Policies that payments in this batch hang off.
+    let mut policy_ids: Vec<Uuid> = Vec::new();
+    for key in &changed {
+        if key.0 == "payments" {
+            if let Some(row) = merged.get(key) {
+                if let Some(p) = parse_uuid(row.fields.get("policy_id")) {
+                    policy_ids.push(p);
+                }
+            }
+        }
+    }
+    let mut policy_scope: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+    if !policy_ids.is_empty() {
+        let found: Vec<(Uuid, Option<Uuid>)> = sql::query_as(
+            "SELECT id, scope_contact FROM rows WHERE tenant_id = $1 AND tbl = 'policies' AND id = ANY($2)",
+        )
+        .bind(t)
+        .bind(&policy_ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        policy_scope.extend(found);
+    }
+    for ((tbl, id), row) in &merged {
+        if tbl == "policies" {
+            policy_scope.insert(*id, parse_uuid(row.fields.get("contact_id")));
+        }
+    }
+
+    let mut w_tbl = Vec::new();
+    let mut w_id = Vec::new();
+    let mut w_fields = Vec::new();
+    let mut w_clocks = Vec::new();
+    let mut w_deleted = Vec::new();
+    let mut w_scope: Vec<Option<Uuid>> = Vec::new();
+    let mut w_owner: Vec<Option<Uuid>> = Vec::new();
+    let mut w_creator = Vec::new();
+    // (contact, old owner, new owner) for contacts that changed hands.
+    let mut owner_moves: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
+    let mut new_contacts: Vec<Uuid> = Vec::new();
+    // (table, row, old scope, new scope) for children that moved contact.
+    let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>)> = Vec::new();
+    for ((tbl, id), row) in &merged {
+        let key = (tbl.clone(), *id);
+        if !changed.contains(&key) {
+            continue;
+        }
+        let old = before.get(&key);
+        let creator = old.map(|o| o.creator).unwrap_or(dev.user_id);
+        let (scope, owner) = match tbl.as_str() {
+            "contacts" => (
+                Some(*id),
+                Some(resolve_owner(row.fields.get("owner")).unwrap_or(creator)),
+            ),
+            "payments" => (
+                parse_uuid(row.fields.get("policy_id"))
+                    .and_then(|p| policy_scope.get(&p).copied().flatten()),
+                None,
+            ),
+            _ => (parse_uuid(row.fields.get("contact_id")), None),
+        };
+        match (tbl.as_str(), old) {
+            ("contacts", None) => new_contacts.push(*id),
+            ("contacts", Some(o)) => {
+                if let (Some(a), Some(b)) = (o.owner, owner) {
+                    if a != b {
+                        owner_moves.push((*id, a, b));
+                    }
+                }
+            }
+            (_, Some(o)) if o.scope != scope => {
+                if let Some(old_scope) = o.scope {
+                    scope_moves.push((tbl.clone(), *id, old_scope, scope));
+                }
+            }
+            _ => {}
+        }
+        w_tbl.push(tbl.clone());
+        w_id.push(*id);
+        w_fields.push(Value::Object(row.fields.clone()));
+        w_clocks.push(row.clocks_json());
+        w_deleted.push(row.deleted);
+        w_scope.push(scope);
+        w_owner.push(owner);
+        w_creator.push(creator);
+    }
+    sql::query(
+        "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
+         SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
+         FROM unnest($2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::uuid[], $8::uuid[], $9::uuid[]) \
+              AS k(tbl, id, fields, clocks, deleted, scope, owner, creator) \
+         ON CONFLICT (tenant_id, tbl, id) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks, \
+           deleted = excluded.deleted, seq = excluded.seq, scope_contact = excluded.scope_contact, \
+           owner_user = excluded.owner_user",
+    )
+    .bind(t)
+    .bind(&w_tbl)
+    .bind(&w_id)
+    .bind(&w_fields)
+    .bind(&w_clocks)
+    .bind(&w_deleted)
+    .bind(&w_scope)
+    .bind(&w_owner)
+    .bind(&w_creator)
+    .execute(&mut **tx)
+    .await?;
+
+    // Agents who saw the old owner's contacts but not the new owner's lose
+    // the contact and everything hanging off it.
+    for (contact, old_owner, new_owner) in &owner_moves {
+        sql::query(
+            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+             SELECT $1, u.id, r.tbl, r.id, nextval('change_seq') \
+             FROM users u JOIN rows r ON r.tenant_id = $1 AND r.scope_contact = $2 \
+             WHERE u.tenant_id = $1 AND u.role = 'agent' \
+               AND (u.id = $3 OR (u.team IS NOT NULL AND u.team = (SELECT team FROM users WHERE tenant_id = $1 AND id = $3))) \
+               AND NOT (u.id = $4 OR (u.team IS NOT NULL AND u.team IS NOT DISTINCT FROM (SELECT team FROM users WHERE tenant_id = $1 AND id = $4)))",
+        )
+        .bind(t)
+        .bind(contact)
+        .bind(old_owner)
+        .bind(new_owner)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // A child that moved to another contact: agents who saw the old contact
+    // but not the new one lose it (and a policy's payments with it).
+    for (tbl, id, old_scope, new_scope) in &scope_moves {
+        let mut rows = vec![(tbl.clone(), *id)];
+        if tbl == "policies" {
+            let pays: Vec<(Uuid,)> = sql::query_as(
+                "UPDATE rows SET scope_contact = $3, seq = nextval('change_seq') \
+                 WHERE tenant_id = $1 AND tbl = 'payments' AND fields->>'policy_id' = $2 RETURNING id",
+            )
+            .bind(t)
+            .bind(id.to_string())
+            .bind(new_scope)
+            .fetch_all(&mut **tx)
+            .await?;
+            rows.extend(pays.into_iter().map(|(p,)| ("payments".to_string(), p)));
+        }
+        let (rt, ri): (Vec<String>, Vec<Uuid>) = rows.into_iter().unzip();
+        sql::query(
+            "WITH old_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $2), \
+                  new_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $3), \
+                  sees AS (SELECT u.id, \
+                     EXISTS (SELECT 1 FROM old_o, users ou WHERE ou.tenant_id = $1 AND ou.id = old_o.o \
+                             AND (u.id = ou.id OR (u.team IS NOT NULL AND u.team = ou.team))) AS saw, \
+                     EXISTS (SELECT 1 FROM new_o, users nu WHERE nu.tenant_id = $1 AND nu.id = new_o.o \
+                             AND (u.id = nu.id OR (u.team IS NOT NULL AND u.team = nu.team))) AS sees_now \
+                   FROM users u WHERE u.tenant_id = $1 AND u.role = 'agent') \
+             INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+             SELECT $1, s.id, k.tbl, k.id, nextval('change_seq') \
+             FROM sees s, unnest($4::text[], $5::uuid[]) AS k(tbl, id) WHERE s.saw AND NOT s.sees_now",
+        )
+        .bind(t)
+        .bind(old_scope)
+        .bind(new_scope)
+        .bind(&rt)
+        .bind(&ri)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Those who can now see a contact need what hangs off it, even rows
+    // that changed before their cursor: give the children new numbers.
+    let mut bump: Vec<Uuid> = owner_moves.iter().map(|m| m.0).collect();
+    bump.extend(new_contacts);
+    if !bump.is_empty() {
+        sql::query(
+            "UPDATE rows SET seq = nextval('change_seq') \
+             WHERE tenant_id = $1 AND scope_contact = ANY($2) AND tbl <> 'contacts'",
+        )
+        .bind(t)
+        .bind(&bump)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(resp)
+}

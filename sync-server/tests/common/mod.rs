@@ -1,0 +1,224 @@
+//! Test harness: a throwaway PostgreSQL, the migrated schema, and the app
+//! called without a socket (`Router::oneshot`).
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use crm_pg_testkit::TestPg;
+use crm_protocol::wire::LoginResponse;
+use crm_protocol::{Hlc, SyncOp};
+use crm_sync_server::auth::Role;
+use crm_sync_server::sql::PgPool;
+use crm_sync_server::{admin, app, db, AppState, Limits};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Env {
+    pub pg: TestPg,
+    pub owner: PgPool,
+    pub pool: PgPool,
+    pub app: Router,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Self::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Env {
+        let pg = tokio::task::spawn_blocking(|| {
+            let pg = TestPg::start().expect("start postgres");
+            pg.create_database("crm", "crm_owner", "crm_app")
+                .expect("create database");
+            pg
+        })
+        .await
+        .expect("join");
+        let owner = db::connect(&pg.url("crm_owner", "crm"), 4)
+            .await
+            .expect("owner pool");
+        db::migrate(&owner).await.expect("migrate");
+        let pool = db::connect(&pg.url("crm_app", "crm"), 16)
+            .await
+            .expect("app pool");
+        db::check_serving_role(&pool)
+            .await
+            .expect("crm_app is a role RLS binds");
+        let app = app(AppState::new(pool.clone(), limits));
+        Env {
+            pg,
+            owner,
+            pool,
+            app,
+        }
+    }
+
+    pub async fn tenant(&self, name: &str) -> Uuid {
+        admin::create_tenant(&self.owner, name)
+            .await
+            .expect("tenant")
+    }
+
+    pub async fn user(&self, tenant: Uuid, email: &str, role: Role, team: Option<&str>) -> Uuid {
+        admin::add_user(&self.owner, tenant, email, PASSWORD, role, team)
+            .await
+            .expect("user")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .expect("request");
+        let resp = self.app.clone().oneshot(req).await.expect("response");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024)
+            .await
+            .expect("body");
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, v)
+    }
+
+    pub async fn login(&self, email: &str) -> Device {
+        let device_id = Uuid::now_v7();
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/v1/login",
+                None,
+                Some(
+                    json!({"email": email, "password": PASSWORD, "device_id": device_id, "device_name": "test"})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let r: LoginResponse = serde_json::from_value(v).expect("login response");
+        Device {
+            tenant: r.tenant_id,
+            id: r.device_id,
+            token: r.token,
+            counter: 0,
+        }
+    }
+
+    pub async fn push(&self, dev: &Device, ops: &[SyncOp]) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/v1/push",
+            Some(&dev.token),
+            Some(json!({ "ops": ops }).to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn pull(&self, dev: &Device, cursor: i64) -> (StatusCode, Value) {
+        self.call(
+            Method::GET,
+            &format!("/v1/pull?cursor={cursor}&limit=1000"),
+            Some(&dev.token),
+            None,
+        )
+        .await
+    }
+
+    /// Pull everything from cursor 0: (table, id) -> row JSON, and evictions.
+    pub async fn pull_all(&self, dev: &Device) -> (Vec<Value>, Vec<Value>) {
+        let mut cursor = 0;
+        let mut rows = Vec::new();
+        let mut ev = Vec::new();
+        loop {
+            let (s, v) = self.pull(dev, cursor).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            rows.extend(v["rows"].as_array().cloned().unwrap_or_default());
+            ev.extend(v["evictions"].as_array().cloned().unwrap_or_default());
+            cursor = v["cursor"].as_i64().expect("cursor");
+            if !v["more"].as_bool().unwrap_or(false) {
+                return (rows, ev);
+            }
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = crm_sync_server::sql::query_as(sql)
+            .fetch_one(&self.owner)
+            .await
+            .expect("count");
+        n
+    }
+
+    /// Rows across all tenants, counted as the owner with RLS in force:
+    /// the owner must scope itself, so count per tenant.
+    pub async fn rows_of(&self, tenant: Uuid) -> i64 {
+        let mut tx = db::tenant_tx(&self.owner, tenant).await.expect("tx");
+        let (n,): (i64,) = crm_sync_server::sql::query_as("SELECT count(*) FROM rows")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("count");
+        n
+    }
+}
+
+pub struct Device {
+    pub tenant: Uuid,
+    pub id: Uuid,
+    pub token: String,
+    pub counter: u32,
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
+impl Device {
+    pub fn hlc(&mut self) -> Hlc {
+        self.counter += 1;
+        Hlc {
+            millis: now_ms(),
+            counter: self.counter,
+            node: self.id,
+        }
+    }
+
+    pub fn op(&mut self, table: &str, row: Uuid, fields: Value) -> SyncOp {
+        let hlc = self.hlc();
+        self.op_at(table, row, fields, hlc)
+    }
+
+    pub fn op_at(&mut self, table: &str, row: Uuid, fields: Value, hlc: Hlc) -> SyncOp {
+        SyncOp {
+            op_id: Uuid::now_v7(),
+            table: table.into(),
+            row_id: row,
+            tenant_id: self.tenant,
+            hlc,
+            fields: serde_json::from_value(fields).expect("fields"),
+        }
+    }
+}
+
+pub fn contact(name: &str, owner: Option<&str>) -> Value {
+    json!({"kind": "person", "display_name": name, "stage": "lead", "owner": owner,
+           "tags": [], "emails": [], "phones": [], "custom": {}})
+}

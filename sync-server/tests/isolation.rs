@@ -1,0 +1,133 @@
+//! Tenant isolation: A's token can neither read nor write B's rows by any
+//! route, and row-level security alone (the app's filter bypassed) returns
+//! nothing of B.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{contact, Env};
+use crm_sync_server::auth::Role;
+use crm_sync_server::sql;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn two_tenants() -> (Env, common::Device, common::Device, Uuid, Uuid) {
+    let env = Env::start().await;
+    let ta = env.tenant("A").await;
+    let tb = env.tenant("B").await;
+    env.user(ta, "a@a.test", Role::Admin, None).await;
+    env.user(tb, "b@b.test", Role::Admin, None).await;
+    let a = env.login("a@a.test").await;
+    let mut b = env.login("b@b.test").await;
+    let secret = Uuid::now_v7();
+    let op = b.op("contacts", secret, contact("B's secret client", None));
+    assert_eq!(env.push(&b, &[op]).await.0, StatusCode::OK);
+    (env, a, b, ta, secret)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_tenant_a_reads_nothing_of_b_from_any_cursor() {
+    let (env, a, _b, _ta, secret) = two_tenants().await;
+    for cursor in [0i64, 1, 2, 5, 100, 1_000_000, i64::MAX - 1] {
+        let (s, v) = env.pull(&a, cursor).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["rows"], json!([]), "cursor {cursor}: {v}");
+        assert_eq!(v["evictions"], json!([]));
+        assert!(!v.to_string().contains(&secret.to_string()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_tenant_a_cannot_write_into_b() {
+    let (env, mut a, b, _ta, secret) = two_tenants().await;
+    // Naming B's tenant in the op: refused, nothing written.
+    let mut forged = a.op("contacts", secret, json!({"display_name": "pwned"}));
+    forged.tenant_id = b.tenant;
+    let (s, v) = env.push(&a, &[forged]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "wrong_tenant");
+    // Using B's row id under A's own tenant: a row of A's is made; B's
+    // row is untouched.
+    let guess = a.op("contacts", secret, json!({"display_name": "pwned"}));
+    assert_eq!(env.push(&a, &[guess]).await.0, StatusCode::OK);
+    let (rows, _) = env.pull_all(&b).await;
+    let row = rows
+        .iter()
+        .find(|r| r["row_id"] == json!(secret))
+        .expect("b's row");
+    assert_eq!(row["fields"]["display_name"], "B's secret client");
+    // Replaying B's op id from A does not mark it applied in B, nor is
+    // B's op-id space visible: A's op with B's op id is simply A's op.
+    assert_eq!(env.rows_of(b.tenant).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_level_security_alone_hides_b_from_the_application_role() {
+    let (env, _a, b, ta, secret) = two_tenants().await;
+    // As crm_app, scoped to A, with no WHERE at all.
+    let mut tx = crm_sync_server::db::tenant_tx(&env.pool, ta)
+        .await
+        .expect("tx");
+    for table in [
+        "rows",
+        "users",
+        "devices",
+        "applied_ops",
+        "evictions",
+        "tenants",
+        "tenant_locks",
+    ] {
+        let (n,): (i64,) = sql::query_as(&format!(
+            "SELECT count(*) FROM {table} WHERE {col} = $1",
+            col = if table == "tenants" {
+                "id"
+            } else {
+                "tenant_id"
+            }
+        ))
+        .bind(b.tenant)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count");
+        assert_eq!(n, 0, "{table}: B's rows are invisible under A's scope");
+    }
+    let all: Vec<(Uuid,)> = sql::query_as("SELECT id FROM rows")
+        .fetch_all(&mut *tx)
+        .await
+        .expect("rows");
+    assert!(!all.iter().any(|(id,)| *id == secret));
+    // Writing a row labelled B under A's scope is refused by the policy.
+    let err = sql::query(
+        "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, seq, creator) VALUES ($1, 'contacts', $2, '{}', '{}', 1, $2)",
+    )
+    .bind(b.tenant)
+    .bind(Uuid::now_v7())
+    .execute(&mut *tx)
+    .await
+    .expect_err("WITH CHECK refuses another tenant's rows");
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    drop(tx);
+    // No scope at all: nothing.
+    let (n,): (i64,) = sql::query_as("SELECT count(*) FROM rows")
+        .fetch_one(&env.pool)
+        .await
+        .expect("count");
+    assert_eq!(n, 0);
+    // The look-up tables behind login are out of the app role's reach.
+    let err = sql::query("SELECT * FROM credentials")
+        .execute(&env.pool)
+        .await
+        .expect_err("no privilege");
+    assert!(err.to_string().contains("permission denied"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_or_foreign_token_gets_nothing() {
+    let (env, _a, _b, _ta, _secret) = two_tenants().await;
+    for token in ["", "not-a-token", &"0".repeat(64)] {
+        let (s, v) = env
+            .call(Method::GET, "/v1/pull?cursor=0", Some(token), None)
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{token:?}: {v}");
+    }
+}
