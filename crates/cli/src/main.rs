@@ -19,6 +19,8 @@ use crm_core::{
 use indicatif::{ProgressBar, ProgressStyle};
 use zeroize::Zeroizing;
 
+mod plugin_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "crm",
@@ -140,11 +142,49 @@ enum PluginCmd {
         /// Plugin id.
         id: String,
     },
-    /// Uninstall a plugin.
+    /// Uninstall a plugin (its storage, settings and history go with it).
     Uninstall {
         /// Plugin id.
         id: String,
+        /// First write the plugin's data (storage, settings without secrets,
+        /// custom field definitions) to this JSON file.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
     },
+    /// Fill in a plugin's settings form: KEY=VALUE (repeatable); no pairs shows them.
+    Configure {
+        /// Plugin id.
+        id: String,
+        /// KEY=VALUE pairs.
+        settings: Vec<String>,
+    },
+    /// Health of installed plugins: runs, errors, duration p50/p95, operations.
+    Stats {
+        /// Only this plugin.
+        id: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the schedules that are due now and any pending hooks (the app does this every minute).
+    Tick,
+    /// Start a new plugin from a template.
+    New {
+        /// Folder (and plugin name) to create.
+        name: PathBuf,
+        /// Template: see `crm plugin templates`.
+        #[arg(long, short = 't', default_value = "blank")]
+        template: String,
+    },
+    /// List the templates `crm plugin new` can start from.
+    Templates,
+    /// Run a plugin's own tests (tests/*.rhai) against a throwaway profile.
+    Test {
+        /// The plugin's folder.
+        dir: PathBuf,
+    },
+    /// Write the host-API reference (Markdown) to stdout.
+    Reference,
     /// List installed plugins.
     List,
     /// Run one of a plugin's actions.
@@ -492,8 +532,16 @@ enum SettingsCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let dir = cli.data_dir.clone();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // The change is made; hooks run after it, and their failures
+            // are reported without failing the command.
+            if let Ok(dir) = data_dir(&dir) {
+                plugin_cmd::dispatch_hooks(&dir);
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("error: {msg}");
@@ -540,6 +588,13 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
 }
 
 fn open(dir: &Path) -> Result<Store> {
+    let mut store = Store::open(dir, &passphrase)?;
+    plugin_cmd::collect_hook_events(&mut store);
+    Ok(store)
+}
+
+/// Open without collecting hook events (for the hook dispatcher itself).
+fn open_quiet(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir, &passphrase)?)
 }
 
@@ -869,6 +924,7 @@ fn run(cli: Cli) -> Result<()> {
             let ctx = crm_plugins::Context {
                 grants: grants.into_iter().collect(),
                 store,
+                ..Default::default()
             };
             let out = sandbox.run(&source, ctx).map_err(|e| anyhow!("{e}"))?;
             for line in &out.output {
@@ -1010,9 +1066,24 @@ fn run(cli: Cli) -> Result<()> {
             crm_plugins::lifecycle::disable(&mut open(&dir)?, &id)?;
             println!("disabled {id}");
         }
-        Cmd::Plugin(PluginCmd::Uninstall { id }) => {
-            crm_plugins::lifecycle::uninstall(&mut open(&dir)?, &id)?;
-            println!("uninstalled {id}");
+        Cmd::Plugin(PluginCmd::Uninstall { id, export }) => {
+            plugin_cmd::uninstall(&mut open(&dir)?, &id, export.as_deref())?;
+        }
+        Cmd::Plugin(PluginCmd::Configure { id, settings }) => {
+            plugin_cmd::configure(&mut open(&dir)?, &id, &settings)?;
+        }
+        Cmd::Plugin(PluginCmd::Stats { id, json }) => {
+            plugin_cmd::stats(open(&dir)?, id.as_deref(), json)?;
+        }
+        Cmd::Plugin(PluginCmd::Tick) => plugin_cmd::tick(open_quiet(&dir)?)?,
+        Cmd::Plugin(PluginCmd::New { name, template }) => plugin_cmd::new(&name, &template)?,
+        Cmd::Plugin(PluginCmd::Templates) => plugin_cmd::templates(),
+        Cmd::Plugin(PluginCmd::Test { dir: plugin_dir }) => plugin_cmd::test(&plugin_dir)?,
+        Cmd::Plugin(PluginCmd::Reference) => {
+            print!(
+                "{}",
+                crm_plugins::reference::host_api_markdown().map_err(|e| anyhow!(e))?
+            );
         }
         Cmd::Plugin(PluginCmd::List) => {
             let store = open(&dir)?;
@@ -1040,19 +1111,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Plugin(PluginCmd::Run { id, action, record }) => {
-            let store = std::sync::Arc::new(std::sync::Mutex::new(open(&dir)?));
-            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
-            let out = crm_plugins::lifecycle::run_action(
-                &store,
-                &sandbox,
-                &id,
-                &action,
-                record.as_deref(),
-            )?;
-            for line in &out.output {
-                eprintln!("{line}");
-            }
-            println!("{}", serde_json::to_string(&out.value)?);
+            plugin_cmd::run_action(open_quiet(&dir)?, &id, &action, record.as_deref())?;
         }
         Cmd::Plugin(PluginCmd::Schema) => {
             println!(

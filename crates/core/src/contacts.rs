@@ -796,6 +796,35 @@ impl Store {
         records::get(self.conn(), Table::Contacts, id)
     }
 
+    /// Live contacts holding a phone number, written in any common form
+    /// (normalised with the profile's default region first).
+    pub fn contacts_with_phone(&self, raw: &str) -> Result<Vec<Contact>> {
+        let phone = normalize::phone(raw, self.default_region())
+            .map_err(|r| CoreError::Invalid(ValidationError::new("phone", r)))?;
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT contact_id FROM contact_phones WHERE phone = ?1 LIMIT 100")?;
+        let ids: Vec<String> = st
+            .query_map([&phone], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Ok(id) = Uuid::parse_str(&id) {
+                if let Some(c) = self.get_contact_live(id)? {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn get_contact_live(&self, id: Uuid) -> Result<Option<Contact>> {
+        match load_row(self.conn(), Table::Contacts, id)? {
+            None => Ok(None),
+            Some(r) => Ok(Some(from_fields(id, r.fields)?)),
+        }
+    }
+
     /// Number of live contacts.
     pub fn count_contacts(&self) -> Result<i64> {
         Ok(self

@@ -1,62 +1,134 @@
 //! The host API: the only door a script has. Every function checks the
 //! invocation's grants first (deny by default) and bounds its own work,
-//! because Rhai cannot interrupt a host call once it has started.
+//! because Rhai cannot interrupt a host call once it has started: reads are
+//! capped per invocation, writes are capped and go through the core's one
+//! write path (validated, audited, synced) in the plugin's name, network
+//! calls have timeouts and size caps.
+//!
+//! Each function is registered with its parameter names and a doc comment:
+//! `docs/host-api.md` is generated from that metadata (see
+//! [`crate::reference`]), so the reference cannot drift from the code.
 
-use rhai::{Dynamic, Engine, EvalAltResult, Module, Position, INT};
+use std::sync::{Arc, Mutex};
 
-use crate::sandbox::{ErrorKind, ScriptError, CURRENT};
+use crm_core::{Actor, Store};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Module, Position, INT};
 
-type HostResult<T> = Result<T, Box<EvalAltResult>>;
+use crate::sandbox::{ErrorKind, Invocation, LogLine, Notification, ScriptError, CURRENT, DENIED};
 
-fn fail(kind: ErrorKind, msg: String) -> Box<EvalAltResult> {
-    CURRENT.with(|c| {
-        if let Some(inv) = c.borrow_mut().as_mut() {
-            inv.denied = Some(ScriptError::new(kind, msg.clone()));
-        }
-    });
+pub(crate) type HostResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// Register `f` as `name` in module `m`, with parameter info (the last
+/// string is the return type) and a doc comment for the reference.
+macro_rules! func {
+    ($m:expr, $name:literal, [$($p:literal),*], $doc:literal, $f:expr) => {
+        FuncRegistration::new($name)
+            .with_volatility(true)
+            .with_params_info([$($p),*])
+            .with_comments([concat!("/// ", $doc)])
+            .set_into_module(&mut $m, $f);
+    };
+}
+
+/// Fail the call with `kind`; the kind survives to the caller.
+pub(crate) fn fail(kind: ErrorKind, msg: impl Into<String>) -> Box<EvalAltResult> {
+    let msg = msg.into();
+    DENIED.with(|d| *d.borrow_mut() = Some(ScriptError::new(kind, msg.clone())));
     Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
 }
 
-/// Check a permission and hand the store to `f`.
-fn with_store<T>(
-    perm: &str,
-    f: impl FnOnce(&crm_core::Store, &mut usize, usize) -> HostResult<T>,
-) -> HostResult<T> {
-    let (store, budget) = CURRENT
-        .with(|c| {
-            let c = c.borrow();
-            let Some(inv) = c.as_ref() else {
-                return Err(("no invocation".to_string(), ErrorKind::Internal));
-            };
-            if !inv.ctx.grants.contains(perm) {
-                return Err((
-                    format!("this script needs the permission {perm}, which was not granted"),
-                    ErrorKind::Permission,
-                ));
-            }
-            let Some(store) = inv.ctx.store.clone() else {
-                return Err((
-                    "no profile is open for this script".to_string(),
-                    ErrorKind::Runtime,
-                ));
-            };
-            Ok((
-                store,
-                inv.limits.max_rows_read.saturating_sub(inv.rows_read),
+/// Run `f` on the current invocation's state.
+pub(crate) fn with_inv<T>(f: impl FnOnce(&mut Invocation) -> HostResult<T>) -> HostResult<T> {
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.as_mut() {
+            Some(inv) => f(inv),
+            None => Err(fail(ErrorKind::Internal, "no invocation")),
+        }
+    })
+}
+
+/// Refuse unless `perm` was granted.
+pub(crate) fn need(perm: &str) -> HostResult<()> {
+    with_inv(|inv| {
+        if inv.ctx.grants.contains(perm) {
+            Ok(())
+        } else {
+            Err(fail(
+                ErrorKind::Permission,
+                format!("this script needs the permission {perm}, which was not granted"),
             ))
-        })
-        .map_err(|(m, k)| fail(k, m))?;
+        }
+    })
+}
+
+fn store() -> HostResult<Arc<Mutex<Store>>> {
+    with_inv(|inv| {
+        inv.ctx
+            .store
+            .clone()
+            .ok_or_else(|| fail(ErrorKind::Runtime, "no profile is open for this script"))
+    })
+}
+
+/// Read through the store with `perm`; `f` returns the value and how many
+/// records it read, which count against the invocation's read cap. `f`
+/// gets the rows still allowed.
+fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) -> HostResult<T> {
+    need(perm)?;
+    let budget = with_inv(|inv| Ok(inv.limits.max_rows_read.saturating_sub(inv.rows_read)))?;
+    if budget == 0 {
+        return Err(fail(
+            ErrorKind::Limit,
+            "this invocation has read as many records as it may",
+        ));
+    }
+    let store = store()?;
     let guard = store
         .lock()
-        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable".into()))?;
-    let mut used = 0usize;
-    let out = f(&guard, &mut used, budget);
-    CURRENT.with(|c| {
-        if let Some(inv) = c.borrow_mut().as_mut() {
-            inv.rows_read += used;
+        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+    let (v, used) = f(&guard, budget)?;
+    with_inv(|inv| {
+        inv.rows_read += used;
+        Ok(())
+    })?;
+    Ok(v)
+}
+
+/// Write `n` records through the store with `perm`, in the plugin's name.
+/// Refused before anything is written when it would pass the write cap.
+fn write<T>(perm: &str, n: usize, f: impl FnOnce(&mut Store) -> HostResult<T>) -> HostResult<T> {
+    need(perm)?;
+    let plugin = with_inv(|inv| {
+        if inv.writes + n > inv.limits.max_writes {
+            return Err(fail(
+                ErrorKind::Limit,
+                format!(
+                    "write cap: this invocation may write at most {} records ({} so far, {n} more asked)",
+                    inv.limits.max_writes, inv.writes
+                ),
+            ));
         }
-    });
-    out
+        Ok(inv
+            .ctx
+            .plugin_id
+            .clone()
+            .unwrap_or_else(|| "script".to_string()))
+    })?;
+    let store = store()?;
+    let mut guard = store
+        .lock()
+        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+    let actor = Actor::Plugin {
+        plugin,
+        user: guard.identity().user_id.clone(),
+    };
+    let out = guard.with_actor(actor, f)?;
+    with_inv(|inv| {
+        inv.writes += n;
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn to_dynamic<T: serde::Serialize>(v: &T) -> HostResult<Dynamic> {
@@ -67,47 +139,697 @@ fn core_err(e: crm_core::CoreError) -> Box<EvalAltResult> {
     fail(ErrorKind::Runtime, e.to_string())
 }
 
+fn id_of(kind: &'static str, raw: &str) -> HostResult<uuid::Uuid> {
+    crm_core::parse_id(kind, raw).map_err(core_err)
+}
+
+/// A script value as the text the core's field setters take.
+fn field_text(v: &Dynamic) -> String {
+    if v.is_unit() {
+        String::new()
+    } else if let Some(a) = v.read_lock::<Array>() {
+        a.iter().map(field_text).collect::<Vec<_>>().join(";")
+    } else {
+        v.to_string()
+    }
+}
+
+fn changes_of(fields: &Map) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "id")
+        .map(|(k, v)| (k.to_string(), field_text(v)))
+        .collect()
+}
+
+fn limit_of(limit: INT, budget: usize) -> usize {
+    (limit.max(0) as usize).min(budget)
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn register_contacts(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "count",
+        ["i64"],
+        "Number of live contacts. Needs contacts:read.",
+        || {
+            read("contacts:read", |s, _| {
+                Ok((s.count_contacts().map_err(core_err)?, 0))
+            })
+        }
+    );
+    func!(
+        m,
+        "list",
+        ["search: &str", "limit: i64", "Array"],
+        "Contacts whose name, company, email or phone contains `search` (\"\" for all), sorted by name, at most `limit`. Needs contacts:read.",
+        |search: &str, limit: INT| -> HostResult<Dynamic> {
+            read("contacts:read", |s, budget| {
+                let list = s
+                    .list_contacts(&crm_core::ContactQuery {
+                        search: (!search.is_empty()).then(|| search.to_string()),
+                        limit: Some(limit_of(limit, budget)),
+                        ..Default::default()
+                    })
+                    .map_err(core_err)?;
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "page",
+        ["offset: i64", "limit: i64", "Array"],
+        "All contacts by name, `limit` of them starting at `offset` (for walking every contact). Needs contacts:read.",
+        |offset: INT, limit: INT| -> HostResult<Dynamic> {
+            read("contacts:read", |s, budget| {
+                let list = s
+                    .list_contacts(&crm_core::ContactQuery {
+                        limit: Some(limit_of(limit, budget)),
+                        offset: offset.max(0) as usize,
+                        ..Default::default()
+                    })
+                    .map_err(core_err)?;
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "get",
+        ["id: &str", "Map"],
+        "One contact by id; an error if there is none. Needs contacts:read.",
+        |id: &str| -> HostResult<Dynamic> {
+            read("contacts:read", |s, _| {
+                let c = s.contact(id_of("contact", id)?).map_err(core_err)?;
+                Ok((to_dynamic(&c)?, 1))
+            })
+        }
+    );
+    func!(
+        m,
+        "find_by_phone",
+        ["phone: &str", "Array"],
+        "Contacts with this phone number (any common format). Needs contacts:read.",
+        |phone: &str| -> HostResult<Dynamic> {
+            read("contacts:read", |s, budget| {
+                let list = s.contacts_with_phone(phone).map_err(core_err)?;
+                let list: Vec<_> = list.into_iter().take(budget).collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "create",
+        ["fields: Map", "Map"],
+        "Create a contact from fields (`first_name`, `last_name`, `email`, `phone`, `stage`, `tags`, `custom.NAME`…); returns it. Validated like any contact. Needs contacts:write.",
+        |fields: Map| -> HostResult<Dynamic> {
+            write("contacts:write", 1, |s| {
+                let mut d = crm_core::ContactDraft::default();
+                for (k, v) in changes_of(&fields) {
+                    d.set(&k, &v)
+                        .map_err(|e| fail(ErrorKind::Runtime, e.to_string()))?;
+                }
+                let c = s.create_contact(&d).map_err(core_err)?;
+                to_dynamic(&c)
+            })
+        }
+    );
+    func!(
+        m,
+        "update",
+        ["id: &str", "fields: Map", "Map"],
+        "Change fields of a contact (`custom.NAME` for custom fields; `()` clears); returns it. Needs contacts:write.",
+        |id: &str, fields: Map| -> HostResult<Dynamic> {
+            let id = id_of("contact", id)?;
+            write("contacts:write", 1, |s| {
+                let c = s
+                    .update_contact(id, &changes_of(&fields))
+                    .map_err(core_err)?;
+                to_dynamic(&c)
+            })
+        }
+    );
+    func!(
+        m,
+        "update_many",
+        ["changes: Array", "i64"],
+        "Apply many updates in one transaction: each item a map with `id` and the fields to change. All are written or (on the first invalid one) none. Returns how many. Needs contacts:write.",
+        |changes: Array| -> HostResult<INT> {
+            let mut batch = Vec::with_capacity(changes.len());
+            for (i, item) in changes.iter().enumerate() {
+                let Some(map) = item.read_lock::<Map>() else {
+                    return Err(fail(
+                        ErrorKind::Runtime,
+                        format!("update_many: item {i} is not a map"),
+                    ));
+                };
+                let id = map
+                    .get("id")
+                    .map(|v| v.to_string())
+                    .ok_or_else(|| fail(ErrorKind::Runtime, format!("update_many: item {i} has no id")))?;
+                batch.push((id_of("contact", &id)?, changes_of(&map)));
+            }
+            let n = batch.len();
+            write("contacts:write", n, |s| {
+                s.update_contacts(&batch).map_err(core_err)?;
+                Ok(n as INT)
+            })
+        }
+    );
+    func!(
+        m,
+        "delete",
+        ["id: &str", "()"],
+        "Delete a contact (a tombstone: synced, audited). Needs contacts:write.",
+        |id: &str| -> HostResult<()> {
+            let id = id_of("contact", id)?;
+            write("contacts:write", 1, |s| {
+                s.delete_contact(id).map_err(core_err)
+            })
+        }
+    );
+    engine.register_static_module("contacts", m.into());
+}
+
+fn register_policies(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "list",
+        ["contact_id: &str", "Array"],
+        "Policies of a contact, or all policies for \"\". Needs policies:read.",
+        |contact: &str| -> HostResult<Dynamic> {
+            let contact = if contact.is_empty() {
+                None
+            } else {
+                Some(id_of("contact", contact)?)
+            };
+            read("policies:read", |s, budget| {
+                let list: Vec<_> = s
+                    .list_policies(contact)
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "get",
+        ["id: &str", "Map"],
+        "One policy by id. Needs policies:read.",
+        |id: &str| -> HostResult<Dynamic> {
+            read("policies:read", |s, _| {
+                let p = s.policy(id_of("policy", id)?).map_err(core_err)?;
+                Ok((to_dynamic(&p)?, 1))
+            })
+        }
+    );
+    func!(
+        m,
+        "renewals_due",
+        ["days: i64", "Array"],
+        "Active policies expiring within `days` days from today. Needs policies:read.",
+        |days: INT| -> HostResult<Dynamic> {
+            read("policies:read", |s, budget| {
+                let list: Vec<_> = s
+                    .renewals_due(today(), days.clamp(0, 3660) as u32)
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    engine.register_static_module("policies", m.into());
+
+    let mut m = Module::new();
+    func!(
+        m,
+        "of_policy",
+        ["policy_id: &str", "Array"],
+        "A policy's premium schedule and payments. Needs payments:read.",
+        |policy: &str| -> HostResult<Dynamic> {
+            let policy = id_of("policy", policy)?;
+            read("payments:read", |s, budget| {
+                let list: Vec<_> = s
+                    .payments_of(policy)
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "arrears",
+        ["Array"],
+        "Policies with unpaid instalments past due today, with the amount and days overdue. Needs payments:read.",
+        || -> HostResult<Dynamic> {
+            read("payments:read", |s, budget| {
+                let list: Vec<_> = s
+                    .arrears(today())
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    engine.register_static_module("payments", m.into());
+}
+
+fn register_tasks(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "list",
+        ["filter: &str", "Array"],
+        "Tasks: \"open\", \"due_today\", \"overdue\" or \"all\". Needs tasks:read.",
+        |filter: &str| -> HostResult<Dynamic> {
+            let f = match filter {
+                "open" => crm_core::TaskFilter::Open,
+                "due_today" => crm_core::TaskFilter::DueToday,
+                "overdue" => crm_core::TaskFilter::Overdue,
+                "all" => crm_core::TaskFilter::All,
+                other => {
+                    return Err(fail(
+                        ErrorKind::Runtime,
+                        format!("tasks::list: unknown filter {other:?}; use open, due_today, overdue or all"),
+                    ))
+                }
+            };
+            read("tasks:read", |s, budget| {
+                let list: Vec<_> = s
+                    .list_tasks(f, today())
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "create",
+        ["fields: Map", "Map"],
+        "Create a task: `title` (required), `due` (a date), `contact_id`, `assignee`, `notes`. Needs tasks:write.",
+        |fields: Map| -> HostResult<Dynamic> {
+            let text = |k: &str| {
+                fields
+                    .get(k)
+                    .map(field_text)
+                    .filter(|s| !s.trim().is_empty())
+            };
+            let contact_id = match text("contact_id") {
+                Some(c) => Some(id_of("contact", &c)?),
+                None => None,
+            };
+            let draft = crm_core::TaskDraft {
+                title: text("title").unwrap_or_default(),
+                due: text("due"),
+                contact_id,
+                assignee: text("assignee"),
+                notes: text("notes"),
+            };
+            write("tasks:write", 1, |s| {
+                let t = s.create_task(&draft).map_err(core_err)?;
+                to_dynamic(&t)
+            })
+        }
+    );
+    func!(
+        m,
+        "complete",
+        ["id: &str", "Map"],
+        "Mark a task done. Needs tasks:write.",
+        |id: &str| -> HostResult<Dynamic> {
+            let id = id_of("task", id)?;
+            write("tasks:write", 1, |s| {
+                let t = s
+                    .set_task_status(id, crm_core::TaskStatus::Done)
+                    .map_err(core_err)?;
+                to_dynamic(&t)
+            })
+        }
+    );
+    engine.register_static_module("tasks", m.into());
+
+    let mut m = Module::new();
+    func!(
+        m,
+        "timeline",
+        ["contact_id: &str", "Array"],
+        "A contact's activity timeline, newest first. Needs activities:read.",
+        |contact: &str| -> HostResult<Dynamic> {
+            let contact = id_of("contact", contact)?;
+            read("activities:read", |s, budget| {
+                let list: Vec<_> = s
+                    .timeline(contact)
+                    .map_err(core_err)?
+                    .into_iter()
+                    .take(budget)
+                    .collect();
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "log",
+        ["contact_id: &str", "kind: &str", "body: &str", "Map"],
+        "Add a timeline entry: kind \"note\", \"call\", \"email\" or \"meeting\". Needs activities:write.",
+        |contact: &str, kind: &str, body: &str| -> HostResult<Dynamic> {
+            let contact = id_of("contact", contact)?;
+            let kind = crm_core::ActivityKind::parse(kind).ok_or_else(|| {
+                fail(
+                    ErrorKind::Runtime,
+                    format!("activities::log: unknown kind {kind:?}; use note, call, email or meeting"),
+                )
+            })?;
+            write("activities:write", 1, |s| {
+                let a = s.log_activity(contact, kind, body).map_err(core_err)?;
+                to_dynamic(&a)
+            })
+        }
+    );
+    engine.register_static_module("activities", m.into());
+}
+
+/// Largest key in plugin storage, bytes.
+const MAX_STORAGE_KEY: usize = 256;
+
+fn plugin_id() -> HostResult<String> {
+    with_inv(|inv| {
+        inv.ctx.plugin_id.clone().ok_or_else(|| {
+            fail(
+                ErrorKind::Runtime,
+                "storage belongs to an installed plugin; a one-off script has none",
+            )
+        })
+    })
+}
+
+fn register_storage(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "get",
+        ["key: &str", "Dynamic"],
+        "A value the plugin stored, or () if none. Needs storage.",
+        |key: &str| -> HostResult<Dynamic> {
+            need("storage")?;
+            let plugin = plugin_id()?;
+            let store = store()?;
+            let s = store
+                .lock()
+                .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+            match s.plugin_storage_get(&plugin, key).map_err(core_err)? {
+                None => Ok(Dynamic::UNIT),
+                Some(text) => {
+                    let v: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
+                    to_dynamic(&v)
+                }
+            }
+        }
+    );
+    func!(
+        m,
+        "set",
+        ["key: &str", "value: Dynamic", "()"],
+        "Store a value (any string, number, bool, array or map) under a key; refused past the plugin's storage quota. Needs storage.",
+        |key: &str, value: Dynamic| -> HostResult<()> {
+            need("storage")?;
+            if key.is_empty() || key.len() > MAX_STORAGE_KEY {
+                return Err(fail(
+                    ErrorKind::Runtime,
+                    format!("storage keys are 1 to {MAX_STORAGE_KEY} bytes"),
+                ));
+            }
+            let plugin = plugin_id()?;
+            let quota = with_inv(|inv| Ok(inv.limits.storage_quota))?;
+            let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+            let text = json.to_string();
+            if text.len() > quota {
+                return Err(fail(
+                    ErrorKind::Limit,
+                    format!("storage quota: a {} byte value is over the {quota} byte quota", text.len()),
+                ));
+            }
+            let store = store()?;
+            let mut s = store
+                .lock()
+                .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+            s.plugin_storage_set(&plugin, key, Some(&text), quota as i64)
+                .map_err(|e| fail(ErrorKind::Limit, format!("storage {e}")))
+        }
+    );
+    func!(
+        m,
+        "remove",
+        ["key: &str", "()"],
+        "Remove a stored value. Needs storage.",
+        |key: &str| -> HostResult<()> {
+            need("storage")?;
+            let plugin = plugin_id()?;
+            let store = store()?;
+            let mut s = store
+                .lock()
+                .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+            s.plugin_storage_set(&plugin, key, None, i64::MAX)
+                .map_err(core_err)
+        }
+    );
+    func!(
+        m,
+        "keys",
+        ["Array"],
+        "The keys the plugin has stored, sorted. Needs storage.",
+        || -> HostResult<Array> {
+            need("storage")?;
+            let plugin = plugin_id()?;
+            let store = store()?;
+            let s = store
+                .lock()
+                .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+            Ok(s.plugin_storage_list(&plugin)
+                .map_err(core_err)?
+                .into_iter()
+                .map(|(k, _)| Dynamic::from(k))
+                .collect())
+        }
+    );
+    engine.register_static_module("storage", m.into());
+
+    let mut m = Module::new();
+    func!(
+        m,
+        "get",
+        ["key: &str", "Dynamic"],
+        "One of the plugin's own settings (as the admin filled in the settings form, or its default); () if unset.",
+        |key: &str| -> HostResult<Dynamic> {
+            let v = with_inv(|inv| Ok(inv.ctx.settings.get(key).cloned()))?;
+            match v {
+                None => Ok(Dynamic::UNIT),
+                Some(v) => to_dynamic(&v),
+            }
+        }
+    );
+    engine.register_static_module("settings", m.into());
+}
+
+/// Longest log line or notification kept, bytes.
+const MAX_MESSAGE: usize = 2_000;
+/// Log lines and notifications kept per invocation.
+const MAX_MESSAGES: usize = 200;
+
+fn clip(s: &str) -> String {
+    if s.len() <= MAX_MESSAGE {
+        return s.to_string();
+    }
+    let mut end = MAX_MESSAGE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn push_log(level: &str, msg: &str) -> HostResult<()> {
+    with_inv(|inv| {
+        if inv.logs.len() < MAX_MESSAGES {
+            inv.logs.push(LogLine {
+                level: level.to_string(),
+                message: clip(msg),
+            });
+        }
+        Ok(())
+    })
+}
+
+fn register_ui_log(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "info",
+        ["message: &str", "()"],
+        "Log a line (tagged with the plugin and tenant; capped).",
+        |msg: &str| push_log("info", msg)
+    );
+    func!(
+        m,
+        "warn",
+        ["message: &str", "()"],
+        "Log a warning.",
+        |msg: &str| push_log("warn", msg)
+    );
+    func!(
+        m,
+        "error",
+        ["message: &str", "()"],
+        "Log an error (the run still succeeds unless the script throws).",
+        |msg: &str| push_log("error", msg)
+    );
+    engine.register_static_module("log", m.into());
+
+    let mut m = Module::new();
+    func!(
+        m,
+        "notify",
+        ["level: &str", "message: &str", "()"],
+        "Show the user a message: level \"info\", \"success\", \"warning\" or \"error\". Plain text, never HTML. Needs ui:notify.",
+        |level: &str, msg: &str| -> HostResult<()> {
+            need("ui:notify")?;
+            if !matches!(level, "info" | "success" | "warning" | "error") {
+                return Err(fail(
+                    ErrorKind::Runtime,
+                    format!("ui::notify: unknown level {level:?}; use info, success, warning or error"),
+                ));
+            }
+            with_inv(|inv| {
+                if inv.notifications.len() < MAX_MESSAGES {
+                    inv.notifications.push(Notification {
+                        level: level.to_string(),
+                        message: clip(msg),
+                    });
+                }
+                Ok(())
+            })
+        }
+    );
+    engine.register_static_module("ui", m.into());
+}
+
+fn date_arg(what: &str, s: &str) -> HostResult<chrono::NaiveDate> {
+    crm_core::normalize::date(s)
+        .map_err(|r| fail(ErrorKind::Runtime, format!("dates::{what}: {s:?}: {r}")))
+}
+
+fn register_dates(engine: &mut Engine) {
+    let mut m = Module::new();
+    func!(
+        m,
+        "today",
+        ["String"],
+        "Today's date (local), \"YYYY-MM-DD\".",
+        || today().to_string()
+    );
+    func!(
+        m,
+        "now",
+        ["String"],
+        "The current time, RFC 3339 in UTC.",
+        || { chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }
+    );
+    func!(
+        m,
+        "parse",
+        ["text: &str", "String"],
+        "A date in any common form (2024-03-31, 31/03/2024, 31.03.2024) as \"YYYY-MM-DD\"; an error if it is not one.",
+        |s: &str| -> HostResult<String> { Ok(date_arg("parse", s)?.to_string()) }
+    );
+    func!(
+        m,
+        "add_days",
+        ["date: &str", "days: i64", "String"],
+        "The date `days` days after `date` (negative: before).",
+        |s: &str, days: INT| -> HostResult<String> {
+            let d = date_arg("add_days", s)?;
+            d.checked_add_signed(chrono::Duration::days(days.clamp(-1_000_000, 1_000_000)))
+                .map(|d| d.to_string())
+                .ok_or_else(|| fail(ErrorKind::Runtime, "dates::add_days: out of range"))
+        }
+    );
+    func!(
+        m,
+        "add_months",
+        ["date: &str", "months: i64", "String"],
+        "The date `months` months after `date`, clamped to the month's end.",
+        |s: &str, months: INT| -> HostResult<String> {
+            let d = date_arg("add_months", s)?;
+            let n = months.clamp(-12_000, 12_000);
+            let r = if n >= 0 {
+                d.checked_add_months(chrono::Months::new(n as u32))
+            } else {
+                d.checked_sub_months(chrono::Months::new((-n) as u32))
+            };
+            r.map(|d| d.to_string())
+                .ok_or_else(|| fail(ErrorKind::Runtime, "dates::add_months: out of range"))
+        }
+    );
+    func!(
+        m,
+        "days_between",
+        ["from: &str", "to: &str", "i64"],
+        "Whole days from `from` to `to` (negative when `to` is earlier).",
+        |a: &str, b: &str| -> HostResult<INT> {
+            Ok((date_arg("days_between", b)? - date_arg("days_between", a)?).num_days())
+        }
+    );
+    func!(
+        m,
+        "weekday",
+        ["date: &str", "String"],
+        "The day of the week: \"Mon\" … \"Sun\".",
+        |s: &str| -> HostResult<String> {
+            use chrono::Datelike;
+            Ok(date_arg("weekday", s)?.weekday().to_string())
+        }
+    );
+    engine.register_static_module("dates", m.into());
+}
+
 /// Register the host modules on an engine.
 pub fn register(engine: &mut Engine) {
-    let mut contacts = Module::new();
-    contacts.set_native_fn("count", || -> HostResult<INT> {
-        with_store("contacts:read", |s, _, _| {
-            s.count_contacts().map_err(core_err)
-        })
-    });
-    contacts.set_native_fn("list", |search: &str, limit: INT| -> HostResult<Dynamic> {
-        with_store("contacts:read", |s, used, budget| {
-            let want = (limit.max(0) as usize).min(budget);
-            if want == 0 && limit > 0 {
-                return Err(fail(
-                    ErrorKind::Limit,
-                    "this invocation has read as many records as it may".into(),
-                ));
-            }
-            let list = s
-                .list_contacts(&crm_core::ContactQuery {
-                    search: (!search.is_empty()).then(|| search.to_string()),
-                    limit: Some(want),
-                    ..Default::default()
-                })
-                .map_err(core_err)?;
-            *used += list.len();
-            to_dynamic(&list)
-        })
-    });
-    contacts.set_native_fn("get", |id: &str| -> HostResult<Dynamic> {
-        with_store("contacts:read", |s, used, budget| {
-            if budget == 0 {
-                return Err(fail(
-                    ErrorKind::Limit,
-                    "this invocation has read as many records as it may".into(),
-                ));
-            }
-            let id = crm_core::parse_id("contact", id).map_err(core_err)?;
-            let c = s.contact(id).map_err(core_err)?;
-            *used += 1;
-            to_dynamic(&c)
-        })
-    });
-    engine.register_static_module("contacts", contacts.into());
+    register_contacts(engine);
+    register_policies(engine);
+    register_tasks(engine);
+    register_storage(engine);
+    register_ui_log(engine);
+    register_dates(engine);
+    crate::net::register(engine);
+    crate::ai::register(engine);
 }

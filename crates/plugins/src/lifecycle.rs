@@ -6,13 +6,12 @@
 //! asks for, and every step is audited by the store.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use crm_core::{PluginRecord, Store};
 
-use crate::manifest::{ActionTarget, Manifest};
+use crate::manifest::Manifest;
 use crate::package::{self, PackageError};
-use crate::sandbox::{Context, RunOutput, Sandbox, ScriptError};
+use crate::sandbox::ScriptError;
 
 /// Lifecycle failures.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +110,7 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
 }
 
 /// The tenant's trusted publisher keys, parsed.
-fn trusted_keys(store: &Store) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
+pub(crate) fn trusted_keys(store: &Store) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
     store
         .trusted_publishers()?
         .iter()
@@ -119,7 +118,7 @@ fn trusted_keys(store: &Store) -> Result<Vec<ed25519_dalek::VerifyingKey>> {
         .collect()
 }
 
-fn manifest_of(rec: &PluginRecord) -> Result<Manifest> {
+pub(crate) fn manifest_of(rec: &PluginRecord) -> Result<Manifest> {
     Manifest::parse(&rec.manifest)
         .map_err(|e| refused(format!("stored manifest of {} is damaged: {e:?}", rec.id)))
 }
@@ -165,60 +164,4 @@ pub fn uninstall(store: &mut Store, id: &str) -> Result<()> {
     }
     store.remove_plugin(id)?;
     Ok(())
-}
-
-/// Run one of a plugin's actions, with the grants recorded at enable time.
-pub fn run_action(
-    store: &Arc<Mutex<Store>>,
-    sandbox: &Sandbox,
-    id: &str,
-    action_id: &str,
-    record: Option<&str>,
-) -> Result<RunOutput> {
-    let (rec, m, trusted) = {
-        let s = store
-            .lock()
-            .map_err(|_| refused("the store is unavailable"))?;
-        let rec = s.plugin(id)?;
-        let m = manifest_of(&rec)?;
-        let trusted = trusted_keys(&s)?;
-        (rec, m, trusted)
-    };
-    if !rec.enabled {
-        return Err(refused(format!("{id} is disabled; enable it first")));
-    }
-    let action = m
-        .actions
-        .iter()
-        .find(|a| a.id == action_id)
-        .ok_or_else(|| {
-            let known: Vec<&str> = m.actions.iter().map(|a| a.id.as_str()).collect();
-            refused(format!(
-                "{id} has no action {action_id:?}; its actions: {}",
-                known.join(", ")
-            ))
-        })?;
-    let args: Vec<rhai::Dynamic> = match (action.target, record) {
-        (ActionTarget::Contact | ActionTarget::Policy, Some(r)) => vec![r.to_string().into()],
-        (ActionTarget::Contact | ActionTarget::Policy, None) => {
-            return Err(refused(format!(
-                "action {action_id} works on a record: pass --record ID"
-            )))
-        }
-        (_, _) => Vec::new(),
-    };
-    // Verified again at every run: withdrawing trust from a publisher stops
-    // its plugins at once.
-    let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())?;
-    let source = pkg
-        .files
-        .get(&m.entry)
-        .ok_or_else(|| refused(format!("{id}: {} is missing from the package", m.entry)))?;
-    let source = String::from_utf8(source.clone())
-        .map_err(|_| refused(format!("{id}: {} is not UTF-8", m.entry)))?;
-    let ctx = Context {
-        grants: rec.grants.into_iter().collect(),
-        store: Some(store.clone()),
-    };
-    Ok(sandbox.call(&source, &action.function, args, ctx)?)
 }

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rhai::packages::{
@@ -22,6 +22,7 @@ use sha2::Digest;
 
 use crate::alloc;
 use crate::host;
+use crate::pool::{Overran, Pool};
 
 /// Limits for one invocation. All configurable; the defaults are safe.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +53,17 @@ pub struct Limits {
     pub max_output: usize,
     /// Records one invocation may read through the host API.
     pub max_rows_read: usize,
+    /// Records one invocation may write (create, update, delete).
+    pub max_writes: usize,
+    /// Bytes a plugin's private storage may hold.
+    pub storage_quota: usize,
+    /// HTTP and AI requests one invocation may make.
+    pub max_requests: usize,
+    /// Longest a single HTTP or AI request may take (also cut to the
+    /// invocation's deadline).
+    pub request_timeout: Duration,
+    /// Largest HTTP or AI response body, bytes.
+    pub max_response: usize,
 }
 
 impl Default for Limits {
@@ -70,6 +82,11 @@ impl Default for Limits {
             max_source: 256 << 10,
             max_output: 64 << 10,
             max_rows_read: 10_000,
+            max_writes: 10_000,
+            storage_quota: 1 << 20,
+            max_requests: 20,
+            request_timeout: Duration::from_secs(10),
+            max_response: 1 << 20,
         }
     }
 }
@@ -143,6 +160,30 @@ pub struct RunOutput {
     pub operations: u64,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// Records written.
+    pub writes: usize,
+    /// Notifications for the user (`ui::notify`).
+    pub notifications: Vec<Notification>,
+    /// Log lines (`log::info` …), tagged with the plugin and tenant by the caller.
+    pub logs: Vec<LogLine>,
+}
+
+/// A message a plugin shows the user (the host renders it; never HTML).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Notification {
+    /// `info`, `success`, `warning` or `error`.
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+/// A line a plugin logged.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LogLine {
+    /// `info`, `warn` or `error`.
+    pub level: String,
+    /// The text (capped).
+    pub message: String,
 }
 
 /// What the host API may touch in one invocation.
@@ -152,6 +193,24 @@ pub struct Context {
     pub grants: BTreeSet<String>,
     /// The store, if the invocation may use one.
     pub store: Option<Arc<Mutex<crm_core::Store>>>,
+    /// The plugin this runs for: its storage, its settings, the actor of
+    /// its writes. `None` for a one-off script (`crm script run`), which
+    /// then has no storage.
+    pub plugin_id: Option<String>,
+    /// The plugin's settings values, defaults filled in.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Network policy and the AI endpoint.
+    pub services: Services,
+}
+
+/// Outside services a script may reach, as the user configured them.
+#[derive(Clone, Debug, Default)]
+pub struct Services {
+    /// Let `http` reach loopback, private and link-local addresses (an
+    /// admin's choice, e.g. for an on-premises system). Off by default.
+    pub allow_private_network: bool,
+    /// The OpenAI-compatible endpoint for `ai`, if configured.
+    pub ai: Option<crate::ai::AiConfig>,
 }
 
 /// Per-invocation state, on the worker thread.
@@ -167,12 +226,18 @@ pub(crate) struct Invocation {
     pub ctx: Context,
     pub limits: Limits,
     pub rows_read: usize,
-    /// Set by a host function that refused a call, so the error keeps its kind.
-    pub denied: Option<ScriptError>,
+    pub writes: usize,
+    pub requests: usize,
+    pub notifications: Vec<Notification>,
+    pub logs: Vec<LogLine>,
 }
 
 thread_local! {
     pub(crate) static CURRENT: RefCell<Option<Invocation>> = const { RefCell::new(None) };
+    /// Set by a host function that refused a call, so the error keeps its
+    /// kind. Apart from [`CURRENT`] so a refusal can be recorded while the
+    /// invocation state is borrowed.
+    pub(crate) static DENIED: RefCell<Option<ScriptError>> = const { RefCell::new(None) };
 }
 
 const STOP_TIMEOUT: &str = "\u{0}timeout";
@@ -186,6 +251,7 @@ pub struct Sandbox {
     engine: Arc<Engine>,
     limits: Limits,
     cache: Mutex<HashMap<[u8; 32], Arc<AST>>>,
+    pool: Pool,
 }
 
 impl Sandbox {
@@ -248,7 +314,13 @@ impl Sandbox {
             engine: Arc::new(engine),
             limits,
             cache: Mutex::new(HashMap::new()),
+            pool: Pool::default(),
         }
+    }
+
+    /// The engine (for metadata: the host-API reference).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// The limits in force.
@@ -333,30 +405,22 @@ impl Sandbox {
         let ast = self.compile(source)?;
         let engine = self.engine.clone();
         let limits = self.limits.clone();
-        let (tx, rx) = mpsc::channel();
         let start = Instant::now();
         let deadline = start + limits.timeout;
-        let spawned = std::thread::Builder::new()
-            .name("plugin-worker".into())
-            // Deep (but limited) recursion needs room; Rhai's own checks stop
-            // it before this is exhausted.
-            .stack_size(16 << 20)
-            .spawn(move || {
-                let result = run_on_this_thread(&engine, &ast, call, ctx, &limits, deadline);
-                let _ = tx.send(result);
-            });
-        if let Err(e) = spawned {
-            return Err(ScriptError::new(
+        let wait = self.limits.timeout + Duration::from_secs(1);
+        let outcome = self.pool.run(wait, move || {
+            run_on_this_thread(&engine, &ast, call, ctx, &limits, deadline)
+        });
+        match outcome {
+            Err(e) => Err(ScriptError::new(
                 ErrorKind::Internal,
                 format!("cannot start a worker: {e}"),
-            ));
-        }
-        match rx.recv_timeout(self.limits.timeout + Duration::from_secs(1)) {
-            Ok(r) => r.map(|mut out| {
+            )),
+            Ok(Ok(r)) => r.map(|mut out| {
                 out.elapsed = start.elapsed();
                 out
             }),
-            Err(_) => Err(ScriptError::new(
+            Ok(Err(Overran)) => Err(ScriptError::new(
                 ErrorKind::Timeout,
                 format!(
                     "no answer within {} ms (a host call overran)",
@@ -391,6 +455,8 @@ fn run_on_this_thread(
     limits: &Limits,
     deadline: Instant,
 ) -> Result<RunOutput, ScriptError> {
+    // Workers are reused: nothing of an earlier invocation may leak in.
+    DENIED.with(|d| *d.borrow_mut() = None);
     CURRENT.with(|c| {
         *c.borrow_mut() = Some(Invocation {
             deadline,
@@ -404,7 +470,10 @@ fn run_on_this_thread(
             ctx,
             limits: limits.clone(),
             rows_read: 0,
-            denied: None,
+            writes: 0,
+            requests: 0,
+            notifications: Vec::new(),
+            logs: Vec::new(),
         })
     });
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match call {
@@ -428,7 +497,7 @@ fn run_on_this_thread(
         )),
         // A host refusal keeps its kind only if it is what stopped the
         // script: one the script caught, followed by another error, is not.
-        Ok(Err(e)) => Err(match inv.denied {
+        Ok(Err(e)) => Err(match DENIED.with(|d| d.borrow_mut().take()) {
             Some(d) if e.to_string().contains(&d.message) => d,
             _ => classify(&e, limits),
         }),
@@ -445,6 +514,9 @@ fn run_on_this_thread(
                 output_truncated: inv.truncated,
                 operations: inv.operations,
                 elapsed: Duration::ZERO,
+                writes: inv.writes,
+                notifications: inv.notifications,
+                logs: inv.logs,
             })
         }
     }

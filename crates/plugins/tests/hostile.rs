@@ -249,6 +249,7 @@ fn granted_reads_work_and_are_capped() {
     let ctx = || Context {
         grants: ["contacts:read".to_string()].into(),
         store: Some(store.clone()),
+        ..Default::default()
     };
     let out = sb.run("contacts::count()", ctx()).unwrap();
     assert_eq!(out.value, serde_json::json!(30));

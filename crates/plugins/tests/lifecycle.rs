@@ -6,7 +6,17 @@ use std::sync::{Arc, Mutex};
 use crm_core::{FixedPassphrase, KeyStoreChoice, Store};
 use crm_plugins::lifecycle::{self, LifecycleError};
 use crm_plugins::package::{generate_key, pack};
-use crm_plugins::{ErrorKind, Limits, Sandbox};
+use crm_plugins::runtime::Runtime;
+use crm_plugins::{ErrorKind, Limits, RunOutput};
+
+fn run(
+    rt: &Runtime,
+    id: &str,
+    action: &str,
+    record: Option<&str>,
+) -> Result<RunOutput, LifecycleError> {
+    rt.run_action(id, action, record)?.into_output()
+}
 
 fn store(dir: &Path) -> Store {
     Store::create(
@@ -89,37 +99,25 @@ fn the_whole_lifecycle_with_a_signed_package() {
         "did not ask for",
     );
     let store = Arc::new(Mutex::new(s));
-    let sb = Sandbox::new(Limits::default());
-    refused(
-        lifecycle::run_action(&store, &sb, "acme.counter", "count", None),
-        "disabled",
-    );
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    refused(run(&rt, "acme.counter", "count", None), "disabled");
     // Enabled with no grant: the action runs and is refused by the sandbox.
     lifecycle::enable(&mut store.lock().unwrap(), "acme.counter", Some(vec![])).unwrap();
-    match lifecycle::run_action(&store, &sb, "acme.counter", "count", None) {
+    match run(&rt, "acme.counter", "count", None) {
         Err(LifecycleError::Script(e)) => assert_eq!(e.kind, ErrorKind::Permission),
         other => panic!("expected a permission error, got {other:?}"),
     }
     lifecycle::enable(&mut store.lock().unwrap(), "acme.counter", None).unwrap();
-    let out = lifecycle::run_action(&store, &sb, "acme.counter", "count", None).unwrap();
+    let out = run(&rt, "acme.counter", "count", None).unwrap();
     assert_eq!(out.value, serde_json::json!(1));
     let id = ann.id.to_string();
-    let out = lifecycle::run_action(&store, &sb, "acme.counter", "name", Some(&id)).unwrap();
+    let out = run(&rt, "acme.counter", "name", Some(&id)).unwrap();
     assert_eq!(out.value, serde_json::json!("Ann"));
-    refused(
-        lifecycle::run_action(&store, &sb, "acme.counter", "name", None),
-        "--record",
-    );
-    refused(
-        lifecycle::run_action(&store, &sb, "acme.counter", "nope", None),
-        "no action",
-    );
+    refused(run(&rt, "acme.counter", "name", None), "--record");
+    refused(run(&rt, "acme.counter", "nope", None), "no action");
     // Disable is instant.
     lifecycle::disable(&mut store.lock().unwrap(), "acme.counter").unwrap();
-    refused(
-        lifecycle::run_action(&store, &sb, "acme.counter", "count", None),
-        "disabled",
-    );
+    refused(run(&rt, "acme.counter", "count", None), "disabled");
     // Every step is audited.
     let s = store.lock().unwrap();
     let steps: Vec<String> = s
@@ -212,11 +210,11 @@ fn withdrawing_trust_stops_a_publishers_plugins() {
     lifecycle::install(&mut s, &pkg, false).unwrap();
     lifecycle::enable(&mut s, "acme.counter", None).unwrap();
     let store = Arc::new(Mutex::new(s));
-    let sb = Sandbox::new(Limits::default());
-    assert!(lifecycle::run_action(&store, &sb, "acme.counter", "count", None).is_ok());
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    assert!(run(&rt, "acme.counter", "count", None).is_ok());
     store.lock().unwrap().distrust_publisher(&hexkey).unwrap();
     refused(
-        lifecycle::run_action(&store, &sb, "acme.counter", "count", None),
+        run(&rt, "acme.counter", "count", None),
         "not a trusted publisher",
     );
     let s = store.lock().unwrap();

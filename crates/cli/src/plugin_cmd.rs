@@ -1,0 +1,264 @@
+//! `crm plugin …` commands that run plugins, and the hook dispatch every
+//! data-changing command ends with.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context, Result};
+use crm_core::{ChangeEvent, Store};
+use crm_plugins::runtime::{self, RunReport, Runtime};
+use crm_plugins::{Limits, Manifest};
+
+/// Events committed during this command, for the plugins that listen.
+static EVENTS: Mutex<Vec<ChangeEvent>> = Mutex::new(Vec::new());
+
+/// Collect committed events when an enabled plugin has hooks (otherwise
+/// nothing is kept: an import of a million rows stays lean).
+pub fn collect_hook_events(store: &mut Store) {
+    let wanted = store.plugins().is_ok_and(|ps| {
+        ps.iter()
+            .any(|p| p.enabled && Manifest::parse(&p.manifest).is_ok_and(|m| !m.hooks.is_empty()))
+    });
+    if wanted {
+        store.subscribe(Arc::new(|e: &ChangeEvent| {
+            if let Ok(mut q) = EVENTS.lock() {
+                q.push(e.clone());
+            }
+        }));
+    }
+}
+
+/// Run the hooks for what this command changed. Failures are reported on
+/// stderr; they never undo the change or fail the command.
+pub fn dispatch_hooks(dir: &Path) {
+    let events: Vec<ChangeEvent> = match EVENTS.lock() {
+        Ok(mut q) => std::mem::take(&mut *q),
+        Err(_) => return,
+    };
+    if events.is_empty() {
+        return;
+    }
+    let result = (|| -> Result<Vec<RunReport>> {
+        let store = Arc::new(Mutex::new(crate::open_quiet(dir)?));
+        let rt = Runtime::new(store, Limits::default())?;
+        rt.enqueue(events);
+        Ok(rt.dispatch_pending()?)
+    })();
+    match result {
+        Ok(reports) => print_reports(&reports, false),
+        Err(e) => eprintln!("warning: plugin hooks did not run: {e:#}"),
+    }
+}
+
+fn print_reports(reports: &[RunReport], verbose: bool) {
+    for r in reports {
+        match &r.result {
+            Ok(out) => {
+                if verbose {
+                    eprintln!(
+                        "{} {}: ok ({} ms)",
+                        r.plugin_id,
+                        r.trigger,
+                        out.elapsed.as_millis()
+                    );
+                }
+                for n in &out.notifications {
+                    eprintln!("[{}] {}: {}", n.level, r.plugin_id, n.message);
+                }
+            }
+            Err(e) => eprintln!(
+                "warning: plugin {} ({}) failed: {e}",
+                r.plugin_id, r.trigger
+            ),
+        }
+        if let Some(why) = &r.disabled {
+            eprintln!("warning: plugin {} was disabled: {why}", r.plugin_id);
+        }
+    }
+}
+
+/// `crm plugin run ID ACTION [--record ID]`.
+pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) -> Result<()> {
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), Limits::default())?;
+    let report = rt.run_action(id, action, record)?;
+    if let Some(why) = &report.disabled {
+        eprintln!("warning: plugin {id} was disabled: {why}");
+    }
+    let out = report.into_output().map_err(|e| anyhow!("{e}"))?;
+    for line in &out.output {
+        eprintln!("{line}");
+    }
+    for n in &out.notifications {
+        eprintln!("[{}] {id}: {}", n.level, n.message);
+    }
+    // Other plugins react to what this action wrote.
+    print_reports(&rt.dispatch_pending()?, false);
+    println!("{}", serde_json::to_string(&out.value)?);
+    Ok(())
+}
+
+/// `crm plugin tick`: due schedules, then pending hooks.
+pub fn tick(store: Store) -> Result<()> {
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), Limits::default())?;
+    let now = chrono::Utc::now();
+    let reports = rt.run_due(now)?;
+    print_reports(&reports, true);
+    print_reports(&rt.dispatch_pending()?, true);
+    println!("ran {} schedule(s)", reports.len());
+    for (plugin, schedule, next) in rt.next_runs(now)? {
+        match next {
+            Some(t) => println!("next: {plugin} {schedule} at {}", t.to_rfc3339()),
+            None => println!("next: {plugin} {schedule} never"),
+        }
+    }
+    Ok(())
+}
+
+/// `crm plugin stats [ID] [--json]`.
+pub fn stats(store: Store, id: Option<&str>, json: bool) -> Result<()> {
+    let ids: Vec<String> = match id {
+        Some(i) => vec![i.to_string()],
+        None => store.plugins()?.into_iter().map(|p| p.id).collect(),
+    };
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), Limits::default())?;
+    let mut all = Vec::new();
+    for i in &ids {
+        all.push(rt.health(i)?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    if all.is_empty() {
+        println!("no plugins installed");
+    }
+    for h in all {
+        println!(
+            "{}  {}  runs {}  errors {}  p50 {:.1} ms  p95 {:.1} ms  ops/run {:.0}{}",
+            h.plugin_id,
+            if h.enabled { "enabled" } else { "disabled" },
+            h.runs,
+            h.errors,
+            h.p50_ms,
+            h.p95_ms,
+            h.mean_operations,
+            match (&h.disabled_reason, &h.last_error) {
+                (Some(r), _) => format!("  ({r})"),
+                (None, Some(e)) => format!("  last error: {e}"),
+                _ => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `crm plugin configure ID [KEY=VALUE]…`.
+pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
+    let rec = store.plugin(id)?;
+    let m = Manifest::parse(&rec.manifest)
+        .map_err(|_| anyhow!("the stored manifest of {id} is damaged; reinstall it"))?;
+    let current = store.plugin_settings(id)?;
+    if pairs.is_empty() {
+        if m.settings.is_empty() {
+            println!("{id} has no settings");
+        }
+        for s in &m.settings {
+            let shown = match (current.get(&s.key), &s.default) {
+                (Some(_), _) if s.kind == crm_plugins::manifest::SettingType::Secret => {
+                    "(set)".to_string()
+                }
+                (Some(v), _) => v.to_string(),
+                (None, Some(d)) => format!("{d} (default)"),
+                (None, None) if s.required => "(not set; required)".into(),
+                (None, None) => "(not set)".into(),
+            };
+            println!("{} = {shown}    {}", s.key, s.label);
+        }
+        return Ok(());
+    }
+    let mut values = Vec::new();
+    for p in pairs {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| anyhow!("{p:?}: expected KEY=VALUE"))?;
+        values.push((k.trim().to_string(), v.to_string()));
+    }
+    let new = runtime::validate_settings(&m, &values, &current)
+        .map_err(|problems| anyhow!("settings refused: {}", problems.join("; ")))?;
+    store.set_plugin_settings(id, &new, &runtime::secret_keys(&m))?;
+    let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+    println!("saved {} for {id}", keys.join(", "));
+    Ok(())
+}
+
+/// `crm plugin uninstall ID [--export FILE]`.
+pub fn uninstall(store: &mut Store, id: &str, export: Option<&Path>) -> Result<()> {
+    if let Some(path) = export {
+        let rec = store.plugin(id)?;
+        let secrets = Manifest::parse(&rec.manifest)
+            .map(|m| runtime::secret_keys(&m))
+            .unwrap_or_default();
+        let data = store.plugin_data_export(id, &secrets)?;
+        let text = serde_json::to_string_pretty(&data)?;
+        write_private(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    crm_plugins::lifecycle::uninstall(store, id)?;
+    match export {
+        Some(p) => println!("uninstalled {id}; its data is in {}", p.display()),
+        None => println!("uninstalled {id}"),
+    }
+    Ok(())
+}
+
+/// Write a file only its owner can read (it holds the user's data).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// `crm plugin new NAME [--template T]`.
+pub fn new(dest: &Path, template: &str) -> Result<()> {
+    let id = crm_plugins::templates::create(template, dest).map_err(|e| anyhow!(e))?;
+    println!(
+        "created {} ({id}) from the {template} template; next: crm plugin check {0}, crm plugin test {0}",
+        dest.display()
+    );
+    Ok(())
+}
+
+/// `crm plugin templates`.
+pub fn templates() {
+    for (name, description) in crm_plugins::templates::list() {
+        println!("{name:<22} {description}");
+    }
+}
+
+/// `crm plugin test DIR`.
+pub fn test(dir: &Path) -> Result<()> {
+    let sandbox = crm_plugins::Sandbox::new(Limits::default());
+    let m = crm_plugins::check::check_dir(dir, &sandbox)
+        .map_err(|problems| anyhow!("plugin check failed: {}", problems.join("; ")))?;
+    let outcomes = crm_plugins::testing::run_plugin_tests(dir).map_err(|e| anyhow!(e))?;
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    for o in &outcomes {
+        match &o.failure {
+            None => println!("ok      {}", o.name),
+            Some(f) => println!("FAILED  {}: {f}", o.name),
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} tests of {} failed", outcomes.len(), m.id);
+    }
+    println!("{} tests of {} passed", outcomes.len(), m.id);
+    Ok(())
+}

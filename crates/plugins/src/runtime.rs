@@ -1,0 +1,582 @@
+//! The plugin runtime over one profile: hooks dispatched from the core's
+//! after-commit events, actions, cron schedules, health and the circuit
+//! breaker.
+//!
+//! - **Hooks.** The core calls listeners inside `commit` while the store is
+//!   borrowed, so the listener only queues the event; [`Runtime::dispatch_pending`]
+//!   runs the subscribed, enabled plugins afterwards (the app from a
+//!   background thread, the CLI before it exits). A plugin never sees events
+//!   its own writes caused, and chains through other plugins stop after
+//!   [`MAX_CHAIN`] rounds, so two plugins cannot ping-pong forever.
+//! - **Schedules.** [`Runtime::run_due`] runs each schedule whose next cron
+//!   time (after its last run) has passed. Missed-run policy: however many
+//!   times a schedule was missed while the app was closed, it runs **once**
+//!   on catching up, never in a burst. A schedule seen for the first time
+//!   starts counting from then (it does not run at once).
+//! - **Health.** Every invocation is recorded (trigger, duration,
+//!   operations, outcome). After [`Runtime::breaker_threshold`] failures in a
+//!   row the plugin is disabled, with the reason recorded and audited.
+//!   Log lines are emitted through `tracing`, tagged with plugin and tenant.
+
+use std::collections::BTreeSet;
+use std::sync::{mpsc, Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use crm_core::{ChangeEvent, PluginRun, Store};
+use rhai::Dynamic;
+use serde::Serialize;
+
+use crate::ai::AiConfig;
+use crate::lifecycle::{self, LifecycleError};
+use crate::manifest::{ActionTarget, Manifest, SettingType};
+use crate::package;
+use crate::sandbox::{Context, Limits, RunOutput, Sandbox, ScriptError, Services};
+
+/// Rounds of plugin-caused events dispatched before a chain is cut.
+pub const MAX_CHAIN: usize = 3;
+/// Failures in a row that disable a plugin.
+pub const DEFAULT_BREAKER: usize = 5;
+/// Profile setting that lets `http` reach private networks.
+pub const ALLOW_PRIVATE_SETTING: &str = "plugins.allow_private_network";
+
+/// One invocation's outcome.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The plugin.
+    pub plugin_id: String,
+    /// `hook:EVENT`, `action:ID` or `schedule:ID`.
+    pub trigger: String,
+    /// What happened.
+    pub result: Result<RunOutput, ScriptError>,
+    /// Set when this failure tripped the circuit breaker.
+    pub disabled: Option<String>,
+}
+
+impl RunReport {
+    /// The script's output, or its failure as a lifecycle error.
+    pub fn into_output(self) -> Result<RunOutput, LifecycleError> {
+        self.result.map_err(LifecycleError::Script)
+    }
+}
+
+/// A plugin's health figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Health {
+    /// Plugin id.
+    pub plugin_id: String,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Why the system disabled it, if it did.
+    pub disabled_reason: Option<String>,
+    /// Runs in the recorded history.
+    pub runs: usize,
+    /// Failed runs among them.
+    pub errors: usize,
+    /// Median duration, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile duration, milliseconds.
+    pub p95_ms: f64,
+    /// Mean operations per run.
+    pub mean_operations: f64,
+    /// Most recent failure: kind and message.
+    pub last_error: Option<String>,
+}
+
+struct Prepared {
+    source: String,
+    grants: BTreeSet<String>,
+    settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The runtime for one open profile.
+pub struct Runtime {
+    store: Arc<Mutex<Store>>,
+    sandbox: Arc<Sandbox>,
+    events: Mutex<mpsc::Receiver<ChangeEvent>>,
+    sender: Mutex<mpsc::Sender<ChangeEvent>>,
+    /// Failures in a row that disable a plugin (0: never).
+    pub breaker_threshold: usize,
+}
+
+fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, LifecycleError> {
+    store
+        .lock()
+        .map_err(|_| LifecycleError::Refused("the store is unavailable".into()))
+}
+
+impl Runtime {
+    /// A runtime over `store`, listening to its committed changes.
+    pub fn new(store: Arc<Mutex<Store>>, limits: Limits) -> Result<Runtime, LifecycleError> {
+        Self::with_sandbox(store, Sandbox::new(limits))
+    }
+
+    /// A runtime whose scripts run in `sandbox` (e.g. one with test helpers).
+    pub fn with_sandbox(
+        store: Arc<Mutex<Store>>,
+        sandbox: Sandbox,
+    ) -> Result<Runtime, LifecycleError> {
+        let (tx, rx) = mpsc::channel();
+        let listener_tx = Mutex::new(tx.clone());
+        lock(&store)?.subscribe(Arc::new(move |e: &ChangeEvent| {
+            if let Ok(tx) = listener_tx.lock() {
+                let _ = tx.send(e.clone());
+            }
+        }));
+        Ok(Runtime {
+            store,
+            sandbox: Arc::new(sandbox),
+            events: Mutex::new(rx),
+            sender: Mutex::new(tx),
+            breaker_threshold: DEFAULT_BREAKER,
+        })
+    }
+
+    /// Queue events that happened elsewhere (e.g. in an earlier store
+    /// handle) for [`Runtime::dispatch_pending`].
+    pub fn enqueue(&self, events: impl IntoIterator<Item = ChangeEvent>) {
+        if let Ok(tx) = self.sender.lock() {
+            for e in events {
+                let _ = tx.send(e);
+            }
+        }
+    }
+
+    /// The context a plugin's invocation gets: its grants, settings, the
+    /// store and the configured services. Fails when it is disabled or its
+    /// package no longer verifies.
+    pub fn context_for(&self, id: &str) -> Result<(Context, String), LifecycleError> {
+        let s = lock(&self.store)?;
+        let p = self.prepare(&s, id)?;
+        let ctx = Context {
+            grants: p.grants,
+            store: Some(self.store.clone()),
+            plugin_id: Some(id.to_string()),
+            settings: p.settings,
+            services: Self::services(&s),
+        };
+        Ok((ctx, p.source))
+    }
+
+    /// The store this runtime serves.
+    pub fn store(&self) -> &Arc<Mutex<Store>> {
+        &self.store
+    }
+
+    /// The sandbox scripts run in.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// Load an enabled plugin: verify its package against the tenant's
+    /// trusted keys again (withdrawn trust stops it at once), fill in its
+    /// settings' defaults.
+    fn prepare(&self, s: &Store, id: &str) -> Result<Prepared, LifecycleError> {
+        let rec = s.plugin(id)?;
+        if !rec.enabled {
+            return Err(LifecycleError::Refused(format!(
+                "{id} is disabled; enable it first"
+            )));
+        }
+        let manifest = lifecycle::manifest_of(&rec)?;
+        let trusted = lifecycle::trusted_keys(s)?;
+        let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())?;
+        let source = pkg.files.get(&manifest.entry).ok_or_else(|| {
+            LifecycleError::Refused(format!(
+                "{id}: {} is missing from the package",
+                manifest.entry
+            ))
+        })?;
+        let source = String::from_utf8(source.clone()).map_err(|_| {
+            LifecycleError::Refused(format!("{id}: {} is not UTF-8", manifest.entry))
+        })?;
+        let mut settings = s.plugin_settings(id)?;
+        for st in &manifest.settings {
+            if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
+                settings.insert(st.key.clone(), d.clone());
+            }
+        }
+        Ok(Prepared {
+            source,
+            grants: rec.grants.into_iter().collect(),
+            settings,
+        })
+    }
+
+    fn services(s: &Store) -> Services {
+        Services {
+            allow_private_network: s
+                .setting(ALLOW_PRIVATE_SETTING)
+                .ok()
+                .flatten()
+                .is_some_and(|v| v == "true"),
+            ai: AiConfig::from_store(s).ok().flatten(),
+        }
+    }
+
+    /// Run `function` of plugin `id` with `args`; record it, and trip the
+    /// breaker on repeated failure.
+    fn invoke(
+        &self,
+        id: &str,
+        trigger: String,
+        function: &str,
+        args: Vec<Dynamic>,
+    ) -> Result<RunReport, LifecycleError> {
+        let tenant = lock(&self.store)?.identity().tenant_id;
+        let (ctx, source) = self.context_for(id)?;
+        let started = Utc::now();
+        let t0 = std::time::Instant::now();
+        let result = self.sandbox.call(&source, function, args, ctx);
+        let elapsed = t0.elapsed();
+        match &result {
+            Ok(out) => {
+                for l in &out.logs {
+                    match l.level.as_str() {
+                        "error" => tracing::error!(plugin = id, tenant = %tenant, "{}", l.message),
+                        "warn" => tracing::warn!(plugin = id, tenant = %tenant, "{}", l.message),
+                        _ => tracing::info!(plugin = id, tenant = %tenant, "{}", l.message),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(plugin = id, tenant = %tenant, trigger = %trigger, kind = e.kind.as_str(), "plugin run failed")
+            }
+        }
+        let run = PluginRun {
+            plugin_id: id.to_string(),
+            trigger: trigger.clone(),
+            function: function.to_string(),
+            at: started.to_rfc3339_opts(SecondsFormat::Millis, true),
+            duration_us: elapsed.as_micros().min(i64::MAX as u128) as i64,
+            operations: result.as_ref().map(|o| o.operations as i64).unwrap_or(0),
+            ok: result.is_ok(),
+            error_kind: result.as_ref().err().map(|e| e.kind.as_str().to_string()),
+            message: result.as_ref().err().map(|e| e.message.clone()),
+        };
+        let mut disabled = None;
+        {
+            let mut s = lock(&self.store)?;
+            s.record_plugin_run(&run)?;
+            if !run.ok && self.breaker_threshold > 0 {
+                let recent = s.plugin_runs(id, self.breaker_threshold)?;
+                if recent.len() >= self.breaker_threshold && recent.iter().all(|r| !r.ok) {
+                    let reason = format!(
+                        "circuit breaker: {} failures in a row; the last: {} error: {}",
+                        self.breaker_threshold,
+                        run.error_kind.as_deref().unwrap_or("?"),
+                        run.message.as_deref().unwrap_or("")
+                    );
+                    let mut rec = s.plugin(id)?;
+                    rec.enabled = false;
+                    rec.disabled_reason = Some(reason.clone());
+                    s.put_plugin(&rec, "disabled_by_breaker")?;
+                    tracing::error!(plugin = id, tenant = %tenant, "{reason}");
+                    disabled = Some(reason);
+                }
+            }
+        }
+        Ok(RunReport {
+            plugin_id: id.to_string(),
+            trigger,
+            result,
+            disabled,
+        })
+    }
+
+    /// Run one of a plugin's actions (a button on a record or a list).
+    pub fn run_action(
+        &self,
+        id: &str,
+        action_id: &str,
+        record: Option<&str>,
+    ) -> Result<RunReport, LifecycleError> {
+        let m = {
+            let s = lock(&self.store)?;
+            let rec = s.plugin(id)?;
+            if !rec.enabled {
+                let why = rec
+                    .disabled_reason
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                return Err(LifecycleError::Refused(format!(
+                    "{id} is disabled{why}; enable it first"
+                )));
+            }
+            lifecycle::manifest_of(&rec)?
+        };
+        let action = m
+            .actions
+            .iter()
+            .find(|a| a.id == action_id)
+            .ok_or_else(|| {
+                let known: Vec<&str> = m.actions.iter().map(|a| a.id.as_str()).collect();
+                LifecycleError::Refused(format!(
+                    "{id} has no action {action_id:?}; its actions: {}",
+                    known.join(", ")
+                ))
+            })?;
+        let args: Vec<Dynamic> = match (action.target, record) {
+            (ActionTarget::Contact | ActionTarget::Policy, Some(r)) => vec![r.to_string().into()],
+            (ActionTarget::Contact | ActionTarget::Policy, None) => {
+                return Err(LifecycleError::Refused(format!(
+                    "action {action_id} works on a record: pass --record ID"
+                )))
+            }
+            (_, _) => Vec::new(),
+        };
+        self.invoke(id, format!("action:{action_id}"), &action.function, args)
+    }
+
+    /// Events waiting to be dispatched.
+    fn take_events(&self) -> Vec<ChangeEvent> {
+        match self.events.lock() {
+            Ok(rx) => rx.try_iter().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Dispatch queued events to subscribed, enabled plugins.
+    pub fn dispatch_pending(&self) -> Result<Vec<RunReport>, LifecycleError> {
+        let mut reports = Vec::new();
+        let mut round = 0;
+        loop {
+            let events = self.take_events();
+            if events.is_empty() {
+                break;
+            }
+            // Round 0 holds what people, imports and sync did; later rounds
+            // only what plugins did in reaction.
+            let events: Vec<ChangeEvent> = if round == 0 {
+                events
+            } else {
+                events
+                    .into_iter()
+                    .filter(|e| matches!(e.actor, crm_core::Actor::Plugin { .. }))
+                    .collect()
+            };
+            if round > MAX_CHAIN {
+                if !events.is_empty() {
+                    tracing::warn!(
+                        dropped = events.len(),
+                        "plugin event chain cut after {MAX_CHAIN} rounds"
+                    );
+                }
+                break;
+            }
+            let subscribers: Vec<(String, Manifest)> = {
+                let s = lock(&self.store)?;
+                s.plugins()?
+                    .into_iter()
+                    .filter(|p| p.enabled)
+                    .filter_map(|p| lifecycle::manifest_of(&p).ok().map(|m| (p.id, m)))
+                    .collect()
+            };
+            for e in &events {
+                for (id, m) in &subscribers {
+                    if let crm_core::Actor::Plugin { plugin, .. } = &e.actor {
+                        if plugin == id {
+                            continue;
+                        }
+                    }
+                    for h in m.hooks.iter().filter(|h| h.event == e.name) {
+                        let arg = rhai::serde::to_dynamic(e).map_err(|err| {
+                            LifecycleError::Refused(format!("event {}: {err}", e.name))
+                        })?;
+                        match self.invoke(id, format!("hook:{}", e.name), &h.function, vec![arg]) {
+                            Ok(r) => reports.push(r),
+                            // Disabled meanwhile (breaker, admin): skip it.
+                            Err(LifecycleError::Refused(_)) => {}
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+            }
+            round += 1;
+        }
+        Ok(reports)
+    }
+
+    /// Run every schedule that is due at `now` (see the module docs for
+    /// the missed-run policy).
+    pub fn run_due(&self, now: DateTime<Utc>) -> Result<Vec<RunReport>, LifecycleError> {
+        let due: Vec<(String, String, String)> = {
+            let mut s = lock(&self.store)?;
+            let mut due = Vec::new();
+            for p in s.plugins()? {
+                if !p.enabled {
+                    continue;
+                }
+                let Ok(m) = lifecycle::manifest_of(&p) else {
+                    continue;
+                };
+                for sch in &m.schedules {
+                    let Ok(cron) = sch.cron.parse::<croner::Cron>() else {
+                        continue;
+                    };
+                    let now_text = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+                    let last = s.schedule_last_run(&p.id, &sch.id)?;
+                    let Some(last) = last
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&Utc))
+                    else {
+                        s.set_schedule_last_run(&p.id, &sch.id, &now_text)?;
+                        continue;
+                    };
+                    match cron.find_next_occurrence(&last, false) {
+                        Ok(next) if next <= now => {
+                            s.set_schedule_last_run(&p.id, &sch.id, &now_text)?;
+                            due.push((p.id.clone(), sch.id.clone(), sch.function.clone()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            due
+        };
+        let mut reports = Vec::new();
+        for (id, sch, function) in due {
+            match self.invoke(&id, format!("schedule:{sch}"), &function, Vec::new()) {
+                Ok(r) => reports.push(r),
+                Err(LifecycleError::Refused(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(reports)
+    }
+
+    /// When each enabled plugin's schedules run next: (plugin, schedule, next).
+    pub fn next_runs(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, String, Option<DateTime<Utc>>)>, LifecycleError> {
+        let s = lock(&self.store)?;
+        let mut out = Vec::new();
+        for p in s.plugins()?.into_iter().filter(|p| p.enabled) {
+            let Ok(m) = lifecycle::manifest_of(&p) else {
+                continue;
+            };
+            for sch in &m.schedules {
+                let from = s
+                    .schedule_last_run(&p.id, &sch.id)?
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(now);
+                let next = sch
+                    .cron
+                    .parse::<croner::Cron>()
+                    .ok()
+                    .and_then(|c| c.find_next_occurrence(&from, false).ok());
+                out.push((p.id.clone(), sch.id.clone(), next));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A plugin's health figures from its recorded runs.
+    pub fn health(&self, id: &str) -> Result<Health, LifecycleError> {
+        let s = lock(&self.store)?;
+        let rec = s.plugin(id)?;
+        let runs = s.plugin_runs(id, crm_core::plugin_state::RUNS_KEPT as usize)?;
+        let mut durations: Vec<i64> = runs.iter().map(|r| r.duration_us).collect();
+        durations.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            if durations.is_empty() {
+                return 0.0;
+            }
+            let i = ((durations.len() as f64 - 1.0) * p).round() as usize;
+            durations[i.min(durations.len() - 1)] as f64 / 1000.0
+        };
+        let errors = runs.iter().filter(|r| !r.ok).count();
+        let mean_operations = if runs.is_empty() {
+            0.0
+        } else {
+            runs.iter().map(|r| r.operations as f64).sum::<f64>() / runs.len() as f64
+        };
+        Ok(Health {
+            plugin_id: id.to_string(),
+            enabled: rec.enabled,
+            disabled_reason: rec.disabled_reason,
+            runs: runs.len(),
+            errors,
+            p50_ms: pct(0.5),
+            p95_ms: pct(0.95),
+            mean_operations,
+            last_error: runs.iter().find(|r| !r.ok).map(|r| {
+                format!(
+                    "{} error: {}",
+                    r.error_kind.as_deref().unwrap_or("?"),
+                    r.message.as_deref().unwrap_or("")
+                )
+            }),
+        })
+    }
+}
+
+/// Validate settings values against a manifest's settings form: every key
+/// known, every value of its type and among its choices, required ones set.
+/// Returns the values to store, or every problem with the key it is about.
+pub fn validate_settings(
+    m: &Manifest,
+    values: &[(String, String)],
+    current: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, Vec<String>> {
+    let mut out = current.clone();
+    let mut problems = Vec::new();
+    for (k, raw) in values {
+        let Some(def) = m.settings.iter().find(|s| &s.key == k) else {
+            let known: Vec<&str> = m.settings.iter().map(|s| s.key.as_str()).collect();
+            problems.push(format!(
+                "{k}: {} has no such setting; its settings: {}",
+                m.id,
+                known.join(", ")
+            ));
+            continue;
+        };
+        let v = match def.kind {
+            SettingType::String | SettingType::Secret => Some(serde_json::Value::from(raw.clone())),
+            SettingType::Integer => raw.trim().parse::<i64>().ok().map(Into::into),
+            SettingType::Number => raw
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(serde_json::Value::Number),
+            SettingType::Boolean => match raw.trim().to_lowercase().as_str() {
+                "true" | "yes" | "1" | "on" => Some(true.into()),
+                "false" | "no" | "0" | "off" => Some(false.into()),
+                _ => None,
+            },
+        };
+        let Some(v) = v else {
+            problems.push(format!("{k}: {raw:?} is not a {:?} value", def.kind).to_lowercase());
+            continue;
+        };
+        if !def.choices.is_empty() && !def.choices.iter().any(|c| Some(c.as_str()) == v.as_str()) {
+            problems.push(format!(
+                "{k}: {raw:?} is not one of: {}",
+                def.choices.join(", ")
+            ));
+            continue;
+        }
+        out.insert(k.clone(), v);
+    }
+    for def in m.settings.iter().filter(|s| s.required) {
+        if !out.contains_key(&def.key) && def.default.is_none() {
+            problems.push(format!("{}: is required ({})", def.key, def.label));
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The keys of a manifest's secret settings.
+pub fn secret_keys(m: &Manifest) -> Vec<String> {
+    m.settings
+        .iter()
+        .filter(|s| s.kind == SettingType::Secret)
+        .map(|s| s.key.clone())
+        .collect()
+}
