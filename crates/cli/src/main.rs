@@ -528,6 +528,27 @@ enum SettingsCmd {
     },
     /// Show the profile's settings and sync state.
     Show,
+    /// The language model plugins use (`ai:use`): an OpenAI-compatible endpoint.
+    Ai {
+        /// Base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Model name.
+        #[arg(long)]
+        model: Option<String>,
+        /// Read the API key from this environment variable (kept in the encrypted profile).
+        #[arg(long, value_name = "VAR")]
+        api_key_env: Option<String>,
+        /// Forget the endpoint, model and key.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Let plugins' http calls reach loopback and private networks (off by default).
+    PluginNetwork {
+        /// allow or deny.
+        #[arg(value_parser = ["allow", "deny"])]
+        policy: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -596,6 +617,18 @@ fn open(dir: &Path) -> Result<Store> {
 /// Open without collecting hook events (for the hook dispatcher itself).
 fn open_quiet(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir, &passphrase)?)
+}
+
+/// An http(s) URL without credentials, trailing slash trimmed.
+fn url_ok(raw: &str) -> Result<String> {
+    let t = raw.trim().trim_end_matches('/');
+    if !(t.starts_with("https://") || t.starts_with("http://"))
+        || t.contains('@')
+        || t.contains(char::is_whitespace)
+    {
+        bail!("--endpoint {raw:?}: give an http:// or https:// URL without credentials");
+    }
+    Ok(t.to_string())
 }
 
 fn today() -> NaiveDate {
@@ -878,6 +911,57 @@ fn run(cli: Cli) -> Result<()> {
             let mut store = open(&dir)?;
             store.set_default_region(&code)?;
             println!("default phone region: {:?}", store.default_region());
+        }
+        Cmd::Settings(SettingsCmd::Ai {
+            endpoint,
+            model,
+            api_key_env,
+            clear,
+        }) => {
+            let mut store = open(&dir)?;
+            if clear {
+                for k in ["ai.endpoint", "ai.model", "ai.api_key"] {
+                    store.set_setting(k, None)?;
+                }
+                println!("AI endpoint cleared");
+            } else {
+                if let Some(e) = &endpoint {
+                    let u = url_ok(e)?;
+                    store.set_setting("ai.endpoint", Some(&u))?;
+                }
+                if let Some(m) = &model {
+                    store.set_setting("ai.model", Some(m.trim()))?;
+                }
+                if let Some(var) = &api_key_env {
+                    let key = Zeroizing::new(
+                        std::env::var(var)
+                            .map_err(|_| anyhow!("--api-key-env: {var} is not set"))?,
+                    );
+                    store.set_setting("ai.api_key", Some(key.trim()))?;
+                }
+                println!(
+                    "AI endpoint: {} (model {}; key {})",
+                    store
+                        .setting("ai.endpoint")?
+                        .unwrap_or_else(|| "(none)".into()),
+                    store
+                        .setting("ai.model")?
+                        .unwrap_or_else(|| "gpt-4o-mini".into()),
+                    if store.setting("ai.api_key")?.is_some() {
+                        "set"
+                    } else {
+                        "not set"
+                    }
+                );
+            }
+        }
+        Cmd::Settings(SettingsCmd::PluginNetwork { policy }) => {
+            let mut store = open(&dir)?;
+            store.set_setting(
+                crm_plugins::runtime::ALLOW_PRIVATE_SETTING,
+                Some(if policy == "allow" { "true" } else { "false" }),
+            )?;
+            println!("plugins may {policy} loopback and private network addresses");
         }
         Cmd::Settings(SettingsCmd::Show) => {
             let store = open(&dir)?;

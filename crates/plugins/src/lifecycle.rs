@@ -136,11 +136,44 @@ pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Resul
             )));
         }
     }
+    let settings = store.plugin_settings(id)?;
+    let missing: Vec<&str> = m
+        .settings
+        .iter()
+        .filter(|s| s.required && s.default.is_none() && !settings.contains_key(&s.key))
+        .map(|s| s.key.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(refused(format!(
+            "{id} needs its settings filled in first: {} (crm plugin configure {id} KEY=VALUE)",
+            missing.join(", ")
+        )));
+    }
+    apply_custom_fields(store, &m)?;
     rec.enabled = true;
     rec.grants = grants.clone();
     rec.disabled_reason = None;
     store.put_plugin(&rec, "enabled")?;
     Ok(grants)
+}
+
+/// Apply the custom fields a manifest declares, idempotently: each
+/// definition is recorded with a SHA-256 checksum of its canonical JSON, so
+/// enabling again changes nothing, and a changed definition is an update.
+/// A field another plugin defines is refused.
+pub fn apply_custom_fields(
+    store: &mut Store,
+    m: &Manifest,
+) -> Result<Vec<(String, crm_core::FieldApplied)>> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    for f in &m.custom_fields {
+        let def = serde_json::to_string(f).map_err(|e| refused(e.to_string()))?;
+        let sum = hex::encode(sha2::Sha256::digest(def.as_bytes()));
+        let applied = store.apply_custom_field(&m.id, &f.entity, &f.name, &def, &sum)?;
+        out.push((format!("{}.{}", f.entity, f.name), applied));
+    }
+    Ok(out)
 }
 
 /// Disable at once (data and grants are kept).

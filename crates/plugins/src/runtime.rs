@@ -107,13 +107,13 @@ fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, Lifecy
 impl Runtime {
     /// A runtime over `store`, listening to its committed changes.
     pub fn new(store: Arc<Mutex<Store>>, limits: Limits) -> Result<Runtime, LifecycleError> {
-        Self::with_sandbox(store, Sandbox::new(limits))
+        Self::with_sandbox(store, Arc::new(Sandbox::new(limits)))
     }
 
     /// A runtime whose scripts run in `sandbox` (e.g. one with test helpers).
     pub fn with_sandbox(
         store: Arc<Mutex<Store>>,
-        sandbox: Sandbox,
+        sandbox: Arc<Sandbox>,
     ) -> Result<Runtime, LifecycleError> {
         let (tx, rx) = mpsc::channel();
         let listener_tx = Mutex::new(tx.clone());
@@ -124,7 +124,7 @@ impl Runtime {
         }));
         Ok(Runtime {
             store,
-            sandbox: Arc::new(sandbox),
+            sandbox,
             events: Mutex::new(rx),
             sender: Mutex::new(tx),
             breaker_threshold: DEFAULT_BREAKER,

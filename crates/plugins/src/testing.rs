@@ -10,7 +10,7 @@
 //! `test::assert(cond, message)`, `test::assert_eq(actual, expected)`,
 //! fixtures written as the user whatever the plugin may do
 //! (`test::contact(fields)`, `test::policy(fields)` with `schedule: true` to
-//! lay out its premium instalments),
+//! lay out its premium instalments, `test::call_logged(contact_id)`),
 //! `test::event(name, row_id)` (an event map as hooks receive it),
 //! `test::ai_reply(text)` (what the stub model answers next) and
 //! `test::ai_prompts()` (what it was asked).
@@ -20,7 +20,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, Module, Position};
+use rhai::{Dynamic, EvalAltResult, FuncRegistration, Module, Position};
 
 use crate::runtime::Runtime;
 use crate::sandbox::{Limits, Sandbox};
@@ -277,6 +277,17 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                 })
             },
         );
+    FuncRegistration::new("call_logged")
+        .with_params_info(["contact_id: &str", "()"])
+        .set_into_module(&mut m, |id: &str| -> Result<Dynamic, Box<EvalAltResult>> {
+            fixture(|s| {
+                let id = crm_core::parse_id("contact", id).map_err(|e| e.to_string())?;
+                let a = s
+                    .log_activity(id, crm_core::ActivityKind::Call, "test call")
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_value(a).map_err(|e| e.to_string())
+            })
+        });
     let s = stub.clone();
     FuncRegistration::new("ai_reply")
         .with_params_info(["text: &str", "()"])
@@ -307,13 +318,48 @@ fn fixture(
 }
 
 /// The `test_*` functions a test script defines, in order.
-fn test_functions(engine: &Engine, source: &str) -> Result<Vec<String>, String> {
-    let ast = engine.compile(source).map_err(|e| e.to_string())?;
+fn test_functions(sandbox: &Sandbox, source: &str) -> Result<Vec<String>, String> {
+    let ast = sandbox.compile(source).map_err(|e| e.to_string())?;
     Ok(ast
         .iter_functions()
         .filter(|f| f.name.starts_with("test_") && f.params.is_empty())
         .map(|f| f.name.to_string())
         .collect())
+}
+
+/// A throwaway encrypted profile with the plugin in `dir` installed
+/// (developer mode) and enabled with everything it asks for, the AI
+/// endpoint pointing at the stub; the runtime over it, the plugin's context
+/// and its script.
+fn fresh_runtime(
+    dir: &Path,
+    stub: &OpenAiStub,
+    sandbox: Arc<Sandbox>,
+) -> Result<(tempfile::TempDir, Runtime, crate::Context, String), String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let pass: String = {
+        use rand::Rng;
+        let b: [u8; 16] = rand::thread_rng().gen();
+        hex::encode(b)
+    };
+    let mut store = crm_core::Store::create(
+        &tmp.path().join("profile"),
+        crm_core::KeyStoreChoice::Passphrase,
+        &crm_core::FixedPassphrase(zeroize::Zeroizing::new(pass)),
+    )
+    .map_err(|e| format!("throwaway profile: {e}"))?;
+    store
+        .set_setting("ai.endpoint", Some(&stub.endpoint))
+        .map_err(|e| e.to_string())?;
+    store
+        .set_setting("ai.model", Some("stub"))
+        .map_err(|e| e.to_string())?;
+    let m = crate::lifecycle::install(&mut store, dir, true).map_err(|e| e.to_string())?;
+    crate::lifecycle::enable(&mut store, &m.id, None).map_err(|e| e.to_string())?;
+    let rt =
+        Runtime::with_sandbox(Arc::new(Mutex::new(store)), sandbox).map_err(|e| e.to_string())?;
+    let (ctx, main_src) = rt.context_for(&m.id).map_err(|e| e.to_string())?;
+    Ok((tmp, rt, ctx, main_src))
 }
 
 /// Run the tests of the plugin in `dir`.
@@ -337,6 +383,10 @@ pub fn run_plugin_tests(dir: &Path) -> Result<Vec<TestOutcome>, String> {
         ));
     }
     let stub = Arc::new(OpenAiStub::start().map_err(|e| format!("cannot start the AI stub: {e}"))?);
+    let st = stub.clone();
+    let sandbox = Arc::new(Sandbox::with_host(Limits::default(), move |e| {
+        e.register_static_module("test", test_module(st).into());
+    }));
     let mut outcomes = Vec::new();
     for file in files {
         let rel = format!(
@@ -346,36 +396,7 @@ pub fn run_plugin_tests(dir: &Path) -> Result<Vec<TestOutcome>, String> {
                 .unwrap_or_default()
         );
         let test_src = std::fs::read_to_string(&file).map_err(|e| format!("{rel}: {e}"))?;
-        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let pass: String = {
-            use rand::Rng;
-            let b: [u8; 16] = rand::thread_rng().gen();
-            hex::encode(b)
-        };
-        let mut store = crm_core::Store::create(
-            &tmp.path().join("profile"),
-            crm_core::KeyStoreChoice::Passphrase,
-            &crm_core::FixedPassphrase(zeroize::Zeroizing::new(pass)),
-        )
-        .map_err(|e| format!("throwaway profile: {e}"))?;
-        store
-            .set_setting("ai.endpoint", Some(&stub.endpoint))
-            .map_err(|e| e.to_string())?;
-        store
-            .set_setting("ai.model", Some("stub"))
-            .map_err(|e| e.to_string())?;
-        let m = crate::lifecycle::install(&mut store, dir, true).map_err(|e| e.to_string())?;
-        crate::lifecycle::enable(&mut store, &m.id, None).map_err(|e| e.to_string())?;
-        let store = Arc::new(Mutex::new(store));
-        let st = stub.clone();
-        let sandbox = Sandbox::with_host(Limits::default(), move |e| {
-            e.register_static_module("test", test_module(st).into());
-        });
-        let rt = Runtime::with_sandbox(store, sandbox).map_err(|e| e.to_string())?;
-        let (ctx, main_src) = rt.context_for(&m.id).map_err(|e| e.to_string())?;
-        let source = format!("{main_src}\n{test_src}");
-        let names =
-            test_functions(&Engine::new_raw(), &test_src).map_err(|e| format!("{rel}: {e}"))?;
+        let names = test_functions(&sandbox, &test_src).map_err(|e| format!("{rel}: {e}"))?;
         if names.is_empty() {
             outcomes.push(TestOutcome {
                 name: rel.clone(),
@@ -383,10 +404,21 @@ pub fn run_plugin_tests(dir: &Path) -> Result<Vec<TestOutcome>, String> {
             });
         }
         for name in names {
-            let r = rt.sandbox().call(&source, &name, Vec::new(), ctx.clone());
+            // Each test gets its own throwaway profile: tests cannot see
+            // each other's records.
+            let failure = match fresh_runtime(dir, &stub, sandbox.clone()) {
+                Err(e) => Some(format!("setting up: {e}")),
+                Ok((_tmp, rt, ctx, main_src)) => {
+                    let source = format!("{main_src}\n{test_src}");
+                    rt.sandbox()
+                        .call(&source, &name, Vec::new(), ctx)
+                        .err()
+                        .map(|e| e.to_string())
+                }
+            };
             outcomes.push(TestOutcome {
                 name: format!("{rel}::{name}"),
-                failure: r.err().map(|e| e.to_string()),
+                failure,
             });
         }
     }
