@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use crm_core::{Actor, Store};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Module, Position, INT};
 
-use crate::sandbox::{ErrorKind, Invocation, LogLine, Notification, ScriptError, CURRENT, DENIED};
+use crate::sandbox::{
+    ErrorKind, Invocation, LogLine, Notification, ScriptError, CAPPED, CURRENT, DENIED,
+};
 
 pub(crate) type HostResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -34,6 +36,9 @@ macro_rules! func {
 pub(crate) fn fail(kind: ErrorKind, msg: impl Into<String>) -> Box<EvalAltResult> {
     let msg = msg.into();
     DENIED.with(|d| *d.borrow_mut() = Some(ScriptError::new(kind, msg.clone())));
+    if kind == ErrorKind::Limit {
+        CAPPED.with(|c| *c.borrow_mut() = Some(ScriptError::new(kind, msg.clone())));
+    }
     Box::new(EvalAltResult::ErrorRuntime(msg.into(), Position::NONE))
 }
 

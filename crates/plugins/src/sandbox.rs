@@ -238,10 +238,15 @@ thread_local! {
     /// kind. Apart from [`CURRENT`] so a refusal can be recorded while the
     /// invocation state is borrowed.
     pub(crate) static DENIED: RefCell<Option<ScriptError>> = const { RefCell::new(None) };
+    /// Set when a host function refused a call for a cap (writes, reads,
+    /// requests, storage quota): the script is then terminated at its next
+    /// operation, so `try`/`catch` cannot swallow the cap and keep going.
+    pub(crate) static CAPPED: RefCell<Option<ScriptError>> = const { RefCell::new(None) };
 }
 
 const STOP_TIMEOUT: &str = "\u{0}timeout";
 const STOP_MEMORY: &str = "\u{0}memory";
+const STOP_CAPPED: &str = "\u{0}capped";
 
 /// Most compiled scripts kept in a sandbox's cache.
 pub const MAX_CACHED_SCRIPTS: usize = 256;
@@ -302,6 +307,9 @@ impl Sandbox {
                 }
                 if alloc::thread_net_bytes() - inv.memory_base > inv.max_memory {
                     return Some(Dynamic::from(STOP_MEMORY));
+                }
+                if CAPPED.with(|c| c.borrow().is_some()) {
+                    return Some(Dynamic::from(STOP_CAPPED));
                 }
                 None
             })
@@ -457,6 +465,7 @@ fn run_on_this_thread(
 ) -> Result<RunOutput, ScriptError> {
     // Workers are reused: nothing of an earlier invocation may leak in.
     DENIED.with(|d| *d.borrow_mut() = None);
+    CAPPED.with(|d| *d.borrow_mut() = None);
     CURRENT.with(|c| {
         *c.borrow_mut() = Some(Invocation {
             deadline,
@@ -497,6 +506,9 @@ fn run_on_this_thread(
         )),
         // A host refusal keeps its kind only if it is what stopped the
         // script: one the script caught, followed by another error, is not.
+        Ok(Err(e)) if terminated_by(&e).as_deref() == Some(STOP_CAPPED) => Err(CAPPED
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_else(|| ScriptError::new(ErrorKind::Limit, "a cap was reached"))),
         Ok(Err(e)) => Err(match DENIED.with(|d| d.borrow_mut().take()) {
             Some(d) if e.to_string().contains(&d.message) => d,
             _ => classify(&e, limits),
@@ -519,6 +531,16 @@ fn run_on_this_thread(
                 logs: inv.logs,
             })
         }
+    }
+}
+
+/// The token a script was terminated with, through function-call layers.
+fn terminated_by(e: &EvalAltResult) -> Option<String> {
+    match e {
+        EvalAltResult::ErrorTerminated(token, _) => token.clone().into_string().ok(),
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => terminated_by(inner),
+        _ => None,
     }
 }
 

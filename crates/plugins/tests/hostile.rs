@@ -8,7 +8,7 @@ use crm_plugins::{Context, ErrorKind, Limits, Sandbox};
 
 fn limits() -> Limits {
     Limits {
-        timeout: Duration::from_millis(1500),
+        timeout: Duration::from_millis(3000),
         max_memory: 32 << 20,
         ..Default::default()
     }
