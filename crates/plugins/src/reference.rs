@@ -52,7 +52,7 @@ pub fn host_api_markdown() -> Result<String, String> {
     let meta: Meta = serde_json::from_str(&json).map_err(|e| e.to_string())?;
     let mut out = String::new();
     out.push_str("# Plugin host API reference\n\n");
-    out.push_str("Generated from the functions the sandbox registers (`cargo test -p crm-plugins --test reference` fails when this file is stale; regenerate with `UPDATE_DOCS=1 cargo test -p crm-plugins --test reference`). Do not edit by hand.\n\n");
+    out.push_str("Generated from the functions the sandbox registers (`cargo test -p crm-plugins --test templates` fails when this file is stale; regenerate with `UPDATE_DOCS=1 cargo test -p crm-plugins --test templates`). Do not edit by hand.\n\n");
     out.push_str("Call a function as `module::name(args)`. A function that needs a permission fails with a `permission` error when the plugin was not granted it. Reads and writes count against the invocation's caps (`limit` errors).\n\n");
     for (name, m) in &meta.modules {
         let _ = writeln!(out, "## `{name}`\n");

@@ -548,7 +548,13 @@ pub fn validate_settings(
             },
         };
         let Some(v) = v else {
-            problems.push(format!("{k}: {raw:?} is not a {:?} value", def.kind).to_lowercase());
+            let want = match def.kind {
+                SettingType::Integer => "a whole number",
+                SettingType::Number => "a number",
+                SettingType::Boolean => "true or false",
+                SettingType::String | SettingType::Secret => "text",
+            };
+            problems.push(format!("{k}: {raw:?} is not {want}"));
             continue;
         };
         if !def.choices.is_empty() && !def.choices.iter().any(|c| Some(c.as_str()) == v.as_str()) {

@@ -1,0 +1,300 @@
+//! The runtime over a real encrypted store: hooks from committed changes,
+//! loop protection, schedules and their missed-run policy, health and the
+//! circuit breaker, settings, custom fields, uninstall.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration as Days, TimeZone, Utc};
+use crm_core::{FixedPassphrase, KeyStoreChoice, Store};
+use crm_plugins::lifecycle::{self, LifecycleError};
+use crm_plugins::runtime::{self, Runtime};
+use crm_plugins::{ErrorKind, Limits, Manifest};
+
+fn store(dir: &Path) -> Store {
+    Store::create(
+        &dir.join("profile"),
+        KeyStoreChoice::Passphrase,
+        &FixedPassphrase(zeroize::Zeroizing::new("runtime tests".into())),
+    )
+    .unwrap()
+}
+
+/// A plugin folder from a manifest body (without id/version boilerplate) and a script.
+fn plugin(dir: &Path, id: &str, body: &str, script: &str) -> PathBuf {
+    let d = dir.join(id);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("manifest.json"),
+        format!(
+            r#"{{"id": "{id}", "name": "T", "version": "1.0.0", "api_version": "^1", "author": "A", {body}}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("main.rhai"), script).unwrap();
+    d
+}
+
+fn install_enable(s: &mut Store, dir: &Path) -> Manifest {
+    let m = lifecycle::install(s, dir, true).unwrap();
+    lifecycle::enable(s, &m.id, None).unwrap();
+    m
+}
+
+fn contact(s: &mut Store, name: &str) -> crm_core::Contact {
+    let mut d = crm_core::ContactDraft::default();
+    d.set("first_name", name).unwrap();
+    s.create_contact(&d).unwrap()
+}
+
+#[test]
+fn hooks_run_after_commit_in_the_plugins_name_and_never_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    // A tags every new or changed contact; B reacts to A's change.
+    let a = plugin(
+        tmp.path(),
+        "acme.tagger",
+        r#""permissions": ["contacts:read", "contacts:write"],
+           "hooks": [{"event": "contact.created", "function": "tag"}, {"event": "contact.updated", "function": "tag"}]"#,
+        r#"fn tag(e) { let c = contacts::get(e.row_id); contacts::update(c.id, #{"custom.n": `${parse_int(c.custom.n ?? "0") + 1}`}); }"#,
+    );
+    let b = plugin(
+        tmp.path(),
+        "acme.echo",
+        r#""permissions": ["contacts:read", "contacts:write"],
+           "hooks": [{"event": "contact.updated", "function": "echo"}]"#,
+        r#"fn echo(e) { let c = contacts::get(e.row_id); contacts::update(c.id, #{"custom.echo": `${parse_int(c.custom.echo ?? "0") + 1}`}); }"#,
+    );
+    install_enable(&mut s, &a);
+    install_enable(&mut s, &b);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    let ann = contact(&mut store.lock().unwrap(), "Ann");
+    // Nothing ran inside the commit; it runs on dispatch.
+    assert!(store
+        .lock()
+        .unwrap()
+        .contact(ann.id)
+        .unwrap()
+        .custom
+        .is_empty());
+    let reports = rt.dispatch_pending().unwrap();
+    assert!(reports.iter().all(|r| r.result.is_ok()), "{reports:?}");
+    let c = store.lock().unwrap().contact(ann.id).unwrap();
+    // A ran once for the creation, B and A then reacted to each other until
+    // the chain was cut: bounded, not endless, and A never re-ran on its
+    // own change.
+    let n: i64 = c.custom["n"].parse().unwrap();
+    let echo: i64 = c.custom["echo"].parse().unwrap();
+    assert!((1..=3).contains(&n), "n = {n}");
+    assert!((1..=3).contains(&echo), "echo = {echo}");
+    assert!(rt.dispatch_pending().unwrap().is_empty());
+    // The write is audited in the plugin's name.
+    let audit = store.lock().unwrap().audit_for(ann.id).unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.actor["kind"] == "plugin" && e.actor["plugin"] == "acme.tagger"));
+    // Disabled: hooks stop at once.
+    lifecycle::disable(&mut store.lock().unwrap(), "acme.tagger").unwrap();
+    lifecycle::disable(&mut store.lock().unwrap(), "acme.echo").unwrap();
+    let bob = contact(&mut store.lock().unwrap(), "Bob");
+    assert!(rt.dispatch_pending().unwrap().is_empty());
+    assert!(store
+        .lock()
+        .unwrap()
+        .contact(bob.id)
+        .unwrap()
+        .custom
+        .is_empty());
+}
+
+#[test]
+fn repeated_failures_trip_the_breaker_and_health_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let d = plugin(
+        tmp.path(),
+        "acme.flaky",
+        r#""actions": [{"id": "ok", "label": "Ok", "target": "global", "function": "ok"},
+                       {"id": "boom", "label": "Boom", "target": "global", "function": "boom"}]"#,
+        "fn ok() { 1 } fn boom() { throw \"boom\"; }",
+    );
+    install_enable(&mut s, &d);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    for _ in 0..3 {
+        rt.run_action("acme.flaky", "ok", None)
+            .unwrap()
+            .into_output()
+            .unwrap();
+    }
+    for i in 0..runtime::DEFAULT_BREAKER {
+        let r = rt.run_action("acme.flaky", "boom", None).unwrap();
+        assert_eq!(r.result.as_ref().unwrap_err().kind, ErrorKind::Runtime);
+        assert_eq!(r.disabled.is_some(), i + 1 == runtime::DEFAULT_BREAKER);
+    }
+    let h = rt.health("acme.flaky").unwrap();
+    assert!(!h.enabled);
+    assert!(h
+        .disabled_reason
+        .as_deref()
+        .unwrap()
+        .contains("circuit breaker"));
+    assert_eq!(
+        (h.runs, h.errors),
+        (3 + runtime::DEFAULT_BREAKER, runtime::DEFAULT_BREAKER)
+    );
+    assert!(h.p95_ms >= h.p50_ms && h.p50_ms > 0.0);
+    assert!(h.last_error.unwrap().contains("boom"));
+    match rt.run_action("acme.flaky", "ok", None) {
+        Err(LifecycleError::Refused(m)) => assert!(m.contains("circuit breaker"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let audit = store.lock().unwrap().plugin_audit("acme.flaky").unwrap();
+    assert!(audit.iter().any(|(a, _)| a == "disabled_by_breaker"));
+    // Enabling again clears the reason.
+    lifecycle::enable(&mut store.lock().unwrap(), "acme.flaky", None).unwrap();
+    assert!(rt.health("acme.flaky").unwrap().disabled_reason.is_none());
+}
+
+#[test]
+fn schedules_catch_up_once_after_missed_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let d = plugin(
+        tmp.path(),
+        "acme.daily",
+        r#""permissions": ["storage"],
+           "schedules": [{"id": "morning", "cron": "0 8 * * *", "function": "tick"}]"#,
+        r#"fn tick() { let n = storage::get("n") ?? 0; storage::set("n", n + 1); n + 1 }"#,
+    );
+    install_enable(&mut s, &d);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    let runs = |s: &Arc<Mutex<Store>>| -> i64 {
+        s.lock()
+            .unwrap()
+            .plugin_storage_get("acme.daily", "n")
+            .unwrap()
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(0)
+    };
+    let day1 = Utc.with_ymd_and_hms(2026, 3, 2, 7, 0, 0).unwrap();
+    // First sight: counting starts, nothing runs.
+    assert!(rt.run_due(day1).unwrap().is_empty());
+    // Before 08:00: not due. After: runs once; again at once: not due.
+    assert!(rt.run_due(day1 + Days::minutes(30)).unwrap().is_empty());
+    assert_eq!(rt.run_due(day1 + Days::hours(2)).unwrap().len(), 1);
+    assert!(rt.run_due(day1 + Days::hours(3)).unwrap().is_empty());
+    assert_eq!(runs(&store), 1);
+    // The app was closed for a week: one catch-up run, not seven.
+    let later = day1 + Days::days(8);
+    assert_eq!(rt.run_due(later).unwrap().len(), 1);
+    assert!(rt.run_due(later + Days::minutes(1)).unwrap().is_empty());
+    assert_eq!(runs(&store), 2);
+    let next = rt.next_runs(later).unwrap();
+    assert_eq!(next.len(), 1);
+    assert!(next[0].2.unwrap() > later);
+    // A disabled plugin's schedule does not run.
+    lifecycle::disable(&mut store.lock().unwrap(), "acme.daily").unwrap();
+    assert!(rt.run_due(later + Days::days(2)).unwrap().is_empty());
+}
+
+#[test]
+fn settings_custom_fields_and_uninstall_with_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let body = r#""permissions": ["storage"],
+        "settings": [{"key": "api_token", "label": "Token", "type": "secret", "required": true},
+                     {"key": "limit", "label": "Limit", "type": "integer", "default": 5},
+                     {"key": "mode", "label": "Mode", "type": "string", "choices": ["fast", "slow"]}],
+        "custom_fields": [{"entity": "contact", "name": "score", "label": "Score", "type": "integer"}],
+        "actions": [{"id": "show", "label": "Show", "target": "global", "function": "show"}]"#;
+    let d = plugin(
+        tmp.path(),
+        "acme.conf",
+        body,
+        r#"fn show() { storage::set("seen", true); [settings::get("limit"), settings::get("mode"), settings::get("api_token")] }"#,
+    );
+    let m = lifecycle::install(&mut s, &d, true).unwrap();
+    // A required setting must be filled in before enabling.
+    match lifecycle::enable(&mut s, "acme.conf", None) {
+        Err(LifecycleError::Refused(msg)) => assert!(msg.contains("api_token"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    // Bad values are refused with the key named; nothing is stored.
+    let bad = runtime::validate_settings(
+        &m,
+        &[
+            ("limit".into(), "lots".into()),
+            ("mode".into(), "medium".into()),
+            ("nope".into(), "1".into()),
+        ],
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(bad.len(), 4, "{bad:?}");
+    assert!(bad[0].starts_with("limit") && bad[0].contains("whole number"));
+    assert!(bad[1].starts_with("mode") && bad[2].starts_with("nope"));
+    assert!(bad[3].starts_with("api_token: is required"));
+    let good = runtime::validate_settings(
+        &m,
+        &[
+            ("api_token".into(), "s3cret".into()),
+            ("mode".into(), "fast".into()),
+        ],
+        &Default::default(),
+    )
+    .unwrap();
+    s.set_plugin_settings("acme.conf", &good, &runtime::secret_keys(&m))
+        .unwrap();
+    lifecycle::enable(&mut s, "acme.conf", None).unwrap();
+    // The secret is not in the audit trail.
+    let audit = s.plugin_audit("acme.conf").unwrap();
+    assert!(
+        audit.iter().all(|(_, c)| !c.contains("s3cret")),
+        "{audit:?}"
+    );
+    // Custom fields: recorded with a checksum, idempotent.
+    let defs = s.custom_field_defs().unwrap();
+    assert_eq!(defs.len(), 1);
+    assert_eq!(defs[0].4.len(), 64);
+    let again = lifecycle::apply_custom_fields(&mut s, &m).unwrap();
+    assert_eq!(again[0].1, crm_core::FieldApplied::Unchanged);
+    // Another plugin may not take the same field.
+    let other = plugin(
+        tmp.path(),
+        "acme.other",
+        r#""custom_fields": [{"entity": "contact", "name": "score", "label": "Mine", "type": "string"}]"#,
+        "fn f() {}",
+    );
+    lifecycle::install(&mut s, &other, true).unwrap();
+    let err = lifecycle::enable(&mut s, "acme.other", None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("already defined by plugin acme.conf"),
+        "{err}"
+    );
+    // Settings reach the script, defaults filled in.
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    let out = rt
+        .run_action("acme.conf", "show", None)
+        .unwrap()
+        .into_output()
+        .unwrap();
+    assert_eq!(out.value, serde_json::json!([5, "fast", "s3cret"]));
+    // Export before uninstall: storage and settings, never the secret.
+    let mut s = store.lock().unwrap();
+    let export = s
+        .plugin_data_export("acme.conf", &runtime::secret_keys(&m))
+        .unwrap();
+    assert_eq!(export["storage"]["seen"], serde_json::json!(true));
+    assert_eq!(export["settings"]["mode"], "fast");
+    assert!(!export.to_string().contains("s3cret"));
+    lifecycle::uninstall(&mut s, "acme.conf").unwrap();
+    assert!(s.plugin_storage_list("acme.conf").unwrap().is_empty());
+    assert!(s.plugin_settings("acme.conf").unwrap().is_empty());
+    assert!(s.custom_field_defs().unwrap().is_empty());
+}
