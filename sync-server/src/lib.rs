@@ -15,6 +15,7 @@ pub mod admin;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod local;
 pub mod login;
 pub mod merge;
 pub mod pull;

@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zeroize::Zeroizing;
 
 mod plugin_cmd;
+mod sync_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +74,10 @@ enum Cmd {
     /// Plugins.
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// Sign in to a sync server (registers this device).
+    Login(sync_cmd::LoginArgs),
+    /// Push local changes and pull the server's; `crm sync status` shows the state.
+    Sync(sync_cmd::SyncArgs),
     /// Show the audit trail of one record.
     Audit {
         /// Record id.
@@ -1203,6 +1208,8 @@ fn run(cli: Cli) -> Result<()> {
                 serde_json::to_string_pretty(&crm_plugins::Manifest::json_schema())?
             );
         }
+        Cmd::Login(args) => sync_cmd::login(&dir, open_quiet(&dir)?, args)?,
+        Cmd::Sync(args) => sync_cmd::sync(&dir, open_quiet(&dir)?, args)?,
         Cmd::Audit { id } => {
             let store = open(&dir)?;
             for a in store.audit_for(parse_id("record", &id)?)? {

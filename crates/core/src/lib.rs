@@ -19,6 +19,7 @@ pub mod plugin_state;
 pub mod policies;
 mod records;
 pub mod store;
+pub mod sync;
 
 pub use activity::{Activity, ActivityKind, Task, TaskDraft, TaskFilter, TaskStatus};
 pub use contacts::{Contact, ContactDraft, ContactKind, ContactQuery, Stage, Written};

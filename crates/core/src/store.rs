@@ -508,6 +508,12 @@ impl Store {
         &mut self.conn
     }
 
+    /// The connection, clock and identity for the sync module: changes
+    /// received from the server are merged without entering the outbox.
+    pub(crate) fn sync_parts(&mut self) -> (&mut Connection, &Clock, &mut Identity) {
+        (&mut self.conn, &self.clock, &mut self.identity)
+    }
+
     /// Start a write transaction. Nothing is visible until [`WriteTx::commit`];
     /// dropping it rolls everything back.
     pub fn write(&mut self, actor: Actor) -> Result<WriteTx<'_>> {

@@ -1,0 +1,139 @@
+//! `crm login SERVER`, `crm sync`, `crm sync status`: glue over
+//! `crm-sync-client` and the core's sync state.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use crm_core::Store;
+use crm_sync_client::{Connection, Options};
+use zeroize::Zeroizing;
+
+/// `crm login`.
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The sync server's URL, e.g. https://sync.example.com
+    server: String,
+    /// Account email (asked for on a terminal when missing).
+    #[arg(long, env = "CRM_SYNC_EMAIL")]
+    email: Option<String>,
+}
+
+/// `crm sync`.
+#[derive(Args)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    cmd: Option<SyncSub>,
+}
+
+#[derive(Subcommand)]
+enum SyncSub {
+    /// Last success, pending ops, last error.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn server_url(raw: &str) -> Result<String> {
+    let t = raw.trim().trim_end_matches('/');
+    if !(t.starts_with("https://") || t.starts_with("http://"))
+        || t.contains('@')
+        || t.contains(char::is_whitespace)
+    {
+        bail!("server {raw:?}: give an http:// or https:// URL without credentials");
+    }
+    Ok(t.to_string())
+}
+
+/// The password: `CRM_SYNC_PASSWORD` (tests, scripts), else a prompt.
+fn password() -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("CRM_SYNC_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(Zeroizing::new(p));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no password: set CRM_SYNC_PASSWORD or run in a terminal to be asked");
+    }
+    Ok(Zeroizing::new(
+        rpassword::prompt_password("Password: ").context("reading the password")?,
+    ))
+}
+
+fn email(given: Option<String>) -> Result<String> {
+    if let Some(e) = given.filter(|e| !e.trim().is_empty()) {
+        return Ok(e.trim().to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no email: pass --email or set CRM_SYNC_EMAIL");
+    }
+    eprint!("Email: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the email")?;
+    Ok(line.trim().to_string())
+}
+
+/// Sign in: register this device, bind the profile to the account's tenant,
+/// keep the device token (keyring, or the encrypted database).
+pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
+    let server = server_url(&args.server)?;
+    let email = email(args.email)?;
+    let password = password()?;
+    let conn = Connection::new(&server, Options::default())?;
+    let device = store.identity().device_id;
+    let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
+    store.bind_to_server(&server, &email, resp.tenant_id, resp.user_id)?;
+    store.save_device_token(dir, &resp.token)?;
+    println!(
+        "signed in to {server} as {email} ({}); this device is {}",
+        resp.role, resp.device_id
+    );
+    Ok(())
+}
+
+/// Push, pull, or show the state.
+pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
+    if let Some(SyncSub::Status { json }) = args.cmd {
+        let s = store.sync_status()?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            println!(
+                "server:        {}",
+                s.server.as_deref().unwrap_or("(not signed in)")
+            );
+            println!("account:       {}", s.email.as_deref().unwrap_or("-"));
+            println!(
+                "last success:  {}",
+                s.last_success.as_deref().unwrap_or("never")
+            );
+            println!("pending ops:   {}", s.pending);
+            println!("set aside:     {}", s.quarantined);
+            println!(
+                "last error:    {}",
+                s.last_error.as_deref().unwrap_or("none")
+            );
+        }
+        return Ok(());
+    }
+    let status = store.sync_status()?;
+    let (Some(server), Some(token)) = (status.server, store.device_token(dir)?) else {
+        return Err(crm_sync_client::SyncError::NotSignedIn.into());
+    };
+    let conn = Connection::new(&server, Options::default())?;
+    let report = crm_sync_client::sync(&mut store, &conn, &token)?;
+    println!(
+        "pushed {}, pulled {}, evicted {}, set aside {}; {} ops pending",
+        report.pushed,
+        report.pulled,
+        report.evicted,
+        report.quarantined,
+        store.outbox_len()?
+    );
+    Ok(())
+}

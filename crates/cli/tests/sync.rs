@@ -1,0 +1,247 @@
+//! Two `crm` profiles converging through a real sync server over a real
+//! PostgreSQL: login, offline edits, concurrent field edits, deletes, the
+//! server going away and coming back, `crm sync status`.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use crm_pg_testkit::TestPg;
+use crm_sync_server::auth::Role;
+use crm_sync_server::local::Running;
+use crm_sync_server::{admin, db, Limits};
+use serde_json::Value;
+
+const PASS: &str = "correct horse battery";
+const ACCOUNT_PW: &str = "account password 1";
+
+fn crm(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crm"));
+    c.env("CRM_DATA_DIR", dir)
+        .env("CRM_PASSPHRASE", PASS)
+        .env("CRM_SYNC_PASSWORD", ACCOUNT_PW)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("run crm")
+}
+
+fn ok(c: &mut Command) -> String {
+    let o = run(c);
+    assert!(
+        o.status.success(),
+        "crm failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(c: &mut Command) -> Value {
+    serde_json::from_str(&ok(c)).expect("json output")
+}
+
+fn contacts(dir: &Path) -> Vec<Value> {
+    json(crm(dir).args(["contacts", "list", "--json"]))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn by_name<'a>(list: &'a [Value], name: &str) -> Option<&'a Value> {
+    list.iter().find(|c| c["display_name"] == name)
+}
+
+struct Server {
+    pg: TestPg,
+    rt: tokio::runtime::Runtime,
+    running: Option<Running>,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Server {
+        let pg = TestPg::start().expect("postgres");
+        pg.create_database("crm", "crm_owner", "crm_app")
+            .expect("database");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let running = rt.block_on(async {
+            let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
+                .await
+                .expect("owner");
+            db::migrate(&owner).await.expect("migrate");
+            let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
+            for email in ["ann@acme.test", "bob@acme.test"] {
+                admin::add_user(&owner, t, email, ACCOUNT_PW, Role::Admin, None)
+                    .await
+                    .expect("user");
+            }
+            let pool = db::connect(&pg.url("crm_app", "crm"), 8)
+                .await
+                .expect("pool");
+            crm_sync_server::local::spawn(pool, Limits::default(), 0)
+                .await
+                .expect("serve")
+        });
+        let port = running.addr.port();
+        Server {
+            pg,
+            rt,
+            running: Some(running),
+            port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            let _g = self.rt.enter();
+            r.stop();
+        }
+    }
+
+    fn restart(&mut self) {
+        let pool = self.rt.block_on(async {
+            db::connect(&self.pg.url("crm_app", "crm"), 8)
+                .await
+                .expect("pool")
+        });
+        let port = self.port;
+        self.running = Some(
+            self.rt
+                .block_on(crm_sync_server::local::spawn(pool, Limits::default(), port))
+                .expect("serve again"),
+        );
+    }
+}
+
+#[test]
+fn two_profiles_converge_through_the_server_and_survive_it_going_away() {
+    let mut server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    for d in [&a, &b] {
+        ok(crm(d).args(["init", "--key-store", "passphrase"]));
+    }
+    // Made before the first login: pushed once signed in.
+    ok(crm(&a).args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Ann",
+        "--last-name",
+        "Lee",
+        "--email",
+        "ann.lee@example.com",
+    ]));
+    ok(crm(&a).args(["login", &server.url(), "--email", "ann@acme.test"]));
+    ok(crm(&b).args(["login", &server.url(), "--email", "bob@acme.test"]));
+    ok(crm(&a).arg("sync"));
+    ok(crm(&b).arg("sync"));
+    let on_b = contacts(&b);
+    let ann = by_name(&on_b, "Ann Lee").expect("b has ann").clone();
+    let id = ann["id"].as_str().expect("id").to_string();
+    let status = json(crm(&b).args(["sync", "status", "--json"]));
+    assert_eq!(
+        status["pending"], 0,
+        "pulled rows do not re-enter the outbox: {status}"
+    );
+    assert!(status["last_success"].is_string());
+    let audit = ok(crm(&b).args(["audit", &id]));
+    assert!(
+        audit.contains("sync"),
+        "pulled changes are audited as sync: {audit}"
+    );
+
+    // Concurrent edits of different fields both survive.
+    ok(crm(&a).args(["contacts", "edit", &id, "--set", "city=Leeds"]));
+    ok(crm(&b).args(["contacts", "edit", &id, "--set", "stage=client"]));
+    for d in [&a, &b, &a] {
+        ok(crm(d).arg("sync"));
+    }
+    for d in [&a, &b] {
+        let list = contacts(d);
+        let c = by_name(&list, "Ann Lee").expect("ann");
+        assert_eq!(c["city"], "Leeds", "{c}");
+        assert_eq!(c["stage"], "client", "{c}");
+    }
+
+    // The server goes away: local work goes on, sync fails clearly, the
+    // op stays pending, and is delivered once the server is back.
+    server.stop();
+    ok(crm(&a).args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Offline",
+        "--last-name",
+        "Made",
+    ]));
+    let o = run(crm(&a).arg("sync"));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("unreachable"),
+        "{err}"
+    );
+    let status = json(crm(&a).args(["sync", "status", "--json"]));
+    assert!(status["pending"].as_i64().unwrap_or(0) >= 1, "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unreachable")),
+        "{status}"
+    );
+    server.restart();
+    ok(crm(&a).arg("sync"));
+    let status = json(crm(&a).args(["sync", "status", "--json"]));
+    assert_eq!(status["pending"], 0, "{status}");
+    assert!(status["last_error"].is_null(), "{status}");
+
+    // A delete on b reaches a.
+    ok(crm(&b).arg("sync"));
+    assert!(by_name(&contacts(&b), "Offline Made").is_some());
+    ok(crm(&b).args(["contacts", "delete", &id]));
+    ok(crm(&b).arg("sync"));
+    ok(crm(&a).arg("sync"));
+    assert!(
+        by_name(&contacts(&a), "Ann Lee").is_none(),
+        "the delete arrived"
+    );
+    let names = |d: &Path| {
+        let mut v: Vec<String> = contacts(d)
+            .iter()
+            .map(|c| c["display_name"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a), names(&b));
+}
+
+#[test]
+fn sync_before_login_and_a_wrong_password_fail_with_one_clear_line() {
+    let server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = tmp.path().join("a");
+    ok(crm(&a).args(["init", "--key-store", "passphrase"]));
+    let o = run(crm(&a).arg("sync"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("crm login"));
+    let o = run(crm(&a).env("CRM_SYNC_PASSWORD", "wrong password").args([
+        "login",
+        &server.url(),
+        "--email",
+        "ann@acme.test",
+    ]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("wrong email or password"), "{err}");
+}

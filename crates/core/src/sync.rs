@@ -1,0 +1,594 @@
+//! The local half of sync: reading and acknowledging the outbox, merging
+//! changes received from the server, evictions, and the sync state.
+//!
+//! No network here (the core stays free of HTTP and async runtimes; the
+//! `crm-sync-client` crate does the talking). What arrives from the server
+//! is merged with the same per-field last-writer-wins rule the server uses
+//! (compare each field's clock; `deleted` only ever becomes true), written
+//! straight to the synced tables **without** an outbox entry (it came from
+//! the server, sending it back would echo forever), audited with the actor
+//! `sync`, and the page's cursor is saved in the same transaction, so a
+//! crash never skips or double-counts a page.
+//!
+//! The device token lives in the OS keyring when the profile's database key
+//! does (same store, its own service name); for passphrase profiles (no
+//! keyring answers) it is kept inside the encrypted database, where it is
+//! exactly as protected as the data it gives access to.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crm_protocol::wire::{Eviction, RowState};
+use crm_protocol::{Hlc, SyncOp};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::error::{CoreError, Result};
+use crate::keys::{KeySource, ProfileMeta};
+use crate::store::{Actor, Store, Table};
+
+/// Keyring service under which device tokens are stored.
+pub const TOKEN_KEYRING_SERVICE: &str = "insurance-crm.device-token";
+
+const ALL_TABLES: [Table; 5] = [
+    Table::Contacts,
+    Table::Policies,
+    Table::Payments,
+    Table::Tasks,
+    Table::Activities,
+];
+
+fn table_named(name: &str) -> Option<Table> {
+    ALL_TABLES.into_iter().find(|t| t.name() == name)
+}
+
+/// What `crm sync status` shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SyncStatus {
+    /// The server this profile is signed in to.
+    pub server: Option<String>,
+    /// The signed-in account's email.
+    pub email: Option<String>,
+    /// The pull cursor.
+    pub cursor: i64,
+    /// Ops waiting to be pushed.
+    pub pending: i64,
+    /// Ops the server refused (kept aside, never blocking the queue).
+    pub quarantined: i64,
+    /// When the last sync finished (RFC 3339).
+    pub last_success: Option<String>,
+    /// The last sync error, cleared by the next success.
+    pub last_error: Option<String>,
+}
+
+/// What merging a page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Rows inserted or changed.
+    pub changed: usize,
+    /// Rows already up to date.
+    pub unchanged: usize,
+    /// Rows removed by evictions (children of evicted contacts included).
+    pub evicted: usize,
+    /// Rows that could not be stored (unknown table, missing required field).
+    pub skipped: usize,
+}
+
+/// A local row: its fields, its clocks, whether it is a tombstone.
+type LocalRow = (Map<String, Value>, Map<String, Value>, bool);
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null => S::Null,
+        Value::Bool(b) => S::Integer(*b as i64),
+        Value::Number(n) => n
+            .as_i64()
+            .map(S::Integer)
+            .or_else(|| n.as_f64().map(S::Real))
+            .unwrap_or(S::Null),
+        Value::String(s) => S::Text(s.clone()),
+        other => S::Text(other.to_string()),
+    }
+}
+
+fn clock_of(clocks: &Map<String, Value>, field: &str) -> Hlc {
+    clocks
+        .get(field)
+        .or_else(|| clocks.get("_"))
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Hlc::ZERO)
+}
+
+fn get_meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, v],
+        )?,
+        None => conn.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+    };
+    Ok(())
+}
+
+impl Store {
+    /// The oldest `limit` ops of the outbox, ready to push.
+    pub fn outbox_batch(&self, limit: usize) -> Result<Vec<SyncOp>> {
+        let tenant = self.identity().tenant_id;
+        let mut st = self.conn().prepare_cached(
+            "SELECT op_id, table_name, row_id, hlc, fields FROM sync_outbox ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let bad = |what: String| CoreError::BadProfile {
+            path: std::path::PathBuf::from(crate::store::DB_FILE),
+            reason: format!("sync outbox: {what}"),
+        };
+        let mut out = Vec::new();
+        for row in rows {
+            let (op_id, table, row_id, hlc, fields) = row?;
+            out.push(SyncOp {
+                op_id: Uuid::parse_str(&op_id).map_err(|e| bad(format!("op id: {e}")))?,
+                table,
+                row_id: Uuid::parse_str(&row_id).map_err(|e| bad(format!("row id: {e}")))?,
+                tenant_id: tenant,
+                hlc: hlc.parse().map_err(|e| bad(format!("{e}")))?,
+                fields: serde_json::from_str::<BTreeMap<String, Value>>(&fields)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drop acknowledged ops (applied or already applied) from the outbox.
+    pub fn outbox_ack(&mut self, op_ids: &[Uuid]) -> Result<()> {
+        let (conn, _, _) = self.sync_parts();
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached("DELETE FROM sync_outbox WHERE op_id = ?1")?;
+            for id in op_ids {
+                st.execute([id.to_string()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Set an op the server refused aside, with the reason, so it never
+    /// blocks the ops behind it. It stays in the profile for inspection.
+    pub fn outbox_quarantine(&mut self, op_id: Uuid, reason: &str) -> Result<()> {
+        let (conn, _, _) = self.sync_parts();
+        let tx = conn.transaction()?;
+        let op: Option<(String, String, String, String)> = tx
+            .query_row(
+                "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE op_id = ?1",
+                [op_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        if let Some((table, row, hlc, fields)) = op {
+            let entry = serde_json::json!({"table": table, "row_id": row, "hlc": hlc,
+                "fields": serde_json::from_str::<Value>(&fields)?, "reason": reason, "at": now_text()});
+            set_meta(
+                &tx,
+                &format!("sync.quarantine.{op_id}"),
+                Some(&entry.to_string()),
+            )?;
+            tx.execute(
+                "DELETE FROM sync_outbox WHERE op_id = ?1",
+                [op_id.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Merge a page from the server: evictions first, then rows, then save
+    /// `cursor`, all in one transaction. Nothing enters the outbox.
+    pub fn apply_remote(
+        &mut self,
+        rows: &[RowState],
+        evictions: &[Eviction],
+        cursor: i64,
+    ) -> Result<ApplyReport> {
+        let (conn, clock, _) = self.sync_parts();
+        let tx = conn.transaction()?;
+        let mut report = ApplyReport::default();
+        let now = now_text();
+        let audit = |tx: &rusqlite::Transaction<'_>,
+                     device: Uuid,
+                     table: &str,
+                     id: &str,
+                     action: &str,
+                     changes: &Value|
+         -> Result<()> {
+            let actor = serde_json::to_string(&Actor::Sync { device })?;
+            tx.prepare_cached(
+                "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![now, actor, table, id, action, changes.to_string()])?;
+            Ok(())
+        };
+        for ev in evictions {
+            let Some(table) = table_named(&ev.table) else {
+                report.skipped += 1;
+                continue;
+            };
+            let id = ev.row_id.to_string();
+            let mut victims: Vec<(&'static str, String)> = vec![(table.name(), id.clone())];
+            if table == Table::Contacts {
+                for t in ["policies", "tasks", "activities"] {
+                    let mut st =
+                        tx.prepare(&format!("SELECT id FROM {t} WHERE contact_id = ?1"))?;
+                    let ids: Vec<String> = st
+                        .query_map([&id], |r| r.get(0))?
+                        .collect::<std::result::Result<_, _>>()?;
+                    victims.extend(ids.into_iter().map(|i| (t, i)));
+                }
+            }
+            let policies: Vec<String> = victims
+                .iter()
+                .filter(|(t, _)| *t == "policies")
+                .map(|(_, i)| i.clone())
+                .collect();
+            for p in policies {
+                let mut st = tx.prepare("SELECT id FROM payments WHERE policy_id = ?1")?;
+                let ids: Vec<String> = st
+                    .query_map([&p], |r| r.get(0))?
+                    .collect::<std::result::Result<_, _>>()?;
+                victims.extend(ids.into_iter().map(|i| ("payments", i)));
+            }
+            for (t, i) in victims {
+                let n = tx.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [&i])?;
+                if t == "contacts" {
+                    tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [&i])?;
+                    tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [&i])?;
+                    tx.execute("DELETE FROM import_keys WHERE contact_id = ?1", [&i])?;
+                }
+                if n > 0 {
+                    report.evicted += 1;
+                    audit(&tx, Uuid::nil(), t, &i, "evicted", &Value::Null)?;
+                }
+            }
+        }
+        for row in rows {
+            let Some(table) = table_named(&row.table) else {
+                report.skipped += 1;
+                continue;
+            };
+            for h in row.clocks.values() {
+                // The server bounds clocks already; a stamp it let through
+                // is never a reason to drop a page.
+                let _ = clock.observe(*h);
+            }
+            let fields = table.fields();
+            let id = row.row_id.to_string();
+            let local: Option<LocalRow> = {
+                let sql = format!(
+                    "SELECT {}, clocks, deleted FROM {} WHERE id = ?1",
+                    fields.join(", "),
+                    table.name()
+                );
+                let mut st = tx.prepare_cached(&sql)?;
+                st.query_row([&id], |r| {
+                    let mut m = Map::new();
+                    for (i, f) in fields.iter().enumerate() {
+                        m.insert(
+                            (*f).to_string(),
+                            crate::store::row_to_json(table, f, r.get_ref(i)?),
+                        );
+                    }
+                    let clocks: String = r.get(fields.len())?;
+                    let deleted: i64 = r.get(fields.len() + 1)?;
+                    Ok((m, clocks, deleted != 0))
+                })
+                .optional()?
+                .map(|(m, c, d)| {
+                    let clocks = serde_json::from_str::<Value>(&c)
+                        .ok()
+                        .and_then(|v| v.as_object().cloned())
+                        .unwrap_or_default();
+                    (m, clocks, d)
+                })
+            };
+            let newest = row.clocks.values().max().copied().unwrap_or(Hlc::ZERO);
+            let remote_clocks: Map<String, Value> = row
+                .clocks
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
+                .collect();
+            match local {
+                None => {
+                    let sql = format!(
+                        "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
+                         VALUES (?, (SELECT value FROM meta WHERE key = 'tenant_id'), {}, ?, ?, ?, ?)",
+                        table.name(),
+                        fields.join(", "),
+                        vec!["?"; fields.len()].join(", ")
+                    );
+                    let mut vals: Vec<rusqlite::types::Value> = vec![id.clone().into()];
+                    for f in fields {
+                        vals.push(sql_value(row.fields.get(*f).unwrap_or(&Value::Null)));
+                    }
+                    vals.push(Value::Object(remote_clocks).to_string().into());
+                    vals.push((row.deleted as i64).into());
+                    vals.push(now.clone().into());
+                    vals.push(now.clone().into());
+                    match tx
+                        .prepare_cached(&sql)?
+                        .execute(rusqlite::params_from_iter(vals))
+                    {
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(table = table.name(), row = %id, error = %e, "a pulled row could not be stored");
+                            report.skipped += 1;
+                            continue;
+                        }
+                    }
+                    if table == Table::Contacts && !row.deleted {
+                        refresh_lookups(&tx, &id, &row.fields)?;
+                    }
+                    audit(
+                        &tx,
+                        newest.node,
+                        table.name(),
+                        &id,
+                        "created",
+                        &Value::Object(row.fields.clone()),
+                    )?;
+                    report.changed += 1;
+                }
+                Some((local_fields, mut clocks, local_deleted)) => {
+                    let mut sets: Vec<String> = Vec::new();
+                    let mut vals: Vec<rusqlite::types::Value> = Vec::new();
+                    let mut changes = Map::new();
+                    let mut deleted_now = false;
+                    for (name, remote) in &row.clocks {
+                        if *remote <= clock_of(&clocks, name) {
+                            continue;
+                        }
+                        if name == crm_protocol::schema::DELETED {
+                            if row.deleted && !local_deleted {
+                                sets.push("deleted = 1".into());
+                                deleted_now = true;
+                                changes.insert(name.clone(), Value::Bool(true));
+                            }
+                        } else if fields.contains(&name.as_str()) {
+                            let new = row.fields.get(name).cloned().unwrap_or(Value::Null);
+                            let old = local_fields.get(name).cloned().unwrap_or(Value::Null);
+                            if new != old {
+                                sets.push(format!("{name} = ?"));
+                                vals.push(sql_value(&new));
+                                changes.insert(name.clone(), Value::Array(vec![old, new]));
+                            }
+                        } else {
+                            continue;
+                        }
+                        clocks.insert(name.clone(), Value::String(remote.to_string()));
+                    }
+                    if sets.is_empty() && changes.is_empty() {
+                        // Clocks may still have advanced (same values).
+                        tx.execute(
+                            &format!("UPDATE {} SET clocks = ?1 WHERE id = ?2", table.name()),
+                            params![Value::Object(clocks).to_string(), id],
+                        )?;
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    sets.push("clocks = ?".into());
+                    vals.push(Value::Object(clocks).to_string().into());
+                    sets.push("updated_at = ?".into());
+                    vals.push(now.clone().into());
+                    vals.push(id.clone().into());
+                    tx.prepare_cached(&format!(
+                        "UPDATE {} SET {} WHERE id = ?",
+                        table.name(),
+                        sets.join(", ")
+                    ))?
+                    .execute(rusqlite::params_from_iter(vals))?;
+                    if table == Table::Contacts {
+                        if deleted_now || local_deleted || row.deleted {
+                            tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
+                            tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
+                        } else if changes.contains_key("emails") || changes.contains_key("phones") {
+                            refresh_lookups(&tx, &id, &row.fields)?;
+                        }
+                    }
+                    let action = if deleted_now { "deleted" } else { "updated" };
+                    audit(
+                        &tx,
+                        newest.node,
+                        table.name(),
+                        &id,
+                        action,
+                        &Value::Object(changes),
+                    )?;
+                    report.changed += 1;
+                }
+            }
+        }
+        set_meta(&tx, "sync.cursor", Some(&cursor.to_string()))?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// This profile's sync state.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let c = self.conn();
+        let quarantined: i64 = c.query_row(
+            "SELECT count(*) FROM meta WHERE key LIKE 'sync.quarantine.%'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(SyncStatus {
+            server: get_meta(c, "sync.server")?,
+            email: get_meta(c, "sync.email")?,
+            cursor: get_meta(c, "sync.cursor")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            pending: self.outbox_len()?,
+            quarantined,
+            last_success: get_meta(c, "sync.last_success")?,
+            last_error: get_meta(c, "sync.last_error")?,
+        })
+    }
+
+    /// Record the end of a sync attempt: success clears the last error.
+    pub fn record_sync_result(&mut self, error: Option<&str>) -> Result<()> {
+        let (conn, _, _) = self.sync_parts();
+        match error {
+            None => {
+                set_meta(conn, "sync.last_success", Some(&now_text()))?;
+                set_meta(conn, "sync.last_error", None)?;
+            }
+            Some(e) => set_meta(
+                conn,
+                "sync.last_error",
+                Some(&format!("{} {e}", now_text())),
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Bind this profile to a server account after a login: the replica
+    /// takes the server's tenant (rows made before the first login are
+    /// relabelled, their outbox ops are pushed as the tenant's) and user.
+    /// A profile already bound to another tenant is refused untouched.
+    pub fn bind_to_server(
+        &mut self,
+        server: &str,
+        email: &str,
+        tenant_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<()> {
+        let (conn, _, identity) = self.sync_parts();
+        if let Some(bound) = get_meta(conn, "sync.tenant")? {
+            if bound != tenant_id.to_string() {
+                return Err(CoreError::Invalid(crate::ValidationError::new(
+                    "login",
+                    format!("this profile belongs to tenant {bound}; the account is in another tenant. Use a new profile (--data-dir) for it"),
+                )));
+            }
+        }
+        let tx = conn.transaction()?;
+        let tenant = tenant_id.to_string();
+        for t in ALL_TABLES {
+            tx.execute(
+                &format!(
+                    "UPDATE {} SET tenant_id = ?1 WHERE tenant_id <> ?1",
+                    t.name()
+                ),
+                [&tenant],
+            )?;
+        }
+        for (k, v) in [
+            ("tenant_id", tenant.clone()),
+            ("user_id", user_id.to_string()),
+            ("sync.tenant", tenant.clone()),
+            ("sync.server", server.to_string()),
+            ("sync.email", email.to_string()),
+        ] {
+            set_meta(&tx, k, Some(&v))?;
+        }
+        tx.commit()?;
+        identity.tenant_id = tenant_id;
+        identity.user_id = user_id.to_string();
+        Ok(())
+    }
+
+    /// Keep the device token: in the OS keyring when the profile's key is
+    /// there, else inside the encrypted database (see the module docs).
+    pub fn save_device_token(&mut self, profile_dir: &std::path::Path, token: &str) -> Result<()> {
+        let meta = ProfileMeta::load(profile_dir)?;
+        let (conn, _, _) = self.sync_parts();
+        match &meta.key {
+            KeySource::Keyring { user } => {
+                token_entry(user)?
+                    .set_password(token)
+                    .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))?;
+                set_meta(conn, "sync.token_store", Some("keyring"))?;
+                set_meta(conn, "sync.device_token", None)?;
+            }
+            KeySource::Passphrase(_) => {
+                set_meta(conn, "sync.token_store", Some("database"))?;
+                set_meta(conn, "sync.device_token", Some(token))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The device token saved by [`Store::save_device_token`], if signed in.
+    pub fn device_token(&self, profile_dir: &std::path::Path) -> Result<Option<Zeroizing<String>>> {
+        match get_meta(self.conn(), "sync.token_store")?.as_deref() {
+            Some("keyring") => {
+                let meta = ProfileMeta::load(profile_dir)?;
+                let KeySource::Keyring { user } = &meta.key else {
+                    return Ok(None);
+                };
+                match token_entry(user)?.get_password() {
+                    Ok(t) => Ok(Some(Zeroizing::new(t))),
+                    Err(keyring_core::Error::NoEntry) => Ok(None),
+                    Err(e) => Err(CoreError::KeyringUnavailable(e.to_string())),
+                }
+            }
+            Some(_) => Ok(get_meta(self.conn(), "sync.device_token")?.map(Zeroizing::new)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn token_entry(user: &str) -> Result<keyring_core::Entry> {
+    let store: Arc<keyring_core::CredentialStore> = dbus_secret_service_keyring_store::Store::new()
+        .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))?;
+    store
+        .build(TOKEN_KEYRING_SERVICE, user, None)
+        .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
+}
+
+fn refresh_lookups(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    fields: &Map<String, Value>,
+) -> Result<()> {
+    tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [id])?;
+    tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [id])?;
+    for (field, table, col) in [
+        ("emails", "contact_emails", "email"),
+        ("phones", "contact_phones", "phone"),
+    ] {
+        for v in fields
+            .get(field)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(s) = v.as_str() {
+                tx.prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO {table} ({col}, contact_id) VALUES (?1, ?2)"
+                ))?
+                .execute([s, id])?;
+            }
+        }
+    }
+    Ok(())
+}

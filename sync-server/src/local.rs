@@ -1,0 +1,37 @@
+//! Running the server inside another program's tokio runtime, on a given
+//! loopback port: the end-to-end tests, the convergence property test (which
+//! restarts it) and the benchmark use this instead of a child process.
+
+use std::net::SocketAddr;
+
+use crate::sql::PgPool;
+use crate::{app, AppState, Limits};
+
+/// A server task; [`Running::stop`] ends it (connections in flight are cut,
+/// like a killed process).
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stop serving at once.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Serve on `127.0.0.1:port` (0: any free port).
+pub async fn spawn(pool: PgPool, limits: Limits, port: u16) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let router = app(AppState::new(pool, limits));
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, task })
+}
