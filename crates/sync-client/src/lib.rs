@@ -238,6 +238,14 @@ fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, Sync
                 report.pushed += resp.applied.len() + resp.duplicates.len();
                 let mut done = resp.applied;
                 done.extend(resp.duplicates);
+                if !ops.iter().any(|o| done.contains(&o.op_id)) {
+                    // Never spin on a batch the server does not account for.
+                    return Err(SyncError::Refused {
+                        status: 200,
+                        code: "no_progress".into(),
+                        message: "the server acknowledged none of the pushed ops".into(),
+                    });
+                }
                 store.outbox_ack(&done)?;
             }
             Err(bad) => {
