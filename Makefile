@@ -1,11 +1,12 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run test bench clean-demo
+.PHONY: help deps run test bench bench-plugins clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
 	@echo "make run     run the product on a sample (the crm CLI for now)"
 	@echo "make test    every test, plus fmt and clippy gates"
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
+	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 
 deps:
 	bash scripts/install-deps
@@ -18,6 +19,9 @@ test:
 
 bench:
 	cargo run --release --locked -p crm-bench -- import
+
+bench-plugins:
+	cargo run --release --locked -p crm-bench -- plugins
 
 clean-demo:
 	rm -rf demo-data

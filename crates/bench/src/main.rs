@@ -5,6 +5,10 @@
 //! SQLite (the same bundled library, no key), each in its own child process
 //! so each peak RSS is its own, and prints rows/second, the ratio and the
 //! peak memory against the targets.
+//!
+//! `cargo run --release -p crm-bench -- plugins` measures one empty hook
+//! invocation and the lead-scoring template over 100,000 contacts against
+//! the same logic in native Rust (see `plugins.rs`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use crm_core::import::{ImportControl, ImportOptions};
 use crm_core::{DbKey, Store};
+
+mod plugins;
 
 const HEADERS: [&str; 20] = [
     "Record ID",
@@ -219,6 +225,18 @@ fn main() -> Result<()> {
             )?;
             Ok(())
         }
-        Some(other) => bail!("unknown benchmark {other:?}; try `import [--rows N]`"),
+        Some("plugins") => {
+            let rows: usize = match args.iter().position(|a| a == "--rows") {
+                Some(i) => args.get(i + 1).context("--rows N")?.parse()?,
+                None => 100_000,
+            };
+            if cfg!(debug_assertions) {
+                eprintln!("warning: debug build; run with --release for meaningful figures");
+            }
+            plugins::run(rows)
+        }
+        Some(other) => {
+            bail!("unknown benchmark {other:?}; try `import [--rows N]` or `plugins [--rows N]`")
+        }
     }
 }

@@ -190,6 +190,8 @@ enum PluginCmd {
     },
     /// Write the host-API reference (Markdown) to stdout.
     Reference,
+    /// Render the dashboard widgets of enabled plugins (the data the app draws), as JSON.
+    Widgets,
     /// List installed plugins.
     List,
     /// Run one of a plugin's actions.
@@ -547,6 +549,14 @@ enum SettingsCmd {
         /// Forget the endpoint, model and key.
         #[arg(long)]
         clear: bool,
+    },
+    /// Override a plugin limit for this tenant (no VALUE: back to the default).
+    PluginLimit {
+        /// timeout_ms, max_operations, max_memory, max_rows_read, max_writes,
+        /// storage_quota, max_requests, request_timeout_ms or max_response.
+        name: String,
+        /// A positive whole number (milliseconds, bytes or a count).
+        value: Option<u64>,
     },
     /// Let plugins' http calls reach loopback and private networks (off by default).
     PluginNetwork {
@@ -960,6 +970,22 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Cmd::Settings(SettingsCmd::PluginLimit { name, value }) => {
+            let mut check = crm_plugins::Limits::default();
+            check
+                .set(&name, value.unwrap_or(1).max(1))
+                .map_err(|e| anyhow!(e))?;
+            if value == Some(0) {
+                bail!("{name}: give a positive whole number, or no value for the default");
+            }
+            let mut store = open(&dir)?;
+            let v = value.map(|v| v.to_string());
+            store.set_setting(&format!("plugins.limit.{name}"), v.as_deref())?;
+            match value {
+                Some(v) => println!("plugin limit {name} = {v} for this tenant"),
+                None => println!("plugin limit {name} back to its default"),
+            }
+        }
         Cmd::Settings(SettingsCmd::PluginNetwork { policy }) => {
             let mut store = open(&dir)?;
             store.set_setting(
@@ -1168,6 +1194,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Plugin(PluginCmd::New { name, template }) => plugin_cmd::new(&name, &template)?,
         Cmd::Plugin(PluginCmd::Templates) => plugin_cmd::templates(),
         Cmd::Plugin(PluginCmd::Test { dir: plugin_dir }) => plugin_cmd::test(&plugin_dir)?,
+        Cmd::Plugin(PluginCmd::Widgets) => plugin_cmd::widgets(open_quiet(&dir)?)?,
         Cmd::Plugin(PluginCmd::Reference) => {
             print!(
                 "{}",

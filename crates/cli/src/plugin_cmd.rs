@@ -28,6 +28,12 @@ pub fn collect_hook_events(store: &mut Store) {
     }
 }
 
+/// The plugin limits in force for this profile (defaults plus the
+/// tenant's overrides).
+pub fn limits_of(store: &Store) -> Result<Limits> {
+    Limits::for_profile(store).map_err(|e| anyhow!("{e}; fix it with crm settings plugin-limit"))
+}
+
 /// Run the hooks for what this command changed. Failures are reported on
 /// stderr; they never undo the change or fail the command.
 pub fn dispatch_hooks(dir: &Path) {
@@ -39,8 +45,9 @@ pub fn dispatch_hooks(dir: &Path) {
         return;
     }
     let result = (|| -> Result<Vec<RunReport>> {
-        let store = Arc::new(Mutex::new(crate::open_quiet(dir)?));
-        let rt = Runtime::new(store, Limits::default())?;
+        let store = crate::open_quiet(dir)?;
+        let limits = limits_of(&store)?;
+        let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
         rt.enqueue(events);
         Ok(rt.dispatch_pending()?)
     })();
@@ -79,7 +86,8 @@ fn print_reports(reports: &[RunReport], verbose: bool) {
 
 /// `crm plugin run ID ACTION [--record ID]`.
 pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) -> Result<()> {
-    let rt = Runtime::new(Arc::new(Mutex::new(store)), Limits::default())?;
+    let limits = limits_of(&store)?;
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
     let report = rt.run_action(id, action, record)?;
     if let Some(why) = &report.disabled {
         eprintln!("warning: plugin {id} was disabled: {why}");
@@ -99,18 +107,40 @@ pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) ->
 
 /// `crm plugin tick`: due schedules, then pending hooks.
 pub fn tick(store: Store) -> Result<()> {
-    let rt = Runtime::new(Arc::new(Mutex::new(store)), Limits::default())?;
+    let limits = limits_of(&store)?;
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
     let now = chrono::Utc::now();
     let reports = rt.run_due(now)?;
     print_reports(&reports, true);
     print_reports(&rt.dispatch_pending()?, true);
     println!("ran {} schedule(s)", reports.len());
-    for (plugin, schedule, next) in rt.next_runs(now)? {
-        match next {
-            Some(t) => println!("next: {plugin} {schedule} at {}", t.to_rfc3339()),
-            None => println!("next: {plugin} {schedule} never"),
+    for n in rt.next_runs(now)? {
+        match n.next {
+            Some(t) => println!("next: {} {} at {}", n.plugin_id, n.schedule_id, t.to_rfc3339()),
+            None => println!("next: {} {} never", n.plugin_id, n.schedule_id),
         }
     }
+    Ok(())
+}
+
+/// `crm plugin widgets`: every enabled plugin's dashboard widgets, filled.
+pub fn widgets(store: Store) -> Result<()> {
+    let limits = limits_of(&store)?;
+    let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
+    let mut out = Vec::new();
+    for (plugin, section, item) in rt.ui_items()? {
+        if section != "widgets" {
+            continue;
+        }
+        let data = match rt.render_ui(&plugin, &item.id, None) {
+            Ok(v) => v,
+            Err(e) => {
+                serde_json::json!({ "kind": item.kind, "title": item.title, "error": e.to_string() })
+            }
+        };
+        out.push(serde_json::json!({ "plugin": plugin, "id": item.id, "data": data }));
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
 

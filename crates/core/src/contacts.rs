@@ -718,6 +718,60 @@ impl WriteTx<'_> {
     }
 }
 
+impl WriteTx<'_> {
+    /// Set (or with `None` remove) custom fields of a stored contact, and
+    /// nothing else: the other fields are stored and valid already, so they
+    /// are not validated again (the fast path for plugins that score or tag
+    /// many records).
+    pub fn set_contact_custom(
+        &mut self,
+        id: Uuid,
+        fields: &[(String, Option<String>)],
+    ) -> Result<()> {
+        let before =
+            load_row(self.conn(), Table::Contacts, id)?.ok_or_else(|| CoreError::NotFound {
+                kind: "contact",
+                id: id.to_string(),
+            })?;
+        let mut after = before.fields.clone();
+        let mut custom = match after.get("custom") {
+            Some(serde_json::Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (name, value) in fields {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 64 {
+                return Err(ValidationError::new(
+                    format!("custom.{name}"),
+                    "custom field names are 1 to 64 characters",
+                )
+                .into());
+            }
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => {
+                    custom.remove(name);
+                }
+                Some(v) if v.chars().count() > MAX_FIELD_LEN => {
+                    return Err(ValidationError::new(
+                        format!("custom.{name}"),
+                        format!("longer than {MAX_FIELD_LEN} characters"),
+                    )
+                    .into())
+                }
+                Some(v) => {
+                    custom.insert(name.to_string(), serde_json::Value::String(v.to_string()));
+                }
+            }
+        }
+        after.insert("custom".into(), serde_json::Value::Object(custom));
+        self.put(Table::Contacts, id, Some(&before), &after)?;
+        Ok(())
+    }
+}
+
+/// Custom field changes for one contact: name and value (`None` removes).
+pub type CustomChanges = Vec<(String, Option<String>)>;
+
 /// Filters for listing contacts.
 #[derive(Clone, Debug, Default)]
 pub struct ContactQuery {
@@ -789,6 +843,35 @@ impl Store {
         let mut tx = self.write(actor)?;
         tx.delete_contact(id)?;
         tx.commit()
+    }
+
+    /// [`WriteTx::set_contact_custom`] for many contacts in one transaction:
+    /// all of them are written, or none.
+    pub fn set_contacts_custom(
+        &mut self,
+        changes: &[(Uuid, CustomChanges)],
+    ) -> Result<()> {
+        let actor = self.user_actor();
+        let mut tx = self.write(actor)?;
+        for (id, fields) in changes {
+            tx.set_contact_custom(*id, fields)?;
+        }
+        tx.commit()
+    }
+
+    /// Live contacts in id order (creation order) after `after`: for walking
+    /// every contact in pages whose cost does not grow with the position.
+    pub fn scan_contacts(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<Contact>> {
+        let after = after.map(|u| u.to_string()).unwrap_or_default();
+        records::list(
+            self.conn(),
+            Table::Contacts,
+            "id > ?1",
+            &[&after],
+            "id",
+            limit,
+            0,
+        )
     }
 
     /// A live contact by id.

@@ -22,11 +22,13 @@ pub mod store;
 pub mod sync;
 
 pub use activity::{Activity, ActivityKind, Task, TaskDraft, TaskFilter, TaskStatus};
-pub use contacts::{Contact, ContactDraft, ContactKind, ContactQuery, Stage, Written};
+pub use contacts::{
+    Contact, ContactDraft, ContactKind, ContactQuery, CustomChanges, Stage, Written,
+};
 pub use error::{CoreError, Result, ValidationError};
 pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
 pub use plugin_registry::PluginRecord;
-pub use plugin_state::{FieldApplied, PluginRun};
+pub use plugin_state::{CustomFieldDef, FieldApplied, PluginRun};
 pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
 pub use records::parse_id;
 pub use store::{Actor, ChangeEvent, Store, Table};

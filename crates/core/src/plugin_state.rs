@@ -41,6 +41,21 @@ pub struct PluginRun {
     pub message: Option<String>,
 }
 
+/// A custom field a plugin defined.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CustomFieldDef {
+    /// `contact` or `policy`.
+    pub entity: String,
+    /// Field name (`custom.NAME` on the record).
+    pub name: String,
+    /// The plugin that owns it.
+    pub plugin_id: String,
+    /// The definition as the plugin declared it (JSON).
+    pub definition: String,
+    /// SHA-256 of the definition (hex).
+    pub checksum: String,
+}
+
 /// What applying a custom field definition did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -318,13 +333,19 @@ impl Store {
         Ok(applied)
     }
 
-    /// Custom field definitions: (entity, name, plugin, definition JSON, checksum).
-    pub fn custom_field_defs(&self) -> Result<Vec<(String, String, String, String, String)>> {
+    /// Custom field definitions, by entity and name.
+    pub fn custom_field_defs(&self) -> Result<Vec<CustomFieldDef>> {
         let mut st = self.conn().prepare(
             "SELECT entity, name, plugin_id, definition, checksum FROM custom_field_defs ORDER BY entity, name",
         )?;
         let rows = st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok(CustomFieldDef {
+                entity: r.get(0)?,
+                name: r.get(1)?,
+                plugin_id: r.get(2)?,
+                definition: r.get(3)?,
+                checksum: r.get(4)?,
+            })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -345,11 +366,11 @@ impl Store {
         let fields: Vec<Value> = self
             .custom_field_defs()?
             .into_iter()
-            .filter(|d| d.2 == plugin)
-            .map(|(entity, name, _, def, checksum)| {
-                serde_json::json!({ "entity": entity, "name": name,
-                    "definition": serde_json::from_str::<Value>(&def).unwrap_or(Value::Null),
-                    "checksum": checksum })
+            .filter(|d| d.plugin_id == plugin)
+            .map(|d| {
+                serde_json::json!({ "entity": d.entity, "name": d.name,
+                    "definition": serde_json::from_str::<Value>(&d.definition).unwrap_or(Value::Null),
+                    "checksum": d.checksum })
             })
             .collect();
         Ok(serde_json::json!({

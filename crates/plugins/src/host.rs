@@ -228,6 +228,64 @@ fn register_contacts(engine: &mut Engine) {
     );
     func!(
         m,
+        "scan",
+        ["after_id: &str", "limit: i64", "Array"],
+        "Every contact in creation order, `limit` at a time after the contact `after_id` (\"\" to start): the way to walk a whole book, as fast at the end as at the start. Needs contacts:read.",
+        |after: &str, limit: INT| -> HostResult<Dynamic> {
+            let after = if after.is_empty() {
+                None
+            } else {
+                Some(id_of("contact", after)?)
+            };
+            read("contacts:read", |s, budget| {
+                let list = s
+                    .scan_contacts(after, limit_of(limit, budget))
+                    .map_err(core_err)?;
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
+        "query",
+        ["filters: Map", "Array"],
+        "Contacts by name matching filters: `stage`, `owner`, `tag`, `search`, with `limit` (default 100) and `offset`. Needs contacts:read.",
+        |f: Map| -> HostResult<Dynamic> {
+            let text = |k: &str| {
+                f.get(k)
+                    .map(field_text)
+                    .filter(|s| !s.trim().is_empty())
+            };
+            let stage = match text("stage") {
+                None => None,
+                Some(s) => Some(crm_core::Stage::parse(&s).ok_or_else(|| {
+                    fail(
+                        ErrorKind::Runtime,
+                        format!("contacts::query: unknown stage {s:?}; use prospect, client or lapsed"),
+                    )
+                })?),
+            };
+            let limit = f.get("limit").and_then(|v| v.as_int().ok()).unwrap_or(100);
+            let offset = f.get("offset").and_then(|v| v.as_int().ok()).unwrap_or(0);
+            read("contacts:read", |s, budget| {
+                let list = s
+                    .list_contacts(&crm_core::ContactQuery {
+                        search: text("search"),
+                        stage,
+                        owner: text("owner"),
+                        tag: text("tag"),
+                        limit: Some(limit_of(limit, budget)),
+                        offset: offset.max(0) as usize,
+                    })
+                    .map_err(core_err)?;
+                let n = list.len();
+                Ok((to_dynamic(&list)?, n))
+            })
+        }
+    );
+    func!(
+        m,
         "get",
         ["id: &str", "Map"],
         "One contact by id; an error if there is none. Needs contacts:read.",
@@ -305,8 +363,29 @@ fn register_contacts(engine: &mut Engine) {
                 batch.push((id_of("contact", &id)?, changes_of(&map)));
             }
             let n = batch.len();
+            // Only custom fields: the fast path (nothing else re-validated).
+            let custom_only = batch
+                .iter()
+                .all(|(_, ch)| ch.iter().all(|(k, _)| k.starts_with("custom.")));
             write("contacts:write", n, |s| {
-                s.update_contacts(&batch).map_err(core_err)?;
+                if custom_only {
+                    let batch: Vec<_> = batch
+                        .into_iter()
+                        .map(|(id, ch)| {
+                            let ch = ch
+                                .into_iter()
+                                .map(|(k, v)| {
+                                    let name = k["custom.".len()..].to_string();
+                                    (name, (!v.is_empty()).then_some(v))
+                                })
+                                .collect();
+                            (id, ch)
+                        })
+                        .collect();
+                    s.set_contacts_custom(&batch).map_err(core_err)?;
+                } else {
+                    s.update_contacts(&batch).map_err(core_err)?;
+                }
                 Ok(n as INT)
             })
         }

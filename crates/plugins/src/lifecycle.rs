@@ -71,6 +71,12 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
             }
         }
     }
+    if let Some(path) = dependency_cycle(store, &m)? {
+        return Err(refused(format!(
+            "dependency cycle: {}; plugins cannot depend on each other in a circle",
+            path.join(" → ")
+        )));
+    }
     let (enabled, grants, action) = match store.plugin(&m.id) {
         Err(_) => (false, Vec::new(), "installed"),
         Ok(old) => {
@@ -107,6 +113,43 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
         action,
     )?;
     Ok(m)
+}
+
+/// A path `m.id → … → m.id` through the dependencies of the installed
+/// plugins (with `m` in place of any installed version of itself), if any.
+fn dependency_cycle(store: &Store, m: &Manifest) -> Result<Option<Vec<String>>> {
+    let mut deps: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for p in store.plugins()? {
+        if p.id != m.id {
+            if let Ok(pm) = manifest_of(&p) {
+                deps.insert(p.id.clone(), pm.dependencies.keys().cloned().collect());
+            }
+        }
+    }
+    deps.insert(m.id.clone(), m.dependencies.keys().cloned().collect());
+    // Depth-first from the new plugin, looking for a way back to it.
+    fn walk(
+        deps: &std::collections::BTreeMap<String, Vec<String>>,
+        target: &str,
+        at: &str,
+        path: &mut Vec<String>,
+        seen: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        for next in deps.get(at).into_iter().flatten() {
+            path.push(next.clone());
+            if next == target {
+                return true;
+            }
+            if seen.insert(next.clone()) && walk(deps, target, next, path, seen) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let mut path = vec![m.id.clone()];
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(walk(&deps, &m.id, &m.id, &mut path, &mut seen).then_some(path))
 }
 
 /// The tenant's trusted publisher keys, parsed.

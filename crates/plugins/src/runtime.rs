@@ -59,6 +59,17 @@ impl RunReport {
     }
 }
 
+/// When a schedule runs next.
+#[derive(Clone, Debug, Serialize)]
+pub struct NextRun {
+    /// The plugin.
+    pub plugin_id: String,
+    /// Its schedule.
+    pub schedule_id: String,
+    /// The next cron time after its last run (`None`: never).
+    pub next: Option<DateTime<Utc>>,
+}
+
 /// A plugin's health figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Health {
@@ -444,11 +455,8 @@ impl Runtime {
         Ok(reports)
     }
 
-    /// When each enabled plugin's schedules run next: (plugin, schedule, next).
-    pub fn next_runs(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(String, String, Option<DateTime<Utc>>)>, LifecycleError> {
+    /// When each enabled plugin's schedules run next.
+    pub fn next_runs(&self, now: DateTime<Utc>) -> Result<Vec<NextRun>, LifecycleError> {
         let s = lock(&self.store)?;
         let mut out = Vec::new();
         for p in s.plugins()?.into_iter().filter(|p| p.enabled) {
@@ -466,10 +474,79 @@ impl Runtime {
                     .parse::<croner::Cron>()
                     .ok()
                     .and_then(|c| c.find_next_occurrence(&from, false).ok());
-                out.push((p.id.clone(), sch.id.clone(), next));
+                out.push(NextRun {
+                    plugin_id: p.id.clone(),
+                    schedule_id: sch.id.clone(),
+                    next,
+                });
             }
         }
         Ok(out)
+    }
+
+    /// The UI contributions of enabled plugins: (plugin, section, item),
+    /// section being `widgets`, `record_panels` or `menu_pages`.
+    pub fn ui_items(
+        &self,
+    ) -> Result<Vec<(String, &'static str, crate::manifest::UiItem)>, LifecycleError> {
+        let s = lock(&self.store)?;
+        let mut out = Vec::new();
+        for p in s.plugins()?.into_iter().filter(|p| p.enabled) {
+            let Ok(m) = lifecycle::manifest_of(&p) else {
+                continue;
+            };
+            for (section, items) in [
+                ("widgets", m.ui.widgets),
+                ("record_panels", m.ui.record_panels),
+                ("menu_pages", m.ui.menu_pages),
+            ] {
+                for item in items {
+                    out.push((p.id.clone(), section, item));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fill one UI contribution: run its function (with the record id for a
+    /// record panel) and return the data the host renders. The value must
+    /// be a map; plugin UI is data, never markup the app would run.
+    pub fn render_ui(
+        &self,
+        id: &str,
+        item_id: &str,
+        record: Option<&str>,
+    ) -> Result<serde_json::Value, LifecycleError> {
+        let (section, item) = self
+            .ui_items()?
+            .into_iter()
+            .find(|(p, _, i)| p == id && i.id == item_id)
+            .map(|(_, sec, i)| (sec, i))
+            .ok_or_else(|| {
+                LifecycleError::Refused(format!("{id} has no enabled UI item {item_id:?}"))
+            })?;
+        let args = match (section, record) {
+            ("record_panels", Some(r)) => vec![Dynamic::from(r.to_string())],
+            ("record_panels", None) => {
+                return Err(LifecycleError::Refused(format!(
+                    "{item_id} is a record panel: give the record"
+                )))
+            }
+            _ => Vec::new(),
+        };
+        let out = self
+            .invoke(id, format!("ui:{item_id}"), &item.function, args)?
+            .into_output()?;
+        if !out.value.is_object() {
+            return Err(LifecycleError::Refused(format!(
+                "{id}: {} returned {}, not a map like #{{kind: \"{}\", …}}",
+                item.function, out.value, item.kind
+            )));
+        }
+        let mut v = out.value;
+        v["kind"] = serde_json::Value::from(item.kind.clone());
+        v["title"] = serde_json::Value::from(item.title.clone());
+        Ok(v)
     }
 
     /// A plugin's health figures from its recorded runs.

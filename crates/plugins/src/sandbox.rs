@@ -91,6 +91,64 @@ impl Default for Limits {
     }
 }
 
+/// Profile settings that override a limit for this tenant:
+/// `plugins.limit.NAME` with NAME one of these (values are whole numbers;
+/// times in milliseconds, sizes in bytes).
+pub const LIMIT_SETTINGS: &[&str] = &[
+    "timeout_ms",
+    "max_operations",
+    "max_memory",
+    "max_rows_read",
+    "max_writes",
+    "storage_quota",
+    "max_requests",
+    "request_timeout_ms",
+    "max_response",
+];
+
+impl Limits {
+    /// The defaults with this profile's overrides applied. An override that
+    /// is not a positive whole number is an error naming it.
+    pub fn for_profile(store: &crm_core::Store) -> Result<Limits, String> {
+        let mut l = Limits::default();
+        for name in LIMIT_SETTINGS {
+            let key = format!("plugins.limit.{name}");
+            let Some(raw) = store.setting(&key).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let v: u64 =
+                raw.trim().parse().ok().filter(|v| *v > 0).ok_or_else(|| {
+                    format!("setting {key} = {raw:?} is not a positive whole number")
+                })?;
+            l.set(name, v)?;
+        }
+        Ok(l)
+    }
+
+    /// Set one limit by its settings name.
+    pub fn set(&mut self, name: &str, v: u64) -> Result<(), String> {
+        let us = v as usize;
+        match name {
+            "timeout_ms" => self.timeout = Duration::from_millis(v),
+            "max_operations" => self.max_operations = v,
+            "max_memory" => self.max_memory = us,
+            "max_rows_read" => self.max_rows_read = us,
+            "max_writes" => self.max_writes = us,
+            "storage_quota" => self.storage_quota = us,
+            "max_requests" => self.max_requests = us,
+            "request_timeout_ms" => self.request_timeout = Duration::from_millis(v),
+            "max_response" => self.max_response = us,
+            other => {
+                return Err(format!(
+                    "unknown plugin limit {other:?}; the limits: {}",
+                    LIMIT_SETTINGS.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What kind of failure stopped a script (the CLI prints it first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {

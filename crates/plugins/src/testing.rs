@@ -11,6 +11,7 @@
 //! fixtures written as the user whatever the plugin may do
 //! (`test::contact(fields)`, `test::policy(fields)` with `schedule: true` to
 //! lay out its premium instalments, `test::call_logged(contact_id)`),
+//! `test::set_setting(key, value)` (for the rest of the test),
 //! `test::event(name, row_id)` (an event map as hooks receive it),
 //! `test::ai_reply(text)` (what the stub model answers next) and
 //! `test::ai_prompts()` (what it was asked).
@@ -288,6 +289,18 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                 serde_json::to_value(a).map_err(|e| e.to_string())
             })
         });
+    FuncRegistration::new("set_setting")
+        .with_params_info(["key: &str", "value: Dynamic", "()"])
+        .set_into_module(
+            &mut m,
+            |k: &str, v: Dynamic| -> Result<(), Box<EvalAltResult>> {
+                let v: serde_json::Value = rhai::serde::from_dynamic(&v)?;
+                crate::host::with_inv(|inv| {
+                    inv.ctx.settings.insert(k.to_string(), v);
+                    Ok(())
+                })
+            },
+        );
     let s = stub.clone();
     FuncRegistration::new("ai_reply")
         .with_params_info(["text: &str", "()"])

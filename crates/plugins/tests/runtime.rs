@@ -195,7 +195,7 @@ fn schedules_catch_up_once_after_missed_runs() {
     assert_eq!(runs(&store), 2);
     let next = rt.next_runs(later).unwrap();
     assert_eq!(next.len(), 1);
-    assert!(next[0].2.unwrap() > later);
+    assert!(next[0].next.unwrap() > later);
     // A disabled plugin's schedule does not run.
     lifecycle::disable(&mut store.lock().unwrap(), "acme.daily").unwrap();
     assert!(rt.run_due(later + Days::days(2)).unwrap().is_empty());
@@ -259,7 +259,7 @@ fn settings_custom_fields_and_uninstall_with_export() {
     // Custom fields: recorded with a checksum, idempotent.
     let defs = s.custom_field_defs().unwrap();
     assert_eq!(defs.len(), 1);
-    assert_eq!(defs[0].4.len(), 64);
+    assert_eq!(defs[0].checksum.len(), 64);
     let again = lifecycle::apply_custom_fields(&mut s, &m).unwrap();
     assert_eq!(again[0].1, crm_core::FieldApplied::Unchanged);
     // Another plugin may not take the same field.
@@ -297,4 +297,103 @@ fn settings_custom_fields_and_uninstall_with_export() {
     assert!(s.plugin_storage_list("acme.conf").unwrap().is_empty());
     assert!(s.plugin_settings("acme.conf").unwrap().is_empty());
     assert!(s.custom_field_defs().unwrap().is_empty());
+}
+
+#[test]
+fn dependency_cycles_are_refused_and_widgets_are_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let base = plugin(
+        tmp.path(),
+        "acme.base",
+        r#""permissions": ["contacts:read"],
+           "ui": {"widgets": [{"id": "count", "title": "Contacts", "kind": "stat", "function": "count"},
+                              {"id": "bad", "title": "Bad", "kind": "stat", "function": "bad"}],
+                  "record_panels": [{"id": "name", "title": "Name", "kind": "list", "function": "name"}]}"#,
+        r#"fn count() { #{ value: contacts::count() } } fn bad() { "<script>alert(1)</script>" } fn name(id) { #{ items: [contacts::get(id).display_name] } }"#,
+    );
+    install_enable(&mut s, &base);
+    let top = tmp.path().join("top");
+    std::fs::create_dir_all(&top).unwrap();
+    std::fs::write(
+        top.join("manifest.json"),
+        r#"{"id": "acme.top", "name": "T", "version": "1.0.0", "api_version": "^1", "author": "A", "dependencies": {"acme.base": "^1"}}"#,
+    )
+    .unwrap();
+    std::fs::write(top.join("main.rhai"), "fn f() {}").unwrap();
+    lifecycle::install(&mut s, &top, true).unwrap();
+    // acme.base 2.0.0 depending on acme.top would close a circle.
+    let base2 = tmp.path().join("base2");
+    std::fs::create_dir_all(&base2).unwrap();
+    std::fs::write(
+        base2.join("manifest.json"),
+        r#"{"id": "acme.base", "name": "T", "version": "2.0.0", "api_version": "^1", "author": "A", "dependencies": {"acme.top": "^1"}}"#,
+    )
+    .unwrap();
+    std::fs::write(base2.join("main.rhai"), "fn f() {}").unwrap();
+    let err = lifecycle::install(&mut s, &base2, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("dependency cycle: acme.base → acme.top → acme.base"),
+        "{err}"
+    );
+    assert_eq!(s.plugin("acme.base").unwrap().version, "1.0.0");
+
+    let ann = contact(&mut s, "Ann");
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store, Limits::default()).unwrap();
+    let items = rt.ui_items().unwrap();
+    assert_eq!(items.len(), 3);
+    let w = rt.render_ui("acme.base", "count", None).unwrap();
+    assert_eq!(
+        w,
+        serde_json::json!({"value": 1, "kind": "stat", "title": "Contacts"})
+    );
+    // Markup is not a widget: refused, never rendered.
+    let err = rt
+        .render_ui("acme.base", "bad", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a map"), "{err}");
+    let p = rt
+        .render_ui("acme.base", "name", Some(&ann.id.to_string()))
+        .unwrap();
+    assert_eq!(p["items"][0], "Ann");
+    assert!(rt.render_ui("acme.base", "name", None).is_err());
+}
+
+#[test]
+fn limits_are_configurable_per_tenant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    assert_eq!(Limits::for_profile(&s).unwrap(), Limits::default());
+    s.set_setting("plugins.limit.max_writes", Some("3"))
+        .unwrap();
+    s.set_setting("plugins.limit.timeout_ms", Some("250"))
+        .unwrap();
+    let l = Limits::for_profile(&s).unwrap();
+    assert_eq!(l.max_writes, 3);
+    assert_eq!(l.timeout, std::time::Duration::from_millis(250));
+    let d = plugin(
+        tmp.path(),
+        "acme.many",
+        r#""permissions": ["contacts:write"],
+           "actions": [{"id": "go", "label": "Go", "target": "global", "function": "make_many"}]"#,
+        r#"fn make_many() { for i in 0..10 { contacts::create(#{first_name: `N${i}`}); } }"#,
+    );
+    install_enable(&mut s, &d);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), l).unwrap();
+    let r = rt.run_action("acme.many", "go", None).unwrap();
+    let e = r.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Limit, "{e}");
+    assert_eq!(store.lock().unwrap().count_contacts().unwrap(), 3);
+    store
+        .lock()
+        .unwrap()
+        .set_setting("plugins.limit.max_writes", Some("lots"))
+        .unwrap();
+    let e = Limits::for_profile(&store.lock().unwrap()).unwrap_err();
+    assert!(e.contains("plugins.limit.max_writes"), "{e}");
 }
