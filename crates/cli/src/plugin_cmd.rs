@@ -116,7 +116,12 @@ pub fn tick(store: Store) -> Result<()> {
     println!("ran {} schedule(s)", reports.len());
     for n in rt.next_runs(now)? {
         match n.next {
-            Some(t) => println!("next: {} {} at {}", n.plugin_id, n.schedule_id, t.to_rfc3339()),
+            Some(t) => println!(
+                "next: {} {} at {}",
+                n.plugin_id,
+                n.schedule_id,
+                t.to_rfc3339()
+            ),
             None => println!("next: {} {} never", n.plugin_id, n.schedule_id),
         }
     }
