@@ -211,7 +211,8 @@ impl Store {
         evictions: &[Eviction],
         cursor: i64,
     ) -> Result<ApplyReport> {
-        let (conn, clock, _) = self.sync_parts();
+        let (conn, clock, identity) = self.sync_parts();
+        let tenant = identity.tenant_id.to_string();
         let tx = conn.transaction()?;
         let mut report = ApplyReport::default();
         let now = now_text();
@@ -321,12 +322,13 @@ impl Store {
                 None => {
                     let sql = format!(
                         "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
-                         VALUES (?, (SELECT value FROM meta WHERE key = 'tenant_id'), {}, ?, ?, ?, ?)",
+                         VALUES (?, ?, {}, ?, ?, ?, ?)",
                         table.name(),
                         fields.join(", "),
                         vec!["?"; fields.len()].join(", ")
                     );
-                    let mut vals: Vec<rusqlite::types::Value> = vec![id.clone().into()];
+                    let mut vals: Vec<rusqlite::types::Value> =
+                        vec![id.clone().into(), tenant.clone().into()];
                     for f in fields {
                         vals.push(sql_value(row.fields.get(*f).unwrap_or(&Value::Null)));
                     }
@@ -591,4 +593,156 @@ fn refresh_lookups(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContactDraft;
+    use std::collections::BTreeMap;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
+        (dir, s)
+    }
+
+    fn by_email(s: &mut Store, email: &str) -> Option<Uuid> {
+        let actor = s.user_actor();
+        let tx = s.write(actor).expect("write");
+        tx.contact_by_email(email).expect("lookup")
+    }
+
+    fn hlc(millis: u64, node: u128) -> Hlc {
+        Hlc {
+            millis,
+            counter: 0,
+            node: Uuid::from_u128(node),
+        }
+    }
+
+    fn remote(id: Uuid, fields: &[(&str, Value)], at: Hlc, deleted: bool) -> RowState {
+        let mut clocks: BTreeMap<String, Hlc> =
+            fields.iter().map(|(k, _)| (k.to_string(), at)).collect();
+        if deleted {
+            clocks.insert("deleted".into(), at);
+        }
+        RowState {
+            table: "contacts".into(),
+            row_id: id,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            clocks,
+            deleted,
+        }
+    }
+
+    fn full(name: &str, city: &str) -> Vec<(&'static str, Value)> {
+        vec![
+            ("kind", "person".into()),
+            ("display_name", name.into()),
+            ("stage", "prospect".into()),
+            ("city", city.into()),
+            ("tags", serde_json::json!([])),
+            ("emails", serde_json::json!(["x@example.com"])),
+            ("phones", serde_json::json!([])),
+            ("custom", serde_json::json!({})),
+        ]
+    }
+
+    #[test]
+    fn pulled_rows_are_stored_audited_as_sync_and_never_enter_the_outbox() {
+        let (_d, mut s) = store();
+        let id = Uuid::now_v7();
+        let r = remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false);
+        let rep = s.apply_remote(&[r.clone()], &[], 42).expect("apply");
+        assert_eq!(rep.changed, 1);
+        assert_eq!(s.outbox_len().expect("len"), 0);
+        assert_eq!(
+            s.contact(id).expect("contact").city.as_deref(),
+            Some("Leeds")
+        );
+        assert_eq!(s.sync_status().expect("status").cursor, 42);
+        let audit = s.audit_for(id).expect("audit");
+        assert_eq!(audit[0].actor["kind"], "sync");
+        // The same page again changes nothing.
+        let rep = s.apply_remote(&[r], &[], 42).expect("again");
+        assert_eq!((rep.changed, rep.unchanged), (0, 1));
+        // The look-up tables follow: the email finds the contact.
+        assert_eq!(by_email(&mut s, "x@example.com"), Some(id));
+    }
+
+    #[test]
+    fn a_newer_local_edit_beats_an_older_remote_one_field_by_field() {
+        let (_d, mut s) = store();
+        let mut draft = ContactDraft::default();
+        draft.set("first_name", "Ann").expect("draft");
+        let c = s.create_contact(&draft).expect("create");
+        s.update_contact(c.id, &[("city".into(), "York".into())])
+            .expect("edit");
+        // A remote write stamped long ago loses to the local edit; a newer
+        // one wins for the field it writes and leaves the others alone.
+        let old = remote(c.id, &[("city", "Hull".into())], hlc(1, 9), false);
+        s.apply_remote(&[old], &[], 1).expect("apply");
+        assert_eq!(s.contact(c.id).expect("c").city.as_deref(), Some("York"));
+        let newer = remote(
+            c.id,
+            &[("job_title", "CEO".into())],
+            hlc(u64::MAX / 2, 9),
+            false,
+        );
+        s.apply_remote(&[newer], &[], 2).expect("apply");
+        let c2 = s.contact(c.id).expect("c");
+        assert_eq!(c2.job_title.as_deref(), Some("CEO"));
+        assert_eq!(c2.city.as_deref(), Some("York"));
+    }
+
+    #[test]
+    fn evicting_a_contact_removes_what_hangs_off_it() {
+        let (_d, mut s) = store();
+        let id = Uuid::now_v7();
+        s.apply_remote(
+            &[remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false)],
+            &[],
+            1,
+        )
+        .expect("apply");
+        let actor = s.user_actor();
+        let mut tx = s.write(actor).expect("write");
+        tx.add_activity(id, crate::ActivityKind::Note, "hello")
+            .expect("note");
+        tx.commit().expect("commit");
+        let rep = s
+            .apply_remote(
+                &[],
+                &[Eviction {
+                    table: "contacts".into(),
+                    row_id: id,
+                }],
+                2,
+            )
+            .expect("evict");
+        assert_eq!(rep.evicted, 2, "the contact and its activity");
+        assert!(s.contact(id).is_err());
+        assert_eq!(by_email(&mut s, "x@example.com"), None);
+    }
+
+    #[test]
+    fn a_refused_op_is_set_aside_and_the_queue_moves_on() {
+        let (_d, mut s) = store();
+        let mut draft = ContactDraft::default();
+        draft.set("first_name", "Ann").expect("draft");
+        s.create_contact(&draft).expect("create");
+        draft.set("first_name", "Bob").expect("draft");
+        s.create_contact(&draft).expect("create");
+        let ops = s.outbox_batch(10).expect("batch");
+        assert_eq!(ops.len(), 2);
+        s.outbox_quarantine(ops[0].op_id, "unknown_field: test")
+            .expect("quarantine");
+        let st = s.sync_status().expect("status");
+        assert_eq!((st.pending, st.quarantined), (1, 1));
+        assert_eq!(s.outbox_batch(10).expect("batch")[0].op_id, ops[1].op_id);
+    }
 }
