@@ -657,7 +657,9 @@ mod tests {
         let (_d, mut s) = store();
         let id = Uuid::now_v7();
         let r = remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false);
-        let rep = s.apply_remote(&[r.clone()], &[], 42).expect("apply");
+        let rep = s
+            .apply_remote(std::slice::from_ref(&r), &[], 42)
+            .expect("apply");
         assert_eq!(rep.changed, 1);
         assert_eq!(s.outbox_len().expect("len"), 0);
         assert_eq!(
