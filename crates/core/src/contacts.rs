@@ -847,10 +847,7 @@ impl Store {
 
     /// [`WriteTx::set_contact_custom`] for many contacts in one transaction:
     /// all of them are written, or none.
-    pub fn set_contacts_custom(
-        &mut self,
-        changes: &[(Uuid, CustomChanges)],
-    ) -> Result<()> {
+    pub fn set_contacts_custom(&mut self, changes: &[(Uuid, CustomChanges)]) -> Result<()> {
         let actor = self.user_actor();
         let mut tx = self.write(actor)?;
         for (id, fields) in changes {
