@@ -96,6 +96,9 @@ pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) ->
     for line in &out.output {
         eprintln!("{line}");
     }
+    for l in &out.logs {
+        eprintln!("{} {id}: {}", l.level, l.message);
+    }
     for n in &out.notifications {
         eprintln!("[{}] {id}: {}", n.level, n.message);
     }
