@@ -558,6 +558,12 @@ enum SettingsCmd {
         /// A positive whole number (milliseconds, bytes or a count).
         value: Option<u64>,
     },
+    /// Trust this PEM file's certificate authority for plugins' https calls
+    /// (an on-premises system's own CA); without FILE, forget it.
+    PluginCa {
+        /// The CA certificate(s), PEM.
+        file: Option<PathBuf>,
+    },
     /// Let plugins' http calls reach loopback and private networks (off by default).
     PluginNetwork {
         /// allow or deny.
@@ -984,6 +990,30 @@ fn run(cli: Cli) -> Result<()> {
             match value {
                 Some(v) => println!("plugin limit {name} = {v} for this tenant"),
                 None => println!("plugin limit {name} back to its default"),
+            }
+        }
+        Cmd::Settings(SettingsCmd::PluginCa { file }) => {
+            let mut store = open(&dir)?;
+            match file {
+                None => {
+                    store.set_setting(crm_plugins::runtime::CA_SETTING, None)?;
+                    println!("plugins trust the public certificate authorities only");
+                }
+                Some(f) => {
+                    let pem = std::fs::read_to_string(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))?;
+                    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                        bail!(
+                            "{}: not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                            f.display()
+                        );
+                    }
+                    store.set_setting(crm_plugins::runtime::CA_SETTING, Some(&pem))?;
+                    println!(
+                        "plugins also trust the certificate authority in {}",
+                        f.display()
+                    );
+                }
             }
         }
         Cmd::Settings(SettingsCmd::PluginNetwork { policy }) => {

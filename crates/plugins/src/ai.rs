@@ -128,7 +128,11 @@ pub fn complete(
         } else {
             (
                 ErrorKind::Runtime,
-                format!("cannot reach the AI endpoint {}: {e}", cfg.endpoint),
+                format!(
+                    "cannot reach the AI endpoint {}: {}",
+                    cfg.endpoint,
+                    crate::net::chain(&e)
+                ),
             )
         }
     })?;

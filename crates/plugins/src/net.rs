@@ -62,7 +62,7 @@ struct Target {
     addr: SocketAddr,
 }
 
-fn remaining() -> HostResult<(Duration, usize, bool)> {
+fn remaining() -> HostResult<(Duration, usize, bool, Option<String>)> {
     with_inv(|inv| {
         if inv.requests >= inv.limits.max_requests {
             return Err(fail(
@@ -79,6 +79,7 @@ fn remaining() -> HostResult<(Duration, usize, bool)> {
             left.min(inv.limits.request_timeout),
             inv.limits.max_response,
             inv.ctx.services.allow_private_network,
+            inv.ctx.services.extra_root_pem.clone(),
         ))
     })
 }
@@ -170,14 +171,26 @@ fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
 }
 
 fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
-    let (wait, cap, allow_private) = remaining()?;
+    let (wait, cap, allow_private, extra_roots) = remaining()?;
     if wait.is_zero() {
         return Err(fail(ErrorKind::Timeout, "no time left for a request"));
     }
     let started = Instant::now();
     let t = check(raw, wait, allow_private)?;
     let wait = wait.saturating_sub(started.elapsed());
-    let client = reqwest::blocking::Client::builder()
+    let mut builder = reqwest::blocking::Client::builder();
+    if let Some(pem) = &extra_roots {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            fail(
+                ErrorKind::Internal,
+                format!("the tenant's extra certificate authority is not valid PEM: {e}"),
+            )
+        })?;
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    let client = builder
         .resolve(&t.host, t.addr)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(wait)
@@ -200,7 +213,7 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
                 format!("{raw}: no answer within {} ms", wait.as_millis()),
             )
         } else {
-            fail(ErrorKind::Runtime, format!("{raw}: {e}"))
+            fail(ErrorKind::Runtime, format!("{raw}: {}", chain(&e)))
         }
     })?;
     let status = resp.status().as_u16();
@@ -235,6 +248,22 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
     }
     out.insert("body".into(), Dynamic::from(text));
     Ok(out)
+}
+
+/// An error with its causes ("error sending request: … invalid peer
+/// certificate: UnknownIssuer"), so the user learns why.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = c.source();
+    }
+    out
 }
 
 /// Register the `http` module.

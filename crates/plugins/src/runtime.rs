@@ -36,6 +36,8 @@ use crate::sandbox::{Context, Limits, RunOutput, Sandbox, ScriptError, Services}
 pub const MAX_CHAIN: usize = 3;
 /// Failures in a row that disable a plugin.
 pub const DEFAULT_BREAKER: usize = 5;
+/// Profile setting holding extra trusted roots (PEM) for plugins' `http`.
+pub const CA_SETTING: &str = "plugins.extra_ca_pem";
 /// Profile setting that lets `http` reach private networks.
 pub const ALLOW_PRIVATE_SETTING: &str = "plugins.allow_private_network";
 
@@ -221,6 +223,7 @@ impl Runtime {
                 .flatten()
                 .is_some_and(|v| v == "true"),
             ai: AiConfig::from_store(s).ok().flatten(),
+            extra_root_pem: s.setting(CA_SETTING).ok().flatten(),
         }
     }
 

@@ -269,6 +269,10 @@ pub struct Services {
     pub allow_private_network: bool,
     /// The OpenAI-compatible endpoint for `ai`, if configured.
     pub ai: Option<crate::ai::AiConfig>,
+    /// Extra trusted root certificates (PEM) for `http`: the tenant's own
+    /// certificate authority, for on-premises systems. The public roots
+    /// stay trusted as well.
+    pub extra_root_pem: Option<String>,
 }
 
 /// Per-invocation state, on the worker thread.
@@ -360,7 +364,9 @@ impl Sandbox {
                 let mut c = c.borrow_mut();
                 let inv = c.as_mut()?;
                 inv.operations = ops;
-                if Instant::now() >= inv.deadline {
+                // Reading the clock costs more than most operations: every
+                // 32nd is a few microseconds apart, well inside any deadline.
+                if ops % 32 == 0 && Instant::now() >= inv.deadline {
                     return Some(Dynamic::from(STOP_TIMEOUT));
                 }
                 if alloc::thread_net_bytes() - inv.memory_base > inv.max_memory {

@@ -261,6 +261,7 @@ fn network_hangs_are_cut_at_the_request_timeout() {
     });
     let services = Services {
         allow_private_network: true,
+        extra_root_pem: None,
         ai: Some(AiConfig {
             endpoint: format!("http://127.0.0.1:{port}/v1"),
             model: "m".into(),
@@ -504,6 +505,7 @@ fn the_ai_client_speaks_the_openai_protocol() {
     let stub = OpenAiStub::start().unwrap();
     let services = Services {
         allow_private_network: false,
+        extra_root_pem: None,
         ai: Some(AiConfig {
             endpoint: stub.endpoint.clone(),
             model: "test-model".into(),
@@ -567,4 +569,120 @@ fn restricted_ranges_are_recognised() {
     for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
         assert!(!is_restricted(ip.parse().unwrap()), "{ip}");
     }
+}
+
+/// A local HTTPS server with its own certificate authority: `/ok` answers
+/// JSON, `/redirect` a 302 to elsewhere, `/big` 2 MB.
+fn tls_server() -> (u16, String) {
+    use std::io::{Read, Write};
+    // The tenant's CA, and the server's certificate it signed.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let pem = ca.pem();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap())];
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { continue };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&req).to_string();
+                let (status, extra, body) = if head.starts_with("GET /ok") {
+                    (
+                        "200 OK",
+                        "content-type: application/json\r\n",
+                        r#"{"rate": 4.5}"#.to_string(),
+                    )
+                } else if head.starts_with("GET /redirect") {
+                    (
+                        "302 Found",
+                        "location: https://evil.example/\r\n",
+                        String::new(),
+                    )
+                } else {
+                    ("200 OK", "", "x".repeat(2 << 20))
+                };
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, pem)
+}
+
+#[test]
+fn https_to_a_declared_origin_works_and_stays_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let sb = Sandbox::new(limits());
+    let (port, pem) = tls_server();
+    let grant = format!("net:https://127.0.0.1:{port}");
+    let on_prem = Services {
+        allow_private_network: true,
+        extra_root_pem: Some(pem),
+        ai: None,
+    };
+    let get = |path: &str, services: &Services| {
+        sb.run(
+            &format!("http::get(\"https://127.0.0.1:{port}{path}\")"),
+            ctx(&store, &[grant.as_str()], services.clone()),
+        )
+    };
+    // The declared origin, trusted through the tenant's own CA.
+    let out = get("/ok", &on_prem).unwrap();
+    assert_eq!(out.value["status"], 200);
+    assert_eq!(out.value["json"]["rate"], 4.5);
+    // Redirects are not followed: the script sees the 302.
+    let out = get("/redirect", &on_prem).unwrap();
+    assert_eq!(out.value["status"], 302);
+    // Oversized answers are cut off with a limit error.
+    let err = get("/big", &on_prem).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Limit, "{err}");
+    // Without the CA the certificate is not trusted.
+    let untrusted = Services {
+        extra_root_pem: None,
+        ..on_prem.clone()
+    };
+    let err = get("/ok", &untrusted).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Runtime, "{err}");
+    assert!(
+        err.message.contains("certificate"),
+        "the reason is named: {err}"
+    );
+    // And without the admin's private-network switch, not even tried.
+    let err = get("/ok", &Services::default()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permission, "{err}");
 }
