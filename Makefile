@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run test bench bench-plugins clean-demo
+.PHONY: help deps run test bench bench-plugins bench-sync clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -7,6 +7,7 @@ help:
 	@echo "make test    every test, plus fmt and clippy gates"
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
+	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 
 deps:
 	bash scripts/install-deps
@@ -22,6 +23,9 @@ bench:
 
 bench-plugins:
 	cargo run --release --locked -p crm-bench -- plugins
+
+bench-sync:
+	cargo run --release --locked -p crm-sync-bench -- sync
 
 clean-demo:
 	rm -rf demo-data
