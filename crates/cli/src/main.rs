@@ -572,8 +572,12 @@ enum SettingsCmd {
     },
 }
 
+/// Set by Ctrl-C; long work (import, hook runs) polls it and stops cleanly.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
     let dir = cli.data_dir.clone();
     match run(cli) {
         Ok(()) => {
@@ -701,7 +705,13 @@ fn run(cli: Cli) -> Result<()> {
             let control = ImportControl::new();
             let c2 = control.clone();
             // Ctrl-C cancels cleanly: the open batch rolls back.
-            let _ = ctrlc::set_handler(move || c2.cancel());
+            std::thread::spawn(move || loop {
+                if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    c2.cancel();
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            });
             let bar = ProgressBar::new(std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0));
             bar.set_style(
                 ProgressStyle::with_template(

@@ -48,8 +48,33 @@ pub fn dispatch_hooks(dir: &Path) {
         let store = crate::open_quiet(dir)?;
         let limits = limits_of(&store)?;
         let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
+        let many = events.len() >= 500;
         rt.enqueue(events);
-        Ok(rt.dispatch_pending()?)
+        // Many events (an import) show a bar; Ctrl-C stops the hook runs
+        // (the changes themselves are already saved).
+        let bar = if many {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} plugin hooks [{bar:40}] {pos}/{len} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let reports = rt.dispatch_pending_with(&mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            !crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+        })?;
+        bar.finish_and_clear();
+        if crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("warning: plugin hooks were cancelled; the changes themselves are saved");
+        }
+        Ok(reports)
     })();
     match result {
         Ok(reports) => print_reports(&reports, false),

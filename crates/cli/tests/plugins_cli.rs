@@ -172,3 +172,51 @@ fn a_failing_hook_warns_but_never_fails_the_change() {
     let (md, _) = ok(crm(&dir).args(["plugin", "reference"]));
     assert!(md.contains("### `contacts::get(id: &str) -> Map`"));
 }
+
+#[test]
+fn ctrl_c_stops_an_import_cleanly() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("profile");
+    ok(crm(&dir).args(["init", "--key-store", "passphrase"]));
+    let csv = tmp.path().join("big.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+        writeln!(f, "First Name,Email").unwrap();
+        for i in 0..400_000 {
+            writeln!(f, "P{i},p{i}@example.com").unwrap();
+        }
+    }
+    let child = crm(&dir)
+        .args(["import", "contacts", &s(&csv), "--batch-size", "500"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are committed, then Ctrl-C.
+    let start = std::time::Instant::now();
+    loop {
+        let (n, _) = ok(crm(&dir).args(["contacts", "count"]));
+        if n.trim().parse::<u64>().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no batch committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cancel"), "{err}");
+    let (n, _) = ok(crm(&dir).args(["contacts", "count"]));
+    let n: u64 = n.trim().parse().unwrap();
+    assert!(
+        n > 0 && n < 400_000 && n.is_multiple_of(500),
+        "whole batches only: {n}"
+    );
+}

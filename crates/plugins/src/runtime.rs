@@ -95,8 +95,11 @@ pub struct Health {
     pub last_error: Option<String>,
 }
 
+/// An entry script and the digest of what was verified to get it.
+type Verified = ([u8; 32], Arc<str>);
+
 struct Prepared {
-    source: String,
+    source: Arc<str>,
     grants: BTreeSet<String>,
     settings: serde_json::Map<String, serde_json::Value>,
 }
@@ -107,6 +110,9 @@ pub struct Runtime {
     sandbox: Arc<Sandbox>,
     events: Mutex<mpsc::Receiver<ChangeEvent>>,
     sender: Mutex<mpsc::Sender<ChangeEvent>>,
+    /// Verified entry scripts by plugin, with the digest of what was
+    /// verified (package bytes + trusted keys).
+    verified: Mutex<std::collections::HashMap<String, Verified>>,
     /// Failures in a row that disable a plugin (0: never).
     pub breaker_threshold: usize,
 }
@@ -140,6 +146,7 @@ impl Runtime {
             sandbox,
             events: Mutex::new(rx),
             sender: Mutex::new(tx),
+            verified: Mutex::new(Default::default()),
             breaker_threshold: DEFAULT_BREAKER,
         })
     }
@@ -167,7 +174,7 @@ impl Runtime {
             settings: p.settings,
             services: Self::services(&s),
         };
-        Ok((ctx, p.source))
+        Ok((ctx, p.source.to_string()))
     }
 
     /// The store this runtime serves.
@@ -191,17 +198,49 @@ impl Runtime {
             )));
         }
         let manifest = lifecycle::manifest_of(&rec)?;
-        let trusted = lifecycle::trusted_keys(s)?;
-        let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())?;
-        let source = pkg.files.get(&manifest.entry).ok_or_else(|| {
-            LifecycleError::Refused(format!(
-                "{id}: {} is missing from the package",
-                manifest.entry
-            ))
-        })?;
-        let source = String::from_utf8(source.clone()).map_err(|_| {
-            LifecycleError::Refused(format!("{id}: {} is not UTF-8", manifest.entry))
-        })?;
+        // The package is verified against the trusted keys in force now;
+        // the outcome is remembered for exactly these package bytes and
+        // these keys, so withdrawing trust (or a changed package) is seen
+        // at the next run while thousands of hook runs verify once.
+        let trusted_hex = s.trusted_publishers()?;
+        let key = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(&rec.package);
+            for (k, _) in &trusted_hex {
+                h.update(k.as_bytes());
+            }
+            h.update([rec.signer.is_none() as u8]);
+            h.update(manifest.entry.as_bytes());
+            <[u8; 32]>::from(h.finalize())
+        };
+        let cached = self.verified.lock().ok().and_then(|c| {
+            c.get(id)
+                .filter(|(k, _)| *k == key)
+                .map(|(_, src)| src.clone())
+        });
+        let source = match cached {
+            Some(src) => src,
+            None => {
+                let trusted = lifecycle::trusted_keys(s)?;
+                let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())?;
+                let source = pkg.files.get(&manifest.entry).ok_or_else(|| {
+                    LifecycleError::Refused(format!(
+                        "{id}: {} is missing from the package",
+                        manifest.entry
+                    ))
+                })?;
+                let source: Arc<str> = String::from_utf8(source.clone())
+                    .map_err(|_| {
+                        LifecycleError::Refused(format!("{id}: {} is not UTF-8", manifest.entry))
+                    })?
+                    .into();
+                if let Ok(mut c) = self.verified.lock() {
+                    c.insert(id.to_string(), (key, source.clone()));
+                }
+                source
+            }
+        };
         let mut settings = s.plugin_settings(id)?;
         for st in &manifest.settings {
             if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
@@ -351,6 +390,16 @@ impl Runtime {
 
     /// Dispatch queued events to subscribed, enabled plugins.
     pub fn dispatch_pending(&self) -> Result<Vec<RunReport>, LifecycleError> {
+        self.dispatch_pending_with(&mut |_, _| true)
+    }
+
+    /// [`Runtime::dispatch_pending`] reporting `(done, total)` hook runs of
+    /// the current round as it goes; returning `false` cancels (the events
+    /// not yet dispatched are dropped, and said so in the log).
+    pub fn dispatch_pending_with(
+        &self,
+        progress: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Vec<RunReport>, LifecycleError> {
         let mut reports = Vec::new();
         let mut round = 0;
         loop {
@@ -385,14 +434,33 @@ impl Runtime {
                     .filter_map(|p| lifecycle::manifest_of(&p).ok().map(|m| (p.id, m)))
                     .collect()
             };
+            let wants = |e: &ChangeEvent, id: &str| -> bool {
+                !matches!(&e.actor, crm_core::Actor::Plugin { plugin, .. } if plugin == id)
+            };
+            let total: usize = events
+                .iter()
+                .map(|e| {
+                    subscribers
+                        .iter()
+                        .filter(|(id, _)| wants(e, id))
+                        .map(|(_, m)| m.hooks.iter().filter(|h| h.event == e.name).count())
+                        .sum::<usize>()
+                })
+                .sum();
+            let mut done = 0;
             for e in &events {
                 for (id, m) in &subscribers {
-                    if let crm_core::Actor::Plugin { plugin, .. } = &e.actor {
-                        if plugin == id {
-                            continue;
-                        }
+                    if !wants(e, id) {
+                        continue;
                     }
                     for h in m.hooks.iter().filter(|h| h.event == e.name) {
+                        if !progress(done, total) {
+                            tracing::warn!(dropped = total - done, "plugin hooks cancelled");
+                            // What is still queued is dropped too.
+                            drop(self.take_events());
+                            return Ok(reports);
+                        }
+                        done += 1;
                         let arg = rhai::serde::to_dynamic(e).map_err(|err| {
                             LifecycleError::Refused(format!("event {}: {err}", e.name))
                         })?;

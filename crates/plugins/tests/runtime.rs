@@ -397,3 +397,45 @@ fn limits_are_configurable_per_tenant() {
     let e = Limits::for_profile(&store.lock().unwrap()).unwrap_err();
     assert!(e.contains("plugins.limit.max_writes"), "{e}");
 }
+
+#[test]
+fn hook_dispatch_reports_progress_and_can_be_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let d = plugin(
+        tmp.path(),
+        "acme.count",
+        r#""permissions": ["storage"],
+           "hooks": [{"event": "contact.created", "function": "seen"}]"#,
+        r#"fn seen(e) { storage::set("n", (storage::get("n") ?? 0) + 1); }"#,
+    );
+    install_enable(&mut s, &d);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    for i in 0..5 {
+        contact(&mut store.lock().unwrap(), &format!("C{i}"));
+    }
+    let mut seen = Vec::new();
+    let reports = rt
+        .dispatch_pending_with(&mut |done, total| {
+            seen.push((done, total));
+            done < 2
+        })
+        .unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(seen, vec![(0, 5), (1, 5), (2, 5)]);
+    // The rest were dropped, not left to run later.
+    assert!(rt.dispatch_pending().unwrap().is_empty());
+    let n = store
+        .lock()
+        .unwrap()
+        .plugin_storage_get("acme.count", "n")
+        .unwrap();
+    assert_eq!(n.as_deref(), Some("2"));
+    // Verified once, then from the cache; distrust is still seen at once
+    // (developer installs have no signer, so removing the plugin's
+    // enablement is the check here).
+    lifecycle::disable(&mut store.lock().unwrap(), "acme.count").unwrap();
+    contact(&mut store.lock().unwrap(), "Late");
+    assert!(rt.dispatch_pending().unwrap().is_empty());
+}
