@@ -574,10 +574,18 @@ enum SettingsCmd {
 
 /// Set by Ctrl-C; long work (import, hook runs) polls it and stops cleanly.
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// True while work that polls [`INTERRUPTED`] runs; otherwise Ctrl-C (and a
+/// second Ctrl-C always) ends the process at once, as users expect.
+static CANCELLABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
+    let _ = ctrlc::set_handler(|| {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !CANCELLABLE.load(SeqCst) || INTERRUPTED.swap(true, SeqCst) {
+            std::process::exit(130);
+        }
+    });
     let dir = cli.data_dir.clone();
     match run(cli) {
         Ok(()) => {
@@ -705,6 +713,7 @@ fn run(cli: Cli) -> Result<()> {
             let control = ImportControl::new();
             let c2 = control.clone();
             // Ctrl-C cancels cleanly: the open batch rolls back.
+            CANCELLABLE.store(true, std::sync::atomic::Ordering::SeqCst);
             std::thread::spawn(move || loop {
                 if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
                     c2.cancel();

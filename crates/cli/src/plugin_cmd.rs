@@ -65,6 +65,7 @@ pub fn dispatch_hooks(dir: &Path) {
         } else {
             indicatif::ProgressBar::hidden()
         };
+        crate::CANCELLABLE.store(true, std::sync::atomic::Ordering::SeqCst);
         let reports = rt.dispatch_pending_with(&mut |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
