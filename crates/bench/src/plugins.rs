@@ -162,6 +162,14 @@ pub fn run(rows: usize) -> Result<()> {
         timeout: Duration::from_secs(600),
         ..Default::default()
     };
+    // For profiling one side: CRM_BENCH_ONLY=native skips the template.
+    if std::env::var("CRM_BENCH_ONLY").as_deref() == Ok("native") {
+        let mut native_store = Store::open_path(&b, Some(&key), false)?;
+        let t = Instant::now();
+        let scored = native_score_all(&mut native_store)?;
+        writeln!(o, "  native only: {scored} in {:.2} s", t.elapsed().as_secs_f64())?;
+        return Ok(());
+    }
     let store = Arc::new(Mutex::new(Store::open_path(&a, Some(&key), false)?));
     let rt = Runtime::new(store.clone(), limits)?;
     let t = Instant::now();
