@@ -47,31 +47,72 @@ impl RowData {
         changed
     }
 
-    /// The clocks as stored (JSON object of text stamps).
-    pub fn clocks_json(&self) -> Value {
-        Value::Object(
-            self.clocks
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
-                .collect(),
-        )
+    /// The clocks as stored: `{"_": c, field: other…}` where `c` is the
+    /// clock most fields of `table` share and only fields with another clock
+    /// are listed (a field never written is listed with the zero clock).
+    /// A row written in one op stores one stamp instead of one per field.
+    pub fn clocks_json(&self, table: &str) -> Value {
+        let names = stored_names(table);
+        let mut counts: BTreeMap<Hlc, usize> = BTreeMap::new();
+        for f in &names {
+            if let Some(h) = self.clocks.get(*f) {
+                *counts.entry(*h).or_default() += 1;
+            }
+        }
+        let common = counts
+            .iter()
+            .max_by_key(|(h, n)| (**n, **h))
+            .map(|(h, _)| *h)
+            .unwrap_or(Hlc::ZERO);
+        let mut out = serde_json::Map::new();
+        out.insert("_".into(), Value::String(common.to_string()));
+        for f in names {
+            let c = self.clocks.get(f).copied().unwrap_or(Hlc::ZERO);
+            if c != common {
+                out.insert(f.to_string(), Value::String(c.to_string()));
+            }
+        }
+        // Clocks of fields outside the schema (none are accepted today)
+        // are kept as they are.
+        for (k, v) in &self.clocks {
+            if !out.contains_key(k) && !stored_names(table).contains(&k.as_str()) {
+                out.insert(k.clone(), Value::String(v.to_string()));
+            }
+        }
+        Value::Object(out)
     }
 
-    /// Read stored clocks; a stamp that does not parse counts as the oldest.
-    pub fn clocks_from_json(v: &Value) -> BTreeMap<String, Hlc> {
-        v.as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_str().and_then(|s| s.parse().ok()).unwrap_or(Hlc::ZERO),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Read stored clocks (the form [`RowData::clocks_json`] writes, or one
+    /// entry per field); the zero clock means never written. A stamp that
+    /// does not parse counts as the oldest.
+    pub fn clocks_from_json(table: &str, v: &Value) -> BTreeMap<String, Hlc> {
+        let Some(m) = v.as_object() else {
+            return BTreeMap::new();
+        };
+        let parse = |v: &Value| v.as_str().and_then(|s| s.parse().ok()).unwrap_or(Hlc::ZERO);
+        let mut out = BTreeMap::new();
+        if let Some(common) = m.get("_").map(parse) {
+            for f in stored_names(table) {
+                out.insert(f.to_string(), common);
+            }
+        }
+        for (k, v) in m {
+            if k != "_" {
+                out.insert(k.clone(), parse(v));
+            }
+        }
+        out.retain(|_, h| *h != Hlc::ZERO);
+        out
     }
+}
+
+/// The fields whose clocks a row of `table` stores: its own and `deleted`.
+fn stored_names(table: &str) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = crm_protocol::schema::fields(table)
+        .map(|f| f.to_vec())
+        .unwrap_or_default();
+    v.push(DELETED);
+    v
 }
 
 #[cfg(test)]
@@ -142,6 +183,36 @@ mod tests {
         assert!(!r.apply(hlc(10, 1), &o));
     }
 
+    #[test]
+    fn stored_clocks_are_compact_and_read_back_the_same() {
+        let mut r = RowData::default();
+        r.apply(
+            hlc(10, 1),
+            &op(&[
+                ("city", "A".into()),
+                ("stage", "lead".into()),
+                ("kind", "person".into()),
+            ]),
+        );
+        r.apply(hlc(20, 2), &op(&[("city", "B".into())]));
+        let stored = r.clocks_json("contacts");
+        assert_eq!(RowData::clocks_from_json("contacts", &stored), r.clocks);
+        // A row written in one op: one shared stamp, plus `deleted` (never).
+        let mut whole = RowData::default();
+        let all: Vec<(&str, Value)> = crm_protocol::schema::fields("contacts")
+            .unwrap_or_default()
+            .iter()
+            .map(|f| (*f, Value::from("x")))
+            .collect();
+        whole.apply(hlc(10, 1), &op(&all));
+        let stored = whole.clocks_json("contacts");
+        assert_eq!(stored.as_object().map(|m| m.len()), Some(2), "{stored}");
+        assert_eq!(RowData::clocks_from_json("contacts", &stored), whole.clocks);
+        r.apply(hlc(30, 2), &op(&[(DELETED, true.into())]));
+        let stored = r.clocks_json("policies");
+        assert_eq!(RowData::clocks_from_json("policies", &stored), r.clocks);
+    }
+
     proptest! {
         #[test]
         fn any_order_of_the_same_ops_gives_the_same_row(
@@ -165,7 +236,9 @@ mod tests {
             }
             let mut other = RowData::default();
             for (h, f) in &shuffled { other.apply(*h, f); }
-            prop_assert_eq!(forward, other);
+            prop_assert_eq!(&forward, &other);
+            let stored = forward.clocks_json("contacts");
+            prop_assert_eq!(RowData::clocks_from_json("contacts", &stored), forward.clocks);
         }
     }
 }

@@ -138,7 +138,7 @@ pub async fn pull(
     for (_, item) in items {
         match item {
             Item::Row((tbl, id, fields, clocks, deleted, _)) => {
-                let clocks: BTreeMap<String, Hlc> = RowData::clocks_from_json(&clocks);
+                let clocks: BTreeMap<String, Hlc> = RowData::clocks_from_json(&tbl, &clocks);
                 resp.rows.push(RowState {
                     table: tbl,
                     row_id: id,

@@ -255,12 +255,13 @@ async fn apply(
     .await?;
     let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
     for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
+        let clocks = RowData::clocks_from_json(&tbl, &clocks);
         before.insert(
             (tbl, id),
             Loaded {
                 data: RowData {
                     fields: fields.as_object().cloned().unwrap_or_default(),
-                    clocks: RowData::clocks_from_json(&clocks),
+                    clocks,
                     deleted,
                 },
                 scope,
@@ -382,7 +383,7 @@ async fn apply(
         w_tbl.push(tbl.clone());
         w_id.push(*id);
         w_fields.push(Value::Object(row.fields.clone()));
-        w_clocks.push(row.clocks_json());
+        w_clocks.push(row.clocks_json(tbl));
         w_deleted.push(row.deleted);
         w_scope.push(scope);
         w_owner.push(owner);

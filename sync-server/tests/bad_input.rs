@@ -183,7 +183,7 @@ async fn a_revoked_device_stops_at_its_next_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_the_api_document_are_served() {
-    let (env, _a, _t) = setup(Limits::default()).await;
+    let (env, a, _t) = setup(Limits::default()).await;
     let (s, v) = env.call(Method::GET, "/health", None, None).await;
     assert_eq!((s, v.as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = env.call(Method::GET, "/openapi.json", None, None).await;
@@ -191,7 +191,16 @@ async fn health_metrics_and_the_api_document_are_served() {
     for path in ["/v1/login", "/v1/push", "/v1/pull"] {
         assert!(v["paths"][path].is_object(), "{path} documented");
     }
+    // A refused request is counted, by code.
+    let (s, _) = env
+        .call(Method::GET, "/v1/pull?cursor=-1", Some(&a.token), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = env.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(v.as_str().is_some_and(|m| m.contains("sync_")), "{v}");
+    assert!(
+        v.as_str()
+            .is_some_and(|m| m.contains("sync_client_errors_total{code=\"bad_cursor\"}")),
+        "{v}"
+    );
 }

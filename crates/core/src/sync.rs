@@ -277,7 +277,7 @@ impl Store {
                 report.skipped += 1;
                 continue;
             };
-            for h in row.clocks.values() {
+            if let Some(h) = row.clocks.values().max() {
                 // The server bounds clocks already; a stamp it let through
                 // is never a reason to drop a page.
                 let _ = clock.observe(*h);
@@ -313,11 +313,6 @@ impl Store {
                 })
             };
             let newest = row.clocks.values().max().copied().unwrap_or(Hlc::ZERO);
-            let remote_clocks: Map<String, Value> = row
-                .clocks
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
-                .collect();
             match local {
                 None => {
                     let sql = format!(
@@ -332,7 +327,11 @@ impl Store {
                     for f in fields {
                         vals.push(sql_value(row.fields.get(*f).unwrap_or(&Value::Null)));
                     }
-                    vals.push(Value::Object(remote_clocks).to_string().into());
+                    vals.push(
+                        Value::Object(compact_clocks(fields, &row.clocks))
+                            .to_string()
+                            .into(),
+                    );
                     vals.push((row.deleted as i64).into());
                     vals.push(now.clone().into());
                     vals.push(now.clone().into());
@@ -348,7 +347,7 @@ impl Store {
                         }
                     }
                     if table == Table::Contacts && !row.deleted {
-                        refresh_lookups(&tx, &id, &row.fields)?;
+                        insert_lookups(&tx, &id, &row.fields)?;
                     }
                     audit(
                         &tx,
@@ -567,6 +566,40 @@ fn token_entry(user: &str) -> Result<keyring_core::Entry> {
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
 }
 
+/// A row's clocks as the write path keeps them: `_` is the clock most of
+/// its fields share, and only fields with another clock (or none: the
+/// oldest) are listed. Same meaning as one entry per field, a fraction of
+/// the bytes for the common row written in one go.
+fn compact_clocks(fields: &[&str], clocks: &BTreeMap<String, Hlc>) -> Map<String, Value> {
+    let of = |f: &str| clocks.get(f).copied().unwrap_or(Hlc::ZERO);
+    let mut counts: BTreeMap<Hlc, usize> = BTreeMap::new();
+    for f in fields {
+        *counts.entry(of(f)).or_default() += 1;
+    }
+    let common = counts
+        .iter()
+        .max_by_key(|(h, n)| (**n, **h))
+        .map(|(h, _)| *h)
+        .unwrap_or(Hlc::ZERO);
+    let mut out = Map::new();
+    out.insert("_".into(), Value::String(common.to_string()));
+    for f in fields {
+        if of(f) != common {
+            out.insert((*f).to_string(), Value::String(of(f).to_string()));
+        }
+    }
+    // Never let `deleted` fall back to `_`: absent means never deleted.
+    let d = clocks
+        .get(crm_protocol::schema::DELETED)
+        .copied()
+        .unwrap_or(Hlc::ZERO);
+    out.insert(
+        crm_protocol::schema::DELETED.into(),
+        Value::String(d.to_string()),
+    );
+    out
+}
+
 fn refresh_lookups(
     tx: &rusqlite::Transaction<'_>,
     id: &str,
@@ -574,6 +607,15 @@ fn refresh_lookups(
 ) -> Result<()> {
     tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [id])?;
     tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [id])?;
+    insert_lookups(tx, id, fields)
+}
+
+/// Index a contact's emails and phones (a new row: nothing to remove).
+fn insert_lookups(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    fields: &Map<String, Value>,
+) -> Result<()> {
     for (field, table, col) in [
         ("emails", "contact_emails", "email"),
         ("phones", "contact_phones", "phone"),
