@@ -238,6 +238,12 @@ pub(crate) fn register(engine: &mut Engine) {
                 "Classify the user's text. Answer with exactly one of these labels and nothing else: {}",
                 labels.join(", ")
             );
+            if system.len() + text.len() > MAX_PROMPT {
+                return Err(fail(
+                    ErrorKind::Limit,
+                    format!("ai::classify: text and labels are over the {MAX_PROMPT} byte limit"),
+                ));
+            }
             let answer = call(&system, text)?;
             let a = answer.trim().trim_matches(|c: char| c == '"' || c == '.' || c == '\'');
             labels

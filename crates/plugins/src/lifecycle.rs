@@ -80,6 +80,21 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
     let (enabled, grants, action) = match store.plugin(&m.id) {
         Err(_) => (false, Vec::new(), "installed"),
         Ok(old) => {
+            // Same publisher only: another publisher (or an unsigned build)
+            // must not take over a plugin with its grants, data and secrets.
+            if old.signer != pkg.signer {
+                let who = |s: &Option<String>| match s {
+                    Some(k) => format!("signed by {}…", &k[..k.len().min(16)]),
+                    None => "unsigned (developer mode)".to_string(),
+                };
+                return Err(refused(format!(
+                    "{} {} is installed {}; this package is {}. A plugin can only be upgraded by its own publisher: uninstall the installed one first",
+                    m.id,
+                    old.version,
+                    who(&old.signer),
+                    who(&pkg.signer)
+                )));
+            }
             let old_v = semver::Version::parse(&old.version).map_err(|e| refused(e.to_string()))?;
             if version <= old_v {
                 return Err(refused(format!(

@@ -10,7 +10,7 @@
 //! are not followed; each request has a timeout cut to the invocation's
 //! deadline; bodies are capped; requests per invocation are capped.
 
-use std::io::Read;
+use std::io::Read as _;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -48,6 +48,10 @@ pub fn is_restricted(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
+                || seg[0] == 0x2002 // 6to4 (embeds an IPv4 address)
+                || (seg[0] == 0x2001 && seg[1] == 0) // Teredo
+                || (seg[0..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0) // IPv4-translated
                 || (seg[0] == 0x64 && seg[1] == 0xff9b) // NAT64 (embeds IPv4)
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
                 || (seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 && seg[4] == 0 && seg[5] == 0)
@@ -178,6 +182,7 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
     let started = Instant::now();
     let t = check(raw, wait, allow_private)?;
     let wait = wait.saturating_sub(started.elapsed());
+    let deadline = Instant::now() + wait;
     let mut builder = reqwest::blocking::Client::builder();
     if let Some(pem) = &extra_roots {
         let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
@@ -206,14 +211,25 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
             .body(body.unwrap_or_default()),
         _ => client.get(t.url.clone()),
     };
+    // Messages name the URL without its query (tokens often live there):
+    // they reach run history and logs.
+    let shown = {
+        let mut u = t.url.clone();
+        u.set_query(None);
+        u.set_fragment(None);
+        u.to_string()
+    };
     let resp = req.send().map_err(|e| {
         if e.is_timeout() {
             fail(
                 ErrorKind::Timeout,
-                format!("{raw}: no answer within {} ms", wait.as_millis()),
+                format!("{shown}: no answer within {} ms", wait.as_millis()),
             )
         } else {
-            fail(ErrorKind::Runtime, format!("{raw}: {}", chain(&e)))
+            fail(
+                ErrorKind::Runtime,
+                format!("{shown}: {}", chain(&e.without_url())),
+            )
         }
     })?;
     let status = resp.status().as_u16();
@@ -223,20 +239,40 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // The client's timeout covers each read, not the whole body: read in
+    // chunks against the absolute deadline, so a server trickling a byte at
+    // a time cannot hold the worker long past it.
     let mut buf = Vec::new();
-    resp.take(cap as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| {
-            fail(
-                ErrorKind::Runtime,
-                format!("{raw}: reading the answer: {e}"),
-            )
+    let mut resp = resp;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() > deadline {
+            return Err(fail(
+                ErrorKind::Timeout,
+                format!(
+                    "{shown}: the answer did not arrive within {} ms",
+                    wait.as_millis()
+                ),
+            ));
+        }
+        let n = resp.read(&mut chunk).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::TimedOut {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Runtime
+            };
+            fail(kind, format!("{shown}: reading the answer: {e}"))
         })?;
-    if buf.len() > cap {
-        return Err(fail(
-            ErrorKind::Limit,
-            format!("{raw}: the answer is over the {cap} byte limit"),
-        ));
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > cap {
+            return Err(fail(
+                ErrorKind::Limit,
+                format!("{shown}: the answer is over the {cap} byte limit"),
+            ));
+        }
     }
     let text = String::from_utf8_lossy(&buf).into_owned();
     let mut out = Map::new();

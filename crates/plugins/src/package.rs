@@ -127,6 +127,9 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 200 {
         return Err("empty or too long".into());
     }
+    if name.chars().any(char::is_control) {
+        return Err("control characters (tabs, newlines…) are not allowed in names".into());
+    }
     if name.starts_with('/') || name.contains('\\') || name.contains(':') || name.contains('\0') {
         return Err("absolute paths, backslashes and drive letters are not allowed".into());
     }

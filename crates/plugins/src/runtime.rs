@@ -34,6 +34,10 @@ use crate::sandbox::{Context, Limits, RunOutput, Sandbox, ScriptError, Services}
 
 /// Rounds of plugin-caused events dispatched before a chain is cut.
 pub const MAX_CHAIN: usize = 3;
+/// Hook runs one round of plugin-caused events may start; past it the
+/// round is cut (a plugin writing 10,000 records must not set off 10,000
+/// runs of every other subscriber, and so on).
+pub const MAX_CASCADE_RUNS: usize = 1_000;
 /// Failures in a row that disable a plugin.
 pub const DEFAULT_BREAKER: usize = 5;
 /// Profile setting holding extra trusted roots (PEM) for plugins' `http`.
@@ -447,6 +451,14 @@ impl Runtime {
                         .sum::<usize>()
                 })
                 .sum();
+            if round > 0 && total > MAX_CASCADE_RUNS {
+                tracing::warn!(
+                    runs = total,
+                    "plugin reactions cut: more than {MAX_CASCADE_RUNS} hook runs set off by plugins"
+                );
+                drop(self.take_events());
+                break;
+            }
             let mut done = 0;
             for e in &events {
                 for (id, m) in &subscribers {
@@ -706,8 +718,13 @@ pub fn validate_settings(
             continue;
         };
         if !def.choices.is_empty() && !def.choices.iter().any(|c| Some(c.as_str()) == v.as_str()) {
+            let shown = if def.kind == SettingType::Secret {
+                "the value".to_string()
+            } else {
+                format!("{raw:?}")
+            };
             problems.push(format!(
-                "{k}: {raw:?} is not one of: {}",
+                "{k}: {shown} is not one of: {}",
                 def.choices.join(", ")
             ));
             continue;

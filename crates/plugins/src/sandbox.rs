@@ -369,7 +369,14 @@ impl Sandbox {
                 if ops % 32 == 0 && Instant::now() >= inv.deadline {
                     return Some(Dynamic::from(STOP_TIMEOUT));
                 }
-                if alloc::thread_net_bytes() - inv.memory_base > inv.max_memory {
+                let now = alloc::thread_net_bytes();
+                // Frees of memory another thread allocated (caller's
+                // arguments, HTTP buffers) lower the count: the base follows
+                // it down, so they never become extra headroom.
+                if now < inv.memory_base {
+                    inv.memory_base = now;
+                }
+                if now - inv.memory_base > inv.max_memory {
                     return Some(Dynamic::from(STOP_MEMORY));
                 }
                 if CAPPED.with(|c| c.borrow().is_some()) {

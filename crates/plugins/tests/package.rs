@@ -118,6 +118,7 @@ fn dangerous_entries_are_refused() {
         ("/etc/cron.d/evil", "absolute"),
         ("..\\evil.rhai", "backslash"),
         ("C:/evil.rhai", "drive"),
+        ("a.rhai\t0000\nb.rhai", "control characters"),
     ] {
         let mut files = BTreeMap::new();
         files.insert("manifest.json".to_string(), MANIFEST.as_bytes().to_vec());

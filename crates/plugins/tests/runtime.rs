@@ -439,3 +439,82 @@ fn hook_dispatch_reports_progress_and_can_be_cancelled() {
     contact(&mut store.lock().unwrap(), "Late");
     assert!(rt.dispatch_pending().unwrap().is_empty());
 }
+
+#[test]
+fn only_the_same_publisher_may_upgrade_a_plugin() {
+    use crm_plugins::package::{generate_key, pack};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let (a, b) = (generate_key(), generate_key());
+    for (k, n) in [(&a, "A"), (&b, "B")] {
+        s.trust_publisher(&hex::encode(k.verifying_key().as_bytes()), n)
+            .unwrap();
+    }
+    let write = |version: &str| {
+        let d = tmp.path().join(format!("p-{version}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("manifest.json"),
+            format!(r#"{{"id": "acme.x", "name": "X", "version": "{version}", "api_version": "^1", "author": "A"}}"#),
+        )
+        .unwrap();
+        std::fs::write(d.join("main.rhai"), "fn f() {}").unwrap();
+        d
+    };
+    let v1 = tmp.path().join("v1.zip");
+    std::fs::write(&v1, pack(&write("1.0.0"), &a).unwrap()).unwrap();
+    lifecycle::install(&mut s, &v1, false).unwrap();
+    // Another trusted publisher's newer version: refused.
+    let v2b = tmp.path().join("v2b.zip");
+    std::fs::write(&v2b, pack(&write("2.0.0"), &b).unwrap()).unwrap();
+    let err = lifecycle::install(&mut s, &v2b, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("its own publisher"), "{err}");
+    // An unsigned build of it: refused too.
+    let err = lifecycle::install(&mut s, &write("3.0.0"), true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unsigned"), "{err}");
+    // The publisher's own upgrade: fine.
+    let v2a = tmp.path().join("v2a.zip");
+    std::fs::write(&v2a, pack(&write("2.0.0"), &a).unwrap()).unwrap();
+    lifecycle::install(&mut s, &v2a, false).unwrap();
+    assert_eq!(s.plugin("acme.x").unwrap().version, "2.0.0");
+}
+
+#[test]
+fn reactions_between_plugins_are_cut_when_they_fan_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let maker = plugin(
+        tmp.path(),
+        "acme.maker",
+        r#""permissions": ["contacts:write"],
+           "hooks": [{"event": "contact.created", "function": "make"}]"#,
+        r#"fn make(e) { for i in 0..1100 { contacts::create(#{first_name: `M${i}`}); } }"#,
+    );
+    let counter = plugin(
+        tmp.path(),
+        "acme.counter",
+        r#""permissions": ["storage"],
+           "hooks": [{"event": "contact.created", "function": "seen"}]"#,
+        r#"fn seen(e) { storage::set("n", (storage::get("n") ?? 0) + 1); }"#,
+    );
+    install_enable(&mut s, &maker);
+    install_enable(&mut s, &counter);
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    contact(&mut store.lock().unwrap(), "Seed");
+    let reports = rt.dispatch_pending().unwrap();
+    // The person's change reached both; the maker's 1,100 creations would
+    // have set off 1,100 runs of the counter: cut, and nothing left queued.
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let n = store
+        .lock()
+        .unwrap()
+        .plugin_storage_get("acme.counter", "n")
+        .unwrap();
+    assert_eq!(n.as_deref(), Some("1"));
+    assert!(rt.dispatch_pending().unwrap().is_empty());
+}
