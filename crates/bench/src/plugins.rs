@@ -167,7 +167,11 @@ pub fn run(rows: usize) -> Result<()> {
         let mut native_store = Store::open_path(&b, Some(&key), false)?;
         let t = Instant::now();
         let scored = native_score_all(&mut native_store)?;
-        writeln!(o, "  native only: {scored} in {:.2} s", t.elapsed().as_secs_f64())?;
+        writeln!(
+            o,
+            "  native only: {scored} in {:.2} s",
+            t.elapsed().as_secs_f64()
+        )?;
         return Ok(());
     }
     let store = Arc::new(Mutex::new(Store::open_path(&a, Some(&key), false)?));
