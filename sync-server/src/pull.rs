@@ -21,7 +21,6 @@ use crate::sql;
 
 use crate::auth::{self, Bearer, Role};
 use crate::error::{ApiResult, ServerError};
-use crate::merge::RowData;
 use crate::AppState;
 
 /// Rows per page unless the client asks for fewer.
@@ -138,7 +137,18 @@ pub async fn pull(
     for (_, item) in items {
         match item {
             Item::Row((tbl, id, fields, clocks, deleted, _)) => {
-                let clocks: BTreeMap<String, Hlc> = RowData::clocks_from_json(&tbl, &clocks);
+                // As stored: `_` plus the fields with another clock.
+                let clocks: BTreeMap<String, Hlc> = clocks
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| {
+                                let h = v.as_str().and_then(|s| s.parse().ok());
+                                (k.clone(), h.unwrap_or(Hlc::ZERO))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 resp.rows.push(RowState {
                     table: tbl,
                     row_id: id,

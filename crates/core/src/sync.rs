@@ -277,12 +277,13 @@ impl Store {
                 report.skipped += 1;
                 continue;
             };
-            if let Some(h) = row.clocks.values().max() {
+            let fields = table.fields();
+            let row_clocks = expand_clocks(fields, &row.clocks);
+            if let Some(h) = row_clocks.values().max() {
                 // The server bounds clocks already; a stamp it let through
                 // is never a reason to drop a page.
                 let _ = clock.observe(*h);
             }
-            let fields = table.fields();
             let id = row.row_id.to_string();
             let local: Option<LocalRow> = {
                 let sql = format!(
@@ -312,7 +313,7 @@ impl Store {
                     (m, clocks, d)
                 })
             };
-            let newest = row.clocks.values().max().copied().unwrap_or(Hlc::ZERO);
+            let newest = row_clocks.values().max().copied().unwrap_or(Hlc::ZERO);
             match local {
                 None => {
                     let sql = format!(
@@ -328,7 +329,7 @@ impl Store {
                         vals.push(sql_value(row.fields.get(*f).unwrap_or(&Value::Null)));
                     }
                     vals.push(
-                        Value::Object(compact_clocks(fields, &row.clocks))
+                        Value::Object(compact_clocks(fields, &row_clocks))
                             .to_string()
                             .into(),
                     );
@@ -364,7 +365,7 @@ impl Store {
                     let mut vals: Vec<rusqlite::types::Value> = Vec::new();
                     let mut changes = Map::new();
                     let mut deleted_now = false;
-                    for (name, remote) in &row.clocks {
+                    for (name, remote) in &row_clocks {
                         if *remote <= clock_of(&clocks, name) {
                             continue;
                         }
@@ -564,6 +565,24 @@ fn token_entry(user: &str) -> Result<keyring_core::Entry> {
     store
         .build(TOKEN_KEYRING_SERVICE, user, None)
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
+}
+
+/// Clocks as the server sends them (`_` stands for every field not listed)
+/// to one entry per written field (the zero clock means never written).
+fn expand_clocks(fields: &[&str], clocks: &BTreeMap<String, Hlc>) -> BTreeMap<String, Hlc> {
+    let mut out = BTreeMap::new();
+    if let Some(common) = clocks.get("_") {
+        for f in fields.iter().chain([&crm_protocol::schema::DELETED]) {
+            out.insert((*f).to_string(), *common);
+        }
+    }
+    for (k, v) in clocks {
+        if k != "_" {
+            out.insert(k.clone(), *v);
+        }
+    }
+    out.retain(|_, h| *h != Hlc::ZERO);
+    out
 }
 
 /// A row's clocks as the write path keeps them: `_` is the clock most of

@@ -84,8 +84,10 @@ pub struct RowState {
     /// Every field's current value.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fields: serde_json::Map<String, serde_json::Value>,
-    /// The clock of the write that set each field (`deleted` included when
-    /// the row is a tombstone).
+    /// The clock of the write that set each field, compactly: `_` stands
+    /// for every field not listed (`deleted` included); the zero clock
+    /// (all digits 0) means never written. A row written in one op sends
+    /// one stamp instead of one per field.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub clocks: BTreeMap<String, Hlc>,
     /// True when the row is deleted (a tombstone).

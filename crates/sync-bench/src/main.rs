@@ -22,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use crm_core::{FixedPassphrase, KeyStoreChoice, Store};
 use crm_pg_testkit::TestPg;
-use crm_protocol::wire::{LoginResponse, PullResponse};
+use crm_protocol::wire::LoginResponse;
 use crm_protocol::{Hlc, SyncOp};
 use crm_sync_server::auth::Role;
 use crm_sync_server::{admin, db, sql, Limits};
@@ -331,36 +331,16 @@ fn run(rows: usize, devices: usize, batch: usize, rate: usize, seconds: u64) -> 
     let conn = crm_sync_client::Connection::new(&b.base, crm_sync_client::Options::default())?;
     let login = conn.login(&email1, PW, store.identity().device_id, "fresh")?;
     store.bind_to_server(&b.base, &email1, t1, login.user_id)?;
-    // The client's pull loop (`crm_sync_client::sync` minus retries),
-    // timed in its two halves: HTTP + JSON, and the merge into SQLCipher.
-    let http1 = reqwest::blocking::Client::new();
-    let (mut fetch, mut apply, mut pulled, mut cursor) = (Duration::ZERO, Duration::ZERO, 0, 0);
+    // The real client: pages fetched on one thread, merged on another.
     let start = Instant::now();
-    loop {
-        let t = Instant::now();
-        let page: PullResponse = http1
-            .get(format!("{}/v1/pull?cursor={cursor}&limit=2000", b.base))
-            .bearer_auth(&login.token)
-            .send()?
-            .error_for_status()?
-            .json()?;
-        fetch += t.elapsed();
-        let t = Instant::now();
-        let rep = store.apply_remote(&page.rows, &page.evictions, page.cursor)?;
-        apply += t.elapsed();
-        pulled += rep.changed;
-        cursor = page.cursor;
-        if !page.more {
-            break;
-        }
-    }
+    let report = crm_sync_client::sync(&mut store, &conn, &login.token)?;
     let init_elapsed = start.elapsed();
+    let pulled = report.pulled;
     if pulled < rows {
         bail!("initial sync pulled {pulled} rows, expected {rows}");
     }
-    drop(conn);
     let init_rate = pulled as f64 / init_elapsed.as_secs_f64();
-    println!("initial sync:            {init_rate:>9.0} rows/s ({pulled} contacts to a fresh SQLCipher device in {init_elapsed:.1?}: pull {fetch:.1?}, merge {apply:.1?})");
+    println!("initial sync:            {init_rate:>9.0} rows/s ({pulled} contacts to a fresh SQLCipher device in {init_elapsed:.1?})");
 
     let ratio = sat_rate / raw_rate;
     println!();

@@ -255,18 +255,40 @@ fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, Sync
             }
         }
     }
-    let mut cursor = store.sync_status()?.cursor;
-    loop {
-        let page = conn.pull(token, cursor)?;
-        let applied = store.apply_remote(&page.rows, &page.evictions, page.cursor)?;
-        report.pulled += applied.changed;
-        report.evicted += applied.evicted;
-        cursor = page.cursor;
-        if !page.more {
-            break;
+    // Pull and merge overlap: a second thread fetches the next page while
+    // this one merges the last (at most two pages wait). Each page's cursor
+    // is saved with its merge, so stopping anywhere loses nothing.
+    let start = store.sync_status()?.cursor;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<PullResponse, SyncError>>(2);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut cursor = start;
+            loop {
+                let page = conn.pull(token, cursor);
+                let more = match &page {
+                    Ok(p) => {
+                        cursor = p.cursor;
+                        p.more
+                    }
+                    Err(_) => false,
+                };
+                // The merging side hung up (it failed): stop fetching.
+                if tx.send(page).is_err() || !more {
+                    return;
+                }
+            }
+        });
+        // Owned here, so an early return drops it and the fetcher stops
+        // instead of blocking on a full channel while the scope waits.
+        let rx = rx;
+        for page in rx.iter() {
+            let page = page?;
+            let applied = store.apply_remote(&page.rows, &page.evictions, page.cursor)?;
+            report.pulled += applied.changed;
+            report.evicted += applied.evicted;
         }
-    }
-    Ok(report)
+        Ok(report)
+    })
 }
 
 /// Push one batch. `Ok(Err(op))`: the server refused the batch because of
