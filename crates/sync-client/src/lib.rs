@@ -73,7 +73,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             batch: 500,
-            page: 2000,
+            page: 5000,
             attempts: 4,
             backoff: Duration::from_millis(250),
             timeout: Duration::from_secs(30),
