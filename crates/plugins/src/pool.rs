@@ -6,7 +6,7 @@
 //! does (its job channel is closed). A replacement starts on demand.
 
 use std::sync::{mpsc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -31,11 +31,54 @@ fn spawn() -> std::io::Result<mpsc::Sender<Job>> {
         .name("plugin-worker".into())
         .stack_size(STACK)
         .spawn(move || {
-            while let Ok(job) = rx.recv() {
+            while let Some(job) = next_job(&rx) {
                 job();
             }
         })?;
     Ok(tx)
+}
+
+/// How long a side polls before it sleeps. Waking a thread parked on an
+/// idle CPU costs tens of microseconds, more than a small script: in a burst
+/// (hook runs after an import) both sides stay awake; otherwise they park
+/// after this and cost nothing.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// The next job: polled for a moment, then waited for. `None` when the
+/// pool let this worker go.
+fn next_job(rx: &mpsc::Receiver<Job>) -> Option<Job> {
+    let until = Instant::now() + SPIN;
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if Instant::now() < until => {
+                std::hint::spin_loop();
+                std::thread::yield_now();
+            }
+            Err(mpsc::TryRecvError::Empty) => return rx.recv().ok(),
+        }
+    }
+}
+
+/// The answer: polled for a moment, then waited for until `deadline`.
+fn answer<T>(rx: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
+    let until = (Instant::now() + SPIN).min(deadline);
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if Instant::now() < until => {
+                std::hint::spin_loop();
+                std::thread::yield_now();
+            }
+            Err(mpsc::TryRecvError::Empty) => {
+                return rx
+                    .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                    .ok()
+            }
+        }
+    }
 }
 
 impl Pool {
@@ -52,6 +95,7 @@ impl Pool {
         wait: Duration,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> std::io::Result<Result<T, Overran>> {
+        let deadline = Instant::now() + wait;
         let (done_tx, done_rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move || {
             let _ = done_tx.send(f());
@@ -65,8 +109,8 @@ impl Pool {
                 return Err(std::io::Error::other("cannot start a plugin worker"));
             }
         }
-        match done_rx.recv_timeout(wait) {
-            Ok(v) => {
+        match answer(&done_rx, deadline) {
+            Some(v) => {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                 if idle.len() < MAX_IDLE {
                     idle.push(worker);
@@ -74,7 +118,7 @@ impl Pool {
                 Ok(Ok(v))
             }
             // Dropping `worker` closes its channel: it ends after this job.
-            Err(_) => Ok(Err(Overran)),
+            None => Ok(Err(Overran)),
         }
     }
 }
