@@ -194,11 +194,6 @@ async fn apply(
     if ops.is_empty() {
         return Ok(PushResponse::default());
     }
-    // The tenant's write lock, held to commit.
-    sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
-        .bind(t)
-        .execute(&mut **tx)
-        .await?;
     let ids: Vec<Uuid> = ops.iter().map(|o| o.op_id).collect();
     let fresh: Vec<(Uuid,)> = sql::query_as(
         "INSERT INTO applied_ops (tenant_id, op_id, device_id) SELECT $1, unnest($2::uuid[]), $3 \
@@ -224,13 +219,13 @@ async fn apply(
     }
 
     // Load the touched rows.
-    let mut keys: Vec<(String, Uuid)> = Vec::new();
-    let mut key_set = HashSet::new();
-    for op in &new_ops {
-        if key_set.insert((op.table.clone(), op.row_id)) {
-            keys.push((op.table.clone(), op.row_id));
-        }
-    }
+    // Sorted, so concurrent pushes take row locks in one order.
+    let keys: Vec<(String, Uuid)> = new_ops
+        .iter()
+        .map(|op| (op.table.clone(), op.row_id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let tbls: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
     let rids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
     type RowTuple = (
@@ -242,11 +237,27 @@ async fn apply(
         Option<Uuid>,
         Option<Uuid>,
         Uuid,
+        i64,
     );
+    // A new row gets a placeholder (change number 0, never committed as
+    // such: the same transaction overwrites it), so that two pushes creating
+    // the same row meet on its key: the second waits for the first and then
+    // merges into what it wrote, instead of overwriting it.
+    sql::query(
+        "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, seq, creator) \
+         SELECT $1, k.tbl, k.id, '{}', '{}', 0, $4 FROM unnest($2::text[], $3::uuid[]) AS k(tbl, id) \
+         ORDER BY k.tbl, k.id ON CONFLICT DO NOTHING",
+    )
+    .bind(t)
+    .bind(&tbls)
+    .bind(&rids)
+    .bind(dev.user_id)
+    .execute(&mut **tx)
+    .await?;
     let stored: Vec<RowTuple> = sql::query_as(
-        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator \
+        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator, r.seq \
          FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
-         WHERE r.tenant_id = $1 FOR UPDATE OF r",
+         WHERE r.tenant_id = $1 ORDER BY r.tbl, r.id FOR UPDATE OF r",
     )
     .bind(t)
     .bind(&tbls)
@@ -254,7 +265,11 @@ async fn apply(
     .fetch_all(&mut **tx)
     .await?;
     let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
-    for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
+    for (tbl, id, fields, clocks, deleted, scope, owner, creator, seq) in stored {
+        if seq == 0 {
+            // Our own placeholder: a new row.
+            continue;
+        }
         let clocks = RowData::clocks_from_json(&tbl, &clocks);
         before.insert(
             (tbl, id),
@@ -282,6 +297,15 @@ async fn apply(
         if row.apply(op.hlc, &op.fields) {
             changed.insert(key);
         }
+    }
+    if keys
+        .iter()
+        .any(|k| !before.contains_key(k) && !changed.contains(k))
+    {
+        // Every op on a new row changes it (its clock beats the zero
+        // clock), so no placeholder can be left behind; refuse to commit
+        // one if that ever stops being true.
+        return Err(ServerError::Internal("a new row was left unwritten".into()));
     }
     if changed.is_empty() {
         return Ok(resp);
@@ -389,6 +413,12 @@ async fn apply(
         w_owner.push(owner);
         w_creator.push(creator);
     }
+    // The tenant's write lock, held to commit: change numbers are taken
+    // from here on, so within a tenant they become visible in order.
+    sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
+        .bind(t)
+        .execute(&mut **tx)
+        .await?;
     sql::query(
         "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
          SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \

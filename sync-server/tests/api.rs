@@ -331,3 +331,34 @@ async fn two_server_processes_on_one_database_converge() {
     );
     assert_eq!(env.rows_of(t).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_devices_creating_the_same_row_at_once_both_keep_their_fields() {
+    let env = Env::start().await;
+    let t = env.tenant("Acme").await;
+    env.user(t, "a@acme.test", Role::Admin, None).await;
+    let mut a = env.login("a@acme.test").await;
+    let mut b = env.login("a@acme.test").await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        let oa = a.op("contacts", id, json!({"city": "Leeds"}));
+        let ob = b.op("contacts", id, json!({"job_title": "CEO"}));
+        let (va, vb) = ([oa], [ob]);
+        let (ra, rb) = tokio::join!(env.push(&a, &va), env.push(&b, &vb));
+        assert_eq!(
+            (ra.0, rb.0),
+            (StatusCode::OK, StatusCode::OK),
+            "{} {}",
+            ra.1,
+            rb.1
+        );
+    }
+    let (rows, _) = env.pull_all(&a).await;
+    for id in ids {
+        let row = find(&rows, id).expect("row");
+        assert_eq!(row["fields"]["city"], "Leeds", "{row}");
+        assert_eq!(row["fields"]["job_title"], "CEO", "{row}");
+    }
+}
