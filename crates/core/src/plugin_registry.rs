@@ -45,11 +45,7 @@ impl Store {
         action: &str,
         changes: serde_json::Value,
     ) -> Result<()> {
-        tx.execute(
-            "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) VALUES (?1, ?2, 'plugins', ?3, ?4, ?5)",
-            params![now(), actor, key, action, changes.to_string()],
-        )?;
-        Ok(())
+        Self::audit_local(tx, actor, "plugins", key, action, changes)
     }
 
     fn actor_text(&self) -> String {

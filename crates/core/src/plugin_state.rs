@@ -69,7 +69,8 @@ pub enum FieldApplied {
 }
 
 impl Store {
-    fn audit_local(
+    /// An audit entry for local-only data (plugins, publishers, settings).
+    pub(crate) fn audit_local(
         tx: &rusqlite::Transaction<'_>,
         actor: &str,
         table: &str,

@@ -102,6 +102,20 @@ fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) 
     Ok(v)
 }
 
+/// [`read`] for a list: at most the rows still allowed are kept, and they
+/// are what the call costs.
+fn read_list<T: serde::Serialize>(
+    perm: &str,
+    f: impl FnOnce(&Store, usize) -> crm_core::Result<Vec<T>>,
+) -> HostResult<Dynamic> {
+    read(perm, |s, budget| {
+        let mut list = f(s, budget).map_err(core_err)?;
+        list.truncate(budget);
+        let n = list.len();
+        Ok((to_dynamic(&list)?, n))
+    })
+}
+
 /// Write `n` records through the store with `perm`, in the plugin's name.
 /// Refused before anything is written when it would pass the write cap.
 fn write<T>(perm: &str, n: usize, f: impl FnOnce(&mut Store) -> HostResult<T>) -> HostResult<T> {
@@ -196,17 +210,11 @@ fn register_contacts(engine: &mut Engine) {
         ["search: &str", "limit: i64", "Array"],
         "Contacts whose name, company, email or phone contains `search` (\"\" for all), sorted by name, at most `limit`. Needs contacts:read.",
         |search: &str, limit: INT| -> HostResult<Dynamic> {
-            read("contacts:read", |s, budget| {
-                let list = s
-                    .list_contacts(&crm_core::ContactQuery {
-                        search: (!search.is_empty()).then(|| search.to_string()),
-                        limit: Some(limit_of(limit, budget)),
-                        ..Default::default()
-                    })
-                    .map_err(core_err)?;
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("contacts:read", |s, budget| s.list_contacts(&crm_core::ContactQuery {
+                search: (!search.is_empty()).then(|| search.to_string()),
+                limit: Some(limit_of(limit, budget)),
+                ..Default::default()
+            }))
         }
     );
     func!(
@@ -215,17 +223,11 @@ fn register_contacts(engine: &mut Engine) {
         ["offset: i64", "limit: i64", "Array"],
         "All contacts by name, `limit` of them starting at `offset` (for walking every contact). Needs contacts:read.",
         |offset: INT, limit: INT| -> HostResult<Dynamic> {
-            read("contacts:read", |s, budget| {
-                let list = s
-                    .list_contacts(&crm_core::ContactQuery {
-                        limit: Some(limit_of(limit, budget)),
-                        offset: offset.max(0) as usize,
-                        ..Default::default()
-                    })
-                    .map_err(core_err)?;
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("contacts:read", |s, budget| s.list_contacts(&crm_core::ContactQuery {
+                limit: Some(limit_of(limit, budget)),
+                offset: offset.max(0) as usize,
+                ..Default::default()
+            }))
         }
     );
     func!(
@@ -239,13 +241,7 @@ fn register_contacts(engine: &mut Engine) {
             } else {
                 Some(id_of("contact", after)?)
             };
-            read("contacts:read", |s, budget| {
-                let list = s
-                    .scan_contacts(after, limit_of(limit, budget))
-                    .map_err(core_err)?;
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("contacts:read", |s, budget| s.scan_contacts(after, limit_of(limit, budget)))
         }
     );
     func!(
@@ -270,20 +266,14 @@ fn register_contacts(engine: &mut Engine) {
             };
             let limit = f.get("limit").and_then(|v| v.as_int().ok()).unwrap_or(100);
             let offset = f.get("offset").and_then(|v| v.as_int().ok()).unwrap_or(0);
-            read("contacts:read", |s, budget| {
-                let list = s
-                    .list_contacts(&crm_core::ContactQuery {
-                        search: text("search"),
-                        stage,
-                        owner: text("owner"),
-                        tag: text("tag"),
-                        limit: Some(limit_of(limit, budget)),
-                        offset: offset.max(0) as usize,
-                    })
-                    .map_err(core_err)?;
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("contacts:read", |s, budget| s.list_contacts(&crm_core::ContactQuery {
+                search: text("search"),
+                stage,
+                owner: text("owner"),
+                tag: text("tag"),
+                limit: Some(limit_of(limit, budget)),
+                offset: offset.max(0) as usize,
+            }))
         }
     );
     func!(
@@ -304,12 +294,7 @@ fn register_contacts(engine: &mut Engine) {
         ["phone: &str", "Array"],
         "Contacts with this phone number (any common format). Needs contacts:read.",
         |phone: &str| -> HostResult<Dynamic> {
-            read("contacts:read", |s, budget| {
-                let list = s.contacts_with_phone(phone).map_err(core_err)?;
-                let list: Vec<_> = list.into_iter().take(budget).collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("contacts:read", |s, _| s.contacts_with_phone(phone))
         }
     );
     func!(
@@ -420,16 +405,7 @@ fn register_policies(engine: &mut Engine) {
             } else {
                 Some(id_of("contact", contact)?)
             };
-            read("policies:read", |s, budget| {
-                let list: Vec<_> = s
-                    .list_policies(contact)
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("policies:read", |s, _| s.list_policies(contact))
         }
     );
     func!(
@@ -450,15 +426,8 @@ fn register_policies(engine: &mut Engine) {
         ["days: i64", "Array"],
         "Active policies expiring within `days` days from today. Needs policies:read.",
         |days: INT| -> HostResult<Dynamic> {
-            read("policies:read", |s, budget| {
-                let list: Vec<_> = s
-                    .renewals_due(today(), days.clamp(0, 3660) as u32)
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
+            read_list("policies:read", |s, _| {
+                s.renewals_due(today(), days.clamp(0, 3660) as u32)
             })
         }
     );
@@ -472,16 +441,7 @@ fn register_policies(engine: &mut Engine) {
         "A policy's premium schedule and payments. Needs payments:read.",
         |policy: &str| -> HostResult<Dynamic> {
             let policy = id_of("policy", policy)?;
-            read("payments:read", |s, budget| {
-                let list: Vec<_> = s
-                    .payments_of(policy)
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("payments:read", |s, _| s.payments_of(policy))
         }
     );
     func!(
@@ -490,16 +450,7 @@ fn register_policies(engine: &mut Engine) {
         ["Array"],
         "Policies with unpaid instalments past due today, with the amount and days overdue. Needs payments:read.",
         || -> HostResult<Dynamic> {
-            read("payments:read", |s, budget| {
-                let list: Vec<_> = s
-                    .arrears(today())
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("payments:read", |s, _| s.arrears(today()))
         }
     );
     engine.register_static_module("payments", m.into());
@@ -525,16 +476,7 @@ fn register_tasks(engine: &mut Engine) {
                     ))
                 }
             };
-            read("tasks:read", |s, budget| {
-                let list: Vec<_> = s
-                    .list_tasks(f, today())
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("tasks:read", |s, _| s.list_tasks(f, today()))
         }
     );
     func!(
@@ -591,16 +533,7 @@ fn register_tasks(engine: &mut Engine) {
         "A contact's activity timeline, newest first. Needs activities:read.",
         |contact: &str| -> HostResult<Dynamic> {
             let contact = id_of("contact", contact)?;
-            read("activities:read", |s, budget| {
-                let list: Vec<_> = s
-                    .timeline(contact)
-                    .map_err(core_err)?
-                    .into_iter()
-                    .take(budget)
-                    .collect();
-                let n = list.len();
-                Ok((to_dynamic(&list)?, n))
-            })
+            read_list("activities:read", |s, _| s.timeline(contact))
         }
     );
     func!(
