@@ -251,13 +251,7 @@ impl ContactDraft {
             "date_of_birth" => self.date_of_birth = opt(v),
             other => {
                 if let Some(name) = other.strip_prefix("custom.") {
-                    let name = name.trim();
-                    if name.is_empty() || name.len() > 64 {
-                        return Err(ValidationError::new(
-                            other,
-                            "custom field names are 1 to 64 characters",
-                        ));
-                    }
+                    let name = custom_field_name(name)?;
                     match opt(v) {
                         Some(val) => self.custom.insert(name.to_string(), val),
                         None => self.custom.remove(name),
@@ -734,19 +728,12 @@ impl WriteTx<'_> {
                 id: id.to_string(),
             })?;
         let mut after = before.fields.clone();
-        let mut custom = match after.get("custom") {
-            Some(serde_json::Value::Object(m)) => m.clone(),
+        let mut custom = match after.remove("custom") {
+            Some(serde_json::Value::Object(m)) => m,
             _ => serde_json::Map::new(),
         };
         for (name, value) in fields {
-            let name = name.trim();
-            if name.is_empty() || name.len() > 64 {
-                return Err(ValidationError::new(
-                    format!("custom.{name}"),
-                    "custom field names are 1 to 64 characters",
-                )
-                .into());
-            }
+            let name = custom_field_name(name)?;
             match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 None => {
                     custom.remove(name);
@@ -767,6 +754,19 @@ impl WriteTx<'_> {
         self.put(Table::Contacts, id, Some(&before), &after)?;
         Ok(())
     }
+}
+
+/// A custom field's name, trimmed: 1 to 64 characters (one rule for every
+/// path that sets custom fields).
+fn custom_field_name(raw: &str) -> Result<&str, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() || name.len() > 64 {
+        return Err(ValidationError::new(
+            format!("custom.{name}"),
+            "custom field names are 1 to 64 characters",
+        ));
+    }
+    Ok(name)
 }
 
 /// Custom field changes for one contact: name and value (`None` removes).

@@ -11,6 +11,11 @@ use serde_json::{Map, Value};
 use crate::error::{CoreError, Result, ValidationError};
 use crate::store::Store;
 
+/// Bytes (keys plus values) a plugin's storage holds.
+const STORAGE_USAGE_SQL: &str =
+    "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) \
+     FROM plugin_storage WHERE plugin_id = ?1";
+
 /// Runs kept per plugin in the history (older ones are dropped).
 pub const RUNS_KEPT: i64 = 500;
 
@@ -99,11 +104,9 @@ impl Store {
 
     /// Bytes a plugin's storage holds (keys plus values).
     pub fn plugin_storage_usage(&self, plugin: &str) -> Result<i64> {
-        Ok(self.conn().query_row(
-            "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) FROM plugin_storage WHERE plugin_id = ?1",
-            [plugin],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn()
+            .query_row(STORAGE_USAGE_SQL, [plugin], |r| r.get(0))?)
     }
 
     /// Store a value (`None` deletes it). Refused, with nothing written, when
@@ -129,11 +132,7 @@ impl Store {
                      ON CONFLICT(plugin_id, key) DO UPDATE SET value = excluded.value",
                     [plugin, key, v],
                 )?;
-                let used: i64 = tx.query_row(
-                    "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) FROM plugin_storage WHERE plugin_id = ?1",
-                    [plugin],
-                    |r| r.get(0),
-                )?;
+                let used: i64 = tx.query_row(STORAGE_USAGE_SQL, [plugin], |r| r.get(0))?;
                 if used > quota {
                     // Dropping the transaction rolls the write back.
                     return Err(CoreError::Invalid(ValidationError::new(

@@ -165,7 +165,7 @@ fn id_of(kind: &'static str, raw: &str) -> HostResult<uuid::Uuid> {
 }
 
 /// A script value as the text the core's field setters take.
-fn field_text(v: &Dynamic) -> String {
+pub(crate) fn field_text(v: &Dynamic) -> String {
     if v.is_unit() {
         String::new()
     } else if let Some(a) = v.read_lock::<Array>() {

@@ -236,7 +236,8 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                 fixture(|s| {
                     let mut d = crm_core::ContactDraft::default();
                     for (k, v) in &fields {
-                        d.set(k, &v.to_string()).map_err(|e| e.to_string())?;
+                        d.set(k, &crate::host::field_text(v))
+                            .map_err(|e| e.to_string())?;
                     }
                     let c = s.create_contact(&d).map_err(|e| e.to_string())?;
                     serde_json::to_value(c).map_err(|e| e.to_string())

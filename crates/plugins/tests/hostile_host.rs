@@ -366,6 +366,12 @@ fn storage_quota_write_caps_and_read_caps_hold() {
             kind: Runtime,
         },
         Case {
+            name: "custom field name too long (fast path)",
+            src: r#"let ids = contacts::list("", 1); contacts::update_many([#{id: ids[0].id, "custom.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx": 1}])"#,
+            grants: &["contacts:read", "contacts:write"],
+            kind: Runtime,
+        },
+        Case {
             name: "read cap",
             src: r#"for i in 0..100 { contacts::list("", 100); }"#,
             grants: &["contacts:read"],
