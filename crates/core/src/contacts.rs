@@ -916,47 +916,70 @@ impl Store {
 
     /// List contacts, sorted by name.
     pub fn list_contacts(&self, q: &ContactQuery) -> Result<Vec<Contact>> {
-        let mut conds: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let like = format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            args.push(like);
-            conds.push(
-                "(display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
-                 OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')"
-                    .into(),
-            );
-        }
-        if let Some(st) = q.stage {
-            args.push(st.as_str().into());
-            conds.push(format!("stage = ?{}", args.len()));
-        }
-        if let Some(o) = &q.owner {
-            args.push(o.clone());
-            conds.push(format!("owner = ?{}", args.len()));
-        }
-        if let Some(t) = &q.tag {
-            args.push(t.to_lowercase());
-            conds.push(format!(
-                "EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE lower(json_each.value) = ?{})",
-                args.len()
-            ));
-        }
+        let (filter, args) = contact_filter(q);
         let refs: Vec<&dyn rusqlite::ToSql> =
             args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
         records::list(
             self.conn(),
             Table::Contacts,
-            &conds.join(" AND "),
+            &filter,
             &refs,
             "display_name COLLATE NOCASE, id",
             q.limit.unwrap_or(100),
             q.offset,
         )
     }
+
+    /// How many contacts match `q`'s filter (its limit and offset aside):
+    /// the length of the app's scrolling list.
+    pub fn count_matching_contacts(&self, q: &ContactQuery) -> Result<i64> {
+        let (filter, args) = contact_filter(q);
+        let sql = format!(
+            "SELECT count(*) FROM contacts WHERE deleted = 0 {}",
+            if filter.is_empty() {
+                String::new()
+            } else {
+                format!("AND {filter}")
+            }
+        );
+        let refs: Vec<&dyn rusqlite::ToSql> =
+            args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+        Ok(self.conn().query_row(&sql, refs.as_slice(), |r| r.get(0))?)
+    }
+}
+
+/// The SQL condition and its arguments for a contact query's filter.
+fn contact_filter(q: &ContactQuery) -> (String, Vec<String>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    if let Some(s) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let like = format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        args.push(like);
+        conds.push(
+            "(display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
+             OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')"
+                .into(),
+        );
+    }
+    if let Some(st) = q.stage {
+        args.push(st.as_str().into());
+        conds.push(format!("stage = ?{}", args.len()));
+    }
+    if let Some(o) = &q.owner {
+        args.push(o.clone());
+        conds.push(format!("owner = ?{}", args.len()));
+    }
+    if let Some(t) = &q.tag {
+        args.push(t.to_lowercase());
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM json_each(contacts.tags) WHERE lower(json_each.value) = ?{})",
+            args.len()
+        ));
+    }
+    (conds.join(" AND "), args)
 }

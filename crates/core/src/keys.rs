@@ -200,6 +200,15 @@ fn keyring_entry(user: &str) -> Result<keyring_core::Entry> {
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
 }
 
+/// Whether an OS keyring (Secret Service) answers, so a new profile's key
+/// can be kept there. The app asks for a passphrase when it does not.
+pub fn keyring_available() -> bool {
+    keyring_entry("probe").is_ok_and(|e| match e.get_password() {
+        Ok(_) | Err(keyring_core::Error::NoEntry) => true,
+        Err(_) => false,
+    })
+}
+
 /// Make a key for a new profile and record where it lives.
 pub(crate) fn create_key(
     choice: KeyStoreChoice,

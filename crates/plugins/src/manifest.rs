@@ -538,3 +538,30 @@ fn check_id(out: &mut Vec<ManifestError>, ids: &mut BTreeSet<String>, path: Stri
         ));
     }
 }
+
+/// What a permission allows, in plain words for the admin who grants it
+/// (the app shows these before enabling a plugin).
+pub fn describe_permission(p: &str) -> String {
+    if let Some(origin) = p.strip_prefix("net:") {
+        return format!("Send data to and receive data from {origin}");
+    }
+    let (ns, level) = p.split_once(':').unwrap_or((p, ""));
+    let what = match ns {
+        "contacts" => "contacts",
+        "policies" => "insurance policies",
+        "payments" => "premium payments and arrears",
+        "tasks" => "tasks",
+        "activities" => "contact timelines (notes, calls)",
+        _ => "",
+    };
+    match (ns, level, what) {
+        (_, "read", w) if !w.is_empty() => format!("See your {w}"),
+        (_, "write", w) if !w.is_empty() => format!("Create, change and delete {w}"),
+        ("storage", _, _) => "Keep its own data in your profile (within a quota)".into(),
+        ("ai", "use", _) => {
+            "Send record details to your configured AI service and read its answers".into()
+        }
+        ("ui", "notify", _) => "Show you notifications".into(),
+        _ => format!("{p} (unknown permission)"),
+    }
+}

@@ -1,0 +1,75 @@
+//! The TypeScript declarations of every type that crosses IPC, as one file
+//! (`src-ui/src/bindings.ts`). `tests/bindings.rs` fails when the committed
+//! file differs; `UPDATE_BINDINGS=1 cargo test -p crm-app --test bindings`
+//! rewrites it.
+
+use ts_rs::TS;
+
+use crate::dto::*;
+use crate::ApiError;
+
+macro_rules! decls {
+    ($($t:ty),* $(,)?) => {
+        vec![$(<$t as TS>::decl()),*]
+    };
+}
+
+/// The file's text.
+pub fn typescript() -> String {
+    let mut out = String::from(
+        "// Generated from the Rust types in crates/app/src/dto.rs by ts-rs. Do not edit:\n\
+         // run `UPDATE_BINDINGS=1 cargo test -p crm-app --test bindings` after changing them.\n\n\
+         export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n\n",
+    );
+    let all = decls![
+        ApiError,
+        ProfileState,
+        Meta,
+        ContactRow,
+        ContactQueryArgs,
+        ContactPage,
+        ContactDto,
+        ContactForm,
+        PolicyDto,
+        PolicyForm,
+        PaymentDto,
+        PaymentForm,
+        ArrearsDto,
+        RenewalDto,
+        TaskDto,
+        TaskForm,
+        TaskView,
+        ActivityDto,
+        PluginActionDto,
+        PluginPanel,
+        ContactDetail,
+        Dashboard,
+        ColumnDto,
+        ImportPreview,
+        ColumnChoice,
+        ImportArgs,
+        ImportProgress,
+        RowProblemDto,
+        ImportReportDto,
+        PermissionDto,
+        SettingFieldDto,
+        HealthDto,
+        PluginDto,
+        TemplateDto,
+        ActionResult,
+        NoticeDto,
+        SyncStatusDto,
+        SyncReportDto,
+        LoginArgs,
+        SettingsDto,
+        AiSettingsArgs,
+    ];
+    for d in all {
+        out.push_str("export ");
+        out.push_str(d.trim());
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}

@@ -1,0 +1,149 @@
+//! Core records to DTOs. By hand: the wire format is ours to keep stable.
+
+use serde::Serialize;
+
+use crate::dto::{ActivityDto, ContactDto, ContactRow, PaymentDto, PolicyDto, TaskDto};
+use crate::ApiError;
+
+/// The snake_case name serde gives an enum value.
+pub(crate) fn tag<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn id(kind: &'static str, raw: &str) -> Result<uuid::Uuid, ApiError> {
+    crm_core::parse_id(kind, raw).map_err(|_| {
+        ApiError::new(
+            "not_found",
+            format!("{raw:?} is not a {kind} id; open the {kind} from its list"),
+        )
+    })
+}
+
+pub(crate) fn contact_row(c: &crm_core::Contact) -> ContactRow {
+    ContactRow {
+        id: c.id.to_string(),
+        display_name: c.display_name.clone(),
+        company_name: c.company_name.clone(),
+        stage: tag(&c.stage),
+        owner: c.owner.clone(),
+        tags: c.tags.clone(),
+        email: c.emails.first().cloned(),
+        phone: c.phones.first().cloned(),
+        city: c.city.clone(),
+    }
+}
+
+pub(crate) fn contact(c: &crm_core::Contact) -> ContactDto {
+    ContactDto {
+        id: c.id.to_string(),
+        kind: tag(&c.kind),
+        display_name: c.display_name.clone(),
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        company_name: c.company_name.clone(),
+        job_title: c.job_title.clone(),
+        stage: tag(&c.stage),
+        owner: c.owner.clone(),
+        tags: c.tags.clone(),
+        emails: c.emails.clone(),
+        phones: c.phones.clone(),
+        address_line1: c.address_line1.clone(),
+        address_line2: c.address_line2.clone(),
+        city: c.city.clone(),
+        region: c.region.clone(),
+        postcode: c.postcode.clone(),
+        country: c.country.clone(),
+        source: c.source.clone(),
+        date_of_birth: c.date_of_birth.clone(),
+        custom: c.custom.clone(),
+    }
+}
+
+pub(crate) fn policy(p: &crm_core::Policy) -> PolicyDto {
+    PolicyDto {
+        id: p.id.to_string(),
+        contact_id: p.contact_id.to_string(),
+        policy_number: p.policy_number.clone(),
+        carrier: p.carrier.clone(),
+        line_of_business: p.line_of_business.clone(),
+        premium_minor: p.premium_minor,
+        currency: p.currency.clone(),
+        payment_frequency: tag(&p.payment_frequency),
+        effective_date: p.effective_date.clone(),
+        expiry_date: p.expiry_date.clone(),
+        status: tag(&p.status),
+    }
+}
+
+pub(crate) fn payment(p: &crm_core::Payment, today: &str) -> PaymentDto {
+    PaymentDto {
+        id: p.id.to_string(),
+        policy_id: p.policy_id.to_string(),
+        due_date: p.due_date.clone(),
+        amount_due_minor: p.amount_due_minor,
+        amount_paid_minor: p.amount_paid_minor,
+        outstanding_minor: p.outstanding_minor(),
+        paid_date: p.paid_date.clone(),
+        method: p.method.clone(),
+        reference: p.reference.clone(),
+        overdue: p.outstanding_minor() > 0 && p.due_date.as_str() < today,
+    }
+}
+
+pub(crate) fn task(t: &crm_core::Task, contact_name: Option<String>, today: &str) -> TaskDto {
+    TaskDto {
+        id: t.id.to_string(),
+        title: t.title.clone(),
+        due_date: t.due_date.clone(),
+        status: tag(&t.status),
+        contact_id: t.contact_id.map(|c| c.to_string()),
+        contact_name,
+        assignee: t.assignee.clone(),
+        notes: t.notes.clone(),
+        overdue: t.status == crm_core::TaskStatus::Open
+            && t.due_date.as_deref().is_some_and(|d| d < today),
+    }
+}
+
+/// Who wrote a timeline entry, in words.
+pub(crate) fn actor_words(actor_json: &str, me: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(actor_json).unwrap_or_default();
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    match v.get("kind").and_then(|k| k.as_str()) {
+        Some("user") if field("user") == me => "you".into(),
+        Some("user") => field("user"),
+        Some("plugin") => format!("plugin {}", field("plugin")),
+        Some("import") => "import".into(),
+        Some("sync") => "another device".into(),
+        _ => "system".into(),
+    }
+}
+
+pub(crate) fn activity(a: &crm_core::Activity, me: &str) -> ActivityDto {
+    ActivityDto {
+        id: a.id.to_string(),
+        kind: tag(&a.kind),
+        body: a.body.clone(),
+        occurred_at: a.occurred_at.clone(),
+        actor: actor_words(&a.actor, me),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_read_as_words() {
+        assert_eq!(actor_words(r#"{"kind":"user","user":"u1"}"#, "u1"), "you");
+        assert_eq!(actor_words(r#"{"kind":"user","user":"u2"}"#, "u1"), "u2");
+        assert_eq!(
+            actor_words(r#"{"kind":"plugin","plugin":"local.x","user":"u1"}"#, "u1"),
+            "plugin local.x"
+        );
+        assert_eq!(actor_words("not json", "u1"), "system");
+    }
+}

@@ -1,0 +1,83 @@
+//! Sign in to a sync server, sync now, and the sync state.
+
+use crm_sync_client::{Connection, Options};
+
+use crate::dto::*;
+use crate::{ApiError, ApiResult, App};
+
+fn server_url(raw: &str) -> ApiResult<String> {
+    let t = raw.trim().trim_end_matches('/');
+    if !(t.starts_with("https://") || t.starts_with("http://"))
+        || t.contains('@')
+        || t.contains(char::is_whitespace)
+    {
+        return Err(ApiError::invalid(
+            "server",
+            "give the server's address, e.g. https://sync.example.com (no user name or password in it)",
+        ));
+    }
+    Ok(t.to_string())
+}
+
+fn status_dto(s: crm_core::sync::SyncStatus) -> SyncStatusDto {
+    SyncStatusDto {
+        server: s.server,
+        email: s.email,
+        last_success: s.last_success,
+        pending: s.pending,
+        quarantined: s.quarantined,
+        last_error: s.last_error,
+    }
+}
+
+impl App {
+    /// Server, account, last success, pending changes, last error.
+    pub fn sync_status(&self) -> ApiResult<SyncStatusDto> {
+        self.read(|s| Ok(status_dto(s.sync_status()?)))
+    }
+
+    /// Sign in: registers this device; the device token goes to the OS
+    /// keyring (or the encrypted database); the password is not kept.
+    pub fn sync_login(&self, args: LoginArgs) -> ApiResult<SyncStatusDto> {
+        let server = server_url(&args.server)?;
+        let email = args.email.trim().to_string();
+        if !email.contains('@') {
+            return Err(ApiError::invalid(
+                "email",
+                "give the email you sign in with",
+            ));
+        }
+        if args.password.is_empty() {
+            return Err(ApiError::invalid("password", "give your password"));
+        }
+        let password = zeroize::Zeroizing::new(args.password);
+        let conn = Connection::new(&server, Options::default())?;
+        let dir = self.data_dir().to_path_buf();
+        self.write(|s| {
+            let device = s.identity().device_id;
+            let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
+            s.bind_to_server(&server, &email, resp.tenant_id, resp.user_id)?;
+            s.save_device_token(&dir, &resp.token)?;
+            Ok(status_dto(s.sync_status()?))
+        })
+    }
+
+    /// Push local changes and pull the server's, now.
+    pub fn sync_now(&self) -> ApiResult<SyncReportDto> {
+        let dir = self.data_dir().to_path_buf();
+        let report = self.write(|s| {
+            let status = s.sync_status()?;
+            let (Some(server), Some(token)) = (status.server, s.device_token(&dir)?) else {
+                return Err(crm_sync_client::SyncError::NotSignedIn.into());
+            };
+            let conn = Connection::new(&server, Options::default())?;
+            Ok(crm_sync_client::sync(s, &conn, &token)?)
+        })?;
+        Ok(SyncReportDto {
+            pushed: report.pushed as u32,
+            pulled: report.pulled as u32,
+            evicted: report.evicted as u32,
+            quarantined: report.quarantined as u32,
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Every command the window may call: one line each into `crm_app::App`.
+//! Commands are `async` so Tauri runs them off the main thread; errors
+//! cross as `{code, message, field}`. Only the error code is logged (a
+//! message may hold a name or an email).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crm_app::dto::*;
+use crm_app::{ApiError, App};
+use tauri::{AppHandle, Emitter, State};
+
+type S<'a> = State<'a, Arc<App>>;
+type R<T> = Result<T, ApiError>;
+
+fn logged<T>(name: &str, r: R<T>) -> R<T> {
+    if let Err(e) = &r {
+        tracing::warn!(command = name, code = %e.code, "command failed");
+    }
+    r
+}
+
+macro_rules! commands {
+    ($( fn $name:ident($($arg:ident : $ty:ty),*) -> $ret:ty = |$app:ident| $body:expr; )*) => {
+        $(
+            #[tauri::command(async, rename_all = "snake_case")]
+            pub fn $name(state: S<'_>, $($arg: $ty),*) -> R<$ret> {
+                let $app: &App = &state;
+                logged(stringify!($name), $body)
+            }
+        )*
+    };
+}
+
+commands! {
+    fn profile_state() -> ProfileState = |a| a.profile_state();
+    fn keyring_available() -> bool = |a| Ok(a.keyring_available());
+    fn profile_create(passphrase: Option<String>, region: String) -> ProfileState = |a| a.profile_create(passphrase, &region);
+    fn profile_unlock(passphrase: String) -> ProfileState = |a| a.profile_unlock(passphrase);
+    fn profile_lock() -> ProfileState = |a| a.profile_lock();
+    fn meta() -> Meta = |a| a.meta();
+    fn contacts_page(q: ContactQueryArgs) -> ContactPage = |a| a.contacts_page(q);
+    fn contact_detail(contact_id: String) -> ContactDetail = |a| a.contact_detail(&contact_id);
+    fn contact_create(form: ContactForm) -> ContactDto = |a| a.contact_create(form);
+    fn contact_update(contact_id: String, form: ContactForm) -> ContactDto = |a| a.contact_update(&contact_id, form);
+    fn contact_delete(contact_id: String) -> () = |a| a.contact_delete(&contact_id);
+    fn contact_log(contact_id: String, kind: String, text: String) -> ActivityDto = |a| a.contact_log(&contact_id, &kind, &text);
+    fn policy_create(form: PolicyForm) -> PolicyDto = |a| a.policy_create(form);
+    fn policy_schedule(policy_id: String) -> Vec<PaymentDto> = |a| a.policy_schedule(&policy_id);
+    fn payment_record(form: PaymentForm) -> PaymentDto = |a| a.payment_record(form);
+    fn renewals(days: u32) -> Vec<RenewalDto> = |a| a.renewals(days);
+    fn arrears() -> Vec<ArrearsDto> = |a| a.arrears();
+    fn tasks(view: TaskView) -> Vec<TaskDto> = |a| a.tasks(view);
+    fn task_create(form: TaskForm) -> TaskDto = |a| a.task_create(form);
+    fn task_set_status(task_id: String, status: String) -> TaskDto = |a| a.task_set_status(&task_id, &status);
+    fn dashboard() -> Dashboard = |a| a.dashboard();
+    fn export_contacts(path: String) -> u32 = |a| a.export_contacts(&path);
+    fn import_preview(path: String, mappings: Vec<ColumnChoice>) -> ImportPreview = |a| a.import_preview(&path, &mappings);
+    fn import_cancel() -> bool = |a| a.import_cancel();
+    fn import_report_save(path: String) -> () = |a| a.import_report_save(&path);
+    fn plugins() -> Vec<PluginDto> = |a| a.plugins();
+    fn plugin_templates() -> Vec<TemplateDto> = |a| a.plugin_templates();
+    fn plugin_install_template(name: String) -> PluginDto = |a| a.plugin_install_template(&name);
+    fn plugin_install_file(path: String) -> PluginDto = |a| a.plugin_install_file(&path);
+    fn plugin_enable(id: String, grants: Vec<String>) -> PluginDto = |a| a.plugin_enable(&id, grants);
+    fn plugin_disable(id: String) -> PluginDto = |a| a.plugin_disable(&id);
+    fn plugin_uninstall(id: String, export_path: Option<String>) -> () = |a| a.plugin_uninstall(&id, export_path);
+    fn plugin_configure(id: String, values: BTreeMap<String, String>) -> PluginDto = |a| a.plugin_configure(&id, values);
+    fn plugin_run_action(id: String, action: String, record: Option<String>) -> ActionResult = |a| a.plugin_run_action(&id, &action, record);
+    fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
+    fn sync_status() -> SyncStatusDto = |a| a.sync_status();
+    fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
+    fn sync_now() -> SyncReportDto = |a| a.sync_now();
+    fn settings() -> SettingsDto = |a| a.settings();
+    fn settings_set_region(code: String) -> SettingsDto = |a| a.settings_set_region(&code);
+    fn settings_set_ai(args: AiSettingsArgs) -> SettingsDto = |a| a.settings_set_ai(args);
+    fn settings_set_developer_mode(on: bool) -> SettingsDto = |a| a.settings_set_developer_mode(on);
+}
+
+/// Run an import; progress goes to the window as `import-progress` events.
+#[tauri::command(async, rename_all = "snake_case")]
+pub fn import_run(state: S<'_>, window: AppHandle, args: ImportArgs) -> R<ImportReportDto> {
+    let r = state.import_run(&args, &mut |p| {
+        let _ = window.emit("import-progress", p);
+    });
+    logged("import_run", r)
+}
+
+/// Every command, for the builder.
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        profile_state,
+        keyring_available,
+        profile_create,
+        profile_unlock,
+        profile_lock,
+        meta,
+        contacts_page,
+        contact_detail,
+        contact_create,
+        contact_update,
+        contact_delete,
+        contact_log,
+        policy_create,
+        policy_schedule,
+        payment_record,
+        renewals,
+        arrears,
+        tasks,
+        task_create,
+        task_set_status,
+        dashboard,
+        export_contacts,
+        import_preview,
+        import_run,
+        import_cancel,
+        import_report_save,
+        plugins,
+        plugin_templates,
+        plugin_install_template,
+        plugin_install_file,
+        plugin_enable,
+        plugin_disable,
+        plugin_uninstall,
+        plugin_configure,
+        plugin_run_action,
+        notices_take,
+        sync_status,
+        sync_login,
+        sync_now,
+        settings,
+        settings_set_region,
+        settings_set_ai,
+        settings_set_developer_mode,
+    ]
+}
+
+/// Every minute: due plugin schedules and pending hooks (nothing while the
+/// profile is locked).
+pub fn start_ticker(app: Arc<App>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        if let Err(e) = app.tick() {
+            if e.code != "locked" {
+                tracing::warn!(code = %e.code, "plugin tick failed");
+            }
+        }
+    });
+}

@@ -1,0 +1,54 @@
+//! The desktop app: a thin Tauri 2 shell over `crm-app`.
+//!
+//! It only opens the window, sets up logging, and registers commands; each
+//! command delegates in a line to [`crm_app::App`] (see `commands.rs`).
+// Hide the console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod logging;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::Manager;
+
+/// The profile folder: `--data-dir DIR`, else `CRM_DATA_DIR`, else the
+/// platform's app-data folder (the same rule as the `crm` CLI).
+fn data_dir() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--data-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(v) = a.strip_prefix("--data-dir=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    std::env::var_os("CRM_DATA_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(crm_app::default_data_dir)
+}
+
+fn main() {
+    let Some(dir) = data_dir() else {
+        eprintln!("error: no app-data folder on this platform; pass --data-dir DIR");
+        std::process::exit(2);
+    };
+    let app = Arc::new(crm_app::App::new(dir));
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(app.clone())
+        .setup(move |handle| {
+            let log_dir = handle.path().app_log_dir()?;
+            let guard = logging::init(&log_dir);
+            handle.manage(guard);
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "app started");
+            commands::start_ticker(app.clone());
+            Ok(())
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .expect("error while running the app");
+}

@@ -1,0 +1,176 @@
+// The one door to the Rust side: a typed function per Tauri command.
+//
+// Argument keys are snake_case exactly as the commands declare them. Every
+// rejection is normalised to `ApiError`. After each command that changes
+// something, the backend's queued notices (plugin messages, warnings) are
+// taken and handed to the notice sink, so no screen can forget to show them.
+
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  ActionResult,
+  ActivityDto,
+  AiSettingsArgs,
+  ArrearsDto,
+  ColumnChoice,
+  ContactDetail,
+  ContactDto,
+  ContactForm,
+  ContactPage,
+  ContactQueryArgs,
+  Dashboard,
+  ImportArgs,
+  ImportPreview,
+  ImportProgress,
+  ImportReportDto,
+  LoginArgs,
+  Meta,
+  NoticeDto,
+  PaymentDto,
+  PaymentForm,
+  PluginDto,
+  PolicyDto,
+  PolicyForm,
+  ProfileState,
+  RenewalDto,
+  SettingsDto,
+  SyncReportDto,
+  SyncStatusDto,
+  TaskDto,
+  TaskForm,
+  TaskView,
+  TemplateDto,
+} from './bindings';
+import { toApiError, type ApiError } from './lib/api-error';
+
+export type { ApiError };
+
+type Args = Record<string, unknown>;
+
+let noticeSink: (notices: NoticeDto[]) => void = () => {};
+let lockedHandler: () => void = () => {};
+
+/** Where notices taken after mutating commands go (the toast area). */
+export function setNoticeSink(sink: (notices: NoticeDto[]) => void): void {
+  noticeSink = sink;
+}
+
+/** Called when any command reports that the profile is locked. */
+export function setLockedHandler(handler: () => void): void {
+  lockedHandler = handler;
+}
+
+async function call<T>(cmd: string, args?: Args): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = toApiError(e);
+    if (err.code === 'locked') lockedHandler();
+    throw err;
+  }
+}
+
+/** Drain the backend's notices into the sink; never fails. */
+export async function drainNotices(): Promise<void> {
+  try {
+    const notices = await invoke<NoticeDto[]>('notices_take');
+    if (Array.isArray(notices) && notices.length > 0) noticeSink(notices);
+  } catch {
+    // No profile open, or the shell is gone: nothing to show.
+  }
+}
+
+/** A command that changes something: notices are taken afterwards, even when it fails. */
+async function mutate<T>(cmd: string, args?: Args): Promise<T> {
+  try {
+    return await call<T>(cmd, args);
+  } finally {
+    void drainNotices();
+  }
+}
+
+// ---- profile -------------------------------------------------------------
+
+export const profileState = () => call<ProfileState>('profile_state');
+export const keyringAvailable = () => call<boolean>('keyring_available');
+export const profileCreate = (passphrase: string | null, region: string) =>
+  mutate<ProfileState>('profile_create', { passphrase, region });
+export const profileUnlock = (passphrase: string) =>
+  mutate<ProfileState>('profile_unlock', { passphrase });
+export const profileLock = () => call<ProfileState>('profile_lock');
+export const meta = () => call<Meta>('meta');
+
+// ---- contacts ------------------------------------------------------------
+
+export const contactsPage = (q: ContactQueryArgs) => call<ContactPage>('contacts_page', { q });
+export const contactDetail = (contactId: string) =>
+  call<ContactDetail>('contact_detail', { contact_id: contactId });
+export const contactCreate = (form: ContactForm) => mutate<ContactDto>('contact_create', { form });
+export const contactUpdate = (contactId: string, form: ContactForm) =>
+  mutate<ContactDto>('contact_update', { contact_id: contactId, form });
+export const contactDelete = (contactId: string) =>
+  mutate<null>('contact_delete', { contact_id: contactId });
+export const contactLog = (contactId: string, kind: string, text: string) =>
+  mutate<ActivityDto>('contact_log', { contact_id: contactId, kind, text });
+
+// ---- policies and payments -----------------------------------------------
+
+export const policyCreate = (form: PolicyForm) => mutate<PolicyDto>('policy_create', { form });
+export const policySchedule = (policyId: string) =>
+  mutate<PaymentDto[]>('policy_schedule', { policy_id: policyId });
+export const paymentRecord = (form: PaymentForm) => mutate<PaymentDto>('payment_record', { form });
+export const renewals = (days: number) => call<RenewalDto[]>('renewals', { days });
+export const arrears = () => call<ArrearsDto[]>('arrears');
+
+// ---- tasks and dashboard -------------------------------------------------
+
+export const tasks = (view: TaskView) => call<TaskDto[]>('tasks', { view });
+export const taskCreate = (form: TaskForm) => mutate<TaskDto>('task_create', { form });
+export const taskSetStatus = (taskId: string, status: string) =>
+  mutate<TaskDto>('task_set_status', { task_id: taskId, status });
+export const dashboard = () => call<Dashboard>('dashboard');
+
+// ---- import and export ---------------------------------------------------
+
+export const exportContacts = (path: string) => call<number>('export_contacts', { path });
+export const importPreview = (path: string, mappings: ColumnChoice[]) =>
+  call<ImportPreview>('import_preview', { path, mappings });
+export const importRun = (args: ImportArgs) => mutate<ImportReportDto>('import_run', { args });
+export const importCancel = () => call<boolean>('import_cancel');
+export const importReportSave = (path: string) => call<null>('import_report_save', { path });
+
+/** Subscribe to the running import's progress; resolves to the unsubscribe function. */
+export function onImportProgress(handler: (p: ImportProgress) => void): Promise<UnlistenFn> {
+  return listen<ImportProgress>('import-progress', (event) => handler(event.payload));
+}
+
+// ---- plugins -------------------------------------------------------------
+
+export const plugins = () => call<PluginDto[]>('plugins');
+export const pluginTemplates = () => call<TemplateDto[]>('plugin_templates');
+export const pluginInstallTemplate = (name: string) =>
+  mutate<PluginDto>('plugin_install_template', { name });
+export const pluginInstallFile = (path: string) => mutate<PluginDto>('plugin_install_file', { path });
+export const pluginEnable = (id: string, grants: string[]) =>
+  mutate<PluginDto>('plugin_enable', { id, grants });
+export const pluginDisable = (id: string) => mutate<PluginDto>('plugin_disable', { id });
+export const pluginUninstall = (id: string, exportPath: string | null) =>
+  mutate<null>('plugin_uninstall', { id, export_path: exportPath });
+export const pluginConfigure = (id: string, values: Record<string, string>) =>
+  mutate<PluginDto>('plugin_configure', { id, values });
+export const pluginRunAction = (id: string, action: string, record: string | null) =>
+  mutate<ActionResult>('plugin_run_action', { id, action, record });
+
+// ---- sync ----------------------------------------------------------------
+
+export const syncStatus = () => call<SyncStatusDto>('sync_status');
+export const syncLogin = (args: LoginArgs) => mutate<SyncStatusDto>('sync_login', { args });
+export const syncNow = () => mutate<SyncReportDto>('sync_now');
+
+// ---- settings ------------------------------------------------------------
+
+export const settings = () => call<SettingsDto>('settings');
+export const settingsSetRegion = (code: string) => mutate<SettingsDto>('settings_set_region', { code });
+export const settingsSetAi = (args: AiSettingsArgs) => mutate<SettingsDto>('settings_set_ai', { args });
+export const settingsSetDeveloperMode = (on: boolean) =>
+  mutate<SettingsDto>('settings_set_developer_mode', { on });

@@ -1,0 +1,154 @@
+// The app: before a profile is open, the first-run or unlock screen; after,
+// the shell (sidebar + screen) with the toast area over everything.
+
+import { useEffect } from 'preact/hooks';
+import * as api from './api';
+import { LoadError, Loading } from './components/ui';
+import type { Route } from './lib/route';
+import { ContactEditScreen, ContactNewScreen } from './screens/contact-form';
+import { ContactScreen } from './screens/contact';
+import { ContactsScreen } from './screens/contacts';
+import { DashboardScreen } from './screens/dashboard';
+import { FirstRunScreen } from './screens/first-run';
+import { ImportScreen } from './screens/import';
+import { PaymentsScreen } from './screens/payments';
+import { PluginsScreen } from './screens/plugins';
+import { PoliciesScreen } from './screens/policies';
+import { SettingsScreen } from './screens/settings';
+import { SyncScreen } from './screens/sync';
+import { TasksScreen } from './screens/tasks';
+import { UnlockScreen } from './screens/unlock';
+import { route } from './state/router';
+import { profile, profileError, refreshProfile } from './state/session';
+import { dismissToast, pushNotices, toasts } from './state/toasts';
+
+api.setNoticeSink(pushNotices);
+api.setLockedHandler(() => void refreshProfile());
+
+const NAV: { name: Route['name']; label: string; icon: string }[] = [
+  { name: 'dashboard', label: 'Dashboard', icon: '◧' },
+  { name: 'contacts', label: 'Contacts', icon: '☰' },
+  { name: 'policies', label: 'Policies', icon: '▤' },
+  { name: 'payments', label: 'Payments', icon: '£' },
+  { name: 'tasks', label: 'Tasks', icon: '✓' },
+  { name: 'import', label: 'Import', icon: '⇪' },
+  { name: 'plugins', label: 'Plugins', icon: '◆' },
+  { name: 'sync', label: 'Sync', icon: '⇅' },
+  { name: 'settings', label: 'Settings', icon: '⚙' },
+];
+
+function section(r: Route): Route['name'] {
+  return r.name === 'contact' || r.name === 'contact-new' || r.name === 'contact-edit' ? 'contacts' : r.name;
+}
+
+function Screen(props: { route: Route }) {
+  const r = props.route;
+  switch (r.name) {
+    case 'dashboard':
+      return <DashboardScreen />;
+    case 'contacts':
+      return <ContactsScreen />;
+    case 'contact-new':
+      return <ContactNewScreen />;
+    case 'contact':
+      return <ContactScreen key={r.id} id={r.id} />;
+    case 'contact-edit':
+      return <ContactEditScreen key={r.id} id={r.id} />;
+    case 'policies':
+      return <PoliciesScreen />;
+    case 'payments':
+      return <PaymentsScreen />;
+    case 'tasks':
+      return <TasksScreen />;
+    case 'import':
+      return <ImportScreen />;
+    case 'plugins':
+      return <PluginsScreen />;
+    case 'sync':
+      return <SyncScreen />;
+    case 'settings':
+      return <SettingsScreen />;
+  }
+}
+
+function Shell() {
+  const r = route.value;
+  const current = section(r);
+  return (
+    <div class="shell">
+      <nav class="sidebar" aria-label="Main">
+        <div class="brand">
+          <span class="brand-mark" aria-hidden="true">
+            IC
+          </span>
+          Insurance CRM
+        </div>
+        {NAV.map((n) => (
+          <a
+            key={n.name}
+            class="nav-link"
+            href={`#/${n.name}`}
+            data-testid={`nav-${n.name}`}
+            aria-current={current === n.name ? 'page' : undefined}
+          >
+            <span class="nav-icon" aria-hidden="true">
+              {n.icon}
+            </span>
+            {n.label}
+          </a>
+        ))}
+        <div class="sidebar-foot">Your data stays encrypted on this computer.</div>
+      </nav>
+      <main class="main" id="main">
+        <Screen route={r} />
+      </main>
+    </div>
+  );
+}
+
+function Toasts() {
+  return (
+    <div class="toasts" aria-live="polite" aria-relevant="additions">
+      {toasts.value.map((t) => (
+        <div key={t.id} class={`toast-card ${t.level}`} role={t.level === 'error' ? 'alert' : 'status'}>
+          <div class="toast-body">
+            <div data-testid="toast">{t.message}</div>
+            {t.source && <div class="toast-source">from {t.source}</div>}
+          </div>
+          <button type="button" class="toast-close" aria-label="Dismiss" onClick={() => dismissToast(t.id)}>
+            ×
+          </button>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Gate() {
+  const p = profile.value;
+  const err = profileError.value;
+  if (!p) {
+    return (
+      <div class="gate">
+        <div class="gate-card card">
+          {err ? <LoadError error={err} onRetry={() => void refreshProfile()} /> : <Loading label="Opening…" />}
+        </div>
+      </div>
+    );
+  }
+  if (p.unlocked) return <Shell />;
+  if (!p.exists) return <FirstRunScreen state={p} />;
+  return <UnlockScreen state={p} />;
+}
+
+export function App() {
+  useEffect(() => {
+    void refreshProfile();
+  }, []);
+  return (
+    <>
+      <Gate />
+      <Toasts />
+    </>
+  );
+}

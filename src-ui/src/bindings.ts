@@ -1,0 +1,1137 @@
+// Generated from the Rust types in crates/app/src/dto.rs by ts-rs. Do not edit:
+// run `UPDATE_BINDINGS=1 cargo test -p crm-app --test bindings` after changing them.
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type ApiError = { 
+/**
+ * One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
+ * `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
+ * `cancelled`, `busy`, `plugin`, `sync`, `io`, `internal`.
+ */
+code: string, 
+/**
+ * What went wrong and what to do, for people.
+ */
+message: string, 
+/**
+ * The form field to mark, for `invalid`.
+ */
+field: string | null, };
+
+export type ProfileState = { 
+/**
+ * The profile folder.
+ */
+data_dir: string, 
+/**
+ * A profile exists there.
+ */
+exists: boolean, 
+/**
+ * It is open.
+ */
+unlocked: boolean, 
+/**
+ * Opening it needs the passphrase (no keyring key).
+ */
+needs_passphrase: boolean, 
+/**
+ * Why the last automatic open failed, if it did.
+ */
+problem: string | null, };
+
+export type Meta = { 
+/**
+ * Contact stages.
+ */
+stages: Array<string>, 
+/**
+ * Contact kinds.
+ */
+kinds: Array<string>, 
+/**
+ * Policy payment frequencies.
+ */
+frequencies: Array<string>, 
+/**
+ * Policy statuses.
+ */
+policy_statuses: Array<string>, 
+/**
+ * Payment methods.
+ */
+payment_methods: Array<string>, 
+/**
+ * Timeline entry kinds a person can log.
+ */
+activity_kinds: Array<string>, 
+/**
+ * Fields an import column can map to (besides `custom.NAME` and `ignore`).
+ */
+import_fields: Array<string>, 
+/**
+ * Owners in use.
+ */
+owners: Array<string>, 
+/**
+ * Tags in use.
+ */
+tags: Array<string>, };
+
+export type ContactRow = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Name to show.
+ */
+display_name: string, 
+/**
+ * Company.
+ */
+company_name: string | null, 
+/**
+ * Stage.
+ */
+stage: string, 
+/**
+ * Owner.
+ */
+owner: string | null, 
+/**
+ * Tags.
+ */
+tags: Array<string>, 
+/**
+ * Primary email.
+ */
+email: string | null, 
+/**
+ * Primary phone (E.164).
+ */
+phone: string | null, 
+/**
+ * Town.
+ */
+city: string | null, };
+
+export type ContactQueryArgs = { 
+/**
+ * Text in the name, company, email or phone.
+ */
+search?: string, 
+/**
+ * Only this stage.
+ */
+stage?: string, 
+/**
+ * Only this owner.
+ */
+owner?: string, 
+/**
+ * Only this tag.
+ */
+tag?: string, 
+/**
+ * Skip this many.
+ */
+offset: number, 
+/**
+ * At most this many (capped at 500).
+ */
+limit: number, };
+
+export type ContactPage = { 
+/**
+ * Contacts matching the filter.
+ */
+total: number, 
+/**
+ * Index of the first row.
+ */
+offset: number, 
+/**
+ * The rows.
+ */
+rows: Array<ContactRow>, };
+
+export type ContactDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * person or company.
+ */
+kind: string, 
+/**
+ * Name to show.
+ */
+display_name: string, 
+/**
+ * Given name.
+ */
+first_name: string | null, 
+/**
+ * Family name.
+ */
+last_name: string | null, 
+/**
+ * Company.
+ */
+company_name: string | null, 
+/**
+ * Job title.
+ */
+job_title: string | null, 
+/**
+ * Stage.
+ */
+stage: string, 
+/**
+ * Owner.
+ */
+owner: string | null, 
+/**
+ * Tags.
+ */
+tags: Array<string>, 
+/**
+ * Emails, primary first.
+ */
+emails: Array<string>, 
+/**
+ * Phones (E.164), primary first.
+ */
+phones: Array<string>, 
+/**
+ * Street line 1.
+ */
+address_line1: string | null, 
+/**
+ * Street line 2.
+ */
+address_line2: string | null, 
+/**
+ * Town.
+ */
+city: string | null, 
+/**
+ * County or region.
+ */
+region: string | null, 
+/**
+ * Postcode.
+ */
+postcode: string | null, 
+/**
+ * Country.
+ */
+country: string | null, 
+/**
+ * Where the contact came from.
+ */
+source: string | null, 
+/**
+ * Date of birth.
+ */
+date_of_birth: string | null, 
+/**
+ * Custom fields.
+ */
+custom: { [key in string]?: string }, };
+
+export type ContactForm = { 
+/**
+ * person or company.
+ */
+kind: string, 
+/**
+ * Given name.
+ */
+first_name: string, 
+/**
+ * Family name.
+ */
+last_name: string, 
+/**
+ * Company.
+ */
+company_name: string, 
+/**
+ * Job title.
+ */
+job_title: string, 
+/**
+ * Stage.
+ */
+stage: string, 
+/**
+ * Owner.
+ */
+owner: string, 
+/**
+ * Tags, comma separated.
+ */
+tags: string, 
+/**
+ * Emails, one per entry.
+ */
+emails: Array<string>, 
+/**
+ * Phones as typed.
+ */
+phones: Array<string>, 
+/**
+ * Street line 1.
+ */
+address_line1: string, 
+/**
+ * Street line 2.
+ */
+address_line2: string, 
+/**
+ * Town.
+ */
+city: string, 
+/**
+ * County or region.
+ */
+region: string, 
+/**
+ * Postcode.
+ */
+postcode: string, 
+/**
+ * Country.
+ */
+country: string, 
+/**
+ * Source.
+ */
+source: string, 
+/**
+ * Date of birth.
+ */
+date_of_birth: string, };
+
+export type PolicyDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Holder.
+ */
+contact_id: string, 
+/**
+ * Policy number.
+ */
+policy_number: string, 
+/**
+ * Carrier.
+ */
+carrier: string, 
+/**
+ * Line of business.
+ */
+line_of_business: string, 
+/**
+ * Premium per period, minor units.
+ */
+premium_minor: number, 
+/**
+ * ISO 4217 code.
+ */
+currency: string, 
+/**
+ * Payment frequency.
+ */
+payment_frequency: string, 
+/**
+ * In force from.
+ */
+effective_date: string, 
+/**
+ * Ends (renewal due).
+ */
+expiry_date: string | null, 
+/**
+ * Status.
+ */
+status: string, };
+
+export type PolicyForm = { 
+/**
+ * Holder.
+ */
+contact_id: string, 
+/**
+ * Policy number.
+ */
+policy_number: string, 
+/**
+ * Carrier.
+ */
+carrier: string, 
+/**
+ * Line of business.
+ */
+line_of_business: string, 
+/**
+ * Premium per period, e.g. "42.50".
+ */
+premium: string, 
+/**
+ * Currency (empty: GBP).
+ */
+currency: string, 
+/**
+ * Frequency (empty: monthly).
+ */
+frequency: string, 
+/**
+ * Effective date.
+ */
+effective: string, 
+/**
+ * Expiry date (empty: a year after effective).
+ */
+expiry: string, 
+/**
+ * Status (empty: active).
+ */
+status: string, };
+
+export type PaymentDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * The policy.
+ */
+policy_id: string, 
+/**
+ * Due date.
+ */
+due_date: string, 
+/**
+ * Due, minor units.
+ */
+amount_due_minor: number, 
+/**
+ * Paid, minor units.
+ */
+amount_paid_minor: number, 
+/**
+ * Still owed, minor units.
+ */
+outstanding_minor: number, 
+/**
+ * When paid.
+ */
+paid_date: string | null, 
+/**
+ * How.
+ */
+method: string | null, 
+/**
+ * Bank or card reference.
+ */
+reference: string | null, 
+/**
+ * Due before today and not fully paid.
+ */
+overdue: boolean, };
+
+export type PaymentForm = { 
+/**
+ * The policy.
+ */
+policy_id: string, 
+/**
+ * Amount, e.g. "42.50".
+ */
+amount: string, 
+/**
+ * Method (see [`Meta::payment_methods`]).
+ */
+method: string, 
+/**
+ * Date paid (empty: today).
+ */
+date: string, 
+/**
+ * Reference.
+ */
+reference: string, };
+
+export type ArrearsDto = { 
+/**
+ * The policy.
+ */
+policy_id: string, 
+/**
+ * Its number.
+ */
+policy_number: string, 
+/**
+ * Holder.
+ */
+contact_id: string, 
+/**
+ * Holder's name.
+ */
+contact_name: string, 
+/**
+ * Owed, minor units.
+ */
+outstanding_minor: number, 
+/**
+ * Instalments unpaid or part-paid.
+ */
+instalments: number, 
+/**
+ * Oldest unpaid due date.
+ */
+oldest_due: string, };
+
+export type RenewalDto = { 
+/**
+ * The policy.
+ */
+policy: PolicyDto, 
+/**
+ * Holder's name.
+ */
+contact_name: string, 
+/**
+ * Days until expiry (negative: past).
+ */
+days_left: number, };
+
+export type TaskDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * What to do.
+ */
+title: string, 
+/**
+ * When.
+ */
+due_date: string | null, 
+/**
+ * open, done or cancelled.
+ */
+status: string, 
+/**
+ * About which contact.
+ */
+contact_id: string | null, 
+/**
+ * That contact's name.
+ */
+contact_name: string | null, 
+/**
+ * Who should do it.
+ */
+assignee: string | null, 
+/**
+ * More detail.
+ */
+notes: string | null, 
+/**
+ * Open and past due.
+ */
+overdue: boolean, };
+
+export type TaskForm = { 
+/**
+ * What to do.
+ */
+title: string, 
+/**
+ * Due date (empty: none).
+ */
+due: string, 
+/**
+ * About which contact (empty: none).
+ */
+contact_id: string, 
+/**
+ * Who (empty: nobody yet).
+ */
+assignee: string, 
+/**
+ * More detail.
+ */
+notes: string, };
+
+export type TaskView = "mine" | "due_today" | "overdue" | "open" | "all";
+
+export type ActivityDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * note, call, email, meeting, status_change.
+ */
+kind: string, 
+/**
+ * Text.
+ */
+body: string, 
+/**
+ * When (RFC 3339).
+ */
+occurred_at: string, 
+/**
+ * Who, in words ("you", "plugin acme.x", "import", "sync").
+ */
+actor: string, };
+
+export type PluginActionDto = { 
+/**
+ * Plugin id.
+ */
+plugin_id: string, 
+/**
+ * Plugin name.
+ */
+plugin_name: string, 
+/**
+ * Action id.
+ */
+action_id: string, 
+/**
+ * Button label.
+ */
+label: string, 
+/**
+ * contact, policy, contact_list or global.
+ */
+target: string, };
+
+export type PluginPanel = { 
+/**
+ * Plugin id.
+ */
+plugin_id: string, 
+/**
+ * Item id.
+ */
+item_id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * stat, table, list, chart, form, text.
+ */
+kind: string, 
+/**
+ * The data (a map with `kind` and `title` set by the host), or `null`
+ * when the plugin failed (see `error`).
+ */
+data: JsonValue, 
+/**
+ * Why it could not be drawn.
+ */
+error: string | null, };
+
+export type ContactDetail = { 
+/**
+ * The contact.
+ */
+contact: ContactDto, 
+/**
+ * Its policies.
+ */
+policies: Array<PolicyDto>, 
+/**
+ * Instalments per policy id.
+ */
+payments: { [key in string]?: Array<PaymentDto> }, 
+/**
+ * Total owed today, minor units.
+ */
+arrears_minor: number, 
+/**
+ * Its tasks.
+ */
+tasks: Array<TaskDto>, 
+/**
+ * Timeline, newest first.
+ */
+timeline: Array<ActivityDto>, 
+/**
+ * Plugin buttons for a contact.
+ */
+actions: Array<PluginActionDto>, 
+/**
+ * Plugin record panels, filled.
+ */
+panels: Array<PluginPanel>, };
+
+export type Dashboard = { 
+/**
+ * Contacts in all.
+ */
+contacts: number, 
+/**
+ * Policies renewing in the next 30 days.
+ */
+renewals_due: number, 
+/**
+ * Policies in arrears.
+ */
+arrears_policies: number, 
+/**
+ * Owed in all, minor units.
+ */
+arrears_minor: number, 
+/**
+ * Open tasks due today.
+ */
+tasks_due_today: number, 
+/**
+ * Open tasks past due.
+ */
+tasks_overdue: number, 
+/**
+ * Plugin widgets, filled.
+ */
+widgets: Array<PluginPanel>, 
+/**
+ * Plugin buttons for no record in particular.
+ */
+actions: Array<PluginActionDto>, };
+
+export type ColumnDto = { 
+/**
+ * 0-based.
+ */
+index: number, 
+/**
+ * Header text.
+ */
+header: string, 
+/**
+ * Target field (`None`: ignored).
+ */
+field: string | null, 
+/**
+ * Set by the user rather than detected.
+ */
+explicit: boolean, };
+
+export type ImportPreview = { 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Its size in bytes.
+ */
+size: number, 
+/**
+ * Detected encoding.
+ */
+encoding: string, 
+/**
+ * Detected delimiter.
+ */
+delimiter: string, 
+/**
+ * Columns and their mapping.
+ */
+columns: Array<ColumnDto>, 
+/**
+ * The first rows, as in the file.
+ */
+sample: Array<Array<string>>, };
+
+export type ColumnChoice = { 
+/**
+ * Header text.
+ */
+column: string, 
+/**
+ * Field, `custom.NAME` or `ignore`.
+ */
+field: string, };
+
+export type ImportArgs = { 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * Mappings that override detection.
+ */
+mappings: Array<ColumnChoice>, 
+/**
+ * Check only, write nothing.
+ */
+dry_run: boolean, };
+
+export type ImportProgress = { 
+/**
+ * `reading` the file, then `plugins` running their hooks.
+ */
+phase: string, 
+/**
+ * Rows read (or hook runs done).
+ */
+done: number, 
+/**
+ * Bytes read so far.
+ */
+bytes_read: number, 
+/**
+ * File size (or hook runs in all).
+ */
+total: number, };
+
+export type RowProblemDto = { 
+/**
+ * 1-based row of the file (the header is row 1).
+ */
+row: number, 
+/**
+ * The column, when one is to blame.
+ */
+column: string | null, 
+/**
+ * What is wrong.
+ */
+reason: string, };
+
+export type ImportReportDto = { 
+/**
+ * Data rows read.
+ */
+rows: number, 
+/**
+ * New contacts.
+ */
+created: number, 
+/**
+ * Existing contacts changed.
+ */
+updated: number, 
+/**
+ * Existing contacts already up to date.
+ */
+unchanged: number, 
+/**
+ * Rows skipped for a problem.
+ */
+skipped: number, 
+/**
+ * Blank rows.
+ */
+blank: number, 
+/**
+ * The problems (capped; `skipped` counts them all).
+ */
+problems: Array<RowProblemDto>, 
+/**
+ * Pairs that share a phone but not an email.
+ */
+possible_duplicates: number, 
+/**
+ * Nothing was written.
+ */
+dry_run: boolean, 
+/**
+ * Stopped by the user; rows so far are kept.
+ */
+cancelled: boolean, };
+
+export type PermissionDto = { 
+/**
+ * e.g. `contacts:write`.
+ */
+permission: string, 
+/**
+ * e.g. "Change and delete contacts".
+ */
+description: string, 
+/**
+ * Granted by an admin.
+ */
+granted: boolean, };
+
+export type SettingFieldDto = { 
+/**
+ * Key.
+ */
+key: string, 
+/**
+ * Label.
+ */
+label: string, 
+/**
+ * string, integer, number, boolean or secret.
+ */
+kind: string, 
+/**
+ * Must be filled before enabling.
+ */
+required: boolean, 
+/**
+ * Allowed values (empty: any).
+ */
+choices: Array<string>, 
+/**
+ * The current value (secrets are never sent: `null` with `is_set`).
+ */
+value: JsonValue, 
+/**
+ * Has a value (for secrets).
+ */
+is_set: boolean, };
+
+export type HealthDto = { 
+/**
+ * Runs recorded.
+ */
+runs: number, 
+/**
+ * Failed among them.
+ */
+errors: number, 
+/**
+ * Median duration, ms.
+ */
+p50_ms: number, 
+/**
+ * 95th percentile, ms.
+ */
+p95_ms: number, 
+/**
+ * Last failure.
+ */
+last_error: string | null, };
+
+export type PluginDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Version.
+ */
+version: string, 
+/**
+ * Author.
+ */
+author: string, 
+/**
+ * What it does.
+ */
+description: string, 
+/**
+ * Runs.
+ */
+enabled: boolean, 
+/**
+ * Why the system disabled it.
+ */
+disabled_reason: string | null, 
+/**
+ * Signed by (publisher key, short), `None`: unsigned (developer mode).
+ */
+signer: string | null, 
+/**
+ * What it asks for, and what is granted.
+ */
+permissions: Array<PermissionDto>, 
+/**
+ * Events it listens to, in words.
+ */
+hooks: Array<string>, 
+/**
+ * Schedules, in words.
+ */
+schedules: Array<string>, 
+/**
+ * Its buttons.
+ */
+actions: Array<PluginActionDto>, 
+/**
+ * Its settings form.
+ */
+settings: Array<SettingFieldDto>, 
+/**
+ * Health.
+ */
+health: HealthDto, };
+
+export type TemplateDto = { 
+/**
+ * Template name.
+ */
+name: string, 
+/**
+ * What it does.
+ */
+description: string, 
+/**
+ * Already installed as.
+ */
+installed_as: string | null, };
+
+export type ActionResult = { 
+/**
+ * The script's value.
+ */
+value: JsonValue, 
+/**
+ * Messages for the user.
+ */
+notifications: Array<NoticeDto>, 
+/**
+ * Records written.
+ */
+writes: number, 
+/**
+ * Milliseconds.
+ */
+elapsed_ms: number, };
+
+export type NoticeDto = { 
+/**
+ * info, success, warning or error.
+ */
+level: string, 
+/**
+ * Text (plain, never HTML).
+ */
+message: string, 
+/**
+ * Who says it (a plugin id), if not the app.
+ */
+source: string | null, };
+
+export type SyncStatusDto = { 
+/**
+ * Server, when signed in.
+ */
+server: string | null, 
+/**
+ * Account.
+ */
+email: string | null, 
+/**
+ * Last success.
+ */
+last_success: string | null, 
+/**
+ * Changes waiting to go up.
+ */
+pending: number, 
+/**
+ * Changes the server refused, kept aside.
+ */
+quarantined: number, 
+/**
+ * Last error.
+ */
+last_error: string | null, };
+
+export type SyncReportDto = { 
+/**
+ * Changes sent.
+ */
+pushed: number, 
+/**
+ * Changes received.
+ */
+pulled: number, 
+/**
+ * Records removed (left your view).
+ */
+evicted: number, 
+/**
+ * Changes the server refused.
+ */
+quarantined: number, };
+
+export type LoginArgs = { 
+/**
+ * Server URL.
+ */
+server: string, 
+/**
+ * Email.
+ */
+email: string, 
+/**
+ * Password (never stored).
+ */
+password: string, };
+
+export type SettingsDto = { 
+/**
+ * Profile folder.
+ */
+data_dir: string, 
+/**
+ * Tenant id.
+ */
+tenant_id: string, 
+/**
+ * This device.
+ */
+device_id: string, 
+/**
+ * Where the database key is: `keyring` or `passphrase`.
+ */
+key_storage: string, 
+/**
+ * Default phone region (ISO 3166 alpha-2).
+ */
+region: string, 
+/**
+ * AI endpoint.
+ */
+ai_endpoint: string | null, 
+/**
+ * AI model.
+ */
+ai_model: string | null, 
+/**
+ * An AI key is stored.
+ */
+ai_key_set: boolean, 
+/**
+ * Unsigned plugins may be installed.
+ */
+developer_mode: boolean, };
+
+export type AiSettingsArgs = { 
+/**
+ * Endpoint URL (empty: none).
+ */
+endpoint: string, 
+/**
+ * Model (empty: the default).
+ */
+model: string, 
+/**
+ * New key.
+ */
+api_key?: string, };

@@ -1,0 +1,94 @@
+// The contact form's values, built from a contact for editing and turned
+// into the backend's `ContactForm` on save.
+
+import type { ContactDto, ContactForm } from '../bindings';
+
+/** The form as edited: emails and phones as one text box each. */
+export type ContactDraft = Omit<ContactForm, 'emails' | 'phones'> & { emails: string; phones: string };
+
+export const FORM_FIELDS = [
+  'kind',
+  'first_name',
+  'last_name',
+  'company_name',
+  'job_title',
+  'stage',
+  'owner',
+  'tags',
+  'emails',
+  'phones',
+  'address_line1',
+  'address_line2',
+  'city',
+  'region',
+  'postcode',
+  'country',
+  'source',
+  'date_of_birth',
+] as const;
+
+export function emptyDraft(kind: string, stage: string): ContactDraft {
+  return {
+    kind,
+    first_name: '',
+    last_name: '',
+    company_name: '',
+    job_title: '',
+    stage,
+    owner: '',
+    tags: '',
+    emails: '',
+    phones: '',
+    address_line1: '',
+    address_line2: '',
+    city: '',
+    region: '',
+    postcode: '',
+    country: '',
+    source: '',
+    date_of_birth: '',
+  };
+}
+
+export function draftFromContact(c: ContactDto): ContactDraft {
+  return {
+    kind: c.kind,
+    first_name: c.first_name ?? '',
+    last_name: c.last_name ?? '',
+    company_name: c.company_name ?? '',
+    job_title: c.job_title ?? '',
+    stage: c.stage,
+    owner: c.owner ?? '',
+    tags: c.tags.join(', '),
+    emails: c.emails.join(', '),
+    phones: c.phones.join(', '),
+    address_line1: c.address_line1 ?? '',
+    address_line2: c.address_line2 ?? '',
+    city: c.city ?? '',
+    region: c.region ?? '',
+    postcode: c.postcode ?? '',
+    country: c.country ?? '',
+    source: c.source ?? '',
+    date_of_birth: c.date_of_birth ?? '',
+  };
+}
+
+/** Emails split on commas, semicolons or spaces; phones only on commas and semicolons (they contain spaces). */
+export function splitList(text: string, allowSpaces: boolean): string[] {
+  return text
+    .split(allowSpaces ? /[,;\n]+/ : /[,;\s]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function draftToForm(d: ContactDraft): ContactForm {
+  return { ...d, emails: splitList(d.emails, false), phones: splitList(d.phones, true) };
+}
+
+/** Which input a backend validation error belongs to ("email" → the emails box). */
+export function inputForErrorField(field: string | null): string | null {
+  if (field === null) return null;
+  if (field === 'email' || field === 'emails') return 'email';
+  if (field === 'phone' || field === 'phones') return 'phone';
+  return field;
+}

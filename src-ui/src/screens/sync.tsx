@@ -1,0 +1,121 @@
+// Sync: sign in to the team server, see what is waiting, sync now.
+
+import { useState } from 'preact/hooks';
+import * as api from '../api';
+import type { SyncStatusDto } from '../bindings';
+import { ErrorBox, Field, LoadError, Loading, PageHeader, inputValue } from '../components/ui';
+import { fieldError, toApiError, type ApiError } from '../lib/api-error';
+import { formatInstant } from '../lib/dates';
+import { pushToast } from '../state/toasts';
+import { useLoader } from '../state/use-loader';
+
+export function SyncScreen() {
+  const data = useLoader(() => api.syncStatus(), []);
+  const s = data.data;
+  return (
+    <div class="page">
+      <PageHeader title="Sync" subtitle="Share your book with your team through your firm’s server. You can keep working offline." />
+      <LoadError error={data.error} onRetry={() => void data.reload()} />
+      {!s && !data.error && <Loading />}
+      {s && (s.server ? <StatusCard status={s} onChanged={() => void data.reload()} /> : <LoginForm onDone={() => void data.reload()} />)}
+    </div>
+  );
+}
+
+function StatusCard(props: { status: SyncStatusDto; onChanged: () => void }) {
+  const s = props.status;
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const sync = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.syncNow();
+      pushToast('success', `Synced: ${r.pushed} sent, ${r.pulled} received${r.quarantined ? `, ${r.quarantined} set aside` : ''}`);
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(false);
+      props.onChanged();
+    }
+  };
+  return (
+    <section class="card" data-testid="sync-status">
+      <div class="card-head">
+        <h2>Signed in</h2>
+        <button type="button" class="btn btn-primary" data-testid="sync-now" disabled={busy} onClick={() => void sync()}>
+          {busy ? 'Syncing…' : 'Sync now'}
+        </button>
+      </div>
+      <ErrorBox error={error} />
+      <dl class="details">
+        <dt>Server</dt>
+        <dd class="mono">{s.server}</dd>
+        <dt>Account</dt>
+        <dd>{s.email ?? '—'}</dd>
+        <dt>Last synced</dt>
+        <dd>{s.last_success ? formatInstant(s.last_success) : 'Never'}</dd>
+        <dt>Changes waiting</dt>
+        <dd>{s.pending}</dd>
+        <dt>Set aside</dt>
+        <dd>
+          {s.quarantined}
+          {s.quarantined > 0 && <span class="muted small"> — changes the server refused; they are kept on this computer</span>}
+        </dd>
+      </dl>
+      {s.last_error && (
+        <div class="alert alert-warn">
+          <strong>Last problem</strong>
+          {s.last_error}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function LoginForm(props: { onDone: () => void }) {
+  const [server, setServer] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.syncLogin({ server: server.trim(), email: email.trim(), password });
+      setPassword('');
+      pushToast('success', 'Signed in');
+      props.onDone();
+    } catch (err) {
+      setError(toApiError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const inline = ['server', 'email', 'password'];
+  return (
+    <form class="card form" onSubmit={submit} noValidate style={{ maxWidth: '520px' }}>
+      <h2>Sign in</h2>
+      <p class="muted">Not signed in: everything stays on this computer.</p>
+      <ErrorBox error={error && !(error.field && inline.includes(error.field)) ? error : null} />
+      <Field label="Server" name="server" error={fieldError(error, 'server')} hint="The address your administrator gave you.">
+        {(a) => <input {...a} class="input" placeholder="https://crm.example.co.uk" data-testid="sync-server" value={server} onInput={(e) => setServer(inputValue(e))} />}
+      </Field>
+      <Field label="Email" name="email" error={fieldError(error, 'email')}>
+        {(a) => <input {...a} class="input" type="email" autocomplete="username" data-testid="sync-email" value={email} onInput={(e) => setEmail(inputValue(e))} />}
+      </Field>
+      <Field label="Password" name="password" error={fieldError(error, 'password')} hint="Used to sign in, never stored.">
+        {(a) => (
+          <input {...a} class="input" type="password" autocomplete="current-password" data-testid="sync-password" value={password} onInput={(e) => setPassword(inputValue(e))} />
+        )}
+      </Field>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" data-testid="sync-login" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+// The app is served from disk by Tauri (WebKitGTK on Linux, so Safari 15 is
+// the oldest engine we target). The CSP is `script-src 'self'`: nothing may
+// be inlined as a script, so module preload polyfills stay off.
+export default defineConfig({
+  base: './',
+  clearScreen: false,
+  oxc: {
+    jsx: { runtime: 'automatic', importSource: 'preact' },
+  },
+  server: { port: 1420, strictPort: true },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'safari15',
+    modulePreload: { polyfill: false },
+    assetsInlineLimit: 0,
+    sourcemap: false,
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+  },
+});
