@@ -115,7 +115,7 @@ function DetailsCard(props: { contact: ContactDto }) {
   if (c.source) rows.push(['Source', c.source]);
   for (const [k, v] of custom) rows.push([k, v]);
   return (
-    <section class="card card-tight" aria-labelledby="details-h">
+    <section class="card card-tight" aria-labelledby="details-h" data-testid="contact-details">
       <h3 id="details-h">Details</h3>
       {rows.length === 0 ? (
         <p class="muted">No details yet.</p>

@@ -1,0 +1,477 @@
+//! End-to-end: the real app (this crate's binary, with the bundled UI) in a
+//! real window under Xvfb, driven over WebDriver by `tauri-driver` and
+//! WebKitWebDriver. Each test saves screenshots of the screens it passes
+//! through to `artifacts/screenshots/`.
+//!
+//! Needs: Xvfb, WebKitWebDriver (Debian's webkit2gtk-driver) and
+//! `tauri-driver` on PATH (`scripts/install-deps` installs them). The
+//! tests run one at a time (one window each, a fresh profile each); D-Bus
+//! is cut off, so there is no keyring and the first run asks for a
+//! passphrase, as on a machine without a Secret Service.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+
+const WAIT: Duration = Duration::from_secs(30);
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// One Xvfb for the whole test run (or the DISPLAY already set).
+fn display() -> String {
+    static DISPLAY: OnceLock<String> = OnceLock::new();
+    DISPLAY
+        .get_or_init(|| {
+            if let Ok(d) = std::env::var("CRM_E2E_DISPLAY") {
+                return d;
+            }
+            let n = (100..200)
+                .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+                .expect("a free X display number");
+            let child = Command::new("Xvfb")
+                .args([
+                    format!(":{n}").as_str(),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb is installed (apt install xvfb); scripts/install-deps does it");
+            // Left running until the test process exits; Xvfb dies with it
+            // when the harness is killed, and is harmless otherwise.
+            std::mem::forget(child);
+            let sock = format!("/tmp/.X11-unix/X{n}");
+            let start = Instant::now();
+            while !Path::new(&sock).exists() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            format!(":{n}")
+        })
+        .clone()
+}
+
+/// A running app with a WebDriver session and a fresh profile.
+struct App {
+    client: Client,
+    driver: Child,
+    name: &'static str,
+    shots: usize,
+    _profile: tempfile::TempDir,
+}
+
+impl App {
+    async fn start(name: &'static str) -> App {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let profile = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let native = free_port();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", display())
+            .env("CRM_DATA_DIR", profile.path().join("profile"))
+            .env("XDG_DATA_HOME", profile.path().join("xdg-data"))
+            // No D-Bus: no keyring, so the first run asks for a passphrase.
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+            .env_remove("CRM_PASSPHRASE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is installed (cargo install tauri-driver --locked); scripts/install-deps does it");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": env!("CARGO_BIN_EXE_crm-desktop") }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        let client = loop {
+            match ClientBuilder::rustls()
+                .expect("rustls")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if start.elapsed() < WAIT => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => panic!("no WebDriver session from tauri-driver: {e}"),
+            }
+        };
+        App {
+            client,
+            driver,
+            name,
+            shots: 0,
+            _profile: profile,
+        }
+    }
+
+    fn css(tid: &str) -> String {
+        format!("[data-testid='{tid}']")
+    }
+
+    async fn find(&self, tid: &str) -> Element {
+        let sel = Self::css(tid);
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&sel))
+            .await
+            .unwrap_or_else(|e| panic!("[{}] no element {sel}: {e}", self.name))
+    }
+
+    async fn all(&self, tid: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(&Self::css(tid)))
+            .await
+            .unwrap_or_default()
+    }
+
+    async fn click(&self, tid: &str) {
+        // Retry: a button may be re-rendered between finding and clicking.
+        let start = Instant::now();
+        loop {
+            let e = self.find(tid).await;
+            match e.click().await {
+                Ok(()) => return,
+                Err(err) if start.elapsed() < WAIT => {
+                    let _ = err;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => panic!("[{}] cannot click {tid}: {err}", self.name),
+            }
+        }
+    }
+
+    async fn type_into(&self, tid: &str, text: &str) {
+        let e = self.find(tid).await;
+        let _ = e.clear().await;
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("[{}] cannot type into {tid}: {err}", self.name));
+    }
+
+    async fn select(&self, tid: &str, value: &str) {
+        self.find(tid)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|err| panic!("[{}] cannot choose {value} in {tid}: {err}", self.name));
+    }
+
+    async fn text(&self, tid: &str) -> String {
+        self.find(tid).await.text().await.unwrap_or_default()
+    }
+
+    /// Wait until the element's text satisfies `ok`.
+    async fn wait_text(&self, tid: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let mut last = String::new();
+            for e in self.all(tid).await {
+                let t = e.text().await.unwrap_or_default();
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+            if start.elapsed() > WAIT {
+                self.shot("timeout").await;
+                panic!("[{}] {tid} never {what}; last text: {last:?}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn wait_count(&self, tid: &str, n: usize) -> Vec<Element> {
+        let start = Instant::now();
+        loop {
+            let found = self.all(tid).await;
+            if found.len() == n {
+                return found;
+            }
+            if start.elapsed() > WAIT {
+                self.shot("timeout").await;
+                panic!(
+                    "[{}] expected {n} of {tid}, found {}",
+                    self.name,
+                    found.len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Save a screenshot of the window as an artifact.
+    async fn shot(&self, label: &str) {
+        let dir = repo_root().join("artifacts/screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = std::fs::write(
+                dir.join(format!("{}-{:02}-{label}.png", self.name, self.shots)),
+                png,
+            );
+        }
+    }
+
+    async fn snap(&mut self, label: &str) {
+        self.shots += 1;
+        self.shot(label).await;
+    }
+
+    /// First run: choose a passphrase, land in the app.
+    async fn first_run(&mut self) {
+        self.find("passphrase").await;
+        self.snap("first-run").await;
+        self.type_into("passphrase", "correct horse battery").await;
+        self.type_into("passphrase-confirm", "correct horse battery")
+            .await;
+        self.click("create-profile").await;
+        self.find("nav-contacts").await;
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        // tauri-driver stops WebKitWebDriver (and the app) on SIGTERM only.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.driver.id().to_string()])
+            .status();
+        let _ = self.driver.wait();
+    }
+}
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_asks_for_a_passphrase_and_refuses_a_mismatch() {
+    let _one = serial();
+    let mut app = App::start("first-run").await;
+    app.find("passphrase").await;
+    app.type_into("passphrase", "correct horse battery").await;
+    app.type_into("passphrase-confirm", "correct horse batteyr")
+        .await;
+    app.click("create-profile").await;
+    let err = app
+        .wait_text("error-passphrase-confirm", "explains the mismatch", |t| {
+            !t.trim().is_empty()
+        })
+        .await;
+    assert!(
+        err.to_lowercase().contains("match"),
+        "mismatch message: {err}"
+    );
+    app.snap("mismatch").await;
+    app.type_into("passphrase-confirm", "correct horse battery")
+        .await;
+    app.click("create-profile").await;
+    app.click("nav-contacts").await;
+    app.find("contacts-empty").await;
+    app.snap("contacts-empty").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_a_csv_shows_the_contacts_and_the_bad_rows_reason() {
+    let _one = serial();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("contacts.csv");
+    std::fs::write(
+        &csv,
+        "First Name,Last Name,Email,Phone,Company\n\
+         Ada,Lovelace,ada@example.com,020 7946 0001,Analytical Ltd\n\
+         Alan,Turing,alan@example.com,020 7946 0002,Bletchley\n\
+         Grace,Hopper,not-an-email,020 7946 0003,Navy\n\
+         Mary,Somerville,mary@example.com,,\n",
+    )
+    .expect("write csv");
+    let mut app = App::start("import").await;
+    app.first_run().await;
+    app.click("nav-import").await;
+    app.type_into("import-path", &csv.display().to_string())
+        .await;
+    app.click("import-preview").await;
+    app.find("map-0").await;
+    app.snap("mapping").await;
+    app.click("import-run").await;
+    let created = app
+        .wait_text("report-created", "shows 3", |t| t.trim() == "3")
+        .await;
+    assert_eq!(created.trim(), "3");
+    assert_eq!(app.text("report-skipped").await.trim(), "1");
+    let problems = app.wait_count("problem-row", 1).await;
+    let p = problems[0].text().await.unwrap_or_default();
+    assert!(
+        p.contains('4') && p.to_lowercase().contains("email"),
+        "the bad row's number, column and reason: {p:?}"
+    );
+    app.snap("report").await;
+    app.click("nav-contacts").await;
+    app.wait_text("contacts-total", "counts 3", |t| t.contains('3'))
+        .await;
+    let rows = app.wait_count("contact-row", 3).await;
+    app.snap("contacts").await;
+    let mut names = Vec::new();
+    for r in &rows {
+        names.push(r.prop("textContent").await.ok().flatten().unwrap_or_default());
+    }
+    assert!(names[0].contains("Ada Lovelace"), "sorted by name: {names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("Grace")),
+        "the bad row was not imported: {names:?}"
+    );
+    app.type_into("contacts-search", "turing").await;
+    app.wait_count("contact-row", 1).await;
+    app.snap("search").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
+    let _one = serial();
+    let mut app = App::start("policy").await;
+    app.first_run().await;
+    app.click("nav-contacts").await;
+    app.click("new-contact").await;
+    app.type_into("field-first_name", "Edith").await;
+    app.type_into("field-last_name", "Clarke").await;
+    app.type_into("field-email", "not an email").await;
+    app.click("save-contact").await;
+    app.wait_text("error-email", "explains the bad email", |t| {
+        !t.trim().is_empty()
+    })
+    .await;
+    app.snap("contact-form-error").await;
+    app.type_into("field-email", "edith@example.com").await;
+    app.click("save-contact").await;
+    app.wait_text("contact-name", "shows the name", |t| {
+        t.contains("Edith Clarke")
+    })
+    .await;
+    app.click("add-policy").await;
+    app.type_into("policy-policy_number", "MOT-1001").await;
+    app.type_into("policy-carrier", "Aviva").await;
+    app.type_into("policy-line_of_business", "motor").await;
+    app.type_into("policy-premium", "42.50").await;
+    app.select("policy-frequency", "monthly").await;
+    let start = (chrono_like_today_minus_days(70)).to_string();
+    app.type_into("policy-effective", &start).await;
+    app.click("save-policy").await;
+    app.wait_count("policy-row", 1).await;
+    app.click("schedule-premiums").await;
+    let instalments = {
+        let start = Instant::now();
+        loop {
+            let n = app.all("payment-row").await.len();
+            if n >= 12 || start.elapsed() > WAIT {
+                break n;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    assert!(
+        instalments >= 12,
+        "a year of monthly instalments: {instalments}"
+    );
+    let before = app.text("arrears-total").await;
+    app.click("record-payment").await;
+    app.type_into("payment-amount", "42.50").await;
+    app.select("payment-method", "card").await;
+    app.click("save-payment").await;
+    let after = app
+        .wait_text("arrears-total", "goes down", |t| t != before)
+        .await;
+    assert_ne!(before, after, "the payment reduces the arrears");
+    app.snap("contact-with-policy").await;
+    // A look at every other screen with this data in it.
+    for screen in ["dashboard", "policies", "payments", "tasks", "plugins", "sync", "settings"] {
+        app.click(&format!("nav-{screen}")).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        app.snap(screen).await;
+    }
+    app.click("nav-payments").await;
+    app.wait_text("arrears-row", "lists the overdue policy", |t| t.contains("MOT-1001"))
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_plugin_is_installed_enabled_and_its_action_runs() {
+    let _one = serial();
+    let mut app = App::start("plugin").await;
+    app.first_run().await;
+    app.click("nav-contacts").await;
+    app.click("new-contact").await;
+    app.type_into("field-first_name", "Rosalind").await;
+    app.type_into("field-last_name", "Franklin").await;
+    app.type_into("field-email", "rosalind@example.com").await;
+    app.click("save-contact").await;
+    app.wait_text("contact-name", "shows the name", |t| t.contains("Rosalind"))
+        .await;
+    app.click("nav-plugins").await;
+    app.click("install-template-lead-scoring").await;
+    let id = "local-lead-scoring";
+    app.wait_text(&format!("status-{id}"), "is Disabled", |t| {
+        t.contains("Disabled")
+    })
+    .await;
+    app.snap("installed").await;
+    app.click(&format!("enable-{id}")).await;
+    let perms = app.all("permission").await;
+    let mut words = Vec::new();
+    for p in &perms {
+        words.push(p.text().await.unwrap_or_default());
+    }
+    assert!(
+        words.iter().any(|w| w.contains("See your contacts")),
+        "permissions in plain words: {words:?}"
+    );
+    app.snap("review-permissions").await;
+    app.click("confirm-enable").await;
+    app.wait_text(&format!("status-{id}"), "is Enabled", |t| {
+        t.contains("Enabled")
+    })
+    .await;
+    app.click("nav-contacts").await;
+    app.wait_count("contact-row", 1).await[0]
+        .click()
+        .await
+        .expect("open the contact");
+    app.click(&format!("action-{id}-score_one")).await;
+    // The action writes a score to the contact: the custom field shows.
+    app.wait_text("contact-details", "shows the score", |t| {
+        t.to_lowercase().contains("lead_score")
+    })
+    .await;
+    app.snap("action-ran").await;
+    app.stop().await;
+}
+
+/// Today minus `days`, as YYYY-MM-DD (no date crate needed in the tests).
+fn chrono_like_today_minus_days(days: i64) -> String {
+    let out = Command::new("date")
+        .args(["-d", &format!("{days} days ago"), "+%Y-%m-%d"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
