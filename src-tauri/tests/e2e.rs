@@ -11,13 +11,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 
 const WAIT: Duration = Duration::from_secs(30);
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -259,13 +259,13 @@ impl App {
     }
 }
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_asks_for_a_passphrase_and_refuses_a_mismatch() {
-    let _one = serial();
+    let _one = serial().await;
     let mut app = App::start("first-run").await;
     app.find("passphrase").await;
     app.type_into("passphrase", "correct horse battery").await;
@@ -293,7 +293,7 @@ async fn first_run_asks_for_a_passphrase_and_refuses_a_mismatch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_a_csv_shows_the_contacts_and_the_bad_rows_reason() {
-    let _one = serial();
+    let _one = serial().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let csv = dir.path().join("contacts.csv");
     std::fs::write(
@@ -333,9 +333,18 @@ async fn import_a_csv_shows_the_contacts_and_the_bad_rows_reason() {
     app.snap("contacts").await;
     let mut names = Vec::new();
     for r in &rows {
-        names.push(r.prop("textContent").await.ok().flatten().unwrap_or_default());
+        names.push(
+            r.prop("textContent")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        );
     }
-    assert!(names[0].contains("Ada Lovelace"), "sorted by name: {names:?}");
+    assert!(
+        names[0].contains("Ada Lovelace"),
+        "sorted by name: {names:?}"
+    );
     assert!(
         !names.iter().any(|n| n.contains("Grace")),
         "the bad row was not imported: {names:?}"
@@ -348,7 +357,7 @@ async fn import_a_csv_shows_the_contacts_and_the_bad_rows_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
-    let _one = serial();
+    let _one = serial().await;
     let mut app = App::start("policy").await;
     app.first_run().await;
     app.click("nav-contacts").await;
@@ -404,20 +413,30 @@ async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
     assert_ne!(before, after, "the payment reduces the arrears");
     app.snap("contact-with-policy").await;
     // A look at every other screen with this data in it.
-    for screen in ["dashboard", "policies", "payments", "tasks", "plugins", "sync", "settings"] {
+    for screen in [
+        "dashboard",
+        "policies",
+        "payments",
+        "tasks",
+        "plugins",
+        "sync",
+        "settings",
+    ] {
         app.click(&format!("nav-{screen}")).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         app.snap(screen).await;
     }
     app.click("nav-payments").await;
-    app.wait_text("arrears-row", "lists the overdue policy", |t| t.contains("MOT-1001"))
-        .await;
+    app.wait_text("arrears-row", "lists the overdue policy", |t| {
+        t.contains("MOT-1001")
+    })
+    .await;
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_plugin_is_installed_enabled_and_its_action_runs() {
-    let _one = serial();
+    let _one = serial().await;
     let mut app = App::start("plugin").await;
     app.first_run().await;
     app.click("nav-contacts").await;

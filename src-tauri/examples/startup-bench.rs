@@ -1,0 +1,351 @@
+//! `make bench-app`: the desktop app's start-up time to the first rendered
+//! contacts list, and its memory, with 100,000 contacts, against the same
+//! app on an empty profile measured in the same run (the baseline).
+//!
+//! The real app under Xvfb, launched through tauri-driver (as the
+//! end-to-end tests do). Profiles are passphrase-protected (no keyring
+//! here), so start-up is measured in two legs: launch → unlock screen
+//! rendered, and unlock submitted → first contacts row rendered (this leg
+//! includes deriving the key with Argon2id and opening the database). Their
+//! sum is the time to first list, typing aside. RSS is the sum over the app
+//! process and its children (the WebKit web and network processes), read
+//! from /proc after the list is drawn and after a jump to its middle.
+//!
+//! `cargo run --release -p crm-desktop --example startup-bench [-- --rows N --rounds N]`
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const PASSPHRASE: &str = "benchmark passphrase";
+const WAIT: Duration = Duration::from_secs(120);
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Make a passphrase profile with `rows` generated contacts.
+fn make_profile(dir: &Path, rows: usize) {
+    let app = crm_app::App::new(dir.to_path_buf());
+    app.profile_create(Some(PASSPHRASE.into()), "GB")
+        .expect("create profile");
+    if rows == 0 {
+        return;
+    }
+    let csv = dir.with_extension("csv");
+    let mut text = String::from("First Name,Last Name,Email,Phone,Company,City,Tags\n");
+    let first = [
+        "Amelia", "Oliver", "Isla", "George", "Ava", "Noah", "Mia", "Leo",
+    ];
+    let last = [
+        "Hughes", "Patel", "Jones", "Smith", "Khan", "Evans", "Brown", "Wilson",
+    ];
+    for i in 0..rows {
+        text.push_str(&format!(
+            "{},{},person{i}@example.com,020 7{:03} {:04},Firm {} Ltd,Leeds,{}\n",
+            first[i % first.len()],
+            last[(i / 8) % last.len()],
+            100 + (i / 10_000) % 900,
+            i % 10_000,
+            i % 997,
+            if i % 3 == 0 { "hot" } else { "cold" }
+        ));
+    }
+    std::fs::write(&csv, text).expect("write csv");
+    let rep = app
+        .import_run(
+            &crm_app::dto::ImportArgs {
+                path: csv.display().to_string(),
+                mappings: Vec::new(),
+                dry_run: false,
+            },
+            &mut |_| {},
+        )
+        .expect("import");
+    assert_eq!(
+        rep.created as usize,
+        rows,
+        "every generated row imported: {:?}",
+        rep.problems.first()
+    );
+    let _ = std::fs::remove_file(csv);
+}
+
+fn ppid_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// RSS (MiB) of the app under `root` and every process below it.
+fn app_rss_mib(root: u32) -> f64 {
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let app = pids.iter().copied().find(|&p| {
+        comm(p).starts_with("crm-desktop") && {
+            let mut cur = p;
+            let mut found = false;
+            while let Some(pp) = ppid_of(cur) {
+                if pp == root {
+                    found = true;
+                    break;
+                }
+                if pp <= 1 {
+                    break;
+                }
+                cur = pp;
+            }
+            found
+        }
+    });
+    let Some(app) = app else { return 0.0 };
+    let mut total = 0;
+    for &p in &pids {
+        let mut cur = p;
+        loop {
+            if cur == app {
+                total += rss_kib(p);
+                break;
+            }
+            match ppid_of(cur) {
+                Some(pp) if pp > 1 => cur = pp,
+                _ => break,
+            }
+        }
+    }
+    total as f64 / 1024.0
+}
+
+struct Run {
+    to_unlock_screen: f64,
+    unlock_to_list: f64,
+    rss_list: f64,
+    rss_scrolled: f64,
+}
+
+async fn wait_css(c: &Client, css: &str) {
+    c.wait()
+        .at_most(WAIT)
+        .every(Duration::from_millis(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+}
+
+async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
+    let port = free_port();
+    let native = free_port();
+    let mut driver: Child = Command::new("tauri-driver")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env("DISPLAY", display)
+        .env("CRM_DATA_DIR", profile)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tauri-driver (make deps installs it)");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app_binary() }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    // Wait for tauri-driver to listen before starting the clock.
+    let ready = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(ready.elapsed() < WAIT, "tauri-driver did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    let c = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("WebDriver session");
+    wait_css(&c, "[data-testid='unlock-passphrase']").await;
+    let to_unlock_screen = t0.elapsed().as_secs_f64();
+    c.execute("location.hash = '#/contacts'", vec![])
+        .await
+        .expect("route");
+    let input = c
+        .find(Locator::Css("[data-testid='unlock-passphrase']"))
+        .await
+        .expect("input");
+    input.send_keys(PASSPHRASE).await.expect("type");
+    let button = c
+        .find(Locator::Css("[data-testid='unlock-submit']"))
+        .await
+        .expect("button");
+    let t1 = Instant::now();
+    button.click().await.expect("unlock");
+    wait_css(
+        &c,
+        if empty {
+            "[data-testid='contacts-empty']"
+        } else {
+            "[data-testid='contact-row']"
+        },
+    )
+    .await;
+    let unlock_to_list = t1.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(500));
+    let rss_list = app_rss_mib(driver.id());
+    // Jump to the middle of the list and let the rows there load.
+    let _ = c
+        .execute(
+            "const l = document.querySelector('.vlist, [role=listbox]'); if (l) { l.scrollTop = l.scrollHeight / 2; l.dispatchEvent(new Event('scroll')); }",
+            vec![],
+        )
+        .await;
+    std::thread::sleep(Duration::from_millis(1500));
+    let rss_scrolled = app_rss_mib(driver.id());
+    let _ = c.close().await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &driver.id().to_string()])
+        .status();
+    let _ = driver.wait();
+    Run {
+        to_unlock_screen,
+        unlock_to_list,
+        rss_list,
+        rss_scrolled,
+    }
+}
+
+fn app_binary() -> PathBuf {
+    let me = std::env::current_exe().expect("current exe");
+    // target/<profile>/examples/startup-bench → target/<profile>/crm-desktop
+    let bin = me
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("crm-desktop"))
+        .expect("target folder");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build --release -p crm-desktop)",
+        bin.display()
+    );
+    bin
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rows = arg("--rows", 100_000);
+    let rounds = arg("--rounds", 3).max(1);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let big = tmp.path().join("big");
+    let empty = tmp.path().join("empty");
+    eprintln!("making a profile with {rows} contacts…");
+    make_profile(&big, rows);
+    make_profile(&empty, 0);
+    let n = (100..200)
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+        .expect("a free X display");
+    let display = format!(":{n}");
+    let mut xvfb = Command::new("Xvfb")
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb");
+    std::thread::sleep(Duration::from_millis(500));
+    let rt = tokio::runtime::Runtime::new().expect("tokio");
+    let mut big_runs = Vec::new();
+    let mut empty_runs = Vec::new();
+    // One warm-up launch (fills the OS page cache), then alternate.
+    rt.block_on(one_run(&empty, &display, true));
+    for r in 0..rounds {
+        eprintln!("round {}/{rounds}", r + 1);
+        empty_runs.push(rt.block_on(one_run(&empty, &display, true)));
+        big_runs.push(rt.block_on(one_run(&big, &display, false)));
+    }
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    let m = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    let first_list = |r: &Run| r.to_unlock_screen + r.unlock_to_list;
+    println!("desktop app start-up and memory, median of {rounds} rounds ({rows} contacts vs an empty profile)");
+    println!(
+        "  launch → unlock screen:     {:>7.3} s   (empty: {:.3} s)",
+        m(&big_runs, |r| r.to_unlock_screen),
+        m(&empty_runs, |r| r.to_unlock_screen)
+    );
+    println!(
+        "  unlock → first list row:    {:>7.3} s   (empty: {:.3} s, to the empty list)",
+        m(&big_runs, |r| r.unlock_to_list),
+        m(&empty_runs, |r| r.unlock_to_list)
+    );
+    let big_first = m(&big_runs, first_list);
+    let empty_first = m(&empty_runs, first_list);
+    println!(
+        "  time to first list:         {:>7.3} s   (empty: {:.3} s; ratio {:.2})   target ≤ 1.5 s: {}",
+        big_first,
+        empty_first,
+        big_first / empty_first,
+        if big_first <= 1.5 { "met" } else { "MISSED" }
+    );
+    let big_rss = m(&big_runs, |r| r.rss_scrolled.max(r.rss_list));
+    let empty_rss = m(&empty_runs, |r| r.rss_scrolled.max(r.rss_list));
+    println!(
+        "  RSS app + WebKit processes: {:>7.1} MiB (empty: {:.1} MiB; ratio {:.2})   target ≤ 250 MB: {}",
+        big_rss,
+        empty_rss,
+        big_rss / empty_rss,
+        if big_rss * 1.048_576 <= 250.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+}
