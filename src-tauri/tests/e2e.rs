@@ -16,18 +16,15 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 
+#[path = "support/driver.rs"]
+mod driver;
+use driver::{free_port, stop_driver};
+
 const WAIT: Duration = Duration::from_secs(30);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// One Xvfb for the whole test run (or the DISPLAY already set).
@@ -251,11 +248,7 @@ impl App {
 
     async fn stop(mut self) {
         let _ = self.client.clone().close().await;
-        // tauri-driver stops WebKitWebDriver (and the app) on SIGTERM only.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.driver.id().to_string()])
-            .status();
-        let _ = self.driver.wait();
+        stop_driver(&mut self.driver);
     }
 }
 

@@ -1,0 +1,371 @@
+//! The app API without a window: real SQLCipher profiles (passphrase keys;
+//! no keyring is needed), real imports, real plugins.
+
+use crm_app::dto::*;
+use crm_app::App;
+
+const PASS: &str = "a long enough passphrase";
+
+fn open_app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = App::new(dir.path().join("profile"));
+    let st = app
+        .profile_create(Some(PASS.into()), "GB")
+        .expect("create profile");
+    assert!(st.exists && st.unlocked);
+    (dir, app)
+}
+
+fn form(first: &str, last: &str, email: &str) -> ContactForm {
+    ContactForm {
+        first_name: first.into(),
+        last_name: last.into(),
+        emails: vec![email.into()],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nothing_is_readable_before_the_profile_is_open_and_a_wrong_passphrase_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = App::new(dir.path().join("p"));
+    let st = app.profile_state().expect("state");
+    assert!(!st.exists && !st.unlocked);
+    assert_eq!(
+        app.contacts_page(ContactQueryArgs::default())
+            .unwrap_err()
+            .code,
+        "locked"
+    );
+    let weak = app.profile_create(Some("short".into()), "GB").unwrap_err();
+    assert_eq!(
+        (weak.code.as_str(), weak.field.as_deref()),
+        ("invalid", Some("passphrase"))
+    );
+    let bad_region = app.profile_create(Some(PASS.into()), "XX").unwrap_err();
+    assert_eq!(bad_region.field.as_deref(), Some("region"));
+    app.profile_create(Some(PASS.into()), "GB").expect("create");
+    app.contact_create(form("Ann", "Lee", "ann@example.com"))
+        .expect("contact");
+    app.profile_lock().expect("lock");
+
+    // A new app on the same folder: the passphrase is needed, a wrong one refused.
+    let again = App::new(dir.path().join("p"));
+    let st = again.profile_state().expect("state");
+    assert!(st.exists && st.needs_passphrase && !st.unlocked);
+    assert_eq!(
+        again
+            .profile_unlock("wrong passphrase!".into())
+            .unwrap_err()
+            .code,
+        "wrong_passphrase"
+    );
+    again.profile_unlock(PASS.into()).expect("unlock");
+    let page = again
+        .contacts_page(ContactQueryArgs {
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("page");
+    assert_eq!(page.total, 1);
+    assert_eq!(page.rows[0].display_name, "Ann Lee");
+}
+
+#[test]
+fn the_contacts_list_pages_and_counts_through_filters() {
+    let (_d, app) = open_app();
+    for i in 0..25 {
+        let mut f = form(&format!("P{i:02}"), "Person", &format!("p{i}@example.com"));
+        f.stage = if i % 5 == 0 { "client" } else { "prospect" }.into();
+        f.tags = if i % 2 == 0 { "hot" } else { "" }.into();
+        app.contact_create(f).expect("create");
+    }
+    let page = app
+        .contacts_page(ContactQueryArgs {
+            offset: 20,
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("page");
+    assert_eq!((page.total, page.offset, page.rows.len()), (25, 20, 5));
+    assert_eq!(page.rows[0].display_name, "P20 Person");
+    let clients = app
+        .contacts_page(ContactQueryArgs {
+            stage: Some("client".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("clients");
+    assert_eq!(clients.total, 5);
+    let hot_clients = app
+        .contacts_page(ContactQueryArgs {
+            stage: Some("client".into()),
+            tag: Some("HOT".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("hot clients");
+    assert_eq!(hot_clients.total, 3, "0, 10 and 20");
+    let search = app
+        .contacts_page(ContactQueryArgs {
+            search: Some("p7@".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("search");
+    assert_eq!(search.total, 1);
+    let meta = app.meta().expect("meta");
+    assert_eq!(meta.tags, vec!["hot".to_string()]);
+}
+
+#[test]
+fn validation_errors_name_the_field_and_nothing_is_written() {
+    let (_d, app) = open_app();
+    let e = app
+        .contact_create(form("Bob", "Ray", "not-an-email"))
+        .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.field.as_deref()),
+        ("invalid", Some("email"))
+    );
+    let mut f = form("Bob", "Ray", "bob@example.com");
+    f.phones = vec!["12".into()];
+    assert_eq!(
+        app.contact_create(f).unwrap_err().field.as_deref(),
+        Some("phone")
+    );
+    let nothing = app.contact_create(ContactForm::default()).unwrap_err();
+    assert_eq!(nothing.code, "invalid");
+    assert_eq!(app.dashboard().expect("dashboard").contacts, 0);
+
+    let c = app
+        .contact_create(form("Bob", "Ray", "bob@example.com"))
+        .expect("ok");
+    let bad_policy = app
+        .policy_create(PolicyForm {
+            contact_id: c.id.clone(),
+            policy_number: "P-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "motor".into(),
+            premium: "lots".into(),
+            effective: "2026-01-01".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(bad_policy.code, "invalid");
+    assert!(app
+        .contact_detail(&c.id)
+        .expect("detail")
+        .policies
+        .is_empty());
+    assert_eq!(
+        app.contact_detail("nonsense").unwrap_err().code,
+        "not_found"
+    );
+}
+
+#[test]
+fn a_policy_schedule_and_a_payment_show_on_the_contact_with_arrears() {
+    let (_d, app) = open_app();
+    let c = app
+        .contact_create(form("Cara", "Moss", "cara@example.com"))
+        .expect("contact");
+    let start = (chrono::Local::now().date_naive() - chrono::Days::new(70)).to_string();
+    let p = app
+        .policy_create(PolicyForm {
+            contact_id: c.id.clone(),
+            policy_number: "MOT-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "motor".into(),
+            premium: "40.00".into(),
+            frequency: "monthly".into(),
+            effective: start,
+            ..Default::default()
+        })
+        .expect("policy");
+    let inst = app.policy_schedule(&p.id).expect("schedule");
+    assert_eq!(inst.len(), 12);
+    let before = app.contact_detail(&c.id).expect("detail").arrears_minor;
+    assert!(before >= 8000, "two or three instalments overdue: {before}");
+    app.payment_record(PaymentForm {
+        policy_id: p.id.clone(),
+        amount: "40.00".into(),
+        method: "card".into(),
+        ..Default::default()
+    })
+    .expect("payment");
+    let d = app.contact_detail(&c.id).expect("detail");
+    assert_eq!(d.arrears_minor, before - 4000);
+    assert_eq!(d.payments[&p.id][0].amount_paid_minor, 4000);
+    let arrears = app.arrears().expect("arrears");
+    assert_eq!(arrears.len(), 1);
+    assert_eq!(arrears[0].contact_name, "Cara Moss");
+    let bad = app
+        .payment_record(PaymentForm {
+            policy_id: p.id.clone(),
+            amount: "10".into(),
+            method: "bitcoin".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(bad.field.as_deref(), Some("method"));
+}
+
+#[test]
+fn an_import_reports_progress_and_bad_rows_and_its_report_saves() {
+    let (d, app) = open_app();
+    let csv = d.path().join("in.csv");
+    std::fs::write(
+        &csv,
+        "Vorname;Nachname;E-Mail\nAnna;Schmidt;anna@example.de\nBen;Bauer;kaputt\n",
+    )
+    .expect("csv");
+    let prev = app
+        .import_preview(&csv.display().to_string(), &[])
+        .expect("preview");
+    assert_eq!(prev.delimiter, ";");
+    assert_eq!(prev.columns[2].field.as_deref(), Some("email"));
+    assert_eq!(prev.sample.len(), 2);
+    let mut events = Vec::new();
+    let rep = app
+        .import_run(
+            &ImportArgs {
+                path: csv.display().to_string(),
+                mappings: vec![],
+                dry_run: false,
+            },
+            &mut |p| events.push(p),
+        )
+        .expect("import");
+    assert_eq!((rep.created, rep.skipped), (1, 1));
+    assert_eq!(rep.problems[0].row, 3);
+    assert_eq!(rep.problems[0].column.as_deref(), Some("E-Mail"));
+    assert!(events.iter().any(|e| e.phase == "reading" && e.done == 2));
+    let out = d.path().join("report.csv");
+    app.import_report_save(&out.display().to_string())
+        .expect("save");
+    let saved = std::fs::read_to_string(&out).expect("read");
+    assert!(
+        saved
+            .lines()
+            .any(|l| l.starts_with('3') && l.contains("E-Mail")),
+        "the saved report names row 3 and its column: {saved}"
+    );
+    let missing = app
+        .import_preview(&d.path().join("nope.csv").display().to_string(), &[])
+        .unwrap_err();
+    assert_eq!(missing.field.as_deref(), Some("path"));
+}
+
+#[test]
+fn a_template_plugin_installs_disabled_enables_with_its_grants_and_runs_its_action() {
+    let (_d, app) = open_app();
+    let c = app
+        .contact_create(ContactForm {
+            job_title: "Managing Director".into(),
+            ..form("Dee", "Holt", "dee@example.com")
+        })
+        .expect("contact");
+    let templates = app.plugin_templates().expect("templates");
+    assert!(templates.iter().any(|t| t.name == "lead-scoring"));
+    let p = app
+        .plugin_install_template("lead-scoring")
+        .expect("install");
+    assert!(!p.enabled);
+    assert!(p
+        .permissions
+        .iter()
+        .any(|x| x.permission == "contacts:write" && x.description.contains("change")));
+    assert_eq!(
+        app.plugin_run_action(&p.id, "score_one", Some(c.id.clone()))
+            .unwrap_err()
+            .code,
+        "plugin",
+        "a disabled plugin does not run"
+    );
+    let grants: Vec<String> = p.permissions.iter().map(|x| x.permission.clone()).collect();
+    let p = app.plugin_enable(&p.id, grants).expect("enable");
+    assert!(p.enabled && p.permissions.iter().all(|x| x.granted));
+    let detail = app.contact_detail(&c.id).expect("detail");
+    assert!(detail
+        .actions
+        .iter()
+        .any(|a| a.plugin_id == p.id && a.action_id == "score_one"));
+    app.plugin_run_action(&p.id, "score_one", Some(c.id.clone()))
+        .expect("run");
+    let after = app.contact_detail(&c.id).expect("detail");
+    assert!(after.contact.custom.contains_key("lead_score"));
+    let bad = app
+        .plugin_configure(
+            &p.id,
+            [("batch_size".to_string(), "many".to_string())].into(),
+        )
+        .unwrap_err();
+    assert_eq!(bad.code, "invalid");
+    let p = app.plugin_disable(&p.id).expect("disable");
+    assert!(!p.enabled);
+    assert!(app
+        .contact_detail(&c.id)
+        .expect("detail")
+        .actions
+        .is_empty());
+    app.plugin_uninstall(&p.id, None).expect("uninstall");
+    assert!(app.plugins().expect("plugins").is_empty());
+}
+
+#[test]
+fn unsigned_packages_need_developer_mode() {
+    let (d, app) = open_app();
+    let folder = d.path().join("mine");
+    crm_plugins::templates::create("blank", &folder).expect("template");
+    let e = app
+        .plugin_install_file(&folder.display().to_string())
+        .unwrap_err();
+    assert_eq!(e.code, "plugin");
+    assert!(app.settings().expect("settings").key_storage == "passphrase");
+    app.settings_set_developer_mode(true).expect("dev mode");
+    app.plugin_install_file(&folder.display().to_string())
+        .expect("installs in developer mode");
+}
+
+#[test]
+fn settings_refuse_bad_values_and_keep_secrets_out_of_answers() {
+    let (_d, app) = open_app();
+    assert_eq!(
+        app.settings_set_region("ZZ").unwrap_err().field.as_deref(),
+        Some("region")
+    );
+    assert_eq!(app.settings_set_region("ie").expect("region").region, "IE");
+    let bad = app
+        .settings_set_ai(AiSettingsArgs {
+            endpoint: "https://user:pw@example.com".into(),
+            model: String::new(),
+            api_key: None,
+        })
+        .unwrap_err();
+    assert_eq!(bad.field.as_deref(), Some("endpoint"));
+    let s = app
+        .settings_set_ai(AiSettingsArgs {
+            endpoint: "https://ai.example.com/v1/".into(),
+            model: "m".into(),
+            api_key: Some("sk-secret".into()),
+        })
+        .expect("ai");
+    assert!(s.ai_key_set);
+    assert_eq!(s.ai_endpoint.as_deref(), Some("https://ai.example.com/v1"));
+    let json = serde_json::to_string(&s).expect("json");
+    assert!(!json.contains("sk-secret"));
+    assert_eq!(
+        app.sync_now().unwrap_err().code,
+        "sync",
+        "not signed in is a sync error"
+    );
+    let login = app
+        .sync_login(LoginArgs {
+            server: "ftp://x".into(),
+            email: "a@b.c".into(),
+            password: "p".into(),
+        })
+        .unwrap_err();
+    assert_eq!(login.field.as_deref(), Some("server"));
+}
