@@ -32,6 +32,12 @@ fn data_dir() -> Option<PathBuf> {
 }
 
 fn main() {
+    // WebKitGTK's accelerated compositing costs about 90 MB for a UI of
+    // forms and lists (measured by `make bench-app`); off unless asked for.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     let Some(dir) = data_dir() else {
         eprintln!("error: no app-data folder on this platform; pass --data-dir DIR");
         std::process::exit(2);

@@ -246,8 +246,15 @@ impl App {
         self.find("nav-contacts").await;
     }
 
-    async fn stop(mut self) {
+    async fn stop(self) {
         let _ = self.client.clone().close().await;
+        // Drop stops the driver.
+    }
+}
+
+impl Drop for App {
+    /// Also on a failed assertion: no driver, WebDriver or app is left behind.
+    fn drop(&mut self) {
         stop_driver(&mut self.driver);
     }
 }

@@ -1,6 +1,6 @@
 //! Contacts, policies, payments, tasks, the timeline and the dashboard.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crm_core::{ActivityKind, ContactDraft, ContactQuery, PolicyDraft, Stage, TaskDraft};
 
@@ -77,24 +77,8 @@ fn query(q: &ContactQueryArgs) -> ApiResult<ContactQuery> {
 impl App {
     /// Choices the forms offer, and the owners and tags in use.
     pub fn meta(&self) -> ApiResult<Meta> {
-        let (owners, tags) = self.read(|s| {
-            let mut owners = BTreeSet::new();
-            let mut tags = BTreeSet::new();
-            let mut after = None;
-            // Bounded: the filters list what the first 20,000 contacts use.
-            for _ in 0..20 {
-                let page = s.scan_contacts(after, 1000)?;
-                for c in &page {
-                    owners.extend(c.owner.clone());
-                    tags.extend(c.tags.iter().map(|t| t.to_lowercase()));
-                }
-                match page.last() {
-                    Some(c) if page.len() == 1000 => after = Some(c.id),
-                    _ => break,
-                }
-            }
-            Ok((owners, tags))
-        })?;
+        // Bounded: the filters offer at most 500 owners and 500 tags.
+        let (owners, tags) = self.read(|s| Ok(s.contact_owners_and_tags(500)?))?;
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Ok(Meta {
             stages: strings(&["prospect", "client", "lapsed"]),
@@ -107,8 +91,8 @@ impl App {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            owners: owners.into_iter().collect(),
-            tags: tags.into_iter().collect(),
+            owners,
+            tags,
         })
     }
 

@@ -930,6 +930,28 @@ impl Store {
         )
     }
 
+    /// The owners and the tags (lowercased) in use, at most `limit` of
+    /// each, sorted: the choices of the contacts list's filters.
+    pub fn contact_owners_and_tags(&self, limit: usize) -> Result<(Vec<String>, Vec<String>)> {
+        let mut owners = Vec::new();
+        let mut st = self.conn().prepare(
+            "SELECT DISTINCT owner FROM contacts WHERE deleted = 0 AND owner IS NOT NULL \
+             AND owner <> '' ORDER BY owner LIMIT ?1",
+        )?;
+        for o in st.query_map([limit as i64], |r| r.get::<_, String>(0))? {
+            owners.push(o?);
+        }
+        let mut tags = Vec::new();
+        let mut st = self.conn().prepare(
+            "SELECT DISTINCT lower(j.value) AS t FROM contacts, json_each(contacts.tags) AS j \
+             WHERE contacts.deleted = 0 AND j.type = 'text' ORDER BY t LIMIT ?1",
+        )?;
+        for t in st.query_map([limit as i64], |r| r.get::<_, String>(0))? {
+            tags.push(t?);
+        }
+        Ok((owners, tags))
+    }
+
     /// How many contacts match `q`'s filter (its limit and offset aside):
     /// the length of the app's scrolling list.
     pub fn count_matching_contacts(&self, q: &ContactQuery) -> Result<i64> {
