@@ -127,13 +127,30 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
         assert!(ready.elapsed() < WAIT, "tauri-driver did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let t0 = Instant::now();
-    let c = ClientBuilder::rustls()
-        .expect("rustls")
-        .capabilities(caps)
-        .connect(&url)
-        .await
-        .expect("WebDriver session");
+    while std::net::TcpStream::connect(("127.0.0.1", native)).is_err() {
+        assert!(ready.elapsed() < WAIT, "WebKitWebDriver did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A refused session start launched no app: the clock restarts with
+    // each attempt.
+    let mut attempts = 0;
+    let (t0, c) = loop {
+        let t0 = Instant::now();
+        match ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => break (t0, c),
+            Err(e) if attempts < 20 => {
+                attempts += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no WebDriver session: {e}"),
+        }
+    };
     wait_css(&c, "[data-testid='unlock-passphrase']").await;
     let to_unlock_screen = t0.elapsed().as_secs_f64();
     c.execute("location.hash = '#/contacts'", vec![])
