@@ -33,9 +33,13 @@ fn data_dir() -> Option<PathBuf> {
 
 fn main() {
     // WebKitGTK's accelerated compositing costs about 90 MB for a UI of
-    // forms and lists (measured by `make bench-app`); off unless asked for.
+    // forms and lists (measured by `make bench-app`); off unless asked for
+    // with CRM_WEBKIT_COMPOSITING=1 (WebDriver screenshots need it: the
+    // end-to-end tests set it).
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && std::env::var_os("CRM_WEBKIT_COMPOSITING").is_none()
+    {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
     let Some(dir) = data_dir() else {

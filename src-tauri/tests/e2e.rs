@@ -70,6 +70,7 @@ struct App {
     driver: Child,
     name: &'static str,
     shots: usize,
+    stopped: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -87,6 +88,8 @@ impl App {
             // No D-Bus: no keyring, so the first run asks for a passphrase.
             .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
             .env_remove("CRM_PASSPHRASE")
+            // WebKit's snapshot (WebDriver screenshots) hangs without it.
+            .env("CRM_WEBKIT_COMPOSITING", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -118,6 +121,7 @@ impl App {
             driver,
             name,
             shots: 0,
+            stopped: false,
             _profile: profile,
         }
     }
@@ -246,16 +250,19 @@ impl App {
         self.find("nav-contacts").await;
     }
 
-    async fn stop(self) {
+    async fn stop(mut self) {
         let _ = self.client.clone().close().await;
-        // Drop stops the driver.
+        stop_driver(&mut self.driver);
+        self.stopped = true;
     }
 }
 
 impl Drop for App {
-    /// Also on a failed assertion: no driver, WebDriver or app is left behind.
+    /// After a failed assertion: no driver, WebDriver or app is left behind.
     fn drop(&mut self) {
-        stop_driver(&mut self.driver);
+        if !self.stopped {
+            stop_driver(&mut self.driver);
+        }
     }
 }
 
