@@ -36,17 +36,12 @@ impl App {
 
     /// The AI service plugins with `ai:use` talk to.
     pub fn settings_set_ai(&self, args: AiSettingsArgs) -> ApiResult<SettingsDto> {
-        let endpoint = args.endpoint.trim().trim_end_matches('/').to_string();
-        if !endpoint.is_empty()
-            && (!(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-                || endpoint.contains('@')
-                || endpoint.contains(char::is_whitespace))
-        {
-            return Err(ApiError::invalid(
-                "endpoint",
-                "give an http:// or https:// address without a user name or password",
-            ));
-        }
+        let endpoint = match args.endpoint.trim() {
+            "" => String::new(),
+            raw => {
+                crm_core::normalize::base_url(raw).map_err(|r| ApiError::invalid("endpoint", r))?
+            }
+        };
         self.write(|s| {
             s.set_setting(
                 "ai.endpoint",

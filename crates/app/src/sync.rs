@@ -5,20 +5,6 @@ use crm_sync_client::{Connection, Options};
 use crate::dto::*;
 use crate::{ApiError, ApiResult, App};
 
-fn server_url(raw: &str) -> ApiResult<String> {
-    let t = raw.trim().trim_end_matches('/');
-    if !(t.starts_with("https://") || t.starts_with("http://"))
-        || t.contains('@')
-        || t.contains(char::is_whitespace)
-    {
-        return Err(ApiError::invalid(
-            "server",
-            "give the server's address, e.g. https://sync.example.com (no user name or password in it)",
-        ));
-    }
-    Ok(t.to_string())
-}
-
 fn status_dto(s: crm_core::sync::SyncStatus) -> SyncStatusDto {
     SyncStatusDto {
         server: s.server,
@@ -39,7 +25,8 @@ impl App {
     /// Sign in: registers this device; the device token goes to the OS
     /// keyring (or the encrypted database); the password is not kept.
     pub fn sync_login(&self, args: LoginArgs) -> ApiResult<SyncStatusDto> {
-        let server = server_url(&args.server)?;
+        let server = crm_core::normalize::base_url(&args.server)
+            .map_err(|r| ApiError::invalid("server", r))?;
         let email = args.email.trim().to_string();
         if !email.contains('@') {
             return Err(ApiError::invalid(

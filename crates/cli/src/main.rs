@@ -652,18 +652,6 @@ fn open_quiet(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir, &passphrase)?)
 }
 
-/// An http(s) URL without credentials, trailing slash trimmed.
-fn url_ok(raw: &str) -> Result<String> {
-    let t = raw.trim().trim_end_matches('/');
-    if !(t.starts_with("https://") || t.starts_with("http://"))
-        || t.contains('@')
-        || t.contains(char::is_whitespace)
-    {
-        bail!("--endpoint {raw:?}: give an http:// or https:// URL without credentials");
-    }
-    Ok(t.to_string())
-}
-
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -966,7 +954,8 @@ fn run(cli: Cli) -> Result<()> {
                 println!("AI endpoint cleared");
             } else {
                 if let Some(e) = &endpoint {
-                    let u = url_ok(e)?;
+                    let u =
+                        crm_core::normalize::base_url(e).map_err(|r| anyhow!("--endpoint {r}"))?;
                     store.set_setting("ai.endpoint", Some(&u))?;
                 }
                 if let Some(m) = &model {

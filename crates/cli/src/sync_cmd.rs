@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use crm_core::Store;
 use crm_sync_client::{Connection, Options};
@@ -35,17 +35,6 @@ enum SyncSub {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn server_url(raw: &str) -> Result<String> {
-    let t = raw.trim().trim_end_matches('/');
-    if !(t.starts_with("https://") || t.starts_with("http://"))
-        || t.contains('@')
-        || t.contains(char::is_whitespace)
-    {
-        bail!("server {raw:?}: give an http:// or https:// URL without credentials");
-    }
-    Ok(t.to_string())
 }
 
 /// The password: `CRM_SYNC_PASSWORD` (tests, scripts), else a prompt.
@@ -81,7 +70,7 @@ fn email(given: Option<String>) -> Result<String> {
 /// Sign in: register this device, bind the profile to the account's tenant,
 /// keep the device token (keyring, or the encrypted database).
 pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
-    let server = server_url(&args.server)?;
+    let server = crm_core::normalize::base_url(&args.server).map_err(|r| anyhow!("server {r}"))?;
     let email = email(args.email)?;
     let password = password()?;
     let conn = Connection::new(&server, Options::default())?;

@@ -24,6 +24,22 @@ pub fn email(raw: &str) -> Result<String, String> {
     Ok(e)
 }
 
+/// The base address of a service (sync server, AI endpoint): `http://` or
+/// `https://`, no user name or password in it, no spaces; a trailing slash
+/// is dropped.
+pub fn base_url(raw: &str) -> Result<String, String> {
+    let t = raw.trim().trim_end_matches('/');
+    if !(t.starts_with("https://") || t.starts_with("http://"))
+        || t.contains('@')
+        || t.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "{raw:?}: give an http:// or https:// address (e.g. https://sync.example.com) without a user name or password"
+        ));
+    }
+    Ok(t.to_string())
+}
+
 /// A two-letter region code, as used for phone numbers without a country code.
 pub fn region(raw: &str) -> Result<phonenumber::country::Id, String> {
     raw.trim()
@@ -154,6 +170,27 @@ pub fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_need_a_scheme_and_no_credentials_or_spaces() {
+        assert_eq!(
+            base_url(" https://sync.example.com/ ").as_deref(),
+            Ok("https://sync.example.com")
+        );
+        assert_eq!(
+            base_url("http://10.0.0.2:8080").as_deref(),
+            Ok("http://10.0.0.2:8080")
+        );
+        for bad in [
+            "sync.example.com",
+            "ftp://x.example.com",
+            "https://user:pw@x.example.com",
+            "https://x.example .com",
+            "",
+        ] {
+            assert!(base_url(bad).is_err(), "{bad:?} accepted");
+        }
+    }
     use phonenumber::country::Id;
 
     #[test]
