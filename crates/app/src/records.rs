@@ -135,9 +135,8 @@ impl App {
                 payments.insert(p.id.to_string(), list);
             }
             let tasks = s
-                .list_tasks(crm_core::TaskFilter::All, day)?
+                .list_tasks(crm_core::TaskFilter::OfContact(cid), day)?
                 .into_iter()
-                .filter(|t| t.contact_id == Some(cid))
                 .map(|t| convert::task(&t, Some(c.display_name.clone()), &today_s))
                 .collect();
             Ok(ContactDetail {

@@ -183,6 +183,23 @@ fn a_policy_schedule_and_a_payment_show_on_the_contact_with_arrears() {
             ..Default::default()
         })
         .expect("policy");
+    let other = app
+        .contact_create(form("Olly", "Other", "olly@example.com"))
+        .expect("other contact");
+    for (who, title) in [(&c.id, "call Cara"), (&other.id, "call Olly")] {
+        app.task_create(TaskForm {
+            title: title.into(),
+            contact_id: who.clone(),
+            ..Default::default()
+        })
+        .expect("task");
+    }
+    let tasks = app.contact_detail(&c.id).expect("detail").tasks;
+    assert_eq!(
+        tasks.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+        vec!["call Cara"],
+        "the contact's own tasks only"
+    );
     let inst = app.policy_schedule(&p.id).expect("schedule");
     assert_eq!(inst.len(), 12);
     let before = app.contact_detail(&c.id).expect("detail").arrears_minor;

@@ -125,6 +125,8 @@ pub enum TaskFilter {
     Overdue,
     /// Everything, done included.
     All,
+    /// Everything about one contact, done included.
+    OfContact(Uuid),
 }
 
 impl WriteTx<'_> {
@@ -227,11 +229,16 @@ impl Store {
     /// List tasks, soonest due first.
     pub fn list_tasks(&self, filter: TaskFilter, today: NaiveDate) -> Result<Vec<Task>> {
         let today = today.to_string();
+        let contact = match filter {
+            TaskFilter::OfContact(c) => c.to_string(),
+            _ => String::new(),
+        };
         let (cond, args): (&str, Vec<&dyn rusqlite::ToSql>) = match filter {
             TaskFilter::Open => ("status = 'open'", vec![]),
             TaskFilter::DueToday => ("status = 'open' AND due_date = ?1", vec![&today]),
             TaskFilter::Overdue => ("status = 'open' AND due_date < ?1", vec![&today]),
             TaskFilter::All => ("", vec![]),
+            TaskFilter::OfContact(_) => ("contact_id = ?1", vec![&contact]),
         };
         records::list(
             self.conn(),
