@@ -21,7 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 #[path = "../tests/support/driver.rs"]
 mod driver;
-use driver::{app_memory_mib, free_port, stop_driver};
+use driver::{app_memory_mib, free_port, start_xvfb, stop_driver};
 
 const PASSPHRASE: &str = "benchmark passphrase";
 const WAIT: Duration = Duration::from_secs(120);
@@ -229,24 +229,7 @@ fn main() {
     eprintln!("making a profile with {rows} contacts…");
     make_profile(&big, rows);
     make_profile(&empty, 0);
-    let n = (100..200)
-        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-        .expect("a free X display");
-    let display = format!(":{n}");
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            display.as_str(),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb");
-    std::thread::sleep(Duration::from_millis(500));
+    let (mut xvfb, display) = start_xvfb();
     let rt = tokio::runtime::Runtime::new().expect("tokio");
     let mut big_runs = Vec::new();
     let mut empty_runs = Vec::new();

@@ -9,7 +9,7 @@
 //! is cut off, so there is no keyring and the first run asks for a
 //! passphrase, as on a machine without a Secret Service.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 
 #[path = "support/driver.rs"]
 mod driver;
-use driver::{free_port, stop_driver};
+use driver::{free_port, start_xvfb, stop_driver};
 
 const WAIT: Duration = Duration::from_secs(30);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -35,31 +35,10 @@ fn display() -> String {
             if let Ok(d) = std::env::var("CRM_E2E_DISPLAY") {
                 return d;
             }
-            let n = (100..200)
-                .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
-                .expect("a free X display number");
-            let child = Command::new("Xvfb")
-                .args([
-                    format!(":{n}").as_str(),
-                    "-screen",
-                    "0",
-                    "1280x800x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb is installed (apt install xvfb); scripts/install-deps does it");
-            // Left running until the test process exits; Xvfb dies with it
-            // when the harness is killed, and is harmless otherwise.
+            let (child, display) = start_xvfb();
+            // Left running until the test process exits.
             std::mem::forget(child);
-            let sock = format!("/tmp/.X11-unix/X{n}");
-            let start = Instant::now();
-            while !Path::new(&sock).exists() && start.elapsed() < Duration::from_secs(10) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            format!(":{n}")
+            display
         })
         .clone()
 }
@@ -390,7 +369,7 @@ async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
     app.type_into("policy-line_of_business", "motor").await;
     app.type_into("policy-premium", "42.50").await;
     app.select("policy-frequency", "monthly").await;
-    let start = (chrono_like_today_minus_days(70)).to_string();
+    let start = (chrono::Local::now().date_naive() - chrono::Days::new(70)).to_string();
     app.type_into("policy-effective", &start).await;
     app.click("save-policy").await;
     app.wait_count("policy-row", 1).await;
@@ -491,13 +470,4 @@ async fn a_template_plugin_is_installed_enabled_and_its_action_runs() {
     .await;
     app.snap("action-ran").await;
     app.stop().await;
-}
-
-/// Today minus `days`, as YYYY-MM-DD (no date crate needed in the tests).
-fn chrono_like_today_minus_days(days: i64) -> String {
-    let out = Command::new("date")
-        .args(["-d", &format!("{days} days ago"), "+%Y-%m-%d"])
-        .output()
-        .expect("date");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

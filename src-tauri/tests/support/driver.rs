@@ -2,7 +2,9 @@
 //! benchmark (`examples/startup-bench.rs`).
 #![allow(dead_code)] // each user takes what it needs
 
-use std::process::{Child, Command};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
@@ -103,4 +105,32 @@ pub fn app_memory_mib(driver: u32) -> (f64, f64) {
         pss += status_kib(p, "smaps_rollup", "Pss:");
     }
     (rss as f64 / 1024.0, pss as f64 / 1024.0)
+}
+
+/// Start Xvfb on a free display; returns it and the display name (`:N`)
+/// once its socket is there.
+pub fn start_xvfb() -> (Child, String) {
+    let n = (100..200)
+        .find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists())
+        .expect("a free X display number");
+    let display = format!(":{n}");
+    let child = Command::new("Xvfb")
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb is installed (apt install xvfb); scripts/install-deps does it");
+    let sock = format!("/tmp/.X11-unix/X{n}");
+    let start = Instant::now();
+    while !Path::new(&sock).exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, display)
 }
