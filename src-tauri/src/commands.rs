@@ -147,3 +147,81 @@ pub fn start_ticker(app: Arc<App>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    //! The one command list (`command_names.rs`, which the build script turns
+    //! into permissions) must match what the shell registers, what the
+    //! window's capability grants, and what the UI calls: a command the UI
+    //! does not call is not granted, and one it calls is not forgotten.
+    use std::collections::BTreeSet;
+
+    use crate::command_names::COMMANDS;
+
+    fn listed() -> BTreeSet<String> {
+        let set: BTreeSet<String> = COMMANDS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(set.len(), COMMANDS.len(), "a command is listed twice");
+        set
+    }
+
+    #[test]
+    fn the_handler_registers_exactly_the_listed_commands() {
+        let src = include_str!("commands.rs");
+        let start = src.find("generate_handler![").expect("handler list") + 18;
+        let end = start + src[start..].find(']').expect("end of handler list");
+        let registered: BTreeSet<String> = src[start..end]
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        assert_eq!(registered, listed());
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_listed_commands() {
+        let cap: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).expect("json");
+        let granted: BTreeSet<String> = cap["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|p| p.as_str())
+            .filter_map(|p| p.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(granted, listed());
+        // Nothing broad: no default sets, no plugin beyond events and dialogs.
+        for p in cap["permissions"].as_array().expect("permissions") {
+            let p = p.as_str().expect("permission names only");
+            assert!(
+                p.starts_with("allow-")
+                    || p.starts_with("core:event:allow-")
+                    || p == "dialog:allow-open"
+                    || p == "dialog:allow-save",
+                "unexpected grant {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ui_calls_exactly_the_listed_commands() {
+        let api = include_str!("../../src-ui/src/api.ts");
+        let mut called = BTreeSet::new();
+        for (i, _) in api.match_indices(">('") {
+            // `call<T>('name'`, `mutate<T>('name'`, `invoke<T>('name'`;
+            // not `listen<T>('event'`.
+            let before = &api[..i];
+            let open = before.rfind('<').expect("type argument");
+            if !["call", "mutate", "invoke"]
+                .iter()
+                .any(|f| before[..open].ends_with(f))
+            {
+                continue;
+            }
+            let rest = &api[i + 3..];
+            let name = &rest[..rest.find('\'').expect("closing quote")];
+            called.insert(name.to_string());
+        }
+        assert_eq!(called, listed());
+    }
+}
