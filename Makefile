@@ -34,7 +34,7 @@ bench-sync:
 
 bench-app: deps
 	(cd src-ui && npm run build)
-	cargo build --release --locked -p crm-desktop
+	cargo build --release --locked -p crm-desktop --bins --examples
 	cargo run --release --locked -p crm-desktop --example startup-bench
 
 clean-demo:

@@ -21,7 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 #[path = "../tests/support/driver.rs"]
 mod driver;
-use driver::{app_memory_mib, free_port, start_xvfb, stop_driver};
+use driver::{app_memory_mib, free_port, start_xvfb, stop_driver, Memory};
 
 const PASSPHRASE: &str = "benchmark passphrase";
 const WAIT: Duration = Duration::from_secs(120);
@@ -85,8 +85,7 @@ fn make_profile(dir: &Path, rows: usize) {
 struct Run {
     to_unlock_screen: f64,
     unlock_to_list: f64,
-    rss: f64,
-    pss: f64,
+    mem: Memory,
 }
 
 async fn wait_css(c: &Client, css: &str) {
@@ -98,10 +97,12 @@ async fn wait_css(c: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("no {css}: {e}"));
 }
 
-async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
+/// Start tauri-driver and a WebDriver session on `binary`: the driver, the
+/// instant the (successful) session request was sent, and the client.
+async fn start(binary: &Path, profile: &Path, display: &str) -> (Child, Instant, Client) {
     let port = free_port();
     let native = free_port();
-    let mut driver: Child = Command::new("tauri-driver")
+    let driver: Child = Command::new("tauri-driver")
         .args([
             "--port",
             &port.to_string(),
@@ -118,7 +119,7 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
-        serde_json::json!({ "application": app_binary() }),
+        serde_json::json!({ "application": binary }),
     );
     let url = format!("http://127.0.0.1:{port}");
     // Wait for tauri-driver to listen before starting the clock.
@@ -134,7 +135,7 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
     // A refused session start launched no app: the clock restarts with
     // each attempt.
     let mut attempts = 0;
-    let (t0, c) = loop {
+    loop {
         let t0 = Instant::now();
         match ClientBuilder::rustls()
             .expect("rustls")
@@ -142,7 +143,7 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
             .connect(&url)
             .await
         {
-            Ok(c) => break (t0, c),
+            Ok(c) => return (driver, t0, c),
             Err(e) if attempts < 20 => {
                 attempts += 1;
                 let _ = e;
@@ -150,7 +151,22 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
             }
             Err(e) => panic!("no WebDriver session: {e}"),
         }
-    };
+    }
+}
+
+/// The platform's floor: the blank-window example (same stack, empty
+/// page), measured the same way once it has loaded.
+async fn floor_run(display: &str, scratch: &Path) -> Memory {
+    let (mut driver, _, c) = start(&sibling("examples/blank-window"), scratch, display).await;
+    std::thread::sleep(Duration::from_millis(2000));
+    let m = app_memory_mib(driver.id());
+    let _ = c.close().await;
+    stop_driver(&mut driver);
+    m
+}
+
+async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
+    let (mut driver, t0, c) = start(&sibling("crm-desktop"), profile, display).await;
     wait_css(&c, "[data-testid='unlock-passphrase']").await;
     let to_unlock_screen = t0.elapsed().as_secs_f64();
     c.execute("location.hash = '#/contacts'", vec![])
@@ -178,7 +194,7 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
     .await;
     let unlock_to_list = t1.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_millis(500));
-    let (rss_a, pss_a) = app_memory_mib(driver.id());
+    let at_top = app_memory_mib(driver.id());
     // Jump to the middle of the list and let the rows there load.
     let _ = c
         .execute(
@@ -187,28 +203,28 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
         )
         .await;
     std::thread::sleep(Duration::from_millis(1500));
-    let (rss_b, pss_b) = app_memory_mib(driver.id());
+    let in_middle = app_memory_mib(driver.id());
     let _ = c.close().await;
     stop_driver(&mut driver);
     Run {
         to_unlock_screen,
         unlock_to_list,
-        rss: rss_a.max(rss_b),
-        pss: pss_a.max(pss_b),
+        mem: at_top.max(in_middle),
     }
 }
 
-fn app_binary() -> PathBuf {
+/// A binary next to this one's folder: `target/<profile>/<name>`.
+fn sibling(name: &str) -> PathBuf {
     let me = std::env::current_exe().expect("current exe");
-    // target/<profile>/examples/startup-bench → target/<profile>/crm-desktop
+    // target/<profile>/examples/startup-bench → target/<profile>/<name>
     let bin = me
         .parent()
         .and_then(|p| p.parent())
-        .map(|p| p.join("crm-desktop"))
+        .map(|p| p.join(name))
         .expect("target folder");
     assert!(
         bin.exists(),
-        "{} is missing: build it first (cargo build --release -p crm-desktop)",
+        "{} is missing: build it first (cargo build --release -p crm-desktop --bins --examples)",
         bin.display()
     );
     bin
@@ -233,12 +249,15 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("tokio");
     let mut big_runs = Vec::new();
     let mut empty_runs = Vec::new();
+    let mut floor_runs = Vec::new();
+    let scratch = tmp.path().join("floor");
     // One warm-up launch (fills the OS page cache), then alternate.
     rt.block_on(one_run(&empty, &display, true));
     for r in 0..rounds {
         eprintln!("round {}/{rounds}", r + 1);
         empty_runs.push(rt.block_on(one_run(&empty, &display, true)));
         big_runs.push(rt.block_on(one_run(&big, &display, false)));
+        floor_runs.push(rt.block_on(floor_run(&display, &scratch)));
     }
     let _ = xvfb.kill();
     let _ = xvfb.wait();
@@ -264,15 +283,32 @@ fn main() {
         big_first / empty_first,
         if big_first <= 1.5 { "met" } else { "MISSED" }
     );
-    let big_rss = m(&big_runs, |r| r.rss);
-    let empty_rss = m(&empty_runs, |r| r.rss);
-    let big_pss = m(&big_runs, |r| r.pss);
-    let empty_pss = m(&empty_runs, |r| r.pss);
+    let mm = |runs: &[Memory], f: fn(&Memory) -> f64| median(runs.iter().map(f).collect());
+    let big_mem: Vec<Memory> = big_runs.iter().map(|r| r.mem).collect();
+    let empty_mem: Vec<Memory> = empty_runs.iter().map(|r| r.mem).collect();
+    let rows_of = |label: &str, f: fn(&Memory) -> f64| {
+        println!(
+            "    {label:<26} {:>7.1} MiB   (empty: {:>6.1}; blank page: {:>6.1})",
+            mm(&big_mem, f),
+            mm(&empty_mem, f),
+            mm(&floor_runs, f)
+        );
+    };
+    println!("  memory (RSS, MiB), {rows} contacts vs an empty profile vs the blank-window floor:");
+    rows_of("app process", |m| m.app);
+    rows_of("WebKit web process", |m| m.web);
+    rows_of("WebKit network process", |m| m.network);
+    rows_of("app + web process", |m| m.app + m.web);
+    let big_rss = mm(&big_mem, Memory::rss);
+    let empty_rss = mm(&empty_mem, Memory::rss);
+    let floor_rss = mm(&floor_runs, Memory::rss);
     println!(
-        "  RSS app + WebKit processes: {:>7.1} MiB (empty: {:.1} MiB; ratio {:.2})   target ≤ 250 MB: {}",
+        "  RSS, all three processes:   {:>7.1} MiB (empty: {:.1}, ratio {:.2}; blank page: {:.1}, ratio {:.2})   target ≤ 250 MB: {}",
         big_rss,
         empty_rss,
         big_rss / empty_rss,
+        floor_rss,
+        big_rss / floor_rss,
         if big_rss * 1.048_576 <= 250.0 {
             "met"
         } else {
@@ -280,9 +316,13 @@ fn main() {
         }
     );
     println!(
-        "  PSS app + WebKit processes: {:>7.1} MiB (empty: {:.1} MiB; ratio {:.2})   (shared libraries counted once)",
-        big_pss,
-        empty_pss,
-        big_pss / empty_pss
+        "  above the blank page:       {:>7.1} MiB RSS is the app's own (UI bundle, Rust side, database, {rows} contacts)",
+        big_rss - floor_rss
+    );
+    println!(
+        "  PSS, all three processes:   {:>7.1} MiB (empty: {:.1}; blank page: {:.1})   (shared libraries counted once)",
+        mm(&big_mem, |m| m.pss),
+        mm(&empty_mem, |m| m.pss),
+        mm(&floor_runs, |m| m.pss)
     );
 }

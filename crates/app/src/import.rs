@@ -125,14 +125,18 @@ impl App {
             let s = self.session()?;
             let rep = {
                 let mut store = crate::lock_store(&s)?;
-                store.import_contacts(&p, &opts, &control, &mut |pr| {
+                store.set_cache_limit_mib(crate::IMPORT_CACHE_MIB)?;
+                let rep = store.import_contacts(&p, &opts, &control, &mut |pr| {
                     progress(ImportProgress {
                         phase: "reading".into(),
                         done: pr.rows,
                         bytes_read: pr.bytes_read,
                         total: pr.total_bytes,
                     })
-                })?
+                });
+                // Back to the small cache whatever happened (frees the pages).
+                store.set_cache_limit_mib(crate::INTERACTIVE_CACHE_MIB)?;
+                rep?
             };
             // The rows are saved; now the plugins that listen react to them
             // (cancelling stops the hooks, not the import).

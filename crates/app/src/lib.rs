@@ -33,6 +33,11 @@ pub use import::ImportJobs;
 
 use dto::{NoticeDto, ProfileState};
 
+/// SQLite's page cache while the window is open, in MiB.
+pub(crate) const INTERACTIVE_CACHE_MIB: u32 = 8;
+/// … and while an import runs (its batches stay in memory until commit).
+pub(crate) const IMPORT_CACHE_MIB: u32 = 64;
+
 /// The open profile: its store (shared with the plugin runtime).
 struct Session {
     rt: Runtime,
@@ -147,6 +152,10 @@ impl App {
     }
 
     fn start(&self, store: Store) -> ApiResult<()> {
+        // The window lives for hours: a small page cache keeps the app's
+        // memory flat however large the profile (imports raise it for
+        // their run; see import.rs).
+        store.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
         let limits = Limits::for_profile(&store).unwrap_or_else(|e| {
             tracing::warn!("plugin limits: {e}; using the defaults");
             Limits::default()

@@ -503,6 +503,25 @@ impl Store {
         &self.conn
     }
 
+    /// Cap SQLite's page cache at `mib` MiB (64 by default, sized for
+    /// bulk imports). A long-running interactive process lowers it: the
+    /// cache only grows, so a scan of a large table would otherwise keep
+    /// that much of it in memory for the life of the session. Lowering it
+    /// frees the pages above the new cap at once.
+    pub fn set_cache_limit_mib(&self, mib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -(i64::from(mib.max(1)) * 1024))?;
+        Ok(())
+    }
+
+    /// The page cache's cap in MiB (see [`Store::set_cache_limit_mib`]).
+    pub fn cache_limit_mib(&self) -> Result<u32> {
+        let v: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        // Negative: KiB; positive: pages (4 KiB under SQLCipher's default).
+        let kib = if v < 0 { -v } else { v * 4 };
+        Ok(u32::try_from(kib / 1024).unwrap_or(u32::MAX))
+    }
+
     /// Local-only tables (plugin registry) write through this.
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn

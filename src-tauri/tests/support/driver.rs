@@ -92,19 +92,56 @@ fn status_kib(pid: u32, file: &str, key: &str) -> u64 {
 
 /// Memory of the app started under `driver` (tauri-driver) and every
 /// process it started (the WebKit web and network processes), WebDriver's
-/// own processes aside: (sum of RSS, sum of PSS) in MiB. RSS counts the
-/// shared libraries once per process; PSS shares them out.
-pub fn app_memory_mib(driver: u32) -> (f64, f64) {
-    let mut rss = 0;
-    let mut pss = 0;
+/// own processes aside, in MiB. RSS counts the shared libraries once per
+/// process; PSS shares them out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    /// RSS of the app (the UI process: Rust, GTK, the WebKit UI side).
+    pub app: f64,
+    /// RSS of the WebKit web process(es): the page, its DOM and JS.
+    pub web: f64,
+    /// RSS of the WebKit network process (serves the bundled UI).
+    pub network: f64,
+    /// Every process's PSS, summed.
+    pub pss: f64,
+}
+
+impl Memory {
+    /// RSS of every process, summed.
+    pub fn rss(&self) -> f64 {
+        self.app + self.web + self.network
+    }
+
+    /// The larger of each figure.
+    pub fn max(self, o: Memory) -> Memory {
+        Memory {
+            app: self.app.max(o.app),
+            web: self.web.max(o.web),
+            network: self.network.max(o.network),
+            pss: self.pss.max(o.pss),
+        }
+    }
+}
+
+pub fn app_memory_mib(driver: u32) -> Memory {
+    let mut m = Memory::default();
     for p in descendants(driver) {
-        if comm(p).starts_with("WebKitWebDrive") {
+        let name = comm(p);
+        if name.starts_with("WebKitWebDrive") {
             continue;
         }
-        rss += status_kib(p, "status", "VmRSS:");
-        pss += status_kib(p, "smaps_rollup", "Pss:");
+        let rss = status_kib(p, "status", "VmRSS:") as f64 / 1024.0;
+        m.pss += status_kib(p, "smaps_rollup", "Pss:") as f64 / 1024.0;
+        if name.starts_with("WebKitWebProc") {
+            m.web += rss;
+        } else if name.starts_with("WebKitNetwork") {
+            m.network += rss;
+        } else {
+            // The app, and any helper it started (a sandbox, a D-Bus proxy).
+            m.app += rss;
+        }
     }
-    (rss as f64 / 1024.0, pss as f64 / 1024.0)
+    m
 }
 
 /// Start Xvfb on a free display; returns it and the display name (`:N`)
