@@ -38,9 +38,12 @@ pub(crate) const INTERACTIVE_CACHE_MIB: u32 = 8;
 /// … and while an import runs (its batches stay in memory until commit).
 pub(crate) const IMPORT_CACHE_MIB: u32 = 64;
 
-/// The open profile: its store (shared with the plugin runtime).
+/// The open profile: its store (shared with the plugin runtime, which
+/// writes through it) and a read-only connection that answers the screens'
+/// queries, so an import or a sync holding the store does not freeze them.
 struct Session {
     rt: Runtime,
+    reader: Mutex<Store>,
 }
 
 /// The app's state: one profile folder, open or not.
@@ -156,12 +159,17 @@ impl App {
         // memory flat however large the profile (imports raise it for
         // their run; see import.rs).
         store.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
+        let reader = store.open_reader()?;
+        reader.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
         let limits = Limits::for_profile(&store).unwrap_or_else(|e| {
             tracing::warn!("plugin limits: {e}; using the defaults");
             Limits::default()
         });
         let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
-        *self.session.lock().map_err(poisoned)? = Some(Arc::new(Session { rt }));
+        *self.session.lock().map_err(poisoned)? = Some(Arc::new(Session {
+            rt,
+            reader: Mutex::new(reader),
+        }));
         self.set_problem(None)?;
         tracing::info!("profile opened");
         Ok(())
@@ -184,11 +192,14 @@ impl App {
             .ok_or_else(|| ApiError::new("locked", "open your profile first"))
     }
 
-    /// Read from the store.
+    /// Read from the store's last committed state, through the reader
+    /// connection (never waits for a running import or sync), in one
+    /// snapshot.
     fn read<T>(&self, f: impl FnOnce(&Store) -> ApiResult<T>) -> ApiResult<T> {
         let s = self.session()?;
-        let store = lock_store(&s)?;
-        f(&store)
+        let mut reader = s.reader.lock().map_err(poisoned)?;
+        reader.refresh()?;
+        reader.snapshot(f)?
     }
 
     /// Change the store as the user, then run the plugins' hooks for what

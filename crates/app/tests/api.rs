@@ -386,3 +386,58 @@ fn settings_refuse_bad_values_and_keep_secrets_out_of_answers() {
         .unwrap_err();
     assert_eq!(login.field.as_deref(), Some("server"));
 }
+
+/// The screens read while an import holds the store: the contacts list
+/// answers at once from the last committed batch instead of waiting for
+/// the import to end.
+#[test]
+fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+    let (d, app) = open_app();
+    let app = Arc::new(app);
+    let csv = d.path().join("big.csv");
+    let mut text = String::from("First Name,Last Name,Email\n");
+    for i in 0..12_000 {
+        text.push_str(&format!("P{i},Q{i},p{i}@example.com\n"));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    let mut seen: Option<Result<ContactPage, String>> = None;
+    let reader = app.clone();
+    let rep = app
+        .import_run(
+            &ImportArgs {
+                path: csv.display().to_string(),
+                mappings: vec![],
+                dry_run: false,
+            },
+            &mut |p| {
+                // The first batch (5,000 rows) is committed; the import
+                // still holds the store while this runs.
+                if seen.is_none() && p.phase == "reading" && p.done >= 5_000 {
+                    let (tx, rx) = mpsc::channel();
+                    let r = reader.clone();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(r.contacts_page(ContactQueryArgs::default()));
+                    });
+                    seen = Some(match rx.recv_timeout(Duration::from_secs(20)) {
+                        Ok(Ok(page)) => Ok(page),
+                        Ok(Err(e)) => Err(format!("error: {e:?}")),
+                        Err(_) => Err("no answer while the import ran".into()),
+                    });
+                }
+            },
+        )
+        .expect("import");
+    assert_eq!(rep.created, 12_000);
+    let page = seen
+        .expect("a progress event after the first batch")
+        .expect("the list answered during the import");
+    assert_eq!(page.total, 5_000, "exactly the committed batch");
+    assert!(!page.rows.is_empty());
+    // Afterwards the reader sees everything.
+    let after = app
+        .contacts_page(ContactQueryArgs::default())
+        .expect("list");
+    assert_eq!(after.total, 12_000);
+}

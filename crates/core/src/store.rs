@@ -239,6 +239,9 @@ pub struct Store {
     default_region: phonenumber::country::Id,
     /// Set while a plugin acts for the user (see [`Store::with_actor`]).
     acting: Option<Actor>,
+    /// The key, kept (zeroised on drop) to open reader connections; SQLCipher
+    /// holds it in this process's memory for the connection's life anyway.
+    key: Option<DbKey>,
 }
 
 impl std::fmt::Debug for Store {
@@ -390,7 +393,61 @@ impl Store {
             listeners: Vec::new(),
             default_region: region,
             acting: None,
+            key: key.cloned(),
         })
+    }
+
+    /// A second, read-only connection to the same database, for a process
+    /// that must answer queries while this one is busy writing (an import,
+    /// a sync): WAL lets it read the last committed state meanwhile.
+    /// SQLite itself refuses any write through it (`query_only`). Call
+    /// [`Store::refresh`] before using it after a while: it does not see
+    /// changes to this store's cached identity or region by itself.
+    pub fn open_reader(&self) -> Result<Store> {
+        let conn = open_connection(&self.path, self.key.as_ref(), false)?;
+        conn.pragma_update(None, "query_only", true)?;
+        let mut reader = Store {
+            conn,
+            path: self.path.clone(),
+            identity: self.identity.clone(),
+            clock: Clock::new(self.clock.node()),
+            listeners: Vec::new(),
+            default_region: self.default_region,
+            acting: None,
+            key: None,
+        };
+        reader.refresh()?;
+        Ok(reader)
+    }
+
+    /// Re-read the identity and default region from the database (they
+    /// change when another connection signs in or sets the region).
+    pub fn refresh(&mut self) -> Result<()> {
+        if let Some(identity) = load_identity(&self.conn)? {
+            self.identity = identity;
+        }
+        if let Some(region) = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'default_region'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|r| crate::normalize::region(&r).ok())
+        {
+            self.default_region = region;
+        }
+        Ok(())
+    }
+
+    /// Run `f` inside one read transaction: every query it makes sees the
+    /// same committed state (a list and its count agree).
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> T) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(self);
+        tx.rollback()?;
+        Ok(out)
     }
 
     fn init_identity(&mut self) -> Result<()> {
