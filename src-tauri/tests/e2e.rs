@@ -50,13 +50,17 @@ struct App {
     name: &'static str,
     shots: usize,
     stopped: bool,
-    _profile: tempfile::TempDir,
+    profile: Option<tempfile::TempDir>,
 }
 
 impl App {
     async fn start(name: &'static str) -> App {
+        Self::start_in(name, tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// Start on an existing profile folder (a restart keeps it).
+    async fn start_in(name: &'static str, profile: tempfile::TempDir) -> App {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let profile = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let native = free_port();
         let driver = Command::new("tauri-driver")
@@ -101,7 +105,7 @@ impl App {
             name,
             shots: 0,
             stopped: false,
-            _profile: profile,
+            profile: Some(profile),
         }
     }
 
@@ -230,9 +234,24 @@ impl App {
     }
 
     async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) -> Option<tempfile::TempDir> {
         let _ = self.client.clone().close().await;
         stop_driver(&mut self.driver);
         self.stopped = true;
+        self.profile.take()
+    }
+
+    /// Quit the app and start it again on the same profile.
+    async fn restart(mut self) -> App {
+        let profile = self.halt().await.expect("profile");
+        let (name, shots) = (self.name, self.shots);
+        drop(self);
+        let mut again = App::start_in(name, profile).await;
+        again.shots = shots;
+        again
     }
 }
 
@@ -469,5 +488,58 @@ async fn a_template_plugin_is_installed_enabled_and_its_action_runs() {
     })
     .await;
     app.snap("action-ran").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_passphrase_unlocks_the_same_contacts() {
+    let _one = serial().await;
+    let mut app = App::start("restart").await;
+    app.first_run().await;
+    app.click("nav-contacts").await;
+    app.click("new-contact").await;
+    app.type_into("field-first_name", "Rosalind").await;
+    app.type_into("field-last_name", "Franklin").await;
+    app.type_into("field-email", "rosalind@example.com").await;
+    app.click("save-contact").await;
+    app.wait_text("contact-name", "shows the name", |t| {
+        t.contains("Rosalind Franklin")
+    })
+    .await;
+
+    // Quit and start again: the key is behind the passphrase, so the
+    // unlock screen comes first and nothing is readable before it.
+    let mut app = app.restart().await;
+    app.find("unlock-passphrase").await;
+    app.snap("unlock").await;
+    app.type_into("unlock-passphrase", "correct horse battery staple")
+        .await;
+    app.click("unlock-submit").await;
+    let err = app
+        .wait_text("error-passphrase", "names the wrong passphrase", |t| {
+            !t.trim().is_empty()
+        })
+        .await;
+    assert!(
+        err.to_lowercase().contains("passphrase"),
+        "wrong passphrase message: {err}"
+    );
+    app.snap("unlock-wrong").await;
+    app.type_into("unlock-passphrase", "correct horse battery")
+        .await;
+    app.click("unlock-submit").await;
+    app.click("nav-contacts").await;
+    let rows = app.wait_count("contact-row", 1).await;
+    let text = rows[0]
+        .prop("textContent")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert!(
+        text.contains("Rosalind Franklin"),
+        "the saved contact: {text:?}"
+    );
+    app.snap("contacts-after-restart").await;
     app.stop().await;
 }
