@@ -46,7 +46,15 @@ impl From<crm_core::CoreError> for ApiError {
         use crm_core::CoreError as E;
         let code = match &e {
             E::Invalid(v) => return ApiError::invalid(&v.field, v.reason.clone()),
-            E::WrongKeyOrNotOurs { .. } => "wrong_passphrase",
+            E::WrongKeyOrNotOurs { .. } => {
+                return ApiError::new(
+                    "wrong_passphrase",
+                    "that passphrase does not open this profile; check it (capital \
+                     letters count) and try again. If you are sure it is right, the \
+                     profile's database is damaged or not a CRM database: restore it \
+                     from a backup or sync it again from the server",
+                )
+            }
             E::NoProfile(_) => "no_profile",
             E::ProfileExists(_) => "profile_exists",
             E::PassphraseRequired => "passphrase_required",
