@@ -186,6 +186,29 @@ impl App {
         }
     }
 
+    /// Fill in the new-contact form from the contacts screen and save it.
+    async fn fill_new_contact(&self, first: &str, last: &str, email: &str) {
+        self.click("nav-contacts").await;
+        self.click("new-contact").await;
+        self.type_into("field-first_name", first).await;
+        self.type_into("field-last_name", last).await;
+        self.type_into("field-email", email).await;
+        self.click("save-contact").await;
+    }
+
+    /// Wait for a field's error, check it says `needle`, and screenshot it.
+    async fn field_error(&mut self, tid: &str, needle: &str, shot: &str) {
+        let err = self
+            .wait_text(tid, "explains the error", |t| !t.trim().is_empty())
+            .await;
+        assert!(
+            err.to_lowercase().contains(needle),
+            "[{}] {tid} should say {needle:?}: {err}",
+            self.name
+        );
+        self.snap(shot).await;
+    }
+
     async fn wait_count(&self, tid: &str, n: usize) -> Vec<Element> {
         let start = Instant::now();
         loop {
@@ -277,16 +300,8 @@ async fn first_run_asks_for_a_passphrase_and_refuses_a_mismatch() {
     app.type_into("passphrase-confirm", "correct horse batteyr")
         .await;
     app.click("create-profile").await;
-    let err = app
-        .wait_text("error-passphrase-confirm", "explains the mismatch", |t| {
-            !t.trim().is_empty()
-        })
+    app.field_error("error-passphrase-confirm", "match", "mismatch")
         .await;
-    assert!(
-        err.to_lowercase().contains("match"),
-        "mismatch message: {err}"
-    );
-    app.snap("mismatch").await;
     app.type_into("passphrase-confirm", "correct horse battery")
         .await;
     app.click("create-profile").await;
@@ -365,12 +380,8 @@ async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
     let _one = serial().await;
     let mut app = App::start("policy").await;
     app.first_run().await;
-    app.click("nav-contacts").await;
-    app.click("new-contact").await;
-    app.type_into("field-first_name", "Edith").await;
-    app.type_into("field-last_name", "Clarke").await;
-    app.type_into("field-email", "not an email").await;
-    app.click("save-contact").await;
+    app.fill_new_contact("Edith", "Clarke", "not an email")
+        .await;
     app.wait_text("error-email", "explains the bad email", |t| {
         !t.trim().is_empty()
     })
@@ -444,12 +455,8 @@ async fn a_template_plugin_is_installed_enabled_and_its_action_runs() {
     let _one = serial().await;
     let mut app = App::start("plugin").await;
     app.first_run().await;
-    app.click("nav-contacts").await;
-    app.click("new-contact").await;
-    app.type_into("field-first_name", "Rosalind").await;
-    app.type_into("field-last_name", "Franklin").await;
-    app.type_into("field-email", "rosalind@example.com").await;
-    app.click("save-contact").await;
+    app.fill_new_contact("Rosalind", "Franklin", "rosalind@example.com")
+        .await;
     app.wait_text("contact-name", "shows the name", |t| t.contains("Rosalind"))
         .await;
     app.click("nav-plugins").await;
@@ -496,12 +503,8 @@ async fn after_a_restart_the_passphrase_unlocks_the_same_contacts() {
     let _one = serial().await;
     let mut app = App::start("restart").await;
     app.first_run().await;
-    app.click("nav-contacts").await;
-    app.click("new-contact").await;
-    app.type_into("field-first_name", "Rosalind").await;
-    app.type_into("field-last_name", "Franklin").await;
-    app.type_into("field-email", "rosalind@example.com").await;
-    app.click("save-contact").await;
+    app.fill_new_contact("Rosalind", "Franklin", "rosalind@example.com")
+        .await;
     app.wait_text("contact-name", "shows the name", |t| {
         t.contains("Rosalind Franklin")
     })
@@ -515,16 +518,8 @@ async fn after_a_restart_the_passphrase_unlocks_the_same_contacts() {
     app.type_into("unlock-passphrase", "correct horse battery staple")
         .await;
     app.click("unlock-submit").await;
-    let err = app
-        .wait_text("error-passphrase", "names the wrong passphrase", |t| {
-            !t.trim().is_empty()
-        })
+    app.field_error("error-passphrase", "passphrase", "unlock-wrong")
         .await;
-    assert!(
-        err.to_lowercase().contains("passphrase"),
-        "wrong passphrase message: {err}"
-    );
-    app.snap("unlock-wrong").await;
     app.type_into("unlock-passphrase", "correct horse battery")
         .await;
     app.click("unlock-submit").await;

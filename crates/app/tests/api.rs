@@ -16,6 +16,15 @@ fn open_app() -> (tempfile::TempDir, App) {
     (dir, app)
 }
 
+/// The arguments of a real (not dry-run) import of `csv`, auto-mapped.
+fn import_args(csv: &std::path::Path) -> ImportArgs {
+    ImportArgs {
+        path: csv.display().to_string(),
+        mappings: vec![],
+        dry_run: false,
+    }
+}
+
 fn form(first: &str, last: &str, email: &str) -> ContactForm {
     ContactForm {
         first_name: first.into(),
@@ -245,14 +254,7 @@ fn an_import_reports_progress_and_bad_rows_and_its_report_saves() {
     assert_eq!(prev.sample.len(), 2);
     let mut events = Vec::new();
     let rep = app
-        .import_run(
-            &ImportArgs {
-                path: csv.display().to_string(),
-                mappings: vec![],
-                dry_run: false,
-            },
-            &mut |p| events.push(p),
-        )
+        .import_run(&import_args(&csv), &mut |p| events.push(p))
         .expect("import");
     assert_eq!((rep.created, rep.skipped), (1, 1));
     assert_eq!(rep.problems[0].row, 3);
@@ -405,29 +407,22 @@ fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
     let mut seen: Option<Result<ContactPage, String>> = None;
     let reader = app.clone();
     let rep = app
-        .import_run(
-            &ImportArgs {
-                path: csv.display().to_string(),
-                mappings: vec![],
-                dry_run: false,
-            },
-            &mut |p| {
-                // The first batch (5,000 rows) is committed; the import
-                // still holds the store while this runs.
-                if seen.is_none() && p.phase == "reading" && p.done >= 5_000 {
-                    let (tx, rx) = mpsc::channel();
-                    let r = reader.clone();
-                    std::thread::spawn(move || {
-                        let _ = tx.send(r.contacts_page(ContactQueryArgs::default()));
-                    });
-                    seen = Some(match rx.recv_timeout(Duration::from_secs(20)) {
-                        Ok(Ok(page)) => Ok(page),
-                        Ok(Err(e)) => Err(format!("error: {e:?}")),
-                        Err(_) => Err("no answer while the import ran".into()),
-                    });
-                }
-            },
-        )
+        .import_run(&import_args(&csv), &mut |p| {
+            // The first batch (5,000 rows) is committed; the import
+            // still holds the store while this runs.
+            if seen.is_none() && p.phase == "reading" && p.done >= 5_000 {
+                let (tx, rx) = mpsc::channel();
+                let r = reader.clone();
+                std::thread::spawn(move || {
+                    let _ = tx.send(r.contacts_page(ContactQueryArgs::default()));
+                });
+                seen = Some(match rx.recv_timeout(Duration::from_secs(20)) {
+                    Ok(Ok(page)) => Ok(page),
+                    Ok(Err(e)) => Err(format!("error: {e:?}")),
+                    Err(_) => Err("no answer while the import ran".into()),
+                });
+            }
+        })
         .expect("import");
     assert_eq!(rep.created, 12_000);
     let page = seen
