@@ -924,7 +924,7 @@ impl Store {
             Table::Contacts,
             &filter,
             &refs,
-            "display_name COLLATE NOCASE, id",
+            CONTACT_ORDER,
             q.limit.unwrap_or(100),
             q.offset,
         )
@@ -955,17 +955,22 @@ impl Store {
     /// the length of the app's scrolling list.
     pub fn count_matching_contacts(&self, q: &ContactQuery) -> Result<i64> {
         let (filter, args) = contact_filter(q);
-        let sql = format!(
-            "SELECT count(*) FROM contacts WHERE deleted = 0 {}",
-            if filter.is_empty() {
-                String::new()
-            } else {
-                format!("AND {filter}")
-            }
-        );
+        let sql = count_sql(&filter);
         let refs: Vec<&dyn rusqlite::ToSql> =
             args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
         Ok(self.conn().query_row(&sql, refs.as_slice(), |r| r.get(0))?)
+    }
+}
+
+/// The contacts list's order (`contacts_live_name` serves it).
+const CONTACT_ORDER: &str = "display_name COLLATE NOCASE, id";
+
+/// The count behind [`Store::count_matching_contacts`].
+fn count_sql(filter: &str) -> String {
+    if filter.is_empty() {
+        "SELECT count(*) FROM contacts WHERE deleted = 0".into()
+    } else {
+        format!("SELECT count(*) FROM contacts WHERE deleted = 0 AND {filter}")
     }
 }
 
@@ -1037,15 +1042,20 @@ mod tests {
         assert!(filter.is_empty());
         let list = plan(
             &s,
-            "SELECT id, display_name FROM contacts WHERE deleted = 0 \
-             ORDER BY display_name COLLATE NOCASE, id LIMIT 200 OFFSET 50000",
+            &crate::records::list_sql(
+                crate::store::Table::Contacts,
+                &filter,
+                super::CONTACT_ORDER,
+                200,
+                50_000,
+            ),
         );
         assert!(
             list.iter().any(|p| p.contains("contacts_live_name")),
             "{list:?}"
         );
         assert!(!list.iter().any(|p| p.contains("TEMP B-TREE")), "{list:?}");
-        let count = plan(&s, "SELECT count(*) FROM contacts WHERE deleted = 0");
+        let count = plan(&s, &super::count_sql(&filter));
         assert!(
             count
                 .iter()
@@ -1081,13 +1091,7 @@ mod tests {
             ..ContactQuery::default()
         };
         let (filter, _) = super::contact_filter(&tag);
-        let filtered = plan(
-            &s,
-            &format!(
-                "SELECT count(*) FROM contacts WHERE deleted = 0 AND {}",
-                filter.replace("?1", "'hot'")
-            ),
-        );
+        let filtered = plan(&s, &super::count_sql(&filter.replace("?1", "'hot'")));
         assert!(
             filtered.iter().any(|p| p.contains("contact_tags")),
             "{filtered:?}"

@@ -47,6 +47,29 @@ pub(crate) fn save<T: Serialize>(
     Ok(!changed.is_empty())
 }
 
+/// The query [`list`] runs (its plan is tested).
+pub(crate) fn list_sql(
+    table: Table,
+    filter: &str,
+    order: &str,
+    limit: usize,
+    offset: usize,
+) -> String {
+    format!(
+        "SELECT id, {} FROM {} WHERE deleted = 0 {} ORDER BY {} LIMIT {} OFFSET {}",
+        table.fields().join(", "),
+        table.name(),
+        if filter.is_empty() {
+            String::new()
+        } else {
+            format!("AND {filter}")
+        },
+        order,
+        limit,
+        offset
+    )
+}
+
 /// List live records matching `filter` (SQL after `AND`, may be empty),
 /// `limit` of them after skipping `offset`.
 pub(crate) fn list<T: DeserializeOwned>(
@@ -59,20 +82,7 @@ pub(crate) fn list<T: DeserializeOwned>(
     offset: usize,
 ) -> Result<Vec<T>> {
     let fields = table.fields();
-    let sql = format!(
-        "SELECT id, {} FROM {} WHERE deleted = 0 {} ORDER BY {} LIMIT {} OFFSET {}",
-        fields.join(", "),
-        table.name(),
-        if filter.is_empty() {
-            String::new()
-        } else {
-            format!("AND {filter}")
-        },
-        order,
-        limit,
-        offset
-    );
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare(&list_sql(table, filter, order, limit, offset))?;
     let rows = st.query_map(args, |r| {
         let id: String = r.get(0)?;
         let mut m = Map::new();

@@ -366,15 +366,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let identity = load_identity(&conn)?;
-        let region = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'default_region'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|r| crate::normalize::region(&r).ok())
-            .unwrap_or(phonenumber::country::Id::GB);
+        let region = load_region(&conn)?.unwrap_or(phonenumber::country::Id::GB);
         let clock = Clock::new(
             identity
                 .as_ref()
@@ -406,7 +398,8 @@ impl Store {
     pub fn open_reader(&self) -> Result<Store> {
         let conn = open_connection(&self.path, self.key.as_ref(), false)?;
         conn.pragma_update(None, "query_only", true)?;
-        let mut reader = Store {
+        // It starts with this store's identity and region (current now).
+        Ok(Store {
             conn,
             path: self.path.clone(),
             identity: self.identity.clone(),
@@ -415,9 +408,7 @@ impl Store {
             default_region: self.default_region,
             acting: None,
             key: None,
-        };
-        reader.refresh()?;
-        Ok(reader)
+        })
     }
 
     /// Re-read the identity and default region from the database (they
@@ -426,16 +417,7 @@ impl Store {
         if let Some(identity) = load_identity(&self.conn)? {
             self.identity = identity;
         }
-        if let Some(region) = self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'default_region'",
-                [],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()?
-            .and_then(|r| crate::normalize::region(&r).ok())
-        {
+        if let Some(region) = load_region(&self.conn)? {
             self.default_region = region;
         }
         Ok(())
@@ -571,14 +553,6 @@ impl Store {
         Ok(())
     }
 
-    /// The page cache's cap in MiB (see [`Store::set_cache_limit_mib`]).
-    pub fn cache_limit_mib(&self) -> Result<u32> {
-        let v: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        // Negative: KiB; positive: pages (4 KiB under SQLCipher's default).
-        let kib = if v < 0 { -v } else { v * 4 };
-        Ok(u32::try_from(kib / 1024).unwrap_or(u32::MAX))
-    }
-
     /// Local-only tables (plugin registry) write through this.
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
@@ -668,6 +642,18 @@ pub struct AuditEntry {
     pub action: String,
     /// For updates `{field: [old, new]}`; for creates `{field: new}`.
     pub changes: Value,
+}
+
+/// The profile's default phone region, if one is set and valid.
+fn load_region(conn: &Connection) -> Result<Option<phonenumber::country::Id>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'default_region'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|r| crate::normalize::region(&r).ok()))
 }
 
 fn load_identity(conn: &Connection) -> Result<Option<Identity>> {
