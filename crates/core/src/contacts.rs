@@ -305,7 +305,7 @@ impl ContactDraft {
     pub fn validate(
         &self,
         id: Uuid,
-        region: phonenumber::country::Id,
+        region: crate::normalize::Region,
     ) -> Result<Contact, Vec<ValidationError>> {
         let mut errs = Vec::new();
         let mut check_len = |name: &str, v: &Option<String>| {
@@ -677,7 +677,7 @@ impl WriteTx<'_> {
         &mut self,
         id: Uuid,
         changes: &[(String, String)],
-        region: phonenumber::country::Id,
+        region: crate::normalize::Region,
     ) -> Result<Contact> {
         let current = self.get_contact(id)?.ok_or_else(|| CoreError::NotFound {
             kind: "contact",

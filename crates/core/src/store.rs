@@ -236,7 +236,7 @@ pub struct Store {
     identity: Identity,
     clock: Clock,
     listeners: Vec<Listener>,
-    default_region: phonenumber::country::Id,
+    default_region: crate::normalize::Region,
     /// Set while a plugin acts for the user (see [`Store::with_actor`]).
     acting: Option<Actor>,
     /// The key, kept (zeroised on drop) to open reader connections; SQLCipher
@@ -366,7 +366,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let identity = load_identity(&conn)?;
-        let region = load_region(&conn)?.unwrap_or(phonenumber::country::Id::GB);
+        let region = load_region(&conn)?.unwrap_or(crate::normalize::Region::GB);
         let clock = Clock::new(
             identity
                 .as_ref()
@@ -488,7 +488,7 @@ impl Store {
     }
 
     /// Region used for phone numbers written without a country code.
-    pub fn default_region(&self) -> phonenumber::country::Id {
+    pub fn default_region(&self) -> crate::normalize::Region {
         self.default_region
     }
 
@@ -645,7 +645,7 @@ pub struct AuditEntry {
 }
 
 /// The profile's default phone region, if one is set and valid.
-fn load_region(conn: &Connection) -> Result<Option<phonenumber::country::Id>> {
+fn load_region(conn: &Connection) -> Result<Option<crate::normalize::Region>> {
     Ok(conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'default_region'",

@@ -323,7 +323,7 @@ fn produce(
     utf8: bool,
     columns: &[ColumnMapping],
     header_len: usize,
-    region: phonenumber::country::Id,
+    region: crate::normalize::Region,
     tx: mpsc::SyncSender<Msg>,
     control: &ImportControl,
     path: &Path,
@@ -397,7 +397,7 @@ fn parse_row(
     utf8: bool,
     columns: &[ColumnMapping],
     header_len: usize,
-    region: phonenumber::country::Id,
+    region: crate::normalize::Region,
 ) -> Msg {
     if rec
         .iter()
@@ -795,7 +795,7 @@ enum BatchEnd {
 fn fill_batch(
     tx: &mut crate::store::WriteTx<'_>,
     rx: &mpsc::Receiver<Msg>,
-    region: phonenumber::country::Id,
+    region: crate::normalize::Region,
     batch_size: usize,
     control: &ImportControl,
 ) -> Result<(BatchEnd, ImportReport)> {
@@ -844,7 +844,7 @@ impl ImportReport {
 fn write_one(
     tx: &mut crate::store::WriteTx<'_>,
     r: ParsedRow,
-    region: phonenumber::country::Id,
+    region: crate::normalize::Region,
     batch: &mut ImportReport,
 ) -> Result<()> {
     // Match: any email, then the external id, then the row fingerprint.
