@@ -256,12 +256,27 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
             ));
         }
         let n = resp.read(&mut chunk).map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::TimedOut {
-                ErrorKind::Timeout
+            // A body that stops coming ends in the client's own timeout,
+            // which reaches here wrapped as a decoding error.
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                    .is_some_and(|r| r.is_timeout())
+                || Instant::now() >= deadline;
+            if timed_out {
+                fail(
+                    ErrorKind::Timeout,
+                    format!(
+                        "{shown}: the answer did not arrive within {} ms",
+                        wait.as_millis()
+                    ),
+                )
             } else {
-                ErrorKind::Runtime
-            };
-            fail(kind, format!("{shown}: reading the answer: {e}"))
+                fail(
+                    ErrorKind::Runtime,
+                    format!("{shown}: reading the answer: {e}"),
+                )
+            }
         })?;
         if n == 0 {
             break;

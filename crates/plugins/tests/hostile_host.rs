@@ -578,7 +578,9 @@ fn restricted_ranges_are_recognised() {
 }
 
 /// A local HTTPS server with its own certificate authority: `/ok` answers
-/// JSON, `/redirect` a 302 to elsewhere, `/big` 2 MB.
+/// JSON, `/redirect` a 302 to elsewhere, `/trickle` sends its headers at
+/// once and then its body a byte every 100 ms (each read is quick, the whole
+/// is slow), `/stall` sends headers and then nothing; anything else is 2 MB.
 fn tls_server() -> (u16, String) {
     use std::io::{Read, Write};
     // The tenant's CA, and the server's certificate it signed.
@@ -622,6 +624,22 @@ fn tls_server() -> (u16, String) {
                     }
                 }
                 let head = String::from_utf8_lossy(&req).to_string();
+                if head.starts_with("GET /trickle") || head.starts_with("GET /stall") {
+                    let _ = write!(
+                        tls,
+                        "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = tls.flush();
+                    for _ in 0..1000 {
+                        std::thread::sleep(Duration::from_millis(100));
+                        if head.starts_with("GET /trickle") {
+                            if tls.write_all(b"x").and_then(|_| tls.flush()).is_err() {
+                                return; // the client gave up: good
+                            }
+                        }
+                    }
+                    return;
+                }
                 let (status, extra, body) = if head.starts_with("GET /ok") {
                     (
                         "200 OK",
@@ -677,6 +695,26 @@ fn https_to_a_declared_origin_works_and_stays_bounded() {
     // Oversized answers are cut off with a limit error.
     let err = get("/big", &on_prem).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Limit, "{err}");
+    // A body trickled a byte at a time (every read succeeds quickly) and a
+    // body that never comes both end at the request's deadline (800 ms),
+    // not after the 100 s the server would take; the sandbox goes on.
+    for slow in ["/trickle", "/stall"] {
+        let started = Instant::now();
+        let err = get(slow, &on_prem).unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(err.kind, ErrorKind::Timeout, "{slow}: {err}");
+        assert!(err.message.contains("did not arrive within"), "{err}");
+        assert!(
+            took < Duration::from_millis(1400),
+            "{slow} held the script for {took:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(700),
+            "{slow} gave up early, after {took:?}: {err}"
+        );
+    }
+    let out = get("/ok", &on_prem).unwrap();
+    assert_eq!(out.value["status"], 200, "the sandbox still works");
     // Without the CA the certificate is not trusted.
     let untrusted = Services {
         extra_root_pem: None,
