@@ -108,9 +108,7 @@ impl RowData {
 
 /// The fields whose clocks a row of `table` stores: its own and `deleted`.
 fn stored_names(table: &str) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = crm_protocol::schema::fields(table)
-        .map(|f| f.to_vec())
-        .unwrap_or_default();
+    let mut v: Vec<&'static str> = crm_protocol::schema::fields(table).unwrap_or_default();
     v.push(DELETED);
     v
 }

@@ -1,14 +1,15 @@
 //! `POST /v1/push`: apply a batch of ops at most once, per-field LWW.
 //!
 //! The whole batch is one transaction. It is checked first (tenant, tables,
-//! fields, clocks); any problem refuses the batch with a 4xx naming the op,
-//! and nothing is written. Then, under the tenant's write lock (held to
-//! commit, so change numbers become visible in order), op ids not seen before
-//! are recorded, the touched rows are loaded, merged in memory and written
-//! back in one statement, and visibility side effects are recorded: when a
-//! contact changes hands, agents who lose sight of it get evictions for it
-//! and everything hanging off it, and its children get new change numbers so
-//! those who gain sight pull them.
+//! fields, the kind of every value, clocks); any problem refuses the batch
+//! with a 4xx naming the op, and nothing is written. Then, under the
+//! tenant's write lock (held to commit, so change numbers become visible in
+//! order), op ids not seen before are recorded, the touched rows are loaded,
+//! merged in memory (an op creating a row must carry every required field)
+//! and written back in one statement, and visibility side effects are
+//! recorded: when a contact changes hands, agents who lose sight of it get
+//! evictions for it and everything hanging off it, and its children get new
+//! change numbers so those who gain sight pull them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -19,7 +20,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use crm_protocol::schema::{self, DELETED};
+use crm_protocol::schema::{self, FieldError};
 use crm_protocol::wire::{PushRequest, PushResponse};
 use crm_protocol::{SyncOp, MAX_DRIFT_MS};
 use serde_json::Value;
@@ -37,7 +38,8 @@ fn wall_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// Check one op against the device and the schema.
+/// Check one op against the device and the schema: its tenant, its table,
+/// its fields and the kind of every value.
 fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
     if op.tenant_id != dev.tenant_id {
         return Err(ServerError::Client {
@@ -50,13 +52,14 @@ fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
             op_id: Some(op.op_id),
         });
     }
-    let Some(fields) = schema::fields(&op.table) else {
+    let Some(table) = schema::table(&op.table) else {
         return Err(ServerError::bad_op(
             "unknown_table",
             op.op_id,
             format!(
                 "op {}: unknown table {:?} (known: contacts, policies, payments, tasks, activities)",
-                op.op_id, op.table
+                op.op_id,
+                op.table.chars().take(64).collect::<String>()
             ),
         ));
     };
@@ -67,40 +70,13 @@ fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
             format!("op {} changes no fields", op.op_id),
         ));
     }
-    for (name, value) in &op.fields {
-        if name == DELETED {
-            if value != &Value::Bool(true) {
-                return Err(ServerError::bad_op(
-                    "bad_value",
-                    op.op_id,
-                    format!("op {}: `deleted` can only be set to true", op.op_id),
-                ));
-            }
-        } else if !fields.contains(&name.as_str()) {
-            return Err(ServerError::bad_op(
-                "unknown_field",
-                op.op_id,
-                format!(
-                    "op {}: table {} has no field {:?}",
-                    op.op_id,
-                    op.table,
-                    name.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
-    }
-    if let Some(parent) = schema::parent_field(&op.table) {
-        if let Some(v) = op.fields.get(parent) {
-            let ok = v.is_null() || v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
-            if !ok {
-                return Err(ServerError::bad_op(
-                    "bad_value",
-                    op.op_id,
-                    format!("op {}: {} must be a record id or null", op.op_id, parent),
-                ));
-            }
-        }
-    }
+    table.check(&op.fields).map_err(|e| {
+        let code = match e {
+            FieldError::UnknownField { .. } => "unknown_field",
+            FieldError::BadValue { .. } => "bad_value",
+        };
+        ServerError::bad_op(code, op.op_id, format!("op {}: {e}", op.op_id))
+    })?;
     if op.hlc.node != dev.device_id {
         return Err(ServerError::bad_op(
             "foreign_clock",
@@ -291,6 +267,25 @@ async fn apply(
     let mut changed: HashSet<(String, Uuid)> = HashSet::new();
     for op in &new_ops {
         let key = (op.table.clone(), op.row_id);
+        let exists = before.contains_key(&key) || merged.contains_key(&key);
+        if !exists {
+            let missing = schema::table(&op.table)
+                .map(|t| t.missing(&op.fields))
+                .unwrap_or_default();
+            if !missing.is_empty() {
+                return Err(ServerError::bad_op(
+                    "incomplete_row",
+                    op.op_id,
+                    format!(
+                        "op {}: it creates {} {} without {} (a new row needs every required field)",
+                        op.op_id,
+                        op.table,
+                        op.row_id,
+                        missing.join(", ")
+                    ),
+                ));
+            }
+        }
         let row = merged
             .entry(key.clone())
             .or_insert_with(|| before.get(&key).map(|l| l.data.clone()).unwrap_or_default());

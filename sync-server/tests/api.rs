@@ -91,7 +91,7 @@ async fn fields_merge_by_clock_ties_by_device_and_tombstones_win_over_older_edit
     let a_stage = a.op_at(
         "contacts",
         id,
-        json!({"stage": "lost"}),
+        json!({"stage": "lapsed"}),
         at(base + 30, a.id),
     );
     assert_eq!(env.push(&b, &[b_city]).await.0, StatusCode::OK);
@@ -130,7 +130,7 @@ async fn fields_merge_by_clock_ties_by_device_and_tombstones_win_over_older_edit
     let (rows, _) = env.pull_all(&a).await;
     let row = find(&rows, id).expect("row");
     assert_eq!(row["fields"]["city"], "Bath");
-    assert_eq!(row["fields"]["stage"], "lost");
+    assert_eq!(row["fields"]["stage"], "lapsed");
     assert_eq!(row["fields"]["job_title"], "high");
     assert_eq!(row["deleted"], true);
 }
@@ -343,8 +343,20 @@ async fn two_devices_creating_the_same_row_at_once_both_keep_their_fields() {
     for _ in 0..10 {
         let id = Uuid::now_v7();
         ids.push(id);
-        let oa = a.op("contacts", id, json!({"city": "Leeds"}));
-        let ob = b.op("contacts", id, json!({"job_title": "CEO"}));
+        // Both create the row (a new row must carry every required field),
+        // each with a field the other does not write; a's write is the
+        // later one. Whichever push lands second merges into the first.
+        let hb = b.hlc();
+        let ha = Hlc {
+            millis: hb.millis + 1,
+            ..a.hlc()
+        };
+        let mut fa = contact("From A", None);
+        fa["city"] = json!("Leeds");
+        let mut fb = contact("From B", None);
+        fb["job_title"] = json!("CEO");
+        let oa = a.op_at("contacts", id, fa, ha);
+        let ob = b.op_at("contacts", id, fb, hb);
         let (va, vb) = ([oa], [ob]);
         let (ra, rb) = tokio::join!(env.push(&a, &va), env.push(&b, &vb));
         assert_eq!(
@@ -358,6 +370,7 @@ async fn two_devices_creating_the_same_row_at_once_both_keep_their_fields() {
     let (rows, _) = env.pull_all(&a).await;
     for id in ids {
         let row = find(&rows, id).expect("row");
+        assert_eq!(row["fields"]["display_name"], "From A", "{row}");
         assert_eq!(row["fields"]["city"], "Leeds", "{row}");
         assert_eq!(row["fields"]["job_title"], "CEO", "{row}");
     }

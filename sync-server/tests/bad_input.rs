@@ -155,6 +155,300 @@ async fn malformed_oversized_unknown_and_future_input_is_refused_with_nothing_wr
     nothing_written(&env, t).await;
 }
 
+fn policy(contact: Uuid) -> serde_json::Value {
+    json!({"contact_id": contact.to_string(), "policy_number": "P-1", "carrier": "Aviva",
+           "line_of_business": "motor", "premium_minor": 4250, "currency": "GBP",
+           "payment_frequency": "monthly", "effective_date": "2025-01-01",
+           "expiry_date": null, "status": "active"})
+}
+
+/// Push `[good, bad]` and expect the batch refused because of `bad`, with
+/// a message naming the op, the field, the value given and what is
+/// expected.
+async fn refused_value(
+    env: &Env,
+    a: &mut common::Device,
+    table: &str,
+    fields: serde_json::Value,
+    given: &str,
+    expected: &str,
+) {
+    let good = a.op("contacts", Uuid::now_v7(), contact("Ann", None));
+    let bad = a.op(table, Uuid::now_v7(), fields.clone());
+    let (s, v) = env.push(a, &[good, bad.clone()]).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_value")),
+        "{fields}: {v}"
+    );
+    assert_eq!(v["op_id"], json!(bad.op_id), "the refusal names the op");
+    let msg = v["message"].as_str().unwrap_or_default();
+    let field = fields
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .unwrap_or_default();
+    for part in [
+        bad.op_id.to_string(),
+        format!("{table}.{field}"),
+        given.to_string(),
+        expected.to_string(),
+    ] {
+        assert!(msg.contains(&part), "{msg:?} should name {part:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_expectation() {
+    let (env, mut a, t) = setup(Limits::default()).await;
+    let c = Uuid::now_v7();
+    let e = &env;
+    let a = &mut a;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"stage": "lead"}),
+        "\"lead\"",
+        "one of prospect, client, lapsed",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"premium_minor": "abc"}),
+        "\"abc\"",
+        "a whole number",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"premium_minor": 42.5}),
+        "42.5",
+        "a whole number",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"payment_frequency": "weekly"}),
+        "\"weekly\"",
+        "one of monthly, quarterly, semi_annual, annual, single",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"status": "Active"}),
+        "\"Active\"",
+        "one of quoted, active, lapsed, cancelled, expired",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"effective_date": "31/12/2025"}),
+        "\"31/12/2025\"",
+        "a date as YYYY-MM-DD",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"expiry_date": "2025-02-30"}),
+        "\"2025-02-30\"",
+        "a date as YYYY-MM-DD or null",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"contact_id": null}),
+        "null",
+        "a record id",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "policies",
+        json!({"contact_id": c.to_string().to_uppercase()}),
+        &c.to_string().to_uppercase(),
+        "a record id",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "payments",
+        json!({"method": "bitcoin"}),
+        "\"bitcoin\"",
+        "one of direct_debit, card, bank_transfer, cash, cheque or null",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "payments",
+        json!({"amount_paid_minor": null}),
+        "null",
+        "a whole number",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "tasks",
+        json!({"status": "later"}),
+        "\"later\"",
+        "one of open, done, cancelled",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "tasks",
+        json!({"due_date": 20250101}),
+        "20250101",
+        "a date as YYYY-MM-DD or null",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "activities",
+        json!({"kind": "sms"}),
+        "\"sms\"",
+        "one of note, call, email, meeting, status_change",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "activities",
+        json!({"occurred_at": "yesterday"}),
+        "\"yesterday\"",
+        "RFC 3339",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"kind": "robot"}),
+        "\"robot\"",
+        "one of person, company",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"tags": "vip"}),
+        "\"vip\"",
+        "a list of strings",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"emails": ["a@b.test", 5]}),
+        "[\"a@b.test\",5]",
+        "a list of strings",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"custom": {"score": 5}}),
+        "{\"score\":5}",
+        "an object of strings",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"display_name": null}),
+        "null",
+        "text",
+    )
+    .await;
+    refused_value(e, a, "contacts", json!({"city": 7}), "7", "text or null").await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"date_of_birth": "1980-1-1"}),
+        "\"1980-1-1\"",
+        "a date as YYYY-MM-DD or null",
+    )
+    .await;
+
+    // A long value is cut in the message, not echoed whole.
+    let bad = a.op(
+        "contacts",
+        Uuid::now_v7(),
+        json!({"stage": "x".repeat(10_000)}),
+    );
+    let (s, v) = env.push(a, &[bad]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let msg = v["message"].as_str().unwrap_or_default();
+    assert!(msg.len() < 400 && msg.contains('…'), "{msg}");
+
+    // A new row must carry every required field: a partial create would
+    // be a row no device can store.
+    let partial = a.op(
+        "contacts",
+        Uuid::now_v7(),
+        json!({"display_name": "Half", "city": "Leeds"}),
+    );
+    let (s, v) = env.push(a, std::slice::from_ref(&partial)).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("incomplete_row")),
+        "{v}"
+    );
+    assert_eq!(v["op_id"], json!(partial.op_id));
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("kind, stage, tags, emails, phones, custom")),
+        "{v}"
+    );
+    let tombstone_of_nothing = a.op("tasks", Uuid::now_v7(), json!({"deleted": true}));
+    let (s, v) = env.push(a, &[tombstone_of_nothing]).await;
+    assert_eq!(v["code"], "incomplete_row", "{s} {v}");
+
+    nothing_written(&env, t).await;
+
+    // Whole rows of every table pass, and later ops may change one field.
+    let p = Uuid::now_v7();
+    let ops = vec![
+        a.op("contacts", c, contact("Ann", None)),
+        a.op("policies", p, policy(c)),
+        a.op("payments", Uuid::now_v7(), json!({"policy_id": p.to_string(), "due_date": "2025-01-01",
+            "amount_due_minor": 4250, "amount_paid_minor": 0, "paid_date": null, "method": null, "reference": null})),
+        a.op("tasks", Uuid::now_v7(), json!({"title": "Call", "due_date": "2025-02-28", "status": "open",
+            "contact_id": c.to_string(), "assignee": null, "notes": null})),
+        a.op("activities", Uuid::now_v7(), json!({"contact_id": c.to_string(), "kind": "status_change",
+            "body": "now a client", "occurred_at": "2025-01-01T09:30:00.000Z", "actor": "{\"kind\":\"user\"}"})),
+        a.op("contacts", c, json!({"stage": "client", "date_of_birth": "1980-02-29"})),
+        a.op("policies", p, json!({"premium_minor": -100})),
+    ];
+    let (s, v) = env.push(a, &ops).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_stops_at_its_next_request() {
     let (env, mut a, t) = setup(Limits::default()).await;

@@ -48,7 +48,7 @@ async fn a_token_of_tenant_a_cannot_write_into_b() {
     assert_eq!(v["code"], "wrong_tenant");
     // Using B's row id under A's own tenant: a row of A's is made; B's
     // row is untouched.
-    let guess = a.op("contacts", secret, json!({"display_name": "pwned"}));
+    let guess = a.op("contacts", secret, contact("pwned", None));
     assert_eq!(env.push(&a, &[guess]).await.0, StatusCode::OK);
     let (rows, _) = env.pull_all(&b).await;
     let row = rows

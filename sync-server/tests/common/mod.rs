@@ -219,6 +219,6 @@ impl Device {
 }
 
 pub fn contact(name: &str, owner: Option<&str>) -> Value {
-    json!({"kind": "person", "display_name": name, "stage": "lead", "owner": owner,
+    json!({"kind": "person", "display_name": name, "stage": "prospect", "owner": owner,
            "tags": [], "emails": [], "phones": [], "custom": {}})
 }
