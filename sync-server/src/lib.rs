@@ -21,6 +21,7 @@ pub mod merge;
 pub mod pull;
 pub mod push;
 pub mod sql;
+pub mod view;
 
 use std::sync::{Arc, OnceLock};
 

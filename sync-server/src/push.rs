@@ -5,7 +5,8 @@
 //! with a 4xx naming the op, and nothing is written. Then, under the
 //! tenant's write lock (held to commit, so change numbers become visible in
 //! order), op ids not seen before are recorded, the touched rows are loaded,
-//! merged in memory (an op creating a row must carry every required field)
+//! merged in memory op by op (an op creating a row must carry every required
+//! field; an agent's op must stay inside their view, see [`crate::view`])
 //! and written back in one statement, and visibility side effects are
 //! recorded: when a contact changes hands, agents who lose sight of it get
 //! evictions for it and everything hanging off it, and its children get new
@@ -26,9 +27,10 @@ use crm_protocol::{SyncOp, MAX_DRIFT_MS};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::{self, Bearer, Device};
+use crate::auth::{self, Bearer, Device, Role};
 use crate::error::{ApiResult, ServerError};
 use crate::merge::RowData;
+use crate::view::{parse_uuid, Guard, Users};
 use crate::{parse_body, AppState};
 
 fn wall_millis() -> u64 {
@@ -108,11 +110,6 @@ struct Loaded {
     scope: Option<Uuid>,
     owner: Option<Uuid>,
     creator: Uuid,
-}
-
-fn parse_uuid(v: Option<&Value>) -> Option<Uuid> {
-    v.and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 /// Apply a batch.
@@ -262,7 +259,27 @@ async fn apply(
         );
     }
 
-    // Merge in op order.
+    // Who owns contacts and who sees what: the tenant's users (when a
+    // contact's owner is resolved, or the pusher is an agent).
+    let agent = dev.role == Role::Agent;
+    let users = if agent || new_ops.iter().any(|o| o.table == "contacts") {
+        let list: Vec<(Uuid, String, Option<String>)> =
+            sql::query_as("SELECT id, lower(email), team FROM users WHERE tenant_id = $1")
+                .bind(t)
+                .fetch_all(&mut **tx)
+                .await?;
+        Users::new(list)
+    } else {
+        Users::new(Vec::new())
+    };
+    let mut guard = if agent {
+        Some(guard_for(tx, dev, &new_ops, &before, &users).await?)
+    } else {
+        None
+    };
+
+    // Merge in op order, each op checked against the state the ones
+    // before it left.
     let mut merged: BTreeMap<(String, Uuid), RowData> = BTreeMap::new();
     let mut changed: HashSet<(String, Uuid)> = HashSet::new();
     for op in &new_ops {
@@ -286,11 +303,18 @@ async fn apply(
                 ));
             }
         }
+        if let Some(g) = &guard {
+            g.check(op)?;
+        }
         let row = merged
             .entry(key.clone())
             .or_insert_with(|| before.get(&key).map(|l| l.data.clone()).unwrap_or_default());
         if row.apply(op.hlc, &op.fields) {
-            changed.insert(key);
+            changed.insert(key.clone());
+        }
+        if let Some(g) = &mut guard {
+            let creator = before.get(&key).map(|l| l.creator).unwrap_or(dev.user_id);
+            g.record(&op.table, op.row_id, row, creator, &users);
         }
     }
     if keys
@@ -306,23 +330,6 @@ async fn apply(
         return Ok(resp);
     }
 
-    // Who owns each touched contact, and which contact each child hangs off.
-    let needs_users = changed.iter().any(|(tbl, _)| tbl == "contacts");
-    let users: Vec<(Uuid, String)> = if needs_users {
-        sql::query_as("SELECT id, lower(email) FROM users WHERE tenant_id = $1")
-            .bind(t)
-            .fetch_all(&mut **tx)
-            .await?
-    } else {
-        Vec::new()
-    };
-    let resolve_owner = |owner: Option<&Value>| -> Option<Uuid> {
-        let text = owner?.as_str()?.trim().to_lowercase();
-        users
-            .iter()
-            .find(|(id, email)| *email == text || id.to_string() == text)
-            .map(|(id, _)| *id)
-    };
     // Policies that payments in this batch hang off.
     let mut policy_ids: Vec<Uuid> = Vec::new();
     for key in &changed {
@@ -362,6 +369,8 @@ async fn apply(
     // (contact, old owner, new owner) for contacts that changed hands.
     let mut owner_moves: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
     let mut new_contacts: Vec<Uuid> = Vec::new();
+    // New contacts an agent created for an owner outside their own view.
+    let mut given_away: Vec<Uuid> = Vec::new();
     // (table, row, old scope, new scope) for children that moved contact.
     let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>)> = Vec::new();
     for ((tbl, id), row) in &merged {
@@ -374,7 +383,11 @@ async fn apply(
         let (scope, owner) = match tbl.as_str() {
             "contacts" => (
                 Some(*id),
-                Some(resolve_owner(row.fields.get("owner")).unwrap_or(creator)),
+                Some(
+                    users
+                        .resolve_owner(row.fields.get("owner"))
+                        .unwrap_or(creator),
+                ),
             ),
             "payments" => (
                 parse_uuid(row.fields.get("policy_id"))
@@ -384,7 +397,14 @@ async fn apply(
             _ => (parse_uuid(row.fields.get("contact_id")), None),
         };
         match (tbl.as_str(), old) {
-            ("contacts", None) => new_contacts.push(*id),
+            ("contacts", None) => {
+                new_contacts.push(*id);
+                if let (Some(g), Some(o)) = (&guard, owner) {
+                    if !g.sees_owner(o) {
+                        given_away.push(*id);
+                    }
+                }
+            }
             ("contacts", Some(o)) => {
                 if let (Some(a), Some(b)) = (o.owner, owner) {
                     if a != b {
@@ -453,6 +473,21 @@ async fn apply(
         .execute(&mut **tx)
         .await?;
     }
+    // An agent who created a contact for an owner outside their view no
+    // longer sees it: their devices drop it (and anything already hanging
+    // off it) at the next pull.
+    if !given_away.is_empty() {
+        sql::query(
+            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+             SELECT $1, $2, r.tbl, r.id, nextval('change_seq') FROM rows r \
+             WHERE r.tenant_id = $1 AND r.scope_contact = ANY($3)",
+        )
+        .bind(t)
+        .bind(dev.user_id)
+        .bind(&given_away)
+        .execute(&mut **tx)
+        .await?;
+    }
     // A child that moved to another contact: agents who saw the old contact
     // but not the new one lose it (and a policy's payments with it).
     for (tbl, id, old_scope, new_scope) in &scope_moves {
@@ -506,4 +541,86 @@ async fn apply(
         .await?;
     }
     Ok(resp)
+}
+
+/// The pushing agent's view over what the batch touches: the touched rows'
+/// scopes and creators, the policies payments name, and the owners of every
+/// contact involved. Parents are locked `FOR SHARE`, so a contact cannot
+/// change hands between this check and the commit.
+async fn guard_for(
+    tx: &mut Transaction<'static, Postgres>,
+    dev: &Device,
+    ops: &[&SyncOp],
+    before: &HashMap<(String, Uuid), Loaded>,
+    users: &Users,
+) -> ApiResult<Guard> {
+    let t = dev.tenant_id;
+    let mut rows = HashMap::new();
+    let mut contacts: HashSet<Uuid> = HashSet::new();
+    let mut policy_ids: HashSet<Uuid> = HashSet::new();
+    let mut contact_owner = HashMap::new();
+    for ((tbl, id), l) in before {
+        rows.insert((tbl.clone(), *id), (l.scope, l.creator));
+        if let Some(s) = l.scope {
+            contacts.insert(s);
+        }
+        match tbl.as_str() {
+            "contacts" => {
+                if let Some(o) = l.owner {
+                    contact_owner.insert(*id, o);
+                }
+            }
+            "payments" => policy_ids.extend(parse_uuid(l.data.fields.get("policy_id"))),
+            _ => {}
+        }
+    }
+    for op in ops {
+        match op.table.as_str() {
+            "payments" => policy_ids.extend(parse_uuid(op.fields.get("policy_id"))),
+            "policies" | "tasks" | "activities" => {
+                contacts.extend(parse_uuid(op.fields.get("contact_id")))
+            }
+            _ => {}
+        }
+    }
+    let mut policies = HashMap::new();
+    if !policy_ids.is_empty() {
+        let ids: Vec<Uuid> = policy_ids.into_iter().collect();
+        let found: Vec<(Uuid, Option<Uuid>, Uuid)> = sql::query_as(
+            "SELECT id, scope_contact, creator FROM rows \
+             WHERE tenant_id = $1 AND tbl = 'policies' AND id = ANY($2) AND seq > 0 \
+             ORDER BY id FOR SHARE",
+        )
+        .bind(t)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (id, scope, creator) in found {
+            contacts.extend(scope);
+            policies.insert(id, (scope, creator));
+        }
+    }
+    let wanted: Vec<Uuid> = contacts
+        .into_iter()
+        .filter(|c| !contact_owner.contains_key(c))
+        .collect();
+    if !wanted.is_empty() {
+        let found: Vec<(Uuid, Option<Uuid>)> = sql::query_as(
+            "SELECT id, owner_user FROM rows \
+             WHERE tenant_id = $1 AND tbl = 'contacts' AND id = ANY($2) AND seq > 0 \
+             ORDER BY id FOR SHARE",
+        )
+        .bind(t)
+        .bind(&wanted)
+        .fetch_all(&mut **tx)
+        .await?;
+        contact_owner.extend(found.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))));
+    }
+    Ok(Guard::new(
+        dev.user_id,
+        users,
+        contact_owner,
+        policies,
+        rows,
+    ))
 }
