@@ -1,8 +1,15 @@
-//! Operator commands: tenants, users, device revocation. Run by the
-//! `sync-server` binary as the owning role. Row-level security is forced on
-//! the owner too, so these also scope each transaction to one tenant.
+//! Operator commands: tenants, users, teams and roles, device revocation.
+//! Run by the `sync-server` binary as the owning role. Row-level security is
+//! forced on the owner too, so these also scope each transaction to one
+//! tenant.
+//!
+//! A user's team and role decide what their devices see (see `pull`), so
+//! changing them records the consequences exactly as a reassignment does:
+//! agents who lose sight of contacts get evictions for them and everything
+//! hanging off them, and the rows someone gains sight of get new change
+//! numbers, so devices whose cursor is already past them pull them.
 
-use crate::sql::{self, PgPool};
+use crate::sql::{self, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::auth::{self, Role};
@@ -95,4 +102,241 @@ pub async fn revoke_device(pool: &PgPool, tenant: Uuid, device: Uuid) -> Result<
     // merely unknown); the check in `auth::begin` refuses it either way.
     tx.commit().await?;
     Ok(())
+}
+
+/// What a team or role change recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ViewChange {
+    /// Eviction rows written (one per user and row that left their view).
+    pub evictions: u64,
+    /// Rows given new change numbers so those who gained sight pull them.
+    pub renumbered: u64,
+}
+
+/// A user found by login email: tenant, id, role, team.
+struct Account {
+    tenant: Uuid,
+    id: Uuid,
+    role: Role,
+    team: Option<String>,
+}
+
+/// Find an account by email and lock its user row for the change.
+async fn account(
+    pool: &PgPool,
+    email: &str,
+) -> Result<(Transaction<'static, Postgres>, Account), ServerError> {
+    let found: Option<(Uuid, Uuid)> =
+        sql::query_as("SELECT tenant_id, user_id FROM credentials WHERE email_lower = lower($1)")
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?;
+    let Some((tenant, id)) = found else {
+        return Err(ServerError::bad_request(
+            "no_user",
+            format!(
+                "no user with email {:?}; `sync-server user add` creates one",
+                email.trim()
+            ),
+        ));
+    };
+    let mut tx = db::tenant_tx(pool, tenant).await?;
+    // The tenant's write lock first: change numbers are taken below, and
+    // within a tenant they must become visible in order (see `push`).
+    sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+    let (role, team): (String, Option<String>) =
+        sql::query_as("SELECT role, team FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let role = Role::parse(&role).ok_or_else(|| ServerError::Internal(format!("role {role:?}")))?;
+    Ok((
+        tx,
+        Account {
+            tenant,
+            id,
+            role,
+            team,
+        },
+    ))
+}
+
+/// Run a view change, again when PostgreSQL aborted it to break a deadlock
+/// with a push (pushes lock rows before the tenant lock, this the other way
+/// round) or a serialisation failure.
+async fn retrying<F, Fut>(mut attempt: F) -> Result<ViewChange, ServerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ViewChange, ServerError>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(ServerError::Db(sql::Error::Database(e)))
+                if tries < 5 && matches!(e.code().as_deref(), Some("40P01") | Some("40001")) =>
+            {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Move a user to another team (`None`: no team), by login email, in one
+/// transaction with its consequences for what everyone sees.
+pub async fn set_team(
+    pool: &PgPool,
+    email: &str,
+    team: Option<&str>,
+) -> Result<ViewChange, ServerError> {
+    let team = team.map(str::trim);
+    if team.is_some_and(|t| t.is_empty() || t.chars().count() > 100) {
+        return Err(ServerError::bad_request(
+            "bad_team",
+            "a team name is 1 to 100 characters (use --no-team for none)",
+        ));
+    }
+    retrying(|| set_team_once(pool, email, team)).await
+}
+
+async fn set_team_once(
+    pool: &PgPool,
+    email: &str,
+    new_team: Option<&str>,
+) -> Result<ViewChange, ServerError> {
+    let (mut tx, u) = account(pool, email).await?;
+    let t = u.tenant;
+    let old_team = u.team.as_deref();
+    if old_team == new_team {
+        return Ok(ViewChange::default());
+    }
+    let me_agent = u.role == Role::Agent;
+    let mut change = ViewChange::default();
+    // Who sees a contact depends on its owner's team and the viewer's, so
+    // only pairs with this user on one side change: what the user sees of
+    // others' contacts (if an agent; admins see everything), and what other
+    // agents see of the user's own contacts.
+    if let Some(old) = old_team {
+        // The user leaves the old team mates' contacts...
+        if me_agent {
+            change.evictions += sql::query(
+                "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+                 SELECT $1, $2, r.tbl, r.id, nextval('change_seq') \
+                 FROM rows c JOIN users o ON o.tenant_id = $1 AND o.id = c.owner_user \
+                 JOIN rows r ON r.tenant_id = $1 AND r.scope_contact = c.id \
+                 WHERE c.tenant_id = $1 AND c.tbl = 'contacts' AND o.id <> $2 AND o.team = $3",
+            )
+            .bind(t)
+            .bind(u.id)
+            .bind(old)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        // ...and the old team's agents lose the user's contacts.
+        change.evictions += sql::query(
+            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+             SELECT $1, a.id, r.tbl, r.id, nextval('change_seq') \
+             FROM users a JOIN rows c ON c.tenant_id = $1 AND c.tbl = 'contacts' AND c.owner_user = $2 \
+             JOIN rows r ON r.tenant_id = $1 AND r.scope_contact = c.id \
+             WHERE a.tenant_id = $1 AND a.role = 'agent' AND a.id <> $2 AND a.team = $3",
+        )
+        .bind(t)
+        .bind(u.id)
+        .bind(old)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    sql::query("UPDATE users SET team = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(t)
+        .bind(u.id)
+        .bind(new_team)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(new) = new_team {
+        // Gained: the new team mates' contacts (for an agent), and the
+        // user's own contacts for the new team's agents. Their rows get
+        // new change numbers, so devices past them pull them again.
+        change.renumbered += sql::query(
+            "UPDATE rows SET seq = nextval('change_seq') \
+             WHERE tenant_id = $1 AND seq > 0 AND scope_contact IN ( \
+               SELECT c.id FROM rows c JOIN users o ON o.tenant_id = $1 AND o.id = c.owner_user \
+               WHERE c.tenant_id = $1 AND c.tbl = 'contacts' AND ( \
+                 ($4 AND o.id <> $2 AND o.team = $3) \
+                 OR (o.id = $2 AND EXISTS (SELECT 1 FROM users a WHERE a.tenant_id = $1 \
+                     AND a.role = 'agent' AND a.id <> $2 AND a.team = $3))))",
+        )
+        .bind(t)
+        .bind(u.id)
+        .bind(new)
+        .bind(me_agent)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// The SQL condition "user $2 sees row r as an agent" (`pull`'s rule),
+/// with the tenant in $1.
+const AGENT_SEES: &str = "((r.scope_contact IS NULL AND r.creator = $2) OR EXISTS ( \
+    SELECT 1 FROM rows c JOIN users o ON o.tenant_id = $1 AND o.id = c.owner_user \
+    JOIN users me ON me.tenant_id = $1 AND me.id = $2 \
+    WHERE c.tenant_id = $1 AND c.tbl = 'contacts' AND c.id = r.scope_contact \
+      AND (o.id = me.id OR (me.team IS NOT NULL AND o.team = me.team))))";
+
+/// Make a user an agent or an admin, by login email, in one transaction
+/// with its consequences: a new admin gains (and pulls) every row an agent
+/// of their team did not see; a former admin gets evictions for all of them.
+pub async fn set_role(pool: &PgPool, email: &str, role: Role) -> Result<ViewChange, ServerError> {
+    retrying(|| set_role_once(pool, email, role)).await
+}
+
+async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewChange, ServerError> {
+    let (mut tx, u) = account(pool, email).await?;
+    let t = u.tenant;
+    if u.role == role {
+        return Ok(ViewChange::default());
+    }
+    let mut change = ViewChange::default();
+    match role {
+        Role::Admin => {
+            change.renumbered = sql::query(&format!(
+                "UPDATE rows r SET seq = nextval('change_seq') \
+                 WHERE r.tenant_id = $1 AND r.seq > 0 AND NOT {AGENT_SEES}"
+            ))
+            .bind(t)
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        Role::Agent => {
+            change.evictions = sql::query(&format!(
+                "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
+                 SELECT $1, $2, r.tbl, r.id, nextval('change_seq') FROM rows r \
+                 WHERE r.tenant_id = $1 AND r.seq > 0 AND NOT {AGENT_SEES}"
+            ))
+            .bind(t)
+            .bind(u.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+    }
+    sql::query("UPDATE users SET role = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(t)
+        .bind(u.id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(change)
 }

@@ -78,6 +78,28 @@ enum UserCmd {
         #[arg(long)]
         team: Option<String>,
     },
+    /// Move a user to another team, or out of any. Their devices, and their
+    /// old and new team mates', drop what they no longer see and pull what
+    /// they now see at their next sync.
+    SetTeam {
+        /// The user's login email.
+        email: String,
+        /// The new team.
+        #[arg(long, required_unless_present = "no_team", conflicts_with = "no_team")]
+        team: Option<String>,
+        /// No team: the user sees only their own contacts (an agent).
+        #[arg(long)]
+        no_team: bool,
+    },
+    /// Make a user an agent or an admin. A new admin's devices pull the
+    /// whole tenant; a former admin's drop what an agent does not see.
+    SetRole {
+        /// The user's login email.
+        email: String,
+        /// agent or admin.
+        #[arg(long, value_parser = ["agent", "admin"])]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,6 +196,34 @@ async fn run(cli: Cli) -> Result<()> {
             let id =
                 admin::add_user(&pool, tenant, &email, &password, role, team.as_deref()).await?;
             println!("{id}");
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::SetTeam {
+                    email,
+                    team,
+                    no_team: _,
+                },
+        } => {
+            let pool = db::connect(&url, 2).await?;
+            let change = admin::set_team(&pool, &email, team.as_deref()).await?;
+            println!(
+                "{email}: team {}; {} evictions, {} rows to send again",
+                team.as_deref().unwrap_or("(none)"),
+                change.evictions,
+                change.renumbered
+            );
+        }
+        Cmd::User {
+            cmd: UserCmd::SetRole { email, role },
+        } => {
+            let parsed = Role::parse(&role).context("role must be agent or admin")?;
+            let pool = db::connect(&url, 2).await?;
+            let change = admin::set_role(&pool, &email, parsed).await?;
+            println!(
+                "{email}: role {role}; {} evictions, {} rows to send again",
+                change.evictions, change.renumbered
+            );
         }
         Cmd::Device {
             cmd: DeviceCmd::Revoke { tenant, device },
