@@ -4,8 +4,9 @@
 //! and returns a random 256-bit token; the server stores only its SHA-256
 //! (a random token needs no slow hash: there is nothing to guess). Every
 //! request looks the token up again, so a revoked device stops at its next
-//! request. Failed logins are counted per email in PostgreSQL (shared by all
-//! server processes) and refused for a while past a limit.
+//! request. Failed logins are counted per email and per client address in
+//! PostgreSQL (shared by all server processes) and refused for a while past
+//! a limit; failures older than the window are deleted.
 
 use crate::sql::{self, PgPool, Postgres, Transaction};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
@@ -18,12 +19,21 @@ use sha2::{Digest, Sha256};
 
 use uuid::Uuid;
 
+use std::time::Duration;
+
 use crate::db;
 use crate::error::{ApiResult, ServerError};
+use crate::Limits;
 
-/// Failed logins allowed per email within [`FAILURE_WINDOW_SECS`].
+/// Failed logins allowed per email within [`FAILURE_WINDOW_SECS`] (the
+/// default of [`crate::Limits::login_failures_per_email`]).
 pub const MAX_FAILURES: i64 = 10;
-/// The rate limit's window.
+/// Failed logins allowed per client address within [`FAILURE_WINDOW_SECS`]
+/// (the default of [`crate::Limits::login_failures_per_address`]): enough
+/// for an office of people behind one address mistyping now and then, far
+/// too few to guess passwords across many accounts.
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 50;
+/// The rate limit's window (the default of [`crate::Limits::login_window`]).
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 
 /// The role of an account within its tenant.
@@ -180,34 +190,66 @@ pub async fn begin(
     ))
 }
 
-/// Count a failed login for rate limiting.
-pub async fn record_failure(pool: &PgPool, email: &str) -> ApiResult<()> {
-    sql::query("INSERT INTO login_failures (email) VALUES (lower($1))")
+/// Count a failed login for rate limiting, under the email tried and the
+/// client's address key.
+pub async fn record_failure(pool: &PgPool, email: &str, addr: &str) -> ApiResult<()> {
+    sql::query("INSERT INTO login_failures (email, addr) VALUES (lower($1), $2)")
         .bind(email)
+        .bind(addr)
         .execute(pool)
         .await?;
     Ok(())
 }
 
-/// Refuse when an email has failed too often recently.
-pub async fn check_rate(pool: &PgPool, email: &str) -> ApiResult<()> {
-    let (n,): (i64,) = sql::query_as(
-        "SELECT count(*) FROM login_failures WHERE lower(email) = lower($1) \
-         AND at > now() - make_interval(secs => $2)",
+/// Delete failed logins older than the window: they no longer count, and
+/// the table holds at most one window's worth of failures.
+pub async fn prune_failures(pool: &PgPool, window: Duration) -> ApiResult<u64> {
+    let done =
+        sql::query("DELETE FROM login_failures WHERE at <= now() - make_interval(secs => $1)")
+            .bind(window.as_secs_f64())
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// Refuse when an email, or the client's address, has failed too often
+/// within the window.
+pub async fn check_rate(pool: &PgPool, limits: &Limits, email: &str, addr: &str) -> ApiResult<()> {
+    let (by_email, by_addr): (i64, i64) = sql::query_as(
+        "SELECT count(*) FILTER (WHERE lower(email) = lower($1)), count(*) FILTER (WHERE addr = $2) \
+         FROM login_failures WHERE (lower(email) = lower($1) OR addr = $2) \
+         AND at > now() - make_interval(secs => $3)",
     )
     .bind(email)
-    .bind(FAILURE_WINDOW_SECS as f64)
+    .bind(addr)
+    .bind(limits.login_window.as_secs_f64())
     .fetch_one(pool)
     .await?;
-    if n >= MAX_FAILURES {
+    let wait = in_words(limits.login_window);
+    if by_email >= limits.login_failures_per_email {
         return Err(ServerError::client(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!(
-                "too many failed logins for this email; try again in {} minutes",
-                FAILURE_WINDOW_SECS / 60
-            ),
+            format!("too many failed logins for this email; try again in {wait}"),
+        ));
+    }
+    if by_addr >= limits.login_failures_per_address {
+        metrics::counter!("sync_login_address_limited_total").increment(1);
+        return Err(ServerError::client(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed logins from this network address; try again in {wait}"),
         ));
     }
     Ok(())
+}
+
+/// A window for people: "15 minutes", "30 seconds".
+fn in_words(d: Duration) -> String {
+    let secs = d.as_secs().max(1);
+    if secs >= 120 {
+        format!("{} minutes", secs.div_ceil(60))
+    } else {
+        format!("{secs} seconds")
+    }
 }

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod db;
 pub mod error;
 pub mod local;
@@ -39,13 +40,27 @@ use utoipa::OpenApi;
 
 use crate::error::ServerError;
 
-/// Request limits.
+/// Request limits, and how far the client's address is trusted.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     /// Most ops in one push.
     pub max_ops: usize,
+    /// Failed logins allowed per email within [`Limits::login_window`].
+    pub login_failures_per_email: i64,
+    /// Failed logins allowed per client address (IPv6: per /64) within
+    /// [`Limits::login_window`], whatever emails they tried.
+    pub login_failures_per_address: i64,
+    /// How long a failed login counts; older ones are deleted.
+    pub login_window: std::time::Duration,
+    /// Reverse proxies in front of the server that append the address they
+    /// saw to `X-Forwarded-For`. 0 (the default): the header is ignored and
+    /// the connection's peer address is the client's. N: the client is the
+    /// N-th address from the right of the header (the one the outermost of
+    /// our proxies saw); anything further left was sent by the client and
+    /// is not believed.
+    pub trusted_proxies: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +68,10 @@ impl Default for Limits {
         Limits {
             max_body: 8 * 1024 * 1024,
             max_ops: 2000,
+            login_failures_per_email: auth::MAX_FAILURES,
+            login_failures_per_address: auth::MAX_FAILURES_PER_ADDRESS,
+            login_window: std::time::Duration::from_secs(auth::FAILURE_WINDOW_SECS as u64),
+            trusted_proxies: 0,
         }
     }
 }

@@ -29,7 +29,8 @@ pub async fn spawn(pool: PgPool, limits: Limits, port: u16) -> std::io::Result<R
     let addr = listener.local_addr()?;
     let router = app(AppState::new(pool, limits));
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "server stopped");
         }
     });

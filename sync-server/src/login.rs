@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::sql;
 
 use crate::auth::{self, Role};
+use crate::client_addr::ClientAddr;
 use crate::error::{ApiResult, ServerError};
 use crate::{db, parse_body, AppState};
 
@@ -28,6 +29,7 @@ fn decoy_hash() -> &'static str {
               (status = 401, body = crm_protocol::wire::ApiError), (status = 429, body = crm_protocol::wire::ApiError)))]
 pub async fn login(
     State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = parse_body(body)?;
@@ -50,7 +52,8 @@ pub async fn login(
         ));
     }
     let email = req.email.trim().to_string();
-    auth::check_rate(&st.pool, &email).await?;
+    auth::prune_failures(&st.pool, st.limits.login_window).await?;
+    auth::check_rate(&st.pool, &st.limits, &email, &addr).await?;
     let found: Option<(Uuid, Uuid, String)> =
         sql::query_as("SELECT tenant_id, user_id, password_hash FROM crm_login_lookup($1)")
             .bind(&email)
@@ -67,7 +70,7 @@ pub async fn login(
     let (tenant_id, user_id) = match (found, ok) {
         (Some((t, u, _)), true) => (t, u),
         _ => {
-            auth::record_failure(&st.pool, &email).await?;
+            auth::record_failure(&st.pool, &email, &addr).await?;
             metrics::counter!("sync_login_failures_total").increment(1);
             return Err(ServerError::unauthorized(
                 "bad_credentials",

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use crm_sync_server::auth::Role;
+use crm_sync_server::auth::{self, Role};
 use crm_sync_server::{admin, app, db, AppState, Limits};
 use uuid::Uuid;
 
@@ -32,6 +32,21 @@ enum Cmd {
         /// Largest request body, bytes.
         #[arg(long, env = "SYNC_MAX_BODY", default_value_t = 8 * 1024 * 1024)]
         max_body: usize,
+        /// Failed logins allowed per email within the window.
+        #[arg(long, env = "SYNC_LOGIN_FAILURES_PER_EMAIL", default_value_t = auth::MAX_FAILURES)]
+        login_failures_per_email: i64,
+        /// Failed logins allowed per client address (IPv6: per /64) within
+        /// the window, across all emails.
+        #[arg(long, env = "SYNC_LOGIN_FAILURES_PER_ADDRESS", default_value_t = auth::MAX_FAILURES_PER_ADDRESS)]
+        login_failures_per_address: i64,
+        /// How long a failed login counts, seconds.
+        #[arg(long, env = "SYNC_LOGIN_WINDOW_SECS", default_value_t = auth::FAILURE_WINDOW_SECS as u64)]
+        login_window_secs: u64,
+        /// Reverse proxies in front of this server that append the client's
+        /// address to X-Forwarded-For. 0: the header is ignored (set this only
+        /// when every request passes through that many proxies of yours).
+        #[arg(long, env = "SYNC_TRUSTED_PROXIES", default_value_t = 0)]
+        trusted_proxies: usize,
     },
     /// Apply pending schema migrations (as the owning role).
     Migrate,
@@ -142,7 +157,14 @@ async fn run(cli: Cli) -> Result<()> {
             listen,
             connections,
             max_body,
+            login_failures_per_email,
+            login_failures_per_address,
+            login_window_secs,
+            trusted_proxies,
         } => {
+            if login_window_secs == 0 {
+                bail!("--login-window-secs must be at least 1");
+            }
             let pool = db::connect(&url, connections)
                 .await
                 .context("connecting to PostgreSQL")?;
@@ -151,6 +173,10 @@ async fn run(cli: Cli) -> Result<()> {
                 pool,
                 Limits {
                     max_body,
+                    login_failures_per_email,
+                    login_failures_per_address,
+                    login_window: std::time::Duration::from_secs(login_window_secs),
+                    trusted_proxies,
                     ..Limits::default()
                 },
             );
@@ -158,11 +184,15 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            // Connection info: the per-address login limit needs the peer.
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
         }
         Cmd::Migrate => {
             let pool = db::connect(&url, 2)

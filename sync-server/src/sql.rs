@@ -22,7 +22,14 @@ pub use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
 #[derive(Debug, Clone, Copy)]
 pub struct Embedded;
 
-const FILES: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const FILES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "login failures by address",
+        include_str!("../migrations/0002_login_failures_by_address.sql"),
+    ),
+];
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(

@@ -258,7 +258,7 @@ async fn migrations_are_recorded_with_checksums_and_an_edited_one_is_refused() {
     assert_eq!(
         env.count("SELECT count(*) FROM _sqlx_migrations WHERE success")
             .await,
-        1
+        2
     );
     crm_sync_server::sql::query("UPDATE _sqlx_migrations SET checksum = '\\x00'")
         .execute(&env.owner)

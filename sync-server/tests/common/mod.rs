@@ -17,6 +17,18 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The connection every test request comes from unless it says otherwise.
+pub const LOCAL_PEER: &str = "127.0.0.1:40000";
+
+/// A login body.
+pub fn login_body(email: &str, password: &str) -> Option<Vec<u8>> {
+    Some(
+        json!({"email": email, "password": password, "device_id": Uuid::now_v7(), "device_name": "test"})
+            .to_string()
+            .into_bytes(),
+    )
+}
+
 pub struct Env {
     pub pg: TestPg,
     pub owner: PgPool,
@@ -76,17 +88,36 @@ impl Env {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> (StatusCode, Value) {
+        Self::call_app(&self.app, LOCAL_PEER, &[], method, path, token, body).await
+    }
+
+    /// A request to `app` as if from the connection `peer`, with extra headers.
+    pub async fn call_app(
+        app: &Router,
+        peer: &str,
+        headers: &[(&str, &str)],
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
-        let req = req
+        let mut req = req
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .expect("request");
-        let resp = self.app.clone().oneshot(req).await.expect("response");
+        let peer: std::net::SocketAddr = peer.parse().expect("peer address");
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let resp = app.clone().oneshot(req).await.expect("response");
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024 * 1024)
             .await
