@@ -371,8 +371,9 @@ async fn apply(
     let mut new_contacts: Vec<Uuid> = Vec::new();
     // New contacts an agent created for an owner outside their own view.
     let mut given_away: Vec<Uuid> = Vec::new();
-    // (table, row, old scope, new scope) for children that moved contact.
-    let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>)> = Vec::new();
+    // (table, row, old scope, new scope, creator) for children that moved
+    // contact.
+    let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>, Uuid)> = Vec::new();
     for ((tbl, id), row) in &merged {
         let key = (tbl.clone(), *id);
         if !changed.contains(&key) {
@@ -414,7 +415,7 @@ async fn apply(
             }
             (_, Some(o)) if o.scope != scope => {
                 if let Some(old_scope) = o.scope {
-                    scope_moves.push((tbl.clone(), *id, old_scope, scope));
+                    scope_moves.push((tbl.clone(), *id, old_scope, scope, creator));
                 }
             }
             _ => {}
@@ -489,8 +490,9 @@ async fn apply(
         .await?;
     }
     // A child that moved to another contact: agents who saw the old contact
-    // but not the new one lose it (and a policy's payments with it).
-    for (tbl, id, old_scope, new_scope) in &scope_moves {
+    // but not the new one lose it (and a policy's payments with it). A task
+    // moved to no contact stays with its creator.
+    for (tbl, id, old_scope, new_scope, creator) in &scope_moves {
         let mut rows = vec![(tbl.clone(), *id)];
         if tbl == "policies" {
             let pays: Vec<(Uuid,)> = sql::query_as(
@@ -516,13 +518,15 @@ async fn apply(
                    FROM users u WHERE u.tenant_id = $1 AND u.role = 'agent') \
              INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
              SELECT $1, s.id, k.tbl, k.id, nextval('change_seq') \
-             FROM sees s, unnest($4::text[], $5::uuid[]) AS k(tbl, id) WHERE s.saw AND NOT s.sees_now",
+             FROM sees s, unnest($4::text[], $5::uuid[]) AS k(tbl, id) \
+             WHERE s.saw AND NOT s.sees_now AND NOT ($3::uuid IS NULL AND s.id = $6)",
         )
         .bind(t)
         .bind(old_scope)
         .bind(new_scope)
         .bind(&rt)
         .bind(&ri)
+        .bind(creator)
         .execute(&mut **tx)
         .await?;
     }

@@ -230,6 +230,33 @@ async fn an_agent_writes_own_and_team_rows_and_can_give_a_contact_away() {
     ];
     let (s, v) = w.env.push(&w.bob, &ops).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // Bob takes ann's task off the contact: it stays with ann, who made it
+    // (no eviction for her), and leaves bob's view.
+    let ann_at = w.env.pull(&w.ann, 0).await.1["cursor"]
+        .as_i64()
+        .unwrap_or(0);
+    let bob_at = w.env.pull(&w.bob, 0).await.1["cursor"]
+        .as_i64()
+        .unwrap_or(0);
+    let op = w.bob.op("tasks", w.t_ann, json!({"contact_id": null}));
+    let (s, v) = w.env.push(&w.bob, &[op]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = w.env.pull(&w.ann, ann_at).await;
+    assert!(
+        find(
+            v["rows"].as_array().map(Vec::as_slice).unwrap_or_default(),
+            w.t_ann
+        )
+        .is_some(),
+        "{v}"
+    );
+    assert_eq!(v["evictions"], json!([]), "{v}");
+    let (_, v) = w.env.pull(&w.bob, bob_at).await;
+    assert_eq!(
+        v["evictions"],
+        json!([{"table": "tasks", "row_id": w.t_ann}]),
+        "{v}"
+    );
 
     // A contact created earlier in the same batch is hers for the ops after
     // it: a policy, its payment and a task hang off it.
