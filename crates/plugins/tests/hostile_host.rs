@@ -632,10 +632,10 @@ fn tls_server() -> (u16, String) {
                     let _ = tls.flush();
                     for _ in 0..1000 {
                         std::thread::sleep(Duration::from_millis(100));
-                        if head.starts_with("GET /trickle") {
-                            if tls.write_all(b"x").and_then(|_| tls.flush()).is_err() {
-                                return; // the client gave up: good
-                            }
+                        if head.starts_with("GET /trickle")
+                            && tls.write_all(b"x").and_then(|_| tls.flush()).is_err()
+                        {
+                            return; // the client gave up: good
                         }
                     }
                     return;
