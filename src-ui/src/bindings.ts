@@ -7,7 +7,7 @@ export type ApiError = {
 /**
  * One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
  * `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
- * `cancelled`, `busy`, `plugin`, `sync`, `io`, `internal`.
+ * `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `io`, `internal`.
  */
 code: string, 
 /**

@@ -10,7 +10,7 @@ use ts_rs::TS;
 pub struct ApiError {
     /// One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
     /// `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
-    /// `cancelled`, `busy`, `plugin`, `sync`, `io`, `internal`.
+    /// `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `io`, `internal`.
     pub code: String,
     /// What went wrong and what to do, for people.
     pub message: String,
@@ -62,6 +62,7 @@ impl From<crm_core::CoreError> for ApiError {
             E::KeyringUnavailable(_) | E::KeyMissing(_) => "keyring_unavailable",
             E::NotFound { .. } => "not_found",
             E::Cancelled => "cancelled",
+            E::Forbidden(_) => "forbidden",
             E::Io { .. } | E::Csv { .. } => "io",
             _ => "internal",
         };

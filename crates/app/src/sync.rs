@@ -43,7 +43,7 @@ impl App {
         self.write(|s| {
             let device = s.identity().device_id;
             let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
-            s.bind_to_server(&server, &email, resp.tenant_id, resp.user_id)?;
+            s.bind_to_server(&server, &email, resp.tenant_id, resp.user_id, &resp.role)?;
             s.save_device_token(&dir, &resp.token)?;
             Ok(status_dto(s.sync_status()?))
         })

@@ -76,7 +76,7 @@ pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
     let conn = Connection::new(&server, Options::default())?;
     let device = store.identity().device_id;
     let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
-    store.bind_to_server(&server, &email, resp.tenant_id, resp.user_id)?;
+    store.bind_to_server(&server, &email, resp.tenant_id, resp.user_id, &resp.role)?;
     store.save_device_token(dir, &resp.token)?;
     println!(
         "signed in to {server} as {email} ({}); this device is {}",
@@ -97,6 +97,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
                 s.server.as_deref().unwrap_or("(not signed in)")
             );
             println!("account:       {}", s.email.as_deref().unwrap_or("-"));
+            println!("role:          {}", store.account_role()?.as_str());
             println!(
                 "last success:  {}",
                 s.last_success.as_deref().unwrap_or("never")

@@ -61,6 +61,10 @@ pub enum CoreError {
         /// The id asked for.
         id: String,
     },
+    /// The user's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+
     /// Long work was cancelled by the user.
     #[error("cancelled")]
     Cancelled,

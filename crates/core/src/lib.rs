@@ -32,3 +32,4 @@ pub use plugin_state::{CustomFieldDef, FieldApplied, PluginRun};
 pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
 pub use records::parse_id;
 pub use store::{Actor, ChangeEvent, Store, Table};
+pub use sync::AccountRole;

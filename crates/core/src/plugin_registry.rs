@@ -54,6 +54,7 @@ impl Store {
 
     /// Trust a publisher key for this tenant.
     pub fn trust_publisher(&mut self, public_key_hex: &str, name: &str) -> Result<()> {
+        self.require_admin("trust a plugin publisher")?;
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
         tx.execute(
@@ -74,6 +75,7 @@ impl Store {
 
     /// Stop trusting a publisher key; its plugins stop running at once.
     pub fn distrust_publisher(&mut self, public_key_hex: &str) -> Result<()> {
+        self.require_admin("withdraw trust from a plugin publisher")?;
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
         let n = tx.execute(
@@ -107,7 +109,13 @@ impl Store {
     }
 
     /// Install or replace a plugin record (the caller has verified it).
+    /// Writing an enabled record (enabling, upgrading or changing the
+    /// grants of a running plugin) is an admin's; writing a disabled one is
+    /// anyone's: stopping a plugin is always allowed.
     pub fn put_plugin(&mut self, rec: &PluginRecord, action: &str) -> Result<()> {
+        if rec.enabled {
+            self.require_admin("enable a plugin or change what it may do")?;
+        }
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
         tx.execute(
@@ -176,6 +184,7 @@ impl Store {
     /// run history, schedule state, custom field definitions). Values of its
     /// custom fields on records stay: they are the user's data.
     pub fn remove_plugin(&mut self, id: &str) -> Result<()> {
+        self.require_admin("uninstall a plugin")?;
         let actor = self.actor_text();
         let tx = self.conn_mut().transaction()?;
         let n = tx.execute("DELETE FROM plugins WHERE id = ?1", [id])?;

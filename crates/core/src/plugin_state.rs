@@ -182,6 +182,7 @@ impl Store {
         values: &Map<String, Value>,
         secret_keys: &[String],
     ) -> Result<()> {
+        self.require_admin("change a plugin's settings")?;
         let before = self.plugin_settings(plugin)?;
         let mut changes = Map::new();
         for (k, v) in values {

@@ -64,6 +64,37 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
 }
 
+/// Who the person using a profile is to their agency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// Not signed in to a server: a one-person profile, its own admin.
+    Owner,
+    /// An agency admin.
+    Admin,
+    /// An agent.
+    Agent,
+}
+
+impl AccountRole {
+    /// The role named by the server; an unknown name is an agent's.
+    pub fn from_server(role: &str) -> Self {
+        match role {
+            "admin" => AccountRole::Admin,
+            _ => AccountRole::Agent,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountRole::Owner => "owner",
+            AccountRole::Admin => "admin",
+            AccountRole::Agent => "agent",
+        }
+    }
+}
+
 /// What merging a page did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApplyReport {
@@ -455,6 +486,33 @@ impl Store {
         })
     }
 
+    /// What the person using this profile may do: a profile never signed in
+    /// to a server is its owner's own; a signed-in profile has the role the
+    /// server gave its account at login. A signed-in profile whose role was
+    /// never recorded (signed in by an older version) counts as an agent's
+    /// until the next sign-in: deny by default.
+    pub fn account_role(&self) -> Result<AccountRole> {
+        let c = self.conn();
+        if get_meta(c, "sync.tenant")?.is_none() {
+            return Ok(AccountRole::Owner);
+        }
+        Ok(get_meta(c, "sync.role")?
+            .map(|r| AccountRole::from_server(&r))
+            .unwrap_or(AccountRole::Agent))
+    }
+
+    /// Refuse `what` unless this profile's user may administer the agency's
+    /// set-up (plugins, trusted publishers): its owner or an admin.
+    pub fn require_admin(&self, what: &str) -> Result<()> {
+        match self.account_role()? {
+            AccountRole::Owner | AccountRole::Admin => Ok(()),
+            AccountRole::Agent => Err(CoreError::Forbidden(format!(
+                "only an admin can {what}: this profile is signed in as an agent of its agency. \
+                 Ask an admin, or sign in again if your role has just changed"
+            ))),
+        }
+    }
+
     /// Record the end of a sync attempt: success clears the last error.
     pub fn record_sync_result(&mut self, error: Option<&str>) -> Result<()> {
         let (conn, _, _) = self.sync_parts();
@@ -476,13 +534,17 @@ impl Store {
     /// takes the server's tenant (rows made before the first login are
     /// relabelled, their outbox ops are pushed as the tenant's) and user.
     /// A profile already bound to another tenant is refused untouched.
+    /// `role` is the account's role as the server reported it at login
+    /// (`admin` or `agent`; anything else is kept as an agent's).
     pub fn bind_to_server(
         &mut self,
         server: &str,
         email: &str,
         tenant_id: Uuid,
         user_id: Uuid,
+        role: &str,
     ) -> Result<()> {
+        let role = AccountRole::from_server(role);
         let (conn, _, identity) = self.sync_parts();
         if let Some(bound) = get_meta(conn, "sync.tenant")? {
             if bound != tenant_id.to_string() {
@@ -509,6 +571,7 @@ impl Store {
             ("sync.tenant", tenant.clone()),
             ("sync.server", server.to_string()),
             ("sync.email", email.to_string()),
+            ("sync.role", role.as_str().to_string()),
         ] {
             set_meta(&tx, k, Some(&v))?;
         }

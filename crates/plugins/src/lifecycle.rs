@@ -38,6 +38,7 @@ fn refused(msg: impl Into<String>) -> LifecycleError {
 
 /// Install from a package file, or from a folder when `dev_mode` is on.
 pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manifest> {
+    store.require_admin("install a plugin")?;
     let (bytes, allow_unsigned) = if source.is_dir() {
         if !dev_mode {
             return Err(refused(format!(

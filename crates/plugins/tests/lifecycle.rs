@@ -226,3 +226,90 @@ fn withdrawing_trust_stops_a_publishers_plugins() {
         .collect();
     assert_eq!(steps, ["publisher_trusted", "publisher_distrusted"]);
 }
+
+#[test]
+fn only_an_admin_sets_plugins_up_and_anyone_can_stop_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    // A profile never signed in is its owner's: everything is allowed.
+    assert_eq!(s.account_role().unwrap(), crm_core::AccountRole::Owner);
+    let dir = plugin(
+        tmp.path(),
+        "acme.counter",
+        "1.0.0",
+        &["contacts:read"],
+        "",
+        SCRIPT,
+    );
+    let key = generate_key();
+    let pkg = tmp.path().join("p.zip");
+    std::fs::write(&pkg, pack(&dir, &key).unwrap()).unwrap();
+    let publisher = hex::encode(key.verifying_key().as_bytes());
+    s.trust_publisher(&publisher, "Acme").unwrap();
+    lifecycle::install(&mut s, &pkg, false).unwrap();
+    lifecycle::enable(&mut s, "acme.counter", None).unwrap();
+    let tenant = uuid::Uuid::now_v7();
+    let bind = |s: &mut Store, role: &str| {
+        s.bind_to_server(
+            "https://sync.example.com",
+            "ann@example.com",
+            tenant,
+            uuid::Uuid::now_v7(),
+            role,
+        )
+        .unwrap()
+    };
+
+    // Signed in as an agent: no setting up, no enabling, no uninstalling,
+    // no trusting; each refusal says who can, and nothing changes.
+    bind(&mut s, "agent");
+    assert_eq!(s.account_role().unwrap(), crm_core::AccountRole::Agent);
+    let audit_before = s.plugin_audit("acme.counter").unwrap().len();
+    refused(
+        lifecycle::install(&mut s, &pkg, false),
+        "only an admin can install",
+    );
+    refused(
+        lifecycle::uninstall(&mut s, "acme.counter"),
+        "only an admin",
+    );
+    refused(
+        lifecycle::enable(&mut s, "acme.counter", Some(vec![])),
+        "only an admin",
+    );
+    let err = s.trust_publisher("00", "Mallory").unwrap_err();
+    assert!(matches!(err, crm_core::CoreError::Forbidden(_)), "{err}");
+    let err = s.distrust_publisher(&publisher).unwrap_err();
+    assert!(matches!(err, crm_core::CoreError::Forbidden(_)), "{err}");
+    let err = s
+        .set_plugin_settings("acme.counter", &serde_json::Map::new(), &[])
+        .unwrap_err();
+    assert!(matches!(err, crm_core::CoreError::Forbidden(_)), "{err}");
+    let rec = s.plugin("acme.counter").unwrap();
+    assert!(rec.enabled && rec.grants == ["contacts:read"], "{rec:?}");
+    assert_eq!(s.trusted_publishers().unwrap().len(), 1);
+    assert_eq!(s.plugin_audit("acme.counter").unwrap().len(), audit_before);
+    // An agent may still run it, and may stop it (a plugin misbehaving on
+    // their device must never need an admin to be stopped).
+    let store = Arc::new(Mutex::new(s));
+    let rt = Runtime::new(store.clone(), Limits::default()).unwrap();
+    assert_eq!(run(&rt, "acme.counter", "count", None).unwrap().value, 0);
+    lifecycle::disable(&mut store.lock().unwrap(), "acme.counter").unwrap();
+    refused(run(&rt, "acme.counter", "count", None), "disabled");
+    // ...but not start it again.
+    refused(
+        lifecycle::enable(&mut store.lock().unwrap(), "acme.counter", None),
+        "only an admin",
+    );
+    drop(rt);
+    let mut s = Arc::try_unwrap(store).unwrap().into_inner().unwrap();
+
+    // A role the server names but this version does not know is an agent's.
+    bind(&mut s, "superuser");
+    assert_eq!(s.account_role().unwrap(), crm_core::AccountRole::Agent);
+    // Signed in again as an admin: allowed.
+    bind(&mut s, "admin");
+    assert_eq!(s.account_role().unwrap(), crm_core::AccountRole::Admin);
+    lifecycle::enable(&mut s, "acme.counter", None).unwrap();
+    lifecycle::uninstall(&mut s, "acme.counter").unwrap();
+}

@@ -330,7 +330,7 @@ fn run(rows: usize, devices: usize, batch: usize, rate: usize, seconds: u64) -> 
     let mut store = Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass)?;
     let conn = crm_sync_client::Connection::new(&b.base, crm_sync_client::Options::default())?;
     let login = conn.login(&email1, PW, store.identity().device_id, "fresh")?;
-    store.bind_to_server(&b.base, &email1, t1, login.user_id)?;
+    store.bind_to_server(&b.base, &email1, t1, login.user_id, &login.role)?;
     // The real client: pages fetched on one thread, merged on another.
     let start = Instant::now();
     let report = crm_sync_client::sync(&mut store, &conn, &login.token)?;

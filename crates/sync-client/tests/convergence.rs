@@ -250,7 +250,7 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
                 .login(&email, PW, store.identity().device_id, "prop")
                 .expect("login");
             store
-                .bind_to_server(&url, &email, resp.tenant_id, resp.user_id)
+                .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
                 .expect("bind");
             Device {
                 store,

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'not_found',
   'cancelled',
   'busy',
+  'forbidden',
   'plugin',
   'sync',
   'io',
