@@ -83,17 +83,25 @@ pub fn phone(raw: &str, region: Region) -> Result<String, String> {
 }
 
 /// Parse a date in ISO (2024-03-31), UK (31/03/2024) or German (31.03.2024) form.
+/// Years have four digits: chrono alone would take `+12345-01-01` or
+/// `-0001-01-01`, which no other system (nor the sync server) reads.
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
+    use chrono::Datelike;
     let t = raw.trim();
+    let four_digit_year = |d: NaiveDate| (1..=9999).contains(&d.year());
     for fmt in ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
-            return Ok(d);
+            if four_digit_year(d) && !t.starts_with(['+', '-']) {
+                return Ok(d);
+            }
         }
     }
     // ISO date-times from CRM exports: keep the date part.
     if t.len() > 10 && t.is_char_boundary(10) {
         if let Ok(d) = NaiveDate::parse_from_str(&t[..10], "%Y-%m-%d") {
-            return Ok(d);
+            if four_digit_year(d) && !t.starts_with(['+', '-']) {
+                return Ok(d);
+            }
         }
     }
     Err(format!(
@@ -265,6 +273,16 @@ mod tests {
         assert_eq!(date("31.03.2025").unwrap(), d);
         assert_eq!(date("2025-03-31T10:00:00Z").unwrap(), d);
         assert!(date("31/13/2025").is_err());
+        // Signed or five-digit years: refused (the server would refuse them).
+        for bad in [
+            "+12345-01-01",
+            "-0001-01-01",
+            "12345-01-01",
+            "01/01/12345",
+            "+2025-03-31",
+        ] {
+            assert!(date(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]
