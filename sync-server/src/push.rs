@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::auth::{self, Bearer, Device, Role};
 use crate::error::{ApiResult, ServerError};
 use crate::merge::RowData;
-use crate::view::{parse_uuid, Guard, Users};
+use crate::view::{parse_uuid, placement, Guard, Users};
 use crate::{parse_body, AppState};
 
 fn wall_millis() -> u64 {
@@ -381,22 +381,9 @@ async fn apply(
         }
         let old = before.get(&key);
         let creator = old.map(|o| o.creator).unwrap_or(dev.user_id);
-        let (scope, owner) = match tbl.as_str() {
-            "contacts" => (
-                Some(*id),
-                Some(
-                    users
-                        .resolve_owner(row.fields.get("owner"))
-                        .unwrap_or(creator),
-                ),
-            ),
-            "payments" => (
-                parse_uuid(row.fields.get("policy_id"))
-                    .and_then(|p| policy_scope.get(&p).copied().flatten()),
-                None,
-            ),
-            _ => (parse_uuid(row.fields.get("contact_id")), None),
-        };
+        let (scope, owner) = placement(tbl, *id, row, creator, &users, |p| {
+            policy_scope.get(&p).copied().flatten()
+        });
         match (tbl.as_str(), old) {
             ("contacts", None) => {
                 new_contacts.push(*id);

@@ -74,6 +74,36 @@ pub fn parse_uuid(v: Option<&Value>) -> Option<Uuid> {
         .and_then(|s| Uuid::parse_str(s).ok())
 }
 
+/// Where a row sits for visibility: the contact it hangs off (a contact is
+/// its own; a payment hangs off its policy's contact, looked up through
+/// `policy_scope`) and, for a contact, the user who owns it (the `owner`
+/// field resolved to a user, else its creator). One rule for the push's
+/// visibility check and for what the push stores.
+pub fn placement(
+    table: &str,
+    id: Uuid,
+    row: &RowData,
+    creator: Uuid,
+    users: &Users,
+    policy_scope: impl Fn(Uuid) -> Option<Uuid>,
+) -> (Option<Uuid>, Option<Uuid>) {
+    match table {
+        "contacts" => (
+            Some(id),
+            Some(
+                users
+                    .resolve_owner(row.fields.get("owner"))
+                    .unwrap_or(creator),
+            ),
+        ),
+        "payments" => (
+            parse_uuid(row.fields.get("policy_id")).and_then(policy_scope),
+            None,
+        ),
+        _ => (parse_uuid(row.fields.get("contact_id")), None),
+    }
+}
+
 /// An agent's view while a batch is checked op by op.
 pub struct Guard {
     me: Uuid,
@@ -174,18 +204,12 @@ impl Guard {
     /// After an op is merged: record the row's new scope (and, for a
     /// contact or a policy, what hangs off it now depends on).
     pub fn record(&mut self, table: &str, id: Uuid, row: &RowData, creator: Uuid, users: &Users) {
-        let scope = match table {
-            "contacts" => {
-                let owner = users
-                    .resolve_owner(row.fields.get("owner"))
-                    .unwrap_or(creator);
-                self.contact_owner.insert(id, owner);
-                Some(id)
-            }
-            "payments" => parse_uuid(row.fields.get("policy_id"))
-                .and_then(|p| self.policies.get(&p).and_then(|(s, _)| *s)),
-            _ => parse_uuid(row.fields.get("contact_id")),
-        };
+        let (scope, owner) = placement(table, id, row, creator, users, |p| {
+            self.policies.get(&p).and_then(|(s, _)| *s)
+        });
+        if let Some(owner) = owner {
+            self.contact_owner.insert(id, owner);
+        }
         if table == "policies" {
             self.policies.insert(id, (scope, creator));
         }
