@@ -88,26 +88,23 @@ pub fn phone(raw: &str, region: Region) -> Result<String, String> {
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
     use chrono::Datelike;
     let t = raw.trim();
-    let four_digit_year = |d: NaiveDate| (1..=9999).contains(&d.year());
-    for fmt in ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"] {
-        if let Ok(d) = NaiveDate::parse_from_str(t, fmt) {
-            if four_digit_year(d) && !t.starts_with(['+', '-']) {
-                return Ok(d);
-            }
-        }
-    }
-    // ISO date-times from CRM exports: keep the date part.
-    if t.len() > 10 && t.is_char_boundary(10) {
-        if let Ok(d) = NaiveDate::parse_from_str(&t[..10], "%Y-%m-%d") {
-            if four_digit_year(d) && !t.starts_with(['+', '-']) {
-                return Ok(d);
-            }
-        }
-    }
-    Err(format!(
-        "{:?} is not a date (use 2025-03-31, 31/03/2025 or 31.03.2025)",
-        clip(raw)
-    ))
+    let parsed = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"]
+        .iter()
+        .find_map(|fmt| NaiveDate::parse_from_str(t, fmt).ok())
+        // ISO date-times from CRM exports: keep the date part.
+        .or_else(|| {
+            t.get(..10)
+                .filter(|_| t.len() > 10)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        });
+    parsed
+        .filter(|d| !t.starts_with(['+', '-']) && (1..=9999).contains(&d.year()))
+        .ok_or_else(|| {
+            format!(
+                "{:?} is not a date (use 2025-03-31, 31/03/2025 or 31.03.2025)",
+                clip(raw)
+            )
+        })
 }
 
 /// Parse an amount of money into minor units (pence, cents).
