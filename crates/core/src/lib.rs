@@ -29,7 +29,9 @@ pub use error::{CoreError, Result, ValidationError};
 pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
 pub use plugin_registry::PluginRecord;
 pub use plugin_state::{CustomFieldDef, FieldApplied, PluginRun};
-pub use policies::{Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus};
+pub use policies::{
+    Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus, PAYMENT_METHODS,
+};
 pub use records::parse_id;
 pub use store::{Actor, ChangeEvent, Store, Table};
 pub use sync::AccountRole;

@@ -180,7 +180,8 @@ pub struct Arrears {
     pub oldest_due: String,
 }
 
-const METHODS: &[&str] = &["direct_debit", "card", "bank_transfer", "cash", "cheque"];
+/// The payment methods a payment may record.
+pub const PAYMENT_METHODS: &[&str] = &["direct_debit", "card", "bank_transfer", "cash", "cheque"];
 
 fn field_err(field: &str, reason: impl Into<String>) -> CoreError {
     CoreError::Invalid(ValidationError::new(field, reason))
@@ -395,10 +396,10 @@ impl Store {
             return Err(field_err("amount", "must be more than zero"));
         }
         let method = method.trim().to_lowercase().replace([' ', '-'], "_");
-        if !METHODS.contains(&method.as_str()) {
+        if !PAYMENT_METHODS.contains(&method.as_str()) {
             return Err(field_err(
                 "method",
-                format!("{method:?} is not one of {}", METHODS.join(", ")),
+                format!("{method:?} is not one of {}", PAYMENT_METHODS.join(", ")),
             ));
         }
         let open = self
