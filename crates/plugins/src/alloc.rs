@@ -7,7 +7,9 @@
 //! thread's count, so the figure is a net one: good enough for a ceiling,
 //! since a script allocates on its own worker thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc as System;
 use std::cell::Cell;
 
 /// Wraps the system allocator and counts per thread.
