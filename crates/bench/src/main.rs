@@ -225,6 +225,16 @@ fn main() -> Result<()> {
             )?;
             Ok(())
         }
+        Some("generate") => {
+            // The benchmark's file on its own, for profiling single runs
+            // (`crm-bench child sqlcipher FILE DB`).
+            let path = PathBuf::from(args.get(2).context("generate FILE [--rows N]")?);
+            let rows: usize = match args.iter().position(|a| a == "--rows") {
+                Some(i) => args.get(i + 1).context("--rows N")?.parse()?,
+                None => 100_000,
+            };
+            generate(&path, rows)
+        }
         Some("plugins") => {
             let rows: usize = match args.iter().position(|a| a == "--rows") {
                 Some(i) => args.get(i + 1).context("--rows N")?.parse()?,
@@ -236,7 +246,7 @@ fn main() -> Result<()> {
             plugins::run(rows)
         }
         Some(other) => {
-            bail!("unknown benchmark {other:?}; try `import [--rows N]` or `plugins [--rows N]`")
+            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]` or `generate FILE [--rows N]`")
         }
     }
 }

@@ -614,33 +614,31 @@ impl WriteTx<'_> {
         before: Option<crate::store::StoredRow>,
     ) -> Result<Written> {
         let after = to_fields(c)?;
-        let changed = self.put(Table::Contacts, c.id, before.as_ref(), &after)?;
+        self.save_contact_fields(c, before, &after, None)
+    }
+
+    /// Write a new contact whose field map and body were made beforehand
+    /// ([`NewContact::new`], e.g. on an import's reader thread).
+    pub(crate) fn save_new_contact(&mut self, c: &Contact, new: NewContact) -> Result<Written> {
+        self.save_contact_fields(c, None, &new.fields, Some(new.json))
+    }
+
+    fn save_contact_fields(
+        &mut self,
+        c: &Contact,
+        before: Option<crate::store::StoredRow>,
+        after: &serde_json::Map<String, serde_json::Value>,
+        new_json: Option<String>,
+    ) -> Result<Written> {
+        let changed = self.put_with(Table::Contacts, c.id, before.as_ref(), after, new_json)?;
         if changed.is_empty() {
             return Ok(Written::Unchanged);
         }
         let id = c.id.to_string();
-        let is_new = before.is_none();
-        if changed.iter().any(|f| f == "emails") {
-            if !is_new {
-                self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
-            }
-            for e in &c.emails {
-                self.exec(
-                    "INSERT OR IGNORE INTO contact_emails (email, contact_id) VALUES (?1, ?2)",
-                    [e, &id],
-                )?;
-            }
-        }
-        if changed.iter().any(|f| f == "phones") {
-            if !is_new {
-                self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
-            }
-            for p in &c.phones {
-                self.exec(
-                    "INSERT OR IGNORE INTO contact_phones (phone, contact_id) VALUES (?1, ?2)",
-                    [p, &id],
-                )?;
-            }
+        if before.is_none() {
+            crate::lookups::index(self.conn(), &id, after)?;
+        } else {
+            crate::lookups::reindex(self.conn(), &id, after, |f| changed.iter().any(|c| c == f))?;
         }
         if let Some(b) = &before {
             let old_stage = b.fields.get("stage").and_then(|v| v.as_str()).unwrap_or("");
@@ -664,10 +662,23 @@ impl WriteTx<'_> {
                 id: id.to_string(),
             });
         }
-        let id = id.to_string();
-        self.exec("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
-        self.exec("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
-        Ok(())
+        crate::lookups::unindex(self.conn(), &id.to_string())
+    }
+}
+
+/// A new contact's field map and its JSON body (what the write path
+/// stores for a new row), made off the writer's thread. The id is not part
+/// of either.
+pub(crate) struct NewContact {
+    fields: serde_json::Map<String, serde_json::Value>,
+    json: String,
+}
+
+impl NewContact {
+    pub(crate) fn new(c: &Contact) -> Result<NewContact> {
+        let fields = to_fields(c)?;
+        let json = crate::store::new_row_json(Table::Contacts, &fields);
+        Ok(NewContact { fields, json })
     }
 }
 
@@ -1174,8 +1185,7 @@ mod tests {
             // Back to schema 3: the objects migration 4 made are dropped.
             s.conn()
                 .execute_batch(
-                    "DROP TRIGGER contact_tags_insert; DROP TRIGGER contact_tags_update; \
-                     DROP TRIGGER contact_tags_delete; DROP TABLE contact_tags; \
+                    "DROP TABLE contact_tags; \
                      DROP INDEX contacts_live_owner; DROP INDEX contacts_live_name; \
                      CREATE INDEX contacts_name ON contacts(display_name COLLATE NOCASE); \
                      PRAGMA user_version = 3;",

@@ -12,6 +12,7 @@ mod error;
 pub mod export;
 pub mod import;
 pub mod keys;
+mod lookups;
 pub mod migrations;
 pub mod normalize;
 pub mod plugin_registry;

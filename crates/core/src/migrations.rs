@@ -151,6 +151,14 @@ pub const MIGRATIONS: &[&str] = &[
          SELECT lower(j.value), c.id FROM contacts AS c, json_each(c.tags) AS j \
          WHERE c.deleted = 0 AND j.type = 'text';\n",
     ),
+    // 5: the tag look-up is kept by the code that keeps the email and phone
+    // look-ups (`lookups`), not by triggers: a trigger makes every contact
+    // insert a multi-table statement, which SQLite journals page by page.
+    concat!(
+        "DROP TRIGGER contact_tags_insert;\n",
+        "DROP TRIGGER contact_tags_update;\n",
+        "DROP TRIGGER contact_tags_delete;\n",
+    ),
 ];
 
 /// The newest schema version this build knows.

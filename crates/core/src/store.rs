@@ -699,19 +699,51 @@ pub struct WriteTx<'s> {
     events: Vec<ChangeEvent>,
 }
 
-fn sql_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as S;
-    match v {
-        Value::Null => S::Null,
-        Value::Bool(b) => S::Integer(*b as i64),
-        Value::Number(n) => n
-            .as_i64()
-            .map(S::Integer)
-            .or_else(|| n.as_f64().map(S::Real))
-            .unwrap_or(S::Null),
-        Value::String(s) => S::Text(s.clone()),
-        other => S::Text(other.to_string()),
+/// A JSON field value bound as an SQL parameter, strings borrowed (no copy
+/// per bind). Lists and objects are stored as JSON text.
+pub(crate) struct SqlArg<'a>(pub &'a Value);
+
+impl rusqlite::ToSql for SqlArg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput as O, Value as S, ValueRef as R};
+        Ok(match self.0 {
+            Value::Null => O::Owned(S::Null),
+            Value::Bool(b) => O::Owned(S::Integer(*b as i64)),
+            Value::Number(n) => O::Owned(
+                n.as_i64()
+                    .map(S::Integer)
+                    .or_else(|| n.as_f64().map(S::Real))
+                    .unwrap_or(S::Null),
+            ),
+            Value::String(s) => O::Borrowed(R::Text(s.as_bytes())),
+            other => O::Owned(S::Text(other.to_string())),
+        })
     }
+}
+
+/// The sync op (and audit) body of a new row: every field of the table,
+/// null where `after` has none, keys sorted (the text `Value::Object` gives).
+pub(crate) fn new_row_json(table: Table, after: &Map<String, Value>) -> String {
+    let mut fields: Vec<&'static str> = table.fields().to_vec();
+    fields.sort_unstable();
+    let mut out = String::with_capacity(64 * fields.len());
+    out.push('{');
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Keys are plain identifiers; values go through serde_json.
+        out.push('"');
+        out.push_str(f);
+        out.push_str("\":");
+        let v = after.get(*f).unwrap_or(&Value::Null);
+        match serde_json::to_string(v) {
+            Ok(t) => out.push_str(&t),
+            Err(_) => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out
 }
 
 pub(crate) fn row_to_json(table: Table, field: &str, v: rusqlite::types::ValueRef<'_>) -> Value {
@@ -780,6 +812,19 @@ impl<'s> WriteTx<'s> {
         before: Option<&StoredRow>,
         after: &Map<String, Value>,
     ) -> Result<Vec<String>> {
+        self.put_with(table, id, before, after, None)
+    }
+
+    /// [`WriteTx::put`], given a new row's body ([`new_row_json`] of
+    /// `after`) when the caller made it already, e.g. on another thread.
+    pub(crate) fn put_with(
+        &mut self,
+        table: Table,
+        id: Uuid,
+        before: Option<&StoredRow>,
+        after: &Map<String, Value>,
+        new_json: Option<String>,
+    ) -> Result<Vec<String>> {
         let fields = table.fields();
         let changed: Vec<&'static str> = fields
             .iter()
@@ -798,71 +843,67 @@ impl<'s> WriteTx<'s> {
         let hlc = self.clock.now();
         let now = now_text();
         let id_text = id.to_string();
-        let action;
-        let mut audit = Map::new();
-        match before {
+        let hlc_text = hlc.to_string();
+        let (action, audit_text, out_text) = match before {
             None => {
-                action = Action::Created;
-                let sql = table.insert_sql();
-                let mut vals: Vec<rusqlite::types::Value> = Vec::with_capacity(fields.len() + 5);
-                vals.push(id_text.clone().into());
-                vals.push(self.identity.tenant_id.to_string().into());
-                for f in fields {
-                    let v = after.get(*f).unwrap_or(&Value::Null);
-                    vals.push(sql_value(v));
-                    if !v.is_null() {
-                        audit.insert((*f).to_string(), v.clone());
-                    }
+                let tenant = self.identity.tenant_id.to_string();
+                let clocks = format!("{{\"_\":\"{hlc_text}\"}}");
+                let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(fields.len() + 5);
+                let vals: Vec<SqlArg<'_>> = fields
+                    .iter()
+                    .map(|f| SqlArg(after.get(*f).unwrap_or(&Value::Null)))
+                    .collect();
+                args.push(&id_text);
+                args.push(&tenant);
+                for v in &vals {
+                    args.push(v);
                 }
-                let mut clocks = Map::new();
-                clocks.insert("_".into(), Value::String(hlc.to_string()));
-                vals.push(Value::Object(clocks).to_string().into());
-                vals.push(now.clone().into());
-                vals.push(now.clone().into());
+                args.push(&clocks);
+                args.push(&now);
+                args.push(&now);
                 self.tx
-                    .prepare_cached(sql)?
-                    .execute(rusqlite::params_from_iter(vals))?;
+                    .prepare_cached(table.insert_sql())?
+                    .execute(args.as_slice())?;
+                let body = new_json.unwrap_or_else(|| new_row_json(table, after));
+                // For a new row the audit entry is the row itself.
+                (Action::Created, body.clone(), body)
             }
             Some(b) => {
-                action = Action::Updated;
                 let mut clocks = b.clocks.clone();
+                let mut audit = Map::new();
                 let sets: Vec<String> = changed.iter().map(|f| format!("{f} = ?")).collect();
                 let sql = format!(
                     "UPDATE {} SET {}, clocks = ?, updated_at = ? WHERE id = ?",
                     table.name(),
                     sets.join(", ")
                 );
-                let mut vals: Vec<rusqlite::types::Value> = Vec::with_capacity(changed.len() + 3);
+                let mut out_fields = Map::new();
                 for f in &changed {
                     let new = after.get(*f).cloned().unwrap_or(Value::Null);
                     let old = b.fields.get(*f).cloned().unwrap_or(Value::Null);
-                    vals.push(sql_value(&new));
-                    clocks.insert((*f).to_string(), Value::String(hlc.to_string()));
+                    clocks.insert((*f).to_string(), Value::String(hlc_text.clone()));
+                    out_fields.insert((*f).to_string(), new.clone());
                     audit.insert((*f).to_string(), Value::Array(vec![old, new]));
                 }
-                vals.push(Value::Object(clocks).to_string().into());
-                vals.push(now.clone().into());
-                vals.push(id_text.clone().into());
-                self.tx
-                    .prepare_cached(&sql)?
-                    .execute(rusqlite::params_from_iter(vals))?;
-            }
-        }
-        let out_fields: Map<String, Value> = changed
-            .iter()
-            .map(|f| {
+                let clocks = Value::Object(clocks).to_string();
+                let vals: Vec<SqlArg<'_>> = changed
+                    .iter()
+                    .map(|f| SqlArg(after.get(*f).unwrap_or(&Value::Null)))
+                    .collect();
+                let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(changed.len() + 3);
+                for v in &vals {
+                    args.push(v);
+                }
+                args.push(&clocks);
+                args.push(&now);
+                args.push(&id_text);
+                self.tx.prepare_cached(&sql)?.execute(args.as_slice())?;
                 (
-                    (*f).to_string(),
-                    after.get(*f).cloned().unwrap_or(Value::Null),
+                    Action::Updated,
+                    Value::Object(audit).to_string(),
+                    Value::Object(out_fields).to_string(),
                 )
-            })
-            .collect();
-        let out_text = Value::Object(out_fields).to_string();
-        // For a new row the audit entry is the row itself: reuse the text.
-        let audit_text = if action == Action::Created {
-            out_text.clone()
-        } else {
-            Value::Object(audit).to_string()
+            }
         };
         self.record(table, id, action, hlc, &now, audit_text, out_text, &changed)?;
         Ok(changed.iter().map(|f| (*f).to_string()).collect())

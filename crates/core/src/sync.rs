@@ -293,8 +293,7 @@ impl Store {
             for (t, i) in victims {
                 let n = tx.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [&i])?;
                 if t == "contacts" {
-                    tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [&i])?;
-                    tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [&i])?;
+                    crate::lookups::unindex(&tx, &i)?;
                     tx.execute("DELETE FROM import_keys WHERE contact_id = ?1", [&i])?;
                 }
                 if n > 0 {
@@ -379,7 +378,7 @@ impl Store {
                         }
                     }
                     if table == Table::Contacts && !row.deleted {
-                        insert_lookups(&tx, &id, &row.fields)?;
+                        crate::lookups::index(&tx, &id, &row.fields)?;
                     }
                     audit(
                         &tx,
@@ -441,10 +440,11 @@ impl Store {
                     .execute(rusqlite::params_from_iter(vals))?;
                     if table == Table::Contacts {
                         if deleted_now || local_deleted || row.deleted {
-                            tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [&id])?;
-                            tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [&id])?;
-                        } else if changes.contains_key("emails") || changes.contains_key("phones") {
-                            refresh_lookups(&tx, &id, &row.fields)?;
+                            crate::lookups::unindex(&tx, &id)?;
+                        } else {
+                            crate::lookups::reindex(&tx, &id, &row.fields, |f| {
+                                changes.contains_key(f)
+                            })?;
                         }
                     }
                     let action = if deleted_now { "deleted" } else { "updated" };
@@ -682,43 +682,6 @@ fn compact_clocks(fields: &[&str], clocks: &BTreeMap<String, Hlc>) -> Map<String
     out
 }
 
-fn refresh_lookups(
-    tx: &rusqlite::Transaction<'_>,
-    id: &str,
-    fields: &Map<String, Value>,
-) -> Result<()> {
-    tx.execute("DELETE FROM contact_emails WHERE contact_id = ?1", [id])?;
-    tx.execute("DELETE FROM contact_phones WHERE contact_id = ?1", [id])?;
-    insert_lookups(tx, id, fields)
-}
-
-/// Index a contact's emails and phones (a new row: nothing to remove).
-fn insert_lookups(
-    tx: &rusqlite::Transaction<'_>,
-    id: &str,
-    fields: &Map<String, Value>,
-) -> Result<()> {
-    for (field, table, col) in [
-        ("emails", "contact_emails", "email"),
-        ("phones", "contact_phones", "phone"),
-    ] {
-        for v in fields
-            .get(field)
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            if let Some(s) = v.as_str() {
-                tx.prepare_cached(&format!(
-                    "INSERT OR IGNORE INTO {table} ({col}, contact_id) VALUES (?1, ?2)"
-                ))?
-                .execute([s, id])?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -853,6 +816,78 @@ mod tests {
         assert_eq!(rep.evicted, 2, "the contact and its activity");
         assert!(s.contact(id).is_err());
         assert_eq!(by_email(&mut s, "x@example.com"), None);
+    }
+
+    fn tagged(s: &Store, tag: &str) -> Vec<Uuid> {
+        let q = crate::ContactQuery {
+            tag: Some(tag.into()),
+            ..Default::default()
+        };
+        s.list_contacts(&q)
+            .expect("list")
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Pulled rows keep the look-up tables in step like local writes do:
+    /// a new row, an edit of its lists, a tombstone, an eviction.
+    #[test]
+    fn pulled_changes_keep_tags_emails_and_phones_looked_up() {
+        let (_d, mut s) = store();
+        let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut a = full("Ann", "Leeds");
+        a.retain(|(k, _)| *k != "tags");
+        a.push(("tags", serde_json::json!(["Motor", "VIP"])));
+        let mut b = full("Bob", "York");
+        b.retain(|(k, _)| *k != "emails" && *k != "tags");
+        b.push(("emails", serde_json::json!(["bob@example.com"])));
+        b.push(("tags", serde_json::json!(["motor"])));
+        s.apply_remote(
+            &[
+                remote(ann, &a, hlc(1_000, 7), false),
+                remote(bob, &b, hlc(1_000, 7), false),
+            ],
+            &[],
+            1,
+        )
+        .expect("apply");
+        assert_eq!(tagged(&s, "MOTOR"), vec![ann, bob]);
+        assert_eq!(tagged(&s, "vip"), vec![ann]);
+        // An edit of Ann's tags and emails from elsewhere.
+        let edit = remote(
+            ann,
+            &[
+                ("tags", serde_json::json!(["Home"])),
+                ("emails", serde_json::json!(["ann@example.com"])),
+            ],
+            hlc(2_000, 7),
+            false,
+        );
+        s.apply_remote(&[edit], &[], 2).expect("edit");
+        assert_eq!(tagged(&s, "motor"), vec![bob]);
+        assert_eq!(tagged(&s, "home"), vec![ann]);
+        assert_eq!(by_email(&mut s, "x@example.com"), None);
+        assert_eq!(by_email(&mut s, "ann@example.com"), Some(ann));
+        // Ann deleted elsewhere; Bob evicted.
+        let gone = remote(ann, &[], hlc(3_000, 7), true);
+        s.apply_remote(
+            &[gone],
+            &[Eviction {
+                table: "contacts".into(),
+                row_id: bob,
+            }],
+            3,
+        )
+        .expect("delete");
+        assert!(tagged(&s, "home").is_empty());
+        assert!(tagged(&s, "motor").is_empty());
+        assert_eq!(by_email(&mut s, "ann@example.com"), None);
+        assert_eq!(by_email(&mut s, "bob@example.com"), None);
+        assert_eq!(
+            s.contact_owners_and_tags(10).expect("tags").1,
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -219,12 +219,68 @@ struct ParsedRow {
     /// The row validated on its own (id still nil): written as is when the
     /// row matches no existing contact.
     validated: Contact,
+    /// Its field map and body for the write path, made here so the writer
+    /// thread (the import's bottleneck) only writes.
+    new: Option<crate::contacts::NewContact>,
 }
 
 enum Msg {
     Row(Box<ParsedRow>),
     Problem(RowProblem),
     Blank,
+}
+
+/// Rows handed from the reader to the writer a chunk at a time: one
+/// hand-off per row cost a thread wake-up per row (measured: 14% of the
+/// writer's time in futex calls).
+const CHUNK: usize = 256;
+
+/// The reader's end: buffers messages and sends them in chunks.
+struct Outbox {
+    tx: mpsc::SyncSender<Vec<Msg>>,
+    buf: Vec<Msg>,
+}
+
+impl Outbox {
+    /// Queue a message; `Err` once the writer has gone.
+    fn send(&mut self, msg: Msg) -> std::result::Result<(), ()> {
+        self.buf.push(msg);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::result::Result<(), ()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx.send(chunk).map_err(|_| ())
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// The writer's end: yields messages one at a time.
+struct Inbox {
+    rx: mpsc::Receiver<Vec<Msg>>,
+    buf: std::vec::IntoIter<Msg>,
+}
+
+impl Inbox {
+    fn recv(&mut self) -> Option<Msg> {
+        loop {
+            if let Some(m) = self.buf.next() {
+                return Some(m);
+            }
+            self.buf = self.rx.recv().ok()?.into_iter();
+        }
+    }
 }
 
 struct Opened {
@@ -324,7 +380,7 @@ fn produce(
     columns: &[ColumnMapping],
     header_len: usize,
     region: crate::normalize::Region,
-    tx: mpsc::SyncSender<Msg>,
+    mut tx: Outbox,
     control: &ImportControl,
     path: &Path,
 ) -> std::result::Result<(), String> {
@@ -507,12 +563,14 @@ fn parse_row(
         }
     };
     let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| fingerprint(&draft));
+    let new = crate::contacts::NewContact::new(&validated).ok();
     Msg::Row(Box::new(ParsedRow {
         row,
         draft,
         emails,
         fingerprint: fp,
         validated,
+        new,
     }))
 }
 
@@ -677,7 +735,15 @@ impl Store {
         };
         let region = self.default_region();
         let header_len = headers.len();
-        let (tx, rx) = mpsc::sync_channel::<Msg>(2048);
+        let (tx, rx) = mpsc::sync_channel::<Vec<Msg>>(8);
+        let tx = Outbox {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let mut rx = Inbox {
+            rx,
+            buf: Vec::new().into_iter(),
+        };
         let counter = opened.counter.clone();
         let total = opened.total;
         let actor = Actor::Import {
@@ -690,7 +756,7 @@ impl Store {
             let producer =
                 s.spawn(move || produce(rdr, utf8, cols, header_len, region, tx, control, path));
             let written = self.write_rows(
-                &rx,
+                &mut rx,
                 &actor,
                 opts.dry_run,
                 batch_size,
@@ -740,7 +806,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     fn write_rows(
         &mut self,
-        rx: &mpsc::Receiver<Msg>,
+        rx: &mut Inbox,
         actor: &Actor,
         dry_run: bool,
         batch_size: usize,
@@ -794,7 +860,7 @@ enum BatchEnd {
 /// Write up to `batch_size` rows into `tx`, counting what happened.
 fn fill_batch(
     tx: &mut crate::store::WriteTx<'_>,
-    rx: &mpsc::Receiver<Msg>,
+    rx: &mut Inbox,
     region: crate::normalize::Region,
     batch_size: usize,
     control: &ImportControl,
@@ -804,7 +870,7 @@ fn fill_batch(
         if control.is_cancelled() {
             return Ok((BatchEnd::Cancelled, batch));
         }
-        let Ok(msg) = rx.recv() else {
+        let Some(msg) = rx.recv() else {
             return Ok((BatchEnd::Done, batch));
         };
         batch.rows += 1;
@@ -917,10 +983,10 @@ fn write_one(
             return Ok(());
         }
     };
-    let written = if existing.is_some() {
-        tx.save_contact(&contact)?
-    } else {
-        tx.save_contact_over(&contact, None)?
+    let written = match (&existing, r.new) {
+        (Some(_), _) => tx.save_contact(&contact)?,
+        (None, Some(new)) => tx.save_new_contact(&contact, new)?,
+        (None, None) => tx.save_contact_over(&contact, None)?,
     };
     match written {
         Written::Created => batch.created += 1,
