@@ -614,13 +614,13 @@ impl WriteTx<'_> {
         before: Option<crate::store::StoredRow>,
     ) -> Result<Written> {
         let after = to_fields(c)?;
-        self.save_contact_fields(c, before, &after, None)
+        self.save_contact_fields(c, before, &after)
     }
 
-    /// Write a new contact whose field map and body were made beforehand
+    /// Write a new contact whose field map was made beforehand
     /// ([`NewContact::new`], e.g. on an import's reader thread).
     pub(crate) fn save_new_contact(&mut self, c: &Contact, new: NewContact) -> Result<Written> {
-        self.save_contact_fields(c, None, &new.fields, Some(new.json))
+        self.save_contact_fields(c, None, &new.0)
     }
 
     fn save_contact_fields(
@@ -628,9 +628,8 @@ impl WriteTx<'_> {
         c: &Contact,
         before: Option<crate::store::StoredRow>,
         after: &serde_json::Map<String, serde_json::Value>,
-        new_json: Option<String>,
     ) -> Result<Written> {
-        let changed = self.put_with(Table::Contacts, c.id, before.as_ref(), after, new_json)?;
+        let changed = self.put(Table::Contacts, c.id, before.as_ref(), after)?;
         if changed.is_empty() {
             return Ok(Written::Unchanged);
         }
@@ -666,19 +665,13 @@ impl WriteTx<'_> {
     }
 }
 
-/// A new contact's field map and its JSON body (what the write path
-/// stores for a new row), made off the writer's thread. The id is not part
-/// of either.
-pub(crate) struct NewContact {
-    fields: serde_json::Map<String, serde_json::Value>,
-    json: String,
-}
+/// A new contact's field map (what the write path writes), made off the
+/// writer's thread. Its id plays no part.
+pub(crate) struct NewContact(serde_json::Map<String, serde_json::Value>);
 
 impl NewContact {
     pub(crate) fn new(c: &Contact) -> Result<NewContact> {
-        let fields = to_fields(c)?;
-        let json = crate::store::new_row_json(Table::Contacts, &fields);
-        Ok(NewContact { fields, json })
+        Ok(NewContact(to_fields(c)?))
     }
 }
 

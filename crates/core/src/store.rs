@@ -593,7 +593,10 @@ impl Store {
             .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))?)
     }
 
-    /// Audit entries for one row, oldest first.
+    /// Audit entries for one row, oldest first. A creation's values are
+    /// not stored twice (see [`BY_ROW`]); they are worked back here from the
+    /// row as it is and the `[old, new]` pairs of the updates since. If the
+    /// row has left this device (evicted), they are `null`.
     pub fn audit_for(&self, row_id: Uuid) -> Result<Vec<AuditEntry>> {
         let mut st = self.conn.prepare(
             "SELECT at, actor, table_name, action, changes FROM audit_log WHERE row_id = ?1 ORDER BY seq",
@@ -618,6 +621,33 @@ impl Store {
                 changes: serde_json::from_str(&changes)?,
             });
         }
+        let Some(table) = out.first().and_then(|e| crate::sync::table_named(&e.table)) else {
+            return Ok(out);
+        };
+        let mut state = match load_any_row(&self.conn, table, row_id)? {
+            Some(r) => r.fields,
+            None => return Ok(out),
+        };
+        for e in out.iter_mut().rev() {
+            match (e.action.as_str(), &e.changes) {
+                ("created", Value::Null) => {
+                    e.changes = Value::Object(
+                        std::mem::take(&mut state)
+                            .into_iter()
+                            .filter(|(_, v)| !v.is_null())
+                            .collect(),
+                    );
+                }
+                ("updated", Value::Object(m)) => {
+                    for (f, pair) in m {
+                        if let Some(old) = pair.as_array().and_then(|p| p.first()) {
+                            state.insert(f.clone(), old.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         Ok(out)
     }
 
@@ -640,7 +670,8 @@ pub struct AuditEntry {
     pub table: String,
     /// created / updated / deleted.
     pub action: String,
-    /// For updates `{field: [old, new]}`; for creates `{field: new}`.
+    /// For updates `{field: [old, new]}`; for creates `{field: value}`
+    /// (the fields that were set).
     pub changes: Value,
 }
 
@@ -699,6 +730,13 @@ pub struct WriteTx<'s> {
     events: Vec<ChangeEvent>,
 }
 
+/// The body of a new row's audit entry and sync op: not a copy of the row
+/// (which tripled what an import writes) but a reference to it. The sync op
+/// is filled from the row when it is pushed ([`Store::outbox_batch`]); the
+/// audit entry's values are worked back from the row and the later entries'
+/// `[old, new]` pairs ([`Store::audit_for`]).
+pub(crate) const BY_ROW: &str = "null";
+
 /// A JSON field value bound as an SQL parameter, strings borrowed (no copy
 /// per bind). Lists and objects are stored as JSON text.
 pub(crate) struct SqlArg<'a>(pub &'a Value);
@@ -721,31 +759,6 @@ impl rusqlite::ToSql for SqlArg<'_> {
     }
 }
 
-/// The sync op (and audit) body of a new row: every field of the table,
-/// null where `after` has none, keys sorted (the text `Value::Object` gives).
-pub(crate) fn new_row_json(table: Table, after: &Map<String, Value>) -> String {
-    let mut fields: Vec<&'static str> = table.fields().to_vec();
-    fields.sort_unstable();
-    let mut out = String::with_capacity(64 * fields.len());
-    out.push('{');
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // Keys are plain identifiers; values go through serde_json.
-        out.push('"');
-        out.push_str(f);
-        out.push_str("\":");
-        let v = after.get(*f).unwrap_or(&Value::Null);
-        match serde_json::to_string(v) {
-            Ok(t) => out.push_str(&t),
-            Err(_) => out.push_str("null"),
-        }
-    }
-    out.push('}');
-    out
-}
-
 pub(crate) fn row_to_json(table: Table, field: &str, v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef as R;
     match v {
@@ -766,11 +779,21 @@ pub(crate) fn row_to_json(table: Table, field: &str, v: rusqlite::types::ValueRe
 
 /// Read a live (not tombstoned) row's fields.
 pub(crate) fn load_row(conn: &Connection, table: Table, id: Uuid) -> Result<Option<StoredRow>> {
+    load(conn, table, id, true)
+}
+
+/// Read a row's fields, tombstoned or not (`None`: not on this device).
+pub(crate) fn load_any_row(conn: &Connection, table: Table, id: Uuid) -> Result<Option<StoredRow>> {
+    load(conn, table, id, false)
+}
+
+fn load(conn: &Connection, table: Table, id: Uuid, live: bool) -> Result<Option<StoredRow>> {
     let fields = table.fields();
     let sql = format!(
-        "SELECT {}, clocks FROM {} WHERE id = ?1 AND deleted = 0",
+        "SELECT {}, clocks FROM {} WHERE id = ?1{}",
         fields.join(", "),
-        table.name()
+        table.name(),
+        if live { " AND deleted = 0" } else { "" }
     );
     let mut st = conn.prepare_cached(&sql)?;
     let row = st
@@ -812,19 +835,6 @@ impl<'s> WriteTx<'s> {
         before: Option<&StoredRow>,
         after: &Map<String, Value>,
     ) -> Result<Vec<String>> {
-        self.put_with(table, id, before, after, None)
-    }
-
-    /// [`WriteTx::put`], given a new row's body ([`new_row_json`] of
-    /// `after`) when the caller made it already, e.g. on another thread.
-    pub(crate) fn put_with(
-        &mut self,
-        table: Table,
-        id: Uuid,
-        before: Option<&StoredRow>,
-        after: &Map<String, Value>,
-        new_json: Option<String>,
-    ) -> Result<Vec<String>> {
         let fields = table.fields();
         let changed: Vec<&'static str> = fields
             .iter()
@@ -864,9 +874,9 @@ impl<'s> WriteTx<'s> {
                 self.tx
                     .prepare_cached(table.insert_sql())?
                     .execute(args.as_slice())?;
-                let body = new_json.unwrap_or_else(|| new_row_json(table, after));
-                // For a new row the audit entry is the row itself.
-                (Action::Created, body.clone(), body)
+                // A new row's audit entry and sync op refer to the row
+                // itself instead of copying it (see [`BY_ROW`]).
+                (Action::Created, BY_ROW.to_string(), BY_ROW.to_string())
             }
             Some(b) => {
                 let mut clocks = b.clocks.clone();

@@ -41,7 +41,7 @@ const ALL_TABLES: [Table; 5] = [
     Table::Activities,
 ];
 
-fn table_named(name: &str) -> Option<Table> {
+pub(crate) fn table_named(name: &str) -> Option<Table> {
     ALL_TABLES.into_iter().find(|t| t.name() == name)
 }
 
@@ -106,6 +106,30 @@ pub struct ApplyReport {
     pub evicted: usize,
     /// Rows that could not be stored (unknown table, missing required field).
     pub skipped: usize,
+}
+
+/// The fields an outbox op carries. A new row's op refers to the row
+/// ([`crate::store::BY_ROW`]) and carries every field as the row holds it
+/// now: later edits have ops of their own with later clocks, so the server
+/// ends with the same values either way. A row that has left this device
+/// (evicted before its op was sent) gives no fields, and the server refuses
+/// the op, which sets it aside.
+fn op_fields(
+    conn: &rusqlite::Connection,
+    table: &str,
+    row_id: Uuid,
+    text: &str,
+) -> Result<BTreeMap<String, Value>> {
+    if text != crate::store::BY_ROW {
+        return Ok(serde_json::from_str(text)?);
+    }
+    let row = match table_named(table) {
+        Some(t) => crate::store::load_any_row(conn, t, row_id)?,
+        None => None,
+    };
+    Ok(row
+        .map(|r| r.fields.into_iter().collect())
+        .unwrap_or_default())
 }
 
 /// A local row: its fields, its clocks, whether it is a tombstone.
@@ -179,13 +203,15 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (op_id, table, row_id, hlc, fields) = row?;
+            let row_id = Uuid::parse_str(&row_id).map_err(|e| bad(format!("row id: {e}")))?;
+            let fields = op_fields(self.conn(), &table, row_id, &fields)?;
             out.push(SyncOp {
                 op_id: Uuid::parse_str(&op_id).map_err(|e| bad(format!("op id: {e}")))?,
                 table,
-                row_id: Uuid::parse_str(&row_id).map_err(|e| bad(format!("row id: {e}")))?,
+                row_id,
                 tenant_id: tenant,
                 hlc: hlc.parse().map_err(|e| bad(format!("{e}")))?,
-                fields: serde_json::from_str::<BTreeMap<String, Value>>(&fields)?,
+                fields,
             });
         }
         Ok(out)
@@ -218,8 +244,12 @@ impl Store {
             )
             .optional()?;
         if let Some((table, row, hlc, fields)) = op {
+            let fields = match Uuid::parse_str(&row) {
+                Ok(id) => serde_json::to_value(op_fields(&tx, &table, id, &fields)?)?,
+                Err(_) => serde_json::from_str::<Value>(&fields)?,
+            };
             let entry = serde_json::json!({"table": table, "row_id": row, "hlc": hlc,
-                "fields": serde_json::from_str::<Value>(&fields)?, "reason": reason, "at": now_text()});
+                "fields": fields, "reason": reason, "at": now_text()});
             set_meta(
                 &tx,
                 &format!("sync.quarantine.{op_id}"),
@@ -380,14 +410,8 @@ impl Store {
                     if table == Table::Contacts && !row.deleted {
                         crate::lookups::index(&tx, &id, &row.fields)?;
                     }
-                    audit(
-                        &tx,
-                        newest.node,
-                        table.name(),
-                        &id,
-                        "created",
-                        &Value::Object(row.fields.clone()),
-                    )?;
+                    // Like a local creation, the entry refers to the row.
+                    audit(&tx, newest.node, table.name(), &id, "created", &Value::Null)?;
                     report.changed += 1;
                 }
                 Some((local_fields, mut clocks, local_deleted)) => {
@@ -888,6 +912,43 @@ mod tests {
             s.contact_owners_and_tags(10).expect("tags").1,
             Vec::<String>::new()
         );
+    }
+
+    /// A new row is written once: its audit entry and its op refer to it.
+    /// If the row leaves the device before its op is sent, the op goes out
+    /// empty, so the server refuses it and it is set aside, not lost silently.
+    #[test]
+    fn a_new_rows_op_and_audit_entry_refer_to_the_row() {
+        let (_d, mut s) = store();
+        let mut draft = ContactDraft::default();
+        draft.set("first_name", "Ann").expect("draft");
+        let c = s.create_contact(&draft).expect("create");
+        let stored: (String, String) = s
+            .conn()
+            .query_row(
+                "SELECT a.changes, o.fields FROM audit_log a, sync_outbox o \
+                 WHERE a.row_id = ?1 AND o.row_id = ?1",
+                [c.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("stored");
+        assert_eq!(stored, ("null".to_string(), "null".to_string()));
+        assert_eq!(
+            s.outbox_batch(1).expect("batch")[0].fields["first_name"],
+            "Ann"
+        );
+        s.apply_remote(
+            &[],
+            &[Eviction {
+                table: "contacts".into(),
+                row_id: c.id,
+            }],
+            1,
+        )
+        .expect("evict");
+        let ops = s.outbox_batch(1).expect("batch");
+        assert_eq!(ops.len(), 1);
+        assert!(ops[0].fields.is_empty());
     }
 
     #[test]

@@ -293,6 +293,30 @@ fn every_write_leaves_an_audit_entry_an_outbox_op_and_an_event_after_commit() {
         audit[1].changes["display_name"],
         serde_json::json!(["Ann Lee", "Ann Lee-Smith"])
     );
+    // The creation shows the values it set, worked back through the edit.
+    assert_eq!(audit[0].changes["last_name"], "Lee");
+    assert_eq!(audit[0].changes["display_name"], "Ann Lee");
+    assert_eq!(
+        audit[0].changes["emails"],
+        serde_json::json!(["ann@example.com"])
+    );
+    assert_eq!(
+        audit[0].changes.get("city"),
+        None,
+        "unset fields are left out"
+    );
+    // The creation's op carries every field as the row holds it; the edit's
+    // op carries what it changed, with a later clock.
+    let ops = s.outbox_batch(10).unwrap();
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[0].fields["first_name"], "Ann");
+    assert_eq!(ops[0].fields["last_name"], "Lee-Smith");
+    assert_eq!(ops[0].fields["city"], serde_json::Value::Null);
+    assert_eq!(
+        ops[1].fields.keys().collect::<Vec<_>>(),
+        vec!["display_name", "last_name"]
+    );
+    assert!(ops[1].hlc > ops[0].hlc);
     assert_eq!(s.outbox_len().unwrap(), 2);
     // An update that changes nothing writes nothing.
     s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
