@@ -726,14 +726,15 @@ impl WriteTx<'_> {
         id: Uuid,
         fields: &[(String, Option<String>)],
     ) -> Result<()> {
-        let before =
-            load_row(self.conn(), Table::Contacts, id)?.ok_or_else(|| CoreError::NotFound {
+        // Only the custom fields change: read only them.
+        let before = crate::store::load_some(self.conn(), Table::Contacts, id, &["custom"])?
+            .ok_or_else(|| CoreError::NotFound {
                 kind: "contact",
                 id: id.to_string(),
             })?;
-        let mut after = before.fields.clone();
-        let mut custom = match after.remove("custom") {
-            Some(serde_json::Value::Object(m)) => m,
+        let mut after = serde_json::Map::new();
+        let mut custom = match before.fields.get("custom") {
+            Some(serde_json::Value::Object(m)) => m.clone(),
             _ => serde_json::Map::new(),
         };
         for (name, value) in fields {

@@ -782,13 +782,33 @@ pub(crate) fn load_row(conn: &Connection, table: Table, id: Uuid) -> Result<Opti
     load(conn, table, id, true)
 }
 
+/// Read some fields of a live row (and its clocks): enough for an update
+/// that names only those fields.
+pub(crate) fn load_some(
+    conn: &Connection,
+    table: Table,
+    id: Uuid,
+    fields: &'static [&'static str],
+) -> Result<Option<StoredRow>> {
+    load_fields(conn, table, id, fields, true)
+}
+
 /// Read a row's fields, tombstoned or not (`None`: not on this device).
 pub(crate) fn load_any_row(conn: &Connection, table: Table, id: Uuid) -> Result<Option<StoredRow>> {
     load(conn, table, id, false)
 }
 
 fn load(conn: &Connection, table: Table, id: Uuid, live: bool) -> Result<Option<StoredRow>> {
-    let fields = table.fields();
+    load_fields(conn, table, id, table.fields(), live)
+}
+
+fn load_fields(
+    conn: &Connection,
+    table: Table,
+    id: Uuid,
+    fields: &[&str],
+    live: bool,
+) -> Result<Option<StoredRow>> {
     let sql = format!(
         "SELECT {}, clocks FROM {} WHERE id = ?1{}",
         fields.join(", "),
@@ -839,12 +859,12 @@ impl<'s> WriteTx<'s> {
         let changed: Vec<&'static str> = fields
             .iter()
             .copied()
-            .filter(|f| {
-                let new = after.get(*f).unwrap_or(&Value::Null);
-                match before {
-                    None => true,
-                    Some(b) => b.fields.get(*f).unwrap_or(&Value::Null) != new,
-                }
+            .filter(|f| match before {
+                None => true,
+                // An update leaves the fields `after` does not name alone.
+                Some(b) => after
+                    .get(*f)
+                    .is_some_and(|new| b.fields.get(*f).unwrap_or(&Value::Null) != new),
             })
             .collect();
         if changed.is_empty() {
