@@ -33,7 +33,22 @@ fn data_dir() -> Option<PathBuf> {
         .or_else(crm_app::default_data_dir)
 }
 
+/// The allocator's footprint options, set before anything is allocated
+/// (run by the loader with the other constructors, before Rust's runtime
+/// starts): mimalloc sizes its first arena at the first allocation.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static FAVOUR_FOOTPRINT: extern "C" fn() = {
+    extern "C" fn favour_footprint() {
+        crm_plugins::alloc::favour_footprint();
+    }
+    favour_footprint
+};
+
 fn main() {
+    #[cfg(not(target_os = "linux"))]
+    crm_plugins::alloc::favour_footprint();
     // WebKitGTK's accelerated compositing costs about 90 MB for a UI of
     // forms and lists (measured by `make bench-app`); off unless asked for
     // with CRM_WEBKIT_COMPOSITING=1 (WebDriver screenshots need it: the
