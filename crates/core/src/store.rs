@@ -560,6 +560,11 @@ impl Store {
 
     /// The connection, clock and identity for the sync module: changes
     /// received from the server are merged without entering the outbox.
+    /// The change listeners (cheap to clone: shared handles).
+    pub(crate) fn listeners(&self) -> Vec<Listener> {
+        self.listeners.clone()
+    }
+
     pub(crate) fn sync_parts(&mut self) -> (&mut Connection, &Clock, &mut Identity) {
         (&mut self.conn, &self.clock, &mut self.identity)
     }
@@ -736,6 +741,18 @@ pub struct WriteTx<'s> {
 /// audit entry's values are worked back from the row and the later entries'
 /// `[old, new]` pairs ([`Store::audit_for`]).
 pub(crate) const BY_ROW: &str = "null";
+
+/// Hand committed changes to the listeners. A listener that panics is
+/// contained and logged; the data is already committed.
+pub(crate) fn dispatch(listeners: &[Listener], events: &[ChangeEvent]) {
+    for ev in events {
+        for l in listeners {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l(ev))).is_err() {
+                tracing::error!(event = %ev.name, row = %ev.row_id, "a change listener panicked");
+            }
+        }
+    }
+}
 
 /// A JSON field value bound as an SQL parameter, strings borrowed (no copy
 /// per bind). Lists and objects are stored as JSON text.
@@ -1045,14 +1062,7 @@ impl<'s> WriteTx<'s> {
             ..
         } = self;
         tx.commit()?;
-        for ev in &events {
-            for l in listeners {
-                let l = l.clone();
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| l(ev))).is_err() {
-                    tracing::error!(event = %ev.name, row = %ev.row_id, "a change listener panicked");
-                }
-            }
-        }
+        dispatch(listeners, &events);
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{CoreError, Result};
 use crate::keys::{KeySource, ProfileMeta};
-use crate::store::{Actor, Store, Table};
+use crate::store::{Action, Actor, ChangeEvent, Store, Table};
 
 /// Keyring service under which device tokens are stored.
 pub const TOKEN_KEYRING_SERVICE: &str = "insurance-crm.device-token";
@@ -265,13 +265,38 @@ impl Store {
     }
 
     /// Merge a page from the server: evictions first, then rows, then save
-    /// `cursor`, all in one transaction. Nothing enters the outbox.
+    /// `cursor`, all in one transaction. Nothing enters the outbox. After
+    /// the commit, listeners get a `ChangeEvent` (actor: sync, with the
+    /// writing device) for each row that changed here, as for local writes,
+    /// so plugin hooks see changes made on other devices too. Evictions are
+    /// not changes to the data and send none.
     pub fn apply_remote(
         &mut self,
         rows: &[RowState],
         evictions: &[Eviction],
         cursor: i64,
     ) -> Result<ApplyReport> {
+        let listeners = self.listeners();
+        let mut events: Vec<ChangeEvent> = Vec::new();
+        let mut event =
+            |table: Table, id: Uuid, action: Action, device: Uuid, fields: Vec<String>| {
+                if listeners.is_empty() {
+                    return;
+                }
+                let verb = match action {
+                    Action::Created => "created",
+                    Action::Updated => "updated",
+                    Action::Deleted => "deleted",
+                };
+                events.push(ChangeEvent {
+                    name: format!("{}.{verb}", table.kind()),
+                    table,
+                    row_id: id,
+                    action,
+                    actor: Actor::Sync { device },
+                    fields,
+                });
+            };
         let (conn, clock, identity) = self.sync_parts();
         let tenant = identity.tenant_id.to_string();
         let tx = conn.transaction()?;
@@ -412,6 +437,10 @@ impl Store {
                     }
                     // Like a local creation, the entry refers to the row.
                     audit(&tx, newest.node, table.name(), &id, "created", &Value::Null)?;
+                    if !row.deleted {
+                        let names = fields.iter().map(|f| (*f).to_string()).collect();
+                        event(table, row.row_id, Action::Created, newest.node, names);
+                    }
                     report.changed += 1;
                 }
                 Some((local_fields, mut clocks, local_deleted)) => {
@@ -472,6 +501,11 @@ impl Store {
                         }
                     }
                     let action = if deleted_now { "deleted" } else { "updated" };
+                    let names: Vec<String> = changes
+                        .keys()
+                        .filter(|k| k.as_str() != crm_protocol::schema::DELETED)
+                        .cloned()
+                        .collect();
                     audit(
                         &tx,
                         newest.node,
@@ -480,12 +514,24 @@ impl Store {
                         action,
                         &Value::Object(changes),
                     )?;
+                    if deleted_now {
+                        event(
+                            table,
+                            row.row_id,
+                            Action::Deleted,
+                            newest.node,
+                            vec!["deleted".into()],
+                        );
+                    } else if !local_deleted {
+                        event(table, row.row_id, Action::Updated, newest.node, names);
+                    }
                     report.changed += 1;
                 }
             }
         }
         set_meta(&tx, "sync.cursor", Some(&cursor.to_string()))?;
         tx.commit()?;
+        crate::store::dispatch(&listeners, &events);
         Ok(report)
     }
 
@@ -912,6 +958,51 @@ mod tests {
             s.contact_owners_and_tags(10).expect("tags").1,
             Vec::<String>::new()
         );
+    }
+
+    /// Listeners (plugin hooks) hear of pulled changes after the page
+    /// commits, with the writing device as the actor; a page that changes
+    /// nothing, and an eviction, send nothing.
+    #[test]
+    fn pulled_changes_are_announced_to_listeners_after_the_commit() {
+        let (_d, mut s) = store();
+        let heard: std::sync::Arc<std::sync::Mutex<Vec<ChangeEvent>>> = Default::default();
+        let h = heard.clone();
+        s.subscribe(std::sync::Arc::new(move |e: &ChangeEvent| {
+            h.lock().expect("lock").push(e.clone())
+        }));
+        let id = Uuid::now_v7();
+        let new = remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false);
+        s.apply_remote(std::slice::from_ref(&new), &[], 1)
+            .expect("new");
+        s.apply_remote(&[new], &[], 1).expect("same again");
+        let edit = remote(id, &[("city", "York".into())], hlc(2_000, 8), false);
+        s.apply_remote(&[edit], &[], 2).expect("edit");
+        s.apply_remote(&[remote(id, &[], hlc(3_000, 8), true)], &[], 3)
+            .expect("delete");
+        let got = std::mem::take(&mut *heard.lock().expect("lock"));
+        let names: Vec<&str> = got.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["contact.created", "contact.updated", "contact.deleted"]
+        );
+        assert!(got.iter().all(|e| e.row_id == id));
+        let device = |n| Actor::Sync {
+            device: Uuid::from_u128(n),
+        };
+        assert_eq!((&got[0].actor, &got[1].actor), (&device(7), &device(8)));
+        assert_eq!(got[1].fields, ["city"]);
+        let other = Uuid::now_v7();
+        let bob = remote(other, &full("Bob", "Hull"), hlc(4_000, 7), false);
+        s.apply_remote(&[bob], &[], 4).expect("bob");
+        heard.lock().expect("lock").clear();
+        let gone = Eviction {
+            table: "contacts".into(),
+            row_id: other,
+        };
+        s.apply_remote(&[], &[gone], 5).expect("evict");
+        let got = heard.lock().expect("lock").clone();
+        assert!(got.is_empty(), "an eviction is not announced: {got:?}");
     }
 
     /// A new row is written once: its audit entry and its op refer to it.
