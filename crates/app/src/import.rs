@@ -119,7 +119,7 @@ impl App {
         let opts = ImportOptions {
             dry_run: args.dry_run,
             mappings: mappings(&args.mappings),
-            batch_size: 5000,
+            batch_size: crm_core::import::DEFAULT_BATCH_SIZE,
         };
         let result = (|| -> ApiResult<ImportReport> {
             let s = self.session()?;

@@ -399,8 +399,10 @@ fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
     let (d, app) = open_app();
     let app = Arc::new(app);
     let csv = d.path().join("big.csv");
+    let batch = crm_core::import::DEFAULT_BATCH_SIZE as u64;
+    let rows = batch + batch / 2;
     let mut text = String::from("First Name,Last Name,Email\n");
-    for i in 0..12_000 {
+    for i in 0..rows {
         text.push_str(&format!("P{i},Q{i},p{i}@example.com\n"));
     }
     std::fs::write(&csv, text).expect("csv");
@@ -408,9 +410,9 @@ fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
     let reader = app.clone();
     let rep = app
         .import_run(&import_args(&csv), &mut |p| {
-            // The first batch (5,000 rows) is committed; the import
-            // still holds the store while this runs.
-            if seen.is_none() && p.phase == "reading" && p.done >= 5_000 {
+            // The first batch is committed; the import still holds the
+            // store while this runs.
+            if seen.is_none() && p.phase == "reading" && p.done >= batch {
                 let (tx, rx) = mpsc::channel();
                 let r = reader.clone();
                 std::thread::spawn(move || {
@@ -424,15 +426,15 @@ fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
             }
         })
         .expect("import");
-    assert_eq!(rep.created, 12_000);
+    assert_eq!(rep.created, rows);
     let page = seen
         .expect("a progress event after the first batch")
         .expect("the list answered during the import");
-    assert_eq!(page.total, 5_000, "exactly the committed batch");
+    assert_eq!(page.total as u64, batch, "exactly the committed batch");
     assert!(!page.rows.is_empty());
     // Afterwards the reader sees everything.
     let after = app
         .contacts_page(ContactQueryArgs::default())
         .expect("list");
-    assert_eq!(after.total, 12_000);
+    assert_eq!(after.total as u64, rows);
 }

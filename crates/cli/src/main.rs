@@ -258,7 +258,7 @@ enum ImportCmd {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
         /// Rows per transaction.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = crm_core::import::DEFAULT_BATCH_SIZE)]
         batch_size: usize,
         /// Print the report as JSON.
         #[arg(long)]
