@@ -191,6 +191,17 @@ pub enum Action {
     Deleted,
 }
 
+impl Action {
+    /// The verb in audit entries and event names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Deleted => "deleted",
+        }
+    }
+}
+
 /// Sent to listeners after a transaction commits.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChangeEvent {
@@ -558,13 +569,13 @@ impl Store {
         &mut self.conn
     }
 
-    /// The connection, clock and identity for the sync module: changes
-    /// received from the server are merged without entering the outbox.
     /// The change listeners (cheap to clone: shared handles).
     pub(crate) fn listeners(&self) -> Vec<Listener> {
         self.listeners.clone()
     }
 
+    /// The connection, clock and identity for the sync module: changes
+    /// received from the server are merged without entering the outbox.
     pub(crate) fn sync_parts(&mut self) -> (&mut Connection, &Clock, &mut Identity) {
         (&mut self.conn, &self.clock, &mut self.identity)
     }
@@ -757,6 +768,20 @@ pub(crate) fn dispatch(listeners: &[Listener], events: &[ChangeEvent]) {
 /// A JSON field value bound as an SQL parameter, strings borrowed (no copy
 /// per bind). Lists and objects are stored as JSON text.
 pub(crate) struct SqlArg<'a>(pub &'a Value);
+
+impl SqlArg<'_> {
+    /// The same value, owned (for parameter lists that outlive the map).
+    pub(crate) fn owned(&self) -> rusqlite::types::Value {
+        use rusqlite::types::ToSqlOutput as O;
+        match rusqlite::ToSql::to_sql(self) {
+            Ok(O::Borrowed(r)) => {
+                rusqlite::types::Value::try_from(r).unwrap_or(rusqlite::types::Value::Null)
+            }
+            Ok(O::Owned(v)) => v,
+            _ => rusqlite::types::Value::Null,
+        }
+    }
+}
 
 impl rusqlite::ToSql for SqlArg<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
@@ -1003,11 +1028,7 @@ impl<'s> WriteTx<'s> {
         names: &[&str],
     ) -> Result<()> {
         let id_text = id.to_string();
-        let action_text = match action {
-            Action::Created => "created",
-            Action::Updated => "updated",
-            Action::Deleted => "deleted",
-        };
+        let action_text = action.as_str();
         self.tx
             .prepare_cached(
                 "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \

@@ -140,18 +140,7 @@ fn now_text() -> String {
 }
 
 fn sql_value(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as S;
-    match v {
-        Value::Null => S::Null,
-        Value::Bool(b) => S::Integer(*b as i64),
-        Value::Number(n) => n
-            .as_i64()
-            .map(S::Integer)
-            .or_else(|| n.as_f64().map(S::Real))
-            .unwrap_or(S::Null),
-        Value::String(s) => S::Text(s.clone()),
-        other => S::Text(other.to_string()),
-    }
+    crate::store::SqlArg(v).owned()
 }
 
 fn clock_of(clocks: &Map<String, Value>, field: &str) -> Hlc {
@@ -283,11 +272,7 @@ impl Store {
                 if listeners.is_empty() {
                     return;
                 }
-                let verb = match action {
-                    Action::Created => "created",
-                    Action::Updated => "updated",
-                    Action::Deleted => "deleted",
-                };
+                let verb = action.as_str();
                 events.push(ChangeEvent {
                     name: format!("{}.{verb}", table.kind()),
                     table,

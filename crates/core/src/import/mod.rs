@@ -225,8 +225,8 @@ struct ParsedRow {
     /// The row validated on its own (id still nil): written as is when the
     /// row matches no existing contact.
     validated: Contact,
-    /// Its field map and body for the write path, made here so the writer
-    /// thread (the import's bottleneck) only writes.
+    /// Its field map for the write path, made here so the writer thread
+    /// (the import's bottleneck) only writes.
     new: Option<crate::contacts::NewContact>,
 }
 
@@ -242,12 +242,12 @@ enum Msg {
 const CHUNK: usize = 256;
 
 /// The reader's end: buffers messages and sends them in chunks.
-struct Outbox {
+struct RowSender {
     tx: mpsc::SyncSender<Vec<Msg>>,
     buf: Vec<Msg>,
 }
 
-impl Outbox {
+impl RowSender {
     /// Queue a message; `Err` once the writer has gone.
     fn send(&mut self, msg: Msg) -> std::result::Result<(), ()> {
         self.buf.push(msg);
@@ -266,19 +266,19 @@ impl Outbox {
     }
 }
 
-impl Drop for Outbox {
+impl Drop for RowSender {
     fn drop(&mut self) {
         let _ = self.flush();
     }
 }
 
 /// The writer's end: yields messages one at a time.
-struct Inbox {
+struct RowReceiver {
     rx: mpsc::Receiver<Vec<Msg>>,
     buf: std::vec::IntoIter<Msg>,
 }
 
-impl Inbox {
+impl RowReceiver {
     fn recv(&mut self) -> Option<Msg> {
         loop {
             if let Some(m) = self.buf.next() {
@@ -386,7 +386,7 @@ fn produce(
     columns: &[ColumnMapping],
     header_len: usize,
     region: crate::normalize::Region,
-    mut tx: Outbox,
+    mut tx: RowSender,
     control: &ImportControl,
     path: &Path,
 ) -> std::result::Result<(), String> {
@@ -742,11 +742,11 @@ impl Store {
         let region = self.default_region();
         let header_len = headers.len();
         let (tx, rx) = mpsc::sync_channel::<Vec<Msg>>(8);
-        let tx = Outbox {
+        let tx = RowSender {
             tx,
             buf: Vec::with_capacity(CHUNK),
         };
-        let mut rx = Inbox {
+        let mut rx = RowReceiver {
             rx,
             buf: Vec::new().into_iter(),
         };
@@ -812,7 +812,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     fn write_rows(
         &mut self,
-        rx: &mut Inbox,
+        rx: &mut RowReceiver,
         actor: &Actor,
         dry_run: bool,
         batch_size: usize,
@@ -866,7 +866,7 @@ enum BatchEnd {
 /// Write up to `batch_size` rows into `tx`, counting what happened.
 fn fill_batch(
     tx: &mut crate::store::WriteTx<'_>,
-    rx: &mut Inbox,
+    rx: &mut RowReceiver,
     region: crate::normalize::Region,
     batch_size: usize,
     control: &ImportControl,
