@@ -1115,6 +1115,43 @@ mod tests {
         d
     }
 
+    /// Setting custom fields reads and writes only `custom`: every other
+    /// field keeps its value, and the audit entry and the op name only it.
+    #[test]
+    fn setting_custom_fields_leaves_the_other_fields_alone() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
+        let ann = s
+            .create_contact(&draft(&[
+                ("first_name", "Ann"),
+                ("city", "Leeds"),
+                ("tags", "hot"),
+                ("email", "ann@example.com"),
+            ]))
+            .expect("ann");
+        s.set_contacts_custom(&[(ann.id, vec![("score".into(), Some("9".into()))])])
+            .expect("custom");
+        let after = s.contact(ann.id).expect("ann");
+        assert_eq!(after.custom.get("score").map(String::as_str), Some("9"));
+        assert_eq!(
+            (after.display_name.as_str(), after.city.as_deref()),
+            ("Ann", Some("Leeds"))
+        );
+        assert_eq!((after.tags, after.emails), (ann.tags, ann.emails));
+        let audit = s.audit_for(ann.id).expect("audit");
+        let last = audit.last().expect("entry");
+        assert_eq!(
+            last.changes
+                .as_object()
+                .expect("changes")
+                .keys()
+                .collect::<Vec<_>>(),
+            vec!["custom"]
+        );
+        let ops = s.outbox_batch(10).expect("ops");
+        assert_eq!(ops[1].fields.keys().collect::<Vec<_>>(), vec!["custom"]);
+    }
+
     fn tagged(s: &Store, tag: &str) -> Vec<String> {
         let q = ContactQuery {
             tag: Some(tag.into()),
