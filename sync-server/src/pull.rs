@@ -29,6 +29,42 @@ pub const MAX_PAGE: u32 = 5000;
 /// table, id, fields (JSON text as stored), clocks (JSON text as stored), deleted, seq.
 type RowTuple = (String, Uuid, String, String, bool, i64);
 
+/// An admin's page: the tenant's changes after the cursor ($2), at most
+/// $3 of them, in change-number order.
+pub const ADMIN_PAGE: &str = "SELECT tbl, id, fields::text, clocks::text, deleted, seq FROM rows \
+     WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
+/// An agent's page: as [`ADMIN_PAGE`], only rows the agent ($4) sees: their
+/// own rows that hang off no contact, and whatever hangs off a contact
+/// owned by them or their team.
+pub const AGENT_PAGE: &str = "WITH me AS (SELECT id, team FROM users WHERE tenant_id = $1 AND id = $4), \
+          visible AS (SELECT u.id FROM users u, me WHERE u.tenant_id = $1 \
+                      AND (u.id = me.id OR (me.team IS NOT NULL AND u.team = me.team))) \
+     SELECT r.tbl, r.id, r.fields::text, r.clocks::text, r.deleted, r.seq FROM rows r \
+     LEFT JOIN rows c ON c.tenant_id = r.tenant_id AND c.tbl = 'contacts' AND c.id = r.scope_contact \
+     WHERE r.tenant_id = $1 AND r.seq > $2 \
+       AND ((r.scope_contact IS NULL AND r.creator = $4) \
+            OR c.owner_user IN (SELECT id FROM visible)) \
+     ORDER BY r.seq LIMIT $3";
+
+/// Make this transaction's page query walk the `(tenant_id, seq)` index
+/// from the cursor and stop at the page's end.
+///
+/// Left to its statistics, the planner may instead fetch every change after
+/// the cursor and sort them all: it does when the table grew faster than
+/// autovacuum analyses it, as after a bulk push (measured: 470 ms for the
+/// first 5,000-row page of 100,000 fresh rows instead of ~40 ms, spilling
+/// the sort to disk, and every page costing in step with what is left).
+/// With sorting ruled out only the index order remains, whatever the
+/// statistics say; for an agent the walk stops as soon as the page is full
+/// of rows they see, which a sort of everything never does.
+pub async fn walk_in_index_order(tx: &mut sql::Transaction<'_, sql::Postgres>) -> ApiResult<()> {
+    sql::query("SET LOCAL enable_sort = off")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Pull a page of changes.
 #[utoipa::path(get, path = "/v1/pull", params(PullQuery), security(("device_token" = [])),
     responses((status = 200, body = PullResponse), (status = 400, body = crm_protocol::wire::ApiError),
@@ -56,37 +92,25 @@ pub async fn pull(
     }
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as i64;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, true).await?;
+    walk_in_index_order(&mut tx).await?;
     let t = dev.tenant_id;
     let rows: Vec<RowTuple> = match dev.role {
         Role::Admin => {
-            sql::query_as(
-                "SELECT tbl, id, fields::text, clocks::text, deleted, seq FROM rows \
-                 WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(t)
-            .bind(q.cursor)
-            .bind(limit + 1)
-            .fetch_all(&mut *tx)
-            .await?
+            sql::query_as(ADMIN_PAGE)
+                .bind(t)
+                .bind(q.cursor)
+                .bind(limit + 1)
+                .fetch_all(&mut *tx)
+                .await?
         }
         Role::Agent => {
-            sql::query_as(
-                "WITH me AS (SELECT id, team FROM users WHERE tenant_id = $1 AND id = $4), \
-                      visible AS (SELECT u.id FROM users u, me WHERE u.tenant_id = $1 \
-                                  AND (u.id = me.id OR (me.team IS NOT NULL AND u.team = me.team))) \
-                 SELECT r.tbl, r.id, r.fields::text, r.clocks::text, r.deleted, r.seq FROM rows r \
-                 LEFT JOIN rows c ON c.tenant_id = r.tenant_id AND c.tbl = 'contacts' AND c.id = r.scope_contact \
-                 WHERE r.tenant_id = $1 AND r.seq > $2 \
-                   AND ((r.scope_contact IS NULL AND r.creator = $4) \
-                        OR c.owner_user IN (SELECT id FROM visible)) \
-                 ORDER BY r.seq LIMIT $3",
-            )
-            .bind(t)
-            .bind(q.cursor)
-            .bind(limit + 1)
-            .bind(dev.user_id)
-            .fetch_all(&mut *tx)
-            .await?
+            sql::query_as(AGENT_PAGE)
+                .bind(t)
+                .bind(q.cursor)
+                .bind(limit + 1)
+                .bind(dev.user_id)
+                .fetch_all(&mut *tx)
+                .await?
         }
     };
     let evictions: Vec<(String, Uuid, i64)> = sql::query_as(
