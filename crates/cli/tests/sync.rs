@@ -11,6 +11,10 @@ use crm_sync_server::local::Running;
 use crm_sync_server::{admin, db, Limits};
 use serde_json::Value;
 
+#[path = "support/secret_service.rs"]
+mod secret_service;
+use secret_service::SecretService;
+
 const PASS: &str = "correct horse battery";
 const ACCOUNT_PW: &str = "account password 1";
 
@@ -244,4 +248,98 @@ fn sync_before_login_and_a_wrong_password_fail_with_one_clear_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("wrong email or password"), "{err}");
+}
+
+#[test]
+fn a_keyring_profile_keeps_its_device_token_in_the_secret_service_and_nowhere_on_disk() {
+    let server = Server::start();
+    let ss = SecretService::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("k");
+    // The profile's key and the device token both go to the Secret Service
+    // of this private session; no passphrase anywhere.
+    let keyring = |c: &mut Command| {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
+            .env_remove("CRM_PASSPHRASE");
+    };
+    let mut c = crm(&dir);
+    keyring(&mut c);
+    ok(c.args(["init", "--key-store", "keyring"]));
+    let mut c = crm(&dir);
+    keyring(&mut c);
+    ok(c.args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Kay",
+        "--email",
+        "kay@acme.test",
+    ]));
+    let mut c = crm(&dir);
+    keyring(&mut c);
+    ok(c.args(["login", &server.url(), "--email", "ann@acme.test"]));
+
+    // The token is the Secret Service's, under the profile's keyring user.
+    let meta = std::fs::read_to_string(dir.join("profile.json")).expect("profile.json");
+    let user = serde_json::from_str::<Value>(&meta).expect("json")["key"]["user"]
+        .as_str()
+        .expect("a keyring profile names its entry")
+        .to_string();
+    let found = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            crm_core::sync::TOKEN_KEYRING_SERVICE,
+            "username",
+            &user,
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    let token = String::from_utf8(found.stdout).expect("utf-8");
+    let token = token.trim();
+    assert!(
+        token.len() >= 32,
+        "expected the device token in the Secret Service, got {token:?}"
+    );
+    // Not in any file of the profile (the database is encrypted anyway;
+    // the token must not be in the profile file or a log either).
+    for entry in std::fs::read_dir(&dir).expect("profile folder") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "the device token is written in {}",
+                path.display()
+            );
+        }
+    }
+
+    // Sync reads the token back from the Secret Service: the contact made
+    // before signing in reaches the server.
+    let mut c = crm(&dir);
+    keyring(&mut c);
+    ok(c.arg("sync"));
+    let mut c = crm(&dir);
+    keyring(&mut c);
+    let status = json(c.args(["sync", "status", "--json"]));
+    assert_eq!(status["pending"], 0, "{status}");
+    assert!(status["last_success"].is_string(), "{status}");
+    let other = tmp.path().join("other");
+    ok(crm(&other).args(["init", "--key-store", "passphrase"]));
+    ok(crm(&other).args(["login", &server.url(), "--email", "bob@acme.test"]));
+    ok(crm(&other).arg("sync"));
+    assert!(
+        by_name(&contacts(&other), "Kay").is_some(),
+        "the keyring profile's contact reached the other device"
+    );
+
+    // With the Secret Service gone nothing is read from anywhere else: the
+    // profile (whose key is there too) says the keyring is missing.
+    drop(ss);
+    let o = run(crm(&dir).arg("sync"));
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("keyring"), "{e}");
 }
