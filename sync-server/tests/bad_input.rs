@@ -287,6 +287,44 @@ async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_exp
     refused_value(
         e,
         a,
+        "policies",
+        json!({"currency": "pounds"}),
+        "\"pounds\"",
+        "three capital letters",
+    )
+    .await;
+    // Bounded like the store: a name of 2,001 characters, a tag list of
+    // 1,001, a note of 100,001.
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"city": "y".repeat(2001)}),
+        "\"yyyy",
+        "text of at most 2000 characters",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"tags": vec!["t"; 1001]}),
+        "[\"t\"",
+        "a list of at most 1000 strings",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
+        "activities",
+        json!({"body": "b".repeat(100_001)}),
+        "\"bbbb",
+        "text of at most 100000 characters",
+    )
+    .await;
+    refused_value(
+        e,
+        a,
         "payments",
         json!({"method": "bitcoin"}),
         "\"bitcoin\"",
@@ -353,7 +391,7 @@ async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_exp
         "contacts",
         json!({"tags": "vip"}),
         "\"vip\"",
-        "a list of strings",
+        "a list of at most 1000 strings",
     )
     .await;
     refused_value(
@@ -362,7 +400,7 @@ async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_exp
         "contacts",
         json!({"emails": ["a@b.test", 5]}),
         "[\"a@b.test\",5]",
-        "a list of strings",
+        "a list of at most 1000 strings",
     )
     .await;
     refused_value(
@@ -371,7 +409,7 @@ async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_exp
         "contacts",
         json!({"custom": {"score": 5}}),
         "{\"score\":5}",
-        "an object of strings",
+        "an object of at most 100 strings",
     )
     .await;
     refused_value(
@@ -383,7 +421,15 @@ async fn values_the_stores_cannot_read_are_refused_naming_op_field_value_and_exp
         "text",
     )
     .await;
-    refused_value(e, a, "contacts", json!({"city": 7}), "7", "text or null").await;
+    refused_value(
+        e,
+        a,
+        "contacts",
+        json!({"city": 7}),
+        "7",
+        "characters or null",
+    )
+    .await;
     refused_value(
         e,
         a,

@@ -17,10 +17,13 @@ use crate::normalize;
 use crate::records::{self, from_fields, to_fields};
 use crate::store::{load_row, Store, Table, WriteTx};
 
-/// Longest text accepted in one field.
-pub const MAX_FIELD_LEN: usize = 2000;
+/// Longest text accepted in one field (the synced schema's bound, so the
+/// server takes whatever the store accepts).
+pub const MAX_FIELD_LEN: usize = crm_protocol::schema::MAX_TEXT;
 /// Most custom fields on one contact.
-pub const MAX_CUSTOM_FIELDS: usize = 100;
+pub const MAX_CUSTOM_FIELDS: usize = crm_protocol::schema::MAX_MAP;
+/// Most tags, emails or phones on one contact.
+pub const MAX_LIST_ITEMS: usize = crm_protocol::schema::MAX_LIST;
 
 /// Person or company.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -447,6 +450,27 @@ impl ContactDraft {
                 ));
             }
         }
+        for (name, n) in [
+            ("tags", self.tags.len()),
+            ("emails", self.emails.len()),
+            ("phones", self.phones.len()),
+        ] {
+            if n > MAX_LIST_ITEMS {
+                errs.push(ValidationError::new(
+                    name,
+                    format!("{n} of them; at most {MAX_LIST_ITEMS} per contact"),
+                ));
+            }
+        }
+        if let Some(t) = self.tags.iter().find(|t| t.chars().count() > MAX_FIELD_LEN) {
+            errs.push(ValidationError::new(
+                "tags",
+                format!(
+                    "a tag is longer than {MAX_FIELD_LEN} characters ({:?}…)",
+                    t.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
         let mut tags: Vec<String> = Vec::new();
         for t in &self.tags {
             if !tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
@@ -754,6 +778,13 @@ impl WriteTx<'_> {
                     custom.insert(name.to_string(), serde_json::Value::String(v.to_string()));
                 }
             }
+        }
+        if custom.len() > MAX_CUSTOM_FIELDS {
+            return Err(ValidationError::new(
+                "custom",
+                format!("more than {MAX_CUSTOM_FIELDS} custom fields"),
+            )
+            .into());
         }
         after.insert("custom".into(), serde_json::Value::Object(custom));
         self.put(Table::Contacts, id, Some(&before), &after)?;

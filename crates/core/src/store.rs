@@ -98,6 +98,13 @@ impl Table {
         }
     }
 
+    /// The synced schema's description of this table: the values each
+    /// field accepts, as the sync server checks them (every table here is
+    /// there; `crm-sync-client`'s schema tests hold the two together).
+    pub fn spec(self) -> Option<&'static crm_protocol::schema::Table> {
+        crm_protocol::schema::table(self.name())
+    }
+
     /// The synced fields, in column order.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
@@ -898,17 +905,31 @@ impl<'s> WriteTx<'s> {
         after: &Map<String, Value>,
     ) -> Result<Vec<String>> {
         let fields = table.fields();
-        let changed: Vec<&'static str> = fields
-            .iter()
-            .copied()
-            .filter(|f| match before {
+        let spec = table.spec();
+        let mut changed: Vec<&'static str> = Vec::with_capacity(fields.len());
+        for (i, f) in fields.iter().copied().enumerate() {
+            let new = after.get(f);
+            let is_change = match before {
                 None => true,
                 // An update leaves the fields `after` does not name alone.
-                Some(b) => after
-                    .get(*f)
-                    .is_some_and(|new| b.fields.get(*f).unwrap_or(&Value::Null) != new),
-            })
-            .collect();
+                Some(b) => new.is_some_and(|new| b.fields.get(f).unwrap_or(&Value::Null) != new),
+            };
+            if !is_change {
+                continue;
+            }
+            // What the server would refuse never enters the outbox (it
+            // would be set aside at the next sync, far from whoever wrote
+            // it): every value written meets the synced schema's bounds.
+            // The schema lists the fields in the store's column order.
+            if let Some(field) = spec.and_then(|s| s.fields.get(i)).filter(|s| s.name == f) {
+                field
+                    .check(new.unwrap_or(&Value::Null))
+                    .map_err(|expected| {
+                        crate::ValidationError::new(f, format!("must be {expected}"))
+                    })?;
+            }
+            changed.push(f);
+        }
         if changed.is_empty() {
             return Ok(Vec::new());
         }

@@ -231,6 +231,43 @@ fn bad_rows_are_reported_with_row_column_and_reason_and_never_abort() {
 }
 
 #[test]
+fn a_row_past_the_synced_bounds_is_reported_and_the_import_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut text = String::from("Name,Email,Tags,City\n");
+    text.push_str("Ann Lee,ann@example.com,hot,Leeds\n"); // row 2 ok
+    text.push_str(&format!(
+        "Too Long,tl@example.com,{},York\n",
+        "x".repeat(2001)
+    )); // row 3
+    let many: Vec<String> = (0..1001).map(|i| format!("t{i}")).collect();
+    text.push_str(&format!(
+        "Too Many,tm@example.com,\"{}\",Hull\n",
+        many.join(",")
+    )); // row 4
+    text.push_str(&format!("Long City,lc@example.com,,{}\n", "c".repeat(2001))); // row 5
+    text.push_str("Bob Stone,bob@example.com,cold,Bath\n"); // row 6 ok
+    let f = write(tmp.path(), "bounds.csv", text.as_bytes());
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (2, 3), "{r:#?}");
+    for (row, words) in [
+        (3, ["tags", "2000"]),
+        (4, ["tags", "1000"]),
+        (5, ["city", "2000"]),
+    ] {
+        let p = r
+            .problems
+            .iter()
+            .find(|p| p.row == row)
+            .unwrap_or_else(|| panic!("row {row}: {r:#?}"));
+        for w in words {
+            assert!(p.reason.contains(w), "row {row}: {}", p.reason);
+        }
+    }
+    assert_eq!(s.count_contacts().unwrap(), 2);
+}
+
+#[test]
 fn uk_phone_forms_and_possible_duplicates_by_phone() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = store(tmp.path());

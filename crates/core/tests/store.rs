@@ -413,6 +413,73 @@ fn validation_names_every_bad_field() {
 }
 
 #[test]
+fn every_write_stays_inside_the_bounds_the_sync_server_accepts() {
+    use crm_core::{ActivityKind, TaskDraft};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let tags: Vec<String> = (0..=1000).map(|i| format!("t{i}")).collect();
+    // One tag too many, or one too long: refused, naming the field.
+    let err = s
+        .create_contact(&draft(&[("first_name", "Ann"), ("tags", &tags.join(","))]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tags") && err.contains("at most 1000"),
+        "{err}"
+    );
+    let err = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("tags", &"x".repeat(2001)),
+        ]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tags") && err.contains("2000"), "{err}");
+    assert_eq!(s.count_contacts().unwrap(), 0);
+    assert_eq!(s.outbox_len().unwrap(), 0);
+    // At the limits: accepted.
+    let c = s
+        .create_contact(&draft(&[
+            ("first_name", "Ann"),
+            ("tags", &tags[..1000].join(",")),
+            ("city", &"é".repeat(2000)),
+        ]))
+        .unwrap();
+    assert_eq!(c.tags.len(), 1000);
+    let queued = s.outbox_len().unwrap();
+    // Custom fields (the plugins' way in): the 101st is refused.
+    let fields: Vec<(String, Option<String>)> = (0..100)
+        .map(|i| (format!("f{i}"), Some("v".to_string())))
+        .collect();
+    s.set_contacts_custom(&[(c.id, fields)]).unwrap();
+    let err = s
+        .set_contacts_custom(&[(c.id, vec![("one_more".into(), Some("v".into()))])])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("custom") && err.contains("100"), "{err}");
+    assert_eq!(s.contact(c.id).unwrap().custom.len(), 100);
+    // Long texts: a task's notes and a timeline entry's body.
+    let err = s
+        .create_task(&TaskDraft {
+            title: "Call back".into(),
+            notes: Some("n".repeat(100_001)),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("notes") && err.contains("100000"), "{err}");
+    let err = s
+        .log_activity(c.id, ActivityKind::Note, &"b".repeat(100_001))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("body") && err.contains("100000"), "{err}");
+    s.log_activity(c.id, ActivityKind::Note, &"b".repeat(100_000))
+        .unwrap();
+    // Only the accepted writes were queued for the server.
+    assert_eq!(s.outbox_len().unwrap(), queued + 2);
+}
+
+#[test]
 fn policies_schedules_payments_and_arrears() {
     use chrono::NaiveDate;
     let tmp = tempfile::tempdir().unwrap();

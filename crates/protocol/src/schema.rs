@@ -17,12 +17,29 @@ use uuid::Uuid;
 /// The field every synced row has besides its own: set to `true` by a delete.
 pub const DELETED: &str = "deleted";
 
+/// The longest text a [`Kind::Text`] field holds, in characters (names,
+/// addresses, a custom field's value, each tag, email and phone).
+pub const MAX_TEXT: usize = 2000;
+/// The longest text a [`Kind::LongText`] field holds, in characters (a
+/// timeline entry's body, a task's notes).
+pub const MAX_LONG_TEXT: usize = 100_000;
+/// The most items a [`Kind::TextList`] holds (tags, emails, phones).
+pub const MAX_LIST: usize = 1000;
+/// The most entries a [`Kind::TextMap`] holds (custom fields).
+pub const MAX_MAP: usize = 100;
+/// The longest name of a [`Kind::TextMap`] entry, in characters.
+pub const MAX_MAP_NAME: usize = 64;
+
 /// What a field's value must be (besides `null`, which only an optional
 /// field accepts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// A JSON string.
+    /// A JSON string of at most [`MAX_TEXT`] characters.
     Text,
+    /// A JSON string of at most [`MAX_LONG_TEXT`] characters.
+    LongText,
+    /// An ISO 4217 currency code: three capital letters (`GBP`, `EUR`).
+    Currency,
     /// A JSON integer within the signed 64-bit range (money is kept in
     /// minor units: pence, cents).
     Integer,
@@ -33,9 +50,12 @@ pub enum Kind {
     /// A record id: a UUID as lowercase hyphenated text (how the store
     /// writes ids and how it compares them).
     RecordId,
-    /// A JSON array of strings (tags, emails, phones).
+    /// A JSON array of at most [`MAX_LIST`] strings of at most
+    /// [`MAX_TEXT`] characters each (tags, emails, phones).
     TextList,
-    /// A JSON object whose values are strings (custom fields).
+    /// A JSON object of at most [`MAX_MAP`] entries, each named by 1 to
+    /// [`MAX_MAP_NAME`] characters with a string value of at most
+    /// [`MAX_TEXT`] characters (custom fields).
     TextMap,
     /// One of these strings, exactly (an enum of the store, in its serde
     /// form).
@@ -134,7 +154,7 @@ pub const TABLES: &[Table] = &[
             req("carrier", Kind::Text),
             req("line_of_business", Kind::Text),
             req("premium_minor", Kind::Integer),
-            req("currency", Kind::Text),
+            req("currency", Kind::Currency),
             req("payment_frequency", Kind::OneOf(PAYMENT_FREQUENCIES)),
             req("effective_date", Kind::Date),
             opt("expiry_date", Kind::Date),
@@ -163,7 +183,7 @@ pub const TABLES: &[Table] = &[
             req("status", Kind::OneOf(TASK_STATUSES)),
             opt("contact_id", Kind::RecordId),
             opt("assignee", Kind::Text),
-            opt("notes", Kind::Text),
+            opt("notes", Kind::LongText),
         ],
         parent: Some("contact_id"),
     },
@@ -172,7 +192,7 @@ pub const TABLES: &[Table] = &[
         fields: &[
             req("contact_id", Kind::RecordId),
             req("kind", Kind::OneOf(ACTIVITY_KINDS)),
-            req("body", Kind::Text),
+            req("body", Kind::LongText),
             req("occurred_at", Kind::Timestamp),
             req("actor", Kind::Text),
         ],
@@ -288,16 +308,26 @@ impl Field {
                 Err(self.expected())
             };
         }
+        let text = |v: &Value, max: usize| v.as_str().is_some_and(|s| within(s, max));
         let ok = match self.kind {
-            Kind::Text => v.is_string(),
+            Kind::Text => text(v, MAX_TEXT),
+            Kind::LongText => text(v, MAX_LONG_TEXT),
+            Kind::Currency => v
+                .as_str()
+                .is_some_and(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())),
             Kind::Integer => v.as_i64().is_some(),
             Kind::Date => v.as_str().is_some_and(is_date),
             Kind::Timestamp => v.as_str().is_some_and(is_timestamp),
             Kind::RecordId => v.as_str().is_some_and(is_record_id),
-            Kind::TextList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
-            Kind::TextMap => v
-                .as_object()
-                .is_some_and(|m| m.values().all(Value::is_string)),
+            Kind::TextList => v
+                .as_array()
+                .is_some_and(|a| a.len() <= MAX_LIST && a.iter().all(|i| text(i, MAX_TEXT))),
+            Kind::TextMap => v.as_object().is_some_and(|m| {
+                m.len() <= MAX_MAP
+                    && m.iter().all(|(k, v)| {
+                        !k.trim().is_empty() && within(k, MAX_MAP_NAME) && text(v, MAX_TEXT)
+                    })
+            }),
             Kind::OneOf(allowed) => v.as_str().is_some_and(|s| allowed.contains(&s)),
         };
         if ok {
@@ -310,13 +340,20 @@ impl Field {
     /// What the field accepts, for people.
     pub fn expected(&self) -> String {
         let what = match self.kind {
-            Kind::Text => "text".to_string(),
+            Kind::Text => format!("text of at most {MAX_TEXT} characters"),
+            Kind::LongText => format!("text of at most {MAX_LONG_TEXT} characters"),
+            Kind::Currency => "a currency code: three capital letters (e.g. GBP, EUR)".to_string(),
             Kind::Integer => "a whole number (minor units, e.g. 4250 for 42.50)".to_string(),
             Kind::Date => "a date as YYYY-MM-DD".to_string(),
             Kind::Timestamp => "a time as RFC 3339 (e.g. 2025-03-31T09:30:00.000Z)".to_string(),
             Kind::RecordId => "a record id (lowercase hyphenated UUID)".to_string(),
-            Kind::TextList => "a list of strings".to_string(),
-            Kind::TextMap => "an object of strings".to_string(),
+            Kind::TextList => {
+                format!("a list of at most {MAX_LIST} strings of at most {MAX_TEXT} characters")
+            }
+            Kind::TextMap => format!(
+                "an object of at most {MAX_MAP} strings of at most {MAX_TEXT} characters, \
+                 named by 1 to {MAX_MAP_NAME} characters"
+            ),
             Kind::OneOf(allowed) => format!("one of {}", allowed.join(", ")),
         };
         if self.optional {
@@ -325,6 +362,12 @@ impl Field {
             what
         }
     }
+}
+
+/// At most `max` characters (counted without walking short strings: a
+/// character is at least one byte).
+fn within(s: &str, max: usize) -> bool {
+    s.len() <= max || s.chars().count() <= max
 }
 
 /// A value as JSON, cut to 80 characters for a message.
@@ -436,6 +479,60 @@ mod tests {
             if let Some(p) = t.parent {
                 assert_eq!(t.field(p).map(|f| f.kind), Some(Kind::RecordId));
             }
+        }
+    }
+
+    #[test]
+    fn texts_lists_maps_and_currencies_are_bounded_at_their_limits_and_no_further() {
+        let contacts = table("contacts").expect("contacts");
+        let policies = table("policies").expect("policies");
+        let activities = table("activities").expect("activities");
+        let long = |n: usize| "é".repeat(n);
+        // Characters are counted, not bytes: 2000 two-byte characters pass.
+        assert!(contacts.check(&op(json!({"city": long(MAX_TEXT)}))).is_ok());
+        let err = contacts
+            .check(&op(json!({"city": long(MAX_TEXT + 1)})))
+            .expect_err("too long");
+        assert!(
+            err.to_string()
+                .ends_with("expected text of at most 2000 characters or null"),
+            "{err}"
+        );
+        assert!(activities
+            .check(&op(json!({"body": long(MAX_LONG_TEXT)})))
+            .is_ok());
+        assert!(activities
+            .check(&op(json!({"body": long(MAX_LONG_TEXT + 1)})))
+            .is_err());
+        let tags = |n: usize, each: usize| json!({"tags": vec![long(each); n]});
+        assert!(contacts.check(&op(tags(MAX_LIST, 1))).is_ok());
+        assert!(contacts.check(&op(tags(MAX_LIST + 1, 1))).is_err());
+        assert!(contacts.check(&op(tags(1, MAX_TEXT))).is_ok());
+        assert!(contacts.check(&op(tags(1, MAX_TEXT + 1))).is_err());
+        let custom = |n: usize, name: &str, value: usize| {
+            let m: serde_json::Map<String, Value> = (0..n)
+                .map(|i| (format!("{name}{i}"), json!(long(value))))
+                .collect();
+            json!({ "custom": m })
+        };
+        assert!(contacts.check(&op(custom(MAX_MAP, "f", MAX_TEXT))).is_ok());
+        assert!(contacts.check(&op(custom(MAX_MAP + 1, "f", 1))).is_err());
+        assert!(contacts.check(&op(custom(1, "f", MAX_TEXT + 1))).is_err());
+        assert!(contacts
+            .check(&op(custom(1, &"n".repeat(MAX_MAP_NAME - 1), 1)))
+            .is_ok());
+        assert!(contacts
+            .check(&op(custom(1, &"n".repeat(MAX_MAP_NAME), 1)))
+            .is_err());
+        assert!(contacts.check(&op(json!({"custom": {" ": "x"}}))).is_err());
+        for good in ["GBP", "EUR", "CHF"] {
+            assert!(policies.check(&op(json!({ "currency": good }))).is_ok());
+        }
+        for bad in ["gbp", "GB", "GBPX", "G€P", "", "12A"] {
+            let err = policies
+                .check(&op(json!({ "currency": bad })))
+                .expect_err("not a currency");
+            assert!(err.to_string().contains("three capital letters"), "{err}");
         }
     }
 

@@ -326,6 +326,8 @@ fn every_op_the_store_writes_passes_the_server_check() {
 fn sample(kind: Kind, parent: Uuid, pick: usize) -> Value {
     match kind {
         Kind::Text => json!("some text"),
+        Kind::LongText => json!("a longer text\nover two lines"),
+        Kind::Currency => json!(["GBP", "EUR", "USD"][pick % 3]),
         Kind::Integer => json!(-4250),
         Kind::Date => json!("2024-02-29"),
         Kind::Timestamp => json!("2025-03-31T09:30:00.123+01:00"),

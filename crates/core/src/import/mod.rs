@@ -989,10 +989,25 @@ fn write_one(
             return Ok(());
         }
     };
-    let written = match (&existing, r.new) {
-        (Some(_), _) => tx.save_contact(&contact)?,
-        (None, Some(new)) => tx.save_new_contact(&contact, new)?,
-        (None, None) => tx.save_contact_over(&contact, None)?,
+    let saved = match (&existing, r.new) {
+        (Some(_), _) => tx.save_contact(&contact),
+        (None, Some(new)) => tx.save_new_contact(&contact, new),
+        (None, None) => tx.save_contact_over(&contact, None),
+    };
+    let written = match saved {
+        Ok(w) => w,
+        // The write path refused a value before writing anything of this
+        // row: the row is reported and the import goes on.
+        Err(CoreError::Invalid(e)) => {
+            batch.skipped += 1;
+            batch.problems.push(RowProblem {
+                row: r.row,
+                column: None,
+                reason: e.to_string(),
+            });
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
     match written {
         Written::Created => batch.created += 1,
