@@ -497,6 +497,12 @@ impl ContactDraft {
             }
             return Err(errs);
         };
+        if display_name.chars().count() > MAX_FIELD_LEN {
+            errs.push(ValidationError::new(
+                "name",
+                format!("first and last name together are longer than {MAX_FIELD_LEN} characters"),
+            ));
+        }
         if !errs.is_empty() {
             return Err(errs);
         }

@@ -435,6 +435,15 @@ fn every_write_stays_inside_the_bounds_the_sync_server_accepts() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("tags") && err.contains("2000"), "{err}");
+    // Two names at their limit make a display name past it: named as such.
+    let err = s
+        .create_contact(&draft(&[
+            ("first_name", &"a".repeat(2000)),
+            ("last_name", &"b".repeat(2000)),
+        ]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("first and last name together"), "{err}");
     assert_eq!(s.count_contacts().unwrap(), 0);
     assert_eq!(s.outbox_len().unwrap(), 0);
     // At the limits: accepted.
