@@ -220,17 +220,11 @@ fn the_key_lives_in_a_real_secret_service_and_nowhere_on_disk() {
     let ss = SecretService::start();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
-    let with_bus = |c: &mut Command| {
-        c.env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
-            .env_remove("CRM_PASSPHRASE");
-    };
-    let mut c = crm(&dir);
-    with_bus(&mut c);
-    let out = ok(c.args(["init", "--key-store", "keyring"]));
+    let out = ok(ss
+        .attach(&mut crm(&dir))
+        .args(["init", "--key-store", "keyring"]));
     assert!(out.contains("OS keyring"), "{out}");
-    let mut c = crm(&dir);
-    with_bus(&mut c);
-    ok(c.args([
+    ok(ss.attach(&mut crm(&dir)).args([
         "contacts",
         "add",
         "--first-name",
@@ -238,30 +232,16 @@ fn the_key_lives_in_a_real_secret_service_and_nowhere_on_disk() {
         "--email",
         "kr@example.com",
     ]));
-    let mut c = crm(&dir);
-    with_bus(&mut c);
-    assert_eq!(ok(c.args(["contacts", "count"])).trim(), "1");
+    assert_eq!(
+        ok(ss.attach(&mut crm(&dir)).args(["contacts", "count"])).trim(),
+        "1"
+    );
     // The profile file names the entry but holds no key.
     let meta = std::fs::read_to_string(dir.join("profile.json")).unwrap();
     assert!(meta.contains("\"keyring\""), "{meta}");
-    let user = serde_json::from_str::<serde_json::Value>(&meta).unwrap()["key"]["user"]
-        .as_str()
-        .unwrap()
-        .to_string();
     // Read the secret back through the Secret Service's own client, and
     // check it is nowhere in the profile folder.
-    let secret = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "insurance-crm.database-key",
-            "username",
-            &user,
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
-        .output()
-        .expect("secret-tool (libsecret-tools)");
-    let key_hex = String::from_utf8(secret.stdout).unwrap();
+    let key_hex = ss.secret_of(crm_core::keys::KEYRING_SERVICE, &dir);
     assert_eq!(
         key_hex.trim().len(),
         64,

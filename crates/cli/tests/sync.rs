@@ -258,16 +258,10 @@ fn a_keyring_profile_keeps_its_device_token_in_the_secret_service_and_nowhere_on
     let dir = tmp.path().join("k");
     // The profile's key and the device token both go to the Secret Service
     // of this private session; no passphrase anywhere.
-    let keyring = |c: &mut Command| {
-        c.env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
-            .env_remove("CRM_PASSPHRASE");
-    };
-    let mut c = crm(&dir);
-    keyring(&mut c);
-    ok(c.args(["init", "--key-store", "keyring"]));
-    let mut c = crm(&dir);
-    keyring(&mut c);
-    ok(c.args([
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["init", "--key-store", "keyring"]));
+    ok(ss.attach(&mut crm(&dir)).args([
         "contacts",
         "add",
         "--first-name",
@@ -275,29 +269,13 @@ fn a_keyring_profile_keeps_its_device_token_in_the_secret_service_and_nowhere_on
         "--email",
         "kay@acme.test",
     ]));
-    let mut c = crm(&dir);
-    keyring(&mut c);
-    ok(c.args(["login", &server.url(), "--email", "ann@acme.test"]));
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["login", &server.url(), "--email", "ann@acme.test"]));
 
     // The token is the Secret Service's, under the profile's keyring user.
-    let meta = std::fs::read_to_string(dir.join("profile.json")).expect("profile.json");
-    let user = serde_json::from_str::<Value>(&meta).expect("json")["key"]["user"]
-        .as_str()
-        .expect("a keyring profile names its entry")
-        .to_string();
-    let found = Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            crm_core::sync::TOKEN_KEYRING_SERVICE,
-            "username",
-            &user,
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
-        .output()
-        .expect("secret-tool (libsecret-tools)");
-    let token = String::from_utf8(found.stdout).expect("utf-8");
-    let token = token.trim();
+    let token = ss.secret_of(crm_core::sync::TOKEN_KEYRING_SERVICE, &dir);
+    let token = token.as_str();
     assert!(
         token.len() >= 32,
         "expected the device token in the Secret Service, got {token:?}"
@@ -318,12 +296,8 @@ fn a_keyring_profile_keeps_its_device_token_in_the_secret_service_and_nowhere_on
 
     // Sync reads the token back from the Secret Service: the contact made
     // before signing in reaches the server.
-    let mut c = crm(&dir);
-    keyring(&mut c);
-    ok(c.arg("sync"));
-    let mut c = crm(&dir);
-    keyring(&mut c);
-    let status = json(c.args(["sync", "status", "--json"]));
+    ok(ss.attach(&mut crm(&dir)).arg("sync"));
+    let status = json(ss.attach(&mut crm(&dir)).args(["sync", "status", "--json"]));
     assert_eq!(status["pending"], 0, "{status}");
     assert!(status["last_success"].is_string(), "{status}");
     let other = tmp.path().join("other");

@@ -1,6 +1,7 @@
 //! A real Secret Service for the keyring tests: a private D-Bus session
 //! with an unlocked gnome-keyring, ended when dropped.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// A private D-Bus session with an unlocked gnome-keyring: a real Secret Service.
@@ -58,5 +59,34 @@ impl Drop for SecretService {
         for pid in &self.pids {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
+    }
+}
+
+impl SecretService {
+    /// Point a `crm` command at this Secret Service, with no passphrase to
+    /// fall back on.
+    pub fn attach<'c>(&self, c: &'c mut Command) -> &'c mut Command {
+        c.env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .env_remove("CRM_PASSPHRASE")
+    }
+
+    /// The secret `service` holds for the keyring user a profile's
+    /// `profile.json` names, read through the Secret Service's own client
+    /// (`secret-tool`), trimmed; empty when there is none.
+    pub fn secret_of(&self, service: &str, profile: &Path) -> String {
+        let meta = std::fs::read_to_string(profile.join("profile.json")).expect("profile.json");
+        let meta: serde_json::Value = serde_json::from_str(&meta).expect("profile.json is JSON");
+        let user = meta["key"]["user"]
+            .as_str()
+            .expect("a keyring profile names its entry");
+        let out = Command::new("secret-tool")
+            .args(["lookup", "service", service, "username", user])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .output()
+            .expect("secret-tool (libsecret-tools)");
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
     }
 }
