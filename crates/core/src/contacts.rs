@@ -650,7 +650,13 @@ impl WriteTx<'_> {
     /// Write a new contact whose field map was made beforehand
     /// ([`NewContact::new`], e.g. on an import's reader thread).
     pub(crate) fn save_new_contact(&mut self, c: &Contact, new: NewContact) -> Result<Written> {
-        self.save_contact_fields(c, None, &new.0)
+        self.insert(c.id, &new.0)?;
+        crate::lookups::index_lists(
+            self.conn(),
+            &c.id.to_string(),
+            [&c.emails, &c.phones, &c.tags],
+        )?;
+        Ok(Written::Created)
     }
 
     fn save_contact_fields(
@@ -666,12 +672,13 @@ impl WriteTx<'_> {
         let id = c.id.to_string();
         if before.is_none() {
             crate::lookups::index(self.conn(), &id, after)?;
-        } else {
-            crate::lookups::reindex(self.conn(), &id, after, |f| changed.iter().any(|c| c == f))?;
         }
         if let Some(b) = &before {
+            crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| {
+                changed.contains(&f)
+            })?;
             let old_stage = b.fields.get("stage").and_then(|v| v.as_str()).unwrap_or("");
-            if changed.iter().any(|f| f == "stage") {
+            if changed.contains(&"stage") {
                 self.add_activity(
                     c.id,
                     crate::activity::ActivityKind::StatusChange,
@@ -691,17 +698,22 @@ impl WriteTx<'_> {
                 id: id.to_string(),
             });
         }
-        crate::lookups::unindex(self.conn(), &id.to_string())
+        // A tombstone keeps the fields it was indexed from.
+        crate::lookups::unindex_stored(self.conn(), &id.to_string())
     }
 }
 
-/// A new contact's field map (what the write path writes), made off the
-/// writer's thread. Its id plays no part.
-pub(crate) struct NewContact(serde_json::Map<String, serde_json::Value>);
+/// A new contact's row (what the write path writes: checked against the
+/// synced bounds and converted for SQLite), made off the writer's thread.
+/// Its id plays no part.
+pub(crate) struct NewContact(crate::store::NewRow);
 
 impl NewContact {
     pub(crate) fn new(c: &Contact) -> Result<NewContact> {
-        Ok(NewContact(to_fields(c)?))
+        Ok(NewContact(crate::store::NewRow::new(
+            Table::Contacts,
+            &to_fields(c)?,
+        )?))
     }
 }
 
@@ -1250,12 +1262,15 @@ mod tests {
                 .create_contact(&draft(&[("first_name", "Bob"), ("tags", "gone")]))
                 .expect("bob");
             s.delete_contact(gone.id).expect("delete");
-            // Back to schema 3: the objects migration 4 made are dropped.
+            // Back to schema 3: the objects migration 4 made are dropped, those
+            // migration 6 dropped are back.
             s.conn()
                 .execute_batch(
                     "DROP TABLE contact_tags; \
                      DROP INDEX contacts_live_owner; DROP INDEX contacts_live_name; \
                      CREATE INDEX contacts_name ON contacts(display_name COLLATE NOCASE); \
+                     CREATE INDEX contact_emails_contact ON contact_emails(contact_id); \
+                     CREATE INDEX contact_phones_contact ON contact_phones(contact_id); \
                      PRAGMA user_version = 3;",
                 )
                 .expect("downgrade");

@@ -331,9 +331,12 @@ impl Store {
                 victims.extend(ids.into_iter().map(|i| ("payments", i)));
             }
             for (t, i) in victims {
+                if t == "contacts" {
+                    // Read what it was indexed from while it is still there.
+                    crate::lookups::unindex_stored(&tx, &i)?;
+                }
                 let n = tx.execute(&format!("DELETE FROM {t} WHERE id = ?1"), [&i])?;
                 if t == "contacts" {
-                    crate::lookups::unindex(&tx, &i)?;
                     tx.execute("DELETE FROM import_keys WHERE contact_id = ?1", [&i])?;
                 }
                 if n > 0 {
@@ -478,9 +481,9 @@ impl Store {
                     .execute(rusqlite::params_from_iter(vals))?;
                     if table == Table::Contacts {
                         if deleted_now || local_deleted || row.deleted {
-                            crate::lookups::unindex(&tx, &id)?;
+                            crate::lookups::unindex(&tx, &id, &local_fields)?;
                         } else {
-                            crate::lookups::reindex(&tx, &id, &row.fields, |f| {
+                            crate::lookups::reindex(&tx, &id, &local_fields, &row.fields, |f| {
                                 changes.contains_key(f)
                             })?;
                         }
