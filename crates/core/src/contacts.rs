@@ -674,9 +674,7 @@ impl WriteTx<'_> {
             crate::lookups::index(self.conn(), &id, after)?;
         }
         if let Some(b) = &before {
-            crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| {
-                changed.contains(&f)
-            })?;
+            crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| changed.contains(&f))?;
             let old_stage = b.fields.get("stage").and_then(|v| v.as_str()).unwrap_or("");
             if changed.contains(&"stage") {
                 self.add_activity(
@@ -913,8 +911,24 @@ impl Store {
     /// Live contacts in id order (creation order) after `after`: for walking
     /// every contact in pages whose cost does not grow with the position.
     pub fn scan_contacts(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<Contact>> {
+        self.scan_contact_values(after, limit)?
+            .into_iter()
+            .map(records::from_map)
+            .collect()
+    }
+
+    /// [`Store::scan_contacts`] as each contact's serialised form (exactly
+    /// what serialising the [`Contact`] gives) without making the
+    /// contacts: the plugin host turns these straight into script values
+    /// (a third of a rescoring run went into making contacts only to
+    /// serialise them again).
+    pub fn scan_contact_values(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
         let after = after.map(|u| u.to_string()).unwrap_or_default();
-        records::list(
+        records::list_values(
             self.conn(),
             Table::Contacts,
             "id > ?1",

@@ -81,6 +81,29 @@ pub(crate) fn list<T: DeserializeOwned>(
     limit: usize,
     offset: usize,
 ) -> Result<Vec<T>> {
+    list_values(conn, table, filter, args, order, limit, offset)?
+        .into_iter()
+        .map(from_map)
+        .collect()
+}
+
+/// A record from its serialised form ([`list_values`]).
+pub(crate) fn from_map<T: DeserializeOwned>(m: Map<String, Value>) -> Result<T> {
+    Ok(serde_json::from_value(Value::Object(m))?)
+}
+
+/// [`list`] as each record's serialised form (what `T`'s `Serialize`
+/// gives, `id` included) without making the records: for callers that
+/// hand them on as values (the plugin host), not a way past validation.
+pub(crate) fn list_values(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Map<String, Value>>> {
     let fields = table.fields();
     let mut st = conn.prepare(&list_sql(table, filter, order, limit, offset))?;
     let rows = st.query_map(args, |r| {
@@ -93,12 +116,13 @@ pub(crate) fn list<T: DeserializeOwned>(
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, m) = row?;
+        let (id, mut m) = row?;
         let id = Uuid::parse_str(&id).map_err(|e| CoreError::BadProfile {
             path: std::path::PathBuf::from(crate::store::DB_FILE),
             reason: format!("{} id {id:?}: {e}", table.kind()),
         })?;
-        out.push(from_fields(id, m)?);
+        m.insert("id".into(), Value::String(id.to_string()));
+        out.push(m);
     }
     Ok(out)
 }
