@@ -346,4 +346,50 @@ mod tests {
         check(&s, "an eviction");
         assert!(stored(&s).is_empty(), "every contact is gone or deleted");
     }
+    /// A profile from before migration 6 may hold entries its rows no
+    /// longer have (older builds re-indexed from a pulled row whose list
+    /// lost the merge). Removal by value would never reach them, so the
+    /// migration rebuilds the tables from the live rows.
+    #[test]
+    fn migration_6_rebuilds_the_look_ups_from_the_live_rows() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.db");
+        {
+            let mut s = Store::open_path(&path, None, true).expect("store");
+            let ann = s
+                .create_contact(&draft(&[
+                    ("first_name", "Ann"),
+                    ("email", "ann@example.com"),
+                    ("phone", "+44 7911 123456"),
+                    ("tags", "Hot"),
+                ]))
+                .expect("ann");
+            let bob = s
+                .create_contact(&draft(&[
+                    ("first_name", "Bob"),
+                    ("email", "bob@example.com"),
+                ]))
+                .expect("bob");
+            s.delete_contact(bob.id).expect("delete");
+            // Back to schema 5, with entries no row accounts for: a stale
+            // email and tag of Ann's, and Bob's email after his deletion.
+            s.conn()
+                .execute_batch(&format!(
+                    "CREATE INDEX contact_emails_contact ON contact_emails(contact_id); \
+                     CREATE INDEX contact_phones_contact ON contact_phones(contact_id); \
+                     CREATE INDEX contact_tags_contact ON contact_tags(contact_id); \
+                     INSERT INTO contact_emails VALUES ('old@example.com', '{a}'), ('bob@example.com', '{b}'); \
+                     INSERT INTO contact_tags VALUES ('cold', '{a}'); \
+                     DELETE FROM contact_phones; \
+                     PRAGMA user_version = 5;",
+                    a = ann.id,
+                    b = bob.id
+                ))
+                .expect("downgrade");
+            assert_ne!(stored(&s), derived(&s));
+        }
+        let s = Store::open_path(&path, None, false).expect("reopen");
+        check(&s, "migration 6");
+        assert_eq!(stored(&s).len(), 3, "Ann's email, phone and tag");
+    }
 }

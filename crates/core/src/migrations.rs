@@ -163,11 +163,23 @@ pub const MIGRATIONS: &[&str] = &[
     // removed by key, from the values the contact was indexed from (see
     // `lookups`), so nothing reads them by contact; the three indexes cost
     // an index entry per email, phone and tag written (a sixth of an
-    // import's pages).
+    // import's pages). An entry that no longer matches its row (older
+    // builds re-indexed from a pulled row that lost the merge) could now
+    // never be removed, so the tables are rebuilt from the live rows, as
+    // `lookups` makes them (tags ASCII-lowercased, like `lower()`).
     concat!(
         "DROP INDEX contact_emails_contact;\n",
         "DROP INDEX contact_phones_contact;\n",
         "DROP INDEX contact_tags_contact;\n",
+        "DELETE FROM contact_emails;\n",
+        "DELETE FROM contact_phones;\n",
+        "DELETE FROM contact_tags;\n",
+        "INSERT OR IGNORE INTO contact_emails (email, contact_id) SELECT j.value, c.id \
+         FROM contacts AS c, json_each(c.emails) AS j WHERE c.deleted = 0 AND j.type = 'text';\n",
+        "INSERT OR IGNORE INTO contact_phones (phone, contact_id) SELECT j.value, c.id \
+         FROM contacts AS c, json_each(c.phones) AS j WHERE c.deleted = 0 AND j.type = 'text';\n",
+        "INSERT OR IGNORE INTO contact_tags (tag, contact_id) SELECT lower(j.value), c.id \
+         FROM contacts AS c, json_each(c.tags) AS j WHERE c.deleted = 0 AND j.type = 'text';\n",
     ),
 ];
 

@@ -8,11 +8,12 @@
 
 use std::ffi::c_int;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
 use crm_protocol::Clock;
+use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -281,53 +282,92 @@ impl Drop for Store {
     }
 }
 
-/// Pages in the write-ahead log after which it is copied into the database
-/// (SQLite's own default for its automatic checkpoint).
-const CHECKPOINT_AFTER_PAGES: c_int = 1000;
+/// When the write-ahead log is copied into the database, in frames
+/// (pages) of the log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CheckpointLimits {
+    /// A log this long gets copied (SQLite's own automatic checkpoint
+    /// starts at the same length).
+    pub after: c_int,
+    /// The writer copies this many frames or fewer itself (cheap), so
+    /// that the next write can start the log afresh.
+    pub remainder: c_int,
+    /// A log this long is copied whole by the writer before its commit
+    /// returns, waiting for the thread if it must: the log's length (and
+    /// file) stays bounded even when the thread is starved or never finds
+    /// a moment when everything is copied. An import's batch (20,000
+    /// contacts) writes about 7,500 frames; this is about 48 MiB.
+    pub hard: c_int,
+}
 
-/// Frames the writer copies itself when the thread has copied all but
-/// these: cheap, and it lets the next write start the log afresh.
-const CHECKPOINT_REMAINDER_PAGES: c_int = 256;
+impl CheckpointLimits {
+    pub(crate) const DEFAULT: CheckpointLimits = CheckpointLimits {
+        after: 1000,
+        remainder: 256,
+        hard: 12_000,
+    };
+}
 
-/// With this many frames not yet copied (about 32 MiB at 4 KiB) the writer
-/// checkpoints itself: the log stays bounded even if the thread cannot
-/// keep up. An import's batch (20,000 contacts) writes about 7,500.
-const CHECKPOINT_ON_WRITER_PAGES: c_int = 8_000;
+/// How long a writer at the hard limit waits for the thread's checkpoint
+/// to let go (it copies at most one limit's worth: well under a second).
+const HARD_LIMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The thread that checkpoints the write-ahead log. SQLite's automatic
 /// checkpoint runs on the committing connection, inside `COMMIT`: a bulk
 /// write (an import, a plugin rescoring every contact) waited for every
 /// page it had written to be copied a second time, into the database file
-/// (measured: 9% of an import, 12% of a rescoring run). A passive
+/// (measured: 7% of an import, 12% of a rescoring run). A passive
 /// checkpoint from a second connection runs beside the writer instead
-/// (WAL allows one checkpointer alongside one writer); the writer only
-/// wakes it. Pages move as they are, still encrypted.
+/// (WAL allows one checkpointer alongside one writer, and a passive
+/// checkpoint never takes the writer's lock); the writer only wakes it.
+/// Pages move as they are, still encrypted.
 ///
 /// The log starts afresh only when a write begins while every frame has
 /// been copied. Under a stream of small writes the thread is always a
-/// little behind, so the writer copies the last few frames itself
-/// (cheap), and everything left past [`CHECKPOINT_ON_WRITER_PAGES`]. A
-/// checkpoint that cannot run (the other side holds the checkpoint lock)
-/// is skipped at once: the hook never waits, and never fails a commit
-/// that has happened.
+/// little behind, so the writer copies the last few frames itself, and
+/// the whole log once it reaches [`CheckpointLimits::hard`]. How many
+/// are left it asks SQLite (a no-op checkpoint takes no lock). A
+/// checkpoint that cannot run at once (the thread holds the checkpoint
+/// lock) is skipped, except at the hard limit; the hook never fails a
+/// commit that has happened.
 struct Checkpointer {
     wake: Option<std::sync::mpsc::SyncSender<()>>,
+    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// What the thread tells the writer's hook.
-#[derive(Default)]
-struct CheckpointState {
-    /// Frames of the log known to be in the database file.
-    copied: AtomicI32,
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.wake.take();
+        // The writer's hook may still hold a sender (a store that failed
+        // to open drops this first): stop by flag, not by disconnection.
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(w) = self.wake.take() {
+            // Full slot: a wake-up is pending and will see the flag.
+            let _ = w.try_send(());
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Copy the whole log on the writer, waiting (a little) for the thread.
+fn copy_whole_log(wal: &mut rusqlite::hooks::Wal) {
+    let deadline = std::time::Instant::now() + HARD_LIMIT_WAIT;
+    loop {
+        match wal.checkpoint_v2(CheckpointMode::PASSIVE) {
+            Ok((log, copied)) if copied >= log => return,
+            // Partly copied (a reader still uses older frames) or busy
+            // (the thread is copying): try again shortly.
+            Ok(_) | Err(_) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            tracing::debug!(
+                "checkpoint at the hard limit did not finish; the next commit tries again"
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
 
@@ -335,68 +375,62 @@ impl Checkpointer {
     /// Start one for the writer `conn` of the database at `path`. `None`
     /// if the second connection or the thread cannot be had: `conn` then
     /// keeps SQLite's automatic checkpoint.
-    fn start(conn: &mut Connection, path: &Path, key: Option<&DbKey>) -> Option<Checkpointer> {
+    fn start(
+        conn: &mut Connection,
+        path: &Path,
+        key: Option<&DbKey>,
+        limits: CheckpointLimits,
+    ) -> Option<Checkpointer> {
         let other = open_connection(path, key, false).ok()?;
         // It reads no pages through its cache: a checkpoint copies frames.
         other.pragma_update(None, "cache_size", 16).ok()?;
         other.pragma_update(None, "synchronous", "NORMAL").ok()?;
-        let state = Arc::new(CheckpointState::default());
+        let stop = Arc::new(AtomicBool::new(false));
         let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        let shared = state.clone();
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("crm-checkpoint".into())
             .spawn(move || {
                 // Wake-ups coalesce (one slot): a checkpoint copies every
                 // frame committed before it starts.
-                while woken.recv().is_ok() {
-                    match other
-                        .wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE)
-                    {
-                        Ok((_, copied)) => shared.copied.store(copied, Ordering::SeqCst),
-                        Err(e) => tracing::debug!(error = %e, "background checkpoint skipped"),
+                while woken.recv().is_ok() && !stopped.load(Ordering::SeqCst) {
+                    if let Err(e) = other.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE) {
+                        tracing::debug!(error = %e, "background checkpoint skipped");
                     }
                 }
             })
             .ok()?;
         let signal = wake.clone();
-        let mut last_pages: c_int = 0;
         let hooked = conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: c_int| {
-            if pages < last_pages {
-                // The log started afresh: what the thread copied was
-                // of the old one.
-                state.copied.store(0, Ordering::SeqCst);
-            }
-            last_pages = pages;
-            if pages < CHECKPOINT_AFTER_PAGES {
+            if pages < limits.after {
                 return Ok(());
             }
-            let copied = state.copied.load(Ordering::SeqCst);
-            let left = if copied <= pages {
-                pages - copied
-            } else {
-                pages
+            let left = match wal.checkpoint_v2(CheckpointMode::NOOP) {
+                Ok((log, copied)) if log >= 0 && copied >= 0 => log - copied,
+                _ => pages,
             };
-            if left >= CHECKPOINT_ON_WRITER_PAGES || left <= CHECKPOINT_REMAINDER_PAGES {
-                match wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE) {
-                    Ok((_, done)) => state.copied.store(done, Ordering::SeqCst),
-                    // Busy (the thread is copying): the next commit tries
-                    // again. The commit itself has happened either way.
-                    Err(e) => tracing::debug!(error = %e, "checkpoint on the writer skipped"),
-                }
+            if left == 0 {
+                // All copied: the next write starts the log afresh.
+            } else if pages >= limits.hard {
+                copy_whole_log(wal);
+            } else if left <= limits.remainder {
+                // Busy (the thread is copying): the next commit tries
+                // again. The commit itself has happened either way.
+                let _ = wal.checkpoint_v2(CheckpointMode::PASSIVE);
             } else {
                 // Full slot: a wake-up is already pending.
                 let _ = signal.try_send(());
             }
             Ok(())
         }));
-        let mut me = Checkpointer {
+        let me = Checkpointer {
             wake: Some(wake),
+            stop,
             thread: Some(thread),
         };
         if hooked.is_err() {
             // Dropping `me` ends the thread; SQLite's default stays.
-            let _ = conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_AFTER_PAGES);
-            drop(std::mem::take(&mut me.wake));
+            let _ = conn.pragma_update(None, "wal_autocheckpoint", limits.after);
             return None;
         }
         Some(me)
@@ -520,13 +554,25 @@ impl Store {
     /// Open a database file directly with a key (`None`: plain SQLite, used
     /// only as the benchmark baseline).
     pub fn open_path(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Store> {
+        Store::open_path_with(path, key, create, CheckpointLimits::DEFAULT)
+    }
+
+    /// [`Store::open_path`] with other checkpoint limits (tests).
+    pub(crate) fn open_path_with(
+        path: &Path,
+        key: Option<&DbKey>,
+        create: bool,
+        limits: CheckpointLimits,
+    ) -> Result<Store> {
         let mut conn = open_connection(path, key, create)?;
         migrations::migrate(&mut conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let checkpointer = Checkpointer::start(&mut conn, path, key);
         let identity = load_identity(&conn)?;
         let region = load_region(&conn)?.unwrap_or(crate::normalize::Region::GB);
+        // Last: nothing after it can fail and leave it to be dropped
+        // before the connection whose hook wakes it.
+        let checkpointer = Checkpointer::start(&mut conn, path, key, limits);
         let clock = Clock::new(
             identity
                 .as_ref()
@@ -1290,5 +1336,57 @@ impl<'s> WriteTx<'s> {
         tx.commit()?;
         dispatch(listeners, &events);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under a stream of small commits the thread is always a little
+    /// behind, so it never finds a moment when everything is copied; the
+    /// writer's own copies (the remainder, and the whole log at the hard
+    /// limit) keep the log's length within the limit however the thread
+    /// is scheduled. Were the log never started afresh it would take
+    /// every frame written; were nothing copied, the database file would
+    /// not grow.
+    #[test]
+    fn the_log_stays_within_its_hard_limit_under_a_stream_of_small_commits() {
+        let limits = CheckpointLimits {
+            after: 64,
+            remainder: 8,
+            hard: 256,
+        };
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.db");
+        let key = DbKey::random();
+        let mut s = Store::open_path_with(&path, Some(&key), true, limits).expect("store");
+        let wal = dir.path().join("t.db-wal");
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let db_start = size(&path);
+        let frame = 4096 + 24;
+        let mut peak = 0;
+        // Each commit writes at least three frames (the contact's, its
+        // audit entry's and its op's pages): about 3,600 in all, far past
+        // twice the limit, so a log that never restarted would show.
+        for i in 0..1200 {
+            let mut d = crate::ContactDraft::default();
+            d.set("first_name", &format!("Person{i}")).expect("name");
+            d.set("email", &format!("p{i}@example.com")).expect("email");
+            d.set("address_line2", &"padding ".repeat(37)).expect("pad");
+            s.create_contact(&d).expect("no commit fails");
+            peak = peak.max(size(&wal));
+        }
+        assert_eq!(s.count_contacts().expect("count"), 1200);
+        let peak_frames = peak / frame;
+        assert!(
+            peak_frames <= 2 * limits.hard as u64,
+            "the log reached {peak_frames} frames; its hard limit is {}",
+            limits.hard
+        );
+        assert!(
+            size(&path) > db_start + 64 * 4096,
+            "the database file did not grow: nothing was copied"
+        );
     }
 }

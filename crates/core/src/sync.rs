@@ -480,7 +480,7 @@ impl Store {
                     ))?
                     .execute(rusqlite::params_from_iter(vals))?;
                     if table == Table::Contacts {
-                        if deleted_now || local_deleted || row.deleted {
+                        if deleted_now || local_deleted {
                             crate::lookups::unindex(&tx, &id, &local_fields)?;
                         } else {
                             crate::lookups::reindex(&tx, &id, &local_fields, &row.fields, |f| {
