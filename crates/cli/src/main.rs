@@ -1488,13 +1488,13 @@ fn print_import_report(r: &ImportReport, report_file: Option<&Path>) {
     }
     if r.possible_duplicate_count > 0 {
         println!(
-            "possible duplicates (same phone, different email): {}",
+            "possible duplicates (same phone or record id, different email): {}",
             r.possible_duplicate_count
         );
         for d in r.possible_duplicates.iter().take(10) {
             println!(
-                "  row {}: {} and {} share {}",
-                d.row, d.contact_id, d.other_contact_id, d.phone
+                "  row {}: {} and {} share {} {}",
+                d.row, d.contact_id, d.other_contact_id, d.shared, d.value
             );
         }
     }

@@ -238,7 +238,9 @@ impl ContactDraft {
                 v.split([';', ',']).filter_map(opt),
             ),
             "phone" => {
-                if let Some(p) = opt(v) {
+                // Several numbers in one cell (our own export writes the
+                // second and later ones so) are separated by semicolons.
+                for p in v.split(';').filter_map(opt) {
                     self.phones.push(p);
                     self.phones_verified = false;
                 }
@@ -251,7 +253,10 @@ impl ContactDraft {
             "country" => self.country = opt(v),
             "source" => self.source = opt(v),
             "external_id" => self.external_id = opt(v),
-            "date_of_birth" => self.date_of_birth = opt(v),
+            // Outlook writes an unknown birthday as 0/0/00: no date.
+            "date_of_birth" => {
+                self.date_of_birth = opt(v).filter(|d| !normalize::is_unknown_date(d))
+            }
             other => {
                 if let Some(name) = other.strip_prefix("custom.") {
                     let name = custom_field_name(name)?;

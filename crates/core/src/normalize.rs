@@ -82,12 +82,34 @@ pub fn phone(raw: &str, region: Region) -> Result<String, String> {
     Ok(parsed.format_as(PhoneNumberFormat::E164).into_owned())
 }
 
+/// A date cell that means "no date": all zeros, as Outlook writes an
+/// unknown birthday (`0/0/00`, `00.00.0000`, `0000-00-00`).
+pub fn is_unknown_date(raw: &str) -> bool {
+    let t = raw.trim();
+    t.bytes().any(|b| b == b'0') && t.bytes().all(|b| b == b'0' || b"/.-".contains(&b))
+}
+
 /// Parse a date in ISO (2024-03-31), UK (31/03/2024) or German (31.03.2024) form.
 /// Years have four digits: chrono alone would take `+12345-01-01` or
 /// `-0001-01-01`, which no other system (nor the sync server) reads.
 pub fn date(raw: &str) -> Result<NaiveDate, String> {
     use chrono::Datelike;
     let t = raw.trim();
+    // chrono's %Y takes "85" as the year 85: a two-digit year is refused
+    // with what to write instead, never stored as 0085.
+    let parts: Vec<&str> = t.split(['/', '.', '-']).collect();
+    if parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[0].len() <= 2
+        && parts[2].len() <= 2
+    {
+        return Err(format!(
+            "{:?} has a two-digit year; write the year in full (31/03/1985, not 31/03/85)",
+            clip(raw)
+        ));
+    }
     let parsed = ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d"]
         .iter()
         .find_map(|fmt| NaiveDate::parse_from_str(t, fmt).ok())
@@ -280,6 +302,16 @@ mod tests {
         ] {
             assert!(date(bad).is_err(), "{bad:?} accepted");
         }
+        // Two-digit years: refused with what to write, never year 85
+        // (chrono alone reads "31.03.85" as 0085-03-31).
+        for short in ["31.03.85", "01/02/03", "85-03-31", "1/2/85"] {
+            let e = date(short).expect_err(short);
+            assert!(e.contains("two-digit year"), "{short:?}: {e}");
+        }
+        assert_eq!(
+            date("1.2.1985").unwrap(),
+            NaiveDate::from_ymd_opt(1985, 2, 1).unwrap()
+        );
     }
 
     #[test]

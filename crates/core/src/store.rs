@@ -1319,6 +1319,13 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
+    /// Collect no change events: for a write that is never committed (a
+    /// dry run), whose events would never be sent.
+    pub(crate) fn collect_no_events(&mut self) {
+        self.listeners = &[];
+        self.events = Vec::new();
+    }
+
     /// Run a raw statement inside the write (local-only index tables).
     pub(crate) fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
         Ok(self.tx.prepare_cached(sql)?.execute(p)?)

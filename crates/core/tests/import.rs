@@ -297,7 +297,7 @@ fn uk_phone_forms_and_possible_duplicates_by_phone() {
     assert!(r
         .possible_duplicates
         .iter()
-        .all(|d| d.phone == "+447911123456"));
+        .all(|d| d.shared == "phone" && d.value == "+447911123456"));
 }
 
 #[test]
@@ -511,4 +511,146 @@ fn cancel_rolls_back_the_open_batch_and_a_rerun_completes_without_duplicates() {
     assert!(!r.cancelled);
     assert_eq!(s.count_contacts().unwrap(), 5000);
     assert_eq!(r.created as i64, 5000 - n);
+}
+
+/// A record id (a CRM's own, or ours from our export) names the same
+/// person only where emails do not say otherwise: different emails are
+/// different people. A row with another email and a known id becomes a
+/// contact of its own, reported as a possible duplicate; a row without
+/// email still updates by id.
+#[test]
+fn a_record_id_does_not_merge_people_whose_emails_differ() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let first = write(tmp.path(), "a.csv", b"ID,Name,Email\n1,Ann Lee,ann@y.com\n");
+    assert_eq!(import(&mut s, &first).created, 1);
+    let other = write(
+        tmp.path(),
+        "b.csv",
+        b"ID,Name,Email\n1,Bob Ray,bob@x.com\n1,Ann Lee,\n",
+    );
+    let r = import(&mut s, &other);
+    assert_eq!((r.created, r.skipped), (1, 0), "{r:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
+    let ann = by_email(&s, "ann@y.com");
+    assert_eq!(ann.display_name, "Ann Lee", "Ann was overwritten");
+    assert_eq!(ann.emails, ["ann@y.com"]);
+    let bob = by_email(&s, "bob@x.com");
+    assert_eq!(bob.display_name, "Bob Ray");
+    assert_eq!(r.possible_duplicate_count, 1, "{:?}", r.possible_duplicates);
+    let d = &r.possible_duplicates[0];
+    assert_eq!((d.row, d.shared, d.value.as_str()), (2, "record id", "1"));
+    assert_eq!((d.contact_id, d.other_contact_id), (bob.id, ann.id));
+    // Running it again changes nothing and creates no one.
+    let again = import(&mut s, &other);
+    assert_eq!(again.created, 0, "{again:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
+
+    // Our own export's ids: a copied row given another person's name and
+    // email is that other person, not an edit of the original.
+    let out = tmp.path().join("export.csv");
+    s.export_contacts(&out, &mut |_| {}).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let edited = text.replace("ann@y.com", "cy@z.com").replace("Ann", "Cy");
+    let f = write(tmp.path(), "edited.csv", edited.as_bytes());
+    let r = import(&mut s, &f);
+    assert_eq!(r.created, 1, "{r:?}");
+    assert_eq!(by_email(&s, "ann@y.com").display_name, "Ann Lee");
+    assert!(r
+        .possible_duplicates
+        .iter()
+        .any(|d| d.shared == "record id"));
+}
+
+/// Our own export writes a contact's further phones in one cell, split by
+/// semicolons; importing that file again keeps every number.
+#[test]
+fn our_own_export_with_several_phones_imports_again_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut d = crm_core::ContactDraft::default();
+    for (k, v) in [
+        ("first_name", "Ann"),
+        ("email", "ann@example.com"),
+        ("phone", "07911 123456"),
+        ("phone", "020 7946 0018"),
+        ("phone", "0113 496 0000"),
+    ] {
+        d.set(k, v).unwrap();
+    }
+    let ann = s.create_contact(&d).unwrap();
+    assert_eq!(ann.phones.len(), 3);
+    let out = tmp.path().join("export.csv");
+    s.export_contacts(&out, &mut |_| {}).unwrap();
+    let mut fresh = store(&tmp.path().join("other"));
+    let r = import(&mut fresh, &out);
+    assert_eq!((r.created, r.skipped), (1, 0), "{r:?}");
+    assert_eq!(by_email(&fresh, "ann@example.com").phones, ann.phones);
+    // The export ends its last line with CRLF: one row, no blank one.
+    assert_eq!((r.rows, r.blank), (1, 0), "{r:?}");
+}
+
+/// Row counts at the end of a file: a CRLF file's last line break is not
+/// a row; an empty line after it is one, in CRLF and LF files alike.
+#[test]
+fn trailing_line_breaks_count_only_the_empty_lines_a_spreadsheet_shows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    for (name, text, rows, blank) in [
+        ("crlf.csv", &b"Name,Email\r\nAnn,a@x.com\r\n"[..], 1, 0),
+        ("crlf-blank.csv", b"Name,Email\r\nAnn,a@x.com\r\n\r\n", 2, 1),
+        ("lf.csv", b"Name,Email\nAnn,a@x.com\n", 1, 0),
+        ("lf-blank.csv", b"Name,Email\nAnn,a@x.com\n\n", 2, 1),
+        ("none.csv", b"Name,Email\nAnn,a@x.com", 1, 0),
+    ] {
+        let f = write(tmp.path(), name, text);
+        let r = import(&mut s, &f);
+        assert_eq!((r.rows, r.blank), (rows, blank), "{name}: {r:?}");
+    }
+}
+
+/// Outlook writes an unknown birthday as 0/0/00: no date, not a bad row.
+/// A two-digit year is refused with what to write, never stored as the
+/// year 85.
+#[test]
+fn zero_birthdays_are_empty_and_two_digit_years_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "outlook.csv",
+        b"First Name,E-mail Address,Birthday\nAnn,ann@x.com,0/0/00\nBob,bob@x.com,31.03.85\nCy,cy@x.com,31.03.1985\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (2, 1), "{r:?}");
+    assert_eq!(by_email(&s, "ann@x.com").date_of_birth, None);
+    assert_eq!(
+        by_email(&s, "cy@x.com").date_of_birth,
+        Some("1985-03-31".to_string())
+    );
+    let p = &r.problems[0];
+    assert_eq!(p.row, 3);
+    assert!(p.reason.contains("two-digit year"), "{}", p.reason);
+}
+
+/// Rows without email or id are matched on the whole row: two people of
+/// the same name in different towns are two contacts (the second used to
+/// overwrite the first), and running the file again creates no one.
+#[test]
+fn rows_without_email_that_differ_in_any_field_are_different_people() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "smiths.csv",
+        b"Name,City,Phone\nJohn Smith,London,\nJohn Smith,Leeds,\nJohn Smith,London,\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.updated + r.unchanged), (2, 1), "{r:?}");
+    let mut cities: Vec<_> = all(&s).into_iter().filter_map(|c| c.city).collect();
+    cities.sort();
+    assert_eq!(cities, ["Leeds", "London"]);
+    let again = import(&mut s, &f);
+    assert_eq!(again.created, 0, "{again:?}");
+    assert_eq!(s.count_contacts().unwrap(), 2);
 }

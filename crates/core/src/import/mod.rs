@@ -105,17 +105,29 @@ pub struct RowProblem {
     pub reason: String,
 }
 
-/// Two contacts that share a phone but have different emails.
+/// Two contacts that share a phone, or a record id, but have different
+/// emails: different people by the import's rule, worth a look.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PossibleDuplicate {
     /// The row that was imported.
     pub row: u64,
     /// The contact it created or updated.
     pub contact_id: Uuid,
-    /// The other contact with the same phone.
+    /// The other contact.
     pub other_contact_id: Uuid,
-    /// The shared phone (E.164).
-    pub phone: String,
+    /// What they share: `phone` or `record id`.
+    pub shared: &'static str,
+    /// The shared value (a phone in E.164, or the id as the file gave it).
+    pub value: String,
+}
+
+impl PossibleDuplicate {
+    fn describe(&self) -> String {
+        format!(
+            "contact {} shares {} {} with contact {}",
+            self.contact_id, self.shared, self.value, self.other_contact_id
+        )
+    }
 }
 
 /// What an import did (or, in a dry run, would do).
@@ -187,11 +199,8 @@ impl ImportReport {
             w.write_record([
                 d.row.to_string(),
                 "possible duplicate".into(),
-                "phone".into(),
-                format!(
-                    "contact {} shares phone {} with contact {}",
-                    d.contact_id, d.phone, d.other_contact_id
-                ),
+                d.shared.into(),
+                crate::export::neutralise(&d.describe()).into_owned(),
             ])
             .map_err(csv_err)?;
         }
@@ -220,8 +229,8 @@ struct ParsedRow {
     draft: ContactDraft,
     /// Emails already normalised.
     emails: Vec<String>,
-    /// Fingerprint for rows without email or external id.
-    fingerprint: Option<String>,
+    /// Fingerprints for rows without email or external id.
+    fingerprint: Option<Fingerprints>,
     /// The row validated on its own (id still nil): written as is when the
     /// row matches no existing contact.
     validated: Contact,
@@ -295,6 +304,28 @@ struct Opened {
     delimiter: u8,
     total: u64,
     counter: Arc<AtomicU64>,
+    /// The last two bytes of text the reader has handed out.
+    tail: Arc<std::sync::atomic::AtomicU16>,
+}
+
+/// A reader that remembers the last two bytes it handed out: at the end
+/// of a file, whether its last line ended in CRLF.
+struct Tail<R> {
+    inner: R,
+    last: Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl<R: Read> Read for Tail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let last = match n {
+            0 => return Ok(0),
+            1 => (self.last.load(Ordering::Relaxed) << 8) | u16::from(buf[0]),
+            _ => u16::from_be_bytes([buf[n - 2], buf[n - 1]]),
+        };
+        self.last.store(last, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 fn open_csv(path: &Path) -> Result<Opened> {
@@ -335,12 +366,17 @@ fn open_csv(path: &Path) -> Result<Opened> {
                 .build(counting),
         )),
     };
+    let tail = Arc::new(std::sync::atomic::AtomicU16::new(0));
     Ok(Opened {
-        reader,
+        reader: Box::new(Tail {
+            inner: reader,
+            last: tail.clone(),
+        }),
         encoding: enc,
         delimiter,
         total,
         counter,
+        tail,
     })
 }
 
@@ -350,6 +386,60 @@ fn unneutralise(v: &str) -> &str {
         Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
         _ => v,
     }
+}
+
+/// Keys for a row without email or external id: the whole row's, and the
+/// one older builds stored (fewer fields).
+struct Fingerprints {
+    row: String,
+    legacy: String,
+}
+
+/// The fields only [`row_fingerprint`] covers: two rows that differ in
+/// one of them are different people (John Smith in London and John Smith
+/// in Leeds), so a legacy key matches only a contact that agrees on them.
+fn extra_fields(d: &ContactDraft) -> [&Option<String>; 7] {
+    [
+        &d.job_title,
+        &d.address_line1,
+        &d.address_line2,
+        &d.city,
+        &d.region,
+        &d.country,
+        &d.source,
+    ]
+}
+
+/// The whole row's key: every field a row without email or id has.
+fn row_fingerprint(d: &ContactDraft) -> String {
+    let mut h = Sha256::new();
+    h.update(fingerprint(d).as_bytes());
+    for part in extra_fields(d) {
+        h.update(
+            part.as_deref()
+                .unwrap_or("")
+                .trim()
+                .to_lowercase()
+                .as_bytes(),
+        );
+        h.update([0]);
+    }
+    format!("fp2:{}", hex::encode(&h.finalize()[..16]))
+}
+
+/// Whether a contact found by a legacy key is this row's: no field of
+/// the row's that the legacy key left out says otherwise.
+fn agrees(existing: &Contact, d: &ContactDraft) -> bool {
+    let stored = ContactDraft::from_contact(existing);
+    let (mine, theirs) = (extra_fields(d), extra_fields(&stored));
+    mine.iter()
+        .zip(theirs.iter())
+        .all(|(m, t)| match m.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some(m) => t
+                .as_deref()
+                .is_some_and(|t| t.trim().to_lowercase() == m.to_lowercase()),
+        })
 }
 
 fn fingerprint(d: &ContactDraft) -> String {
@@ -389,6 +479,7 @@ fn produce(
     mut tx: RowSender,
     control: &ImportControl,
     path: &Path,
+    tail: &std::sync::atomic::AtomicU16,
 ) -> std::result::Result<(), String> {
     let mut rec = csv::ByteRecord::new();
     let mut row: u64 = 1;
@@ -399,8 +490,12 @@ fn produce(
         let line_before = rdr.position().line();
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => {
-                // Empty lines at the end of the file.
-                for _ in 0..rdr.position().line().saturating_sub(line_before) {
+                // Empty lines at the end of the file. A CRLF file's last
+                // record leaves its '\n' to this read: not a line of its own.
+                let lines = rdr.position().line().saturating_sub(line_before);
+                let crlf_rest =
+                    lines > 0 && tail.load(Ordering::Relaxed) == u16::from_be_bytes(*b"\r\n");
+                for _ in 0..lines - u64::from(crlf_rest) {
                     if tx.send(Msg::Blank).is_err() {
                         break;
                     }
@@ -527,15 +622,21 @@ fn parse_row(
                     }
                 }
             }
-            "phone" => match normalize::phone(value, region) {
-                // Store the normalised form so the writer need not parse again.
-                Ok(p) => {
-                    draft.phones.push(p);
-                    draft.phones_verified = true;
-                    continue;
+            "phone" => {
+                // Several numbers in one cell (our own export writes the
+                // second and later ones so) are separated by semicolons.
+                for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                    match normalize::phone(part, region) {
+                        // Store the normalised form so the writer need not
+                        // parse again.
+                        Ok(p) => draft.phones.push(p),
+                        Err(r) => return problem(Some(&m.header), format!("invalid phone: {r}")),
+                    }
                 }
-                Err(r) => return problem(Some(&m.header), format!("invalid phone: {r}")),
-            },
+                draft.phones_verified = true;
+                continue;
+            }
+            "date_of_birth" if normalize::is_unknown_date(value) => continue,
             "date_of_birth" => {
                 if let Err(r) = normalize::date(value) {
                     return problem(Some(&m.header), format!("invalid date: {r}"));
@@ -568,7 +669,10 @@ fn parse_row(
             return problem(col, format!("{}: {}", first.field, first.reason));
         }
     };
-    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| fingerprint(&draft));
+    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| Fingerprints {
+        row: row_fingerprint(&draft),
+        legacy: fingerprint(&draft),
+    });
     let new = crate::contacts::NewContact::new(&validated).ok();
     Msg::Row(Box::new(ParsedRow {
         row,
@@ -751,6 +855,7 @@ impl Store {
             buf: Vec::new().into_iter(),
         };
         let counter = opened.counter.clone();
+        let tail = opened.tail.clone();
         let total = opened.total;
         let actor = Actor::Import {
             user: self.identity().user_id.clone(),
@@ -759,8 +864,11 @@ impl Store {
         let batch_size = opts.batch_size.max(1);
         let produced = std::thread::scope(|s| {
             let cols = &columns;
-            let producer =
-                s.spawn(move || produce(rdr, utf8, cols, header_len, region, tx, control, path));
+            let producer = s.spawn(move || {
+                produce(
+                    rdr, utf8, cols, header_len, region, tx, control, path, &tail,
+                )
+            });
             let written = self.write_rows(
                 &mut rx,
                 &actor,
@@ -825,8 +933,10 @@ impl Store {
             // A dry run is the real import in one transaction that is never
             // committed: the report is the same by construction, memory stays
             // bounded by SQLite's page cache, and dropping the transaction
-            // rolls every change back (no event is emitted before a commit).
+            // rolls every change back (no event is emitted before a commit,
+            // so none is collected either: memory stays constant).
             let mut tx = self.write(actor.clone())?;
+            tx.collect_no_events();
             loop {
                 let (state, batch) = fill_batch(&mut tx, rx, region, batch_size, control)?;
                 report.absorb(batch);
@@ -928,21 +1038,43 @@ fn write_one(
         }
     }
     let mut incoming = r.draft;
+    // A record id that names a contact with other emails: not the same
+    // person (different emails are different people), reported below.
+    let mut id_conflict: Option<(Uuid, String)> = None;
     if target.is_none() {
         if let Some(ext) = incoming.external_id.clone() {
             // A file exported by this CRM carries our own ids.
-            match Uuid::parse_str(&ext) {
-                Ok(own) if tx.get_contact(own)?.is_some() => {
-                    target = Some(own);
+            let (found, own) = match Uuid::parse_str(&ext) {
+                Ok(own) if tx.get_contact(own)?.is_some() => (Some(own), true),
+                _ => (tx.contact_by_external_id(&ext)?, false),
+            };
+            if let Some(id) = found {
+                // No email of the row matched (or the loop above would
+                // have found it): the id decides only where the contact
+                // has no email, or the row has none.
+                let has_emails = tx.get_contact(id)?.is_some_and(|c| !c.emails.is_empty());
+                if r.emails.is_empty() || !has_emails {
+                    target = Some(id);
+                } else {
+                    id_conflict = Some((id, ext.clone()));
+                }
+                if own {
                     incoming.external_id = None;
                 }
-                _ => target = tx.contact_by_external_id(&ext)?,
             }
         }
     }
     if target.is_none() {
         if let Some(fp) = &r.fingerprint {
-            target = tx.contact_by_import_key(fp)?;
+            target = tx.contact_by_import_key(&fp.row)?;
+            if target.is_none() {
+                // A key an older build stored covered fewer fields.
+                if let Some(id) = tx.contact_by_import_key(&fp.legacy)? {
+                    if tx.get_contact(id)?.is_some_and(|c| agrees(&c, &incoming)) {
+                        target = Some(id);
+                    }
+                }
+            }
         }
     }
     let existing = match target {
@@ -1015,7 +1147,19 @@ fn write_one(
         Written::Unchanged => batch.unchanged += 1,
     }
     if let Some(fp) = &r.fingerprint {
-        tx.set_import_key(fp, id)?;
+        tx.set_import_key(&fp.row, id)?;
+    }
+    if let Some((other, value)) = id_conflict {
+        batch.possible_duplicate_count += 1;
+        if batch.possible_duplicates.len() < REPORT_CAP {
+            batch.possible_duplicates.push(PossibleDuplicate {
+                row: r.row,
+                contact_id: id,
+                other_contact_id: other,
+                shared: "record id",
+                value,
+            });
+        }
     }
     // Same phone, different person (different email): worth a look.
     if !contact.emails.is_empty() {
@@ -1030,11 +1174,54 @@ fn write_one(
                         row: r.row,
                         contact_id: id,
                         other_contact_id: other,
-                        phone: p.clone(),
+                        shared: "phone",
+                        value: p.clone(),
                     });
                 }
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys stored by older builds (fewer fields) still match their own
+    /// rows, so re-importing an old file after an upgrade creates no one;
+    /// but only a contact that agrees on the fields they left out.
+    #[test]
+    fn legacy_row_keys_still_match_rows_that_agree_with_the_contact() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
+        let f = dir.path().join("a.csv");
+        std::fs::write(&f, "Name,City\nJohn Smith,London\n").expect("write");
+        let run = |s: &mut Store, f: &Path| {
+            s.import_contacts(
+                f,
+                &ImportOptions::default(),
+                &ImportControl::new(),
+                &mut |_| {},
+            )
+            .expect("import")
+        };
+        assert_eq!(run(&mut s, &f).created, 1);
+        // As an older build left it: the legacy key only.
+        let mut d = ContactDraft::default();
+        d.set("full_name", "John Smith").expect("name");
+        let legacy = fingerprint(&d);
+        s.conn()
+            .execute_batch(&format!(
+                "UPDATE import_keys SET key = '{legacy}'; SELECT count(*) FROM import_keys;"
+            ))
+            .expect("legacy key");
+        let again = run(&mut s, &f);
+        assert_eq!((again.created, again.unchanged), (0, 1), "{again:?}");
+        // Same legacy key, another town: another person.
+        let g = dir.path().join("b.csv");
+        std::fs::write(&g, "Name,City\nJohn Smith,Leeds\n").expect("write");
+        assert_eq!(run(&mut s, &g).created, 1);
+        assert_eq!(s.count_contacts().expect("count"), 2);
+    }
 }
