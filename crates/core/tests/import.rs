@@ -654,3 +654,25 @@ fn rows_without_email_that_differ_in_any_field_are_different_people() {
     assert_eq!(again.created, 0, "{again:?}");
     assert_eq!(s.count_contacts().unwrap(), 2);
 }
+
+/// Excel's hint line (`sep=;`) names the delimiter and is not the header;
+/// row numbers count from the header, as Excel (which hides the hint)
+/// shows them.
+#[test]
+fn an_excel_sep_hint_line_sets_the_delimiter_and_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "hint.csv",
+        b"\xef\xbb\xbfsep=;\r\nName;Email;Company\r\nAnn Lee;ann@x.com;Lee, Smith & Co\r\nBob;not-an-email;\r\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!(r.delimiter, ";", "{r:?}");
+    assert_eq!((r.created, r.skipped), (1, 1), "{r:?}");
+    assert_eq!(
+        by_email(&s, "ann@x.com").company_name.as_deref(),
+        Some("Lee, Smith & Co")
+    );
+    assert_eq!(r.problems[0].row, 3);
+}

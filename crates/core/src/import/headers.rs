@@ -105,6 +105,8 @@ const SYNONYMS: &[(&str, &[&str])] = &[
             "email3adresse",
             "emailaddress2",
             "emailaddress3",
+            "email2address",
+            "email3address",
             "additionalemailaddresses",
             "emailgeschäftlich",
             "emailprivat",
@@ -350,6 +352,18 @@ pub fn auto_field(header: &str) -> Option<&'static str> {
         .map(|(field, _)| *field)
 }
 
+/// How closely a header names its field: its synonym's place in the list
+/// (0 is the plainest name). Of two columns feeding one single-valued
+/// field the closer one wins: Outlook's `Title` holds "Mr." and "Dr.",
+/// its `Job Title` the job title.
+fn auto_rank(header: &str) -> usize {
+    let f = fold(header);
+    SYNONYMS
+        .iter()
+        .find_map(|(_, names)| names.iter().position(|n| *n == f))
+        .unwrap_or(usize::MAX)
+}
+
 /// What to do with one column.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ColumnMapping {
@@ -429,15 +443,22 @@ pub fn map_headers(
         out[i].field = field;
         out[i].explicit = true;
     }
-    // A single-valued field fed by two columns: keep the first (or the
-    // explicit one) and ignore the rest, so values are not overwritten at random.
+    // A single-valued field fed by two columns: keep the explicit one, else
+    // the one whose header names it most plainly, else the first, and
+    // ignore the rest, so values are not overwritten at random.
     let multi = ["email", "phone", "tags"];
     let mut seen: Vec<String> = Vec::new();
+    let mut automatic: Vec<(usize, usize)> = out
+        .iter()
+        .filter(|m| !m.explicit)
+        .map(|m| (auto_rank(&m.header), m.index))
+        .collect();
+    automatic.sort();
     let order: Vec<usize> = out
         .iter()
         .filter(|m| m.explicit)
         .map(|m| m.index)
-        .chain(out.iter().filter(|m| !m.explicit).map(|m| m.index))
+        .chain(automatic.into_iter().map(|(_, i)| i))
         .collect();
     for i in order {
         if let Some(f) = out[i].field.clone() {
@@ -552,5 +573,26 @@ mod tests {
         assert_eq!(m[0].field.as_deref(), Some("first_name"));
         assert_eq!(m[1].field, None);
         assert_eq!(m[3].field.as_deref(), Some("email"));
+    }
+
+    /// Outlook's export starts with `Title` (Mr., Dr.) and has `Job Title`
+    /// later: the job title comes from the column that names it plainly,
+    /// whatever the order. Its second and third addresses are emails.
+    #[test]
+    fn outlook_title_and_job_title_and_numbered_addresses() {
+        let h = hs(&[
+            "Title",
+            "First Name",
+            "Job Title",
+            "E-mail Address",
+            "E-mail 2 Address",
+            "E-mail 3 Address",
+        ]);
+        let m = map_headers(&h, &[]).unwrap();
+        assert_eq!(m[0].field, None, "{m:?}");
+        assert_eq!(m[2].field.as_deref(), Some("job_title"));
+        for i in 3..6 {
+            assert_eq!(m[i].field.as_deref(), Some("email"), "{}", m[i].header);
+        }
     }
 }

@@ -343,7 +343,26 @@ fn open_csv(path: &Path) -> Result<Opened> {
     let complete = (sample.len() as u64) >= total;
     let enc = sniff::encoding(&sample, complete);
     let (text, _, _) = enc.encoding().decode(&sample);
-    let delimiter = sniff::delimiter(&text);
+    // Excel's hint line ("sep=;"), which Excel itself hides: it names the
+    // delimiter and is not the header.
+    let hint = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .and_then(|l| {
+            let l = l.trim_end_matches('\r');
+            let (prefix, rest) = (l.get(..4)?, l.get(4..)?);
+            let mut chars = rest.chars();
+            match (
+                prefix.eq_ignore_ascii_case("sep="),
+                chars.next(),
+                chars.next(),
+            ) {
+                (true, Some(c), None) if c.is_ascii() && c != '"' => Some(c as u8),
+                _ => None,
+            }
+        });
+    let delimiter = hint.unwrap_or_else(|| sniff::delimiter(&text));
     f.seek(SeekFrom::Start(0)).map_err(io)?;
     let counter = Arc::new(AtomicU64::new(0));
     let counting = Counting {
@@ -366,6 +385,12 @@ fn open_csv(path: &Path) -> Result<Opened> {
                 .build(counting),
         )),
     };
+    let mut reader = reader;
+    if hint.is_some() {
+        // Skip the hint line (a BufReader below: byte reads are cheap).
+        let mut byte = [0u8; 1];
+        while reader.read(&mut byte).map_err(io)? == 1 && byte[0] != b'\n' {}
+    }
     let tail = Arc::new(std::sync::atomic::AtomicU16::new(0));
     Ok(Opened {
         reader: Box::new(Tail {
