@@ -591,8 +591,8 @@ mod tests {
         let m = map_headers(&h, &[]).unwrap();
         assert_eq!(m[0].field, None, "{m:?}");
         assert_eq!(m[2].field.as_deref(), Some("job_title"));
-        for i in 3..6 {
-            assert_eq!(m[i].field.as_deref(), Some("email"), "{}", m[i].header);
+        for c in &m[3..6] {
+            assert_eq!(c.field.as_deref(), Some("email"), "{}", c.header);
         }
     }
 }
