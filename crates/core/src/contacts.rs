@@ -675,22 +675,20 @@ impl WriteTx<'_> {
             return Ok(Written::Unchanged);
         }
         let id = c.id.to_string();
-        if before.is_none() {
+        let Some(b) = &before else {
             crate::lookups::index(self.conn(), &id, after)?;
-        }
-        if let Some(b) = &before {
-            crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| changed.contains(&f))?;
+            return Ok(Written::Created);
+        };
+        crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| changed.contains(&f))?;
+        if changed.contains(&"stage") {
             let old_stage = b.fields.get("stage").and_then(|v| v.as_str()).unwrap_or("");
-            if changed.contains(&"stage") {
-                self.add_activity(
-                    c.id,
-                    crate::activity::ActivityKind::StatusChange,
-                    &format!("stage changed from {old_stage} to {}", c.stage.as_str()),
-                )?;
-            }
-            return Ok(Written::Updated);
+            self.add_activity(
+                c.id,
+                crate::activity::ActivityKind::StatusChange,
+                &format!("stage changed from {old_stage} to {}", c.stage.as_str()),
+            )?;
         }
-        Ok(Written::Created)
+        Ok(Written::Updated)
     }
 
     /// Tombstone a contact.

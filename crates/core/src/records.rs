@@ -17,7 +17,7 @@ pub(crate) fn to_fields<T: Serialize>(rec: &T) -> Result<Map<String, Value>> {
 
 pub(crate) fn from_fields<T: DeserializeOwned>(id: Uuid, mut m: Map<String, Value>) -> Result<T> {
     m.insert("id".into(), Value::String(id.to_string()));
-    Ok(serde_json::from_value(Value::Object(m))?)
+    from_map(m)
 }
 
 /// Load a live record.

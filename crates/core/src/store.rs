@@ -271,13 +271,9 @@ pub struct Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // The hook holds a handle that wakes the checkpointer; remove it
-        // first, so the thread sees the last handle go and ends.
-        if self.checkpointer.is_some() {
-            let _ = self
-                .conn
-                .wal_hook(None::<fn(&mut rusqlite::hooks::Wal, c_int) -> rusqlite::Result<()>>);
-        }
+        // Stop the thread (and close its connection) before the writer
+        // closes: the writer, closing last, copies what is left and
+        // removes the log.
         self.checkpointer.take();
     }
 }

@@ -369,7 +369,7 @@ fn open_csv(path: &Path) -> Result<Opened> {
         inner: f,
         count: counter.clone(),
     };
-    let reader: Box<dyn Read + Send> = match enc {
+    let mut reader: Box<dyn Read + Send> = match enc {
         TextEncoding::Utf8 { bom } => {
             let mut r = BufReader::with_capacity(256 * 1024, counting);
             if bom {
@@ -385,7 +385,6 @@ fn open_csv(path: &Path) -> Result<Opened> {
                 .build(counting),
         )),
     };
-    let mut reader = reader;
     if hint.is_some() {
         // Skip the hint line (a BufReader below: byte reads are cheap).
         let mut byte = [0u8; 1];
@@ -439,16 +438,7 @@ fn extra_fields(d: &ContactDraft) -> [&Option<String>; 7] {
 fn row_fingerprint(d: &ContactDraft) -> String {
     let mut h = Sha256::new();
     h.update(fingerprint(d).as_bytes());
-    for part in extra_fields(d) {
-        h.update(
-            part.as_deref()
-                .unwrap_or("")
-                .trim()
-                .to_lowercase()
-                .as_bytes(),
-        );
-        h.update([0]);
-    }
+    hash_texts(&mut h, extra_fields(d));
     format!("fp2:{}", hex::encode(&h.finalize()[..16]))
 }
 
@@ -467,16 +457,10 @@ fn agrees(existing: &Contact, d: &ContactDraft) -> bool {
         })
 }
 
-fn fingerprint(d: &ContactDraft) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        &d.first_name,
-        &d.last_name,
-        &d.full_name,
-        &d.company_name,
-        &d.postcode,
-        &d.date_of_birth,
-    ] {
+/// Hash optional texts as a fingerprint compares them: trimmed, case
+/// folded, each ended by a NUL.
+fn hash_texts<'a>(h: &mut Sha256, parts: impl IntoIterator<Item = &'a Option<String>>) {
+    for part in parts {
         h.update(
             part.as_deref()
                 .unwrap_or("")
@@ -486,6 +470,22 @@ fn fingerprint(d: &ContactDraft) -> String {
         );
         h.update([0]);
     }
+}
+
+/// The key older builds stored (and [`row_fingerprint`] extends).
+fn fingerprint(d: &ContactDraft) -> String {
+    let mut h = Sha256::new();
+    hash_texts(
+        &mut h,
+        [
+            &d.first_name,
+            &d.last_name,
+            &d.full_name,
+            &d.company_name,
+            &d.postcode,
+            &d.date_of_birth,
+        ],
+    );
     for p in &d.phones {
         h.update(p.as_bytes());
         h.update([0]);
