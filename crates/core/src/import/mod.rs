@@ -1028,6 +1028,14 @@ fn fill_batch(
 }
 
 impl ImportReport {
+    /// Count a possible duplicate, listing it while under the cap.
+    fn possible_duplicate(&mut self, d: PossibleDuplicate) {
+        self.possible_duplicate_count += 1;
+        if self.possible_duplicates.len() < REPORT_CAP {
+            self.possible_duplicates.push(d);
+        }
+    }
+
     /// Add a committed batch's counts.
     fn absorb(&mut self, batch: ImportReport) {
         self.rows += batch.rows;
@@ -1175,27 +1183,20 @@ fn write_one(
         tx.set_import_key(&fp.row, id)?;
     }
     if let Some((other, value)) = id_conflict {
-        batch.possible_duplicate_count += 1;
-        if batch.possible_duplicates.len() < REPORT_CAP {
-            batch.possible_duplicates.push(PossibleDuplicate {
-                row: r.row,
-                contact_id: id,
-                other_contact_id: other,
-                shared: "record id",
-                value,
-            });
-        }
+        batch.possible_duplicate(PossibleDuplicate {
+            row: r.row,
+            contact_id: id,
+            other_contact_id: other,
+            shared: "record id",
+            value,
+        });
     }
     // Same phone, different person (different email): worth a look.
     if !contact.emails.is_empty() {
         for p in &contact.phones {
             for other in tx.contacts_by_phone(p)? {
-                if other == id {
-                    continue;
-                }
-                batch.possible_duplicate_count += 1;
-                if batch.possible_duplicates.len() < REPORT_CAP {
-                    batch.possible_duplicates.push(PossibleDuplicate {
+                if other != id {
+                    batch.possible_duplicate(PossibleDuplicate {
                         row: r.row,
                         contact_id: id,
                         other_contact_id: other,
