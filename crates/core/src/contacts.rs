@@ -770,45 +770,61 @@ impl WriteTx<'_> {
         fields: &[(String, Option<String>)],
     ) -> Result<()> {
         // Only the custom fields change: read only them.
-        let before = crate::store::load_some(self.conn(), Table::Contacts, id, &["custom"])?
-            .ok_or_else(|| CoreError::NotFound {
-                kind: "contact",
-                id: id.to_string(),
-            })?;
+        let before = load_custom(self.conn(), id)?;
+        let custom = custom_after(before.fields.get("custom"), fields)?;
         let mut after = serde_json::Map::new();
-        let mut custom = match before.fields.get("custom") {
-            Some(serde_json::Value::Object(m)) => m.clone(),
-            _ => serde_json::Map::new(),
-        };
-        for (name, value) in fields {
-            let name = custom_field_name(name)?;
-            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                None => {
-                    custom.remove(name);
-                }
-                Some(v) if v.chars().count() > MAX_FIELD_LEN => {
-                    return Err(ValidationError::new(
-                        format!("custom.{name}"),
-                        format!("longer than {MAX_FIELD_LEN} characters"),
-                    )
-                    .into())
-                }
-                Some(v) => {
-                    custom.insert(name.to_string(), serde_json::Value::String(v.to_string()));
-                }
-            }
-        }
-        if custom.len() > MAX_CUSTOM_FIELDS {
-            return Err(ValidationError::new(
-                "custom",
-                format!("more than {MAX_CUSTOM_FIELDS} custom fields"),
-            )
-            .into());
-        }
         after.insert("custom".into(), serde_json::Value::Object(custom));
         self.put(Table::Contacts, id, Some(&before), &after)?;
         Ok(())
     }
+}
+
+/// A live contact's custom fields (and clocks), or `NotFound`.
+fn load_custom(conn: &rusqlite::Connection, id: Uuid) -> Result<crate::store::StoredRow> {
+    crate::store::load_some(conn, Table::Contacts, id, &["custom"])?.ok_or_else(|| {
+        CoreError::NotFound {
+            kind: "contact",
+            id: id.to_string(),
+        }
+    })
+}
+
+/// A contact's custom fields once `fields` are set (or, with `None`,
+/// removed), checked: names, lengths and how many there are.
+fn custom_after(
+    before: Option<&serde_json::Value>,
+    fields: &[(String, Option<String>)],
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut custom = match before {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    for (name, value) in fields {
+        let name = custom_field_name(name)?;
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => {
+                custom.remove(name);
+            }
+            Some(v) if v.chars().count() > MAX_FIELD_LEN => {
+                return Err(ValidationError::new(
+                    format!("custom.{name}"),
+                    format!("longer than {MAX_FIELD_LEN} characters"),
+                )
+                .into())
+            }
+            Some(v) => {
+                custom.insert(name.to_string(), serde_json::Value::String(v.to_string()));
+            }
+        }
+    }
+    if custom.len() > MAX_CUSTOM_FIELDS {
+        return Err(ValidationError::new(
+            "custom",
+            format!("more than {MAX_CUSTOM_FIELDS} custom fields"),
+        )
+        .into());
+    }
+    Ok(custom)
 }
 
 /// A custom field's name, trimmed: 1 to 64 characters (one rule for every
@@ -909,6 +925,41 @@ impl Store {
             tx.set_contact_custom(*id, fields)?;
         }
         tx.commit()
+    }
+
+    /// Whether [`Store::set_contacts_custom`] would accept `changes` as the
+    /// database stands: every contact live, every name and value valid, no
+    /// contact past the custom-field cap. Writes nothing (a reader
+    /// connection can answer it, see [`Store::open_reader`]); the first
+    /// problem found is the error that write would give.
+    pub fn check_contacts_custom(&self, changes: &[(Uuid, CustomChanges)]) -> Result<()> {
+        // The batch's live contacts' custom fields, in one query.
+        let ids: Vec<String> = changes.iter().map(|(id, _)| id.to_string()).collect();
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, custom FROM contacts WHERE deleted = 0 \
+             AND id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let mut current: std::collections::HashMap<String, serde_json::Value> = st
+            .query_map([serde_json::to_string(&ids)?], |r| {
+                let custom: String = r.get(1)?;
+                Ok((r.get::<_, String>(0)?, custom))
+            })?
+            .map(|r| {
+                let (id, custom) = r?;
+                Ok((id, serde_json::from_str(&custom).unwrap_or_default()))
+            })
+            .collect::<Result<_>>()?;
+        // In order, as the write applies them (one contact may come twice).
+        for ((_, fields), key) in changes.iter().zip(&ids) {
+            let Some(before) = current.get_mut(key) else {
+                return Err(CoreError::NotFound {
+                    kind: "contact",
+                    id: key.clone(),
+                });
+            };
+            *before = serde_json::Value::Object(custom_after(Some(before), fields)?);
+        }
+        Ok(())
     }
 
     /// Live contacts in id order (creation order) after `after`: for walking

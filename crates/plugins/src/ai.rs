@@ -171,6 +171,8 @@ pub fn complete(
 
 fn call(system: &str, prompt: &str) -> HostResult<String> {
     need("ai:use")?;
+    // What a script tells the outside world comes after its writes.
+    crate::host::settle()?;
     if prompt.len() > MAX_PROMPT {
         return Err(fail(
             ErrorKind::Limit,

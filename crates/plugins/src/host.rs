@@ -9,10 +9,12 @@
 //! `docs/host-api.md` is generated from that metadata (see
 //! [`crate::reference`]), so the reference cannot drift from the code.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use crm_core::{Actor, Store};
+use crm_core::{Actor, CustomChanges, Store};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, Map, Module, Position, INT};
+use uuid::Uuid;
 
 use crate::sandbox::{
     ErrorKind, Invocation, LogLine, Notification, ScriptError, CAPPED, CURRENT, DENIED,
@@ -67,7 +69,54 @@ pub(crate) fn need(perm: &str) -> HostResult<()> {
     })
 }
 
+/// A batch of custom-field updates being written on a thread of its own
+/// while the script goes on (see `update_many`). The batch comes back with
+/// the outcome, so it is freed on the worker that counted it.
+pub(crate) struct Pending {
+    handle: std::thread::JoinHandle<(Result<(), String>, CustomBatch)>,
+    ids: HashSet<Uuid>,
+}
+
+type CustomBatch = Vec<(Uuid, CustomChanges)>;
+
+/// Batches at least this long are written in the background; a shorter
+/// one (a hook's single update) is not worth a thread.
+const BACKGROUND_MIN: usize = 32;
+
+/// Wait for a background write; its failure, if it failed.
+pub(crate) fn finish(p: Pending) -> Result<(), ScriptError> {
+    match p.handle.join() {
+        Ok((Ok(()), batch)) => {
+            drop(batch);
+            Ok(())
+        }
+        Ok((Err(msg), batch)) => {
+            drop(batch);
+            Err(ScriptError::new(
+                ErrorKind::Runtime,
+                format!("contacts::update_many (written after the call returned): {msg}; nothing of that batch was written"),
+            ))
+        }
+        Err(_) => Err(ScriptError::new(
+            ErrorKind::Panic,
+            "contacts::update_many: the write panicked; nothing of that batch was written",
+        )),
+    }
+}
+
+/// Wait for the invocation's background write, if any: every host call
+/// that reads or writes the store, or reaches out (network, AI), comes
+/// after the writes before it. A failed write fails this call.
+pub(crate) fn settle() -> HostResult<()> {
+    let pending = with_inv(|inv| Ok(inv.pending.take()))?;
+    match pending.map(finish) {
+        Some(Err(e)) => Err(fail(e.kind, e.message)),
+        _ => Ok(()),
+    }
+}
+
 fn store() -> HostResult<Arc<Mutex<Store>>> {
+    settle()?;
     with_inv(|inv| {
         inv.ctx
             .store
@@ -120,22 +169,7 @@ fn read_list<T: serde::Serialize>(
 /// Refused before anything is written when it would pass the write cap.
 fn write<T>(perm: &str, n: usize, f: impl FnOnce(&mut Store) -> HostResult<T>) -> HostResult<T> {
     need(perm)?;
-    let plugin = with_inv(|inv| {
-        if inv.writes + n > inv.limits.max_writes {
-            return Err(fail(
-                ErrorKind::Limit,
-                format!(
-                    "write cap: this invocation may write at most {} records ({} so far, {n} more asked)",
-                    inv.limits.max_writes, inv.writes
-                ),
-            ));
-        }
-        Ok(inv
-            .ctx
-            .plugin_id
-            .clone()
-            .unwrap_or_else(|| "script".to_string()))
-    })?;
+    let plugin = may_write(n)?;
     let store = store()?;
     let mut guard = store
         .lock()
@@ -150,6 +184,132 @@ fn write<T>(perm: &str, n: usize, f: impl FnOnce(&mut Store) -> HostResult<T>) -
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Refuse `n` more writes past the invocation's cap; else the plugin the
+/// writes are made for.
+fn may_write(n: usize) -> HostResult<String> {
+    with_inv(|inv| {
+        if inv.writes + n > inv.limits.max_writes {
+            return Err(fail(
+                ErrorKind::Limit,
+                format!(
+                    "write cap: this invocation may write at most {} records ({} so far, {n} more asked)",
+                    inv.limits.max_writes, inv.writes
+                ),
+            ));
+        }
+        Ok(inv
+            .ctx
+            .plugin_id
+            .clone()
+            .unwrap_or_else(|| "script".to_string()))
+    })
+}
+
+/// `update_many` of custom fields only, written on a thread of its own
+/// while the script goes on (`None`: not possible here, write it in the
+/// call). Everything the write could refuse is checked first, on a reader
+/// connection, so a refusal is this call's error as before; what is left
+/// to fail is outside the script (the disk, a contact deleted meanwhile)
+/// and fails the next host call that touches the store or reaches out, or
+/// else the invocation. The batch is one transaction as before.
+fn update_custom_in_background(batch: &mut CustomBatch) -> HostResult<Option<INT>> {
+    settle()?;
+    need("contacts:write")?;
+    let n = batch.len();
+    let plugin = may_write(n)?;
+    let store = store()?;
+    let opened = with_inv(|inv| Ok(inv.reader.is_some()))?;
+    if !opened {
+        let reader = store
+            .lock()
+            .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?
+            .open_reader();
+        match reader {
+            Ok(r) => with_inv(|inv| {
+                inv.reader = Some(r);
+                Ok(())
+            })?,
+            Err(_) => return Ok(None),
+        }
+    }
+    with_inv(|inv| match &inv.reader {
+        Some(r) => r.check_contacts_custom(batch).map_err(core_err),
+        None => Err(fail(ErrorKind::Internal, "no reader connection")),
+    })?;
+    let ids: HashSet<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+    let work = std::mem::take(batch);
+    let handle = std::thread::Builder::new()
+        .name("plugin-write".into())
+        .spawn(move || {
+            let res = match store.lock() {
+                Ok(mut g) => {
+                    let actor = Actor::Plugin {
+                        plugin,
+                        user: g.identity().user_id.clone(),
+                    };
+                    g.with_actor(actor, |s| s.set_contacts_custom(&work))
+                        .map_err(|e| e.to_string())
+                }
+                Err(_) => Err("the store is unavailable".to_string()),
+            };
+            (res, work)
+        });
+    let handle = match handle {
+        Ok(h) => h,
+        // No thread to be had: the batch is gone with the closure, so
+        // say so rather than pretend it was written.
+        Err(e) => {
+            return Err(fail(
+                ErrorKind::Internal,
+                format!(
+                    "contacts::update_many: could not start the write ({e}); nothing was written"
+                ),
+            ))
+        }
+    };
+    with_inv(|inv| {
+        inv.writes += n;
+        inv.pending = Some(Pending { handle, ids });
+        Ok(())
+    })?;
+    Ok(Some(n as INT))
+}
+
+/// `contacts::scan` while a background write runs: on the reader
+/// connection, which sees every committed change; a page holding a contact
+/// the write is changing waits for the write instead (`None`: read the
+/// ordinary way).
+fn scan_beside_pending(after: Option<Uuid>, limit: INT) -> HostResult<Option<Dynamic>> {
+    need("contacts:read")?;
+    with_inv(|inv| {
+        let (Some(p), Some(r)) = (&inv.pending, &inv.reader) else {
+            return Ok(None);
+        };
+        let budget = inv.limits.max_rows_read.saturating_sub(inv.rows_read);
+        if budget == 0 {
+            return Ok(None);
+        }
+        let page = r
+            .scan_contact_values(after, limit_of(limit, budget))
+            .map_err(core_err)?;
+        let touched = page.iter().any(|m| {
+            m.get("id")
+                .and_then(|v| v.as_str())
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .is_some_and(|id| p.ids.contains(&id))
+        });
+        if touched {
+            return Ok(None);
+        }
+        inv.rows_read += page.len().max(1);
+        Ok(Some(Dynamic::from_array(
+            page.into_iter()
+                .map(|m| json_to_dynamic(m.into()))
+                .collect(),
+        )))
+    })
 }
 
 fn to_dynamic<T: serde::Serialize>(v: &T) -> HostResult<Dynamic> {
@@ -264,6 +424,9 @@ fn register_contacts(engine: &mut Engine) {
             } else {
                 Some(id_of("contact", after)?)
             };
+            if let Some(page) = scan_beside_pending(after, limit)? {
+                return Ok(page);
+            }
             read("contacts:read", |s, budget| {
                 let page = s
                     .scan_contact_values(after, limit_of(limit, budget))
@@ -363,7 +526,7 @@ fn register_contacts(engine: &mut Engine) {
         m,
         "update_many",
         ["changes: Array", "i64"],
-        "Apply many updates in one transaction: each item a map with `id` and the fields to change. All are written or (on the first invalid one) none. Returns how many. Needs contacts:write.",
+        "Apply many updates in one transaction: each item a map with `id` and the fields to change. All are written or (on the first invalid one) none. Returns how many. A batch of 32 or more that sets only `custom.NAME` fields is checked here and written while the script goes on; every later call sees it. Needs contacts:write.",
         |changes: Array| -> HostResult<INT> {
             let mut batch = Vec::with_capacity(changes.len());
             for (i, item) in changes.iter().enumerate() {
@@ -384,23 +547,32 @@ fn register_contacts(engine: &mut Engine) {
             let custom_only = batch
                 .iter()
                 .all(|(_, ch)| ch.iter().all(|(k, _)| k.starts_with("custom.")));
-            write("contacts:write", n, |s| {
-                if custom_only {
-                    let batch: Vec<_> = batch
-                        .into_iter()
-                        .map(|(id, ch)| {
-                            let ch = ch
-                                .into_iter()
-                                .map(|(k, v)| {
-                                    let name = k["custom.".len()..].to_string();
-                                    (name, (!v.is_empty()).then_some(v))
-                                })
-                                .collect();
-                            (id, ch)
-                        })
-                        .collect();
+            if custom_only {
+                let mut batch: CustomBatch = batch
+                    .into_iter()
+                    .map(|(id, ch)| {
+                        let ch = ch
+                            .into_iter()
+                            .map(|(k, v)| {
+                                let name = k["custom.".len()..].to_string();
+                                (name, (!v.is_empty()).then_some(v))
+                            })
+                            .collect();
+                        (id, ch)
+                    })
+                    .collect();
+                if n >= BACKGROUND_MIN {
+                    if let Some(n) = update_custom_in_background(&mut batch)? {
+                        return Ok(n);
+                    }
+                }
+                return write("contacts:write", n, |s| {
                     s.set_contacts_custom(&batch).map_err(core_err)?;
-                } else {
+                    Ok(n as INT)
+                });
+            }
+            write("contacts:write", n, |s| {
+                {
                     s.update_contacts(&batch).map_err(core_err)?;
                 }
                 Ok(n as INT)

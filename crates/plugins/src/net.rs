@@ -151,6 +151,8 @@ fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
             format!("this script may not reach {origin}: it needs the permission net:{origin}, which was not granted"),
         ));
     }
+    // What a script tells the outside world comes after its writes.
+    crate::host::settle()?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],

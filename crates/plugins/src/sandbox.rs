@@ -292,6 +292,12 @@ pub(crate) struct Invocation {
     pub requests: usize,
     pub notifications: Vec<Notification>,
     pub logs: Vec<LogLine>,
+    /// A batch of updates being written while the script goes on (see
+    /// [`crate::host`]'s `update_many`); settled before the invocation ends.
+    pub pending: Option<crate::host::Pending>,
+    /// A read-only connection for reads beside a pending write, opened on
+    /// the first background write.
+    pub reader: Option<crm_core::Store>,
 }
 
 thread_local! {
@@ -554,6 +560,8 @@ fn run_on_this_thread(
             requests: 0,
             notifications: Vec::new(),
             logs: Vec::new(),
+            pending: None,
+            reader: None,
         })
     });
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match call {
@@ -563,6 +571,10 @@ fn run_on_this_thread(
             engine.call_fn::<Dynamic>(&mut scope, ast, &name, args)
         }
     }));
+    // A write still running in the background belongs to this invocation:
+    // it ends only once the write has (and fails if the write did).
+    let pending = CURRENT.with(|c| c.borrow_mut().as_mut().and_then(|i| i.pending.take()));
+    let late = pending.and_then(|p| crate::host::finish(p).err());
     let inv = CURRENT.with(|c| c.borrow_mut().take());
     let Some(inv) = inv else {
         return Err(ScriptError::new(
@@ -585,6 +597,9 @@ fn run_on_this_thread(
             _ => classify(&e, limits),
         }),
         Ok(Ok(value)) => {
+            if let Some(e) = late {
+                return Err(e);
+            }
             let value = rhai::serde::from_dynamic::<serde_json::Value>(&value).map_err(|e| {
                 ScriptError::new(
                     ErrorKind::Runtime,
