@@ -993,6 +993,26 @@ impl Store {
         )
     }
 
+    /// [`Store::scan_contact_values`] as each contact's fields in a list,
+    /// named by static names (`id` last): the plugin host builds script
+    /// maps from these without a JSON map in between.
+    pub fn scan_contact_fields(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Vec<(&'static str, serde_json::Value)>>> {
+        let after = after.map(|u| u.to_string()).unwrap_or_default();
+        records::list_fields(
+            self.conn(),
+            Table::Contacts,
+            "id > ?1",
+            &[&after],
+            "id",
+            limit,
+            0,
+        )
+    }
+
     /// A live contact by id.
     pub fn contact(&self, id: Uuid) -> Result<Contact> {
         records::get(self.conn(), Table::Contacts, id)

@@ -104,13 +104,38 @@ pub(crate) fn list_values(
     limit: usize,
     offset: usize,
 ) -> Result<Vec<Map<String, Value>>> {
+    Ok(
+        list_fields(conn, table, filter, args, order, limit, offset)?
+            .into_iter()
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// [`list_values`] as each record's fields in table order, `id` last,
+/// named by static names: for a caller that builds its own maps (the
+/// plugin host's script values) without a JSON map in between.
+pub(crate) fn list_fields(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: &str,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Vec<(&'static str, Value)>>> {
     let fields = table.fields();
-    let mut st = conn.prepare(&list_sql(table, filter, order, limit, offset))?;
+    let mut st = conn.prepare_cached(&list_sql(table, filter, order, limit, offset))?;
     let rows = st.query_map(args, |r| {
         let id: String = r.get(0)?;
-        let mut m = Map::new();
+        let mut m = Vec::with_capacity(fields.len() + 1);
         for (i, f) in fields.iter().enumerate() {
-            m.insert((*f).to_string(), row_to_json(table, f, r.get_ref(i + 1)?));
+            m.push((*f, row_to_json(table, f, r.get_ref(i + 1)?)));
         }
         Ok((id, m))
     })?;
@@ -121,7 +146,7 @@ pub(crate) fn list_values(
             path: std::path::PathBuf::from(crate::store::DB_FILE),
             reason: format!("{} id {id:?}: {e}", table.kind()),
         })?;
-        m.insert("id".into(), Value::String(id.to_string()));
+        m.push(("id", Value::String(id.to_string())));
         out.push(m);
     }
     Ok(out)

@@ -292,11 +292,13 @@ fn scan_beside_pending(after: Option<Uuid>, limit: INT) -> HostResult<Option<Dyn
             return Ok(None);
         }
         let page = r
-            .scan_contact_values(after, limit_of(limit, budget))
+            .scan_contact_fields(after, limit_of(limit, budget))
             .map_err(core_err)?;
-        let touched = page.iter().any(|m| {
-            m.get("id")
-                .and_then(|v| v.as_str())
+        let touched = page.iter().any(|fields| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == "id")
+                .and_then(|(_, v)| v.as_str())
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .is_some_and(|id| p.ids.contains(&id))
         });
@@ -304,11 +306,7 @@ fn scan_beside_pending(after: Option<Uuid>, limit: INT) -> HostResult<Option<Dyn
             return Ok(None);
         }
         inv.rows_read += page.len().max(1);
-        Ok(Some(Dynamic::from_array(
-            page.into_iter()
-                .map(|m| json_to_dynamic(m.into()))
-                .collect(),
-        )))
+        Ok(Some(fields_to_array(page)))
     })
 }
 
@@ -337,6 +335,23 @@ pub(crate) fn json_to_dynamic(v: serde_json::Value) -> Dynamic {
                 .collect(),
         ),
     }
+}
+
+/// Records as lists of named fields ([`Store::scan_contact_fields`]) as a
+/// script array of maps: what serialising the records gives.
+fn fields_to_array(rows: Vec<Vec<(&'static str, serde_json::Value)>>) -> Dynamic {
+    Dynamic::from_array(
+        rows.into_iter()
+            .map(|fields| {
+                Dynamic::from_map(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), json_to_dynamic(v)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn core_err(e: crm_core::CoreError) -> Box<EvalAltResult> {
@@ -429,11 +444,10 @@ fn register_contacts(engine: &mut Engine) {
             }
             read("contacts:read", |s, budget| {
                 let page = s
-                    .scan_contact_values(after, limit_of(limit, budget))
+                    .scan_contact_fields(after, limit_of(limit, budget))
                     .map_err(core_err)?;
                 let n = page.len();
-                let page = page.into_iter().map(|m| json_to_dynamic(m.into())).collect();
-                Ok((Dynamic::from_array(page), n))
+                Ok((fields_to_array(page), n))
             })
         }
     );
@@ -1095,12 +1109,13 @@ mod tests {
             s.create_contact(d).expect("create");
         }
         let contacts = s.scan_contacts(None, 10).expect("scan");
-        let values = s.scan_contact_values(None, 10).expect("values");
+        let values = fields_to_array(s.scan_contact_fields(None, 10).expect("values"))
+            .into_array()
+            .expect("an array");
         assert_eq!(contacts.len(), 2);
         assert_eq!(values.len(), 2);
-        for (c, v) in contacts.iter().zip(values) {
+        for (c, new) in contacts.iter().zip(values) {
             let old = to_dynamic(c).expect("serde");
-            let new = json_to_dynamic(v.into());
             let as_json = |d: &Dynamic| -> serde_json::Value {
                 rhai::serde::from_dynamic(d).expect("back to JSON")
             };
