@@ -104,6 +104,49 @@ fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
     Ok(())
 }
 
+/// The code of a push that met a new row another push created meanwhile
+/// (retried here; sent to the device, which sends the batch again, only
+/// if it keeps happening).
+const CREATED_MEANWHILE: &str = "created_meanwhile";
+
+/// Rows to write, column by column (bound as arrays).
+#[derive(Default)]
+struct Writes {
+    tbl: Vec<String>,
+    id: Vec<Uuid>,
+    fields: Vec<Value>,
+    clocks: Vec<Value>,
+    deleted: Vec<bool>,
+    scope: Vec<Option<Uuid>>,
+    owner: Vec<Option<Uuid>>,
+    creator: Vec<Uuid>,
+}
+
+/// A push's body as a batch, every op checked (see [`check_op`]), none
+/// twice.
+fn read_batch(body: Bytes, dev: &Device, max_ops: usize, now: u64) -> ApiResult<PushRequest> {
+    let req: PushRequest = parse_body(Ok(body))?;
+    if req.ops.len() > max_ops {
+        return Err(ServerError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("{} ops in one push; send at most {max_ops}", req.ops.len()),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for op in &req.ops {
+        check_op(op, dev, now)?;
+        if !seen.insert(op.op_id) {
+            return Err(ServerError::bad_op(
+                "duplicate_op",
+                op.op_id,
+                format!("op {} appears twice in the batch", op.op_id),
+            ));
+        }
+    }
+    Ok(req)
+}
+
 /// A stored row as loaded for merging.
 struct Loaded {
     data: RowData,
@@ -126,31 +169,28 @@ pub async fn push(
     let started = Instant::now();
     let body = body.map_err(crate::body_error)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    let req: PushRequest = parse_body(Ok(body))?;
-    if req.ops.len() > st.limits.max_ops {
-        return Err(ServerError::client(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!(
-                "{} ops in one push; send at most {}",
-                req.ops.len(),
-                st.limits.max_ops
-            ),
-        ));
-    }
-    let now = wall_millis();
-    let mut seen = HashSet::new();
-    for op in &req.ops {
-        check_op(op, &dev, now)?;
-        if !seen.insert(op.op_id) {
-            return Err(ServerError::bad_op(
-                "duplicate_op",
-                op.op_id,
-                format!("op {} appears twice in the batch", op.op_id),
-            ));
+    // Reading and checking a batch is the request's heaviest work: it runs
+    // on the blocking pool, so the runtime's threads stay free to carry
+    // the pushes that hold their tenant's write lock on to their commit.
+    let max_ops = st.limits.max_ops;
+    let checker = dev.clone();
+    let req =
+        tokio::task::spawn_blocking(move || read_batch(body, &checker, max_ops, wall_millis()))
+            .await
+            .map_err(|e| ServerError::Internal(format!("reading a push: {e}")))??;
+    // A new row another push created after this one looked (both under
+    // way at once) is found when writing it: start again, reading it.
+    let mut attempt = 1;
+    let resp = loop {
+        match apply(&mut tx, &dev, &req.ops).await {
+            Err(ServerError::Client { code, .. }) if code == CREATED_MEANWHILE && attempt < 5 => {
+                tx.rollback().await?;
+                attempt += 1;
+                tx = auth::begin(&st.pool, &bearer, false).await?.0;
+            }
+            other => break other?,
         }
-    }
-    let resp = apply(&mut tx, &dev, &req.ops).await?;
+    };
     tx.commit().await?;
     metrics::counter!("sync_ops_applied_total").increment(resp.applied.len() as u64);
     metrics::counter!("sync_ops_duplicate_total").increment(resp.duplicates.len() as u64);
@@ -212,21 +252,9 @@ async fn apply(
         Uuid,
         i64,
     );
-    // A new row gets a placeholder (change number 0, never committed as
-    // such: the same transaction overwrites it), so that two pushes creating
-    // the same row meet on its key: the second waits for the first and then
-    // merges into what it wrote, instead of overwriting it.
-    sql::query(
-        "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, seq, creator) \
-         SELECT $1, k.tbl, k.id, '{}', '{}', 0, $4 FROM unnest($2::text[], $3::uuid[]) AS k(tbl, id) \
-         ORDER BY k.tbl, k.id ON CONFLICT DO NOTHING",
-    )
-    .bind(t)
-    .bind(&tbls)
-    .bind(&rids)
-    .bind(dev.user_id)
-    .execute(&mut **tx)
-    .await?;
+    // Rows that exist are locked here (sorted, so concurrent pushes lock
+    // in one order) and merged into; the others are new. Two pushes that
+    // create the same row at once meet when writing it (see below).
     let stored: Vec<RowTuple> = sql::query_as(
         "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator, r.seq \
          FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
@@ -238,11 +266,7 @@ async fn apply(
     .fetch_all(&mut **tx)
     .await?;
     let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
-    for (tbl, id, fields, clocks, deleted, scope, owner, creator, seq) in stored {
-        if seq == 0 {
-            // Our own placeholder: a new row.
-            continue;
-        }
+    for (tbl, id, fields, clocks, deleted, scope, owner, creator, _seq) in stored {
         let clocks = RowData::clocks_from_json(&tbl, &clocks);
         before.insert(
             (tbl, id),
@@ -317,15 +341,6 @@ async fn apply(
             g.record(&op.table, op.row_id, row, creator, &users);
         }
     }
-    if keys
-        .iter()
-        .any(|k| !before.contains_key(k) && !changed.contains(k))
-    {
-        // Every op on a new row changes it (its clock beats the zero
-        // clock), so no placeholder can be left behind; refuse to commit
-        // one if that ever stops being true.
-        return Err(ServerError::Internal("a new row was left unwritten".into()));
-    }
     if changed.is_empty() {
         return Ok(resp);
     }
@@ -358,14 +373,8 @@ async fn apply(
         }
     }
 
-    let mut w_tbl = Vec::new();
-    let mut w_id = Vec::new();
-    let mut w_fields = Vec::new();
-    let mut w_clocks = Vec::new();
-    let mut w_deleted = Vec::new();
-    let mut w_scope: Vec<Option<Uuid>> = Vec::new();
-    let mut w_owner: Vec<Option<Uuid>> = Vec::new();
-    let mut w_creator = Vec::new();
+    // What to write: rows that are new, and rows that exist.
+    let (mut created, mut updated) = (Writes::default(), Writes::default());
     // (contact, old owner, new owner) for contacts that changed hands.
     let mut owner_moves: Vec<(Uuid, Uuid, Uuid)> = Vec::new();
     let mut new_contacts: Vec<Uuid> = Vec::new();
@@ -407,41 +416,92 @@ async fn apply(
             }
             _ => {}
         }
-        w_tbl.push(tbl.clone());
-        w_id.push(*id);
-        w_fields.push(Value::Object(row.fields.clone()));
-        w_clocks.push(row.clocks_json(tbl));
-        w_deleted.push(row.deleted);
-        w_scope.push(scope);
-        w_owner.push(owner);
-        w_creator.push(creator);
+        let w = if old.is_some() {
+            &mut updated
+        } else {
+            &mut created
+        };
+        w.tbl.push(tbl.clone());
+        w.id.push(*id);
+        w.fields.push(Value::Object(row.fields.clone()));
+        w.clocks.push(row.clocks_json(tbl));
+        w.deleted.push(row.deleted);
+        w.scope.push(scope);
+        w.owner.push(owner);
+        w.creator.push(creator);
     }
-    // The tenant's write lock, held to commit: change numbers are taken
-    // from here on, so within a tenant they become visible in order.
-    sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
-        .bind(t)
-        .execute(&mut **tx)
-        .await?;
-    sql::query(
-        "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
-         SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
-         FROM unnest($2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::uuid[], $8::uuid[], $9::uuid[]) \
-              AS k(tbl, id, fields, clocks, deleted, scope, owner, creator) \
-         ON CONFLICT (tenant_id, tbl, id) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks, \
-           deleted = excluded.deleted, seq = excluded.seq, scope_contact = excluded.scope_contact, \
-           owner_user = excluded.owner_user",
+    // Those who can now see a contact need what hangs off it, even rows
+    // that changed before their cursor: its children get new numbers.
+    let mut bump: Vec<Uuid> = owner_moves.iter().map(|m| m.0).collect();
+    bump.extend(new_contacts);
+    // One statement, one round trip while the lock is held: it takes the
+    // tenant's write lock (held to commit: change numbers are taken from
+    // here on, so within a tenant they become visible in order; every
+    // `nextval` below is evaluated on rows joined with the lock's row, so
+    // after it), writes the new rows and the existing ones (locked since
+    // they were read), and renumbers the children of `bump` that it did
+    // not write itself (a row is changed once per statement; a
+    // data-modifying `WITH` runs whether or not it is read). A new row
+    // that exists by now was created by a push that ran beside this one
+    // (it committed before this one took the lock): start again, merging
+    // into it.
+    let (locked, inserted, rewritten): (i64, i64, i64) = sql::query_as(
+        "WITH lk AS (SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE), \
+         ins AS (INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
+           SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
+           FROM lk, unnest($2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::uuid[], $8::uuid[], $9::uuid[]) \
+                AS k(tbl, id, fields, clocks, deleted, scope, owner, creator) \
+           ON CONFLICT (tenant_id, tbl, id) DO NOTHING RETURNING 1), \
+         upd AS (UPDATE rows AS r SET fields = k.fields, clocks = k.clocks, deleted = k.deleted, \
+             seq = nextval('change_seq'), scope_contact = k.scope, owner_user = k.owner \
+           FROM lk, unnest($10::text[], $11::uuid[], $12::jsonb[], $13::jsonb[], $14::bool[], $15::uuid[], $16::uuid[]) \
+                AS k(tbl, id, fields, clocks, deleted, scope, owner) \
+           WHERE r.tenant_id = $1 AND r.tbl = k.tbl AND r.id = k.id RETURNING 1), \
+         bmp AS (UPDATE rows AS r SET seq = nextval('change_seq') FROM lk \
+           WHERE r.tenant_id = $1 AND r.scope_contact = ANY($17::uuid[]) AND r.tbl <> 'contacts' \
+             AND NOT EXISTS (SELECT 1 FROM unnest($10::text[], $11::uuid[]) AS u(tbl, id) \
+                             WHERE u.tbl = r.tbl AND u.id = r.id) \
+           RETURNING 1) \
+         SELECT (SELECT count(*) FROM lk), (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
     )
     .bind(t)
-    .bind(&w_tbl)
-    .bind(&w_id)
-    .bind(&w_fields)
-    .bind(&w_clocks)
-    .bind(&w_deleted)
-    .bind(&w_scope)
-    .bind(&w_owner)
-    .bind(&w_creator)
-    .execute(&mut **tx)
+    .bind(&created.tbl)
+    .bind(&created.id)
+    .bind(&created.fields)
+    .bind(&created.clocks)
+    .bind(&created.deleted)
+    .bind(&created.scope)
+    .bind(&created.owner)
+    .bind(&created.creator)
+    .bind(&updated.tbl)
+    .bind(&updated.id)
+    .bind(&updated.fields)
+    .bind(&updated.clocks)
+    .bind(&updated.deleted)
+    .bind(&updated.scope)
+    .bind(&updated.owner)
+    .bind(&bump)
+    .fetch_one(&mut **tx)
     .await?;
+    if locked != 1 {
+        return Err(ServerError::Internal(format!(
+            "tenant {t} has no write lock row"
+        )));
+    }
+    if inserted != created.id.len() as i64 {
+        return Err(ServerError::client(
+            StatusCode::CONFLICT,
+            CREATED_MEANWHILE,
+            "another push created some of these records at the same moment; send the batch again",
+        ));
+    }
+    if rewritten != updated.id.len() as i64 {
+        return Err(ServerError::Internal(format!(
+            "{} of {} locked rows were rewritten",
+            rewritten,
+            updated.id.len()
+        )));
+    }
 
     // Agents who saw the old owner's contacts but not the new owner's lose
     // the contact and everything hanging off it.
@@ -514,20 +574,6 @@ async fn apply(
         .bind(&rt)
         .bind(&ri)
         .bind(creator)
-        .execute(&mut **tx)
-        .await?;
-    }
-    // Those who can now see a contact need what hangs off it, even rows
-    // that changed before their cursor: give the children new numbers.
-    let mut bump: Vec<Uuid> = owner_moves.iter().map(|m| m.0).collect();
-    bump.extend(new_contacts);
-    if !bump.is_empty() {
-        sql::query(
-            "UPDATE rows SET seq = nextval('change_seq') \
-             WHERE tenant_id = $1 AND scope_contact = ANY($2) AND tbl <> 'contacts'",
-        )
-        .bind(t)
-        .bind(&bump)
         .execute(&mut **tx)
         .await?;
     }

@@ -29,6 +29,11 @@ const FILES: &[(i64, &str, &str)] = &[
         "login failures by address",
         include_str!("../migrations/0002_login_failures_by_address.sql"),
     ),
+    (
+        3,
+        "no tenant key checks on hot tables",
+        include_str!("../migrations/0003_no_tenant_key_checks_on_hot_tables.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

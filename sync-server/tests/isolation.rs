@@ -107,6 +107,27 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
     .expect_err("WITH CHECK refuses another tenant's rows");
     assert!(err.to_string().contains("row-level security"), "{err}");
     drop(tx);
+    // The tables every push writes have no foreign key to tenants (see
+    // migration 3): the policy alone refuses a row of B, or of a tenant
+    // that does not exist.
+    for tenant in [b.tenant, Uuid::now_v7()] {
+        for insert in [
+            "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, seq, creator) VALUES ($1, 'contacts', $2, '{}', '{}', 1, $2)",
+            "INSERT INTO applied_ops (tenant_id, op_id, device_id) VALUES ($1, $2, $2)",
+            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) VALUES ($1, $2, 'contacts', $2, 1)",
+        ] {
+            let mut tx = crm_sync_server::db::tenant_tx(&env.pool, ta)
+                .await
+                .expect("tx");
+            let err = sql::query(insert)
+                .bind(tenant)
+                .bind(Uuid::now_v7())
+                .execute(&mut *tx)
+                .await
+                .expect_err("WITH CHECK refuses another tenant's rows");
+            assert!(err.to_string().contains("row-level security"), "{insert}: {err}");
+        }
+    }
     // No scope at all: nothing.
     let (n,): (i64,) = sql::query_as("SELECT count(*) FROM rows")
         .fetch_one(&env.pool)
