@@ -181,8 +181,9 @@ pub async fn push(
     // A new row another push created after this one looked (both under
     // way at once) is found when writing it: start again, reading it.
     let mut attempt = 1;
+    let mut spent = Vec::new();
     let resp = loop {
-        match apply(&mut tx, &dev, &req.ops).await {
+        match apply(&mut tx, &dev, &req.ops, &mut spent).await {
             Err(ServerError::Client { code, .. }) if code == CREATED_MEANWHILE && attempt < 5 => {
                 tx.rollback().await?;
                 attempt += 1;
@@ -192,6 +193,7 @@ pub async fn push(
         }
     };
     tx.commit().await?;
+    drop(spent);
     metrics::counter!("sync_ops_applied_total").increment(resp.applied.len() as u64);
     metrics::counter!("sync_ops_duplicate_total").increment(resp.duplicates.len() as u64);
     metrics::histogram!("sync_push_seconds").record(started.elapsed().as_secs_f64());
@@ -202,6 +204,7 @@ async fn apply(
     tx: &mut Transaction<'static, Postgres>,
     dev: &Device,
     ops: &[SyncOp],
+    spent: &mut Vec<Writes>,
 ) -> ApiResult<PushResponse> {
     let t = dev.tenant_id;
     if ops.is_empty() {
@@ -383,14 +386,15 @@ async fn apply(
     // (table, row, old scope, new scope, creator) for children that moved
     // contact.
     let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>, Uuid)> = Vec::new();
-    for ((tbl, id), row) in &merged {
-        let key = (tbl.clone(), *id);
+    // The merged rows are consumed: their fields move into what is bound.
+    for (key, row) in merged {
         if !changed.contains(&key) {
             continue;
         }
+        let (tbl, id) = (&key.0, &key.1);
         let old = before.get(&key);
         let creator = old.map(|o| o.creator).unwrap_or(dev.user_id);
-        let (scope, owner) = placement(tbl, *id, row, creator, &users, |p| {
+        let (scope, owner) = placement(tbl, *id, &row, creator, &users, |p| {
             policy_scope.get(&p).copied().flatten()
         });
         match (tbl.as_str(), old) {
@@ -421,11 +425,11 @@ async fn apply(
         } else {
             &mut created
         };
-        w.tbl.push(tbl.clone());
-        w.id.push(*id);
-        w.fields.push(Value::Object(row.fields.clone()));
         w.clocks.push(row.clocks_json(tbl));
         w.deleted.push(row.deleted);
+        w.fields.push(Value::Object(row.fields));
+        w.tbl.push(key.0);
+        w.id.push(key.1);
         w.scope.push(scope);
         w.owner.push(owner);
         w.creator.push(creator);
@@ -577,6 +581,9 @@ async fn apply(
         .execute(&mut **tx)
         .await?;
     }
+    // Freed after the commit, not while the tenant's lock is held.
+    spent.push(created);
+    spent.push(updated);
     Ok(resp)
 }
 
