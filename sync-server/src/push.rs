@@ -174,19 +174,23 @@ pub async fn push(
     // the pushes that hold their tenant's write lock on to their commit.
     let max_ops = st.limits.max_ops;
     let checker = dev.clone();
+    let again = body.clone();
     let req =
         tokio::task::spawn_blocking(move || read_batch(body, &checker, max_ops, wall_millis()))
             .await
             .map_err(|e| ServerError::Internal(format!("reading a push: {e}")))??;
+    let mut ops = req.ops;
     // A new row another push created after this one looked (both under
     // way at once) is found when writing it: start again, reading it.
     let mut attempt = 1;
     let mut spent = Vec::new();
     let resp = loop {
-        match apply(&mut tx, &dev, &req.ops, &mut spent).await {
+        match apply(&mut tx, &dev, &mut ops, &mut spent).await {
             Err(ServerError::Client { code, .. }) if code == CREATED_MEANWHILE && attempt < 5 => {
                 tx.rollback().await?;
                 attempt += 1;
+                // The merge took the ops' fields: read the batch again.
+                ops = read_batch(again.clone(), &dev, max_ops, wall_millis())?.ops;
                 tx = auth::begin(&st.pool, &bearer, false).await?.0;
             }
             other => break other?,
@@ -203,7 +207,7 @@ pub async fn push(
 async fn apply(
     tx: &mut Transaction<'static, Postgres>,
     dev: &Device,
-    ops: &[SyncOp],
+    ops: &mut [SyncOp],
     spent: &mut Vec<Writes>,
 ) -> ApiResult<PushResponse> {
     let t = dev.tenant_id;
@@ -229,10 +233,14 @@ async fn apply(
             resp.duplicates.push(*id);
         }
     }
-    let new_ops: Vec<&SyncOp> = ops.iter().filter(|o| fresh.contains(&o.op_id)).collect();
-    if new_ops.is_empty() {
+    // The ops to apply, by position (the merge takes their fields).
+    let new_idx: Vec<usize> = (0..ops.len())
+        .filter(|i| fresh.contains(&ops[*i].op_id))
+        .collect();
+    if new_idx.is_empty() {
         return Ok(resp);
     }
+    let new_ops: Vec<&SyncOp> = new_idx.iter().map(|i| &ops[*i]).collect();
 
     // Load the touched rows.
     // Sorted, so concurrent pushes take row locks in one order.
@@ -304,12 +312,14 @@ async fn apply(
     } else {
         None
     };
+    drop(new_ops);
 
     // Merge in op order, each op checked against the state the ones
     // before it left.
     let mut merged: BTreeMap<(String, Uuid), RowData> = BTreeMap::new();
     let mut changed: HashSet<(String, Uuid)> = HashSet::new();
-    for op in &new_ops {
+    for &i in &new_idx {
+        let op = &mut ops[i];
         let key = (op.table.clone(), op.row_id);
         let exists = before.contains_key(&key) || merged.contains_key(&key);
         if !exists {
@@ -336,7 +346,7 @@ async fn apply(
         let row = merged
             .entry(key.clone())
             .or_insert_with(|| before.get(&key).map(|l| l.data.clone()).unwrap_or_default());
-        if row.apply(op.hlc, &op.fields) {
+        if row.apply_owned(op.hlc, std::mem::take(&mut op.fields)) {
             changed.insert(key.clone());
         }
         if let Some(g) = &mut guard {
