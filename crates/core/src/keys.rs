@@ -138,6 +138,10 @@ pub struct ProfileMeta {
     pub format: u32,
     /// Where the key is.
     pub key: KeySource,
+    /// The database's page size. Absent in profiles made before it was
+    /// recorded, which use SQLCipher's default (4 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
 }
 
 impl ProfileMeta {
@@ -231,6 +235,7 @@ pub(crate) fn create_key(
         ProfileMeta {
             format: 1,
             key: KeySource::Passphrase(kdf),
+            page_size: None,
         },
         key,
     ))
@@ -258,6 +263,7 @@ fn create_keyring_key() -> Result<(ProfileMeta, DbKey)> {
         ProfileMeta {
             format: 1,
             key: KeySource::Keyring { user },
+            page_size: None,
         },
         key,
     ))
@@ -340,6 +346,7 @@ mod tests {
         let meta = ProfileMeta {
             format: 1,
             key: KeySource::Passphrase(kdf),
+            page_size: Some(16_384),
         };
         let text = serde_json::to_string(&meta).unwrap();
         assert!(!text.contains(&hex::encode(key.0)));

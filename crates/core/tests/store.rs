@@ -210,6 +210,7 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
 /// Re-derive the passphrase key and set `user_version` directly.
 fn bump_version(dir: &Path, db: &Path, v: i64) {
     let meta = crm_core::keys::ProfileMeta::load(dir).unwrap();
+    let page_size = meta.page_size.unwrap_or(4096);
     let crm_core::keys::KeySource::Passphrase(kdf) = meta.key else {
         unreachable!()
     };
@@ -221,6 +222,8 @@ fn bump_version(dir: &Path, db: &Path, v: i64) {
         .unwrap();
     let c = rusqlite::Connection::open(db).unwrap();
     c.pragma_update(None, "key", format!("x'{}'", hex::encode(k)))
+        .unwrap();
+    c.execute_batch(&format!("PRAGMA cipher_page_size = {page_size};"))
         .unwrap();
     c.pragma_update(None, "user_version", v).unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();
