@@ -26,8 +26,8 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long, env = "SYNC_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Connections in the pool.
-        #[arg(long, env = "SYNC_DB_CONNECTIONS", default_value_t = 32)]
+        /// Connections in the pool (default: four per core, 4 to 32).
+        #[arg(long, env = "SYNC_DB_CONNECTIONS", default_value_t = db::default_connections())]
         connections: u32,
         /// Largest request body, bytes.
         #[arg(long, env = "SYNC_MAX_BODY", default_value_t = 8 * 1024 * 1024)]

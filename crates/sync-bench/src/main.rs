@@ -97,7 +97,8 @@ impl Bench {
         let (owner, server) = rt.block_on(async {
             let owner = db::connect(&pg.url("crm_owner", "crm"), 4).await?;
             db::migrate(&owner).await?;
-            let pool = db::connect(&pg.url("crm_app", "crm"), 32).await?;
+            // The server's own default pool size.
+            let pool = db::connect(&pg.url("crm_app", "crm"), db::default_connections()).await?;
             let server = crm_sync_server::local::spawn(pool, Limits::default(), 0).await?;
             anyhow::Ok((owner, server))
         })?;
