@@ -261,13 +261,12 @@ async fn apply(
         Option<Uuid>,
         Option<Uuid>,
         Uuid,
-        i64,
     );
     // Rows that exist are locked here (sorted, so concurrent pushes lock
     // in one order) and merged into; the others are new. Two pushes that
     // create the same row at once meet when writing it (see below).
     let stored: Vec<RowTuple> = sql::query_as(
-        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator, r.seq \
+        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator \
          FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
          WHERE r.tenant_id = $1 ORDER BY r.tbl, r.id FOR UPDATE OF r",
     )
@@ -277,7 +276,7 @@ async fn apply(
     .fetch_all(&mut **tx)
     .await?;
     let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
-    for (tbl, id, fields, clocks, deleted, scope, owner, creator, _seq) in stored {
+    for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
         let clocks = RowData::clocks_from_json(&tbl, &clocks);
         before.insert(
             (tbl, id),

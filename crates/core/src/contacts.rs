@@ -965,37 +965,17 @@ impl Store {
     /// Live contacts in id order (creation order) after `after`: for walking
     /// every contact in pages whose cost does not grow with the position.
     pub fn scan_contacts(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<Contact>> {
-        self.scan_contact_values(after, limit)?
+        self.scan_contact_fields(after, limit)?
             .into_iter()
-            .map(records::from_map)
+            .map(records::from_listed)
             .collect()
     }
 
     /// [`Store::scan_contacts`] as each contact's serialised form (exactly
-    /// what serialising the [`Contact`] gives) without making the
-    /// contacts: the plugin host turns these straight into script values
-    /// (a third of a rescoring run went into making contacts only to
-    /// serialise them again).
-    pub fn scan_contact_values(
-        &self,
-        after: Option<Uuid>,
-        limit: usize,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
-        let after = after.map(|u| u.to_string()).unwrap_or_default();
-        records::list_values(
-            self.conn(),
-            Table::Contacts,
-            "id > ?1",
-            &[&after],
-            "id",
-            limit,
-            0,
-        )
-    }
-
-    /// [`Store::scan_contact_values`] as each contact's fields in a list,
-    /// named by static names (`id` last): the plugin host builds script
-    /// maps from these without a JSON map in between.
+    /// what serialising the [`Contact`] gives: its fields, named by static
+    /// names, `id` last) without making the contacts: the plugin host turns
+    /// these straight into script values (a third of a rescoring run went
+    /// into making contacts only to serialise them again).
     pub fn scan_contact_fields(
         &self,
         after: Option<Uuid>,

@@ -81,45 +81,31 @@ pub(crate) fn list<T: DeserializeOwned>(
     limit: usize,
     offset: usize,
 ) -> Result<Vec<T>> {
-    list_values(conn, table, filter, args, order, limit, offset)?
+    list_fields(conn, table, filter, args, order, limit, offset)?
         .into_iter()
-        .map(from_map)
+        .map(from_listed)
         .collect()
 }
 
-/// A record from its serialised form ([`list_values`]).
+/// A record from its fields as [`list_fields`] gives them.
+pub(crate) fn from_listed<T: DeserializeOwned>(fields: Vec<(&'static str, Value)>) -> Result<T> {
+    from_map(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+/// A record from its serialised form.
 pub(crate) fn from_map<T: DeserializeOwned>(m: Map<String, Value>) -> Result<T> {
     Ok(serde_json::from_value(Value::Object(m))?)
 }
 
 /// [`list`] as each record's serialised form (what `T`'s `Serialize`
-/// gives, `id` included) without making the records: for callers that
-/// hand them on as values (the plugin host), not a way past validation.
-pub(crate) fn list_values(
-    conn: &rusqlite::Connection,
-    table: Table,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
-    order: &str,
-    limit: usize,
-    offset: usize,
-) -> Result<Vec<Map<String, Value>>> {
-    Ok(
-        list_fields(conn, table, filter, args, order, limit, offset)?
-            .into_iter()
-            .map(|fields| {
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect()
-            })
-            .collect(),
-    )
-}
-
-/// [`list_values`] as each record's fields in table order, `id` last,
-/// named by static names: for a caller that builds its own maps (the
-/// plugin host's script values) without a JSON map in between.
+/// gives) without making the records: its fields in table order, `id`
+/// last, named by static names, for a caller that builds its own values
+/// from them (the plugin host's script maps), not a way past validation.
 pub(crate) fn list_fields(
     conn: &rusqlite::Connection,
     table: Table,

@@ -86,17 +86,13 @@ const BACKGROUND_MIN: usize = 32;
 /// Wait for a background write; its failure, if it failed.
 pub(crate) fn finish(p: Pending) -> Result<(), ScriptError> {
     match p.handle.join() {
-        Ok((Ok(()), batch)) => {
-            drop(batch);
-            Ok(())
-        }
-        Ok((Err(msg), batch)) => {
-            drop(batch);
-            Err(ScriptError::new(
+        // The batch is dropped here, on the worker.
+        Ok((res, _batch)) => res.map_err(|msg| {
+            ScriptError::new(
                 ErrorKind::Runtime,
                 format!("contacts::update_many (written after the call returned): {msg}; nothing of that batch was written"),
-            ))
-        }
+            )
+        }),
         Err(_) => Err(ScriptError::new(
             ErrorKind::Panic,
             "contacts::update_many: the write panicked; nothing of that batch was written",
@@ -174,16 +170,21 @@ fn write<T>(perm: &str, n: usize, f: impl FnOnce(&mut Store) -> HostResult<T>) -
     let mut guard = store
         .lock()
         .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
-    let actor = Actor::Plugin {
-        plugin,
-        user: guard.identity().user_id.clone(),
-    };
-    let out = guard.with_actor(actor, f)?;
+    let out = as_plugin(&mut guard, plugin, f)?;
     with_inv(|inv| {
         inv.writes += n;
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Run `f` on the store in `plugin`'s name, for the local user.
+fn as_plugin<T>(store: &mut Store, plugin: String, f: impl FnOnce(&mut Store) -> T) -> T {
+    let actor = Actor::Plugin {
+        plugin,
+        user: store.identity().user_id.clone(),
+    };
+    store.with_actor(actor, f)
 }
 
 /// Refuse `n` more writes past the invocation's cap; else the plugin the
@@ -215,7 +216,6 @@ fn may_write(n: usize) -> HostResult<String> {
 /// and fails the next host call that touches the store or reaches out, or
 /// else the invocation. The batch is one transaction as before.
 fn update_custom_in_background(batch: &mut CustomBatch) -> HostResult<Option<INT>> {
-    settle()?;
     need("contacts:write")?;
     let n = batch.len();
     let plugin = may_write(n)?;
@@ -244,14 +244,8 @@ fn update_custom_in_background(batch: &mut CustomBatch) -> HostResult<Option<INT
         .name("plugin-write".into())
         .spawn(move || {
             let res = match store.lock() {
-                Ok(mut g) => {
-                    let actor = Actor::Plugin {
-                        plugin,
-                        user: g.identity().user_id.clone(),
-                    };
-                    g.with_actor(actor, |s| s.set_contacts_custom(&work))
-                        .map_err(|e| e.to_string())
-                }
+                Ok(mut g) => as_plugin(&mut g, plugin, |s| s.set_contacts_custom(&work))
+                    .map_err(|e| e.to_string()),
                 Err(_) => Err("the store is unavailable".to_string()),
             };
             (res, work)
@@ -316,7 +310,7 @@ fn to_dynamic<T: serde::Serialize>(v: &T) -> HostResult<Dynamic> {
 
 /// A JSON value as a script value: what [`to_dynamic`] makes of it, made
 /// directly instead of through serde (a record's serialised form, e.g.
-/// [`Store::scan_contact_values`], becomes the same map a script gets
+/// [`Store::scan_contact_fields`], becomes the same map a script gets
 /// from serialising the record).
 pub(crate) fn json_to_dynamic(v: serde_json::Value) -> Dynamic {
     use serde_json::Value;
@@ -586,9 +580,7 @@ fn register_contacts(engine: &mut Engine) {
                 });
             }
             write("contacts:write", n, |s| {
-                {
-                    s.update_contacts(&batch).map_err(core_err)?;
-                }
+                s.update_contacts(&batch).map_err(core_err)?;
                 Ok(n as INT)
             })
         }
