@@ -654,7 +654,7 @@ impl WriteTx<'_> {
 
     /// Write a new contact whose field map was made beforehand
     /// ([`NewContact::new`], e.g. on an import's reader thread).
-    pub(crate) fn save_new_contact(&mut self, c: &Contact, new: NewContact) -> Result<Written> {
+    pub(crate) fn save_new_contact(&mut self, c: &Contact, new: &NewContact) -> Result<Written> {
         self.insert(c.id, &new.0)?;
         crate::lookups::index_lists(
             self.conn(),
