@@ -564,30 +564,34 @@ pub enum Written {
     Unchanged,
 }
 
+/// The id in the first row's first column, if any (a text UUID).
+fn first_id(mut rows: rusqlite::Rows<'_>) -> Result<Option<Uuid>> {
+    Ok(match rows.next()? {
+        Some(r) => match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
 impl WriteTx<'_> {
     /// Find a live contact by normalised email.
     pub(crate) fn contact_by_email(&self, email: &str) -> Result<Option<Uuid>> {
-        let id: Option<String> = self
-            .conn()
-            // The look-up tables hold live contacts only (the write path
-            // removes a contact's rows when it is deleted), so no join is
-            // needed; SQLite also re-prepares such a join at every call.
-            .prepare_cached("SELECT contact_id FROM contact_emails WHERE email = ?1 LIMIT 1")?
-            .query_row([email], |r| r.get(0))
-            .optional()?;
-        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+        // The look-up tables hold live contacts only (the write path
+        // removes a contact's rows when it is deleted), so no join is
+        // needed; SQLite also re-prepares such a join at every call.
+        let mut st = self.stmt("SELECT contact_id FROM contact_emails WHERE email = ?1 LIMIT 1")?;
+        let id = first_id(st.query([email])?);
+        id
     }
 
     /// Find a live contact by the id it had in the system it came from.
     pub(crate) fn contact_by_external_id(&self, ext: &str) -> Result<Option<Uuid>> {
-        let id: Option<String> = self
-            .conn()
-            .prepare_cached(
-                "SELECT id FROM contacts WHERE external_id = ?1 AND deleted = 0 LIMIT 1",
-            )?
-            .query_row([ext], |r| r.get(0))
-            .optional()?;
-        Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+        let mut st =
+            self.stmt("SELECT id FROM contacts WHERE external_id = ?1 AND deleted = 0 LIMIT 1")?;
+        let id = first_id(st.query([ext])?);
+        id
     }
 
     /// Find the contact an earlier import made from an identical row.
@@ -613,17 +617,27 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Live contacts holding a phone number.
-    pub(crate) fn contacts_by_phone(&self, phone: &str) -> Result<Vec<Uuid>> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT contact_id FROM contact_phones WHERE phone = ?1 LIMIT 20")?;
-        let ids = st
-            .query_map([phone], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok())
-            .filter_map(|s| Uuid::parse_str(&s).ok())
-            .collect();
-        Ok(ids)
+    /// Live contacts other than `except` holding a phone number (at most
+    /// 20), handed to `each` (no list is built: an import asks for every
+    /// phone of every row).
+    pub(crate) fn contacts_by_phone(
+        &self,
+        phone: &str,
+        except: &str,
+        mut each: impl FnMut(Uuid),
+    ) -> Result<()> {
+        let mut st = self.stmt(
+            "SELECT contact_id FROM contact_phones WHERE phone = ?1 AND contact_id <> ?2 LIMIT 20",
+        )?;
+        let mut rows = st.query([phone, except])?;
+        while let Some(r) = rows.next()? {
+            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
+                if let Ok(id) = Uuid::try_parse_ascii(t) {
+                    each(id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Load a live contact.
@@ -656,11 +670,7 @@ impl WriteTx<'_> {
     /// ([`NewContact::new`], e.g. on an import's reader thread).
     pub(crate) fn save_new_contact(&mut self, c: &Contact, new: &NewContact) -> Result<Written> {
         self.insert(c.id, &new.0)?;
-        crate::lookups::index_lists(
-            self.conn(),
-            &c.id.to_string(),
-            [&c.emails, &c.phones, &c.tags],
-        )?;
+        crate::lookups::index_lists(self, &c.id.to_string(), [&c.emails, &c.phones, &c.tags])?;
         Ok(Written::Created)
     }
 
@@ -676,7 +686,7 @@ impl WriteTx<'_> {
         }
         let id = c.id.to_string();
         let Some(b) = &before else {
-            crate::lookups::index(self.conn(), &id, after)?;
+            crate::lookups::index(self, &id, after)?;
             return Ok(Written::Created);
         };
         crate::lookups::reindex(self.conn(), &id, &b.fields, after, |f| changed.contains(&f))?;
@@ -998,7 +1008,9 @@ impl Store {
         records::get(self.conn(), Table::Contacts, id)
     }
 
-    /// Live contacts holding a phone number, written in any common form
+    /// Live contacts other than `except` holding a phone number (at most
+    /// 20), handed to `each` (no list is built: an import asks for every
+    /// phone of every row). written in any common form
     /// (normalised with the profile's default region first).
     pub fn contacts_with_phone(&self, raw: &str) -> Result<Vec<Contact>> {
         let phone = normalize::phone(raw, self.default_region())

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
+use crate::store::Statements;
 
 /// One look-up table.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -68,15 +69,16 @@ impl Lookup {
     /// Index `values` for contact `id` (nothing is removed first).
     pub(crate) fn insert<'v>(
         self,
-        conn: &Connection,
+        conn: &impl Statements,
         id: &str,
         values: impl IntoIterator<Item = &'v str>,
     ) -> Result<()> {
-        let mut st = conn.prepare_cached(self.insert_sql())?;
-        for v in values {
-            st.execute([&*self.key(v), id])?;
-        }
-        Ok(())
+        conn.with_stmt(self.insert_sql(), |st| {
+            for v in values {
+                st.execute([&*self.key(v), id])?;
+            }
+            Ok(())
+        })
     }
 
     /// Remove the entries `values` made for contact `id`. Entries are found
@@ -108,7 +110,7 @@ fn strings<'a>(fields: &'a Map<String, Value>, field: &str) -> impl Iterator<Ite
 }
 
 /// Index a new live contact from its field map.
-pub(crate) fn index(conn: &Connection, id: &str, fields: &Map<String, Value>) -> Result<()> {
+pub(crate) fn index(conn: &impl Statements, id: &str, fields: &Map<String, Value>) -> Result<()> {
     for l in Lookup::ALL {
         l.insert(conn, id, strings(fields, l.field()))?;
     }
@@ -117,7 +119,11 @@ pub(crate) fn index(conn: &Connection, id: &str, fields: &Map<String, Value>) ->
 
 /// Index a new live contact from its lists, in [`Lookup::ALL`]'s order
 /// (emails, phones, tags).
-pub(crate) fn index_lists(conn: &Connection, id: &str, lists: [&Vec<String>; 3]) -> Result<()> {
+pub(crate) fn index_lists(
+    conn: &impl Statements,
+    id: &str,
+    lists: [&Vec<String>; 3],
+) -> Result<()> {
     for (l, values) in Lookup::ALL.iter().zip(lists) {
         l.insert(conn, id, values.iter().map(String::as_str))?;
     }

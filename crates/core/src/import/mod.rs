@@ -1234,18 +1234,17 @@ fn write_one(
     }
     // Same phone, different person (different email): worth a look.
     if !contact.emails.is_empty() {
+        let id_text = id.to_string();
         for p in &contact.phones {
-            for other in tx.contacts_by_phone(p)? {
-                if other != id {
-                    batch.possible_duplicate(PossibleDuplicate {
-                        row: r.row,
-                        contact_id: id,
-                        other_contact_id: other,
-                        shared: "phone",
-                        value: p.clone(),
-                    });
-                }
-            }
+            tx.contacts_by_phone(p, &id_text, |other| {
+                batch.possible_duplicate(PossibleDuplicate {
+                    row: r.row,
+                    contact_id: id,
+                    other_contact_id: other,
+                    shared: "phone",
+                    value: p.clone(),
+                })
+            })?;
         }
     }
     Ok(())
