@@ -1147,9 +1147,11 @@ const OWN_STATEMENTS: usize = 16;
 /// same SQL) or past the slots goes through the cache.
 struct OwnStatements<'s> {
     conn: &'s Connection,
-    slots: [std::cell::OnceCell<((usize, usize), std::cell::RefCell<rusqlite::Statement<'s>>)>;
-        OWN_STATEMENTS],
+    slots: [std::cell::OnceCell<OwnSlot<'s>>; OWN_STATEMENTS],
 }
+
+/// One of a write's own statements, keyed by its SQL's address and length.
+type OwnSlot<'s> = ((usize, usize), std::cell::RefCell<rusqlite::Statement<'s>>);
 
 /// A statement borrowed from a write: its own or the connection's cache.
 pub(crate) enum Stmt<'a, 's> {

@@ -250,6 +250,11 @@ enum Msg {
 /// writer's time in futex calls).
 const CHUNK: usize = 256;
 
+/// Written rows on their way back to the reader, still in the boxes the
+/// reader made (unboxing would free each box on the writer).
+#[allow(clippy::vec_box)]
+type Spent = Vec<Box<ParsedRow>>;
+
 /// The reader's end: buffers messages and sends them in chunks.
 struct RowSender {
     tx: mpsc::SyncSender<Vec<Msg>>,
@@ -259,7 +264,7 @@ struct RowSender {
     /// reader's rows on the writer cost the writer, the import's
     /// bottleneck, about 8% of its time, and the reader as much again in
     /// collecting the blocks freed from afar).
-    spent: mpsc::Receiver<Vec<Box<ParsedRow>>>,
+    spent: mpsc::Receiver<Spent>,
 }
 
 impl RowSender {
@@ -295,8 +300,8 @@ struct RowReceiver {
     rx: mpsc::Receiver<Vec<Msg>>,
     buf: std::vec::IntoIter<Msg>,
     /// Rows written since the last chunk, going back to the reader.
-    spent: Vec<Box<ParsedRow>>,
-    back: mpsc::Sender<Vec<Box<ParsedRow>>>,
+    spent: Spent,
+    back: mpsc::Sender<Spent>,
 }
 
 impl RowReceiver {
