@@ -181,6 +181,20 @@ pub const MIGRATIONS: &[&str] = &[
         "INSERT OR IGNORE INTO contact_tags (tag, contact_id) SELECT lower(j.value), c.id \
          FROM contacts AS c, json_each(c.tags) AS j WHERE c.deleted = 0 AND j.type = 'text';\n",
     ),
+    // 7: the outbox loses its index by op id (`UNIQUE`): an index entry
+    // for every op written (a twentieth of an import's pages, and a
+    // b-tree insert per row) for look-ups that only ever concern the
+    // queue's head. Acks and set-asides find their ops by walking the
+    // queue from its head (`sync::outbox_seqs`). Op ids are still random
+    // UUIDv7s made when the op is written.
+    concat!(
+        "CREATE TABLE sync_outbox_v7 (seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL, table_name TEXT NOT NULL, \
+         row_id TEXT NOT NULL, hlc TEXT NOT NULL, fields TEXT NOT NULL) STRICT;\n",
+        "INSERT INTO sync_outbox_v7 (seq, op_id, table_name, row_id, hlc, fields) \
+         SELECT seq, op_id, table_name, row_id, hlc, fields FROM sync_outbox;\n",
+        "DROP TABLE sync_outbox;\n",
+        "ALTER TABLE sync_outbox_v7 RENAME TO sync_outbox;\n",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -158,6 +158,36 @@ fn get_meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// Where the ops `op_ids` are in the outbox (their `seq`), found by
+/// walking the queue from its head. The outbox has no index by op id
+/// (migration 7: an entry per op written, for nothing else): acks and
+/// set-asides concern the ops just pushed, which are the oldest, so the
+/// walk ends after about as many rows as ids asked for. Only an id no
+/// longer queued (acknowledged twice) makes it walk to the end.
+fn outbox_seqs(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<i64>> {
+    let mut wanted: std::collections::HashSet<[u8; 16]> =
+        op_ids.iter().map(|u| *u.as_bytes()).collect();
+    let mut found = Vec::with_capacity(wanted.len());
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut st = conn.prepare_cached("SELECT seq, op_id FROM sync_outbox ORDER BY seq")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let id = match r.get_ref(1)? {
+            rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
+            _ => None,
+        };
+        if id.is_some_and(|id| wanted.remove(id.as_bytes())) {
+            found.push(r.get(0)?);
+            if wanted.is_empty() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
 fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&str>) -> Result<()> {
     match value {
         Some(v) => conn.execute(
@@ -211,9 +241,9 @@ impl Store {
         let (conn, _, _) = self.sync_parts();
         let tx = conn.transaction()?;
         {
-            let mut st = tx.prepare_cached("DELETE FROM sync_outbox WHERE op_id = ?1")?;
-            for id in op_ids {
-                st.execute([id.to_string()])?;
+            let mut st = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?;
+            for seq in outbox_seqs(&tx, op_ids)? {
+                st.execute([seq])?;
             }
         }
         tx.commit()?;
@@ -225,14 +255,18 @@ impl Store {
     pub fn outbox_quarantine(&mut self, op_id: Uuid, reason: &str) -> Result<()> {
         let (conn, _, _) = self.sync_parts();
         let tx = conn.transaction()?;
-        let op: Option<(String, String, String, String)> = tx
-            .query_row(
-                "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE op_id = ?1",
-                [op_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        if let Some((table, row, hlc, fields)) = op {
+        let seq = outbox_seqs(&tx, &[op_id])?.first().copied();
+        let op: Option<(String, String, String, String)> = match seq {
+            Some(seq) => tx
+                .query_row(
+                    "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE seq = ?1",
+                    [seq],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?,
+            None => None,
+        };
+        if let (Some(seq), Some((table, row, hlc, fields))) = (seq, op) {
             let fields = match Uuid::parse_str(&row) {
                 Ok(id) => serde_json::to_value(op_fields(&tx, &table, id, &fields)?)?,
                 Err(_) => serde_json::from_str::<Value>(&fields)?,
@@ -244,10 +278,7 @@ impl Store {
                 &format!("sync.quarantine.{op_id}"),
                 Some(&entry.to_string()),
             )?;
-            tx.execute(
-                "DELETE FROM sync_outbox WHERE op_id = ?1",
-                [op_id.to_string()],
-            )?;
+            tx.execute("DELETE FROM sync_outbox WHERE seq = ?1", [seq])?;
         }
         tx.commit()?;
         Ok(())
@@ -1045,5 +1076,104 @@ mod tests {
         let st = s.sync_status().expect("status");
         assert_eq!((st.pending, st.quarantined), (1, 1));
         assert_eq!(s.outbox_batch(10).expect("batch")[0].op_id, ops[1].op_id);
+    }
+
+    fn contacts(s: &mut Store, names: &[&str]) {
+        for n in names {
+            let mut draft = ContactDraft::default();
+            draft.set("first_name", n).expect("draft");
+            s.create_contact(&draft).expect("create");
+        }
+    }
+
+    /// Acks find their ops wherever they are in the queue (the outbox has
+    /// no index by op id): out of order, a gap left, an id never queued or
+    /// acknowledged twice, and the queue's order kept.
+    #[test]
+    fn acks_remove_exactly_their_ops_wherever_they_are_queued() {
+        let (_d, mut s) = store();
+        contacts(&mut s, &["A", "B", "C", "D", "E"]);
+        let ops = s.outbox_batch(10).expect("batch");
+        assert_eq!(ops.len(), 5);
+        s.outbox_ack(&[ops[3].op_id, ops[0].op_id, Uuid::now_v7()])
+            .expect("ack");
+        let left: Vec<Uuid> = s
+            .outbox_batch(10)
+            .expect("batch")
+            .iter()
+            .map(|o| o.op_id)
+            .collect();
+        assert_eq!(left, vec![ops[1].op_id, ops[2].op_id, ops[4].op_id]);
+        // Again, with one already gone: only the other goes.
+        s.outbox_ack(&[ops[0].op_id, ops[4].op_id]).expect("ack");
+        let left: Vec<Uuid> = s
+            .outbox_batch(10)
+            .expect("batch")
+            .iter()
+            .map(|o| o.op_id)
+            .collect();
+        assert_eq!(left, vec![ops[1].op_id, ops[2].op_id]);
+        // A set-aside from the middle of what is left.
+        contacts(&mut s, &["F"]);
+        s.outbox_quarantine(ops[2].op_id, "test")
+            .expect("quarantine");
+        s.outbox_quarantine(Uuid::now_v7(), "not queued")
+            .expect("no-op");
+        let st = s.sync_status().expect("status");
+        assert_eq!((st.pending, st.quarantined), (2, 1));
+        assert_eq!(s.outbox_batch(10).expect("batch")[0].op_id, ops[1].op_id);
+        s.outbox_ack(&[]).expect("nothing to ack");
+        assert_eq!(s.outbox_len().expect("len"), 2);
+    }
+
+    /// Migration 7 rebuilds the outbox without its op-id index and keeps
+    /// every queued op, in order, with its id.
+    #[test]
+    fn migration_7_keeps_the_queue_and_drops_the_op_id_index() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.db");
+        let before: Vec<Uuid>;
+        {
+            let mut s = Store::open_path(&path, None, true).expect("store");
+            contacts(&mut s, &["A", "B", "C"]);
+            before = s
+                .outbox_batch(10)
+                .expect("batch")
+                .iter()
+                .map(|o| o.op_id)
+                .collect();
+            // Back to schema 6: the outbox as it was made then.
+            s.conn()
+                .execute_batch(
+                    "CREATE TABLE old_outbox (seq INTEGER PRIMARY KEY, op_id TEXT NOT NULL UNIQUE, \
+                     table_name TEXT NOT NULL, row_id TEXT NOT NULL, hlc TEXT NOT NULL, \
+                     fields TEXT NOT NULL) STRICT; \
+                     INSERT INTO old_outbox SELECT * FROM sync_outbox; \
+                     DROP TABLE sync_outbox; \
+                     ALTER TABLE old_outbox RENAME TO sync_outbox; \
+                     PRAGMA user_version = 6;",
+                )
+                .expect("downgrade");
+        }
+        let indexes = |s: &Store| -> i64 {
+            s.conn()
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sync_outbox'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("count")
+        };
+        let mut s = Store::open_path(&path, None, false).expect("reopen");
+        assert_eq!(indexes(&s), 0, "the op-id index is gone");
+        let after: Vec<Uuid> = s
+            .outbox_batch(10)
+            .expect("batch")
+            .iter()
+            .map(|o| o.op_id)
+            .collect();
+        assert_eq!(after, before);
+        s.outbox_ack(&[before[1]]).expect("ack");
+        assert_eq!(s.outbox_len().expect("len"), 2);
     }
 }
