@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
-use crate::keys::{self, DbKey, KeyStoreChoice, PassphraseSource, ProfileMeta};
+use crate::keys::{self, DbKey, KeyStoreChoice, PageHmac, PassphraseSource, ProfileMeta};
 use crate::migrations::{self, APPLICATION_ID};
 
 /// Name of the database file in a profile folder.
@@ -263,9 +263,9 @@ pub struct Store {
     /// The key, kept (zeroised on drop) to open reader connections; SQLCipher
     /// holds it in this process's memory for the connection's life anyway.
     key: Option<DbKey>,
-    /// The database's page size (see [`PAGE_SIZE`]), for further
+    /// The database's page size and HMAC (see [`Layout`]), for further
     /// connections to it.
-    page_size: u32,
+    layout: Layout,
     /// Copies the write-ahead log into the database on a thread of its own
     /// (`None` for readers, or where a second connection could not open:
     /// SQLite then checkpoints on the writer as it does by default).
@@ -408,10 +408,10 @@ impl Checkpointer {
         conn: &mut Connection,
         path: &Path,
         key: Option<&DbKey>,
-        page_size: u32,
+        layout: Layout,
         limits: CheckpointLimits,
     ) -> Option<Checkpointer> {
-        let (other, _) = open_connection(path, key, false, Some(page_size)).ok()?;
+        let (other, _) = open_connection(path, key, false, Some(layout)).ok()?;
         // It reads no pages through its cache: a checkpoint copies frames.
         other.pragma_update(None, "cache_size", 16).ok()?;
         other.pragma_update(None, "synchronous", "NORMAL").ok()?;
@@ -487,28 +487,76 @@ pub(crate) const PAGE_SIZE: u32 = 16_384;
 /// does not open with [`PAGE_SIZE`] is tried with this one.
 pub(crate) const LEGACY_PAGE_SIZE: u32 = 4_096;
 
-/// Open the database at `path`: with `page_size` when known (a second
-/// connection to a database already open), else trying [`PAGE_SIZE`] and
-/// then [`LEGACY_PAGE_SIZE`]. Returns the connection and its page size. A
-/// failed try writes nothing; the error is the last try's.
+/// How an encrypted database's pages are laid out: their size and the
+/// HMAC that authenticates each. SQLCipher keeps no plaintext header to
+/// read either from, so a profile records them ([`ProfileMeta`]) and a
+/// database opened by path alone is tried with each layout this product
+/// has made, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub page_size: u32,
+    pub hmac: PageHmac,
+}
+
+/// What new databases get.
+pub(crate) const LAYOUT: Layout = Layout {
+    page_size: PAGE_SIZE,
+    hmac: PageHmac::Sha256,
+};
+
+/// What earlier builds made: 16 KiB pages with SQLCipher's default HMAC,
+/// and before that SQLCipher's defaults throughout.
+pub(crate) const EARLIER_LAYOUTS: [Layout; 2] = [
+    Layout {
+        page_size: PAGE_SIZE,
+        hmac: PageHmac::Sha512,
+    },
+    Layout {
+        page_size: LEGACY_PAGE_SIZE,
+        hmac: PageHmac::Sha512,
+    },
+];
+
+impl Layout {
+    /// A profile's layout from its metadata (what was not recorded is
+    /// SQLCipher's default, which earlier builds used).
+    pub(crate) fn of_profile(meta: &ProfileMeta) -> Layout {
+        Layout {
+            page_size: meta.page_size.unwrap_or(LEGACY_PAGE_SIZE),
+            hmac: meta.page_hmac.unwrap_or(PageHmac::Sha512),
+        }
+    }
+}
+
+/// Open the database at `path`: with `layout` when known (a profile, a
+/// second connection to a database already open), else trying [`LAYOUT`]
+/// and then [`EARLIER_LAYOUTS`]. Returns the connection and its layout
+/// (for plain SQLite, the page size its header names). A failed try
+/// writes nothing; the error is the last try's.
 fn open_connection(
     path: &Path,
     key: Option<&DbKey>,
     create: bool,
-    page_size: Option<u32>,
-) -> Result<(Connection, u32)> {
-    let tries = match (key, page_size) {
-        (_, Some(p)) => vec![p],
-        (Some(_), None) => vec![PAGE_SIZE, LEGACY_PAGE_SIZE],
+    layout: Option<Layout>,
+) -> Result<(Connection, Layout)> {
+    let tries = match (key, layout) {
+        (_, Some(l)) => vec![l],
+        (Some(_), None) => std::iter::once(LAYOUT).chain(EARLIER_LAYOUTS).collect(),
         // Plain SQLite keeps the page size in its (plaintext) header.
-        (None, None) => vec![PAGE_SIZE],
+        (None, None) => vec![LAYOUT],
     };
     let mut last = None;
-    for size in tries {
-        match open_connection_sized(path, key, create, size) {
+    for layout in tries {
+        match open_connection_laid_out(path, key, create, layout) {
             Ok(conn) => {
-                let actual = read_page_size(&conn)?;
-                return Ok((conn, actual));
+                let page_size = read_page_size(&conn)?;
+                return Ok((
+                    conn,
+                    Layout {
+                        page_size,
+                        ..layout
+                    },
+                ));
             }
             Err(e @ CoreError::WrongKeyOrNotOurs { .. }) => last = Some(e),
             Err(e) => return Err(e),
@@ -538,12 +586,13 @@ fn read_page_size(conn: &Connection) -> Result<u32> {
     })
 }
 
-fn open_connection_sized(
+fn open_connection_laid_out(
     path: &Path,
     key: Option<&DbKey>,
     create: bool,
-    page_size: u32,
+    layout: Layout,
 ) -> Result<Connection> {
+    let page_size = layout.page_size;
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -562,7 +611,10 @@ fn open_connection_sized(
     let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     if let Some(key) = key {
         conn.pragma_update(None, "key", &*key.pragma_value())?;
-        conn.execute_batch(&format!("PRAGMA cipher_page_size = {page_size};"))?;
+        conn.execute_batch(&format!(
+            "PRAGMA cipher_page_size = {page_size}; PRAGMA cipher_hmac_algorithm = {};",
+            layout.hmac.pragma_name()
+        ))?;
     } else if create {
         // Takes effect only on a database that has no pages yet.
         conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
@@ -631,7 +683,8 @@ impl Store {
         let (mut meta, key) = keys::create_key(choice, pass)?;
         let made = Self::open_path(&db, Some(&key), true).and_then(|mut store| {
             store.init_identity()?;
-            meta.page_size = Some(store.page_size);
+            meta.page_size = Some(store.layout.page_size);
+            meta.page_hmac = Some(store.layout.hmac);
             meta.save(dir)?;
             Ok(store)
         });
@@ -651,10 +704,10 @@ impl Store {
         if !db.exists() {
             return Err(CoreError::NoProfile(dir.to_path_buf()));
         }
-        // The page size is known: no profile is opened with the wrong one.
-        let page_size = meta.page_size.unwrap_or(LEGACY_PAGE_SIZE);
-        let (conn, page_size) = open_connection(&db, Some(&key), false, Some(page_size))?;
-        Store::from_connection(conn, &db, Some(&key), page_size, None)
+        // The layout is known: no profile is opened with the wrong one.
+        let layout = Layout::of_profile(&meta);
+        let (conn, layout) = open_connection(&db, Some(&key), false, Some(layout))?;
+        Store::from_connection(conn, &db, Some(&key), layout, None)
     }
 
     /// Open a database file directly with a key (`None`: plain SQLite, used
@@ -671,19 +724,19 @@ impl Store {
         create: bool,
         limits: Option<CheckpointLimits>,
     ) -> Result<Store> {
-        let (conn, page_size) = open_connection(path, key, create, None)?;
-        Store::from_connection(conn, path, key, page_size, limits)
+        let (conn, layout) = open_connection(path, key, create, None)?;
+        Store::from_connection(conn, path, key, layout, limits)
     }
 
-    /// A store on a connection just opened with `page_size`.
+    /// A store on a connection just opened with `layout`.
     fn from_connection(
         mut conn: Connection,
         path: &Path,
         key: Option<&DbKey>,
-        page_size: u32,
+        layout: Layout,
         limits: Option<CheckpointLimits>,
     ) -> Result<Store> {
-        let limits = limits.unwrap_or_else(|| CheckpointLimits::for_page_size(page_size));
+        let limits = limits.unwrap_or_else(|| CheckpointLimits::for_page_size(layout.page_size));
         migrations::migrate(&mut conn, path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -692,7 +745,7 @@ impl Store {
         let region = load_region(&conn)?.unwrap_or(crate::normalize::Region::GB);
         // Last: nothing after it can fail and leave it to be dropped
         // before the connection whose hook wakes it.
-        let checkpointer = Checkpointer::start(&mut conn, path, key, page_size, limits);
+        let checkpointer = Checkpointer::start(&mut conn, path, key, layout, limits);
         let clock = Clock::new(
             identity
                 .as_ref()
@@ -712,7 +765,7 @@ impl Store {
             default_region: region,
             acting: None,
             key: key.cloned(),
-            page_size,
+            layout,
             checkpointer,
         })
     }
@@ -724,8 +777,7 @@ impl Store {
     /// [`Store::refresh`] before using it after a while: it does not see
     /// changes to this store's cached identity or region by itself.
     pub fn open_reader(&self) -> Result<Store> {
-        let (conn, _) =
-            open_connection(&self.path, self.key.as_ref(), false, Some(self.page_size))?;
+        let (conn, _) = open_connection(&self.path, self.key.as_ref(), false, Some(self.layout))?;
         conn.pragma_update(None, "query_only", true)?;
         // It starts with this store's identity and region (current now).
         Ok(Store {
@@ -737,7 +789,7 @@ impl Store {
             default_region: self.default_region,
             acting: None,
             key: None,
-            page_size: self.page_size,
+            layout: self.layout,
             checkpointer: None,
         })
     }
@@ -1613,8 +1665,8 @@ mod tests {
         s.create_contact(&d).expect("contact");
     }
 
-    /// New profiles get 16 KiB pages and say so in their metadata; so do
-    /// databases opened by path.
+    /// New profiles get 16 KiB pages authenticated with HMAC-SHA256 and
+    /// say so in their metadata.
     #[test]
     fn a_new_profile_has_large_pages_and_records_them() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -1624,15 +1676,16 @@ mod tests {
             Store::create(&profile, crate::KeyStoreChoice::Passphrase, &pass).expect("create");
         add_contact(&mut s, "Ann");
         assert_eq!(page_size_of(&s), PAGE_SIZE);
+        assert_eq!(hmac_of(&s), "HMAC_SHA256");
+        let meta = crate::keys::ProfileMeta::load(&profile).expect("meta");
         assert_eq!(
-            crate::keys::ProfileMeta::load(&profile)
-                .expect("meta")
-                .page_size,
-            Some(PAGE_SIZE)
+            (meta.page_size, meta.page_hmac),
+            (Some(PAGE_SIZE), Some(PageHmac::Sha256))
         );
         drop(s);
         let s = Store::open(&profile, &pass).expect("reopen");
         assert_eq!(page_size_of(&s), PAGE_SIZE);
+        assert_eq!(hmac_of(&s), "HMAC_SHA256");
         assert_eq!(s.count_contacts().expect("count"), 1);
         let len = std::fs::metadata(profile.join(DB_FILE))
             .expect("file")
@@ -1640,48 +1693,65 @@ mod tests {
         assert_eq!(len % PAGE_SIZE as u64, 0, "the file is whole pages");
     }
 
-    /// A profile made by an earlier build (4 KiB pages, no page size in its
-    /// metadata) opens with its own page size and stays usable: reads,
-    /// writes, a reader connection, reopening by path (which tries the
-    /// large size first and then the old one).
+    /// The HMAC a connection authenticates pages with.
+    fn hmac_of(s: &Store) -> String {
+        s.conn
+            .query_row("PRAGMA cipher_hmac_algorithm", [], |r| r.get(0))
+            .expect("hmac")
+    }
+
+    /// Profiles made by earlier builds (4 KiB pages and SHA-512 with
+    /// nothing recorded; then 16 KiB pages recorded, SHA-512 not) open
+    /// with their own layout and stay usable: reads, writes, a reader
+    /// connection, reopening by path (which tries the newest layout first
+    /// and then the earlier ones); a wrong key is refused at every layout
+    /// and changes nothing.
     #[test]
-    fn a_profile_made_with_small_pages_still_opens_and_works() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let profile = dir.path().join("old");
-        std::fs::create_dir_all(&profile).expect("dir");
-        let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("an older profile".into()));
-        let (meta, key) =
-            crate::keys::create_key(crate::KeyStoreChoice::Passphrase, &pass).expect("key");
-        assert_eq!(meta.page_size, None);
-        let db = profile.join(DB_FILE);
-        {
-            // As earlier builds made it.
-            let (conn, size) =
-                open_connection(&db, Some(&key), true, Some(LEGACY_PAGE_SIZE)).expect("open");
-            assert_eq!(size, LEGACY_PAGE_SIZE);
-            let mut s = Store::from_connection(conn, &db, Some(&key), size, None).expect("store");
-            s.init_identity().expect("identity");
-            add_contact(&mut s, "Old");
-            meta.save(&profile).expect("meta");
+    fn profiles_made_by_earlier_builds_still_open_and_work() {
+        for (layout, recorded_size) in [
+            (EARLIER_LAYOUTS[1], None),
+            (EARLIER_LAYOUTS[0], Some(PAGE_SIZE)),
+        ] {
+            let dir = tempfile::tempdir().expect("tmp");
+            let profile = dir.path().join("old");
+            std::fs::create_dir_all(&profile).expect("dir");
+            let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("an older profile".into()));
+            let (mut meta, key) =
+                crate::keys::create_key(crate::KeyStoreChoice::Passphrase, &pass).expect("key");
+            assert_eq!((meta.page_size, meta.page_hmac), (None, None));
+            meta.page_size = recorded_size;
+            let db = profile.join(DB_FILE);
+            {
+                // As earlier builds made it.
+                let (conn, made) =
+                    open_connection(&db, Some(&key), true, Some(layout)).expect("open");
+                assert_eq!(made, layout);
+                let mut s =
+                    Store::from_connection(conn, &db, Some(&key), made, None).expect("store");
+                s.init_identity().expect("identity");
+                add_contact(&mut s, "Old");
+                meta.save(&profile).expect("meta");
+            }
+            let mut s = Store::open(&profile, &pass).expect("an old profile opens");
+            assert_eq!(page_size_of(&s), layout.page_size);
+            assert_eq!(hmac_of(&s), layout.hmac.pragma_name());
+            assert_eq!(s.count_contacts().expect("count"), 1);
+            add_contact(&mut s, "New");
+            let reader = s.open_reader().expect("reader");
+            assert_eq!(reader.count_contacts().expect("count"), 2);
+            drop(reader);
+            drop(s);
+            let s = Store::open_path(&db, Some(&key), false).expect("by path");
+            assert_eq!(s.layout, layout);
+            assert_eq!(hmac_of(&s), layout.hmac.pragma_name());
+            assert_eq!(s.count_contacts().expect("count"), 2);
+            assert_eq!(s.integrity_check().expect("check"), "ok");
+            drop(s);
+            let before = std::fs::read(&db).expect("read");
+            let err = Store::open_path(&db, Some(&DbKey::random()), false).expect_err("wrong key");
+            assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
+            assert_eq!(std::fs::read(&db).expect("read"), before);
         }
-        let mut s = Store::open(&profile, &pass).expect("an old profile opens");
-        assert_eq!(page_size_of(&s), LEGACY_PAGE_SIZE);
-        assert_eq!(s.count_contacts().expect("count"), 1);
-        add_contact(&mut s, "New");
-        let reader = s.open_reader().expect("reader");
-        assert_eq!(reader.count_contacts().expect("count"), 2);
-        drop(reader);
-        drop(s);
-        let s = Store::open_path(&db, Some(&key), false).expect("by path");
-        assert_eq!(page_size_of(&s), LEGACY_PAGE_SIZE);
-        assert_eq!(s.count_contacts().expect("count"), 2);
-        assert_eq!(s.integrity_check().expect("check"), "ok");
-        // A wrong key is still refused at both sizes, and changes nothing.
-        drop(s);
-        let before = std::fs::read(&db).expect("read");
-        let err = Store::open_path(&db, Some(&DbKey::random()), false).expect_err("wrong key");
-        assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
-        assert_eq!(std::fs::read(&db).expect("read"), before);
     }
 
     /// Under a stream of small commits the thread is always a little
@@ -1706,7 +1776,7 @@ mod tests {
         let wal = dir.path().join("t.db-wal");
         let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let db_start = size(&path);
-        let frame = u64::from(s.page_size) + 24;
+        let frame = u64::from(s.layout.page_size) + 24;
         let mut peak = 0;
         // Each commit writes at least three frames (the contact's, its
         // audit entry's and its op's pages): about 3,600 in all, far past

@@ -211,7 +211,7 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
 fn bump_version(dir: &Path, db: &Path, v: i64) {
     let meta = crm_core::keys::ProfileMeta::load(dir).unwrap();
     let page_size = meta.page_size.unwrap_or(4096);
-    let crm_core::keys::KeySource::Passphrase(kdf) = meta.key else {
+    let crm_core::keys::KeySource::Passphrase(kdf) = meta.key.clone() else {
         unreachable!()
     };
     let salt = hex::decode(&kdf.salt).unwrap();
@@ -223,8 +223,14 @@ fn bump_version(dir: &Path, db: &Path, v: i64) {
     let c = rusqlite::Connection::open(db).unwrap();
     c.pragma_update(None, "key", format!("x'{}'", hex::encode(k)))
         .unwrap();
-    c.execute_batch(&format!("PRAGMA cipher_page_size = {page_size};"))
-        .unwrap();
+    let hmac = meta
+        .page_hmac
+        .unwrap_or(crm_core::keys::PageHmac::Sha512)
+        .pragma_name();
+    c.execute_batch(&format!(
+        "PRAGMA cipher_page_size = {page_size}; PRAGMA cipher_hmac_algorithm = {hmac};"
+    ))
+    .unwrap();
     c.pragma_update(None, "user_version", v).unwrap();
     c.pragma_update(None, "journal_mode", "DELETE").unwrap();
 }
