@@ -977,6 +977,7 @@ impl Store {
             actor_json: actor.to_json(),
             actor,
             events: Vec::new(),
+            created: Vec::new(),
         })
     }
 
@@ -992,16 +993,24 @@ impl Store {
     /// row as it is and the `[old, new]` pairs of the updates since. If the
     /// row has left this device (evicted), they are `null`.
     pub fn audit_for(&self, row_id: Uuid) -> Result<Vec<AuditEntry>> {
-        let mut st = self.conn.prepare(
-            "SELECT at, actor, table_name, action, changes FROM audit_log WHERE row_id = ?1 ORDER BY seq",
+        // Its own entries, and a shared creation entry whose range holds
+        // it and which names it (see [`BulkCreated`]).
+        let mut st = self.conn.prepare_cached(
+            "SELECT seq, at, actor, table_name, action, changes FROM audit_log WHERE row_id = ?1 \
+             UNION ALL \
+             SELECT seq, at, actor, table_name, action, 'null' FROM audit_log \
+             WHERE row_id > '*' AND row_id < '+' \
+             AND substr(row_id, 2, 36) <= ?1 AND substr(row_id, 39, 36) >= ?1 \
+             AND instr(changes, '\"' || ?1 || '\"') > 0 \
+             ORDER BY 1",
         )?;
         let rows = st.query_map([row_id.to_string()], |r| {
             Ok((
-                r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -1286,7 +1295,41 @@ pub struct WriteTx<'s> {
     actor: Actor,
     actor_json: String,
     events: Vec<ChangeEvent>,
+    /// Rows this write created, per table, and the shared audit entry the
+    /// later ones go into (see [`BulkCreated`]).
+    created: Vec<(Table, usize, Option<BulkCreated>)>,
 }
+
+/// The audit entry shared by the rows one write creates beyond the first
+/// [`BULK_AFTER`] of a table (an import batch's contacts). Each created
+/// row had an entry of its own holding only `null` (see [`BY_ROW`]): who
+/// and when, the same for the whole write. One entry now names up to
+/// [`BULK_ROWS`] of them: `row_id` is `*<first id>/<last id>` (so
+/// [`Store::audit_for`] reads only the entries whose range holds the row,
+/// through the `row_id` index), `changes` is `{"rows": [ids]}`. This took
+/// a fifth of an import's pages and a statement and two b-tree inserts
+/// per row. The entry is inserted when it starts, so its `seq` comes
+/// before any later change to its rows, and completed when it is full or
+/// the write commits; a rolled-back write leaves neither.
+struct BulkCreated {
+    seq: i64,
+    ids: String,
+    count: usize,
+    first: Uuid,
+    last: Uuid,
+}
+
+/// A write's first creations in a table each get an audit entry of their
+/// own (a one-contact edit looks as it always did).
+const BULK_AFTER: usize = 16;
+
+/// Rows named by one shared creation entry (at most ~160 KB of ids): a
+/// long write, a dry run above all, keeps only this many in memory.
+const BULK_ROWS: usize = 4096;
+
+/// The `row_id` of shared creation entries starts with this; no row id
+/// (UUIDs, plugin ids) does, and `+` is the next character.
+const BULK_MARK: char = '*';
 
 /// The body of a new row's audit entry and sync op: not a copy of the row
 /// (which tripled what an import writes) but a reference to it. The sync op
@@ -1587,18 +1630,20 @@ impl<'s> WriteTx<'s> {
         names: &[&'static str],
     ) -> Result<()> {
         let action_text = action.as_str();
-        self.stmt(
-            "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            now,
-            self.actor_json,
-            table.name(),
-            id_text,
-            action_text,
-            audit
-        ])?;
+        if !(action == Action::Created && audit == BY_ROW && self.bulk_created(table, id, now)?) {
+            self.stmt(
+                "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                now,
+                self.actor_json,
+                table.name(),
+                id_text,
+                action_text,
+                audit
+            ])?;
+        }
         self.stmt(
             "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
@@ -1624,6 +1669,73 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
+    /// Put a created row's audit entry into the write's shared one for
+    /// `table` (see [`BulkCreated`]); false while the table's first
+    /// creations still get their own.
+    fn bulk_created(&mut self, table: Table, id: Uuid, now: &str) -> Result<bool> {
+        let i = match self.created.iter().position(|(t, _, _)| *t == table) {
+            Some(i) => i,
+            None => {
+                self.created.push((table, 0, None));
+                self.created.len() - 1
+            }
+        };
+        self.created[i].1 += 1;
+        if self.created[i].1 <= BULK_AFTER {
+            return Ok(false);
+        }
+        if self.created[i].2.is_none() {
+            self.stmt(
+                "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
+                 VALUES (?1, ?2, ?3, ?4, 'created', '{\"rows\":[]}')",
+            )?
+            .execute(params![
+                now,
+                self.actor_json,
+                table.name(),
+                BULK_MARK.to_string()
+            ])?;
+            self.created[i].2 = Some(BulkCreated {
+                seq: self.tx.last_insert_rowid(),
+                ids: String::with_capacity(BULK_ROWS * 39),
+                count: 0,
+                first: id,
+                last: id,
+            });
+        }
+        let full = {
+            let Some(b) = self.created[i].2.as_mut() else {
+                return Ok(false);
+            };
+            if b.count > 0 {
+                b.ids.push(',');
+            }
+            b.ids.push('"');
+            b.ids
+                .push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+            b.ids.push('"');
+            b.count += 1;
+            b.first = b.first.min(id);
+            b.last = b.last.max(id);
+            b.count >= BULK_ROWS
+        };
+        if full {
+            if let Some(b) = self.created[i].2.take() {
+                self.finish_bulk(b)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Complete a shared creation entry: its rows and their range.
+    fn finish_bulk(&self, b: BulkCreated) -> Result<()> {
+        let changes = format!("{{\"rows\":[{}]}}", b.ids);
+        let row_id = format!("{BULK_MARK}{}/{}", b.first, b.last);
+        self.stmt("UPDATE audit_log SET row_id = ?1, changes = ?2 WHERE seq = ?3")?
+            .execute(params![row_id, changes, b.seq])?;
+        Ok(())
+    }
+
     /// Collect no change events: for a write that is never committed (a
     /// dry run), whose events would never be sent.
     pub(crate) fn collect_no_events(&mut self) {
@@ -1638,7 +1750,12 @@ impl<'s> WriteTx<'s> {
 
     /// Commit, then tell listeners what changed. A listener that panics is
     /// contained; the data is already committed.
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
+        for (_, _, bulk) in std::mem::take(&mut self.created) {
+            if let Some(b) = bulk {
+                self.finish_bulk(b)?;
+            }
+        }
         let WriteTx {
             tx,
             listeners,
@@ -1894,5 +2011,99 @@ mod tests {
         }
         // The slot for `sql` is still its own statement.
         assert!(matches!(tx.stmt(sql).expect("again"), Stmt::Own(_)));
+    }
+
+    /// A write that creates many rows shares one audit entry among all
+    /// but the first few per table, yet every row's trail reads as before:
+    /// one creation (who, when, the values it was created with) first,
+    /// then its changes, whether made in the same write or later. A
+    /// rolled-back write leaves no entry.
+    #[test]
+    fn rows_created_in_bulk_share_audit_entries_and_keep_their_trail() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open_path(&dir.path().join("t.db"), Some(&DbKey::random()), true)
+            .expect("store");
+        let n = BULK_AFTER + BULK_ROWS + 10;
+        let actor = Actor::Import {
+            user: "u".into(),
+            batch: Uuid::now_v7(),
+        };
+        let region = s.default_region();
+        let mut ids = Vec::new();
+        let mut tx = s.write(actor.clone()).expect("write");
+        for i in 0..n {
+            let mut d = crate::ContactDraft::default();
+            d.set("first_name", &format!("P{i}")).expect("name");
+            let c = d.validate(Uuid::now_v7(), region).expect("valid");
+            tx.save_contact(&c).expect("save");
+            ids.push(c.id);
+        }
+        // Changed in the same write, after its creation.
+        let late = ids[BULK_AFTER + 3];
+        tx.update_contact_fields(late, &[("city".into(), "York".into())], region)
+            .expect("update");
+        tx.commit().expect("commit");
+        let entries: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(
+            entries,
+            (BULK_AFTER + 2 + 1) as i64,
+            "own, two shared, one update"
+        );
+        for (k, id) in ids.iter().enumerate() {
+            if ![
+                0,
+                BULK_AFTER - 1,
+                BULK_AFTER,
+                BULK_AFTER + BULK_ROWS - 1,
+                BULK_AFTER + BULK_ROWS,
+                n - 1,
+            ]
+            .contains(&k)
+            {
+                continue;
+            }
+            let trail = s.audit_for(*id).expect("audit");
+            assert_eq!(trail.len(), 1, "row {k}");
+            assert_eq!(trail[0].action, "created");
+            assert_eq!(trail[0].actor, serde_json::to_value(&actor).expect("json"));
+            assert_eq!(trail[0].changes["first_name"], format!("P{k}"), "row {k}");
+        }
+        let mut s2 = s;
+        s2.update_contact(late, &[("city".into(), "Leeds".into())])
+            .expect("later update");
+        let trail = s2.audit_for(late).expect("audit");
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["created", "updated", "updated"]);
+        assert!(
+            trail[0].changes.get("city").is_none(),
+            "created without a city"
+        );
+        assert_eq!(trail[1].changes["city"], serde_json::json!([null, "York"]));
+        assert_eq!(
+            trail[2].changes["city"],
+            serde_json::json!(["York", "Leeds"])
+        );
+        // A rolled-back bulk write leaves nothing.
+        let before: i64 = s2
+            .conn
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .expect("count");
+        {
+            let mut tx = s2.write(actor).expect("write");
+            for i in 0..(BULK_AFTER + 5) {
+                let mut d = crate::ContactDraft::default();
+                d.set("first_name", &format!("Gone{i}")).expect("name");
+                let c = d.validate(Uuid::now_v7(), region).expect("valid");
+                tx.save_contact(&c).expect("save");
+            }
+        }
+        let after: i64 = s2
+            .conn
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(before, after);
     }
 }
