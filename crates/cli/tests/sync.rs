@@ -229,6 +229,54 @@ fn two_profiles_converge_through_the_server_and_survive_it_going_away() {
     assert_eq!(names(&a), names(&b));
 }
 
+/// An import creates its contacts in bulk (shared audit entries and ops
+/// after the first few); each still reaches the server as an op of its
+/// own: the other device gets every contact with its fields, the outbox
+/// empties, and syncing again sends nothing twice.
+#[test]
+fn an_imported_file_reaches_the_other_device_row_for_row() {
+    let server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    for d in [&a, &b] {
+        ok(crm(d).args(["init", "--key-store", "passphrase"]));
+    }
+    let rows = 4_200;
+    let mut text = String::from("First Name,Last Name,Email,City\n");
+    for i in 0..rows {
+        text.push_str(&format!("P{i},Row,p{i}@example.com,Town {}\n", i % 7));
+    }
+    let csv = tmp.path().join("people.csv");
+    std::fs::write(&csv, text).expect("csv");
+    ok(crm(&a).args(["import", "contacts"]).arg(&csv));
+    ok(crm(&a).args(["login", &server.url(), "--email", "ann@acme.test"]));
+    ok(crm(&b).args(["login", &server.url(), "--email", "bob@acme.test"]));
+    let status = json(crm(&a).args(["sync", "status", "--json"]));
+    assert_eq!(status["pending"], rows, "{status}");
+    ok(crm(&a).arg("sync"));
+    let status = json(crm(&a).args(["sync", "status", "--json"]));
+    assert_eq!(status["pending"], 0, "{status}");
+    ok(crm(&b).arg("sync"));
+    let all = |d: &Path| -> Vec<Value> {
+        json(crm(d).args(["contacts", "list", "--json", "--limit", "100000"]))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let on_b = all(&b);
+    assert_eq!(on_b.len(), rows as usize);
+    for i in [0, 15, 16, 17, 2_000, 4_111, 4_112, 4_113, rows - 1] {
+        let c = by_name(&on_b, &format!("P{i} Row")).unwrap_or_else(|| panic!("P{i} on b"));
+        assert_eq!(c["city"], format!("Town {}", i % 7), "{c}");
+        assert_eq!(c["emails"][0], format!("p{i}@example.com"), "{c}");
+    }
+    ok(crm(&a).arg("sync"));
+    ok(crm(&b).arg("sync"));
+    assert_eq!(all(&b).len(), rows as usize, "nothing arrived twice");
+    assert_eq!(all(&a).len(), rows as usize);
+}
+
 #[test]
 fn sync_before_login_and_a_wrong_password_fail_with_one_clear_line() {
     let server = Server::start();

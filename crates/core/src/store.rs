@@ -247,7 +247,7 @@ pub struct Identity {
 #[derive(Clone, Debug)]
 pub(crate) struct StoredRow {
     pub fields: Map<String, Value>,
-    clocks: Map<String, Value>,
+    pub clocks: Map<String, Value>,
 }
 
 /// One profile's encrypted database.
@@ -985,7 +985,13 @@ impl Store {
     pub fn outbox_len(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))?)
+            // A shared creation op counts its rows (see [`BulkCreated`]).
+            .query_row(
+                "SELECT coalesce(sum(CASE WHEN row_id LIKE '*%' \
+                 THEN CAST(substr(row_id, 2) AS INTEGER) ELSE 1 END), 0) FROM sync_outbox",
+                [],
+                |r| r.get(0),
+            )?)
     }
 
     /// Audit entries for one row, oldest first. A creation's values are
@@ -1300,19 +1306,23 @@ pub struct WriteTx<'s> {
     created: Vec<(Table, usize, Option<BulkCreated>)>,
 }
 
-/// The audit entry shared by the rows one write creates beyond the first
-/// [`BULK_AFTER`] of a table (an import batch's contacts). Each created
-/// row had an entry of its own holding only `null` (see [`BY_ROW`]): who
-/// and when, the same for the whole write. One entry now names up to
-/// [`BULK_ROWS`] of them: `row_id` is `*<first id>/<last id>` (so
-/// [`Store::audit_for`] reads only the entries whose range holds the row,
-/// through the `row_id` index), `changes` is `{"rows": [ids]}`. This took
-/// a fifth of an import's pages and a statement and two b-tree inserts
-/// per row. The entry is inserted when it starts, so its `seq` comes
-/// before any later change to its rows, and completed when it is full or
+/// The audit entry and sync op shared by the rows one write creates
+/// beyond the first [`BULK_AFTER`] of a table (an import batch's
+/// contacts). Each created row had an entry and an op of its own holding
+/// only `null` (see [`BY_ROW`]): who and when, the same for the whole
+/// write, and "push the row as it is". One entry and one op now name up to
+/// [`BULK_ROWS`] of them, `{"rows": [ids]}`. The entry's `row_id` is
+/// `*<first id>/<last id>` (so [`Store::audit_for`] reads only the entries
+/// whose range holds the row, through the `row_id` index); the op's is
+/// `*<count>`, and [`Store::outbox_batch`] hands out one op per row (see
+/// `sync::member_op_id`). Their own entries and ops took two fifths of an
+/// import's pages and two statements and four b-tree inserts per row.
+/// Both are inserted when the first such row is, so their `seq` comes
+/// before any later change to their rows, and completed when full or when
 /// the write commits; a rolled-back write leaves neither.
 struct BulkCreated {
-    seq: i64,
+    audit_seq: i64,
+    op_seq: i64,
     ids: String,
     count: usize,
     first: Uuid,
@@ -1630,7 +1640,11 @@ impl<'s> WriteTx<'s> {
         names: &[&'static str],
     ) -> Result<()> {
         let action_text = action.as_str();
-        if !(action == Action::Created && audit == BY_ROW && self.bulk_created(table, id, now)?) {
+        let bulk = action == Action::Created
+            && audit == BY_ROW
+            && out_fields == BY_ROW
+            && self.bulk_created(table, id, hlc_text, now)?;
+        if !bulk {
             self.stmt(
                 "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1643,10 +1657,9 @@ impl<'s> WriteTx<'s> {
                 action_text,
                 audit
             ])?;
-        }
-        self.stmt(
-            "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
+            self.stmt(
+                "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
             .execute(params![
                 Uuid::now_v7().to_string(),
                 table.name(),
@@ -1654,6 +1667,7 @@ impl<'s> WriteTx<'s> {
                 hlc_text,
                 out_fields
             ])?;
+        }
         if !self.listeners.is_empty() {
             let imported = matches!(self.actor, Actor::Import { .. }) && action == Action::Created;
             let verb = if imported { "imported" } else { action_text };
@@ -1669,10 +1683,10 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
-    /// Put a created row's audit entry into the write's shared one for
-    /// `table` (see [`BulkCreated`]); false while the table's first
-    /// creations still get their own.
-    fn bulk_created(&mut self, table: Table, id: Uuid, now: &str) -> Result<bool> {
+    /// Put a created row's audit entry and sync op into the write's shared
+    /// ones for `table` (see [`BulkCreated`]); false while the table's
+    /// first creations still get their own.
+    fn bulk_created(&mut self, table: Table, id: Uuid, hlc_text: &str, now: &str) -> Result<bool> {
         let i = match self.created.iter().position(|(t, _, _)| *t == table) {
             Some(i) => i,
             None => {
@@ -1695,8 +1709,20 @@ impl<'s> WriteTx<'s> {
                 table.name(),
                 BULK_MARK.to_string()
             ])?;
+            let audit_seq = self.tx.last_insert_rowid();
+            self.stmt(
+                "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) \
+                 VALUES (?1, ?2, ?3, ?4, '{\"rows\":[]}')",
+            )?
+            .execute(params![
+                Uuid::now_v7().to_string(),
+                table.name(),
+                format!("{BULK_MARK}0"),
+                hlc_text
+            ])?;
             self.created[i].2 = Some(BulkCreated {
-                seq: self.tx.last_insert_rowid(),
+                audit_seq,
+                op_seq: self.tx.last_insert_rowid(),
                 ids: String::with_capacity(BULK_ROWS * 39),
                 count: 0,
                 first: id,
@@ -1727,12 +1753,15 @@ impl<'s> WriteTx<'s> {
         Ok(true)
     }
 
-    /// Complete a shared creation entry: its rows and their range.
+    /// Complete a shared creation entry and op: their rows, the entry's
+    /// range and the op's count.
     fn finish_bulk(&self, b: BulkCreated) -> Result<()> {
-        let changes = format!("{{\"rows\":[{}]}}", b.ids);
+        let rows = format!("{{\"rows\":[{}]}}", b.ids);
         let row_id = format!("{BULK_MARK}{}/{}", b.first, b.last);
         self.stmt("UPDATE audit_log SET row_id = ?1, changes = ?2 WHERE seq = ?3")?
-            .execute(params![row_id, changes, b.seq])?;
+            .execute(params![row_id, rows, b.audit_seq])?;
+        self.stmt("UPDATE sync_outbox SET row_id = ?1, fields = ?2 WHERE seq = ?3")?
+            .execute(params![format!("{BULK_MARK}{}", b.count), rows, b.op_seq])?;
         Ok(())
     }
 

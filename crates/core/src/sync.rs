@@ -158,31 +158,152 @@ fn get_meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
-/// Where the ops `op_ids` are in the outbox (their `seq`), found by
-/// walking the queue from its head. The outbox has no index by op id
-/// (migration 7: an entry per op written, for nothing else): acks and
-/// set-asides concern the ops just pushed, which are the oldest, so the
-/// walk ends after about as many rows as ids asked for. Only an id no
-/// longer queued (acknowledged twice) makes it walk to the end.
-fn outbox_seqs(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<i64>> {
-    let mut wanted: std::collections::HashSet<[u8; 16]> =
-        op_ids.iter().map(|u| *u.as_bytes()).collect();
-    let mut found = Vec::with_capacity(wanted.len());
+fn bad_outbox(what: String) -> CoreError {
+    CoreError::BadProfile {
+        path: std::path::PathBuf::from(crate::store::DB_FILE),
+        reason: format!("sync outbox: {what}"),
+    }
+}
+
+/// Whether an outbox `row_id` marks a shared creation op.
+fn is_shared(row_id: &str) -> bool {
+    row_id.starts_with('*')
+}
+
+/// The rows a shared creation op names.
+fn shared_rows(fields: &str) -> Result<Vec<Uuid>> {
+    #[derive(serde::Deserialize)]
+    struct Rows {
+        rows: Vec<Uuid>,
+    }
+    let rows: Rows =
+        serde_json::from_str(fields).map_err(|e| bad_outbox(format!("shared op: {e}")))?;
+    Ok(rows.rows)
+}
+
+/// The op id of one row of a shared creation op: made from the shared
+/// op's id and the row's, so it is the same every time the op is handed
+/// out (the server applies each op id once) and differs for every row.
+pub(crate) fn member_op_id(shared: Uuid, row: Uuid) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"crm shared op\0");
+    h.update(shared.as_bytes());
+    h.update(row.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// A created row's fields as it is now and the stamp it was created with
+/// (what its own op would have held); nothing if it is gone.
+fn member_row(
+    conn: &rusqlite::Connection,
+    table: &str,
+    id: Uuid,
+) -> Result<(BTreeMap<String, Value>, Option<Hlc>)> {
+    let row = match table_named(table) {
+        Some(t) => crate::store::load_any_row(conn, t, id)?,
+        None => None,
+    };
+    Ok(match row {
+        Some(r) => {
+            let created = r
+                .clocks
+                .get("_")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            (r.fields.into_iter().collect(), created)
+        }
+        None => (BTreeMap::new(), None),
+    })
+}
+
+/// Where an op asked for is in the outbox.
+enum Found {
+    /// An op of its own, at this `seq`.
+    Op(i64),
+    /// Rows of the shared creation op at `seq`: those `gone` (asked
+    /// for) and those that stay.
+    Rows {
+        seq: i64,
+        table: String,
+        gone: Vec<Uuid>,
+        stay: Vec<Uuid>,
+    },
+}
+
+impl Found {
+    /// Take what was found out of the outbox.
+    fn remove(&self, conn: &rusqlite::Connection) -> Result<()> {
+        match self {
+            Found::Op(seq) => {
+                conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
+                    .execute([seq])?;
+            }
+            Found::Rows { seq, stay, .. } if stay.is_empty() => {
+                conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
+                    .execute([seq])?;
+            }
+            Found::Rows { seq, stay, .. } => {
+                let fields = serde_json::json!({ "rows": stay }).to_string();
+                conn.prepare_cached(
+                    "UPDATE sync_outbox SET row_id = ?1, fields = ?2 WHERE seq = ?3",
+                )?
+                .execute(params![format!("*{}", stay.len()), fields, seq])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the ops `op_ids` are in the outbox, found by walking the queue
+/// from its head. The outbox has no index by op id (migration 7: an entry
+/// per op written, for nothing else): acks and set-asides concern the ops
+/// just pushed, which are the oldest, so the walk ends after about as
+/// many ops as ids asked for. Only an id no longer queued (acknowledged
+/// twice) makes it walk to the end.
+fn outbox_find(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<Found>> {
+    let mut wanted: std::collections::HashSet<Uuid> = op_ids.iter().copied().collect();
+    let mut found = Vec::new();
     if wanted.is_empty() {
         return Ok(found);
     }
-    let mut st = conn.prepare_cached("SELECT seq, op_id FROM sync_outbox ORDER BY seq")?;
+    let mut st = conn.prepare_cached(
+        "SELECT seq, op_id, table_name, row_id, fields FROM sync_outbox ORDER BY seq",
+    )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
         let id = match r.get_ref(1)? {
             rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
             _ => None,
         };
-        if id.is_some_and(|id| wanted.remove(id.as_bytes())) {
-            found.push(r.get(0)?);
-            if wanted.is_empty() {
-                break;
+        let Some(id) = id else { continue };
+        let row_id = r.get_ref(3)?.as_str().unwrap_or_default();
+        if is_shared(row_id) {
+            let (mut gone, mut stay) = (Vec::new(), Vec::new());
+            for member in shared_rows(r.get_ref(4)?.as_str().unwrap_or_default())? {
+                if wanted.remove(&member_op_id(id, member)) {
+                    gone.push(member);
+                } else {
+                    stay.push(member);
+                }
             }
+            if !gone.is_empty() {
+                found.push(Found::Rows {
+                    seq,
+                    table: r.get(2)?,
+                    gone,
+                    stay,
+                });
+            }
+        } else if wanted.remove(&id) {
+            found.push(Found::Op(seq));
+        }
+        if wanted.is_empty() {
+            break;
         }
     }
     Ok(found)
@@ -200,36 +321,48 @@ fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&str>) -> Resu
 }
 
 impl Store {
-    /// The oldest `limit` ops of the outbox, ready to push.
+    /// The oldest `limit` ops of the outbox, ready to push. A shared
+    /// creation op (see `store::BulkCreated`) hands out one op per row it
+    /// names, in order.
     pub fn outbox_batch(&self, limit: usize) -> Result<Vec<SyncOp>> {
         let tenant = self.identity().tenant_id;
         let mut st = self.conn().prepare_cached(
-            "SELECT op_id, table_name, row_id, hlc, fields FROM sync_outbox ORDER BY seq LIMIT ?1",
+            "SELECT op_id, table_name, row_id, hlc, fields FROM sync_outbox ORDER BY seq",
         )?;
-        let rows = st.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let bad = |what: String| CoreError::BadProfile {
-            path: std::path::PathBuf::from(crate::store::DB_FILE),
-            reason: format!("sync outbox: {what}"),
-        };
+        let mut rows = st.query([])?;
         let mut out = Vec::new();
-        for row in rows {
-            let (op_id, table, row_id, hlc, fields) = row?;
-            let row_id = Uuid::parse_str(&row_id).map_err(|e| bad(format!("row id: {e}")))?;
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let (op_id, table, row_id, hlc, fields): (String, String, String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let op_id = Uuid::parse_str(&op_id).map_err(|e| bad_outbox(format!("op id: {e}")))?;
+            let hlc: Hlc = hlc.parse().map_err(|e| bad_outbox(format!("{e}")))?;
+            if is_shared(&row_id) {
+                for member in shared_rows(&fields)? {
+                    if out.len() == limit {
+                        break;
+                    }
+                    let (fields, created) = member_row(self.conn(), &table, member)?;
+                    out.push(SyncOp {
+                        op_id: member_op_id(op_id, member),
+                        table: table.clone(),
+                        row_id: member,
+                        tenant_id: tenant,
+                        hlc: created.unwrap_or(hlc),
+                        fields,
+                    });
+                }
+                continue;
+            }
+            let row_id =
+                Uuid::parse_str(&row_id).map_err(|e| bad_outbox(format!("row id: {e}")))?;
             let fields = op_fields(self.conn(), &table, row_id, &fields)?;
             out.push(SyncOp {
-                op_id: Uuid::parse_str(&op_id).map_err(|e| bad(format!("op id: {e}")))?,
+                op_id,
                 table,
                 row_id,
                 tenant_id: tenant,
-                hlc: hlc.parse().map_err(|e| bad(format!("{e}")))?,
+                hlc,
                 fields,
             });
         }
@@ -241,9 +374,8 @@ impl Store {
         let (conn, _, _) = self.sync_parts();
         let tx = conn.transaction()?;
         {
-            let mut st = tx.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?;
-            for seq in outbox_seqs(&tx, op_ids)? {
-                st.execute([seq])?;
+            for found in outbox_find(&tx, op_ids)? {
+                found.remove(&tx)?;
             }
         }
         tx.commit()?;
@@ -255,18 +387,24 @@ impl Store {
     pub fn outbox_quarantine(&mut self, op_id: Uuid, reason: &str) -> Result<()> {
         let (conn, _, _) = self.sync_parts();
         let tx = conn.transaction()?;
-        let seq = outbox_seqs(&tx, &[op_id])?.first().copied();
-        let op: Option<(String, String, String, String)> = match seq {
-            Some(seq) => tx
-                .query_row(
+        if let Some(found) = outbox_find(&tx, &[op_id])?.pop() {
+            let (table, row, hlc, fields) = match &found {
+                Found::Op(seq) => tx.query_row(
                     "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE seq = ?1",
                     [seq],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?,
-            None => None,
-        };
-        if let (Some(seq), Some((table, row, hlc, fields))) = (seq, op) {
+                )?,
+                Found::Rows { table, gone, .. } => {
+                    let member = gone.first().copied().unwrap_or_default();
+                    let (fields, created) = member_row(&tx, table, member)?;
+                    (
+                        table.clone(),
+                        member.to_string(),
+                        created.map(|h| h.to_string()).unwrap_or_default(),
+                        serde_json::to_string(&fields)?,
+                    )
+                }
+            };
             let fields = match Uuid::parse_str(&row) {
                 Ok(id) => serde_json::to_value(op_fields(&tx, &table, id, &fields)?)?,
                 Err(_) => serde_json::from_str::<Value>(&fields)?,
@@ -278,7 +416,7 @@ impl Store {
                 &format!("sync.quarantine.{op_id}"),
                 Some(&entry.to_string()),
             )?;
-            tx.execute("DELETE FROM sync_outbox WHERE seq = ?1", [seq])?;
+            found.remove(&tx)?;
         }
         tx.commit()?;
         Ok(())
@@ -1175,5 +1313,89 @@ mod tests {
         assert_eq!(after, before);
         s.outbox_ack(&[before[1]]).expect("ack");
         assert_eq!(s.outbox_len().expect("len"), 2);
+    }
+
+    /// A write creating many rows queues shared ops (see
+    /// `store::BulkCreated`), yet the outbox hands out one op per row, in
+    /// creation order, with the same op id every time, each row's own
+    /// fields and creation stamp; acks in any order and across own and
+    /// shared ops empty it exactly; a refused row is set aside alone.
+    #[test]
+    fn rows_created_in_bulk_are_pushed_one_op_each() {
+        let (_d, mut s) = store();
+        let n = 16 + 4096 + 40;
+        let region = s.default_region();
+        let mut ids = Vec::new();
+        let actor = s.user_actor();
+        let mut tx = s.write(actor).expect("write");
+        for i in 0..n {
+            let mut d = ContactDraft::default();
+            d.set("first_name", &format!("P{i}")).expect("name");
+            let c = d.validate(Uuid::now_v7(), region).expect("valid");
+            tx.save_contact(&c).expect("save");
+            ids.push(c.id);
+        }
+        tx.commit().expect("commit");
+        contacts(&mut s, &["After"]);
+        assert_eq!(s.outbox_len().expect("len"), n as i64 + 1);
+        let ops = s.outbox_batch(n + 10).expect("batch");
+        assert_eq!(ops.len(), n + 1);
+        let order: Vec<Uuid> = ops[..n].iter().map(|o| o.row_id).collect();
+        assert_eq!(order, ids, "creation order");
+        let unique: std::collections::HashSet<Uuid> = ops.iter().map(|o| o.op_id).collect();
+        assert_eq!(unique.len(), n + 1, "an op id per row");
+        for (k, op) in ops[..n].iter().enumerate() {
+            assert_eq!(op.fields["first_name"], format!("P{k}"));
+            let row = crate::store::load_any_row(s.conn(), Table::Contacts, op.row_id)
+                .expect("load")
+                .expect("row");
+            assert_eq!(
+                Some(op.hlc.to_string().as_str()),
+                row.clocks.get("_").and_then(Value::as_str),
+                "row {k}: its own creation stamp"
+            );
+        }
+        // Handed out again: the same ops.
+        let again = s.outbox_batch(n + 10).expect("batch");
+        assert!(again
+            .iter()
+            .zip(&ops)
+            .all(|(a, b)| a.op_id == b.op_id && a.row_id == b.row_id));
+        // A row in the middle of a shared op is refused: set aside alone.
+        let refused = ops[2000].clone();
+        s.outbox_quarantine(refused.op_id, "test")
+            .expect("quarantine");
+        let st = s.sync_status().expect("status");
+        assert_eq!((st.pending, st.quarantined), (n as i64, 1));
+        assert!(s
+            .outbox_batch(n + 10)
+            .expect("batch")
+            .iter()
+            .all(|o| o.op_id != refused.op_id));
+        // Acks out of order, across own and shared ops, some twice.
+        let rest: Vec<Uuid> = ops
+            .iter()
+            .map(|o| o.op_id)
+            .filter(|id| *id != refused.op_id)
+            .collect();
+        s.outbox_ack(&rest[3000..]).expect("ack tail");
+        assert_eq!(s.outbox_len().expect("len"), 3000);
+        let left: Vec<Uuid> = s
+            .outbox_batch(n)
+            .expect("batch")
+            .iter()
+            .map(|o| o.op_id)
+            .collect();
+        assert_eq!(left, rest[..3000].to_vec());
+        s.outbox_ack(&rest[10..20]).expect("ack middle");
+        s.outbox_ack(&rest[..3000])
+            .expect("ack the rest, some again");
+        assert_eq!(s.outbox_len().expect("len"), 0);
+        assert!(s.outbox_batch(10).expect("batch").is_empty());
+        let left: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(left, 0, "no empty shared op is left behind");
     }
 }
