@@ -676,3 +676,67 @@ fn an_excel_sep_hint_line_sets_the_delimiter_and_is_skipped() {
     );
     assert_eq!(r.problems[0].row, 3);
 }
+
+/// A file whose first 64 KB are plain ASCII gives the encoding guess
+/// nothing to go on. Its first accented cell decides: a Windows-1252
+/// export (accented names only further down) is read as such instead of
+/// having those rows reported as broken, a UTF-8 one stays UTF-8, and a
+/// UTF-8 file that turns bad later still has its bad rows reported.
+#[test]
+fn accents_past_the_first_64_kb_decide_the_encoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let head = |tail: &[u8]| {
+        let mut b = b"First Name,Last Name,Email\n".to_vec();
+        for i in 0..3000 {
+            b.extend_from_slice(format!("Person{i},Plain,p{i}@example.com\n").as_bytes());
+        }
+        assert!(b.len() > 64 * 1024);
+        b.extend_from_slice(tail);
+        b
+    };
+    // Windows-1252: ü is 0xFC, ß 0xDF.
+    let mut s = store(&tmp.path().join("w"));
+    let f = write(
+        tmp.path(),
+        "late-1252.csv",
+        &head(b"J\xFCrgen,Stra\xDFe,juergen@example.com\nZo\xEB,Smith,zoe@example.com\n"),
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (3002, 0), "{:?}", r.problems);
+    assert_eq!(r.encoding, "Windows-1252");
+    assert_eq!(
+        by_email(&s, "juergen@example.com").last_name.as_deref(),
+        Some("Straße")
+    );
+    assert_eq!(
+        by_email(&s, "zoe@example.com").first_name.as_deref(),
+        Some("Zoë")
+    );
+    // UTF-8, then a damaged row: reported, the rest imported.
+    let mut s = store(&tmp.path().join("u"));
+    let f = write(
+        tmp.path(),
+        "late-utf8.csv",
+        &head("Jürgen,Straße,juergen@example.com\n".as_bytes())
+            .into_iter()
+            .chain(
+                b"Bad\xFC,Row,bad@example.com\nZo\xC3\xAB,Smith,zoe@example.com\n"
+                    .iter()
+                    .copied(),
+            )
+            .collect::<Vec<u8>>(),
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (3002, 1), "{:?}", r.problems);
+    assert_eq!(r.encoding, "UTF-8");
+    assert_eq!(r.problems[0].row, 3003);
+    assert!(r.problems[0].reason.contains("UTF-8"), "{:?}", r.problems);
+    assert_eq!(
+        by_email(&s, "juergen@example.com").last_name.as_deref(),
+        Some("Straße")
+    );
+    assert_eq!(
+        by_email(&s, "zoe@example.com").first_name.as_deref(),
+        Some("Zoë")
+    );
+}

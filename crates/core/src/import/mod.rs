@@ -329,11 +329,85 @@ impl RowReceiver {
 struct Opened {
     reader: Box<dyn Read + Send>,
     encoding: TextEncoding,
+    /// The sample was plain ASCII and not the whole file: UTF-8 and
+    /// Windows-1252 read it alike, so the first cell past it with other
+    /// bytes decides (see [`Cells`]).
+    undecided: bool,
     delimiter: u8,
     total: u64,
     counter: Arc<AtomicU64>,
     /// The last two bytes of text the reader has handed out.
     tail: Arc<std::sync::atomic::AtomicU16>,
+}
+
+/// How a row's cells become text. A transcoded file (Windows-1252,
+/// UTF-16) reaches the CSV reader as UTF-8 already. A UTF-8 file's cells
+/// are checked, and a row with bytes that are not UTF-8 is reported. A
+/// file whose first 64 KB are plain ASCII is undecided: an export whose
+/// first accented name comes after that (a Windows-1252 file sorted by
+/// name, say) would otherwise have every such row reported as broken.
+/// Its first cell with other bytes decides: valid UTF-8 makes it UTF-8,
+/// anything else Windows-1252 (the only 8-bit encoding the guess knows),
+/// from that cell on; everything before it was ASCII, which both read
+/// alike.
+#[derive(Clone)]
+pub(crate) struct Cells {
+    utf8: bool,
+    /// `UNDECIDED`, `UTF8` or `WINDOWS_1252`; `None` once decided at
+    /// the start.
+    state: Option<Arc<std::sync::atomic::AtomicU8>>,
+}
+
+const UNDECIDED: u8 = 0;
+const UTF8: u8 = 1;
+const WINDOWS_1252: u8 = 2;
+
+impl Cells {
+    fn new(opened: &Opened) -> Cells {
+        let utf8 = matches!(opened.encoding, TextEncoding::Utf8 { .. });
+        Cells {
+            utf8,
+            state: (utf8 && opened.undecided)
+                .then(|| Arc::new(std::sync::atomic::AtomicU8::new(UNDECIDED))),
+        }
+    }
+
+    /// A cell's text; `None` if a UTF-8 file's cell is not UTF-8.
+    fn text<'a>(&self, raw: &'a [u8]) -> Option<std::borrow::Cow<'a, str>> {
+        if !self.utf8 {
+            return Some(String::from_utf8_lossy(raw));
+        }
+        let utf8 = std::str::from_utf8(raw);
+        let Some(state) = &self.state else {
+            return utf8.ok().map(Into::into);
+        };
+        if raw.is_ascii() {
+            return utf8.ok().map(Into::into);
+        }
+        let windows = |raw: &'a [u8]| encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw).0;
+        match state.load(Ordering::Relaxed) {
+            WINDOWS_1252 => Some(windows(raw)),
+            UTF8 => utf8.ok().map(Into::into),
+            _ => match utf8 {
+                Ok(t) => {
+                    state.store(UTF8, Ordering::Relaxed);
+                    Some(t.into())
+                }
+                Err(_) => {
+                    state.store(WINDOWS_1252, Ordering::Relaxed);
+                    Some(windows(raw))
+                }
+            },
+        }
+    }
+
+    /// The encoding the file turned out to be in, for the report.
+    fn name(&self, guessed: TextEncoding) -> &'static str {
+        match self.state.as_ref().map(|s| s.load(Ordering::Relaxed)) {
+            Some(WINDOWS_1252) => TextEncoding::Windows1252.name(),
+            _ => guessed.name(),
+        }
+    }
 }
 
 /// A reader that remembers the last two bytes it handed out: at the end
@@ -370,6 +444,7 @@ fn open_csv(path: &Path) -> Result<Opened> {
         .map_err(io)?;
     let complete = (sample.len() as u64) >= total;
     let enc = sniff::encoding(&sample, complete);
+    let undecided = !complete && sample.is_ascii();
     let (text, _, _) = enc.encoding().decode(&sample);
     // Excel's hint line ("sep=;"), which Excel itself hides: it names the
     // delimiter and is not the header.
@@ -425,6 +500,7 @@ fn open_csv(path: &Path) -> Result<Opened> {
             last: tail.clone(),
         }),
         encoding: enc,
+        undecided,
         delimiter,
         total,
         counter,
@@ -525,7 +601,7 @@ fn fingerprint(d: &ContactDraft) -> String {
 #[allow(clippy::too_many_arguments)]
 fn produce(
     mut rdr: csv::Reader<Box<dyn Read + Send>>,
-    utf8: bool,
+    cells: Cells,
     columns: &[ColumnMapping],
     header_len: usize,
     region: crate::normalize::Region,
@@ -594,7 +670,7 @@ fn produce(
             }
         }
         row += 1;
-        let msg = parse_row(&rec, row, utf8, columns, header_len, region);
+        let msg = parse_row(&rec, row, &cells, columns, header_len, region);
         if tx.send(msg).is_err() {
             return Ok(());
         }
@@ -604,7 +680,7 @@ fn produce(
 fn parse_row(
     rec: &csv::ByteRecord,
     row: u64,
-    utf8: bool,
+    cells: &Cells,
     columns: &[ColumnMapping],
     header_len: usize,
     region: crate::normalize::Region,
@@ -644,18 +720,11 @@ fn parse_row(
             continue;
         };
         let raw = rec.get(m.index).unwrap_or(b"");
-        let text: std::borrow::Cow<'_, str> = if utf8 {
-            match std::str::from_utf8(raw) {
-                Ok(s) => s.into(),
-                Err(_) => {
-                    return problem(
-                        Some(&m.header),
-                        "contains bytes that are not valid UTF-8; save the file as \"CSV UTF-8\" and import again".into(),
-                    )
-                }
-            }
-        } else {
-            String::from_utf8_lossy(raw)
+        let Some(text) = cells.text(raw) else {
+            return problem(
+                Some(&m.header),
+                "contains bytes that are not valid UTF-8; save the file as \"CSV UTF-8\" and import again".into(),
+            );
         };
         let value = unneutralise(text.trim());
         if value.is_empty() {
@@ -875,7 +944,7 @@ impl Store {
         on_progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport> {
         let opened = open_csv(path)?;
-        let utf8 = matches!(opened.encoding, TextEncoding::Utf8 { .. });
+        let cells = Cells::new(&opened);
         let mut rdr = csv_reader(opened.reader, opened.delimiter);
         let headers = read_headers(&mut rdr, path)?;
         let columns = headers::map_headers(&headers, &opts.mappings)?;
@@ -919,11 +988,20 @@ impl Store {
             batch: Uuid::now_v7(),
         };
         let batch_size = opts.batch_size.max(1);
+        let reader_cells = cells.clone();
         let produced = std::thread::scope(|s| {
             let cols = &columns;
             let producer = s.spawn(move || {
                 produce(
-                    rdr, utf8, cols, header_len, region, tx, control, path, &tail,
+                    rdr,
+                    reader_cells,
+                    cols,
+                    header_len,
+                    region,
+                    tx,
+                    control,
+                    path,
+                    &tail,
                 )
             });
             let written = self.write_rows(
@@ -966,6 +1044,7 @@ impl Store {
         if control.is_cancelled() {
             report.cancelled = true;
         }
+        report.encoding = cells.name(opened.encoding).into();
         on_progress(Progress {
             rows: report.rows,
             bytes_read: total,
