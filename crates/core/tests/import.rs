@@ -740,3 +740,50 @@ fn accents_past_the_first_64_kb_decide_the_encoding() {
         Some("Zoë")
     );
 }
+
+/// A quote that is never closed makes the rest of the file one cell: the
+/// import stops at that row with an error naming it (instead of reading
+/// the whole remainder into memory first), keeps the rows before it, and
+/// once the quote is added a second run imports the rest without
+/// duplicating anything.
+#[test]
+fn a_quote_never_closed_stops_the_import_at_its_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut good =
+        b"First Name,Last Name,Email\nAnn,Lee,ann@example.com\nBob,Roe,bob@example.com\n".to_vec();
+    let mut rest = Vec::new();
+    for i in 0..120_000 {
+        rest.extend_from_slice(format!("Person{i},Later,p{i}@example.com\n").as_bytes());
+    }
+    assert!(rest.len() as u64 > crm_core::import::MAX_RECORD_BYTES);
+    let mut broken = good.clone();
+    broken.extend_from_slice(b"\"Cy,Unclosed,cy@example.com\n");
+    broken.extend_from_slice(&rest);
+    let f = write(tmp.path(), "broken.csv", &broken);
+    let err = s
+        .import_contacts(
+            &f,
+            &ImportOptions::default(),
+            &ImportControl::new(),
+            &mut |_| {},
+        )
+        .expect_err("an unclosed quote stops the import");
+    let text = err.to_string();
+    assert!(
+        text.contains("row 4") && text.contains("never closed"),
+        "{text}"
+    );
+    assert!(text.contains("broken.csv"), "{text}");
+    assert_eq!(
+        s.count_contacts().unwrap(),
+        2,
+        "the rows before it are kept"
+    );
+    good.extend_from_slice(b"Cy,Closed,cy@example.com\n");
+    good.extend_from_slice(&rest);
+    let f = write(tmp.path(), "fixed.csv", &good);
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.unchanged, r.skipped), (120_001, 2, 0));
+    assert_eq!(s.count_contacts().unwrap(), 120_003);
+}

@@ -338,6 +338,8 @@ struct Opened {
     counter: Arc<AtomicU64>,
     /// The last two bytes of text the reader has handed out.
     tail: Arc<std::sync::atomic::AtomicU16>,
+    /// Bytes read since the last record ended (see [`RecordCap`]).
+    since: Arc<AtomicU64>,
 }
 
 /// How a row's cells become text. A transcoded file (Windows-1252,
@@ -407,6 +409,56 @@ impl Cells {
             Some(WINDOWS_1252) => TextEncoding::Windows1252.name(),
             _ => guessed.name(),
         }
+    }
+}
+
+/// The most of the file one record may take. A quote that is never
+/// closed makes the rest of the file one cell; without a cap the reader
+/// would hold all of it in memory before reporting anything. No real row
+/// comes near this (a cell past the synced bounds is refused anyway).
+pub const MAX_RECORD_BYTES: u64 = 4 << 20;
+
+/// Fails a read once the record being read has taken more than
+/// [`MAX_RECORD_BYTES`] (the reader resets the count after each record;
+/// the CSV reader's own read-ahead, a few KB, counts towards the next).
+struct RecordCap<R> {
+    inner: R,
+    since: Arc<AtomicU64>,
+}
+
+/// The error a [`RecordCap`] fails with.
+#[derive(Debug)]
+struct RecordTooLong;
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a record longer than {} MiB", MAX_RECORD_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+impl<R: Read> Read for RecordCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.since.load(Ordering::Relaxed) > MAX_RECORD_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                RecordTooLong,
+            ));
+        }
+        let n = self.inner.read(buf)?;
+        self.since.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Whether a CSV error is a [`RecordCap`]'s.
+fn record_too_long(e: &csv::Error) -> bool {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<RecordTooLong>()),
+        _ => false,
     }
 }
 
@@ -494,10 +546,14 @@ fn open_csv(path: &Path) -> Result<Opened> {
         while reader.read(&mut byte).map_err(io)? == 1 && byte[0] != b'\n' {}
     }
     let tail = Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let since = Arc::new(AtomicU64::new(0));
     Ok(Opened {
-        reader: Box::new(Tail {
-            inner: reader,
-            last: tail.clone(),
+        reader: Box::new(RecordCap {
+            inner: Tail {
+                inner: reader,
+                last: tail.clone(),
+            },
+            since: since.clone(),
         }),
         encoding: enc,
         undecided,
@@ -505,6 +561,7 @@ fn open_csv(path: &Path) -> Result<Opened> {
         total,
         counter,
         tail,
+        since,
     })
 }
 
@@ -609,6 +666,7 @@ fn produce(
     control: &ImportControl,
     path: &Path,
     tail: &std::sync::atomic::AtomicU16,
+    since: &AtomicU64,
 ) -> std::result::Result<(), String> {
     let mut rec = csv::ByteRecord::new();
     let mut row: u64 = 1;
@@ -617,6 +675,7 @@ fn produce(
             return Ok(());
         }
         let line_before = rdr.position().line();
+        since.store(0, Ordering::Relaxed);
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => {
                 // Empty lines at the end of the file. A CRLF file's last
@@ -647,6 +706,16 @@ fn produce(
                         return Ok(());
                     }
                 }
+            }
+            Err(e) if record_too_long(&e) => {
+                return Err(format!(
+                    "row {}: a quote opened in this row is never closed (more than {} MiB of the \
+                     file without the closing \"), so the rest of the file would be one cell; the \
+                     import stopped here. Add the missing quote and import again: rows already \
+                     imported are not duplicated",
+                    row + 1,
+                    MAX_RECORD_BYTES >> 20
+                ));
             }
             Err(e) => {
                 row += 1;
@@ -867,6 +936,7 @@ pub fn preview(
     let mut sample = Vec::new();
     let mut rec = csv::StringRecord::new();
     while sample.len() < rows {
+        opened.since.store(0, Ordering::Relaxed);
         match rdr.read_record(&mut rec) {
             Ok(true) => sample.push(rec.iter().map(str::to_string).collect()),
             Ok(false) => break,
@@ -982,6 +1052,7 @@ impl Store {
         };
         let counter = opened.counter.clone();
         let tail = opened.tail.clone();
+        let since = opened.since.clone();
         let total = opened.total;
         let actor = Actor::Import {
             user: self.identity().user_id.clone(),
@@ -1002,6 +1073,7 @@ impl Store {
                     control,
                     path,
                     &tail,
+                    &since,
                 )
             });
             let written = self.write_rows(
