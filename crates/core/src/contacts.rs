@@ -114,7 +114,7 @@ pub struct Contact {
     pub tags: Vec<String>,
     /// Normalised emails (trimmed, lowercase), first is primary.
     pub emails: Vec<String>,
-    /// Phones in E.164, first is primary.
+    /// Phones in E.164 (an extension follows as `;ext=…`), first is primary.
     pub phones: Vec<String>,
     /// Street line 1.
     pub address_line1: Option<String>,
@@ -240,8 +240,8 @@ impl ContactDraft {
             "phone" => {
                 // Several numbers in one cell (our own export writes the
                 // second and later ones so) are separated by semicolons.
-                for p in v.split(';').filter_map(opt) {
-                    self.phones.push(p);
+                for p in normalize::split_phones(v) {
+                    self.phones.push(p.to_string());
                     self.phones_verified = false;
                 }
             }

@@ -79,7 +79,40 @@ pub fn phone(raw: &str, region: Region) -> Result<String, String> {
             clip(raw)
         ));
     }
-    Ok(parsed.format_as(PhoneNumberFormat::E164).into_owned())
+    let mut e164 = parsed.format_as(PhoneNumberFormat::E164).into_owned();
+    // An extension ("ext. 123", "x123") is kept the way RFC 3966 writes
+    // it, which this function reads back: dropped, it would be lost
+    // without a word.
+    if let Some(ext) = parsed.extension.as_deref().filter(|e| !e.is_empty()) {
+        e164.push_str(";ext=");
+        e164.push_str(ext);
+    }
+    Ok(e164)
+}
+
+/// The numbers in a cell holding several, separated by semicolons (our
+/// own export writes them so). A `;ext=…` after a number is its extension
+/// (how [`phone`] keeps one), not a number of its own.
+pub fn split_phones(cell: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut from = 0;
+    while let Some(i) = cell[from..].find(';').map(|i| i + from) {
+        let next = cell[i + 1..].trim_start();
+        let is_param = next
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("ext=") || p.eq_ignore_ascii_case("isub"));
+        if !is_param {
+            out.push(&cell[start..i]);
+            start = i + 1;
+        }
+        from = i + 1;
+    }
+    out.push(&cell[start..]);
+    out.into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// A date cell that means "no date": all zeros, as Outlook writes an
@@ -326,5 +359,39 @@ mod tests {
         assert!(money_minor("").is_err());
         assert_eq!(format_minor(123456), "1234.56");
         assert_eq!(format_minor(-5), "-0.05");
+    }
+
+    /// An extension is kept, RFC 3966 style, and reads back the same: a
+    /// phone stored this way normalises to itself.
+    #[test]
+    fn phone_extensions_are_kept_and_read_back() {
+        for raw in [
+            "020 7946 0000 ext. 123",
+            "+44 20 7946 0000 x123",
+            "020 7946 0000 extension 123",
+            "tel:+44-20-7946-0000;ext=123",
+        ] {
+            assert_eq!(
+                phone(raw, Region::GB).as_deref(),
+                Ok("+442079460000;ext=123"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            phone("+442079460000;ext=123", Region::GB).as_deref(),
+            Ok("+442079460000;ext=123")
+        );
+        assert_eq!(
+            phone("020 7946 0000", Region::GB).as_deref(),
+            Ok("+442079460000")
+        );
+        assert_eq!(
+            split_phones("+442079460000;ext=123; +447911123456;;07911 123457 ; "),
+            ["+442079460000;ext=123", "+447911123456", "07911 123457"]
+        );
+        assert_eq!(
+            split_phones("+44 20 7946 0000; EXT=9"),
+            ["+44 20 7946 0000; EXT=9"]
+        );
     }
 }

@@ -787,3 +787,35 @@ fn a_quote_never_closed_stops_the_import_at_its_row() {
     assert_eq!((r.created, r.unchanged, r.skipped), (120_001, 2, 0));
     assert_eq!(s.count_contacts().unwrap(), 120_003);
 }
+
+/// A phone's extension ("ext. 123", "x 45") is kept, not dropped without
+/// a word, and survives our own export and a second import unchanged,
+/// beside the other numbers of the same cell.
+#[test]
+fn phone_extensions_are_kept_through_export_and_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "ext.csv",
+        b"First Name,Email,Phone,Mobile\n\
+          Ann,ann@example.com,020 7946 0000 ext. 123,07911 123456\n\
+          Bob,bob@example.com,+44 113 496 0000 x 45,\n",
+    );
+    let r = import(&mut s, &f);
+    assert_eq!((r.created, r.skipped), (2, 0), "{:?}", r.problems);
+    let ann = by_email(&s, "ann@example.com");
+    assert_eq!(ann.phones, ["+442079460000;ext=123", "+447911123456"]);
+    assert_eq!(
+        by_email(&s, "bob@example.com").phones,
+        ["+441134960000;ext=45"]
+    );
+    let out = tmp.path().join("export.csv");
+    s.export_contacts(&out, &mut |_| {}).unwrap();
+    let mut fresh = store(&tmp.path().join("other"));
+    let r = import(&mut fresh, &out);
+    assert_eq!((r.created, r.skipped), (2, 0), "{:?}", r.problems);
+    assert_eq!(by_email(&fresh, "ann@example.com").phones, ann.phones);
+    let r = import(&mut s, &out);
+    assert_eq!((r.unchanged, r.created, r.skipped), (2, 0, 0), "{r:?}");
+}

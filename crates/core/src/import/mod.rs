@@ -816,7 +816,7 @@ fn parse_row(
             "phone" => {
                 // Several numbers in one cell (our own export writes the
                 // second and later ones so) are separated by semicolons.
-                for part in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                for part in normalize::split_phones(value) {
                     match normalize::phone(part, region) {
                         // Store the normalised form so the writer need not
                         // parse again.
@@ -1258,15 +1258,22 @@ fn write_one(
         }
     }
     let incoming = &mut r.draft;
+    // A file exported by this CRM carries our own ids as its record ids:
+    // one that names a contact here is never stored as an external id,
+    // whichever way the row matches (else re-importing our own export
+    // changed every contact it matched by email).
+    let own_id = match incoming.external_id.as_deref().map(Uuid::parse_str) {
+        Some(Ok(own)) if tx.get_contact(own)?.is_some() => Some(own),
+        _ => None,
+    };
     // A record id that names a contact with other emails: not the same
     // person (different emails are different people), reported below.
     let mut id_conflict: Option<(Uuid, String)> = None;
     if target.is_none() {
         if let Some(ext) = incoming.external_id.clone() {
-            // A file exported by this CRM carries our own ids.
-            let (found, own) = match Uuid::parse_str(&ext) {
-                Ok(own) if tx.get_contact(own)?.is_some() => (Some(own), true),
-                _ => (tx.contact_by_external_id(&ext)?, false),
+            let found = match own_id {
+                Some(own) => Some(own),
+                None => tx.contact_by_external_id(&ext)?,
             };
             if let Some(id) = found {
                 // No email of the row matched (or the loop above would
@@ -1278,11 +1285,11 @@ fn write_one(
                 } else {
                     id_conflict = Some((id, ext.clone()));
                 }
-                if own {
-                    incoming.external_id = None;
-                }
             }
         }
+    }
+    if own_id.is_some() {
+        incoming.external_id = None;
     }
     if target.is_none() {
         if let Some(fp) = &r.fingerprint {
