@@ -212,8 +212,26 @@ pub const CONTACT_FIELDS: &[&str] = &[
     "date_of_birth",
 ];
 
+/// A text value, trimmed; `None` if nothing is left. Control characters
+/// other than line breaks and tabs (NUL, escape, DEL, the C1 range: what a
+/// damaged or wrongly decoded export carries, invisible on screen and
+/// trouble in every program the data goes on to) are dropped; a vertical
+/// tab, some programs' line break inside a cell, becomes one.
 fn opt(v: &str) -> Option<String> {
+    let stray = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
     let t = v.trim();
+    if !t.chars().any(stray) {
+        return (!t.is_empty()).then(|| t.to_string());
+    }
+    let cleaned: String = t
+        .chars()
+        .filter_map(|c| match c {
+            '\u{b}' => Some('\n'),
+            c if stray(c) => None,
+            c => Some(c),
+        })
+        .collect();
+    let t = cleaned.trim();
     (!t.is_empty()).then(|| t.to_string())
 }
 

@@ -819,3 +819,36 @@ fn phone_extensions_are_kept_through_export_and_import() {
     let r = import(&mut s, &out);
     assert_eq!((r.unchanged, r.created, r.skipped), (2, 0, 0), "{r:?}");
 }
+
+/// Control characters a damaged export carries (NUL, escape, DEL, C1) are
+/// dropped from every text field; line breaks and tabs inside a cell stay,
+/// and a vertical tab (some programs' in-cell line break) becomes one. A
+/// cell of nothing else is empty.
+#[test]
+fn stray_control_characters_are_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let f = write(
+        tmp.path(),
+        "controls.csv",
+        "First Name,Last Name,Email,Street Address,Company,Tags,Notes\n\
+         An\u{0}n,L\u{1b}ee\u{7f},ann@example.com,\"1 High St\u{b}Flat 2\",\u{0}\u{0},vip\u{85},\"line one\nline\ttwo\u{0}\"\n"
+            .as_bytes(),
+    );
+    let r = import_with(
+        &mut s,
+        &f,
+        &ImportOptions {
+            mappings: vec![("Notes".into(), "custom.notes".into())],
+            ..Default::default()
+        },
+    );
+    assert_eq!((r.created, r.skipped), (1, 0), "{:?}", r.problems);
+    let ann = by_email(&s, "ann@example.com");
+    assert_eq!(ann.first_name.as_deref(), Some("Ann"));
+    assert_eq!(ann.last_name.as_deref(), Some("Lee"));
+    assert_eq!(ann.address_line1.as_deref(), Some("1 High St\nFlat 2"));
+    assert_eq!(ann.company_name, None);
+    assert_eq!(ann.tags, ["vip"]);
+    assert_eq!(ann.custom["notes"], "line one\nline\ttwo");
+}
