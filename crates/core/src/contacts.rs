@@ -585,10 +585,7 @@ pub enum Written {
 /// The id in the first row's first column, if any (a text UUID).
 fn first_id(mut rows: rusqlite::Rows<'_>) -> Result<Option<Uuid>> {
     Ok(match rows.next()? {
-        Some(r) => match r.get_ref(0)? {
-            rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
-            _ => None,
-        },
+        Some(r) => records::uuid_in(r.get_ref(0)?),
         None => None,
     })
 }
@@ -649,10 +646,8 @@ impl WriteTx<'_> {
         )?;
         let mut rows = st.query([phone, except])?;
         while let Some(r) = rows.next()? {
-            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
-                if let Ok(id) = Uuid::try_parse_ascii(t) {
-                    each(id);
-                }
+            if let Some(id) = records::uuid_in(r.get_ref(0)?) {
+                each(id);
             }
         }
         Ok(())

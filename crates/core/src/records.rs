@@ -138,6 +138,15 @@ pub(crate) fn list_fields(
     Ok(out)
 }
 
+/// A UUID stored as text in a column, read without copying it out;
+/// `None` for anything else.
+pub(crate) fn uuid_in(v: rusqlite::types::ValueRef<'_>) -> Option<Uuid> {
+    match v {
+        rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
+        _ => None,
+    }
+}
+
 /// Parse a record id given by a person, naming what was expected.
 pub fn parse_id(kind: &'static str, raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw.trim()).map_err(|_| {

@@ -123,13 +123,7 @@ fn op_fields(
     if text != crate::store::BY_ROW {
         return Ok(serde_json::from_str(text)?);
     }
-    let row = match table_named(table) {
-        Some(t) => crate::store::load_any_row(conn, t, row_id)?,
-        None => None,
-    };
-    Ok(row
-        .map(|r| r.fields.into_iter().collect())
-        .unwrap_or_default())
+    Ok(created_row(conn, table, row_id)?.0)
 }
 
 /// A local row: its fields, its clocks, whether it is a tombstone.
@@ -167,7 +161,7 @@ fn bad_outbox(what: String) -> CoreError {
 
 /// Whether an outbox `row_id` marks a shared creation op.
 fn is_shared(row_id: &str) -> bool {
-    row_id.starts_with('*')
+    row_id.starts_with(crate::store::BULK_MARK)
 }
 
 /// The rows a shared creation op names.
@@ -198,7 +192,7 @@ pub(crate) fn member_op_id(shared: Uuid, row: Uuid) -> Uuid {
 
 /// A created row's fields as it is now and the stamp it was created with
 /// (what its own op would have held); nothing if it is gone.
-fn member_row(
+fn created_row(
     conn: &rusqlite::Connection,
     table: &str,
     id: Uuid,
@@ -235,23 +229,21 @@ enum Found {
 }
 
 impl Found {
-    /// Take what was found out of the outbox.
+    /// Take what was found out of the outbox: the op, or the rows asked
+    /// for (the whole shared op once none stays).
     fn remove(&self, conn: &rusqlite::Connection) -> Result<()> {
         match self {
-            Found::Op(seq) => {
-                conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
-                    .execute([seq])?;
-            }
-            Found::Rows { seq, stay, .. } if stay.is_empty() => {
-                conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
-                    .execute([seq])?;
-            }
-            Found::Rows { seq, stay, .. } => {
+            Found::Rows { seq, stay, .. } if !stay.is_empty() => {
                 let fields = serde_json::json!({ "rows": stay }).to_string();
+                let count = format!("{}{}", crate::store::BULK_MARK, stay.len());
                 conn.prepare_cached(
                     "UPDATE sync_outbox SET row_id = ?1, fields = ?2 WHERE seq = ?3",
                 )?
-                .execute(params![format!("*{}", stay.len()), fields, seq])?;
+                .execute(params![count, fields, seq])?;
+            }
+            Found::Op(seq) | Found::Rows { seq, .. } => {
+                conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
+                    .execute([seq])?;
             }
         }
         Ok(())
@@ -276,11 +268,9 @@ fn outbox_find(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<Found
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
-        let id = match r.get_ref(1)? {
-            rusqlite::types::ValueRef::Text(t) => Uuid::try_parse_ascii(t).ok(),
-            _ => None,
+        let Some(id) = crate::records::uuid_in(r.get_ref(1)?) else {
+            continue;
         };
-        let Some(id) = id else { continue };
         let row_id = r.get_ref(3)?.as_str().unwrap_or_default();
         if is_shared(row_id) {
             let (mut gone, mut stay) = (Vec::new(), Vec::new());
@@ -342,7 +332,7 @@ impl Store {
                     if out.len() == limit {
                         break;
                     }
-                    let (fields, created) = member_row(self.conn(), &table, member)?;
+                    let (fields, created) = created_row(self.conn(), &table, member)?;
                     out.push(SyncOp {
                         op_id: member_op_id(op_id, member),
                         table: table.clone(),
@@ -389,25 +379,28 @@ impl Store {
         let tx = conn.transaction()?;
         if let Some(found) = outbox_find(&tx, &[op_id])?.pop() {
             let (table, row, hlc, fields) = match &found {
-                Found::Op(seq) => tx.query_row(
-                    "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE seq = ?1",
-                    [seq],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?,
+                Found::Op(seq) => {
+                    let (table, row, hlc, text): (String, String, String, String) = tx.query_row(
+                        "SELECT table_name, row_id, hlc, fields FROM sync_outbox WHERE seq = ?1",
+                        [seq],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )?;
+                    let fields = match Uuid::parse_str(&row) {
+                        Ok(id) => serde_json::to_value(op_fields(&tx, &table, id, &text)?)?,
+                        Err(_) => serde_json::from_str::<Value>(&text)?,
+                    };
+                    (table, row, hlc, fields)
+                }
                 Found::Rows { table, gone, .. } => {
                     let member = gone.first().copied().unwrap_or_default();
-                    let (fields, created) = member_row(&tx, table, member)?;
+                    let (fields, created) = created_row(&tx, table, member)?;
                     (
                         table.clone(),
                         member.to_string(),
                         created.map(|h| h.to_string()).unwrap_or_default(),
-                        serde_json::to_string(&fields)?,
+                        serde_json::to_value(fields)?,
                     )
                 }
-            };
-            let fields = match Uuid::parse_str(&row) {
-                Ok(id) => serde_json::to_value(op_fields(&tx, &table, id, &fields)?)?,
-                Err(_) => serde_json::from_str::<Value>(&fields)?,
             };
             let entry = serde_json::json!({"table": table, "row_id": row, "hlc": hlc,
                 "fields": fields, "reason": reason, "at": now_text()});
@@ -1216,6 +1209,15 @@ mod tests {
         assert_eq!(s.outbox_batch(10).expect("batch")[0].op_id, ops[1].op_id);
     }
 
+    /// The op ids the outbox hands out first.
+    fn op_ids(s: &Store, limit: usize) -> Vec<Uuid> {
+        s.outbox_batch(limit)
+            .expect("batch")
+            .iter()
+            .map(|o| o.op_id)
+            .collect()
+    }
+
     fn contacts(s: &mut Store, names: &[&str]) {
         for n in names {
             let mut draft = ContactDraft::default();
@@ -1235,21 +1237,11 @@ mod tests {
         assert_eq!(ops.len(), 5);
         s.outbox_ack(&[ops[3].op_id, ops[0].op_id, Uuid::now_v7()])
             .expect("ack");
-        let left: Vec<Uuid> = s
-            .outbox_batch(10)
-            .expect("batch")
-            .iter()
-            .map(|o| o.op_id)
-            .collect();
+        let left: Vec<Uuid> = op_ids(&s, 10);
         assert_eq!(left, vec![ops[1].op_id, ops[2].op_id, ops[4].op_id]);
         // Again, with one already gone: only the other goes.
         s.outbox_ack(&[ops[0].op_id, ops[4].op_id]).expect("ack");
-        let left: Vec<Uuid> = s
-            .outbox_batch(10)
-            .expect("batch")
-            .iter()
-            .map(|o| o.op_id)
-            .collect();
+        let left: Vec<Uuid> = op_ids(&s, 10);
         assert_eq!(left, vec![ops[1].op_id, ops[2].op_id]);
         // A set-aside from the middle of what is left.
         contacts(&mut s, &["F"]);
@@ -1274,12 +1266,7 @@ mod tests {
         {
             let mut s = Store::open_path(&path, None, true).expect("store");
             contacts(&mut s, &["A", "B", "C"]);
-            before = s
-                .outbox_batch(10)
-                .expect("batch")
-                .iter()
-                .map(|o| o.op_id)
-                .collect();
+            before = op_ids(&s, 10);
             // Back to schema 6: the outbox as it was made then.
             s.conn()
                 .execute_batch(
@@ -1304,12 +1291,7 @@ mod tests {
         };
         let mut s = Store::open_path(&path, None, false).expect("reopen");
         assert_eq!(indexes(&s), 0, "the op-id index is gone");
-        let after: Vec<Uuid> = s
-            .outbox_batch(10)
-            .expect("batch")
-            .iter()
-            .map(|o| o.op_id)
-            .collect();
+        let after: Vec<Uuid> = op_ids(&s, 10);
         assert_eq!(after, before);
         s.outbox_ack(&[before[1]]).expect("ack");
         assert_eq!(s.outbox_len().expect("len"), 2);
@@ -1380,12 +1362,7 @@ mod tests {
             .collect();
         s.outbox_ack(&rest[3000..]).expect("ack tail");
         assert_eq!(s.outbox_len().expect("len"), 3000);
-        let left: Vec<Uuid> = s
-            .outbox_batch(n)
-            .expect("batch")
-            .iter()
-            .map(|o| o.op_id)
-            .collect();
+        let left: Vec<Uuid> = op_ids(&s, n);
         assert_eq!(left, rest[..3000].to_vec());
         s.outbox_ack(&rest[10..20]).expect("ack middle");
         s.outbox_ack(&rest[..3000])
