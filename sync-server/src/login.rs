@@ -33,10 +33,11 @@ pub async fn login(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = parse_body(body)?;
-    if req.email.trim().is_empty() || req.email.len() > 320 {
+    // PostgreSQL's text cannot hold NUL: refused here, not as a 500 there.
+    if req.email.trim().is_empty() || req.email.len() > 320 || req.email.contains('\0') {
         return Err(ServerError::bad_request(
             "bad_email",
-            "email must be 1 to 320 characters",
+            "email must be 1 to 320 characters, without NUL characters",
         ));
     }
     if req.password.len() > 1024 {
@@ -45,10 +46,11 @@ pub async fn login(
             "password longer than 1024 bytes",
         ));
     }
-    if req.device_id.is_nil() || req.device_name.len() > 200 {
+    if req.device_id.is_nil() || req.device_name.len() > 200 || req.device_name.contains('\0') {
         return Err(ServerError::bad_request(
             "bad_device",
-            "device_id must be a non-nil UUID and device_name at most 200 characters",
+            "device_id must be a non-nil UUID and device_name at most 200 characters, \
+             without NUL characters",
         ));
     }
     let email = req.email.trim().to_string();

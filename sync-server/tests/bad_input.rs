@@ -544,3 +544,105 @@ async fn health_metrics_and_the_api_document_are_served() {
         "{v}"
     );
 }
+
+/// PostgreSQL's jsonb and text refuse U+0000: a NUL in a pushed text of any
+/// kind was a 500 (`internal`), which a device retries forever. It is a 422
+/// `bad_value` naming the op and the field, so the device sets that op
+/// aside; a NUL in a login's email or device name is a 400. Over a socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_pushed_text_of_any_kind_is_a_422_naming_op_and_field_with_nothing_written() {
+    let (env, mut a, t) = setup(Limits::default()).await;
+    let server = crm_sync_server::local::spawn(env.pool.clone(), Limits::default(), 0)
+        .await
+        .expect("serve");
+    let row = Uuid::now_v7();
+    let token = a.token.clone();
+    let mut with = |fields: serde_json::Value| {
+        let mut f = contact("Ann", None);
+        if let (Some(f), Some(extra)) = (f.as_object_mut(), fields.as_object()) {
+            f.extend(extra.clone());
+        }
+        a.op("contacts", row, f)
+    };
+    let cases = [
+        ("contacts.city", with(json!({"city": "Le\u{0}eds"}))),
+        (
+            "contacts.display_name",
+            with(json!({"display_name": "\u{0}"})),
+        ),
+        ("contacts.tags", with(json!({"tags": ["vip", "a\u{0}"]}))),
+        (
+            "contacts.custom",
+            with(json!({"custom": {"score": "5\u{0}"}})),
+        ),
+        (
+            "contacts.custom",
+            with(json!({"custom": {"sc\u{0}ore": "5"}})),
+        ),
+    ];
+    for (field, op) in cases {
+        let body = json!({ "ops": [op] }).to_string();
+        assert!(body.contains("\\u0000"), "{body}");
+        let ans = common::http(
+            server.addr,
+            "POST",
+            "/v1/push",
+            Some(&token),
+            Some(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(
+            (ans.status, ans.code()),
+            (422, Some("bad_value")),
+            "{ans:?}"
+        );
+        assert_eq!(ans.body["op_id"], json!(op.op_id), "{ans:?}");
+        let msg = ans.body["message"].as_str().unwrap_or_default();
+        for part in [
+            op.op_id.to_string().as_str(),
+            field,
+            "without NUL characters (U+0000): remove them",
+        ] {
+            assert!(msg.contains(part), "{msg:?} should name {part:?}");
+        }
+    }
+    nothing_written(&env, t).await;
+
+    // The same contact without the NUL goes through.
+    let clean = with(json!({"city": "Leeds"}));
+    let body = json!({ "ops": [clean] }).to_string();
+    let ans = common::http(
+        server.addr,
+        "POST",
+        "/v1/push",
+        Some(&token),
+        Some(body.as_bytes()),
+    )
+    .await;
+    assert_eq!(ans.status, 200, "{ans:?}");
+
+    for (email, device) in [
+        ("a\u{0}@acme.test", "laptop"),
+        ("a@acme.test", "lap\u{0}top"),
+    ] {
+        let body = json!({"email": email, "password": "x", "device_id": Uuid::now_v7(),
+                          "device_name": device})
+        .to_string();
+        let ans = common::http(
+            server.addr,
+            "POST",
+            "/v1/login",
+            None,
+            Some(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(ans.status, 400, "{ans:?}");
+        assert!(
+            ans.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("without NUL characters")),
+            "{ans:?}"
+        );
+    }
+    server.stop();
+}

@@ -308,6 +308,15 @@ impl Field {
                 Err(self.expected())
             };
         }
+        // PostgreSQL's text and jsonb cannot hold U+0000, and no field of
+        // the store means one: text of any kind with a NUL is refused with
+        // its own message (what to do), not as a value of the wrong kind.
+        if has_nul(v) {
+            return Err(format!(
+                "{}, without NUL characters (U+0000): remove them from the value",
+                self.expected()
+            ));
+        }
         let text = |v: &Value, max: usize| v.as_str().is_some_and(|s| within(s, max));
         let ok = match self.kind {
             Kind::Text => text(v, MAX_TEXT),
@@ -361,6 +370,17 @@ impl Field {
         } else {
             what
         }
+    }
+}
+
+/// True when a string in `v` (a string, a list's items, an object's names
+/// and values) holds a NUL character.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(has_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
@@ -619,6 +639,37 @@ mod tests {
             given.chars().count() <= 80 && given.ends_with('…'),
             "{given}"
         );
+    }
+
+    #[test]
+    fn a_nul_in_text_of_any_kind_is_refused_naming_the_field_and_what_to_do() {
+        let contacts = table("contacts").expect("contacts");
+        let tasks = table("tasks").expect("tasks");
+        for (t, bad) in [
+            (contacts, json!({"city": "Le\u{0}eds"})),
+            (contacts, json!({"display_name": "\u{0}"})),
+            (contacts, json!({"tags": ["vip", "a\u{0}"]})),
+            (contacts, json!({"custom": {"score": "5\u{0}"}})),
+            (contacts, json!({"custom": {"sc\u{0}ore": "5"}})),
+            (contacts, json!({"stage": "client\u{0}"})),
+            (tasks, json!({"notes": "x\u{0}"})),
+            (tasks, json!({"due_date": "2025-01-01\u{0}"})),
+        ] {
+            let err = t.check(&op(bad.clone())).expect_err("a NUL");
+            let FieldError::BadValue {
+                field, expected, ..
+            } = &err
+            else {
+                panic!("bad value expected: {err}");
+            };
+            assert!(bad.get(*field).is_some(), "{err}");
+            assert!(
+                expected.contains("without NUL characters (U+0000): remove them"),
+                "{err}"
+            );
+        }
+        // Other control characters stay allowed (line breaks, tabs).
+        assert!(tasks.check(&op(json!({"notes": "a\n\tb"}))).is_ok());
     }
 
     #[test]

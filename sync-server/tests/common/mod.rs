@@ -253,3 +253,105 @@ pub fn contact(name: &str, owner: Option<&str>) -> Value {
     json!({"kind": "person", "display_name": name, "stage": "prospect", "owner": owner,
            "tags": [], "emails": [], "phones": [], "custom": {}})
 }
+
+/// An answer read off a socket: status, headers (names lowercased) and the
+/// body as JSON (or as a string when it is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.body["code"].as_str()
+    }
+}
+
+/// Parse what a server sent on a connection it then closed.
+pub fn parse_answer(raw: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body = serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection from `from` (a loopback
+/// address), read to the end.
+pub async fn http_from(
+    from: &str,
+    server: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> Answer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("addr"))
+        .expect("bind");
+    let mut stream = socket.connect(server).await.expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write");
+    stream.write_all(body).await.expect("write");
+    let mut raw = Vec::new();
+    // A reset after the answer (a server closing early) still leaves it read.
+    let _ = stream.read_to_end(&mut raw).await;
+    parse_answer(&raw)
+}
+
+/// [`http_from`] from 127.0.0.1.
+pub async fn http(
+    server: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+) -> Answer {
+    http_from("127.0.0.1", server, method, path, token, body).await
+}
+
+/// A login over a socket from `from`.
+pub async fn http_login(
+    from: &str,
+    server: std::net::SocketAddr,
+    email: &str,
+    password: &str,
+) -> Answer {
+    let body = login_body(email, password).unwrap_or_default();
+    http_from(from, server, "POST", "/v1/login", None, Some(&body)).await
+}
