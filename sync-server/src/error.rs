@@ -1,11 +1,13 @@
 //! The server's one error type and how it becomes an HTTP answer.
 //!
 //! Client mistakes carry a status, a stable code and a message naming what is
-//! wrong; they reach the client as `{code, message, op_id?}`. Database and
+//! wrong; they reach the client as `{code, message, op_id?}`. A bound the
+//! server keeps (too many password checks at once) is a 503 with
+//! `Retry-After`, in the same shape. Database and
 //! internal failures are logged with their detail and answered with a generic
 //! 500, so no SQL or stack detail leaks to callers.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use crm_protocol::wire::ApiError;
@@ -27,6 +29,17 @@ pub enum ServerError {
         message: String,
         /// The op that made a batch fail, if one did.
         op_id: Option<Uuid>,
+    },
+    /// The server is at a bound it keeps (503 with `Retry-After`): the
+    /// same request later may well succeed.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable code for programs.
+        code: &'static str,
+        /// For people: what is busy and when to try again.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
     },
     /// PostgreSQL failed.
     #[error("database: {0}")]
@@ -84,6 +97,23 @@ impl IntoResponse for ServerError {
                         code: code.into(),
                         message,
                         op_id,
+                    }),
+                )
+                    .into_response()
+            }
+            ServerError::Unavailable {
+                code,
+                message,
+                retry_after_secs,
+            } => {
+                metrics::counter!("sync_unavailable_total", "code" => code).increment(1);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    Json(ApiError {
+                        code: code.into(),
+                        message,
+                        op_id: None,
                     }),
                 )
                     .into_response()

@@ -61,6 +61,9 @@ pub struct Limits {
     /// our proxies saw); anything further left was sent by the client and
     /// is not believed.
     pub trusted_proxies: usize,
+    /// Password checks (Argon2, 19 MiB each) running at once; a login
+    /// beyond them is answered 503 with `Retry-After` at once.
+    pub password_checks: usize,
 }
 
 impl Default for Limits {
@@ -72,6 +75,7 @@ impl Default for Limits {
             login_failures_per_address: auth::MAX_FAILURES_PER_ADDRESS,
             login_window: std::time::Duration::from_secs(auth::FAILURE_WINDOW_SECS as u64),
             trusted_proxies: 0,
+            password_checks: auth::default_password_checks(),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// The bound on concurrent password checks.
+    pub password_checks: Arc<auth::PasswordChecks>,
     metrics: PrometheusHandle,
 }
 
@@ -91,6 +97,7 @@ impl AppState {
     pub fn new(pool: PgPool, limits: Limits) -> Self {
         AppState {
             pool,
+            password_checks: Arc::new(auth::PasswordChecks::new(limits.password_checks)),
             limits: Arc::new(limits),
             metrics: metrics_handle(),
         }
@@ -133,6 +140,9 @@ fn metrics_handle() -> PrometheusHandle {
 )]
 pub struct ApiDoc;
 
+/// The largest login body read, in bytes.
+pub const LOGIN_MAX_BODY: usize = 16 * 1024;
+
 /// The router. Tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     let max_body = state.limits.max_body;
@@ -140,7 +150,11 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
-        .route("/v1/login", post(login::login))
+        // A login body is a few hundred bytes: no reason to read megabytes.
+        .route(
+            "/v1/login",
+            post(login::login).layer(DefaultBodyLimit::max(LOGIN_MAX_BODY)),
+        )
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
         .layer(DefaultBodyLimit::max(max_body))

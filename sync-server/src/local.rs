@@ -3,6 +3,9 @@
 //! restarts it) and the benchmark use this instead of a child process.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::auth::PasswordChecks;
 
 use crate::sql::PgPool;
 use crate::{app, AppState, Limits};
@@ -13,10 +16,16 @@ use crate::{app, AppState, Limits};
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    checks: Arc<PasswordChecks>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// Its password checks (what they measured: [`PasswordChecks::peak`]).
+    pub fn password_checks(&self) -> &PasswordChecks {
+        &self.checks
+    }
+
     /// Stop serving at once.
     pub fn stop(self) {
         self.task.abort();
@@ -27,12 +36,14 @@ impl Running {
 pub async fn spawn(pool: PgPool, limits: Limits, port: u16) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let router = app(AppState::new(pool, limits));
+    let state = AppState::new(pool, limits);
+    let checks = state.password_checks.clone();
+    let router = app(state);
     let task = tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, task })
+    Ok(Running { addr, checks, task })
 }

@@ -26,7 +26,8 @@ fn decoy_hash() -> &'static str {
 /// Sign in with email and password; registers the device and returns its token.
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 400, body = crm_protocol::wire::ApiError),
-              (status = 401, body = crm_protocol::wire::ApiError), (status = 429, body = crm_protocol::wire::ApiError)))]
+              (status = 401, body = crm_protocol::wire::ApiError), (status = 429, body = crm_protocol::wire::ApiError),
+              (status = 503, description = "too many password checks at once; `Retry-After` says when to try again", body = crm_protocol::wire::ApiError)))]
 pub async fn login(
     State(st): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -54,25 +55,38 @@ pub async fn login(
         ));
     }
     let email = req.email.trim().to_string();
+    // A place among the password checks first: a login turned away here
+    // costs no Argon2 memory and no database work.
+    let Some(permit) = st.password_checks.try_permit() else {
+        metrics::counter!("sync_login_busy_total").increment(1);
+        return Err(ServerError::Unavailable {
+            code: "busy",
+            message: "the server is checking as many passwords as it can; try again in a second"
+                .into(),
+            retry_after_secs: 1,
+        });
+    };
     auth::prune_failures(&st.pool, st.limits.login_window).await?;
-    auth::check_rate(&st.pool, &st.limits, &email, &addr).await?;
+    let attempt = auth::reserve_attempt(&st.pool, &st.limits, &email, &addr).await?;
     let found: Option<(Uuid, Uuid, String)> =
         sql::query_as("SELECT tenant_id, user_id, password_hash FROM crm_login_lookup($1)")
             .bind(&email)
             .fetch_optional(&st.pool)
             .await?;
-    let stored = found
-        .as_ref()
-        .map(|f| f.2.clone())
-        .unwrap_or_else(|| decoy_hash().to_string());
+    let stored = found.as_ref().map(|f| f.2.clone());
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &stored))
-        .await
-        .map_err(|e| ServerError::Internal(format!("password check: {e}")))?;
+    let checks = st.password_checks.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        // The decoy is hashed once, here: under the permit, off the runtime.
+        let stored = stored.unwrap_or_else(|| decoy_hash().to_string());
+        checks.verify(permit, &password, &stored)
+    })
+    .await
+    .map_err(|e| ServerError::Internal(format!("password check: {e}")))?;
     let (tenant_id, user_id) = match (found, ok) {
         (Some((t, u, _)), true) => (t, u),
         _ => {
-            auth::record_failure(&st.pool, &email, &addr).await?;
+            // Already counted by the reservation.
             metrics::counter!("sync_login_failures_total").increment(1);
             return Err(ServerError::unauthorized(
                 "bad_credentials",
@@ -80,6 +94,7 @@ pub async fn login(
             ));
         }
     };
+    auth::settle_success(&st.pool, &email, attempt).await?;
     let mut tx = db::tenant_tx(&st.pool, tenant_id).await?;
     let (role,): (String,) =
         sql::query_as("SELECT role FROM users WHERE tenant_id = $1 AND id = $2")

@@ -47,6 +47,10 @@ enum Cmd {
         /// when every request passes through that many proxies of yours).
         #[arg(long, env = "SYNC_TRUSTED_PROXIES", default_value_t = 0)]
         trusted_proxies: usize,
+        /// Password checks running at once (Argon2, 19 MiB each; default:
+        /// one per core). A login beyond them is answered 503 at once.
+        #[arg(long, env = "SYNC_PASSWORD_CHECKS", default_value_t = auth::default_password_checks())]
+        password_checks: usize,
     },
     /// Apply pending schema migrations (as the owning role).
     Migrate,
@@ -161,9 +165,13 @@ async fn run(cli: Cli) -> Result<()> {
             login_failures_per_address,
             login_window_secs,
             trusted_proxies,
+            password_checks,
         } => {
             if login_window_secs == 0 {
                 bail!("--login-window-secs must be at least 1");
+            }
+            if password_checks == 0 {
+                bail!("--password-checks must be at least 1");
             }
             let pool = db::connect(&url, connections)
                 .await
@@ -177,6 +185,7 @@ async fn run(cli: Cli) -> Result<()> {
                     login_failures_per_address,
                     login_window: std::time::Duration::from_secs(login_window_secs),
                     trusted_proxies,
+                    password_checks,
                     ..Limits::default()
                 },
             );

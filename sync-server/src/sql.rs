@@ -34,6 +34,11 @@ const FILES: &[(i64, &str, &str)] = &[
         "no tenant key checks on hot tables",
         include_str!("../migrations/0003_no_tenant_key_checks_on_hot_tables.sql"),
     ),
+    (
+        4,
+        "login attempts",
+        include_str!("../migrations/0004_login_attempts.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

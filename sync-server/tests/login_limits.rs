@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use common::{login_body, Env, PASSWORD};
+use common::{http_login, login_body, Env, PASSWORD};
 use crm_sync_server::auth::Role;
 use crm_sync_server::{app, AppState, Limits};
 use serde_json::Value;
@@ -228,6 +228,96 @@ async fn over_a_socket_the_peer_address_is_counted() {
     assert_eq!(
         post(server.addr, "127.0.0.2", "real@acme.test", PASSWORD).await,
         200
+    );
+    server.stop();
+}
+
+/// Counts of the answers to `n` logins sent at once.
+async fn at_once(
+    server: std::net::SocketAddr,
+    from: &str,
+    n: usize,
+    email: impl Fn(usize) -> String,
+) -> std::collections::BTreeMap<u16, usize> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (from, email) = (from.to_string(), email(i));
+        tasks.spawn(async move {
+            http_login(&from, server, &email, "wrong password")
+                .await
+                .status
+        });
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    while let Some(status) = tasks.join_next().await {
+        *counts.entry(status.expect("task")).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The attack run's case: 40 wrong passwords for one email at once were all
+/// checked (the count was read before any failure was recorded). Each
+/// attempt is now counted before its check, one at a time per email and
+/// per address, so at most the limit are checked and the rest refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_stop_at_the_limit_per_email_and_per_address() {
+    let env = Env::start().await;
+    let t = env.tenant("Acme").await;
+    env.user(t, "real@acme.test", Role::Agent, None).await;
+    let limits = Limits {
+        login_failures_per_email: 10,
+        login_failures_per_address: 10,
+        // Enough places that the bound on password checks turns none away:
+        // this is about the failure limit alone.
+        password_checks: 64,
+        ..Limits::default()
+    };
+    let server = crm_sync_server::local::spawn(env.pool.clone(), limits, 0)
+        .await
+        .expect("serve");
+
+    // One email, 40 at once (from one address: its limit is the same 10).
+    let counts = at_once(server.addr, "127.0.0.1", 40, |_| "real@acme.test".into()).await;
+    assert_eq!(counts.values().sum::<usize>(), 40, "{counts:?}");
+    let checked = counts.get(&401).copied().unwrap_or(0);
+    assert!((1..=10).contains(&checked), "{counts:?}");
+    assert_eq!(
+        counts.get(&429).copied().unwrap_or(0),
+        40 - checked,
+        "{counts:?}"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM login_failures").await,
+        checked as i64,
+        "every checked attempt is one failure, no refused one is"
+    );
+
+    // One address, 40 emails at once.
+    let counts = at_once(server.addr, "127.0.0.2", 40, |i| {
+        format!("guess{i}@acme.test")
+    })
+    .await;
+    let checked = counts.get(&401).copied().unwrap_or(0);
+    assert!((1..=10).contains(&checked), "{counts:?}");
+    assert_eq!(
+        counts.get(&429).copied().unwrap_or(0),
+        40 - checked,
+        "{counts:?}"
+    );
+
+    // A right password from another address after the email's limit: still
+    // refused (the email's limit), and from a fresh address for a fresh
+    // account it works and leaves no failure behind.
+    let a = http_login("127.0.0.3", server.addr, "real@acme.test", PASSWORD).await;
+    assert_eq!(a.status, 429, "{a:?}");
+    env.user(t, "other@acme.test", Role::Agent, None).await;
+    let before = env.count("SELECT count(*) FROM login_failures").await;
+    let a = http_login("127.0.0.3", server.addr, "other@acme.test", PASSWORD).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM login_failures").await,
+        before,
+        "a right password takes its attempt back"
     );
     server.stop();
 }
