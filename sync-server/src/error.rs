@@ -91,7 +91,7 @@ impl IntoResponse for ServerError {
                 op_id,
             } => {
                 metrics::counter!("sync_client_errors_total", "code" => code).increment(1);
-                (
+                let mut resp = (
                     status,
                     Json(ApiError {
                         code: code.into(),
@@ -99,7 +99,16 @@ impl IntoResponse for ServerError {
                         op_id,
                     }),
                 )
-                    .into_response()
+                    .into_response();
+                // A body that timed out may still be coming: the
+                // connection cannot carry another request.
+                if status == StatusCode::REQUEST_TIMEOUT {
+                    resp.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
+                resp
             }
             ServerError::Unavailable {
                 code,

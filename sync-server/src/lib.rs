@@ -21,6 +21,7 @@ pub mod login;
 pub mod merge;
 pub mod pull;
 pub mod push;
+pub mod serve;
 pub mod sql;
 pub mod view;
 
@@ -64,6 +65,16 @@ pub struct Limits {
     /// Password checks (Argon2, 19 MiB each) running at once; a login
     /// beyond them is answered 503 with `Retry-After` at once.
     pub password_checks: usize,
+    /// How long a connection may take to send a request's head (also the
+    /// longest a kept-alive connection waits idle for its next request).
+    pub header_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive, in total, from its
+    /// head (408 past it).
+    pub body_timeout: std::time::Duration,
+    /// Connections served at once (keep it well below the process's
+    /// open-file limit, less the database connections); [`serve::RESERVE`]
+    /// more are served for `/health` only.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -76,6 +87,9 @@ impl Default for Limits {
             login_window: std::time::Duration::from_secs(auth::FAILURE_WINDOW_SECS as u64),
             trusted_proxies: 0,
             password_checks: auth::default_password_checks(),
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: 512,
         }
     }
 }
@@ -143,7 +157,8 @@ pub struct ApiDoc;
 /// The largest login body read, in bytes.
 pub const LOGIN_MAX_BODY: usize = 16 * 1024;
 
-/// The router. Tests call it without a socket.
+/// The router. Tests call it without a socket; [`serve::serve`] serves it
+/// with connection bounds.
 pub fn app(state: AppState) -> Router {
     let max_body = state.limits.max_body;
     Router::new()
@@ -181,9 +196,23 @@ async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
-/// A body that could not be read: too large (413) or broken (400).
+/// A body that could not be read: too large (413), too slow (408) or
+/// broken (400).
 pub(crate) fn body_error(e: BytesRejection) -> ServerError {
     let status = e.status();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(late) = err.downcast_ref::<serve::BodyTimedOut>() {
+            return ServerError::client(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "{late}; send the body without pauses (on a slow link, push fewer ops per batch)"
+                ),
+            );
+        }
+        source = err.source();
+    }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ServerError::client(
             status,

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use crate::auth::PasswordChecks;
 
 use crate::sql::PgPool;
-use crate::{app, AppState, Limits};
+use crate::{serve, AppState, Limits};
 
 /// A server task; [`Running::stop`] ends it (connections in flight are cut,
-/// like a killed process).
+/// like a killed process), and it serves as `serve` does (timeouts,
+/// connection cap).
 #[derive(Debug)]
 pub struct Running {
     /// Where it listens.
@@ -38,10 +39,8 @@ pub async fn spawn(pool: PgPool, limits: Limits, port: u16) -> std::io::Result<R
     let addr = listener.local_addr()?;
     let state = AppState::new(pool, limits);
     let checks = state.password_checks.clone();
-    let router = app(state);
     let task = tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, service).await {
+        if let Err(e) = serve::serve(listener, state, std::future::pending()).await {
             tracing::error!(error = %e, "server stopped");
         }
     });

@@ -1,11 +1,12 @@
 //! `sync-server`: serve, migrate, and the operator's account commands.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use crm_sync_server::auth::{self, Role};
-use crm_sync_server::{admin, app, db, AppState, Limits};
+use crm_sync_server::{admin, db, serve, AppState, Limits};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -51,6 +52,19 @@ enum Cmd {
         /// one per core). A login beyond them is answered 503 at once.
         #[arg(long, env = "SYNC_PASSWORD_CHECKS", default_value_t = auth::default_password_checks())]
         password_checks: usize,
+        /// Seconds a connection may take to send a request's head (and may
+        /// stay idle between requests).
+        #[arg(long, env = "SYNC_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a request's body may take to arrive, in total.
+        #[arg(long, env = "SYNC_BODY_TIMEOUT_SECS", default_value_t = 30)]
+        body_timeout_secs: u64,
+        /// Connections served at once; keep it well below the open-file
+        /// limit (`ulimit -n`) less the database connections. 16 more are
+        /// served for /health only; beyond those new connections are
+        /// closed at once.
+        #[arg(long, env = "SYNC_MAX_CONNECTIONS", default_value_t = 512)]
+        max_connections: usize,
     },
     /// Apply pending schema migrations (as the owning role).
     Migrate,
@@ -166,12 +180,18 @@ async fn run(cli: Cli) -> Result<()> {
             login_window_secs,
             trusted_proxies,
             password_checks,
+            header_timeout_secs,
+            body_timeout_secs,
+            max_connections,
         } => {
             if login_window_secs == 0 {
                 bail!("--login-window-secs must be at least 1");
             }
-            if password_checks == 0 {
-                bail!("--password-checks must be at least 1");
+            if password_checks == 0 || max_connections == 0 {
+                bail!("--password-checks and --max-connections must be at least 1");
+            }
+            if header_timeout_secs == 0 || body_timeout_secs == 0 {
+                bail!("--header-timeout-secs and --body-timeout-secs must be at least 1");
             }
             let pool = db::connect(&url, connections)
                 .await
@@ -183,9 +203,12 @@ async fn run(cli: Cli) -> Result<()> {
                     max_body,
                     login_failures_per_email,
                     login_failures_per_address,
-                    login_window: std::time::Duration::from_secs(login_window_secs),
+                    login_window: Duration::from_secs(login_window_secs),
                     trusted_proxies,
                     password_checks,
+                    header_timeout: Duration::from_secs(header_timeout_secs),
+                    body_timeout: Duration::from_secs(body_timeout_secs),
+                    max_connections,
                     ..Limits::default()
                 },
             );
@@ -193,12 +216,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             tracing::info!(addr = %listener.local_addr()?, "serving");
-            // Connection info: the per-address login limit needs the peer.
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            serve::serve(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
