@@ -889,20 +889,12 @@ fn register_storage(engine: &mut Engine) {
     engine.register_static_module("settings", m.into());
 }
 
-/// Longest log line or notification kept, bytes.
-const MAX_MESSAGE: usize = 2_000;
 /// Log lines and notifications kept per invocation.
 const MAX_MESSAGES: usize = 200;
 
+/// What is kept of a plugin's message: neutralised and capped.
 fn clip(s: &str) -> String {
-    if s.len() <= MAX_MESSAGE {
-        return s.to_string();
-    }
-    let mut end = MAX_MESSAGE;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crate::text::message(s)
 }
 
 fn push_log(level: &str, msg: &str) -> HostResult<()> {

@@ -20,6 +20,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod templates;
 pub mod testing;
+pub mod text;
 
 pub use manifest::{Manifest, ManifestError};
 pub use sandbox::{

@@ -12,24 +12,25 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Idle workers kept at most; more are started under load and then let go.
 const MAX_IDLE: usize = 8;
-/// Stack of a worker: deep (but limited) recursion needs room; Rhai's own
-/// depth checks stop scripts well before this is used up.
-const STACK: usize = 16 << 20;
+/// A worker whose job took longer than this is let go afterwards (see
+/// [`Pool::run`]); starting a new one costs far less than such a job.
+const RETIRE_AFTER: Duration = Duration::from_millis(50);
 
 /// A pool of script workers.
-#[derive(Default)]
 pub(crate) struct Pool {
     idle: Mutex<Vec<mpsc::Sender<Job>>>,
+    /// Stack of each worker, bytes (see `sandbox::worker_stack`).
+    stack: usize,
 }
 
 /// The job did not answer within the wait.
 pub(crate) struct Overran;
 
-fn spawn() -> std::io::Result<mpsc::Sender<Job>> {
+fn spawn(stack: usize) -> std::io::Result<mpsc::Sender<Job>> {
     let (tx, rx) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("plugin-worker".into())
-        .stack_size(STACK)
+        .stack_size(stack)
         .spawn(move || {
             while let Some(job) = next_job(&rx) {
                 job();
@@ -82,10 +83,18 @@ fn answer<T>(rx: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
 }
 
 impl Pool {
+    /// A pool whose workers have `stack` bytes of stack each.
+    pub(crate) fn new(stack: usize) -> Pool {
+        Pool {
+            idle: Mutex::new(Vec::new()),
+            stack,
+        }
+    }
+
     fn worker(&self) -> std::io::Result<mpsc::Sender<Job>> {
         match self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(tx) => Ok(tx),
-            None => spawn(),
+            None => spawn(self.stack),
         }
     }
 
@@ -104,16 +113,23 @@ impl Pool {
         if let Err(mpsc::SendError(job)) = worker.send(job) {
             // That worker died (it cannot, jobs catch panics, but be sure):
             // start a fresh one.
-            worker = spawn()?;
+            worker = spawn(self.stack)?;
             if worker.send(job).is_err() {
                 return Err(std::io::Error::other("cannot start a plugin worker"));
             }
         }
+        let started = Instant::now();
         match answer(&done_rx, deadline) {
             Some(v) => {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < MAX_IDLE {
-                    idle.push(worker);
+                // A long job may have touched much of the worker's large
+                // stack (a deeply nested value dropped): let that thread
+                // go, which returns its stack to the system, rather than
+                // keep those pages resident in an idle worker.
+                if started.elapsed() < RETIRE_AFTER {
+                    let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                    if idle.len() < MAX_IDLE {
+                        idle.push(worker);
+                    }
                 }
                 Ok(Ok(v))
             }

@@ -20,6 +20,8 @@ use rhai::packages::{
 use rhai::{Dynamic, Engine, EvalAltResult, AST};
 use sha2::Digest;
 
+mod callbacks;
+
 use crate::alloc;
 use crate::host;
 use crate::pool::{Overran, Pool};
@@ -91,6 +93,10 @@ impl Default for Limits {
     }
 }
 
+/// The highest memory ceiling a profile may set: every worker's stack is
+/// sized from it (see [`STACK_PER_MEMORY_BYTE`]).
+pub const MAX_MEMORY_LIMIT: usize = 512 << 20;
+
 /// Profile settings that override a limit for this tenant:
 /// `plugins.limit.NAME` with NAME one of these (values are whole numbers;
 /// times in milliseconds, sizes in bytes).
@@ -131,6 +137,12 @@ impl Limits {
         match name {
             "timeout_ms" => self.timeout = Duration::from_millis(v),
             "max_operations" => self.max_operations = v,
+            "max_memory" if us > MAX_MEMORY_LIMIT => {
+                return Err(format!(
+                    "max_memory {v} is over {MAX_MEMORY_LIMIT} bytes ({} MiB), the most a plugin may be given",
+                    MAX_MEMORY_LIMIT >> 20
+                ))
+            }
             "max_memory" => self.max_memory = us,
             "max_rows_read" => self.max_rows_read = us,
             "max_writes" => self.max_writes = us,
@@ -197,10 +209,12 @@ pub struct ScriptError {
 }
 
 impl ScriptError {
+    /// The message is neutralised and capped here, once: it is shown on
+    /// terminals and in the app and kept with the plugin's run history.
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ScriptError {
             kind,
-            message: message.into(),
+            message: crate::text::message(&message.into()),
         }
     }
 }
@@ -298,6 +312,11 @@ pub(crate) struct Invocation {
     /// A read-only connection for reads beside a pending write, opened on
     /// the first background write.
     pub reader: Option<crm_core::Store>,
+    /// Why the script was stopped (operations, deadline, memory, a cap),
+    /// once it was. Sticky: every later operation stops again, and the
+    /// invocation fails whatever caught the first stop (a sort comparator
+    /// that swallows errors, a host callback).
+    pub stopped: Option<&'static str>,
 }
 
 thread_local! {
@@ -312,12 +331,40 @@ thread_local! {
     pub(crate) static CAPPED: RefCell<Option<ScriptError>> = const { RefCell::new(None) };
 }
 
+const STOP_OPERATIONS: &str = "\u{0}operations";
 const STOP_TIMEOUT: &str = "\u{0}timeout";
 const STOP_MEMORY: &str = "\u{0}memory";
 const STOP_CAPPED: &str = "\u{0}capped";
 
 /// Most compiled scripts kept in a sandbox's cache.
 pub const MAX_CACHED_SCRIPTS: usize = 256;
+
+/// Stack a worker thread gets for every byte of the memory ceiling.
+///
+/// Rhai bounds how deep evaluation goes (call levels, expression depth),
+/// not how deep a value nests: closures capturing closures, curried
+/// function pointers and arrays of arrays nest as deep as memory allows,
+/// and dropping, cloning or comparing such a value recurses once per
+/// level, on the worker's stack, where no error can be caught (a stack
+/// overflow aborts the process). Every level costs heap that the memory
+/// ceiling counts, so the deepest value a script can build is bounded by
+/// it; the worker's stack is sized from the ceiling so that even that
+/// value fits. The stack is address space reserved, not memory used: only
+/// the pages a deep value actually touches become resident.
+/// `tests/deep_values.rs` builds the deepest values of each kind that the
+/// limits allow and checks they are dropped, cloned and compared.
+pub const STACK_PER_MEMORY_BYTE: usize = 8;
+
+/// Least stack a worker gets.
+const MIN_STACK: usize = 64 << 20;
+
+/// The stack a worker needs under `limits` (see [`STACK_PER_MEMORY_BYTE`]).
+pub fn worker_stack(limits: &Limits) -> usize {
+    limits
+        .max_memory
+        .saturating_mul(STACK_PER_MEMORY_BYTE)
+        .max(MIN_STACK)
+}
 
 /// The shared engine and its compiled-script cache.
 pub struct Sandbox {
@@ -355,8 +402,10 @@ impl Sandbox {
             engine.register_global_module(pkg);
         }
         engine.disable_symbol("eval");
+        // Operations are counted in `on_progress` (Rhai's own limit is off),
+        // so that running out of them is as sticky as the deadline.
         engine
-            .set_max_operations(limits.max_operations)
+            .set_max_operations(0)
             .set_max_call_levels(limits.max_call_levels)
             .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
             .set_max_string_size(limits.max_string_size)
@@ -370,36 +419,24 @@ impl Sandbox {
                 let mut c = c.borrow_mut();
                 let inv = c.as_mut()?;
                 inv.operations = ops;
-                // Reading the clock costs more than most operations: every
-                // 32nd is a few microseconds apart, well inside any deadline.
-                if ops % 32 == 0 && Instant::now() >= inv.deadline {
-                    return Some(Dynamic::from(STOP_TIMEOUT));
+                if let Some(token) = inv.stopped {
+                    return Some(Dynamic::from(token));
                 }
-                let now = alloc::thread_net_bytes();
-                // Frees of memory another thread allocated (caller's
-                // arguments, HTTP buffers) lower the count: the base follows
-                // it down, so they never become extra headroom.
-                if now < inv.memory_base {
-                    inv.memory_base = now;
-                }
-                if now - inv.memory_base > inv.max_memory {
-                    return Some(Dynamic::from(STOP_MEMORY));
-                }
-                if CAPPED.with(|c| c.borrow().is_some()) {
-                    return Some(Dynamic::from(STOP_CAPPED));
-                }
-                None
+                let token = stop_reason(inv, ops)?;
+                inv.stopped = Some(token);
+                Some(Dynamic::from(token))
             })
         });
+        callbacks::register(&mut engine);
         engine.on_print(capture);
         engine.on_debug(|s, _, _| capture(s));
         host::register(&mut engine);
         extra(&mut engine);
         Sandbox {
             engine: Arc::new(engine),
+            pool: Pool::new(worker_stack(&limits)),
             limits,
             cache: Mutex::new(HashMap::new()),
-            pool: Pool::default(),
         }
     }
 
@@ -516,7 +553,43 @@ impl Sandbox {
     }
 }
 
+/// Whether the script must stop now, and why.
+fn stop_reason(inv: &mut Invocation, ops: u64) -> Option<&'static str> {
+    if ops > inv.limits.max_operations {
+        return Some(STOP_OPERATIONS);
+    }
+    // Reading the clock costs more than most operations: every 32nd is a
+    // few microseconds apart, well inside any deadline.
+    if ops % 32 == 0 && Instant::now() >= inv.deadline {
+        return Some(STOP_TIMEOUT);
+    }
+    let now = alloc::thread_net_bytes();
+    // Frees of memory another thread allocated (caller's arguments, HTTP
+    // buffers) lower the count: the base follows it down, so they never
+    // become extra headroom.
+    if now < inv.memory_base {
+        inv.memory_base = now;
+    }
+    if now - inv.memory_base > inv.max_memory {
+        return Some(STOP_MEMORY);
+    }
+    if CAPPED.with(|c| c.borrow().is_some()) {
+        return Some(STOP_CAPPED);
+    }
+    None
+}
+
+/// Keep what a script prints: one line per line of text, each neutralised
+/// (no terminal control reaches a screen), within the output cap.
 fn capture(s: &str) {
+    for line in s.split('\n') {
+        capture_line(&crate::text::neutralise(
+            line.strip_suffix('\r').unwrap_or(line),
+        ));
+    }
+}
+
+fn capture_line(s: &str) {
     CURRENT.with(|c| {
         if let Some(inv) = c.borrow_mut().as_mut() {
             if inv.truncated {
@@ -562,6 +635,7 @@ fn run_on_this_thread(
             logs: Vec::new(),
             pending: None,
             reader: None,
+            stopped: None,
         })
     });
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| match call {
@@ -581,6 +655,15 @@ fn run_on_this_thread(
             ErrorKind::Internal,
             "invocation state lost",
         ));
+    };
+    // A stop is final whatever caught it on the way out (a comparator
+    // that swallowed it, a callback): the invocation fails.
+    let result = match (result, inv.stopped) {
+        (Ok(_), Some(token)) => Ok(Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(token),
+            rhai::Position::NONE,
+        )))),
+        (r, _) => r,
     };
     match result {
         Err(_) => Err(ScriptError::new(
@@ -645,6 +728,15 @@ fn classify(e: &EvalAltResult, limits: &Limits) -> ScriptError {
                 return ScriptError::new(
                     ErrorKind::Memory,
                     format!("stopped: used more than {} MiB", limits.max_memory >> 20),
+                )
+            }
+            Ok(STOP_OPERATIONS) => {
+                return ScriptError::new(
+                    ErrorKind::Limit,
+                    format!(
+                        "too many operations: stopped after {} (the limit)",
+                        limits.max_operations
+                    ),
                 )
             }
             _ => ErrorKind::Runtime,

@@ -332,3 +332,86 @@ fn a_host_call_that_overruns_is_abandoned_a_second_after_the_deadline() {
         serde_json::json!(42)
     );
 }
+
+/// Every engine function that takes a callback, with `CB1` (one argument)
+/// or `CB2` (two) standing for the callback.
+const CALLBACK_CALLS: &[&str] = &[
+    "a.for_each(CB1); a",
+    "a.map(CB1)",
+    "a.filter(CB1)",
+    "a.find(CB1)",
+    "a.find(CB1, 1)",
+    "a.find_map(CB1)",
+    "a.find_map(CB1, 1)",
+    "a.some(CB1)",
+    "a.all(CB1)",
+    "a.index_of(CB1)",
+    "a.index_of(CB1, 1)",
+    "a.drain(CB1); a",
+    "a.retain(CB1); a",
+    "a.dedup(CB2); a",
+    "a.reduce(CB2)",
+    "a.reduce(CB2, 0)",
+    "a.reduce_rev(CB2)",
+    "a.reduce_rev(CB2, 0)",
+    "a.sort(CB2); a",
+    "a.sort_by(CB2); a",
+    "m.map(CB2)",
+    "m.filter(CB2)",
+    "m.drain(CB2); m",
+    "m.retain(CB2); m",
+    "let f = CB1; f.call(1)",
+    "try { a.sort(CB2) } catch { } a",
+    "try { a.map(CB1) } catch { } a",
+];
+
+fn with_callback(call: &str, body: &str) -> String {
+    let src = call
+        .replace("CB1", &format!("|x| {{ {body} }}"))
+        .replace("CB2", &format!("|x, y| {{ {body} }}"));
+    format!("fn deep(n) {{ deep(n + 1) }} let a = [3, 2, 1, 3]; let m = #{{a: 1, b: 2}}; {src}")
+}
+
+#[test]
+fn a_limit_hit_inside_any_callback_fails_the_invocation() {
+    // Operations: the callback loops, the deadline is far.
+    let ops = Sandbox::new(Limits {
+        max_operations: 200_000,
+        timeout: Duration::from_secs(30),
+        ..limits()
+    });
+    // The deadline: operations are plenty.
+    let clock = Sandbox::new(Limits {
+        max_operations: u64::MAX / 2,
+        timeout: Duration::from_millis(300),
+        ..limits()
+    });
+    // Memory: the callback hoards.
+    let memory = Sandbox::new(Limits {
+        max_memory: 2 << 20,
+        ..limits()
+    });
+    for call in CALLBACK_CALLS {
+        check(&ops, &with_callback(call, "loop { }"), ErrorKind::Limit);
+        check(&clock, &with_callback(call, "loop { }"), ErrorKind::Timeout);
+        check_any(
+            &memory,
+            &with_callback(call, "let v = 0; loop { let g = v; v = || g; }"),
+            &[ErrorKind::Memory],
+        );
+        // Call depth and data size inside the callback fail the call that
+        // took it (no engine function swallows them). A script's own
+        // `try` may catch them: the bound held (nothing went deeper or
+        // grew larger), unlike operations, time and memory, which are
+        // spent once used.
+        if call.starts_with("try") {
+            continue;
+        }
+        check(&ops, &with_callback(call, "deep(0)"), ErrorKind::Limit);
+        check(
+            &ops,
+            &with_callback(call, "let s = \"x\"; loop { s += s; }"),
+            ErrorKind::Limit,
+        );
+    }
+}
