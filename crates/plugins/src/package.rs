@@ -238,6 +238,9 @@ pub fn read_package(
     trusted: &[VerifyingKey],
     allow_unsigned: bool,
 ) -> Result<Package, PackageError> {
+    // Nothing outside the entries: what is stored is exactly what the
+    // signature covers (and what the runtime re-verifies on every run).
+    check_layout(bytes)?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| PackageError::NotZip(e.to_string()))?;
     if zip.len() > MAX_ENTRIES {
@@ -360,6 +363,114 @@ fn manifest_in(files: &BTreeMap<String, Vec<u8>>, place: &str) -> Result<Manifes
                 .join("; "),
         )
     })
+}
+
+fn le16(b: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?) as usize)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<usize> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)
+}
+
+/// Refuse an archive with bytes that belong to no entry: data before the
+/// first entry (a prepended file), between entries or after the end
+/// record, a comment, or entries followed by data descriptors. A package
+/// made by `pack` is entries back to back, the central directory, and the
+/// end record with no comment; any other layout is refused with what was
+/// found where, so nothing the signature does not cover is stored.
+fn check_layout(b: &[u8]) -> Result<(), PackageError> {
+    let extra = |what: String| {
+        PackageError::BadEntry {
+        name: "(archive)".into(),
+        reason: format!("{what}: bytes outside the signed files are not accepted; pack the plugin again with `crm plugin pack`"),
+    }
+    };
+    let not_zip = || PackageError::NotZip("no end-of-central-directory record".into());
+    let end = b.len().checked_sub(22).ok_or_else(not_zip)?;
+    if b[end..end + 4] != [0x50, 0x4b, 0x05, 0x06] {
+        return Err(match eocd_entry_count(b) {
+            Some(_) => extra("a comment or other data follows the archive's entries".into()),
+            None => not_zip(),
+        });
+    }
+    let entries = le16(b, end + 10).ok_or_else(not_zip)?;
+    let cd_size = le32(b, end + 12).ok_or_else(not_zip)?;
+    let cd_start = le32(b, end + 16).ok_or_else(not_zip)?;
+    match end.checked_sub(cd_size) {
+        Some(found) if found == cd_start => {}
+        // Offsets that are all short by the same amount: something was
+        // put in front of the archive.
+        Some(found) if found > cd_start => {
+            return Err(extra(format!(
+                "{} bytes before the archive's first entry",
+                found - cd_start
+            )))
+        }
+        _ => {
+            return Err(extra(format!(
+                "the central directory ends at byte {}, the end record starts at {end}",
+                cd_start.saturating_add(cd_size)
+            )))
+        }
+    }
+    // (start, end) of each entry's local header and data.
+    let mut spans = Vec::with_capacity(entries.min(MAX_ENTRIES + 1));
+    let mut at = cd_start;
+    for _ in 0..entries {
+        if le32(b, at) != Some(0x0201_4b50) {
+            return Err(PackageError::NotZip(format!(
+                "damaged central directory at byte {at}"
+            )));
+        }
+        let short = || PackageError::NotZip("the central directory is cut short".into());
+        let flags = le16(b, at + 8).ok_or_else(short)?;
+        let compressed = le32(b, at + 20).ok_or_else(short)?;
+        let (n, e, c) = (
+            le16(b, at + 28).ok_or_else(short)?,
+            le16(b, at + 30).ok_or_else(short)?,
+            le16(b, at + 32).ok_or_else(short)?,
+        );
+        let local = le32(b, at + 42).ok_or_else(short)?;
+        if flags & 0x8 != 0 {
+            return Err(extra(format!(
+                "the entry at byte {local} is followed by a data descriptor"
+            )));
+        }
+        if le32(b, local) != Some(0x0403_4b50) {
+            return Err(PackageError::NotZip(format!(
+                "no entry where one should start (byte {local})"
+            )));
+        }
+        let ln = le16(b, local + 26).ok_or_else(short)?;
+        let le = le16(b, local + 28).ok_or_else(short)?;
+        spans.push((local, local + 30 + ln + le + compressed));
+        at += 46 + n + e + c;
+    }
+    if at != end {
+        return Err(extra(format!(
+            "the central directory holds {} bytes more than its entries",
+            end.saturating_sub(at)
+        )));
+    }
+    spans.sort_unstable();
+    let mut expected = 0;
+    for (start, stop) in spans {
+        if start != expected {
+            return Err(extra(format!(
+                "{} bytes that belong to no entry at byte {expected}",
+                start.abs_diff(expected)
+            )));
+        }
+        expected = stop;
+    }
+    if expected != cd_start {
+        return Err(extra(format!(
+            "{} bytes that belong to no entry at byte {expected}",
+            cd_start.abs_diff(expected)
+        )));
+    }
+    Ok(())
 }
 
 /// The total entry count in the End Of Central Directory record.

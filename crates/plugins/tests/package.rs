@@ -180,3 +180,47 @@ fn packing_refuses_symlinks_and_invalid_manifests() {
     let err = pack(dir.path(), &generate_key()).unwrap_err();
     assert!(err.to_string().starts_with("manifest.json:"), "{err}");
 }
+
+/// A package with `extra` bytes put where the signature covers nothing.
+#[test]
+fn bytes_outside_the_signed_files_are_refused() {
+    let dir = plugin_dir();
+    let key = generate_key();
+    let trusted = [key.verifying_key()];
+    let good = pack(dir.path(), &key).unwrap();
+    read_package(&good, &trusted, false).unwrap();
+
+    // 16 MiB of junk before the first entry (offsets shifted to match,
+    // as `cat junk package.zip` followed by `zip -A` would leave them).
+    let mut prepended = vec![0u8; 16 << 20];
+    prepended.extend_from_slice(&good);
+    refused(&prepended, &trusted, "bytes outside the signed files");
+
+    // A 51 KB comment on the end record.
+    let mut commented = good.clone();
+    let n = commented.len();
+    let comment = vec![b'A'; 51_000];
+    commented[n - 2..].copy_from_slice(&(comment.len() as u16).to_le_bytes());
+    commented.extend_from_slice(&comment);
+    refused(&commented, &trusted, "bytes outside the signed files");
+
+    // Junk after the end record.
+    let mut trailing = good.clone();
+    trailing.extend_from_slice(b"junk");
+    refused(&trailing, &trusted, "bytes outside the signed files");
+
+    // Junk between the last entry and the central directory, with the end
+    // record's offset moved past it (a well-formed zip to other readers).
+    let cd_at = good.len() - 22 + 16;
+    let cd_start = u32::from_le_bytes(good[cd_at..cd_at + 4].try_into().unwrap()) as usize;
+    let mut between = good[..cd_start].to_vec();
+    between.extend_from_slice(&[0x55; 1000]);
+    between.extend_from_slice(&good[cd_start..]);
+    let at = between.len() - 22 + 16;
+    between[at..at + 4].copy_from_slice(&((cd_start + 1000) as u32).to_le_bytes());
+    // The central directory's own offsets still point at the entries.
+    refused(&between, &trusted, "bytes outside the signed files");
+
+    // The good package still reads (nothing above touched it).
+    read_package(&good, &trusted, false).unwrap();
+}
