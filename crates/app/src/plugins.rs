@@ -71,7 +71,13 @@ impl App {
 
     fn plugin_dto(&self, s: &crate::Session, rec: &crm_core::PluginRecord) -> ApiResult<PluginDto> {
         let m = manifest(rec)?;
-        let current = crate::lock_store(s)?.plugin_settings(&rec.id)?;
+        let (current, stored_secret) = {
+            let st = crate::lock_store(s)?;
+            (
+                st.plugin_settings(&rec.id)?,
+                st.plugin_secret_keys(&rec.id)?,
+            )
+        };
         let h = s.rt.health(&rec.id)?;
         Ok(PluginDto {
             id: rec.id.clone(),
@@ -103,11 +109,15 @@ impl App {
                 .iter()
                 .map(|st| {
                     let v = current.get(&st.key).cloned();
-                    let secret = st.kind == SettingType::Secret;
+                    let secret = st.kind == SettingType::Secret || stored_secret.contains(&st.key);
                     SettingFieldDto {
                         key: st.key.clone(),
                         label: st.label.clone(),
-                        kind: tag(&st.kind),
+                        kind: if secret {
+                            tag(&SettingType::Secret)
+                        } else {
+                            tag(&st.kind)
+                        },
                         required: st.required,
                         choices: st.choices.clone(),
                         is_set: v.is_some(),
@@ -195,7 +205,7 @@ impl App {
         self.write(|s| {
             if let Some(path) = export_path.as_deref().filter(|p| !p.trim().is_empty()) {
                 let rec = s.plugin(id)?;
-                let secrets = runtime::secret_keys(&manifest(&rec)?);
+                let secrets = runtime::secret_keys_of(s, id, &manifest(&rec)?)?;
                 let data = s.plugin_data_export(id, &secrets)?;
                 let text = serde_json::to_string_pretty(&data)
                     .map_err(|e| ApiError::new("internal", e.to_string()))?;
@@ -217,7 +227,7 @@ impl App {
             let rec = s.plugin(id)?;
             let m = manifest(&rec)?;
             let current = s.plugin_settings(id)?;
-            let secrets = runtime::secret_keys(&m);
+            let secrets = runtime::secret_keys_of(s, id, &m)?;
             let pairs: Vec<(String, String)> = values
                 .into_iter()
                 .filter(|(k, v)| !(secrets.contains(k) && v.is_empty()))

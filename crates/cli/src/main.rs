@@ -1080,13 +1080,14 @@ fn run(cli: Cli) -> Result<()> {
                 ..Default::default()
             };
             let out = sandbox.run(&source, ctx).map_err(|e| anyhow!("{e}"))?;
+            // Marked as the script's, so no printed line can pose as ours.
             for line in &out.output {
-                eprintln!("{line}");
+                eprintln!("print: {line}");
             }
             if out.output_truncated {
                 eprintln!("(output truncated)");
             }
-            println!("{}", serde_json::to_string(&out.value)?);
+            println!("{}", crm_plugins::text::json_line(&out.value));
         }
         Cmd::Plugin(PluginCmd::Check { dir: plugin_dir }) => {
             let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());

@@ -119,8 +119,9 @@ pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) ->
         eprintln!("warning: plugin {id} was disabled: {why}");
     }
     let out = report.into_output().map_err(|e| anyhow!("{e}"))?;
+    // Marked as the plugin's, so no printed line can pose as ours.
     for line in &out.output {
-        eprintln!("{line}");
+        eprintln!("{id} print: {line}");
     }
     for l in &out.logs {
         eprintln!("{} {id}: {}", l.level, l.message);
@@ -130,7 +131,7 @@ pub fn run_action(store: Store, id: &str, action: &str, record: Option<&str>) ->
     }
     // Other plugins react to what this action wrote.
     print_reports(&rt.dispatch_pending()?, false);
-    println!("{}", serde_json::to_string(&out.value)?);
+    println!("{}", crm_plugins::text::json_line(&out.value));
     Ok(())
 }
 
@@ -222,15 +223,14 @@ pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
     let m = Manifest::parse(&rec.manifest)
         .map_err(|_| anyhow!("the stored manifest of {id} is damaged; reinstall it"))?;
     let current = store.plugin_settings(id)?;
+    let secrets = runtime::secret_keys_of(store, id, &m)?;
     if pairs.is_empty() {
         if m.settings.is_empty() {
             println!("{id} has no settings");
         }
         for s in &m.settings {
             let shown = match (current.get(&s.key), &s.default) {
-                (Some(_), _) if s.kind == crm_plugins::manifest::SettingType::Secret => {
-                    "(set)".to_string()
-                }
+                (Some(_), _) if secrets.contains(&s.key) => "(set)".to_string(),
                 (Some(v), _) => v.to_string(),
                 (None, Some(d)) => format!("{d} (default)"),
                 (None, None) if s.required => "(not set; required)".into(),
@@ -249,7 +249,7 @@ pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
     }
     let new = runtime::validate_settings(&m, &values, &current)
         .map_err(|problems| anyhow!("settings refused: {}", problems.join("; ")))?;
-    store.set_plugin_settings(id, &new, &runtime::secret_keys(&m))?;
+    store.set_plugin_settings(id, &new, &secrets)?;
     let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
     println!("saved {} for {id}", keys.join(", "));
     Ok(())
@@ -259,9 +259,10 @@ pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
 pub fn uninstall(store: &mut Store, id: &str, export: Option<&Path>) -> Result<()> {
     if let Some(path) = export {
         let rec = store.plugin(id)?;
-        let secrets = Manifest::parse(&rec.manifest)
-            .map(|m| runtime::secret_keys(&m))
-            .unwrap_or_default();
+        let secrets = match Manifest::parse(&rec.manifest) {
+            Ok(m) => runtime::secret_keys_of(store, id, &m)?,
+            Err(_) => store.plugin_secret_keys(id)?,
+        };
         let data = store.plugin_data_export(id, &secrets)?;
         let text = serde_json::to_string_pretty(&data)?;
         write_private(path, text.as_bytes())

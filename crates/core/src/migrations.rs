@@ -195,6 +195,11 @@ pub const MIGRATIONS: &[&str] = &[
         "DROP TABLE sync_outbox;\n",
         "ALTER TABLE sync_outbox_v7 RENAME TO sync_outbox;\n",
     ),
+    // 8: which of a plugin's settings values were stored as secrets. A
+    // value stored as a secret stays one, even when a later version of the
+    // plugin declares that setting as plain text (it would otherwise be
+    // shown and exported).
+    "ALTER TABLE plugin_settings ADD COLUMN secret_keys TEXT NOT NULL DEFAULT '[]';\n",
 ];
 
 /// The newest schema version this build knows.

@@ -216,4 +216,14 @@ impl Store {
         let rows = st.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
+
+    /// Audit entries about one profile setting that governs plugins, oldest
+    /// first: who (the actor as JSON) and `{key: [old, new]}`.
+    pub fn setting_audit(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT actor, changes FROM audit_log WHERE table_name = 'settings' AND row_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map([key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
 }

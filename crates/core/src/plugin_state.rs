@@ -19,6 +19,22 @@ const STORAGE_USAGE_SQL: &str =
 /// Runs kept per plugin in the history (older ones are dropped).
 pub const RUNS_KEPT: i64 = 500;
 
+/// Longest run message kept, bytes: a plugin that fails with a huge
+/// message on every other run (so its breaker never trips) must not grow
+/// the profile by that much each time.
+pub const MAX_RUN_MESSAGE: usize = 4_096;
+
+fn capped_message(m: &str) -> String {
+    if m.len() <= MAX_RUN_MESSAGE {
+        return m.to_string();
+    }
+    let mut end = MAX_RUN_MESSAGE;
+    while !m.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut)", &m[..end])
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -173,9 +189,49 @@ impl Store {
         })
     }
 
+    /// The keys of a plugin's settings whose values were stored as secrets
+    /// (by the manifest of the time). They stay secret whatever a later
+    /// version of the plugin declares.
+    pub fn plugin_secret_keys(&self, plugin: &str) -> Result<Vec<String>> {
+        let text: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT secret_keys FROM plugin_settings WHERE plugin_id = ?1",
+                [plugin],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match text {
+            None => Vec::new(),
+            Some(t) => serde_json::from_str(&t)?,
+        })
+    }
+
+    /// Remember that the stored values of `keys` are secrets (an upgrade
+    /// calls this with the outgoing version's secret settings).
+    pub fn remember_plugin_secrets(&mut self, plugin: &str, keys: &[String]) -> Result<()> {
+        let values = self.plugin_settings(plugin)?;
+        let mut secret = self.plugin_secret_keys(plugin)?;
+        let before = secret.len();
+        for k in keys {
+            if values.contains_key(k) && !secret.contains(k) {
+                secret.push(k.clone());
+            }
+        }
+        if secret.len() != before {
+            secret.sort();
+            self.conn().execute(
+                "UPDATE plugin_settings SET secret_keys = ?2 WHERE plugin_id = ?1",
+                params![plugin, serde_json::to_string(&secret)?],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Replace a plugin's settings values (the caller has validated them).
     /// The audit entry names the keys that changed, never secret values:
-    /// `secret_keys` are written as `"(changed)"`.
+    /// `secret_keys` (the manifest's) and every key whose value was stored
+    /// as a secret before are written as `"(changed)"`, and stay secret.
     pub fn set_plugin_settings(
         &mut self,
         plugin: &str,
@@ -184,10 +240,15 @@ impl Store {
     ) -> Result<()> {
         self.require_admin("change a plugin's settings")?;
         let before = self.plugin_settings(plugin)?;
+        let mut secret: Vec<String> = self.plugin_secret_keys(plugin)?;
+        secret.extend(secret_keys.iter().cloned());
+        secret.retain(|k| values.contains_key(k));
+        secret.sort();
+        secret.dedup();
         let mut changes = Map::new();
         for (k, v) in values {
             if before.get(k) != Some(v) {
-                let shown = if secret_keys.contains(k) {
+                let shown = if secret.contains(k) {
                     Value::from("(changed)")
                 } else {
                     v.clone()
@@ -198,9 +259,14 @@ impl Store {
         let actor = serde_json::to_string(&self.user_actor())?;
         let tx = self.conn_mut().transaction()?;
         tx.execute(
-            "INSERT INTO plugin_settings (plugin_id, values_json) VALUES (?1, ?2) \
-             ON CONFLICT(plugin_id) DO UPDATE SET values_json = excluded.values_json",
-            params![plugin, serde_json::to_string(values)?],
+            "INSERT INTO plugin_settings (plugin_id, values_json, secret_keys) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(plugin_id) DO UPDATE SET values_json = excluded.values_json, \
+             secret_keys = excluded.secret_keys",
+            params![
+                plugin,
+                serde_json::to_string(values)?,
+                serde_json::to_string(&secret)?
+            ],
         )?;
         Self::audit_local(
             &tx,
@@ -229,7 +295,7 @@ impl Store {
                 run.operations,
                 run.ok,
                 run.error_kind,
-                run.message
+                run.message.as_deref().map(capped_message)
             ],
         )?;
         tx.execute(
@@ -352,7 +418,8 @@ impl Store {
     }
 
     /// Everything the store keeps for a plugin, as JSON (for an export at
-    /// uninstall). Secret settings are left out: `secret_keys` names them.
+    /// uninstall). Secret settings are left out: `secret_keys` names them,
+    /// and so does the store for values stored as secrets.
     pub fn plugin_data_export(&self, plugin: &str, secret_keys: &[String]) -> Result<Value> {
         let storage: Map<String, Value> = self
             .plugin_storage_list(plugin)?
@@ -363,7 +430,8 @@ impl Store {
             })
             .collect();
         let mut settings = self.plugin_settings(plugin)?;
-        settings.retain(|k, _| !secret_keys.contains(k));
+        let stored_secret = self.plugin_secret_keys(plugin)?;
+        settings.retain(|k, _| !secret_keys.contains(k) && !stored_secret.contains(k));
         let fields: Vec<Value> = self
             .custom_field_defs()?
             .into_iter()

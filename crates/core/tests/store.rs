@@ -832,3 +832,69 @@ fn a_damaged_profile_is_reported_instead_of_hanging_the_open() {
     let err = got.expect_err("a damaged identity must be refused");
     assert!(err.to_string().contains("identity"), "{err}");
 }
+
+#[test]
+fn settings_that_govern_plugins_are_an_admins_and_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    // The owner of a profile never signed in may: audited with old and new.
+    s.set_setting("plugins.allow_private_network", Some("true"))
+        .unwrap();
+    s.set_setting("plugins.limit.max_writes", Some("50"))
+        .unwrap();
+    let trail = s.setting_audit("plugins.allow_private_network").unwrap();
+    assert_eq!(trail.len(), 1);
+    let changes: serde_json::Value = serde_json::from_str(&trail[0].1).unwrap();
+    assert_eq!(
+        changes,
+        serde_json::json!({"plugins.allow_private_network": [null, "true"]})
+    );
+    let tenant = uuid::Uuid::now_v7();
+    let bind = |s: &mut Store, role: &str| {
+        s.bind_to_server(
+            "https://sync.example.com",
+            "ann@example.com",
+            tenant,
+            uuid::Uuid::now_v7(),
+            role,
+        )
+        .unwrap()
+    };
+    // Signed in as an agent: refused in the core, nothing changed.
+    bind(&mut s, "agent");
+    for (key, value) in [
+        ("plugins.allow_private_network", None),
+        ("plugins.limit.max_writes", Some("100000000")),
+        ("plugins.extra_ca_pem", Some("-----BEGIN CERTIFICATE-----")),
+        ("plugins.developer_mode", Some("true")),
+    ] {
+        match s.set_setting(key, value) {
+            Err(CoreError::Forbidden(m)) => assert!(m.contains("only an admin"), "{m}"),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        s.setting("plugins.allow_private_network")
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        s.setting("plugins.limit.max_writes").unwrap().as_deref(),
+        Some("50")
+    );
+    assert_eq!(s.setting("plugins.extra_ca_pem").unwrap(), None);
+    assert_eq!(
+        s.setting_audit("plugins.limit.max_writes").unwrap().len(),
+        1
+    );
+    // The agent's own settings are still theirs.
+    s.set_setting("ai.model", Some("small")).unwrap();
+    // An admin may again.
+    bind(&mut s, "admin");
+    s.set_setting("plugins.limit.max_writes", None).unwrap();
+    assert_eq!(
+        s.setting_audit("plugins.limit.max_writes").unwrap().len(),
+        2
+    );
+}

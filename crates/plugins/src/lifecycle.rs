@@ -103,6 +103,11 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
                     m.id, old.version, m.version
                 )));
             }
+            // Values the outgoing version stored as secrets stay secrets,
+            // whatever this version declares.
+            if let Ok(om) = manifest_of(&old) {
+                store.remember_plugin_secrets(&m.id, &crate::runtime::secret_keys(&om))?;
+            }
             // An upgrade keeps grants still asked for; asking for more
             // disables it until an admin reviews and enables again.
             let asks_more = m.permissions.iter().any(|p| !old.grants.contains(p));

@@ -751,3 +751,20 @@ pub fn secret_keys(m: &Manifest) -> Vec<String> {
         .map(|s| s.key.clone())
         .collect()
 }
+
+/// The keys of plugin `id`'s settings to treat as secrets: the manifest's,
+/// and every key whose value was stored as a secret (a value stored as a
+/// secret stays one when a later version retypes the setting).
+pub fn secret_keys_of(
+    store: &Store,
+    id: &str,
+    m: &Manifest,
+) -> Result<Vec<String>, LifecycleError> {
+    let mut keys = secret_keys(m);
+    for k in store.plugin_secret_keys(id)? {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
