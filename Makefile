@@ -5,7 +5,7 @@ help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
 	@echo "make run     build and launch the desktop app (installs WebKitGTK etc. when missing)"
 	@echo "make demo    the crm CLI on a sample file"
-	@echo "make test    every test, plus fmt and clippy gates"
+	@echo "make test    every test, plus fmt and clippy gates (installs system packages when missing)"
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
