@@ -9,7 +9,7 @@ fn main() {
         // As the app does by default (see src/main.rs).
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
-    let mut context = tauri::generate_context!("../tauri.conf.json");
+    let mut context = tauri::generate_context!();
     // No window from the configuration: one blank window instead.
     context.config_mut().app.windows.clear();
     tauri::Builder::default()

@@ -76,6 +76,6 @@ fn main() {
             Ok(())
         })
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!("../tauri.conf.json"))
+        .run(tauri::generate_context!())
         .expect("error while running the app");
 }

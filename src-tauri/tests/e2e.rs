@@ -80,7 +80,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": env!("CARGO_BIN_EXE_crm-desktop") }),
+            serde_json::json!({ "application": app_binary() }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let start = Instant::now();
@@ -287,6 +287,13 @@ impl Drop for App {
     }
 }
 
+/// The app under test: this crate's build, or an installed one
+/// (`CRM_E2E_APP=/usr/bin/crm-desktop`: CI runs the first-run test against
+/// the installed `.deb`).
+fn app_binary() -> String {
+    std::env::var("CRM_E2E_APP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_crm-desktop").to_string())
+}
+
 async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().await
 }
@@ -442,6 +449,11 @@ async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
         tokio::time::sleep(Duration::from_millis(600)).await;
         app.snap(screen).await;
     }
+    // Settings, About: the version this build was made as.
+    app.wait_text("about-version", "shows the build's version", |t| {
+        t == env!("CARGO_PKG_VERSION")
+    })
+    .await;
     app.click("nav-payments").await;
     app.wait_text("arrears-row", "lists the overdue policy", |t| {
         t.contains("MOT-1001")
