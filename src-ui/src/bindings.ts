@@ -1120,7 +1120,11 @@ ai_key_set: boolean,
 /**
  * Unsigned plugins may be installed.
  */
-developer_mode: boolean, };
+developer_mode: boolean, 
+/**
+ * This build's version (the workspace's, one place: `Cargo.toml`).
+ */
+app_version: string, };
 
 export type AiSettingsArgs = { 
 /**

@@ -755,6 +755,8 @@ pub struct SettingsDto {
     pub ai_key_set: bool,
     /// Unsigned plugins may be installed.
     pub developer_mode: bool,
+    /// This build's version (the workspace's, one place: `Cargo.toml`).
+    pub app_version: String,
 }
 
 /// Change the AI settings. `api_key`: `None` keeps it, `""` removes it.

@@ -11,6 +11,10 @@
 //! progress into events.
 #![deny(missing_docs)]
 
+/// This build's version: the workspace's (`Cargo.toml`), the one place it
+/// is set; the app, `crm --version` and `sync-server --version` all show it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -23,6 +23,7 @@ impl App {
                 ai_model: s.setting("ai.model")?,
                 ai_key_set: s.setting("ai.api_key")?.is_some(),
                 developer_mode: s.setting(DEVELOPER_MODE)?.as_deref() == Some("true"),
+                app_version: crate::VERSION.to_string(),
             })
         })
     }

@@ -539,3 +539,16 @@ fn plugin_keygen_pack_and_verify_from_the_cli() {
         "{e}"
     );
 }
+
+#[test]
+fn the_version_is_the_workspaces() {
+    let o = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--version")
+        .output()
+        .expect("run crm");
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("crm {}", env!("CARGO_PKG_VERSION"))
+    );
+}

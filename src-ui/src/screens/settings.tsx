@@ -36,6 +36,12 @@ export function SettingsScreen() {
           <ProfileCard settings={s} onSaved={() => void data.reload()} />
           <AiCard settings={s} onSaved={() => void data.reload()} />
           <DeveloperCard settings={s} onSaved={() => void data.reload()} />
+          <section class="card" aria-labelledby="about-h">
+            <h2 id="about-h">About</h2>
+            <p>
+              Insurance CRM, version <span data-testid="about-version">{s.app_version}</span>
+            </p>
+          </section>
         </>
       )}
     </div>
