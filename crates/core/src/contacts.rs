@@ -1364,6 +1364,7 @@ mod tests {
                      CREATE INDEX contacts_name ON contacts(display_name COLLATE NOCASE); \
                      CREATE INDEX contact_emails_contact ON contact_emails(contact_id); \
                      CREATE INDEX contact_phones_contact ON contact_phones(contact_id); \
+                     ALTER TABLE plugin_settings DROP COLUMN secret_keys; \
                      PRAGMA user_version = 3;",
                 )
                 .expect("downgrade");

@@ -387,6 +387,7 @@ mod tests {
                      INSERT INTO contact_emails VALUES ('old@example.com', '{a}'), ('bob@example.com', '{b}'); \
                      INSERT INTO contact_tags VALUES ('cold', '{a}'); \
                      DELETE FROM contact_phones; \
+                     ALTER TABLE plugin_settings DROP COLUMN secret_keys; \
                      PRAGMA user_version = 5;",
                     a = ann.id,
                     b = bob.id

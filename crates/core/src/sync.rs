@@ -1276,6 +1276,7 @@ mod tests {
                      INSERT INTO old_outbox SELECT * FROM sync_outbox; \
                      DROP TABLE sync_outbox; \
                      ALTER TABLE old_outbox RENAME TO sync_outbox; \
+                     ALTER TABLE plugin_settings DROP COLUMN secret_keys; \
                      PRAGMA user_version = 6;",
                 )
                 .expect("downgrade");
