@@ -82,6 +82,9 @@ impl Server {
                     .await
                     .expect("user");
             }
+            admin::add_user(&owner, t, "cal@acme.test", ACCOUNT_PW, Role::Agent, None)
+                .await
+                .expect("agent");
             let pool = db::connect(&pg.url("crm_app", "crm"), 8)
                 .await
                 .expect("pool");
@@ -296,6 +299,36 @@ fn sync_before_login_and_a_wrong_password_fail_with_one_clear_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("wrong email or password"), "{err}");
+}
+
+#[test]
+fn an_agent_cannot_change_what_plugins_may_do_on_their_device() {
+    let server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cal = tmp.path().join("cal");
+    ok(crm(&cal).args(["init", "--key-store", "passphrase"]));
+    ok(crm(&cal).args(["login", &server.url(), "--email", "cal@acme.test"]));
+    let ca = tmp.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .expect("ca");
+    for args in [
+        vec!["settings", "plugin-network", "allow"],
+        vec!["settings", "plugin-limit", "max_writes", "100000000"],
+        vec!["settings", "plugin-ca", ca.to_str().expect("path")],
+    ] {
+        let o = run(crm(&cal).args(&args));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?} succeeded: {err}");
+        assert!(err.contains("only an admin"), "{args:?}: {err}");
+    }
+    // An admin of the same agency may, on their own device.
+    let ann = tmp.path().join("ann");
+    ok(crm(&ann).args(["init", "--key-store", "passphrase"]));
+    ok(crm(&ann).args(["login", &server.url(), "--email", "ann@acme.test"]));
+    ok(crm(&ann).args(["settings", "plugin-network", "allow"]));
 }
 
 #[test]
