@@ -560,7 +560,7 @@ fn stop_reason(inv: &mut Invocation, ops: u64) -> Option<&'static str> {
     }
     // Reading the clock costs more than most operations: every 32nd is a
     // few microseconds apart, well inside any deadline.
-    if ops % 32 == 0 && Instant::now() >= inv.deadline {
+    if ops.is_multiple_of(32) && Instant::now() >= inv.deadline {
         return Some(STOP_TIMEOUT);
     }
     let now = alloc::thread_net_bytes();
