@@ -689,6 +689,18 @@ fn run_on_this_thread(
                     format!("the script's value cannot be shown as JSON: {e}"),
                 )
             })?;
+            // The value leaves the worker's large stack: whoever prints or
+            // drops it (the app's threads have small stacks) recurses once
+            // per level. Refused here, and dropped here, when too deep.
+            let depth = json_depth(&value);
+            if depth > MAX_VALUE_DEPTH {
+                return Err(ScriptError::new(
+                    ErrorKind::Limit,
+                    format!(
+                        "the script's value nests {depth} levels deep; at most {MAX_VALUE_DEPTH} may leave the sandbox"
+                    ),
+                ));
+            }
             Ok(RunOutput {
                 value,
                 output: inv.output,
@@ -701,6 +713,25 @@ fn run_on_this_thread(
             })
         }
     }
+}
+
+/// Deepest nesting of arrays and objects a script's value may have to
+/// leave the sandbox (JSON parsers stop at 128; `serde_json` does).
+pub const MAX_VALUE_DEPTH: usize = 128;
+
+/// How deep `v` nests, measured without recursion (it may be very deep).
+fn json_depth(v: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            serde_json::Value::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
+            serde_json::Value::Object(m) => stack.extend(m.values().map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The token a script was terminated with, through function-call layers.

@@ -160,6 +160,42 @@ fn plain_nested_arrays_and_maps_stop_at_their_size_limits() {
 }
 
 #[test]
+fn a_deep_value_never_leaves_the_worker() {
+    // A value that leaves the sandbox is printed and dropped by the caller,
+    // whose thread may have a small stack: refused past 128 levels, on a
+    // thread with the smallest stack Rust gives.
+    let sb = Sandbox::new(limits());
+    let caller = std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(move || {
+            let deep = sb
+                .run(
+                    "let a = []; for i in 0..3000 { a = [a]; } a",
+                    Context::default(),
+                )
+                .expect_err("too deep to return");
+            assert_eq!(deep.kind, ErrorKind::Limit, "{deep}");
+            assert!(deep.message.contains("at most 128"), "{deep}");
+            let ok = sb
+                .run(
+                    "let a = []; for i in 0..120 { a = [a]; } a",
+                    Context::default(),
+                )
+                .expect("shallow enough");
+            assert!(ok.value.is_array());
+            let m = sb
+                .run(
+                    "let m = #{}; for i in 0..3000 { m = #{ n: m }; } m",
+                    Context::default(),
+                )
+                .expect_err("too deep to return");
+            assert_eq!(m.kind, ErrorKind::Limit, "{m}");
+        })
+        .unwrap();
+    caller.join().expect("the caller's small stack held");
+}
+
+#[test]
 fn recursion_through_callbacks_is_a_limit() {
     let sb = Sandbox::new(limits());
     for src in [
