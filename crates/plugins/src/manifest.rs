@@ -307,6 +307,46 @@ fn ident_ok(s: &str, extra: &[char]) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
 }
 
+/// Every string (and key) in `v` holding a character that could drive a
+/// terminal or reorder text, by JSON path; `lines_ok` lets line breaks and
+/// tabs through (descriptions).
+fn control_chars(v: &serde_json::Value, path: &str, lines_ok: bool, out: &mut Vec<ManifestError>) {
+    let bad = |s: &str| {
+        s.chars().find(|&c| {
+            (c.is_control() && !(lines_ok && matches!(c, '\n' | '\t' | '\r')))
+                || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+    };
+    match v {
+        serde_json::Value::String(s) => {
+            if let Some(c) = bad(s) {
+                out.push(err(
+                    path,
+                    format!("contains the control character U+{:04X}; remove it (manifest text is shown to users)", c as u32),
+                ));
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                control_chars(x, &format!("{path}[{i}]"), lines_ok, out);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let here = format!("{path}.{k}");
+                if let Some(c) = bad(k) {
+                    out.push(err(
+                        &here,
+                        format!("the key contains the control character U+{:04X}", c as u32),
+                    ));
+                }
+                control_chars(x, &here, k == "description", out);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Manifest {
     /// Parse and validate manifest text. Returns every problem found.
     pub fn parse(text: &str) -> Result<Manifest, Vec<ManifestError>> {
@@ -318,6 +358,16 @@ impl Manifest {
                     text.len()
                 ),
             )]);
+        }
+        // Manifest text is shown on terminals and in the app: no control
+        // characters (line breaks only in descriptions), no bidirectional
+        // controls. Checked on the raw JSON so every string is covered.
+        if let Ok(raw) = serde_json::from_str::<serde_json::Value>(text) {
+            let mut problems = Vec::new();
+            control_chars(&raw, "$", false, &mut problems);
+            if !problems.is_empty() {
+                return Err(problems);
+            }
         }
         let de = &mut serde_json::Deserializer::from_str(text);
         let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {

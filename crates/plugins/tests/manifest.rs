@@ -262,3 +262,22 @@ fn a_plugin_folder_is_checked_against_its_script() {
     let err = crm_plugins::check::check_dir(tmp.path(), &sb).unwrap_err();
     assert!(err[0].contains("syntax error"), "{err:?}");
 }
+
+#[test]
+fn manifest_text_cannot_carry_terminal_controls() {
+    let evil = r#"{"id": "acme.evil", "name": "Evil\u001b]0;pwned\u0007", "version": "1.0.0",
+        "api_version": "^1", "author": "A\u202egnp",
+        "description": "Two lines\nare fine here",
+        "settings": [{"key": "k", "label": "L\u009b31m", "type": "string"}]}"#;
+    let problems = crm_plugins::Manifest::parse(evil).expect_err("refused");
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["$.author", "$.name", "$.settings[0].label"],
+        "{problems:?}"
+    );
+    assert!(problems[0].to_string().contains("U+202E"), "{problems:?}");
+    let fine = r#"{"id": "acme.fine", "name": "Fine", "version": "1.0.0", "api_version": "^1",
+        "author": "A", "description": "Two lines\nare fine here"}"#;
+    crm_plugins::Manifest::parse(fine).expect("a description may have line breaks");
+}
