@@ -225,6 +225,19 @@ pub fn format_minor(v: i64) -> String {
     )
 }
 
+/// `s` cut to at most `max` bytes (at a character boundary), with `…`
+/// after it when cut: for messages that are kept or shown whole.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
 /// Shorten a value for an error message.
 pub fn clip(s: &str) -> String {
     if s.chars().count() > 60 {

@@ -24,17 +24,6 @@ pub const RUNS_KEPT: i64 = 500;
 /// the profile by that much each time.
 pub const MAX_RUN_MESSAGE: usize = 4_096;
 
-fn capped_message(m: &str) -> String {
-    if m.len() <= MAX_RUN_MESSAGE {
-        return m.to_string();
-    }
-    let mut end = MAX_RUN_MESSAGE;
-    while !m.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (cut)", &m[..end])
-}
-
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -295,7 +284,7 @@ impl Store {
                 run.operations,
                 run.ok,
                 run.error_kind,
-                run.message.as_deref().map(capped_message)
+                run.message.as_deref().map(|m| crate::normalize::cut(m, MAX_RUN_MESSAGE))
             ],
         )?;
         tx.execute(

@@ -892,17 +892,12 @@ fn register_storage(engine: &mut Engine) {
 /// Log lines and notifications kept per invocation.
 const MAX_MESSAGES: usize = 200;
 
-/// What is kept of a plugin's message: neutralised and capped.
-fn clip(s: &str) -> String {
-    crate::text::message(s)
-}
-
 fn push_log(level: &str, msg: &str) -> HostResult<()> {
     with_inv(|inv| {
         if inv.logs.len() < MAX_MESSAGES {
             inv.logs.push(LogLine {
                 level: level.to_string(),
-                message: clip(msg),
+                message: crate::text::message(msg),
             });
         }
         Ok(())
@@ -952,7 +947,7 @@ fn register_ui_log(engine: &mut Engine) {
                 if inv.notifications.len() < MAX_MESSAGES {
                     inv.notifications.push(Notification {
                         level: level.to_string(),
-                        message: clip(msg),
+                        message: crate::text::message(msg),
                     });
                 }
                 Ok(())

@@ -104,7 +104,8 @@ impl Pool {
         wait: Duration,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> std::io::Result<Result<T, Overran>> {
-        let deadline = Instant::now() + wait;
+        let started = Instant::now();
+        let deadline = started + wait;
         let (done_tx, done_rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move || {
             let _ = done_tx.send(f());
@@ -118,7 +119,6 @@ impl Pool {
                 return Err(std::io::Error::other("cannot start a plugin worker"));
             }
         }
-        let started = Instant::now();
         match answer(&done_rx, deadline) {
             Some(v) => {
                 // A long job may have touched much of the worker's large

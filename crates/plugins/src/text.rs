@@ -47,14 +47,7 @@ pub fn neutralise(s: &str) -> String {
 
 /// `s` cut to at most `max` bytes (at a character boundary), with `…` after when cut.
 pub fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    crm_core::normalize::cut(s, max)
 }
 
 /// What the sandbox keeps of a message: cut first (so a huge text costs
