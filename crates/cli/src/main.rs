@@ -722,10 +722,18 @@ fn run(cli: Cli) -> Result<()> {
                 mappings,
                 batch_size,
             };
+            // Off a terminal (logs, scripts, the crash-loop harness) the bar
+            // is hidden: say instead what each committed batch brought.
+            let lines = !dry_run && !std::io::stderr().is_terminal();
+            let mut said = 0;
             let rep = store.import_contacts(&file, &opts, &control, &mut |p| {
                 bar.set_length(p.total_bytes);
                 bar.set_position(p.bytes_read);
                 bar.set_message(format!("{} rows", p.rows));
+                if lines && p.rows > said {
+                    said = p.rows;
+                    eprintln!("committed: {} rows", p.rows);
+                }
             });
             bar.finish_and_clear();
             let rep = rep?;
