@@ -14,6 +14,10 @@
 //!
 //! Both the server and PostgreSQL run on this machine, with durability off
 //! (`fsync=off`) for the baseline and the server alike.
+//!
+//! `soak` (or `make soak`, [`soak`]): devices pushing and pulling for minutes
+//! against the server in a process of its own; errors, latency and the
+//! server's memory each minute.
 
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -29,6 +33,8 @@ use crm_sync_server::{admin, db, sql, Limits};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
+
+mod soak;
 
 #[derive(Parser)]
 struct Cli {
@@ -55,6 +61,20 @@ enum Cmd {
         /// Length of the paced phase, seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// Soak the server: devices pushing and pulling for minutes; fails on
+    /// any request error or if the server's memory grows.
+    Soak {
+        /// Length of the run, minutes.
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Simulated devices (one connection each).
+        #[arg(long, default_value_t = 500)]
+        devices: usize,
+        /// Mean pause between a device's cycles (push, pull), milliseconds;
+        /// each pause is this ±20 %.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
     },
 }
 
@@ -372,6 +392,13 @@ fn run(rows: usize, devices: usize, batch: usize, rate: usize, seconds: u64) -> 
 }
 
 fn main() -> Result<()> {
+    // The soak's server process is this executable again (see `soak::serve`).
+    if let Some(url) = std::env::var_os(soak::SERVE_ENV) {
+        let url = url
+            .into_string()
+            .map_err(|_| anyhow::anyhow!("{} is not UTF-8", soak::SERVE_ENV))?;
+        return soak::serve(&url);
+    }
     match Cli::parse().cmd {
         Cmd::Sync {
             rows,
@@ -380,5 +407,14 @@ fn main() -> Result<()> {
             rate,
             seconds,
         } => run(rows, devices, batch, rate, seconds),
+        Cmd::Soak {
+            minutes,
+            devices,
+            interval_ms,
+        } => soak::run(soak::Options {
+            minutes,
+            devices,
+            interval: Duration::from_millis(interval_ms),
+        }),
     }
 }
