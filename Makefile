@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-sync bench-app clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-sync bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -11,6 +11,9 @@ help:
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-app      desktop app: start-up to first contacts list and RSS, 100k contacts vs empty"
+	@echo "make soak           sync server soak: 500 devices push and pull for 10 minutes; errors, p99, server RSS each minute"
+	@echo "make fuzz           fuzz every target 20 minutes (CRM_FUZZ_SECONDS), two at a time, release"
+	@echo "make crash-loop     crm and the sync server killed 100 times mid-import/plugin run/sync/push; integrity checked"
 
 deps:
 	bash scripts/install-deps
@@ -36,10 +39,25 @@ bench-plugins:
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync
 
+# Ten minutes; not part of `make test`. Quick check:
+# cargo run --release --locked -p crm-sync-bench -- soak --minutes 1 --devices 50
+soak:
+	cargo run --release --locked -p crm-sync-bench -- soak
+
 bench-app: deps
 	(cd src-ui && npm run build)
 	cargo build --release --locked -p crm-desktop --bins --examples
 	cargo run --release --locked -p crm-desktop --example startup-bench
+
+# `make test` runs the same loop small (12 kills over 20,000 rows, debug).
+crash-loop: deps
+	CRM_CRASH_KILLS=$${CRM_CRASH_KILLS:-100} CRM_CRASH_ROWS=$${CRM_CRASH_ROWS:-100000} \
+	  cargo test --release --locked -p crm-cli --test crash_loop
+
+# `make test` runs each target's corpus and 200 mutations of it (debug).
+fuzz: deps
+	CRM_FUZZ_SECONDS=$${CRM_FUZZ_SECONDS:-1200} \
+	  cargo test --release --locked -p crm-fuzz --test fuzz -- --nocapture
 
 clean-demo:
 	rm -rf demo-data
