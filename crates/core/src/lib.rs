@@ -3,7 +3,7 @@
 //!
 //! Everything a user can do to data is a function here, used alike by the
 //! `crm` CLI and the desktop app. The core knows nothing about windows, IPC or
-//! HTTP. See `ARCHITECTURE.md` for the invariants.
+//! HTTP. Its invariants: `ARCHITECTURE.md` (summary), `docs/internals/core.md` (in full).
 #![deny(missing_docs)]
 
 pub mod activity;
