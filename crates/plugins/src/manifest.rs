@@ -370,10 +370,18 @@ impl Manifest {
             }
         }
         let de = &mut serde_json::Deserializer::from_str(text);
-        let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
+        let m: Manifest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." { "$".to_string() } else { path };
             vec![err(path, e.into_inner().to_string())]
+        })?;
+        // Nothing may follow the object: trailing text was read by no check
+        // (and made the raw parse above fail, skipping the character check).
+        de.end().map_err(|e| {
+            vec![err(
+                "$",
+                format!("{e}: nothing may follow the manifest's closing brace"),
+            )]
         })?;
         let problems = m.validate();
         if problems.is_empty() {

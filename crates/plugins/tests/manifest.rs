@@ -281,3 +281,19 @@ fn manifest_text_cannot_carry_terminal_controls() {
         "author": "A", "description": "Two lines\nare fine here"}"#;
     crm_plugins::Manifest::parse(fine).expect("a description may have line breaks");
 }
+
+/// Found by fuzzing: text after the closing brace was ignored, and because
+/// the whole text was then not JSON, the control-character check was skipped
+/// (a right-to-left override in the name got through).
+#[test]
+fn nothing_may_follow_the_manifest_and_hide_a_control_character() {
+    let text = good().to_string();
+    let e = Manifest::parse(&format!("{text} trailing")).unwrap_err();
+    assert!(e[0].reason.contains("nothing may follow"), "{e:?}");
+    let mut v = good();
+    v["name"] = json!("\u{202E}Scoring");
+    let e = Manifest::parse(&format!("{v}}}")).unwrap_err();
+    assert_eq!(e[0].path, "$", "{e:?}");
+    let e = Manifest::parse(&v.to_string()).unwrap_err();
+    assert!(e[0].reason.contains("U+202E"), "{e:?}");
+}
