@@ -1048,6 +1048,11 @@ pending: number,
  */
 quarantined: number, 
 /**
+ * Received records this device could not store yet, kept and tried
+ * again at every sync.
+ */
+held: number, 
+/**
  * Last error.
  */
 last_error: string | null, };

@@ -706,6 +706,10 @@ pub struct SyncStatusDto {
     /// Changes the server refused, kept aside.
     #[ts(type = "number")]
     pub quarantined: i64,
+    /// Received records this device could not store yet, kept and tried
+    /// again at every sync.
+    #[ts(type = "number")]
+    pub held: i64,
     /// Last error.
     pub last_error: Option<String>,
 }

@@ -12,6 +12,7 @@ fn status_dto(s: crm_core::sync::SyncStatus) -> SyncStatusDto {
         last_success: s.last_success,
         pending: s.pending,
         quarantined: s.quarantined,
+        held: s.held,
         last_error: s.last_error,
     }
 }

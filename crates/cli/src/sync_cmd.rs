@@ -104,6 +104,17 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
             );
             println!("pending ops:   {}", s.pending);
             println!("set aside:     {}", s.quarantined);
+            println!("held back:     {}", s.held);
+            for h in store.held_rows()? {
+                println!(
+                    "  {} {} (tried {} times since {}): {}",
+                    h.table,
+                    h.row_id,
+                    h.tries,
+                    h.held_at,
+                    crm_plugins::text::neutralise(&h.reason)
+                );
+            }
             println!(
                 "last error:    {}",
                 s.last_error.as_deref().unwrap_or("none")
@@ -125,5 +136,11 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         report.quarantined,
         store.outbox_len()?
     );
+    let held = store.sync_status()?.held;
+    if held > 0 {
+        eprintln!(
+            "{held} received records could not be stored on this device yet; they are kept and tried again at every sync (see `crm sync status`)"
+        );
+    }
     Ok(())
 }

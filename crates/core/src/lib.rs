@@ -18,6 +18,7 @@ pub mod normalize;
 pub mod plugin_registry;
 pub mod plugin_state;
 pub mod policies;
+mod pulled;
 mod records;
 pub mod store;
 pub mod sync;

@@ -4,7 +4,6 @@
 //! grants); the plugin crate decides what they mean. Every change is written
 //! with an audit entry in the same transaction.
 
-use chrono::{SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
@@ -33,10 +32,6 @@ pub struct PluginRecord {
     pub disabled_reason: Option<String>,
 }
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 impl Store {
     fn audit_plugin(
         tx: &rusqlite::Transaction<'_>,
@@ -60,7 +55,7 @@ impl Store {
         tx.execute(
             "INSERT INTO trusted_publishers (public_key, name, added_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(public_key) DO UPDATE SET name = excluded.name",
-            params![public_key_hex, name, now()],
+            params![public_key_hex, name, crate::store::now_text()],
         )?;
         Self::audit_plugin(
             &tx,
@@ -132,7 +127,7 @@ impl Store {
                 rec.signer,
                 rec.enabled,
                 serde_json::to_string(&rec.grants)?,
-                now(),
+                crate::store::now_text(),
                 rec.disabled_reason
             ],
         )?;

@@ -3,7 +3,6 @@
 //! health figures and the circuit breaker), schedule bookkeeping and the
 //! custom field definitions plugins declare. All of it is local-only.
 
-use chrono::{SecondsFormat, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -23,10 +22,6 @@ pub const RUNS_KEPT: i64 = 500;
 /// message on every other run (so its breaker never trips) must not grow
 /// the profile by that much each time.
 pub const MAX_RUN_MESSAGE: usize = 4_096;
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// One invocation of a plugin, as recorded for its health.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -88,11 +83,15 @@ impl Store {
         action: &str,
         changes: Value,
     ) -> Result<()> {
-        tx.execute(
-            "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![now(), actor, table, key, action, changes.to_string()],
-        )?;
-        Ok(())
+        crate::store::write_audit(
+            tx,
+            &crate::store::now_text(),
+            actor,
+            table,
+            key,
+            action,
+            &changes.to_string(),
+        )
     }
 
     /// A value from a plugin's private storage.
@@ -375,7 +374,7 @@ impl Store {
             "INSERT INTO custom_field_defs (entity, name, plugin_id, definition, checksum, applied_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(entity, name) DO UPDATE SET \
              definition = excluded.definition, checksum = excluded.checksum, applied_at = excluded.applied_at",
-            params![entity, name, plugin, definition, checksum, now()],
+            params![entity, name, plugin, definition, checksum, crate::store::now_text()],
         )?;
         Self::audit_local(
             &tx,
@@ -433,7 +432,7 @@ impl Store {
             .collect();
         Ok(serde_json::json!({
             "plugin": plugin,
-            "exported_at": now(),
+            "exported_at": crate::store::now_text(),
             "storage": storage,
             "settings": settings,
             "custom_fields": fields,

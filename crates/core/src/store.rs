@@ -61,7 +61,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 }
@@ -179,7 +179,7 @@ impl Table {
             let fields = self.fields();
             format!(
                 "INSERT INTO {} (id, tenant_id, {}, clocks, deleted, created_at, updated_at) \
-                 VALUES (?, ?, {}, ?, 0, ?, ?)",
+                 VALUES (?, ?, {}, ?, ?, ?, ?)",
                 self.name(),
                 fields.join(", "),
                 vec!["?"; fields.len()].join(", ")
@@ -658,8 +658,28 @@ fn open_connection_laid_out(
     Ok(conn)
 }
 
-fn now_text() -> String {
+/// Now, as every stored time is written (RFC 3339, milliseconds, UTC).
+pub(crate) fn now_text() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The one audit writer: every entry, whatever changed (synced rows,
+/// pulled rows, plugins, settings), is written here.
+pub(crate) fn write_audit(
+    conn: &Connection,
+    at: &str,
+    actor_json: &str,
+    table: &str,
+    row_id: &str,
+    action: &str,
+    changes: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![at, actor_json, table, row_id, action, changes])?;
+    Ok(())
 }
 
 impl Store {
@@ -970,11 +990,6 @@ impl Store {
         &mut self.conn
     }
 
-    /// The change listeners (cheap to clone: shared handles).
-    pub(crate) fn listeners(&self) -> Vec<Listener> {
-        self.listeners.clone()
-    }
-
     /// The connection, clock and identity for the sync module: changes
     /// received from the server are merged without entering the outbox.
     pub(crate) fn sync_parts(&mut self) -> (&mut Connection, &Clock, &mut Identity) {
@@ -991,14 +1006,12 @@ impl Store {
             listeners,
             ..
         } = self;
-        // Shared from here on: the write's own statements borrow the
-        // connection for as long as the transaction (which still cannot
-        // nest: `self` stays borrowed mutably).
+        // Shared from here on, for as long as the transaction (which still
+        // cannot nest: `self` stays borrowed mutably).
         let conn: &Connection = conn;
         let tx =
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
         Ok(WriteTx {
-            own: OwnStatements::new(conn),
             tx,
             tenant_text: identity.tenant_id.to_string(),
             clock,
@@ -1199,131 +1212,8 @@ impl NewRow {
     }
 }
 
-/// Runs a prepared statement: a connection through SQLite's statement
-/// cache, a write through its own (see [`WriteTx::stmt`]).
-pub(crate) trait Statements {
-    fn with_stmt<T>(
-        &self,
-        sql: &'static str,
-        f: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T>;
-}
-
-impl Statements for rusqlite::Transaction<'_> {
-    fn with_stmt<T>(
-        &self,
-        sql: &'static str,
-        f: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T> {
-        let conn: &Connection = self;
-        conn.with_stmt(sql, f)
-    }
-}
-
-impl Statements for Connection {
-    fn with_stmt<T>(
-        &self,
-        sql: &'static str,
-        f: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T> {
-        let mut st = self.prepare_cached(sql)?;
-        Ok(f(&mut st)?)
-    }
-}
-
-/// How many statements a write keeps prepared for itself.
-const OWN_STATEMENTS: usize = 16;
-
-/// A write's own prepared statements, for the SQL it runs row after row
-/// (a new row, its audit entry and op, the look-ups, the import's
-/// matching reads). rusqlite's statement cache costs every use a copy of
-/// the SQL into a new key, two hashes of it and a reset of the bindings
-/// (about 3% of an import's writer in a profile; the import's wall-clock
-/// gain was within this machine's noise, 0–2%); here a statement is found
-/// by its text's address. A statement already in use (a nested use of the
-/// same SQL) or past the slots goes through the cache.
-struct OwnStatements<'s> {
-    conn: &'s Connection,
-    slots: [std::cell::OnceCell<OwnSlot<'s>>; OWN_STATEMENTS],
-}
-
-/// One of a write's own statements, keyed by its SQL's address and length.
-type OwnSlot<'s> = ((usize, usize), std::cell::RefCell<rusqlite::Statement<'s>>);
-
-/// A statement borrowed from a write: its own or the connection's cache.
-pub(crate) enum Stmt<'a, 's> {
-    Own(std::cell::RefMut<'a, rusqlite::Statement<'s>>),
-    Cached(rusqlite::CachedStatement<'s>),
-}
-
-impl<'s> std::ops::Deref for Stmt<'_, 's> {
-    type Target = rusqlite::Statement<'s>;
-    fn deref(&self) -> &Self::Target {
-        match self {
-            Stmt::Own(s) => s,
-            Stmt::Cached(s) => s,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Stmt<'_, '_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match self {
-            Stmt::Own(s) => s,
-            Stmt::Cached(s) => s,
-        }
-    }
-}
-
-impl<'s> OwnStatements<'s> {
-    fn new(conn: &'s Connection) -> Self {
-        OwnStatements {
-            conn,
-            slots: [const { std::cell::OnceCell::new() }; OWN_STATEMENTS],
-        }
-    }
-
-    fn get(&self, sql: &'static str) -> Result<Stmt<'_, 's>> {
-        let key = (sql.as_ptr() as usize, sql.len());
-        for slot in &self.slots {
-            match slot.get() {
-                Some((k, st)) if *k == key => {
-                    if let Ok(st) = st.try_borrow_mut() {
-                        return Ok(Stmt::Own(st));
-                    }
-                    break;
-                }
-                Some(_) => continue,
-                None => {
-                    let st = self.conn.prepare(sql)?;
-                    let (_, st) = slot.get_or_init(|| (key, std::cell::RefCell::new(st)));
-                    if let Ok(st) = st.try_borrow_mut() {
-                        return Ok(Stmt::Own(st));
-                    }
-                    break;
-                }
-            }
-        }
-        Ok(Stmt::Cached(self.conn.prepare_cached(sql)?))
-    }
-}
-
-impl Statements for WriteTx<'_> {
-    fn with_stmt<T>(
-        &self,
-        sql: &'static str,
-        f: impl FnOnce(&mut rusqlite::Statement<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T> {
-        let mut st = self.stmt(sql)?;
-        Ok(f(&mut st)?)
-    }
-}
-
 /// A write transaction: the one way data changes.
 pub struct WriteTx<'s> {
-    // Before `tx`: the statements are finalised before the transaction
-    // ends.
-    own: OwnStatements<'s>,
     tx: rusqlite::Transaction<'s>,
     tenant_text: String,
     clock: &'s Clock,
@@ -1508,10 +1398,10 @@ impl<'s> WriteTx<'s> {
         &self.tx
     }
 
-    /// A statement for `sql`, prepared once per write (see
-    /// [`OwnStatements`]): for SQL run row after row.
-    pub(crate) fn stmt(&self, sql: &'static str) -> Result<Stmt<'_, 's>> {
-        self.own.get(sql)
+    /// A statement for `sql` from the connection's statement cache: for
+    /// SQL run row after row.
+    pub(crate) fn stmt(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
+        Ok(self.tx.prepare_cached(sql)?)
     }
 
     /// Who this write is for.
@@ -1554,26 +1444,14 @@ impl<'s> WriteTx<'s> {
         let mut clocks = b.clocks.clone();
         let mut audit = Map::new();
         let mut out_fields = Map::new();
-        let mut sql = format!("UPDATE {} SET ", table.name());
         for (f, new) in &changed {
-            sql.push_str(f);
-            sql.push_str(" = ?, ");
             let old = b.fields.get(*f).cloned().unwrap_or(Value::Null);
             clocks.insert((*f).to_string(), Value::String(hlc_text.clone()));
             out_fields.insert((*f).to_string(), (*new).clone());
             audit.insert((*f).to_string(), Value::Array(vec![old, (*new).clone()]));
         }
-        sql.push_str("clocks = ?, updated_at = ? WHERE id = ?");
         let clocks = serde_json::to_string(&clocks)?;
-        let vals: Vec<SqlArg<'_>> = changed.iter().map(|(_, v)| SqlArg(v)).collect();
-        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(changed.len() + 3);
-        for v in &vals {
-            args.push(v);
-        }
-        args.push(&clocks);
-        args.push(&now);
-        args.push(&id_text);
-        self.tx.prepare_cached(&sql)?.execute(args.as_slice())?;
+        self.update_row(table, &id_text, &changed, false, &clocks, &now)?;
         let names: Vec<&'static str> = changed.iter().map(|(f, _)| *f).collect();
         self.record(
             table,
@@ -1597,16 +1475,7 @@ impl<'s> WriteTx<'s> {
         let now = now_text();
         let id_text = id.to_string();
         let clocks = format!("{{\"_\":\"{hlc_text}\"}}");
-        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(row.values.len() + 5);
-        args.push(&id_text);
-        args.push(&self.tenant_text);
-        for v in &row.values {
-            args.push(v);
-        }
-        args.push(&clocks);
-        args.push(&now);
-        args.push(&now);
-        self.stmt(table.insert_sql())?.execute(args.as_slice())?;
+        self.insert_row(&id_text, row, &clocks, false, &now)?;
         // A new row's audit entry and sync op refer to the row itself
         // instead of copying it (see [`BY_ROW`]).
         self.record(
@@ -1629,23 +1498,16 @@ impl<'s> WriteTx<'s> {
         };
         let hlc = self.clock.now();
         let now = now_text();
+        let id_text = id.to_string();
         let mut clocks = before.clocks;
         clocks.insert("deleted".into(), Value::String(hlc.to_string()));
-        self.tx
-            .prepare_cached(&format!(
-                "UPDATE {} SET deleted = 1, clocks = ?1, updated_at = ?2 WHERE id = ?3",
-                table.name()
-            ))?
-            .execute(params![
-                Value::Object(clocks).to_string(),
-                now,
-                id.to_string()
-            ])?;
+        let clocks = Value::Object(clocks).to_string();
+        self.update_row(table, &id_text, &[], true, &clocks, &now)?;
         let audit = Value::Object(before.fields).to_string();
         self.record(
             table,
             id,
-            &id.to_string(),
+            &id_text,
             Action::Deleted,
             &hlc.to_string(),
             &now,
@@ -1656,6 +1518,131 @@ impl<'s> WriteTx<'s> {
         Ok(true)
     }
 
+    /// The INSERT of a row, local or pulled: its values, clocks (JSON) and
+    /// whether it is a tombstone.
+    pub(crate) fn insert_row(
+        &self,
+        id_text: &str,
+        row: &NewRow,
+        clocks: &str,
+        deleted: bool,
+        now: &str,
+    ) -> Result<()> {
+        let deleted = deleted as i64;
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(row.values.len() + 6);
+        args.push(&id_text);
+        args.push(&self.tenant_text);
+        for v in &row.values {
+            args.push(v);
+        }
+        args.push(&clocks);
+        args.push(&deleted);
+        args.push(&now);
+        args.push(&now);
+        self.stmt(row.table.insert_sql())?
+            .execute(args.as_slice())?;
+        Ok(())
+    }
+
+    /// The UPDATE of a row, local or pulled: the `changed` fields, the
+    /// tombstone when `delete`, and always its clocks (JSON) and time.
+    pub(crate) fn update_row(
+        &self,
+        table: Table,
+        id_text: &str,
+        changed: &[(&str, &Value)],
+        delete: bool,
+        clocks: &str,
+        now: &str,
+    ) -> Result<()> {
+        let mut sql = format!("UPDATE {} SET ", table.name());
+        for (f, _) in changed {
+            sql.push_str(f);
+            sql.push_str(" = ?, ");
+        }
+        if delete {
+            sql.push_str("deleted = 1, ");
+        }
+        sql.push_str("clocks = ?, updated_at = ? WHERE id = ?");
+        let vals: Vec<SqlArg<'_>> = changed.iter().map(|(_, v)| SqlArg(v)).collect();
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(changed.len() + 3);
+        for v in &vals {
+            args.push(v);
+        }
+        args.push(&clocks);
+        args.push(&now);
+        args.push(&id_text);
+        self.stmt(&sql)?.execute(args.as_slice())?;
+        Ok(())
+    }
+
+    /// Act for someone else from here on (a pulled row: the device that
+    /// wrote it).
+    pub(crate) fn set_actor(&mut self, actor: Actor) {
+        self.actor_json = actor.to_json();
+        self.actor = actor;
+    }
+
+    /// Move this device's clock past a stamp it has seen. The server
+    /// bounds clocks already; a stamp it let through is never a reason to
+    /// refuse a row.
+    pub(crate) fn observe(&self, seen: crm_protocol::Hlc) {
+        let _ = self.clock.observe(seen);
+    }
+
+    /// The audit entry for a change, by this write's actor.
+    pub(crate) fn audit(
+        &self,
+        table: &str,
+        row_id: &str,
+        action: &str,
+        changes: &str,
+        now: &str,
+    ) -> Result<()> {
+        write_audit(
+            &self.tx,
+            now,
+            &self.actor_json,
+            table,
+            row_id,
+            action,
+            changes,
+        )
+    }
+
+    /// Tell listeners, after the commit, that this write changed a row.
+    pub(crate) fn announce(&mut self, table: Table, id: Uuid, action: Action, names: &[&str]) {
+        if self.listeners.is_empty() {
+            return;
+        }
+        let imported = matches!(self.actor, Actor::Import { .. }) && action == Action::Created;
+        let verb = if imported {
+            "imported"
+        } else {
+            action.as_str()
+        };
+        self.events.push(ChangeEvent {
+            name: format!("{}.{}", table.kind(), verb),
+            table,
+            row_id: id,
+            action,
+            actor: self.actor.clone(),
+            fields: names.iter().map(|n| n.to_string()).collect(),
+        });
+    }
+
+    /// How many change events this write holds, and forgetting those past
+    /// that many: a part of the write rolled back to a savepoint takes its
+    /// events with it.
+    pub(crate) fn events_len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub(crate) fn truncate_events(&mut self, len: usize) {
+        self.events.truncate(len);
+    }
+
+    /// A local change's audit entry, sync op and change event.
     #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
@@ -1669,24 +1656,12 @@ impl<'s> WriteTx<'s> {
         out_fields: &str,
         names: &[&'static str],
     ) -> Result<()> {
-        let action_text = action.as_str();
         let bulk = action == Action::Created
             && audit == BY_ROW
             && out_fields == BY_ROW
             && self.bulk_created(table, id, hlc_text, now)?;
         if !bulk {
-            self.stmt(
-                "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                now,
-                self.actor_json,
-                table.name(),
-                id_text,
-                action_text,
-                audit
-            ])?;
+            self.audit(table.name(), id_text, action.as_str(), audit, now)?;
             self.stmt(
                 "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
@@ -1698,18 +1673,7 @@ impl<'s> WriteTx<'s> {
                 out_fields
             ])?;
         }
-        if !self.listeners.is_empty() {
-            let imported = matches!(self.actor, Actor::Import { .. }) && action == Action::Created;
-            let verb = if imported { "imported" } else { action_text };
-            self.events.push(ChangeEvent {
-                name: format!("{}.{}", table.kind(), verb),
-                table,
-                row_id: id,
-                action,
-                actor: self.actor.clone(),
-                fields: names.iter().map(|n| n.to_string()).collect(),
-            });
-        }
+        self.announce(table, id, action, names);
         Ok(())
     }
 
@@ -2038,44 +2002,6 @@ mod tests {
             limits.keep_bytes
         );
         assert_eq!(s.count_contacts().expect("count"), 3000 + later);
-    }
-
-    /// A write's own statements: the same SQL twice at once (the second
-    /// through the connection's cache), more distinct SQL than slots, and
-    /// each statement still answering its own query.
-    #[test]
-    fn a_writes_own_statements_cope_with_nesting_and_overflow() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut s = Store::open_path(&dir.path().join("t.db"), Some(&DbKey::random()), true)
-            .expect("store");
-        let tx = s.write(Actor::User { user: "u".into() }).expect("write");
-        let sql: &'static str = "SELECT ?1 + 1";
-        let mut outer = tx.stmt(sql).expect("outer");
-        assert!(matches!(outer, Stmt::Own(_)));
-        let mut inner = tx.stmt(sql).expect("inner");
-        assert!(matches!(inner, Stmt::Cached(_)));
-        let a: i64 = outer.query_row([1], |r| r.get(0)).expect("outer runs");
-        let b: i64 = inner.query_row([2], |r| r.get(0)).expect("inner runs");
-        assert_eq!((a, b), (2, 3));
-        drop((outer, inner));
-        for i in 0..(OWN_STATEMENTS as i64 + 8) {
-            let sql: &'static str = Box::leak(format!("SELECT ?1 * {i}").into_boxed_str());
-            let v: i64 = tx
-                .stmt(sql)
-                .expect("stmt")
-                .query_row([3], |r| r.get(0))
-                .expect("runs");
-            assert_eq!(v, 3 * i);
-            // Again: found in its slot (or the cache), same answer.
-            let again: i64 = tx
-                .stmt(sql)
-                .expect("stmt")
-                .query_row([5], |r| r.get(0))
-                .expect("runs");
-            assert_eq!(again, 5 * i);
-        }
-        // The slot for `sql` is still its own statement.
-        assert!(matches!(tx.stmt(sql).expect("again"), Stmt::Own(_)));
     }
 
     /// A write that creates many rows shares one audit entry among all

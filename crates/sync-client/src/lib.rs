@@ -92,6 +92,9 @@ pub struct Report {
     pub pulled: usize,
     /// Rows removed because they left this user's view.
     pub evicted: usize,
+    /// Pulled rows this device could not store yet, held and tried again
+    /// after every page (`Store::held_rows`).
+    pub held: usize,
 }
 
 /// A connection to one sync server.
@@ -286,6 +289,7 @@ fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, Sync
             let applied = store.apply_remote(&page.rows, &page.evictions, page.cursor)?;
             report.pulled += applied.changed;
             report.evicted += applied.evicted;
+            report.held += applied.held;
         }
         Ok(report)
     })

@@ -405,7 +405,7 @@ fn every_row_the_server_accepts_is_one_the_store_can_read() {
                 };
                 let rep = s.apply_remote(&[row], &[], 1).expect("apply");
                 assert_eq!(
-                    (rep.changed, rep.skipped),
+                    (rep.changed, rep.held),
                     (1, 0),
                     "{} round {round}: stored",
                     t.name

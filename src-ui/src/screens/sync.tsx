@@ -62,6 +62,15 @@ function StatusCard(props: { status: SyncStatusDto; onChanged: () => void }) {
           {s.quarantined}
           {s.quarantined > 0 && <span class="muted small"> — changes the server refused; they are kept on this computer</span>}
         </dd>
+        {s.held > 0 && (
+          <>
+            <dt>Held back</dt>
+            <dd>
+              {s.held}
+              <span class="muted small"> — received records this computer cannot store yet; they are kept and tried again at every sync (an update of the app may be needed)</span>
+            </dd>
+          </>
+        )}
       </dl>
       {s.last_error && (
         <div class="alert alert-warn">

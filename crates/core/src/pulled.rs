@@ -1,0 +1,739 @@
+//! Merging what the server sends: pulled rows and evictions, through the
+//! same write path as local changes ([`WriteTx`]'s row writers, audit
+//! writer and change events), without outbox ops (what came from the
+//! server is not sent back).
+//!
+//! A pulled row this device cannot store (a record type this version does
+//! not know, a value its schema refuses, a field it requires missing) is
+//! **held**, never skipped: kept whole in `sync_held` with the reason, shown
+//! in the sync status, and tried again after every page, so it lands as
+//! soon as what it was waiting for arrives (or after an update that knows
+//! its type). The cursor moves on; nothing pulled is lost.
+
+use crm_protocol::wire::{Eviction, RowState};
+use crm_protocol::Hlc;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{CoreError, Result};
+use crate::store::{load_any_row, now_text, Action, Actor, NewRow, Store, Table, WriteTx, BY_ROW};
+use crate::sync::{compact_clocks, expand_clocks, set_meta, table_named};
+
+/// What merging a page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Rows inserted or changed (held rows that landed included).
+    pub changed: usize,
+    /// Rows already up to date.
+    pub unchanged: usize,
+    /// Rows removed by evictions (children of evicted contacts included).
+    pub evicted: usize,
+    /// Rows of this page that could not be stored and are held (see the
+    /// module's documentation).
+    pub held: usize,
+    /// Rows held earlier that were stored now.
+    pub released: usize,
+}
+
+/// A pulled row waiting on this device to be stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeldRow {
+    /// The synced table, as the server named it.
+    pub table: String,
+    /// The row's id.
+    pub row_id: Uuid,
+    /// Why it could not be stored, the last time it was tried.
+    pub reason: String,
+    /// When it was first held (RFC 3339).
+    pub held_at: String,
+    /// How many times it was tried.
+    pub tries: i64,
+}
+
+/// How one pulled row was merged.
+enum Merged {
+    Changed,
+    Unchanged,
+}
+
+/// A row that cannot be stored here, and why (for the user: which field,
+/// what is wrong).
+struct Refused(String);
+
+impl Store {
+    /// Merge a page from the server: evictions first, then rows, then the
+    /// rows held earlier, then hold what could not be stored, then save
+    /// `cursor`, all in one transaction.
+    /// Nothing enters the outbox. After the commit, listeners get a
+    /// `ChangeEvent` (actor: sync, with the writing device) for each row
+    /// that changed here, as for local writes, so plugin hooks see changes
+    /// made on other devices too. Evictions are not changes to the data
+    /// and send none.
+    pub fn apply_remote(
+        &mut self,
+        rows: &[RowState],
+        evictions: &[Eviction],
+        cursor: i64,
+    ) -> Result<ApplyReport> {
+        let mut tx = self.write(Actor::Sync {
+            device: Uuid::nil(),
+        })?;
+        let mut report = ApplyReport::default();
+        let now = now_text();
+        for ev in evictions {
+            evict(&mut tx, ev, &now, &mut report)?;
+        }
+        let mut refused = Vec::new();
+        for row in rows {
+            match merge_kept(&mut tx, row, &now)? {
+                Ok(Merged::Changed) => report.changed += 1,
+                Ok(Merged::Unchanged) => report.unchanged += 1,
+                Err(reason) => refused.push((row, reason)),
+            }
+        }
+        // What this page brought may be what a held row waited for.
+        retry_held(&mut tx, &now, &mut report)?;
+        for (row, Refused(reason)) in refused {
+            tracing::warn!(table = %row.table, row = %row.row_id, %reason, "a pulled row is held: it could not be stored");
+            hold(&tx, row, &reason, &now)?;
+            report.held += 1;
+        }
+        set_meta(tx.conn(), "sync.cursor", Some(&cursor.to_string()))?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The pulled rows waiting to be stored, oldest first.
+    pub fn held_rows(&self) -> Result<Vec<HeldRow>> {
+        let mut st = self.conn().prepare(
+            "SELECT table_name, row_id, reason, held_at, tries FROM sync_held ORDER BY seq",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (table, id, reason, held_at, tries) = row?;
+            out.push(HeldRow {
+                table,
+                row_id: crate::records::parse_id("held row", &id)?,
+                reason,
+                held_at,
+                tries,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Remove a row that left this device's view, with what hangs off it (a
+/// contact's policies, tasks and activities; a policy's payments) and any
+/// of them held.
+fn evict(tx: &mut WriteTx<'_>, ev: &Eviction, now: &str, report: &mut ApplyReport) -> Result<()> {
+    let Some(table) = table_named(&ev.table) else {
+        // A record type this version does not know: nothing of it is here
+        // but what is held.
+        tx.exec(
+            "DELETE FROM sync_held WHERE table_name = ?1 AND row_id = ?2",
+            [&ev.table, &ev.row_id.to_string()],
+        )?;
+        return Ok(());
+    };
+    let id = ev.row_id.to_string();
+    let mut victims: Vec<(&'static str, String)> = vec![(table.name(), id.clone())];
+    let children = |tx: &WriteTx<'_>, sql: &str, parent: &str| -> Result<Vec<String>> {
+        let mut st = tx.stmt(sql)?;
+        let ids = st
+            .query_map([parent], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(ids)
+    };
+    if table == Table::Contacts {
+        for t in ["policies", "tasks", "activities"] {
+            let sql = format!("SELECT id FROM {t} WHERE contact_id = ?1");
+            victims.extend(children(tx, &sql, &id)?.into_iter().map(|i| (t, i)));
+        }
+    }
+    let policies: Vec<String> = victims
+        .iter()
+        .filter(|(t, _)| *t == "policies")
+        .map(|(_, i)| i.clone())
+        .collect();
+    for p in policies {
+        let ids = children(tx, "SELECT id FROM payments WHERE policy_id = ?1", &p)?;
+        victims.extend(ids.into_iter().map(|i| ("payments", i)));
+    }
+    for (t, i) in victims {
+        if t == "contacts" {
+            // Read what it was indexed from while it is still there.
+            crate::lookups::unindex_stored(tx.conn(), &i)?;
+        }
+        let n = tx.exec(&format!("DELETE FROM {t} WHERE id = ?1"), [&i])?;
+        if t == "contacts" {
+            tx.exec("DELETE FROM import_keys WHERE contact_id = ?1", [&i])?;
+        }
+        tx.exec(
+            "DELETE FROM sync_held WHERE table_name = ?1 AND row_id = ?2",
+            [t, &i],
+        )?;
+        if n > 0 {
+            report.evicted += 1;
+            tx.set_actor(Actor::Sync {
+                device: Uuid::nil(),
+            });
+            tx.audit(t, &i, "evicted", "null", now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Merge one pulled row inside a savepoint: stored (or already up to
+/// date), or refused with nothing of it written. Errors that are not the
+/// row's (the disk, a damaged database) end the whole page.
+fn merge_kept(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merged, Refused>> {
+    let events = tx.events_len();
+    tx.exec("SAVEPOINT pulled_row", [])?;
+    let out = merge(tx, row, now);
+    let refused = match out {
+        Ok(m) => {
+            tx.exec("RELEASE pulled_row", [])?;
+            return Ok(Ok(m));
+        }
+        Err(CoreError::Invalid(e)) => Refused(e.to_string()),
+        Err(CoreError::Sqlite(rusqlite::Error::SqliteFailure(e, msg)))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Refused(msg.unwrap_or_else(|| e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
+    tx.exec("ROLLBACK TO pulled_row", [])?;
+    tx.exec("RELEASE pulled_row", [])?;
+    tx.truncate_events(events);
+    Ok(Err(refused))
+}
+
+/// Merge one pulled row with the per-field last-writer-wins rule the
+/// server uses (compare each field's clock; `deleted` only ever becomes
+/// true), audited as the writing device's.
+fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
+    let table = table_named(&row.table).ok_or_else(|| {
+        crate::ValidationError::new(
+            "table",
+            format!(
+                "{} is a record type this version does not know; it is stored once the app is updated",
+                row.table
+            ),
+        )
+    })?;
+    let fields = table.fields();
+    let row_clocks = expand_clocks(fields, &row.clocks);
+    let newest = row_clocks.values().max().copied().unwrap_or(Hlc::ZERO);
+    tx.observe(newest);
+    tx.set_actor(Actor::Sync {
+        device: newest.node,
+    });
+    let id = row.row_id.to_string();
+    let Some(local) = load_any_row(tx.conn(), table, row.row_id)? else {
+        let new = NewRow::new(table, &row.fields)?;
+        let clocks = Value::Object(compact_clocks(fields, &row_clocks)).to_string();
+        tx.insert_row(&id, &new, &clocks, row.deleted, now)?;
+        if table == Table::Contacts && !row.deleted {
+            crate::lookups::index(tx.conn(), &id, &row.fields)?;
+        }
+        // Like a local creation, the entry refers to the row.
+        tx.audit(table.name(), &id, Action::Created.as_str(), BY_ROW, now)?;
+        if !row.deleted {
+            tx.announce(table, row.row_id, Action::Created, fields);
+        }
+        return Ok(Merged::Changed);
+    };
+    let local_deleted = is_tombstone(tx, table, &id)?;
+    let mut clocks = local.clocks;
+    let mut changed: Vec<(&'static str, &Value)> = Vec::new();
+    let mut changes = Map::new();
+    let mut deleted_now = false;
+    for (name, remote) in &row_clocks {
+        if *remote <= clock_of(&clocks, name) {
+            continue;
+        }
+        if name == crm_protocol::schema::DELETED {
+            if row.deleted && !local_deleted {
+                deleted_now = true;
+                changes.insert(name.clone(), Value::Bool(true));
+            }
+        } else if let Some(f) = fields.iter().copied().find(|f| f == name) {
+            let new = row.fields.get(f).unwrap_or(&Value::Null);
+            let old = local.fields.get(f).unwrap_or(&Value::Null);
+            if new != old {
+                changed.push((f, new));
+                changes.insert(name.clone(), Value::Array(vec![old.clone(), new.clone()]));
+            }
+        } else {
+            continue;
+        }
+        clocks.insert(name.clone(), Value::String(remote.to_string()));
+    }
+    let clocks = Value::Object(clocks).to_string();
+    if changes.is_empty() {
+        // Clocks may still have advanced (same values).
+        tx.exec(
+            &format!("UPDATE {} SET clocks = ?1 WHERE id = ?2", table.name()),
+            [&clocks, &id],
+        )?;
+        return Ok(Merged::Unchanged);
+    }
+    tx.update_row(table, &id, &changed, deleted_now, &clocks, now)?;
+    if table == Table::Contacts {
+        if deleted_now || local_deleted {
+            crate::lookups::unindex(tx.conn(), &id, &local.fields)?;
+        } else {
+            crate::lookups::reindex(tx.conn(), &id, &local.fields, &row.fields, |f| {
+                changes.contains_key(f)
+            })?;
+        }
+    }
+    let action = if deleted_now {
+        Action::Deleted
+    } else {
+        Action::Updated
+    };
+    tx.audit(
+        table.name(),
+        &id,
+        action.as_str(),
+        &Value::Object(changes).to_string(),
+        now,
+    )?;
+    if deleted_now {
+        tx.announce(table, row.row_id, Action::Deleted, &["deleted"]);
+    } else if !local_deleted {
+        let names: Vec<&str> = changed.iter().map(|(f, _)| *f).collect();
+        tx.announce(table, row.row_id, Action::Updated, &names);
+    }
+    Ok(Merged::Changed)
+}
+
+fn is_tombstone(tx: &WriteTx<'_>, table: Table, id: &str) -> Result<bool> {
+    let deleted: i64 = tx
+        .stmt(&format!(
+            "SELECT deleted FROM {} WHERE id = ?1",
+            table.name()
+        ))?
+        .query_row([id], |r| r.get(0))?;
+    Ok(deleted != 0)
+}
+
+fn clock_of(clocks: &Map<String, Value>, field: &str) -> Hlc {
+    clocks
+        .get(field)
+        .or_else(|| clocks.get("_"))
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Hlc::ZERO)
+}
+
+/// Keep a row that could not be stored, whole, for the next try.
+fn hold(tx: &WriteTx<'_>, row: &RowState, reason: &str, now: &str) -> Result<()> {
+    tx.exec(
+        "INSERT INTO sync_held (table_name, row_id, row, reason, held_at, tries) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+        rusqlite::params![
+            row.table,
+            row.row_id.to_string(),
+            serde_json::to_string(row)?,
+            crate::normalize::cut(reason, 1_000),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Try every held row again, oldest first: stored ones leave the hold,
+/// the others keep their place with the latest reason. Several versions
+/// of one row may be held; merging each in turn ends where merging the
+/// newest alone would (per-field clocks decide).
+fn retry_held(tx: &mut WriteTx<'_>, now: &str, report: &mut ApplyReport) -> Result<()> {
+    let held: Vec<(i64, String)> = {
+        let mut st = tx.stmt("SELECT seq, row FROM sync_held ORDER BY seq")?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<_, _>>()?;
+        rows
+    };
+    for (seq, text) in held {
+        let row: RowState = serde_json::from_str(&text)?;
+        match merge_kept(tx, &row, now)? {
+            Ok(_) => {
+                tx.exec("DELETE FROM sync_held WHERE seq = ?1", [seq])?;
+                report.released += 1;
+                report.changed += 1;
+            }
+            Err(Refused(reason)) => {
+                tx.exec(
+                    "UPDATE sync_held SET reason = ?1, tries = tries + 1 WHERE seq = ?2",
+                    rusqlite::params![crate::normalize::cut(&reason, 1_000), seq],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ChangeEvent;
+    use crate::ContactDraft;
+    use std::collections::BTreeMap;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
+        (dir, s)
+    }
+
+    fn by_email(s: &mut Store, email: &str) -> Option<Uuid> {
+        let actor = s.user_actor();
+        let tx = s.write(actor).expect("write");
+        tx.contact_by_email(email).expect("lookup")
+    }
+
+    fn hlc(millis: u64, node: u128) -> Hlc {
+        Hlc {
+            millis,
+            counter: 0,
+            node: Uuid::from_u128(node),
+        }
+    }
+
+    fn remote(id: Uuid, fields: &[(&str, Value)], at: Hlc, deleted: bool) -> RowState {
+        let mut clocks: BTreeMap<String, Hlc> =
+            fields.iter().map(|(k, _)| (k.to_string(), at)).collect();
+        if deleted {
+            clocks.insert("deleted".into(), at);
+        }
+        RowState {
+            table: "contacts".into(),
+            row_id: id,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            clocks,
+            deleted,
+        }
+    }
+
+    fn full(name: &str, city: &str) -> Vec<(&'static str, Value)> {
+        vec![
+            ("kind", "person".into()),
+            ("display_name", name.into()),
+            ("stage", "prospect".into()),
+            ("city", city.into()),
+            ("tags", serde_json::json!([])),
+            ("emails", serde_json::json!(["x@example.com"])),
+            ("phones", serde_json::json!([])),
+            ("custom", serde_json::json!({})),
+        ]
+    }
+
+    #[test]
+    fn pulled_rows_are_stored_audited_as_sync_and_never_enter_the_outbox() {
+        let (_d, mut s) = store();
+        let id = Uuid::now_v7();
+        let r = remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false);
+        let rep = s
+            .apply_remote(std::slice::from_ref(&r), &[], 42)
+            .expect("apply");
+        assert_eq!(rep.changed, 1);
+        assert_eq!(s.outbox_len().expect("len"), 0);
+        assert_eq!(
+            s.contact(id).expect("contact").city.as_deref(),
+            Some("Leeds")
+        );
+        assert_eq!(s.sync_status().expect("status").cursor, 42);
+        let audit = s.audit_for(id).expect("audit");
+        assert_eq!(audit[0].actor["kind"], "sync");
+        // The same page again changes nothing.
+        let rep = s.apply_remote(&[r], &[], 42).expect("again");
+        assert_eq!((rep.changed, rep.unchanged), (0, 1));
+        // The look-up tables follow: the email finds the contact.
+        assert_eq!(by_email(&mut s, "x@example.com"), Some(id));
+    }
+
+    #[test]
+    fn a_newer_local_edit_beats_an_older_remote_one_field_by_field() {
+        let (_d, mut s) = store();
+        let mut draft = ContactDraft::default();
+        draft.set("first_name", "Ann").expect("draft");
+        let c = s.create_contact(&draft).expect("create");
+        s.update_contact(c.id, &[("city".into(), "York".into())])
+            .expect("edit");
+        // A remote write stamped long ago loses to the local edit; a newer
+        // one wins for the field it writes and leaves the others alone.
+        let old = remote(c.id, &[("city", "Hull".into())], hlc(1, 9), false);
+        s.apply_remote(&[old], &[], 1).expect("apply");
+        assert_eq!(s.contact(c.id).expect("c").city.as_deref(), Some("York"));
+        let newer = remote(
+            c.id,
+            &[("job_title", "CEO".into())],
+            hlc(u64::MAX / 2, 9),
+            false,
+        );
+        s.apply_remote(&[newer], &[], 2).expect("apply");
+        let c2 = s.contact(c.id).expect("c");
+        assert_eq!(c2.job_title.as_deref(), Some("CEO"));
+        assert_eq!(c2.city.as_deref(), Some("York"));
+    }
+
+    #[test]
+    fn evicting_a_contact_removes_what_hangs_off_it() {
+        let (_d, mut s) = store();
+        let id = Uuid::now_v7();
+        s.apply_remote(
+            &[remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false)],
+            &[],
+            1,
+        )
+        .expect("apply");
+        let actor = s.user_actor();
+        let mut tx = s.write(actor).expect("write");
+        tx.add_activity(id, crate::ActivityKind::Note, "hello")
+            .expect("note");
+        tx.commit().expect("commit");
+        let rep = s
+            .apply_remote(
+                &[],
+                &[Eviction {
+                    table: "contacts".into(),
+                    row_id: id,
+                }],
+                2,
+            )
+            .expect("evict");
+        assert_eq!(rep.evicted, 2, "the contact and its activity");
+        assert!(s.contact(id).is_err());
+        assert_eq!(by_email(&mut s, "x@example.com"), None);
+    }
+
+    fn tagged(s: &Store, tag: &str) -> Vec<Uuid> {
+        let q = crate::ContactQuery {
+            tag: Some(tag.into()),
+            ..Default::default()
+        };
+        s.list_contacts(&q)
+            .expect("list")
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Pulled rows keep the look-up tables in step like local writes do:
+    /// a new row, an edit of its lists, a tombstone, an eviction.
+    #[test]
+    fn pulled_changes_keep_tags_emails_and_phones_looked_up() {
+        let (_d, mut s) = store();
+        let (ann, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut a = full("Ann", "Leeds");
+        a.retain(|(k, _)| *k != "tags");
+        a.push(("tags", serde_json::json!(["Motor", "VIP"])));
+        let mut b = full("Bob", "York");
+        b.retain(|(k, _)| *k != "emails" && *k != "tags");
+        b.push(("emails", serde_json::json!(["bob@example.com"])));
+        b.push(("tags", serde_json::json!(["motor"])));
+        s.apply_remote(
+            &[
+                remote(ann, &a, hlc(1_000, 7), false),
+                remote(bob, &b, hlc(1_000, 7), false),
+            ],
+            &[],
+            1,
+        )
+        .expect("apply");
+        assert_eq!(tagged(&s, "MOTOR"), vec![ann, bob]);
+        assert_eq!(tagged(&s, "vip"), vec![ann]);
+        // An edit of Ann's tags and emails from elsewhere.
+        let edit = remote(
+            ann,
+            &[
+                ("tags", serde_json::json!(["Home"])),
+                ("emails", serde_json::json!(["ann@example.com"])),
+            ],
+            hlc(2_000, 7),
+            false,
+        );
+        s.apply_remote(&[edit], &[], 2).expect("edit");
+        assert_eq!(tagged(&s, "motor"), vec![bob]);
+        assert_eq!(tagged(&s, "home"), vec![ann]);
+        assert_eq!(by_email(&mut s, "x@example.com"), None);
+        assert_eq!(by_email(&mut s, "ann@example.com"), Some(ann));
+        // Ann deleted elsewhere; Bob evicted.
+        let gone = remote(ann, &[], hlc(3_000, 7), true);
+        s.apply_remote(
+            &[gone],
+            &[Eviction {
+                table: "contacts".into(),
+                row_id: bob,
+            }],
+            3,
+        )
+        .expect("delete");
+        assert!(tagged(&s, "home").is_empty());
+        assert!(tagged(&s, "motor").is_empty());
+        assert_eq!(by_email(&mut s, "ann@example.com"), None);
+        assert_eq!(by_email(&mut s, "bob@example.com"), None);
+        assert_eq!(
+            s.contact_owners_and_tags(10).expect("tags").1,
+            Vec::<String>::new()
+        );
+    }
+
+    /// Listeners (plugin hooks) hear of pulled changes after the page
+    /// commits, with the writing device as the actor; a page that changes
+    /// nothing, and an eviction, send nothing.
+    #[test]
+    fn pulled_changes_are_announced_to_listeners_after_the_commit() {
+        let (_d, mut s) = store();
+        let heard: std::sync::Arc<std::sync::Mutex<Vec<ChangeEvent>>> = Default::default();
+        let h = heard.clone();
+        s.subscribe(std::sync::Arc::new(move |e: &ChangeEvent| {
+            h.lock().expect("lock").push(e.clone())
+        }));
+        let id = Uuid::now_v7();
+        let new = remote(id, &full("Ann", "Leeds"), hlc(1_000, 7), false);
+        s.apply_remote(std::slice::from_ref(&new), &[], 1)
+            .expect("new");
+        s.apply_remote(&[new], &[], 1).expect("same again");
+        let edit = remote(id, &[("city", "York".into())], hlc(2_000, 8), false);
+        s.apply_remote(&[edit], &[], 2).expect("edit");
+        s.apply_remote(&[remote(id, &[], hlc(3_000, 8), true)], &[], 3)
+            .expect("delete");
+        let got = std::mem::take(&mut *heard.lock().expect("lock"));
+        let names: Vec<&str> = got.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["contact.created", "contact.updated", "contact.deleted"]
+        );
+        assert!(got.iter().all(|e| e.row_id == id));
+        let device = |n| Actor::Sync {
+            device: Uuid::from_u128(n),
+        };
+        assert_eq!((&got[0].actor, &got[1].actor), (&device(7), &device(8)));
+        assert_eq!(got[1].fields, ["city"]);
+        let other = Uuid::now_v7();
+        let bob = remote(other, &full("Bob", "Hull"), hlc(4_000, 7), false);
+        s.apply_remote(&[bob], &[], 4).expect("bob");
+        heard.lock().expect("lock").clear();
+        let gone = Eviction {
+            table: "contacts".into(),
+            row_id: other,
+        };
+        s.apply_remote(&[], &[gone], 5).expect("evict");
+        let got = heard.lock().expect("lock").clone();
+        assert!(got.is_empty(), "an eviction is not announced: {got:?}");
+    }
+
+    /// A pulled row the device cannot store is held, not skipped: the
+    /// cursor moves on, the rest of the page is stored, the status and
+    /// `held_rows` show it with the reason, and it lands (leaving the hold)
+    /// once what it lacked arrives. A record type this version does not
+    /// know stays held, tried after every page; an eviction ends a hold.
+    #[test]
+    fn a_pulled_row_that_cannot_be_stored_is_held_until_it_can_be() {
+        let (_d, mut s) = store();
+        let broken = Uuid::now_v7();
+        let fine = Uuid::now_v7();
+        let unknown = Uuid::now_v7();
+        // Everything but the display name, which this device requires.
+        let mut partial = full("Ann", "York");
+        partial.retain(|(k, _)| *k != "display_name");
+        let mut future = remote(
+            unknown,
+            &[("title", "Fire safety".into())],
+            hlc(900, 4),
+            false,
+        );
+        future.table = "documents".into();
+        let rep = s
+            .apply_remote(
+                &[
+                    remote(broken, &partial, hlc(1_000, 7), false),
+                    remote(fine, &full("Bob", "Leeds"), hlc(1_000, 7), false),
+                    future,
+                ],
+                &[],
+                10,
+            )
+            .expect("apply");
+        assert_eq!((rep.changed, rep.held, rep.released), (1, 2, 0));
+        assert!(s.contact(fine).is_ok(), "the rest of the page is stored");
+        assert!(
+            s.contact(broken).is_err(),
+            "nothing of the refused row is written"
+        );
+        let status = s.sync_status().expect("status");
+        assert_eq!((status.cursor, status.held), (10, 2));
+        let held = s.held_rows().expect("held");
+        assert_eq!(held.len(), 2);
+        assert_eq!(
+            (held[0].table.as_str(), held[0].row_id),
+            ("contacts", broken)
+        );
+        assert!(
+            held[0].reason.contains("display_name"),
+            "{}",
+            held[0].reason
+        );
+        assert!(held[1].reason.contains("documents"), "{}", held[1].reason);
+        assert_eq!(
+            s.audit_for(broken).expect("audit").len(),
+            0,
+            "no audit entry for a row not stored"
+        );
+
+        // The server's next page brings the row with its name: it lands,
+        // and the held copy (older clocks) merges into it and leaves the
+        // hold.
+        let mut named = remote(broken, &full("Ann", "York"), hlc(1_000, 7), false);
+        named.clocks.insert("display_name".into(), hlc(2_000, 7));
+        let rep = s.apply_remote(&[named], &[], 11).expect("apply");
+        assert_eq!(rep.released, 1, "{rep:?}");
+        let ann = s.contact(broken).expect("stored at last");
+        assert_eq!(
+            (ann.display_name.as_str(), ann.city.as_deref()),
+            ("Ann", Some("York"))
+        );
+        let held = s.held_rows().expect("held");
+        assert_eq!(
+            held.len(),
+            1,
+            "only the unknown record type waits: {held:?}"
+        );
+        assert_eq!((held[0].row_id, held[0].tries), (unknown, 2));
+        assert_eq!(
+            s.outbox_len().expect("outbox"),
+            0,
+            "pulled rows never enter the outbox"
+        );
+
+        // It left this device's view: nothing of it waits any longer.
+        s.apply_remote(
+            &[],
+            &[Eviction {
+                table: "documents".into(),
+                row_id: unknown,
+            }],
+            12,
+        )
+        .expect("evict");
+        assert_eq!(s.sync_status().expect("status").held, 0);
+    }
+}
