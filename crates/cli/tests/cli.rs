@@ -508,6 +508,24 @@ fn plugin_keygen_pack_and_verify_from_the_cli() {
         "--name",
         "Acme",
     ]));
+    // The same signed package with a megabyte of junk in front of it (zip
+    // readers find the entries from the end): bytes the signature does not
+    // cover are refused by verify and install alike, nothing is installed.
+    let padded = tmp.path().join("padded.zip");
+    let mut bytes = vec![0u8; 1 << 20];
+    bytes.extend_from_slice(&std::fs::read(&pkg).unwrap());
+    std::fs::write(&padded, &bytes).unwrap();
+    let e = fails(crm(&dir).args([
+        "plugin",
+        "verify",
+        &s(&padded),
+        "--trust",
+        &s(&key.with_extension("pub")),
+    ]));
+    assert!(e.contains("bytes outside the signed files"), "{e}");
+    let e = fails(crm(&dir).args(["plugin", "install", &s(&padded)]));
+    assert!(e.contains("bytes outside the signed files"), "{e}");
+    assert!(ok(crm(&dir).args(["plugin", "list"])).contains("no plugins installed"));
     assert!(ok(crm(&dir).args(["plugin", "install", &s(&pkg)]))
         .contains("installed acme.demo 1.0.0 (disabled)"));
     assert!(ok(crm(&dir).args(["plugin", "list"])).contains("acme.demo 1.0.0  disabled  signed"));

@@ -486,6 +486,9 @@ impl Store {
                 [&tenant],
             )?;
         }
+        if role != AccountRole::Admin {
+            reset_plugin_settings(&tx, user_id)?;
+        }
         for (k, v) in [
             ("tenant_id", tenant.clone()),
             ("user_id", user_id.to_string()),
@@ -549,6 +552,39 @@ fn token_entry(user: &str) -> Result<keyring_core::Entry> {
     store
         .build(TOKEN_KEYRING_SERVICE, user, None)
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
+}
+
+/// Settings that govern plugins are an admin's: a profile set up before
+/// its first sign-in (its owner's, who may change them) that signs in to an
+/// agent's account drops them back to the defaults, each audited, so an
+/// agent cannot carry a looser plugin policy in from before the sign-in.
+fn reset_plugin_settings(tx: &rusqlite::Transaction<'_>, user: Uuid) -> Result<()> {
+    let prefix = format!("setting.{}", crate::store::PLUGIN_SETTINGS);
+    let set: Vec<(String, String)> = {
+        let mut st =
+            tx.prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1")?;
+        let rows = st
+            .query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<_, _>>()?;
+        rows
+    };
+    let actor = crate::store::Actor::User {
+        user: user.to_string(),
+    }
+    .to_json();
+    for (key, value) in set {
+        tx.execute("DELETE FROM meta WHERE key = ?1", [&key])?;
+        let name = &key["setting.".len()..];
+        Store::audit_local(
+            tx,
+            &actor,
+            "settings",
+            name,
+            "setting_reset",
+            serde_json::json!({ name: [value, Value::Null] }),
+        )?;
+    }
+    Ok(())
 }
 
 /// Clocks as the server sends them (`_` stands for every field not listed)

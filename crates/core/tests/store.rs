@@ -860,8 +860,18 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
         )
         .unwrap()
     };
-    // Signed in as an agent: refused in the core, nothing changed.
+    // Signed in as an agent: what the owner set before goes back to the
+    // defaults (audited), and changing it is refused in the core.
     bind(&mut s, "agent");
+    assert_eq!(s.setting("plugins.allow_private_network").unwrap(), None);
+    assert_eq!(s.setting("plugins.limit.max_writes").unwrap(), None);
+    let trail = s.setting_audit("plugins.limit.max_writes").unwrap();
+    assert_eq!(trail.len(), 2);
+    let changes: serde_json::Value = serde_json::from_str(&trail[1].1).unwrap();
+    assert_eq!(
+        changes,
+        serde_json::json!({"plugins.limit.max_writes": ["50", null]})
+    );
     for (key, value) in [
         ("plugins.allow_private_network", None),
         ("plugins.limit.max_writes", Some("100000000")),
@@ -873,28 +883,26 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
             other => panic!("{key}: {other:?}"),
         }
     }
-    assert_eq!(
-        s.setting("plugins.allow_private_network")
-            .unwrap()
-            .as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        s.setting("plugins.limit.max_writes").unwrap().as_deref(),
-        Some("50")
-    );
+    assert_eq!(s.setting("plugins.limit.max_writes").unwrap(), None);
     assert_eq!(s.setting("plugins.extra_ca_pem").unwrap(), None);
     assert_eq!(
         s.setting_audit("plugins.limit.max_writes").unwrap().len(),
-        1
+        2
     );
     // The agent's own settings are still theirs.
     s.set_setting("ai.model", Some("small")).unwrap();
     // An admin may again.
     bind(&mut s, "admin");
-    s.set_setting("plugins.limit.max_writes", None).unwrap();
+    s.set_setting("plugins.limit.max_writes", Some("60"))
+        .unwrap();
     assert_eq!(
         s.setting_audit("plugins.limit.max_writes").unwrap().len(),
-        2
+        3
+    );
+    // Signing in again as an admin keeps an admin's settings.
+    bind(&mut s, "admin");
+    assert_eq!(
+        s.setting("plugins.limit.max_writes").unwrap().as_deref(),
+        Some("60")
     );
 }

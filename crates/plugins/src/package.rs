@@ -375,9 +375,10 @@ fn le32(b: &[u8], at: usize) -> Option<usize> {
 
 /// Refuse an archive with bytes that belong to no entry: data before the
 /// first entry (a prepended file), between entries or after the end
-/// record, a comment, or entries followed by data descriptors. A package
-/// made by `pack` is entries back to back, the central directory, and the
-/// end record with no comment; any other layout is refused with what was
+/// record, a comment (the archive's or an entry's), extra fields, or
+/// entries followed by data descriptors. A package made by `pack` is
+/// entries back to back, the central directory, and the end record, with
+/// no comments and no extra fields; any other layout is refused with what was
 /// found where, so nothing the signature does not cover is stored.
 fn check_layout(b: &[u8]) -> Result<(), PackageError> {
     let extra = |what: String| {
@@ -444,6 +445,19 @@ fn check_layout(b: &[u8]) -> Result<(), PackageError> {
         }
         let ln = le16(b, local + 26).ok_or_else(short)?;
         let le = le16(b, local + 28).ok_or_else(short)?;
+        // `pack` writes neither: an entry's comment and extra fields (up to
+        // 64 KiB each) are bytes the signature does not cover.
+        if c != 0 {
+            return Err(extra(format!(
+                "the entry at byte {local} carries a comment of {c} bytes"
+            )));
+        }
+        if e != 0 || le != 0 {
+            return Err(extra(format!(
+                "the entry at byte {local} carries {} bytes of extra fields",
+                e.max(le)
+            )));
+        }
         spans.push((local, local + 30 + ln + le + compressed));
         at += 46 + n + e + c;
     }

@@ -356,6 +356,8 @@ const CALLBACK_CALLS: &[&str] = &[
     "a.reduce_rev(CB2, 0)",
     "a.sort(CB2); a",
     "a.sort_by(CB2); a",
+    "a.order(CB2)",
+    "a.order_by(CB2)",
     "m.map(CB2)",
     "m.filter(CB2)",
     "m.drain(CB2); m",

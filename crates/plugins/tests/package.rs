@@ -221,6 +221,48 @@ fn bytes_outside_the_signed_files_are_refused() {
     // The central directory's own offsets still point at the entries.
     refused(&between, &trusted, "bytes outside the signed files");
 
+    // A comment on the first entry, and an extra field on it: each in the
+    // central directory, with its size and the end record updated (a
+    // well-formed zip to other readers).
+    let comment_at = 32;
+    refused(
+        &with_central_bytes(&good, comment_at, b"not signed"),
+        &trusted,
+        "carries a comment",
+    );
+    let extra_at = 30;
+    let mut field = vec![0x99, 0x99, 8, 0];
+    field.extend_from_slice(b"unsigned");
+    refused(
+        &with_central_bytes(&good, extra_at, &field),
+        &trusted,
+        "bytes of extra fields",
+    );
+
     // The good package still reads (nothing above touched it).
     read_package(&good, &trusted, false).unwrap();
+}
+
+/// `package` with `bytes` added to its first central directory header:
+/// as its comment (`len_at` 32) or extra field (30), the header's length
+/// field and the end record's central directory size updated.
+fn with_central_bytes(package: &[u8], len_at: usize, bytes: &[u8]) -> Vec<u8> {
+    let le16 = |b: &[u8], at: usize| u16::from_le_bytes(b[at..at + 2].try_into().unwrap()) as usize;
+    let end = package.len() - 22;
+    let cd = u32::from_le_bytes(package[end + 16..end + 20].try_into().unwrap()) as usize;
+    let (n, e, c) = (
+        le16(package, cd + 28),
+        le16(package, cd + 30),
+        le16(package, cd + 32),
+    );
+    assert_eq!((e, c), (0, 0), "pack writes no extra fields or comments");
+    let insert_at = cd + 46 + n + if len_at == 32 { e } else { 0 };
+    let mut out = package[..insert_at].to_vec();
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(&package[insert_at..]);
+    out[cd + len_at..cd + len_at + 2].copy_from_slice(&(bytes.len() as u16).to_le_bytes());
+    let end = out.len() - 22;
+    let size = u32::from_le_bytes(out[end + 12..end + 16].try_into().unwrap()) + bytes.len() as u32;
+    out[end + 12..end + 16].copy_from_slice(&size.to_le_bytes());
+    out
 }

@@ -1,9 +1,9 @@
 //! Engine functions that take a callback, replaced where Rhai's own ones
 //! swallow the callback's errors.
 //!
-//! Rhai's `sort`/`sort_by` and `dedup` with a comparer treat a comparer that
-//! fails as "equal" and go on, so a limit hit inside it (call depth, data
-//! size) would vanish. These versions stop at the comparer's first error
+//! Rhai's `sort`/`sort_by`, `order`/`order_by` and `dedup` with a comparer
+//! treat a comparer that fails as "equal" and go on, so a limit hit inside
+//! it (call depth, data size) would vanish. These versions stop at the comparer's first error
 //! and fail with it. (Operations, the deadline, memory and caps are sticky
 //! in `on_progress` as well, whatever swallows them.) Registered on the
 //! engine itself, they come before the packages' functions of the same
@@ -20,6 +20,8 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("sort", sort_by);
     engine.register_fn("sort_by", sort_by);
     engine.register_fn("dedup", dedup_by);
+    engine.register_fn("order", order_by);
+    engine.register_fn("order_by", order_by);
 }
 
 fn runtime(msg: &str) -> Box<EvalAltResult> {
@@ -67,6 +69,14 @@ fn sort_by(ctx: NativeCallContext, array: &mut Array, comparer: FnPtr) -> Result
         return Err(e);
     }
     sorted.map_err(|_| runtime("sort: the comparer does not order the items consistently"))
+}
+
+/// A sorted copy (`order`, `order_by`): Rhai's own sorts a copy with its
+/// `sort_by`, which treats a failing comparer as "equal".
+fn order_by(ctx: NativeCallContext, array: &mut Array, comparer: FnPtr) -> Result<Array> {
+    let mut copy = array.clone();
+    sort_by(ctx, &mut copy, comparer)?;
+    Ok(copy)
 }
 
 fn dedup_by(ctx: NativeCallContext, array: &mut Array, comparer: FnPtr) -> Result<()> {
