@@ -80,6 +80,24 @@ async fn clients_stalling_in_the_head_or_idle_are_disconnected_within_the_header
             "{what}: closed after {closed:?}"
         );
     }
+    // Headers trickled a byte at a time, never idle long: the header
+    // timeout is a deadline for the whole head, not for each byte.
+    let mut s = stalled(server.addr, b"POST /v1/login HTTP/1.1\r\n").await;
+    let started = Instant::now();
+    let trickle = b"Host: test\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for byte in trickle {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if s.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+    }
+    let (_, closed) = until_closed(&mut s, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "a trickled head is still open after 10 s");
+    assert!(
+        started.elapsed() < HEADER_TIMEOUT + SLACK,
+        "trickled head: closed after {:?}",
+        started.elapsed()
+    );
     // A kept-alive connection idle after its request goes the same way.
     let mut s = stalled(server.addr, b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n").await;
     let (got, closed) = until_closed(&mut s, Duration::from_secs(10)).await;

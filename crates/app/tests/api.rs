@@ -438,3 +438,85 @@ fn the_contacts_list_answers_during_an_import_with_what_is_committed() {
         .expect("list");
     assert_eq!(after.total as u64, rows);
 }
+
+/// A plugin cannot end the app's process: a `contact.created` hook that
+/// nests closures as deep as memory allows, prints terminal controls and
+/// fails with a megabyte of text runs inside the app as it would for a
+/// user. Every save stands and answers, every run is recorded as failed,
+/// the breaker stops the plugin, and what the app shows of its error is
+/// capped and free of control characters.
+#[test]
+fn a_hostile_hook_costs_its_runs_not_the_app() {
+    let (d, app) = open_app();
+    app.settings_set_developer_mode(true).expect("dev mode");
+    let folder = d.path().join("hostile");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(
+        folder.join("manifest.json"),
+        r#"{"id": "acme.hostile", "name": "Hostile", "version": "1.0.0", "api_version": "^1", "author": "A",
+            "permissions": ["contacts:read"],
+            "hooks": [{"event": "contact.created", "function": "on_created"}]}"#,
+    )
+    .expect("manifest");
+    std::fs::write(
+        folder.join("main.rhai"),
+        "fn on_created(e) {\n\
+           print(\"\\x1b]0;owned\\x07\\x1b[2K\");\n\
+           if contacts::get(e.row_id).last_name == \"Lee0\" {\n\
+             let s = \"\\x1b[31m\"; s.pad(1000000, 'x'); throw s;\n\
+           }\n\
+           let f = 0; for i in 0..100000000 { let g = f; f = || g; } 1\n\
+         }",
+    )
+    .expect("script");
+    let p = app
+        .plugin_install_file(&folder.display().to_string())
+        .expect("install");
+    let p = app
+        .plugin_enable(&p.id, vec!["contacts:read".into()])
+        .expect("enable");
+    assert!(p.enabled);
+    for i in 0..5 {
+        app.contact_create(form(
+            "Pat",
+            &format!("Lee{i}"),
+            &format!("p{i}@example.com"),
+        ))
+        .expect("the save stands");
+    }
+    // Hooks run after the commit, beside the window's calls.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let p = loop {
+        let p = app
+            .plugins()
+            .expect("plugins")
+            .into_iter()
+            .find(|x| x.id == "acme.hostile")
+            .expect("still installed");
+        if !p.enabled || std::time::Instant::now() > deadline {
+            break p;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!p.enabled, "the breaker stopped it: {:?}", p.health);
+    assert!(
+        p.health.runs >= 1 && p.health.errors == p.health.runs,
+        "{:?}",
+        p.health
+    );
+    let shown = p.health.last_error.clone().expect("an error is shown");
+    assert!(shown.len() <= 4_096, "{} bytes shown", shown.len());
+    assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+    // The last runs reached the deep closures, which end as a memory or
+    // limit error of the run (the first threw the megabyte).
+    assert!(
+        shown.contains("memory") || shown.contains("limit"),
+        "{shown:?}"
+    );
+    assert_eq!(
+        app.contacts_page(Default::default())
+            .expect("the app still answers")
+            .total,
+        5
+    );
+}

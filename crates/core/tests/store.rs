@@ -906,3 +906,42 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
         Some("60")
     );
 }
+
+/// A NUL cannot enter the store through any writer, so it never reaches
+/// the outbox (the server refuses it, and the op would be set aside far
+/// from whoever wrote it): a task's text and a custom field (what plugins
+/// write) are refused naming the field, with nothing written; a contact's
+/// text drops it (control characters are cleaned from contacts).
+#[test]
+fn a_nul_is_kept_out_of_the_store_at_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = new_store(tmp.path());
+    let mut draft = ContactDraft::default();
+    draft.full_name = Some("Ann\0 Smith".into());
+    let ann = s.create_contact(&draft).unwrap();
+    assert_eq!(ann.display_name, "Ann Smith");
+    let queued = s.outbox_len().unwrap();
+    let task = crm_core::TaskDraft {
+        title: "Call\0back".into(),
+        due: None,
+        contact_id: Some(ann.id),
+        assignee: None,
+        notes: None,
+    };
+    match s.create_task(&task) {
+        Err(CoreError::Invalid(e)) => assert!(e.to_string().contains("title"), "{e}"),
+        other => panic!("a NUL in a task title: {other:?}"),
+    }
+    let custom = vec![("score".to_string(), Some("9\0".to_string()))];
+    match s.set_contacts_custom(&[(ann.id, custom)]) {
+        Err(CoreError::Invalid(e)) => assert!(e.to_string().contains("custom"), "{e}"),
+        other => panic!("a NUL in a custom field: {other:?}"),
+    }
+    let key = vec![("sc\0re".to_string(), Some("9".to_string()))];
+    assert!(matches!(
+        s.set_contacts_custom(&[(ann.id, key)]),
+        Err(CoreError::Invalid(_))
+    ));
+    assert_eq!(s.outbox_len().unwrap(), queued, "nothing was queued");
+    assert!(s.contact(ann.id).unwrap().custom.is_empty());
+}
