@@ -105,70 +105,28 @@ impl Table {
         }
     }
 
-    /// The synced schema's description of this table: the values each
-    /// field accepts, as the sync server checks them (every table here is
-    /// there; `crm-sync-client`'s schema tests hold the two together).
-    pub fn spec(self) -> Option<&'static crm_protocol::schema::Table> {
-        crm_protocol::schema::table(self.name())
+    /// The table's declaration in the synced schema: its fields in column
+    /// order, their kinds, bounds and whether they are required. The one
+    /// place a synced field is declared; the store's field list, its checks
+    /// and its JSON columns come from it (the migrations make the columns,
+    /// and `tests::every_declared_field_is_a_column_of_its_kind` holds the
+    /// two together).
+    pub fn spec(self) -> &'static crm_protocol::schema::Table {
+        use crm_protocol::schema as s;
+        match self {
+            Table::Contacts => &s::CONTACTS,
+            Table::Policies => &s::POLICIES,
+            Table::Payments => &s::PAYMENTS,
+            Table::Tasks => &s::TASKS,
+            Table::Activities => &s::ACTIVITIES,
+        }
     }
 
     /// The synced fields, in column order.
     pub fn fields(self) -> &'static [&'static str] {
-        match self {
-            Table::Contacts => &[
-                "kind",
-                "display_name",
-                "first_name",
-                "last_name",
-                "company_name",
-                "job_title",
-                "stage",
-                "owner",
-                "tags",
-                "emails",
-                "phones",
-                "address_line1",
-                "address_line2",
-                "city",
-                "region",
-                "postcode",
-                "country",
-                "source",
-                "external_id",
-                "date_of_birth",
-                "custom",
-            ],
-            Table::Policies => &[
-                "contact_id",
-                "policy_number",
-                "carrier",
-                "line_of_business",
-                "premium_minor",
-                "currency",
-                "payment_frequency",
-                "effective_date",
-                "expiry_date",
-                "status",
-            ],
-            Table::Payments => &[
-                "policy_id",
-                "due_date",
-                "amount_due_minor",
-                "amount_paid_minor",
-                "paid_date",
-                "method",
-                "reference",
-            ],
-            Table::Tasks => &[
-                "title",
-                "due_date",
-                "status",
-                "contact_id",
-                "assignee",
-                "notes",
-            ],
-            Table::Activities => &["contact_id", "kind", "body", "occurred_at", "actor"],
-        }
+        use std::sync::OnceLock;
+        static NAMES: [OnceLock<Vec<&'static str>>; 5] = [const { OnceLock::new() }; 5];
+        NAMES[self as usize].get_or_init(|| self.spec().names().collect())
     }
 
     /// The INSERT statement for a new row (built once per table).
@@ -187,9 +145,20 @@ impl Table {
         })
     }
 
-    /// Fields stored as JSON text.
+    /// Fields stored as JSON text: lists and maps.
     fn is_json(self, field: &str) -> bool {
-        self == Table::Contacts && matches!(field, "tags" | "emails" | "phones" | "custom")
+        use crm_protocol::schema::Kind;
+        use std::sync::OnceLock;
+        static JSON: [OnceLock<Vec<&'static str>>; 5] = [const { OnceLock::new() }; 5];
+        JSON[self as usize]
+            .get_or_init(|| {
+                let spec = self.spec();
+                let json = |f: &&crm_protocol::schema::Field| {
+                    matches!(f.kind, Kind::TextList | Kind::TextMap)
+                };
+                spec.fields.iter().filter(json).map(|f| f.name).collect()
+            })
+            .contains(&field)
     }
 }
 
@@ -1172,19 +1141,11 @@ fn restrict_permissions(_dir: &Path) {}
 
 /// What the server would refuse never enters the outbox (it would be set
 /// aside at the next sync, far from whoever wrote it): every value written
-/// meets the synced schema's bounds. The schema lists the fields in the
-/// store's column order; `i` is the field's position.
-fn check_field(
-    spec: Option<&'static crm_protocol::schema::Table>,
-    i: usize,
-    f: &str,
-    v: &Value,
-) -> Result<()> {
-    if let Some(field) = spec.and_then(|s| s.fields.get(i)).filter(|s| s.name == f) {
-        field
-            .check(v)
-            .map_err(|expected| crate::ValidationError::new(f, format!("must be {expected}")))?;
-    }
+/// meets the synced schema's bounds.
+fn check_field(field: &crm_protocol::schema::Field, v: &Value) -> Result<()> {
+    field.check(v).map_err(|expected| {
+        crate::ValidationError::new(field.name, format!("must be {expected}"))
+    })?;
     Ok(())
 }
 
@@ -1201,11 +1162,10 @@ impl NewRow {
     /// value past a bound.
     pub(crate) fn new(table: Table, after: &Map<String, Value>) -> Result<NewRow> {
         let spec = table.spec();
-        let fields = table.fields();
-        let mut values = Vec::with_capacity(fields.len());
-        for (i, f) in fields.iter().copied().enumerate() {
-            let v = after.get(f).unwrap_or(&Value::Null);
-            check_field(spec, i, f, v)?;
+        let mut values = Vec::with_capacity(spec.fields.len());
+        for field in spec.fields {
+            let v = after.get(field.name).unwrap_or(&Value::Null);
+            check_field(field, v)?;
             values.push(SqlArg(v).owned());
         }
         Ok(NewRow { table, values })
@@ -1423,16 +1383,16 @@ impl<'s> WriteTx<'s> {
             self.insert(id, &row)?;
             return Ok(table.fields().to_vec());
         };
-        let fields = table.fields();
         let spec = table.spec();
-        let mut changed: Vec<(&'static str, &Value)> = Vec::with_capacity(fields.len());
-        for (i, f) in fields.iter().copied().enumerate() {
+        let mut changed: Vec<(&'static str, &Value)> = Vec::with_capacity(spec.fields.len());
+        for field in spec.fields {
             // An update leaves the fields `after` does not name alone.
+            let f = field.name;
             let Some(new) = after.get(f) else { continue };
             if b.fields.get(f).unwrap_or(&Value::Null) == new {
                 continue;
             }
-            check_field(spec, i, f, new)?;
+            check_field(field, new)?;
             changed.push((f, new));
         }
         if changed.is_empty() {
@@ -2002,6 +1962,72 @@ mod tests {
             limits.keep_bytes
         );
         assert_eq!(s.count_contacts().expect("count"), 3000 + later);
+    }
+
+    /// The schema declares each synced field once; the migrations make its
+    /// column. Every declared field is a column of its kind (integers as
+    /// INTEGER, the rest as TEXT; an optional field nullable), and every
+    /// column is a declared field or one of the store's own.
+    #[test]
+    fn every_declared_field_is_a_column_of_its_kind() {
+        use crm_protocol::schema::Kind;
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open_path(&dir.path().join("t.db"), Some(&DbKey::random()), true)
+            .expect("store");
+        let own = [
+            "id",
+            "tenant_id",
+            "clocks",
+            "deleted",
+            "created_at",
+            "updated_at",
+        ];
+        for table in [
+            Table::Contacts,
+            Table::Policies,
+            Table::Payments,
+            Table::Tasks,
+            Table::Activities,
+        ] {
+            let mut st = s
+                .conn()
+                .prepare(&format!(
+                    "SELECT name, type, \"notnull\" FROM pragma_table_info('{}')",
+                    table.name()
+                ))
+                .expect("columns");
+            let columns: Vec<(String, String, bool)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query")
+                .collect::<std::result::Result<_, _>>()
+                .expect("read");
+            for (name, ty, not_null) in &columns {
+                if own.contains(&name.as_str()) {
+                    continue;
+                }
+                let field = table.spec().field(name).unwrap_or_else(|| {
+                    panic!("{}.{name} is a column but no declared field", table.name())
+                });
+                let want = if field.kind == Kind::Integer {
+                    "INTEGER"
+                } else {
+                    "TEXT"
+                };
+                assert_eq!(ty, want, "{}.{name}: the column's type", table.name());
+                assert!(
+                    !(field.optional && *not_null),
+                    "{}.{name} is optional but its column refuses null",
+                    table.name()
+                );
+            }
+            for f in table.fields() {
+                assert!(
+                    columns.iter().any(|(n, _, _)| n == f),
+                    "{}.{f} is declared but no migration made its column",
+                    table.name()
+                );
+            }
+        }
     }
 
     /// A write that creates many rows shares one audit entry among all

@@ -117,88 +117,97 @@ pub const TASK_STATUSES: &[&str] = &["open", "done", "cancelled"];
 /// A timeline entry's kind (the store's `ActivityKind`).
 pub const ACTIVITY_KINDS: &[&str] = &["note", "call", "email", "meeting", "status_change"];
 
+/// People and companies.
+pub const CONTACTS: Table = Table {
+    name: "contacts",
+    fields: &[
+        req("kind", Kind::OneOf(CONTACT_KINDS)),
+        req("display_name", Kind::Text),
+        opt("first_name", Kind::Text),
+        opt("last_name", Kind::Text),
+        opt("company_name", Kind::Text),
+        opt("job_title", Kind::Text),
+        req("stage", Kind::OneOf(STAGES)),
+        opt("owner", Kind::Text),
+        req("tags", Kind::TextList),
+        req("emails", Kind::TextList),
+        req("phones", Kind::TextList),
+        opt("address_line1", Kind::Text),
+        opt("address_line2", Kind::Text),
+        opt("city", Kind::Text),
+        opt("region", Kind::Text),
+        opt("postcode", Kind::Text),
+        opt("country", Kind::Text),
+        opt("source", Kind::Text),
+        opt("external_id", Kind::Text),
+        opt("date_of_birth", Kind::Date),
+        req("custom", Kind::TextMap),
+    ],
+    parent: None,
+};
+
+/// Insurance policies, each a contact's.
+pub const POLICIES: Table = Table {
+    name: "policies",
+    fields: &[
+        req("contact_id", Kind::RecordId),
+        req("policy_number", Kind::Text),
+        req("carrier", Kind::Text),
+        req("line_of_business", Kind::Text),
+        req("premium_minor", Kind::Integer),
+        req("currency", Kind::Currency),
+        req("payment_frequency", Kind::OneOf(PAYMENT_FREQUENCIES)),
+        req("effective_date", Kind::Date),
+        opt("expiry_date", Kind::Date),
+        req("status", Kind::OneOf(POLICY_STATUSES)),
+    ],
+    parent: Some("contact_id"),
+};
+
+/// Premium instalments and payments, each a policy's.
+pub const PAYMENTS: Table = Table {
+    name: "payments",
+    fields: &[
+        req("policy_id", Kind::RecordId),
+        req("due_date", Kind::Date),
+        req("amount_due_minor", Kind::Integer),
+        req("amount_paid_minor", Kind::Integer),
+        opt("paid_date", Kind::Date),
+        opt("method", Kind::OneOf(PAYMENT_METHODS)),
+        opt("reference", Kind::Text),
+    ],
+    parent: Some("policy_id"),
+};
+
+/// Tasks and next steps.
+pub const TASKS: Table = Table {
+    name: "tasks",
+    fields: &[
+        req("title", Kind::Text),
+        opt("due_date", Kind::Date),
+        req("status", Kind::OneOf(TASK_STATUSES)),
+        opt("contact_id", Kind::RecordId),
+        opt("assignee", Kind::Text),
+        opt("notes", Kind::LongText),
+    ],
+    parent: Some("contact_id"),
+};
+
+/// A contact's timeline.
+pub const ACTIVITIES: Table = Table {
+    name: "activities",
+    fields: &[
+        req("contact_id", Kind::RecordId),
+        req("kind", Kind::OneOf(ACTIVITY_KINDS)),
+        req("body", Kind::LongText),
+        req("occurred_at", Kind::Timestamp),
+        req("actor", Kind::Text),
+    ],
+    parent: Some("contact_id"),
+};
+
 /// The synced tables, each with its fields in column order.
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "contacts",
-        fields: &[
-            req("kind", Kind::OneOf(CONTACT_KINDS)),
-            req("display_name", Kind::Text),
-            opt("first_name", Kind::Text),
-            opt("last_name", Kind::Text),
-            opt("company_name", Kind::Text),
-            opt("job_title", Kind::Text),
-            req("stage", Kind::OneOf(STAGES)),
-            opt("owner", Kind::Text),
-            req("tags", Kind::TextList),
-            req("emails", Kind::TextList),
-            req("phones", Kind::TextList),
-            opt("address_line1", Kind::Text),
-            opt("address_line2", Kind::Text),
-            opt("city", Kind::Text),
-            opt("region", Kind::Text),
-            opt("postcode", Kind::Text),
-            opt("country", Kind::Text),
-            opt("source", Kind::Text),
-            opt("external_id", Kind::Text),
-            opt("date_of_birth", Kind::Date),
-            req("custom", Kind::TextMap),
-        ],
-        parent: None,
-    },
-    Table {
-        name: "policies",
-        fields: &[
-            req("contact_id", Kind::RecordId),
-            req("policy_number", Kind::Text),
-            req("carrier", Kind::Text),
-            req("line_of_business", Kind::Text),
-            req("premium_minor", Kind::Integer),
-            req("currency", Kind::Currency),
-            req("payment_frequency", Kind::OneOf(PAYMENT_FREQUENCIES)),
-            req("effective_date", Kind::Date),
-            opt("expiry_date", Kind::Date),
-            req("status", Kind::OneOf(POLICY_STATUSES)),
-        ],
-        parent: Some("contact_id"),
-    },
-    Table {
-        name: "payments",
-        fields: &[
-            req("policy_id", Kind::RecordId),
-            req("due_date", Kind::Date),
-            req("amount_due_minor", Kind::Integer),
-            req("amount_paid_minor", Kind::Integer),
-            opt("paid_date", Kind::Date),
-            opt("method", Kind::OneOf(PAYMENT_METHODS)),
-            opt("reference", Kind::Text),
-        ],
-        parent: Some("policy_id"),
-    },
-    Table {
-        name: "tasks",
-        fields: &[
-            req("title", Kind::Text),
-            opt("due_date", Kind::Date),
-            req("status", Kind::OneOf(TASK_STATUSES)),
-            opt("contact_id", Kind::RecordId),
-            opt("assignee", Kind::Text),
-            opt("notes", Kind::LongText),
-        ],
-        parent: Some("contact_id"),
-    },
-    Table {
-        name: "activities",
-        fields: &[
-            req("contact_id", Kind::RecordId),
-            req("kind", Kind::OneOf(ACTIVITY_KINDS)),
-            req("body", Kind::LongText),
-            req("occurred_at", Kind::Timestamp),
-            req("actor", Kind::Text),
-        ],
-        parent: Some("contact_id"),
-    },
-];
+pub const TABLES: &[Table] = &[CONTACTS, POLICIES, PAYMENTS, TASKS, ACTIVITIES];
 
 /// The synced table called `name`, if there is one.
 pub fn table(name: &str) -> Option<&'static Table> {
