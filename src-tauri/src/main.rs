@@ -5,6 +5,9 @@
 // Hide the console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+// Plugins run in this process: their memory ceiling needs it.
+crm_plugins::counting_allocator!();
+
 #[cfg(test)]
 mod command_names;
 mod commands;

@@ -1,6 +1,8 @@
 //! The app API without a window: real SQLCipher profiles (passphrase keys;
 //! no keyring is needed), real imports, real plugins.
 
+crm_plugins::counting_allocator!();
+
 use crm_app::dto::*;
 use crm_app::App;
 

@@ -10,6 +10,8 @@
 //! invocation and the lead-scoring template over 100,000 contacts against
 //! the same logic in native Rust (see `plugins.rs`).
 
+crm_plugins::counting_allocator!();
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,6 +3,8 @@
 //! Glue only: parse arguments, open the profile, call the core, print.
 //! Errors are reported once, here, as one `error: …` line with exit code 1.
 
+crm_plugins::counting_allocator!();
+
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

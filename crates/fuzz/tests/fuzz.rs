@@ -1,6 +1,8 @@
 //! Each target: its corpus replayed, then mutated inputs within the budget
 //! (`CRM_FUZZ_CASES`, default 200 each; `CRM_FUZZ_SECONDS` for long runs).
 
+crm_plugins::counting_allocator!();
+
 use crm_fuzz::{fuzz, fuzz_in, targets, Budget};
 
 /// The driver itself: a target that fails on inputs holding `{` (one of the

@@ -2,8 +2,11 @@
 //! depth, sizes, wall-clock time and memory, and reach data only through a
 //! whitelisted host API that checks granted permissions.
 //!
-//! This crate installs a counting global allocator (see [`alloc`]): it is how
-//! the per-invocation memory ceiling is enforced, since Rhai has none.
+//! The per-invocation memory ceiling needs the counting allocator (see
+//! [`alloc`]), since Rhai has none: every program that runs scripts
+//! declares it as its global allocator with [`counting_allocator!`] (a
+//! library does not choose a program's allocator). Without it the sandbox
+//! refuses to run anything.
 #![deny(missing_docs)]
 
 pub mod ai;
@@ -27,5 +30,17 @@ pub use sandbox::{
     Context, ErrorKind, Limits, LogLine, Notification, RunOutput, Sandbox, ScriptError, Services,
 };
 
-#[global_allocator]
-static GLOBAL: alloc::CountingAllocator = alloc::CountingAllocator;
+/// Declare the counting allocator as this program's global allocator: once,
+/// in every binary (and test binary) that runs plugin scripts.
+#[macro_export]
+macro_rules! counting_allocator {
+    () => {
+        #[global_allocator]
+        static COUNTING_ALLOCATOR: $crate::alloc::CountingAllocator =
+            $crate::alloc::CountingAllocator;
+    };
+}
+
+// The crate's own unit tests run scripts.
+#[cfg(test)]
+counting_allocator!();

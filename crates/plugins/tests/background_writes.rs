@@ -5,6 +5,8 @@
 //! write that fails after the call returned fails the invocation, with
 //! nothing of the batch written.
 
+crm_plugins::counting_allocator!();
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -7,6 +7,8 @@
 //! scripts nest by closures capturing closures, curried function pointers,
 //! arrays and maps holding closures, and plain arrays of arrays.
 
+crm_plugins::counting_allocator!();
+
 use std::time::Duration;
 
 use crm_plugins::{Context, ErrorKind, Limits, Sandbox};

@@ -1,6 +1,8 @@
 //! Hostile scripts: each is stopped with the right kind of error, within its
 //! deadline, and the process and the store go on working afterwards.
 
+crm_plugins::counting_allocator!();
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,8 @@
 //! asserts the error kind and the elapsed time, and that the process and
 //! the store survive (integrity check, nothing half-written).
 
+crm_plugins::counting_allocator!();
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! Install → enable → run → disable → uninstall, each rule broken once.
 
+crm_plugins::counting_allocator!();
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

@@ -2,6 +2,8 @@
 //! loop protection, schedules and their missed-run policy, health and the
 //! circuit breaker, settings, custom fields, uninstall.
 
+crm_plugins::counting_allocator!();
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 

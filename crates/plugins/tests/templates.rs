@@ -2,6 +2,8 @@
 //! and `crm plugin new` can start from each; the host-API reference in
 //! `docs/host-api.md` matches the registered functions.
 
+crm_plugins::counting_allocator!();
+
 use std::path::PathBuf;
 
 use crm_plugins::{Limits, Sandbox};
