@@ -149,7 +149,7 @@ fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) 
 
 /// [`read`] for a list: at most the rows still allowed are kept, and they
 /// are what the call costs.
-fn read_list<T: serde::Serialize>(
+fn read_list<T: crate::contract::ScriptRecord>(
     perm: &str,
     f: impl FnOnce(&Store, usize) -> crm_core::Result<Vec<T>>,
 ) -> HostResult<Dynamic> {
@@ -157,7 +157,11 @@ fn read_list<T: serde::Serialize>(
         let mut list = f(s, budget).map_err(core_err)?;
         list.truncate(budget);
         let n = list.len();
-        Ok((to_dynamic(&list)?, n))
+        let items = list
+            .iter()
+            .map(record)
+            .collect::<HostResult<rhai::Array>>()?;
+        Ok((Dynamic::from_array(items), n))
     })
 }
 
@@ -304,6 +308,11 @@ fn scan_beside_pending(after: Option<Uuid>, limit: INT) -> HostResult<Option<Dyn
     })
 }
 
+/// A record as the script contract shapes it (see [`crate::contract`]).
+fn record<T: crate::contract::ScriptRecord>(r: &T) -> HostResult<Dynamic> {
+    crate::contract::to_script(r).map_err(|e| fail(ErrorKind::Internal, e.to_string()))
+}
+
 fn to_dynamic<T: serde::Serialize>(v: &T) -> HostResult<Dynamic> {
     rhai::serde::to_dynamic(v)
 }
@@ -331,19 +340,13 @@ pub(crate) fn json_to_dynamic(v: serde_json::Value) -> Dynamic {
     }
 }
 
-/// Records as lists of named fields ([`Store::scan_contact_fields`]) as a
-/// script array of maps: what serialising the records gives.
+/// Contacts as lists of named fields ([`Store::scan_contact_fields`]) as a
+/// script array of maps: the contract's contact shape, as `contacts::get`
+/// gives it.
 fn fields_to_array(rows: Vec<Vec<(&'static str, serde_json::Value)>>) -> Dynamic {
     Dynamic::from_array(
         rows.into_iter()
-            .map(|fields| {
-                Dynamic::from_map(
-                    fields
-                        .into_iter()
-                        .map(|(k, v)| (k.into(), json_to_dynamic(v)))
-                        .collect(),
-                )
-            })
+            .map(|fields| crate::contract::fields_to_script(&crate::contract::CONTACT, fields))
             .collect(),
     )
 }
@@ -485,7 +488,7 @@ fn register_contacts(engine: &mut Engine) {
         |id: &str| -> HostResult<Dynamic> {
             read("contacts:read", |s, _| {
                 let c = s.contact(id_of("contact", id)?).map_err(core_err)?;
-                Ok((to_dynamic(&c)?, 1))
+                Ok((record(&c)?, 1))
             })
         }
     );
@@ -511,7 +514,7 @@ fn register_contacts(engine: &mut Engine) {
                         .map_err(|e| fail(ErrorKind::Runtime, e.to_string()))?;
                 }
                 let c = s.create_contact(&d).map_err(core_err)?;
-                to_dynamic(&c)
+                record(&c)
             })
         }
     );
@@ -526,7 +529,7 @@ fn register_contacts(engine: &mut Engine) {
                 let c = s
                     .update_contact(id, &changes_of(&fields))
                     .map_err(core_err)?;
-                to_dynamic(&c)
+                record(&c)
             })
         }
     );
@@ -624,7 +627,7 @@ fn register_policies(engine: &mut Engine) {
         |id: &str| -> HostResult<Dynamic> {
             read("policies:read", |s, _| {
                 let p = s.policy(id_of("policy", id)?).map_err(core_err)?;
-                Ok((to_dynamic(&p)?, 1))
+                Ok((record(&p)?, 1))
             })
         }
     );
@@ -712,7 +715,7 @@ fn register_tasks(engine: &mut Engine) {
             };
             write("tasks:write", 1, |s| {
                 let t = s.create_task(&draft).map_err(core_err)?;
-                to_dynamic(&t)
+                record(&t)
             })
         }
     );
@@ -727,7 +730,7 @@ fn register_tasks(engine: &mut Engine) {
                 let t = s
                     .set_task_status(id, crm_core::TaskStatus::Done)
                     .map_err(core_err)?;
-                to_dynamic(&t)
+                record(&t)
             })
         }
     );
@@ -759,7 +762,7 @@ fn register_tasks(engine: &mut Engine) {
             })?;
             write("activities:write", 1, |s| {
                 let a = s.log_activity(contact, kind, body).map_err(core_err)?;
-                to_dynamic(&a)
+                record(&a)
             })
         }
     );
@@ -1094,7 +1097,7 @@ mod tests {
         assert_eq!(contacts.len(), 2);
         assert_eq!(values.len(), 2);
         for (c, new) in contacts.iter().zip(values) {
-            let old = to_dynamic(c).expect("serde");
+            let old = record(c).expect("contract");
             let as_json = |d: &Dynamic| -> serde_json::Value {
                 rhai::serde::from_dynamic(d).expect("back to JSON")
             };

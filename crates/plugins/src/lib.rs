@@ -12,6 +12,7 @@
 pub mod ai;
 pub mod alloc;
 pub mod check;
+pub mod contract;
 mod host;
 pub mod lifecycle;
 pub mod manifest;

@@ -92,5 +92,26 @@ pub fn host_api_markdown() -> Result<String, String> {
             out.push('\n');
         }
     }
+    records(&mut out);
     Ok(out)
+}
+
+/// The record shapes scripts receive: the contract of this host API
+/// version (see [`crate::contract`]).
+fn records(out: &mut String) {
+    let _ = writeln!(
+        out,
+        "## Records (host API {})
+",
+        crate::manifest::API_VERSION
+    );
+    out.push_str("The maps scripts receive. They change only with the host API's version: within a major version fields are only added (`api_version: \"^1\"` in a manifest keeps a plugin on shapes it knows). A field with no value is `()`.\n\n");
+    for shape in crate::contract::SHAPES {
+        let _ = writeln!(out, "### `{}`\n\n{}\n", shape.kind, shape.doc);
+        out.push_str("| field | value |\n|---|---|\n");
+        for f in shape.fields {
+            let _ = writeln!(out, "| `{}` | {} |", f.name, f.ty);
+        }
+        out.push('\n');
+    }
 }

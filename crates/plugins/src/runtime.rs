@@ -473,7 +473,7 @@ impl Runtime {
                             return Ok(reports);
                         }
                         done += 1;
-                        let arg = rhai::serde::to_dynamic(e).map_err(|err| {
+                        let arg = crate::contract::to_script(e).map_err(|err| {
                             LifecycleError::Refused(format!("event {}: {err}", e.name))
                         })?;
                         match self.invoke(id, format!("hook:{}", e.name), &h.function, vec![arg]) {

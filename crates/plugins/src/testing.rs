@@ -220,6 +220,7 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                     "updated" => "updated",
                     _ => "created",
                 };
+                // The contract's event shape (`contract::EVENT`).
                 rhai::serde::to_dynamic(serde_json::json!({
                     "name": name, "table": table, "row_id": id, "action": action,
                     "actor": {"kind": "user", "user": "test"}, "fields": []
@@ -240,7 +241,7 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                             .map_err(|e| e.to_string())?;
                     }
                     let c = s.create_contact(&d).map_err(|e| e.to_string())?;
-                    serde_json::to_value(c).map_err(|e| e.to_string())
+                    crate::contract::to_script(&c).map_err(|e| e.to_string())
                 })
             },
         );
@@ -275,7 +276,7 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                     {
                         s.schedule_premiums(p.id).map_err(|e| e.to_string())?;
                     }
-                    serde_json::to_value(p).map_err(|e| e.to_string())
+                    crate::contract::to_script(&p).map_err(|e| e.to_string())
                 })
             },
         );
@@ -287,7 +288,7 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                 let a = s
                     .log_activity(id, crm_core::ActivityKind::Call, "test call")
                     .map_err(|e| e.to_string())?;
-                serde_json::to_value(a).map_err(|e| e.to_string())
+                crate::contract::to_script(&a).map_err(|e| e.to_string())
             })
         });
     FuncRegistration::new("set_setting")
@@ -316,7 +317,7 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
 }
 
 fn fixture(
-    f: impl FnOnce(&mut crm_core::Store) -> Result<serde_json::Value, String>,
+    f: impl FnOnce(&mut crm_core::Store) -> Result<Dynamic, String>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let store = crate::host::with_inv(|inv| {
         inv.ctx
@@ -327,8 +328,7 @@ fn fixture(
     let mut guard = store
         .lock()
         .map_err(|_| test_error("the store is unavailable".into()))?;
-    let v = f(&mut guard).map_err(|e| test_error(format!("fixture: {e}")))?;
-    rhai::serde::to_dynamic(v)
+    f(&mut guard).map_err(|e| test_error(format!("fixture: {e}")))
 }
 
 /// The `test_*` functions a test script defines, in order.
