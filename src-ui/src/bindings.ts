@@ -315,7 +315,14 @@ source: string,
 /**
  * Date of birth.
  */
-date_of_birth: string, };
+date_of_birth: string, 
+/**
+ * On edit, the fields the person changed (the form's names: `city`,
+ * `emails`…): only those are written, so a colleague's change to
+ * another field that arrived while the form was open is kept. Absent:
+ * every field.
+ */
+changed?: Array<string>, };
 
 export type PolicyDto = { 
 /**

@@ -16,6 +16,15 @@ use crm_protocol::schema::DELETED;
 use crm_protocol::Hlc;
 use serde_json::{Map, Value};
 
+/// What merging one op into a row did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// The row changed.
+    pub changed: bool,
+    /// A field of the op lost to a newer write with another value.
+    pub lost: bool,
+}
+
 /// One row's merged state.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowData {
@@ -37,10 +46,23 @@ impl RowData {
     /// row instead of being copied (the push path, which has no further use
     /// for them).
     pub fn apply_owned(&mut self, hlc: Hlc, fields: BTreeMap<String, Value>) -> bool {
+        self.merge_owned(hlc, fields).changed
+    }
+
+    /// [`RowData::apply_owned`], also telling whether the op lost a field
+    /// to a newer write with another value: its writer shows a value the
+    /// row does not have, and must be sent the row back.
+    pub fn merge_owned(&mut self, hlc: Hlc, fields: BTreeMap<String, Value>) -> Merged {
         let mut changed = false;
+        let mut lost = false;
         for (name, value) in fields {
             let current = self.clocks.get(&name).copied().unwrap_or(Hlc::ZERO);
             if hlc <= current {
+                lost |= if name == DELETED {
+                    !self.deleted
+                } else {
+                    self.fields.get(&name).unwrap_or(&Value::Null) != &value
+                };
                 continue;
             }
             if name == DELETED {
@@ -52,7 +74,7 @@ impl RowData {
             }
             changed = true;
         }
-        changed
+        Merged { changed, lost }
     }
 
     /// The clocks as stored: `{"_": c, field: other…}` where `c` is the
@@ -153,6 +175,28 @@ mod tests {
         assert!(!r.apply(hlc(15, 3), &op(&[("city", "Hull".into())])));
         assert_eq!(r.fields["city"], "York");
         assert_eq!(r.fields["stage"], "lead");
+    }
+
+    /// An op that loses a field to a newer write with another value is
+    /// told so (its writer must get the row back); losing to the same
+    /// value, or a delete losing to nothing, is not a loss.
+    #[test]
+    fn an_op_that_loses_a_field_with_another_value_is_told_so() {
+        let mut r = RowData::default();
+        r.apply(hlc(20, 2), &op(&[("city", "York".into())]));
+        let m = r.merge_owned(hlc(15, 3), op(&[("city", "Hull".into())]));
+        assert_eq!((m.changed, m.lost), (false, true));
+        let m = r.merge_owned(hlc(15, 3), op(&[("city", "York".into())]));
+        assert_eq!((m.changed, m.lost), (false, false));
+        let m = r.merge_owned(
+            hlc(16, 3),
+            op(&[("city", "Hull".into()), ("stage", "client".into())]),
+        );
+        assert_eq!((m.changed, m.lost), (true, true), "stage won, city lost");
+        r.apply(hlc(30, 1), &op(&[(DELETED, Value::Bool(true))]));
+        let m = r.merge_owned(hlc(25, 3), op(&[(DELETED, Value::Bool(true))]));
+        assert_eq!((m.changed, m.lost), (false, false));
+        assert_eq!(r.fields["city"], "York");
     }
 
     #[test]

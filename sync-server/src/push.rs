@@ -345,7 +345,11 @@ async fn apply(
         let row = merged
             .entry(key.clone())
             .or_insert_with(|| before.get(&key).map(|l| l.data.clone()).unwrap_or_default());
-        if row.apply_owned(op.hlc, std::mem::take(&mut op.fields)) {
+        let m = row.merge_owned(op.hlc, std::mem::take(&mut op.fields));
+        // An op that lost a field still gets its row a new change number:
+        // its device shows a value the row does not have, and must pull
+        // the winner back (it may have pulled past the winner already).
+        if m.changed || m.lost {
             changed.insert(key.clone());
         }
         if let Some(g) = &mut guard {

@@ -384,3 +384,55 @@ async fn two_devices_creating_the_same_row_at_once_both_keep_their_fields() {
         assert_eq!(row["fields"]["job_title"], "CEO", "{row}");
     }
 }
+
+/// A device whose op loses a field to a newer write it has already pulled
+/// past gets the row again: the row takes a new change number, so the
+/// device's next pull brings the winner (it would otherwise show its own
+/// value for good). An op that loses nothing leaves the row alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_op_that_loses_a_field_sends_its_row_back_to_the_device() {
+    let env = Env::start().await;
+    let t = env.tenant("Acme").await;
+    env.user(t, "a@acme.test", Role::Admin, None).await;
+    let mut a = env.login("a@acme.test").await;
+    let mut b = env.login("a@acme.test").await;
+    let id = Uuid::now_v7();
+    let base = common::now_ms() - 10_000;
+    let at = |ms: u64, node: Uuid| Hlc {
+        millis: ms,
+        counter: 0,
+        node,
+    };
+    let create = a.op_at("contacts", id, contact("Ann", None), at(base, a.id));
+    let leeds = a.op_at(
+        "contacts",
+        id,
+        json!({"city": "Leeds"}),
+        at(base + 50, a.id),
+    );
+    assert_eq!(env.push(&a, &[create, leeds]).await.0, StatusCode::OK);
+    // B pulls everything, Leeds included: its cursor is past the row.
+    let (s, v) = env.pull(&b, 0).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let cursor = v["cursor"].as_i64().expect("cursor");
+    // B's edit is stamped older than Leeds: it loses, and is acknowledged.
+    let hull = b.op_at("contacts", id, json!({"city": "Hull"}), at(base + 10, b.id));
+    let (s, v) = env.push(&b, &[hull]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["applied"].as_array().is_some_and(|a| a.len() == 1), "{v}");
+    let (_, v) = env.pull(&b, cursor).await;
+    let rows = v["rows"].as_array().cloned().unwrap_or_default();
+    let row = find(&rows, id).expect("the row comes back to B");
+    assert_eq!(row["fields"]["city"], "Leeds");
+    let cursor = v["cursor"].as_i64().expect("cursor");
+    // An older op with the value the row has loses nothing: no new number.
+    let same = b.op_at(
+        "contacts",
+        id,
+        json!({"city": "Leeds"}),
+        at(base + 20, b.id),
+    );
+    assert_eq!(env.push(&b, &[same]).await.0, StatusCode::OK);
+    let (_, v) = env.pull(&b, cursor).await;
+    assert!(v["rows"].as_array().is_some_and(|r| r.is_empty()), "{v}");
+}

@@ -191,6 +191,13 @@ pub struct ContactForm {
     pub source: String,
     /// Date of birth.
     pub date_of_birth: String,
+    /// On edit, the fields the person changed (the form's names: `city`,
+    /// `emails`…): only those are written, so a colleague's change to
+    /// another field that arrived while the form was open is kept. Absent:
+    /// every field.
+    #[serde(default)]
+    #[ts(optional)]
+    pub changed: Option<Vec<String>>,
 }
 
 /// An insurance policy.

@@ -185,8 +185,24 @@ impl App {
     /// Save the edited form over a contact.
     pub fn contact_update(&self, contact_id: &str, form: ContactForm) -> ApiResult<ContactDto> {
         let cid = id("contact", contact_id)?;
-        let pairs = form_pairs(&form, true);
-        self.write(|s| Ok(convert::contact(&s.update_contact(cid, &pairs)?)))
+        let mut pairs = form_pairs(&form, true);
+        if let Some(changed) = &form.changed {
+            // The form calls the lists `emails`/`phones`, the core `email`/`phone`.
+            fn named(k: &str) -> &str {
+                match k {
+                    "email" => "emails",
+                    "phone" => "phones",
+                    k => k,
+                }
+            }
+            pairs.retain(|(k, _)| changed.iter().any(|c| c == named(k)));
+        }
+        self.write(|s| {
+            if pairs.is_empty() {
+                return Ok(convert::contact(&s.contact(cid)?));
+            }
+            Ok(convert::contact(&s.update_contact(cid, &pairs)?))
+        })
     }
 
     /// Delete a contact (a tombstone that syncs).

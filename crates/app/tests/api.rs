@@ -522,3 +522,49 @@ fn a_hostile_hook_costs_its_runs_not_the_app() {
         5
     );
 }
+
+/// Saving an edit writes only the fields the person changed: a value that
+/// synced in to another field while the form was open is kept, not
+/// overwritten by what the form was opened with.
+#[test]
+fn an_edit_saves_only_the_fields_it_changed() {
+    let (_d, app) = open_app();
+    let c = app
+        .contact_create(ContactForm {
+            city: "York".into(),
+            job_title: "Buyer".into(),
+            ..form("Ann", "Lee", "ann@example.com")
+        })
+        .expect("contact");
+    // The form was opened before the job title changed elsewhere (here:
+    // a second save), so it still holds the old one.
+    let opened = ContactForm {
+        city: "York".into(),
+        job_title: "Buyer".into(),
+        kind: "person".into(),
+        stage: "prospect".into(),
+        ..form("Ann", "Lee", "ann@example.com")
+    };
+    app.contact_update(
+        &c.id,
+        ContactForm {
+            job_title: "Director".into(),
+            changed: Some(vec!["job_title".into()]),
+            ..opened.clone()
+        },
+    )
+    .expect("the other change");
+    let saved = app
+        .contact_update(
+            &c.id,
+            ContactForm {
+                city: "Leeds".into(),
+                changed: Some(vec!["city".into()]),
+                ..opened
+            },
+        )
+        .expect("save");
+    assert_eq!(saved.city.as_deref(), Some("Leeds"));
+    assert_eq!(saved.job_title.as_deref(), Some("Director"), "kept");
+    assert_eq!(saved.emails, vec!["ann@example.com".to_string()]);
+}

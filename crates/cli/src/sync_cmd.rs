@@ -127,7 +127,9 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         return Err(crm_sync_client::SyncError::NotSignedIn.into());
     };
     let conn = Connection::new(&server, Options::default())?;
-    let report = crm_sync_client::sync(&mut store, &conn, &token)?;
+    let report = crm_sync_client::sync_waiting(&mut store, &conn, &token, || {
+        eprintln!("another sync of this profile is running; waiting for it to finish");
+    })?;
     println!(
         "pushed {}, pulled {}, evicted {}, set aside {}; {} ops pending",
         report.pushed,

@@ -676,7 +676,7 @@ impl WriteTx<'_> {
         before: Option<crate::store::StoredRow>,
     ) -> Result<Written> {
         let after = to_fields(c)?;
-        self.save_contact_fields(c, before, &after)
+        self.save_contact_fields(c, before, &after, &[])
     }
 
     /// Write a new contact whose field map was made beforehand
@@ -696,8 +696,9 @@ impl WriteTx<'_> {
         c: &Contact,
         before: Option<crate::store::StoredRow>,
         after: &serde_json::Map<String, serde_json::Value>,
+        named: &[&str],
     ) -> Result<Written> {
-        let changed = self.put(Table::Contacts, c.id, before.as_ref(), after)?;
+        let changed = self.put_named(Table::Contacts, c.id, before.as_ref(), after, named)?;
         if changed.is_empty() {
             return Ok(Written::Unchanged);
         }
@@ -781,9 +782,37 @@ impl WriteTx<'_> {
                 }
             }
         }
-        self.save_contact(&c)?;
+        // A person's edit writes the fields they named even when this
+        // device shows the value already (a plugin's does not: a hook that
+        // sets what is there would otherwise trigger itself).
+        let named: Vec<&'static str> = match self.actor() {
+            crate::store::Actor::User { .. } => changes
+                .iter()
+                .filter_map(|(f, _)| stored_field(f))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let before = load_row(self.conn(), Table::Contacts, c.id)?;
+        let after = to_fields(&c)?;
+        self.save_contact_fields(&c, before, &after, &named)?;
         Ok(c)
     }
+}
+
+/// The stored field a [`ContactDraft::set`] name writes (`None`: one it
+/// derives others from, like `full_name`).
+fn stored_field(draft_name: &str) -> Option<&'static str> {
+    let name = match draft_name {
+        "email" => "emails",
+        "phone" => "phones",
+        n if n.starts_with("custom.") => "custom",
+        n => n,
+    };
+    Table::Contacts
+        .fields()
+        .iter()
+        .copied()
+        .find(|f| *f == name)
 }
 
 impl WriteTx<'_> {

@@ -843,6 +843,14 @@ impl Store {
         &self.identity
     }
 
+    /// Read the wall time from `wall` instead of the system clock, as a
+    /// device whose clock is wrong would (tests of clock skew set one
+    /// device's clock minutes ahead).
+    #[doc(hidden)]
+    pub fn set_wall_clock(&mut self, wall: fn() -> u64) {
+        self.clock = Clock::with_wall(self.clock.node(), wall);
+    }
+
     /// The acting local user.
     pub fn user_actor(&self) -> Actor {
         if let Some(a) = &self.acting {
@@ -1378,6 +1386,21 @@ impl<'s> WriteTx<'s> {
         before: Option<&StoredRow>,
         after: &Map<String, Value>,
     ) -> Result<Vec<&'static str>> {
+        self.put_named(table, id, before, after, &[])
+    }
+
+    /// [`WriteTx::put`], also writing the fields in `named` when their value
+    /// is the one stored: a person who sets a field on purpose means it,
+    /// even to the value this device still shows while another device
+    /// changed it meanwhile (unwritten, the older change would win).
+    pub(crate) fn put_named(
+        &mut self,
+        table: Table,
+        id: Uuid,
+        before: Option<&StoredRow>,
+        after: &Map<String, Value>,
+        named: &[&str],
+    ) -> Result<Vec<&'static str>> {
         let Some(b) = before else {
             let row = NewRow::new(table, after)?;
             self.insert(id, &row)?;
@@ -1389,7 +1412,7 @@ impl<'s> WriteTx<'s> {
             // An update leaves the fields `after` does not name alone.
             let f = field.name;
             let Some(new) = after.get(f) else { continue };
-            if b.fields.get(f).unwrap_or(&Value::Null) == new {
+            if b.fields.get(f).unwrap_or(&Value::Null) == new && !named.contains(&f) {
                 continue;
             }
             check_field(field, new)?;
@@ -1398,7 +1421,7 @@ impl<'s> WriteTx<'s> {
         if changed.is_empty() {
             return Ok(Vec::new());
         }
-        let hlc_text = self.clock.now().to_string();
+        let hlc_text = self.stamp_after(&b.clocks).to_string();
         let now = now_text();
         let id_text = id.to_string();
         let mut clocks = b.clocks.clone();
@@ -1456,7 +1479,7 @@ impl<'s> WriteTx<'s> {
         let Some(before) = load_row(&self.tx, table, id)? else {
             return Ok(false);
         };
-        let hlc = self.clock.now();
+        let hlc = self.stamp_after(&before.clocks);
         let now = now_text();
         let id_text = id.to_string();
         let mut clocks = before.clocks;
@@ -1476,6 +1499,22 @@ impl<'s> WriteTx<'s> {
             &["deleted"],
         )?;
         Ok(true)
+    }
+
+    /// A stamp for a change of a row whose fields carry `clocks`: after
+    /// every stamp the row shows, whatever this process's clock says (it
+    /// may have started after a fast clock's stamps were stored, or the
+    /// wall clock may have been set back). Otherwise the change would lose
+    /// to the value it replaces, everywhere but here.
+    fn stamp_after(&self, clocks: &Map<String, Value>) -> crm_protocol::Hlc {
+        let newest = clocks
+            .values()
+            .filter_map(|v| v.as_str()?.parse::<crm_protocol::Hlc>().ok())
+            .max();
+        if let Some(h) = newest {
+            self.clock.advance_past(h);
+        }
+        self.clock.now()
     }
 
     /// The INSERT of a row, local or pulled: its values, clocks (JSON) and

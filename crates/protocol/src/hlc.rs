@@ -162,6 +162,18 @@ impl Clock {
         }
     }
 
+    /// Order later stamps after `seen`, a stamp this node already holds
+    /// (one stored on a row it is about to change): unbounded, since it was
+    /// accepted when it arrived. A node whose clock ran fast and was set
+    /// back, or a process started after it pulled a fast node's stamp,
+    /// still stamps each change after what the row shows.
+    pub fn advance_past(&self, seen: Hlc) {
+        let mut last = self.lock();
+        if (seen.millis, seen.counter) > *last {
+            *last = (seen.millis, seen.counter);
+        }
+    }
+
     /// Merge a timestamp received from another node, so later local stamps
     /// order after it. Refuses timestamps more than [`MAX_DRIFT_MS`] ahead.
     pub fn observe(&self, remote: Hlc) -> Result<(), ClockError> {

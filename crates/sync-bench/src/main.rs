@@ -157,15 +157,30 @@ impl Bench {
                         }
                         *k += 1;
                     }
-                    let r = http
-                        .post(format!("{}/v1/login", self.base))
-                        .json(&json!({"email": email, "password": PW,
-                            "device_id": Uuid::now_v7(), "device_name": "bench"}))
-                        .send()
-                        .and_then(|r| r.error_for_status())
-                        .and_then(|r| r.json::<LoginResponse>());
-                    if let Ok(r) = r {
-                        out.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                    let device = Uuid::now_v7();
+                    // The server bounds password checks at once and answers
+                    // the rest 503 with Retry-After: wait as told.
+                    for _ in 0..100 {
+                        let r = http
+                            .post(format!("{}/v1/login", self.base))
+                            .json(&json!({"email": email, "password": PW,
+                                "device_id": device, "device_name": "bench"}))
+                            .send();
+                        let Ok(r) = r else { break };
+                        if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                            let wait = r
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                                .unwrap_or(1);
+                            std::thread::sleep(std::time::Duration::from_millis(wait * 1000));
+                            continue;
+                        }
+                        if let Ok(r) = r.error_for_status().and_then(|r| r.json::<LoginResponse>())
+                        {
+                            out.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                        }
+                        break;
                     }
                 });
             }

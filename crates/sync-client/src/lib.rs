@@ -52,6 +52,9 @@ pub enum SyncError {
     /// The local store failed.
     #[error(transparent)]
     Core(#[from] crm_core::CoreError),
+    /// The profile's sync lock could not be taken.
+    #[error("cannot take this profile's sync lock ({0})")]
+    Lock(String),
 }
 
 /// Tuning of one sync run.
@@ -220,6 +223,20 @@ fn op_of(e: &SyncError, body_op: Option<Uuid>) -> Option<OpRefused> {
 /// Push the outbox and pull until caught up; records the result in the
 /// profile (last success, or last error) either way.
 pub fn sync(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, SyncError> {
+    sync_waiting(store, conn, token, || {})
+}
+
+/// [`sync`], calling `waiting` first when another sync of the same profile
+/// (another process, or the app beside the CLI) is running: one sync of a
+/// profile at a time, the second waits its turn instead of failing with
+/// "database is locked" half-way.
+pub fn sync_waiting(
+    store: &mut Store,
+    conn: &Connection,
+    token: &str,
+    waiting: impl FnOnce(),
+) -> Result<Report, SyncError> {
+    let _turn = take_turn(store, waiting)?;
     let result = run(store, conn, token);
     let recorded = match &result {
         Ok(_) => store.record_sync_result(None),
@@ -227,6 +244,29 @@ pub fn sync(store: &mut Store, conn: &Connection, token: &str) -> Result<Report,
     };
     recorded?;
     result
+}
+
+/// The profile's sync lock: an advisory lock on an empty file beside the
+/// database, released when the returned file is dropped (or the process
+/// ends, however it ends).
+fn take_turn(store: &Store, waiting: impl FnOnce()) -> Result<std::fs::File, SyncError> {
+    let path = store.path().with_extension("sync-lock");
+    let locked = |e: std::io::Error| SyncError::Lock(format!("{}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(locked)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            waiting();
+            file.lock().map_err(locked)?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(locked(e)),
+    }
 }
 
 fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, SyncError> {

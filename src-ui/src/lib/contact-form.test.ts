@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { draftToForm, emptyDraft, inputForErrorField, splitList } from './contact-form';
+import { changedFields, draftToForm, emptyDraft, inputForErrorField, splitList } from './contact-form';
 
 describe('contact form', () => {
   it('splits emails and phones into lists', () => {
@@ -15,5 +15,12 @@ describe('contact form', () => {
     expect(inputForErrorField('phones')).toBe('phone');
     expect(inputForErrorField('postcode')).toBe('postcode');
     expect(inputForErrorField(null)).toBeNull();
+  });
+
+  it('names only the fields an edit changed', () => {
+    const opened = { ...emptyDraft('person', 'prospect'), city: 'York', emails: 'a@x.uk' };
+    expect(changedFields(opened, { ...opened })).toEqual([]);
+    const now = { ...opened, city: 'Leeds', emails: 'a@x.uk, b@y.uk', postcode: '' };
+    expect(changedFields(opened, now)).toEqual(['emails', 'city']);
   });
 });

@@ -4,7 +4,7 @@
 import type { ContactDto, ContactForm } from '../bindings';
 
 /** The form as edited: emails and phones as one text box each. */
-export type ContactDraft = Omit<ContactForm, 'emails' | 'phones'> & { emails: string; phones: string };
+export type ContactDraft = Omit<ContactForm, 'emails' | 'phones' | 'changed'> & { emails: string; phones: string };
 
 export const FORM_FIELDS = [
   'kind',
@@ -83,6 +83,12 @@ export function splitList(text: string, allowSpaces: boolean): string[] {
 
 export function draftToForm(d: ContactDraft): ContactForm {
   return { ...d, emails: splitList(d.emails, false), phones: splitList(d.phones, true) };
+}
+
+/** The fields an edit changed from what the form was opened with: only these are saved, so a
+ * colleague's change to another field that synced in while the form was open is kept. */
+export function changedFields(opened: ContactDraft, now: ContactDraft): string[] {
+  return FORM_FIELDS.filter((k) => opened[k] !== now[k]);
 }
 
 /** Which input a backend validation error belongs to ("email" → the emails box). */

@@ -6,7 +6,14 @@ import * as api from '../api';
 import type { ContactDto } from '../bindings';
 import { ErrorBox, Field, LoadError, Loading, Modal, Options, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
-import { draftFromContact, draftToForm, emptyDraft, inputForErrorField, type ContactDraft } from '../lib/contact-form';
+import {
+  changedFields,
+  draftFromContact,
+  draftToForm,
+  emptyDraft,
+  inputForErrorField,
+  type ContactDraft,
+} from '../lib/contact-form';
 import { navigate } from '../state/router';
 import { EMPTY_META, meta, refreshMeta } from '../state/session';
 import { pushToast } from '../state/toasts';
@@ -106,7 +113,12 @@ function ContactFormView(props: { initial: ContactDraft; contact: ContactDto | n
     setError(null);
     try {
       const form = draftToForm(draft);
-      const saved = props.contact ? await api.contactUpdate(props.contact.id, form) : await api.contactCreate(form);
+      const saved = props.contact
+        ? await api.contactUpdate(props.contact.id, {
+            ...form,
+            changed: changedFields(draftFromContact(props.contact), draft),
+          })
+        : await api.contactCreate(form);
       void refreshMeta();
       pushToast('success', editing ? 'Contact saved' : `${saved.display_name} added`);
       navigate({ name: 'contact', id: saved.id });
