@@ -86,7 +86,7 @@ impl Store {
         }
         let mut refused = Vec::new();
         for row in rows {
-            match merge_kept(&mut tx, row, &now)? {
+            match merge(&mut tx, row, &now)? {
                 Ok(Merged::Changed) => report.changed += 1,
                 Ok(Merged::Unchanged) => report.unchanged += 1,
                 Err(reason) => refused.push((row, reason)),
@@ -194,45 +194,38 @@ fn evict(tx: &mut WriteTx<'_>, ev: &Eviction, now: &str, report: &mut ApplyRepor
     Ok(())
 }
 
-/// Merge one pulled row inside a savepoint: stored (or already up to
-/// date), or refused with nothing of it written. Errors that are not the
-/// row's (the disk, a damaged database) end the whole page.
-fn merge_kept(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merged, Refused>> {
-    let events = tx.events_len();
-    tx.exec("SAVEPOINT pulled_row", [])?;
-    let out = merge(tx, row, now);
-    let refused = match out {
-        Ok(m) => {
-            tx.exec("RELEASE pulled_row", [])?;
-            return Ok(Ok(m));
-        }
-        Err(CoreError::Invalid(e)) => Refused(e.to_string()),
-        Err(CoreError::Sqlite(rusqlite::Error::SqliteFailure(e, msg)))
+/// A refusal of the row (its values, a field it lacks), or an error of
+/// the page.
+fn refused(e: CoreError) -> Result<Result<Merged, Refused>> {
+    match e {
+        CoreError::Invalid(e) => Ok(Err(Refused(e.to_string()))),
+        CoreError::Sqlite(rusqlite::Error::SqliteFailure(e, msg))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            Refused(msg.unwrap_or_else(|| e.to_string()))
+            Ok(Err(Refused(msg.unwrap_or_else(|| e.to_string()))))
         }
-        Err(e) => return Err(e),
-    };
-    tx.exec("ROLLBACK TO pulled_row", [])?;
-    tx.exec("RELEASE pulled_row", [])?;
-    tx.truncate_events(events);
-    Ok(Err(refused))
+        e => Err(e),
+    }
 }
 
 /// Merge one pulled row with the per-field last-writer-wins rule the
 /// server uses (compare each field's clock; `deleted` only ever becomes
-/// true), audited as the writing device's.
-fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
-    let table = table_named(&row.table).ok_or_else(|| {
-        crate::ValidationError::new(
-            "table",
-            format!(
-                "{} is a record type this version does not know; it is stored once the app is updated",
-                row.table
-            ),
-        )
-    })?;
+/// true), audited as the writing device's: stored (or already up to
+/// date), or refused with nothing of it written. Only the row's checks and
+/// its first write (the INSERT or UPDATE of the row itself, a statement
+/// SQLite undoes whole when it fails) can refuse it; what follows
+/// (look-ups that ignore duplicates, the audit entry) cannot, for the
+/// row's sake. So no savepoint per row: one would copy every page the row
+/// touches into a sub-journal (it made an initial sync a third slower).
+/// Errors that are not the row's (the disk, a damaged database) end the
+/// whole page.
+fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merged, Refused>> {
+    let Some(table) = table_named(&row.table) else {
+        return Ok(Err(Refused(format!(
+            "table: {} is a record type this version does not know; it is stored once the app is updated",
+            row.table
+        ))));
+    };
     let fields = table.fields();
     let row_clocks = expand_clocks(fields, &row.clocks);
     let newest = row_clocks.values().max().copied().unwrap_or(Hlc::ZERO);
@@ -242,9 +235,14 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
     });
     let id = row.row_id.to_string();
     let Some(local) = load_any_row(tx.conn(), table, row.row_id)? else {
-        let new = NewRow::new(table, &row.fields)?;
+        let new = match NewRow::new(table, &row.fields) {
+            Ok(n) => n,
+            Err(e) => return refused(e),
+        };
         let clocks = Value::Object(compact_clocks(fields, &row_clocks)).to_string();
-        tx.insert_row(&id, &new, &clocks, row.deleted, now)?;
+        if let Err(e) = tx.insert_row(&id, &new, &clocks, row.deleted, now) {
+            return refused(e);
+        }
         if table == Table::Contacts && !row.deleted {
             crate::lookups::index(tx.conn(), &id, &row.fields)?;
         }
@@ -253,7 +251,7 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
         if !row.deleted {
             tx.announce(table, row.row_id, Action::Created, fields);
         }
-        return Ok(Merged::Changed);
+        return Ok(Ok(Merged::Changed));
     };
     let local_deleted = is_tombstone(tx, table, &id)?;
     let mut clocks = local.clocks;
@@ -288,9 +286,11 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
             &format!("UPDATE {} SET clocks = ?1 WHERE id = ?2", table.name()),
             [&clocks, &id],
         )?;
-        return Ok(Merged::Unchanged);
+        return Ok(Ok(Merged::Unchanged));
     }
-    tx.update_row(table, &id, &changed, deleted_now, &clocks, now)?;
+    if let Err(e) = tx.update_row(table, &id, &changed, deleted_now, &clocks, now) {
+        return refused(e);
+    }
     if table == Table::Contacts {
         if deleted_now || local_deleted {
             crate::lookups::unindex(tx.conn(), &id, &local.fields)?;
@@ -318,7 +318,7 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Merged> {
         let names: Vec<&str> = changed.iter().map(|(f, _)| *f).collect();
         tx.announce(table, row.row_id, Action::Updated, &names);
     }
-    Ok(Merged::Changed)
+    Ok(Ok(Merged::Changed))
 }
 
 fn is_tombstone(tx: &WriteTx<'_>, table: Table, id: &str) -> Result<bool> {
@@ -370,7 +370,7 @@ fn retry_held(tx: &mut WriteTx<'_>, now: &str, report: &mut ApplyReport) -> Resu
     };
     for (seq, text) in held {
         let row: RowState = serde_json::from_str(&text)?;
-        match merge_kept(tx, &row, now)? {
+        match merge(tx, &row, now)? {
             Ok(_) => {
                 tx.exec("DELETE FROM sync_held WHERE seq = ?1", [seq])?;
                 report.released += 1;

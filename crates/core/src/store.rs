@@ -1578,8 +1578,10 @@ impl<'s> WriteTx<'s> {
     /// Act for someone else from here on (a pulled row: the device that
     /// wrote it).
     pub(crate) fn set_actor(&mut self, actor: Actor) {
-        self.actor_json = actor.to_json();
-        self.actor = actor;
+        if self.actor != actor {
+            self.actor_json = actor.to_json();
+            self.actor = actor;
+        }
     }
 
     /// Move this device's clock past a stamp it has seen. The server
@@ -1628,17 +1630,6 @@ impl<'s> WriteTx<'s> {
             actor: self.actor.clone(),
             fields: names.iter().map(|n| n.to_string()).collect(),
         });
-    }
-
-    /// How many change events this write holds, and forgetting those past
-    /// that many: a part of the write rolled back to a savepoint takes its
-    /// events with it.
-    pub(crate) fn events_len(&self) -> usize {
-        self.events.len()
-    }
-
-    pub(crate) fn truncate_events(&mut self, len: usize) {
-        self.events.truncate(len);
     }
 
     /// A local change's audit entry, sync op and change event.
