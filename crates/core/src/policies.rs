@@ -334,8 +334,12 @@ impl Store {
     }
 
     /// Create the premium schedule of a policy: one instalment per period
-    /// from its effective date to its expiry. Idempotent: dates that already
-    /// have an instalment are skipped. Returns the instalments created.
+    /// from its effective date to its expiry. Idempotent, on this device
+    /// and across devices: an instalment's id comes from its policy and due
+    /// date ([`instalment_id`]), so two devices that schedule the same
+    /// policy before syncing make the same rows, which the server merges
+    /// into one; dates that already have an instalment are skipped. Returns
+    /// the instalments created.
     pub fn schedule_premiums(&mut self, policy_id: Uuid) -> Result<Vec<Payment>> {
         let p = self.policy(policy_id)?;
         let start = normalize::date(&p.effective_date).map_err(|r| field_err("effective", r))?;
@@ -354,16 +358,21 @@ impl Store {
                 i += 1;
             }
         }
-        let existing: Vec<Payment> = self.payments_of(policy_id)?;
+        let existing: Vec<Payment> = self.stored_payments(policy_id)?;
         let mut made = Vec::new();
         let mut tx = self.write(self.user_actor())?;
         for d in dates {
             let ds = d.to_string();
-            if existing.iter().any(|e| e.due_date == ds) {
+            let id = instalment_id(policy_id, &ds);
+            let scheduled =
+                |e: &Payment| e.id == id || (e.amount_due_minor > 0 && e.due_date == ds);
+            if existing.iter().any(scheduled)
+                || crate::store::load_any_row(tx.conn(), Table::Payments, id)?.is_some()
+            {
                 continue;
             }
             let pay = Payment {
-                id: Uuid::now_v7(),
+                id,
                 policy_id,
                 due_date: ds,
                 amount_due_minor: p.premium_minor,
@@ -379,9 +388,9 @@ impl Store {
         Ok(made)
     }
 
-    /// Record a payment against a policy. It settles the oldest instalment
-    /// with money outstanding; with no instalment outstanding it is recorded
-    /// as a payment on its own date.
+    /// Record a payment received for a policy: a row of its own (amount
+    /// due 0, amount paid the payment). What it settles is worked out when
+    /// read ([`Store::payments_of`]): the oldest instalments first.
     pub fn record_payment(
         &mut self,
         policy_id: Uuid,
@@ -402,28 +411,17 @@ impl Store {
                 format!("{method:?} is not one of {}", PAYMENT_METHODS.join(", ")),
             ));
         }
-        let open = self
-            .payments_of(policy_id)?
-            .into_iter()
-            .find(|p| p.outstanding_minor() > 0);
-        let pay = match open {
-            Some(mut p) => {
-                p.amount_paid_minor += amount_minor;
-                p.paid_date = Some(paid.to_string());
-                p.method = Some(method);
-                p.reference = reference.map(str::to_string);
-                p
-            }
-            None => Payment {
-                id: Uuid::now_v7(),
-                policy_id,
-                due_date: paid.to_string(),
-                amount_due_minor: amount_minor,
-                amount_paid_minor: amount_minor,
-                paid_date: Some(paid.to_string()),
-                method: Some(method),
-                reference: reference.map(str::to_string),
-            },
+        // Money received is a record of its own, never added to a total:
+        // two devices that each record a payment before syncing keep both.
+        let pay = Payment {
+            id: Uuid::now_v7(),
+            policy_id,
+            due_date: paid.to_string(),
+            amount_due_minor: 0,
+            amount_paid_minor: amount_minor,
+            paid_date: Some(paid.to_string()),
+            method: Some(method),
+            reference: reference.map(str::to_string),
         };
         let mut tx = self.write(self.user_actor())?;
         records::save(&mut tx, Table::Payments, pay.id, &pay)?;
@@ -431,8 +429,16 @@ impl Store {
         Ok(pay)
     }
 
-    /// Instalments and payments of a policy, oldest due first.
+    /// A policy's instalments, oldest due first, each with what was paid
+    /// of it: the policy's payments settle the oldest instalments first
+    /// ([`settle`]); money beyond every instalment shows as a payment on
+    /// its own date.
     pub fn payments_of(&self, policy_id: Uuid) -> Result<Vec<Payment>> {
+        Ok(settle(self.stored_payments(policy_id)?))
+    }
+
+    /// A policy's stored payment rows: instalments and payments received.
+    fn stored_payments(&self, policy_id: Uuid) -> Result<Vec<Payment>> {
         records::list(
             self.conn(),
             Table::Payments,
@@ -444,38 +450,186 @@ impl Store {
         )
     }
 
-    /// Policies in arrears on `today`: instalments due before today not paid in full.
+    /// Policies in arrears on `today`: instalments due before today not
+    /// paid in full, after the policy's payments settled the oldest first.
     pub fn arrears(&self, today: NaiveDate) -> Result<Vec<Arrears>> {
-        let mut st = self.conn().prepare(
-            "SELECT p.id, p.policy_number, p.contact_id, \
-                    sum(max(pay.amount_due_minor - pay.amount_paid_minor, 0)), count(*), min(pay.due_date) \
-             FROM payments pay JOIN policies p ON p.id = pay.policy_id \
-             WHERE pay.deleted = 0 AND p.deleted = 0 AND pay.due_date < ?1 \
-               AND pay.amount_paid_minor < pay.amount_due_minor \
-             GROUP BY p.id ORDER BY min(pay.due_date), p.id",
+        let rows: Vec<Payment> = records::list(
+            self.conn(),
+            Table::Payments,
+            "policy_id IN (SELECT id FROM policies WHERE deleted = 0)",
+            &[],
+            "policy_id, due_date, id",
+            i64::MAX as usize,
+            0,
         )?;
-        let rows = st.query_map([today.to_string()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
+        let today = today.to_string();
         let mut out = Vec::new();
-        for row in rows {
-            let (id, number, contact, owed, n, oldest) = row?;
+        let mut rest = rows.as_slice();
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|p| p.policy_id == first.policy_id)
+                .count();
+            let (of_policy, later) = rest.split_at(n);
+            rest = later;
+            let late: Vec<Payment> = settle(of_policy.to_vec())
+                .into_iter()
+                .filter(|p| p.due_date < today && p.outstanding_minor() > 0)
+                .collect();
+            let Some(oldest) = late.first() else { continue };
+            let policy = self.policy(first.policy_id)?;
             out.push(Arrears {
-                policy_id: records::parse_id("policy", &id)?,
-                policy_number: number,
-                contact_id: records::parse_id("contact", &contact)?,
-                outstanding_minor: owed,
-                instalments: n as usize,
-                oldest_due: oldest,
+                policy_id: policy.id,
+                policy_number: policy.policy_number,
+                contact_id: policy.contact_id,
+                outstanding_minor: late.iter().map(Payment::outstanding_minor).sum(),
+                instalments: late.len(),
+                oldest_due: oldest.due_date.clone(),
             });
         }
+        out.sort_by(|a, b| (&a.oldest_due, a.policy_id).cmp(&(&b.oldest_due, b.policy_id)));
         Ok(out)
+    }
+}
+
+/// The id of a policy's instalment due on `due_date`: the same on every
+/// device, so schedules made on two devices before they sync are one.
+pub fn instalment_id(policy_id: Uuid, due_date: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"crm instalment\0");
+    h.update(policy_id.as_bytes());
+    h.update(due_date.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// A policy's instalments with what was paid of each: every amount paid
+/// (payments received, and what older builds added to an instalment
+/// itself) settles the oldest instalments first, in the order it was paid.
+/// Each instalment shows the date, method and reference of the last
+/// payment that went into it; money left over shows as a payment of its
+/// own. `rows` are one policy's stored rows.
+pub fn settle(rows: Vec<Payment>) -> Vec<Payment> {
+    let (mut due, mut paid): (Vec<Payment>, Vec<Payment>) =
+        rows.into_iter().partition(|p| p.amount_due_minor > 0);
+    // Older builds added payments to the instalment itself: that money
+    // counts as paid in, like a payment received, on its date.
+    for d in &mut due {
+        if d.amount_paid_minor > 0 {
+            paid.push(Payment {
+                id: d.id,
+                due_date: d.paid_date.clone().unwrap_or_else(|| d.due_date.clone()),
+                amount_due_minor: 0,
+                ..d.clone()
+            });
+            d.amount_paid_minor = 0;
+        }
+    }
+    due.sort_by(|a, b| (&a.due_date, a.id).cmp(&(&b.due_date, b.id)));
+    paid.sort_by(|a, b| (&a.due_date, a.id).cmp(&(&b.due_date, b.id)));
+    let mut left_over = Vec::new();
+    let mut i = 0;
+    for p in paid {
+        let mut money = p.amount_paid_minor;
+        while money > 0 && i < due.len() {
+            let take = due[i].outstanding_minor().min(money);
+            due[i].amount_paid_minor += take;
+            due[i].paid_date = p.paid_date.clone();
+            due[i].method = p.method.clone();
+            due[i].reference = p.reference.clone();
+            money -= take;
+            if due[i].outstanding_minor() == 0 {
+                i += 1;
+            }
+        }
+        if money > 0 {
+            left_over.push(Payment {
+                amount_due_minor: money,
+                amount_paid_minor: money,
+                ..p
+            });
+        }
+    }
+    due.extend(left_over);
+    due
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(due: &str, due_minor: i64, paid_minor: i64, paid: Option<&str>) -> Payment {
+        Payment {
+            id: Uuid::now_v7(),
+            policy_id: Uuid::nil(),
+            due_date: due.into(),
+            amount_due_minor: due_minor,
+            amount_paid_minor: paid_minor,
+            paid_date: paid.map(str::to_string),
+            method: paid.map(|_| "card".to_string()),
+            reference: None,
+        }
+    }
+
+    /// Payments received settle the oldest instalments first, whatever
+    /// order they were stored in; two payments recorded on two devices
+    /// both count; an older build's payment on the instalment itself
+    /// counts once; money beyond every instalment shows on its own.
+    #[test]
+    fn payments_settle_the_oldest_instalments_first() {
+        let rows = vec![
+            row("2025-02-01", 10_000, 0, None),
+            row("2025-01-01", 10_000, 0, None),
+            row("2025-01-05", 0, 4_250, Some("2025-01-05")),
+            row("2025-01-06", 0, 4_250, Some("2025-01-06")),
+        ];
+        let s = settle(rows);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].due_date.as_str(), s[0].amount_paid_minor),
+            ("2025-01-01", 8_500)
+        );
+        assert_eq!(s[0].paid_date.as_deref(), Some("2025-01-06"));
+        assert_eq!(s[1].amount_paid_minor, 0);
+        // Older build: 30.00 on the first instalment itself, then 80.00 and
+        // 100.00 received: both instalments settled, 10.00 left over.
+        let rows = vec![
+            row("2025-01-01", 10_000, 3_000, Some("2025-01-02")),
+            row("2025-02-01", 10_000, 0, None),
+            row("2025-01-10", 0, 8_000, Some("2025-01-10")),
+            row("2025-02-10", 0, 10_000, Some("2025-02-10")),
+        ];
+        let s = settle(rows);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0].amount_paid_minor, 10_000);
+        assert_eq!(s[0].paid_date.as_deref(), Some("2025-01-10"));
+        assert_eq!(s[1].amount_paid_minor, 10_000);
+        assert_eq!(s[1].paid_date.as_deref(), Some("2025-02-10"));
+        assert_eq!(
+            (s[2].amount_due_minor, s[2].amount_paid_minor),
+            (1_000, 1_000)
+        );
+        let total: i64 = s.iter().map(|p| p.amount_paid_minor).sum();
+        assert_eq!(total, 21_000, "every penny counted once");
+    }
+
+    #[test]
+    fn an_instalments_id_depends_only_on_its_policy_and_date() {
+        let p = Uuid::now_v7();
+        assert_eq!(
+            instalment_id(p, "2025-01-01"),
+            instalment_id(p, "2025-01-01")
+        );
+        assert_ne!(
+            instalment_id(p, "2025-01-01"),
+            instalment_id(p, "2025-02-01")
+        );
+        assert_ne!(
+            instalment_id(p, "2025-01-01"),
+            instalment_id(Uuid::now_v7(), "2025-01-01")
+        );
     }
 }

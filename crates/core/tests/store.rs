@@ -327,11 +327,28 @@ fn every_write_leaves_an_audit_entry_an_outbox_op_and_an_event_after_commit() {
     );
     assert!(ops[1].hlc > ops[0].hlc);
     assert_eq!(s.outbox_len().unwrap(), 2);
-    // An update that changes nothing writes nothing.
-    s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
-        .unwrap();
+    // An update that changes nothing writes nothing (a plugin's, or a
+    // field nobody named)...
+    let plugin = crm_core::Actor::Plugin {
+        plugin: "acme.p".into(),
+        user: "u".into(),
+    };
+    s.with_actor(plugin, |s| {
+        s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
+    })
+    .unwrap();
     assert_eq!(s.outbox_len().unwrap(), 2);
     assert_eq!(s.audit_for(c.id).unwrap().len(), 2);
+    // ...but a person who sets a field on purpose means it, even to the
+    // value shown (another device may have changed it meanwhile): that
+    // field alone is written, with a later clock.
+    s.update_contact(c.id, &[("last_name".into(), "Lee-Smith".into())])
+        .unwrap();
+    assert_eq!(s.outbox_len().unwrap(), 3);
+    let ops = s.outbox_batch(10).unwrap();
+    assert_eq!(ops[2].fields.keys().collect::<Vec<_>>(), vec!["last_name"]);
+    assert!(ops[2].hlc > ops[1].hlc);
+    assert_eq!(s.audit_for(c.id).unwrap().len(), 3);
     // Stage change writes a status-change activity on the timeline.
     s.update_contact(c.id, &[("stage".into(), "client".into())])
         .unwrap();
@@ -349,6 +366,7 @@ fn every_write_leaves_an_audit_entry_an_outbox_op_and_an_event_after_commit() {
         [
             "contact.created",
             "contact.updated",
+            "contact.updated", // the person's explicit same-value edit
             "contact.updated",
             "activity.created"
         ]
