@@ -56,6 +56,12 @@ impl RowData {
         let mut changed = false;
         let mut lost = false;
         for (name, value) in fields {
+            if let Value::Object(entries) = value {
+                let m = self.merge_entries(hlc, name, entries);
+                changed |= m.changed;
+                lost |= m.lost;
+                continue;
+            }
             let current = self.clocks.get(&name).copied().unwrap_or(Hlc::ZERO);
             if hlc <= current {
                 lost |= if name == DELETED {
@@ -75,6 +81,43 @@ impl RowData {
             changed = true;
         }
         Merged { changed, lost }
+    }
+
+    /// Merge a map field (custom fields) entry by entry: each entry takes
+    /// the op's value (`null`: removed) when the op is newer than the
+    /// entry's clock (an entry never written has none).
+    fn merge_entries(&mut self, hlc: Hlc, name: String, entries: Map<String, Value>) -> Merged {
+        // Each entry has its own clock (an entry never written has none,
+        // whatever other entries' writes); the field's is its newest write.
+        let newest = self.clocks.get(&name).copied().unwrap_or(Hlc::ZERO);
+        self.clocks.insert(name.clone(), newest.max(hlc));
+        let mut out = Merged::default();
+        let mut map = match self.fields.remove(&name) {
+            Some(Value::Object(m)) => m,
+            _ => {
+                out.changed = true;
+                Map::new()
+            }
+        };
+        for (key, value) in entries {
+            let clock = crm_protocol::schema::entry_clock(&name, &key);
+            let current = self.clocks.get(&clock).copied().unwrap_or(Hlc::ZERO);
+            if hlc <= current {
+                out.lost |= map.get(&key).unwrap_or(&Value::Null) != &value;
+                continue;
+            }
+            // The entry's clock moves even when its value does not (a
+            // removal of an entry never set still outranks older sets).
+            if value.is_null() {
+                map.remove(&key);
+            } else {
+                map.insert(key, value);
+            }
+            self.clocks.insert(clock, hlc);
+            out.changed = true;
+        }
+        self.fields.insert(name, Value::Object(map));
+        out
     }
 
     /// The clocks as stored: `{"_": c, field: other…}` where `c` is the
@@ -197,6 +240,55 @@ mod tests {
         let m = r.merge_owned(hlc(25, 3), op(&[(DELETED, Value::Bool(true))]));
         assert_eq!((m.changed, m.lost), (false, false));
         assert_eq!(r.fields["city"], "York");
+    }
+
+    /// A map field merges entry by entry: two devices' different custom
+    /// fields both stay, `null` removes an entry, a stale write of an
+    /// entry loses to a newer one, and any order gives the same row.
+    #[test]
+    fn map_fields_merge_entry_by_entry() {
+        let create = op(&[("custom", serde_json::json!({"score": "1"}))]);
+        let a = op(&[("custom", serde_json::json!({"score": "7"}))]);
+        let b = op(&[("custom", serde_json::json!({"segment": "gold"}))]);
+        let gone = op(&[("custom", serde_json::json!({"score": null}))]);
+        let stale = op(&[("custom", serde_json::json!({"segment": "tin"}))]);
+        let ops = [
+            (hlc(10, 1), create),
+            (hlc(20, 1), a),
+            (hlc(21, 2), b),
+            (hlc(30, 2), gone),
+            (hlc(15, 3), stale),
+        ];
+        let mut forward = RowData::default();
+        for (h, o) in &ops {
+            forward.apply(*h, o);
+        }
+        assert_eq!(
+            forward.fields["custom"],
+            serde_json::json!({"segment": "gold"})
+        );
+        let mut backward = RowData::default();
+        for (h, o) in ops.iter().rev() {
+            backward.apply(*h, o);
+        }
+        assert_eq!(backward.fields, forward.fields);
+        assert_eq!(backward.clocks, forward.clocks);
+        let m = forward.merge_owned(
+            hlc(16, 3),
+            op(&[("custom", serde_json::json!({"segment": "tin"}))]),
+        );
+        assert!(m.lost && !m.changed);
+        // An older write of an entry nobody else wrote still lands, however
+        // new the other entries are.
+        let m = forward.merge_owned(
+            hlc(12, 3),
+            op(&[("custom", serde_json::json!({"tier": "2"}))]),
+        );
+        assert!(m.changed && !m.lost);
+        assert_eq!(
+            forward.fields["custom"],
+            serde_json::json!({"segment": "gold", "tier": "2"})
+        );
     }
 
     #[test]

@@ -513,8 +513,11 @@ pub fn instalment_id(policy_id: Uuid, due_date: &str) -> Uuid {
 /// payment that went into it; money left over shows as a payment of its
 /// own. `rows` are one policy's stored rows.
 pub fn settle(rows: Vec<Payment>) -> Vec<Payment> {
-    let (mut due, mut paid): (Vec<Payment>, Vec<Payment>) =
-        rows.into_iter().partition(|p| p.amount_due_minor > 0);
+    // A payment received is a row with nothing due and money paid; every
+    // other row (odd amounts from elsewhere included) is kept as it is.
+    let (mut paid, mut due): (Vec<Payment>, Vec<Payment>) = rows
+        .into_iter()
+        .partition(|p| p.amount_due_minor == 0 && p.amount_paid_minor > 0);
     // Older builds added payments to the instalment itself: that money
     // counts as paid in, like a payment received, on its date.
     for d in &mut due {

@@ -255,11 +255,31 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
     };
     let local_deleted = is_tombstone(tx, table, &id)?;
     let mut clocks = local.clocks;
+    // Map fields merge entry by entry (see `Kind::TextMap`).
+    let maps: Vec<(&'static str, Value)> = table
+        .spec()
+        .fields
+        .iter()
+        .filter(|f| f.kind == crm_protocol::schema::Kind::TextMap)
+        .filter_map(|f| {
+            let merged =
+                merge_entries(f.name, &local.fields, &row.fields, &row_clocks, &mut clocks);
+            merged.map(|m| (f.name, m))
+        })
+        .collect();
     let mut changed: Vec<(&'static str, &Value)> = Vec::new();
     let mut changes = Map::new();
+    for (f, new) in &maps {
+        let old = local.fields.get(*f).unwrap_or(&Value::Null);
+        changed.push((f, new));
+        changes.insert(
+            (*f).to_string(),
+            Value::Array(vec![old.clone(), new.clone()]),
+        );
+    }
     let mut deleted_now = false;
     for (name, remote) in &row_clocks {
-        if *remote <= clock_of(&clocks, name) {
+        if *remote <= clock_of(&clocks, name) || is_map_field(table, name) {
             continue;
         }
         if name == crm_protocol::schema::DELETED {
@@ -319,6 +339,68 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
         tx.announce(table, row.row_id, Action::Updated, &names);
     }
     Ok(Ok(Merged::Changed))
+}
+
+/// Whether `name` is a map field of `table` or one of its entries' clocks
+/// (merged by [`merge_entries`]).
+fn is_map_field(table: Table, name: &str) -> bool {
+    let field = name.split_once('.').map_or(name, |(f, _)| f);
+    table
+        .spec()
+        .field(field)
+        .is_some_and(|f| f.kind == crm_protocol::schema::Kind::TextMap)
+}
+
+/// Merge map field `field` entry by entry: an entry takes the pulled value
+/// (absent: removed) when its pulled clock is newer than the local one;
+/// the entry's clock moves either way. The map
+/// as it is now, when it changed.
+fn merge_entries(
+    field: &str,
+    local: &Map<String, Value>,
+    pulled: &Map<String, Value>,
+    pulled_clocks: &std::collections::BTreeMap<String, Hlc>,
+    clocks: &mut Map<String, Value>,
+) -> Option<Value> {
+    let empty = Map::new();
+    let before = local
+        .get(field)
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let remote = pulled
+        .get(field)
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let prefix = format!("{field}.");
+    let mut keys: std::collections::BTreeSet<&str> = before.keys().map(String::as_str).collect();
+    keys.extend(remote.keys().map(String::as_str));
+    keys.extend(pulled_clocks.keys().filter_map(|k| k.strip_prefix(&prefix)));
+    // An entry here without a clock of its own was written with its row's
+    // creation (the field's clock); one not here was never written here.
+    // On the server every entry written has its own clock.
+    let local_base = clock_of(clocks, field);
+    let mut map = before.clone();
+    for key in keys {
+        let name = crm_protocol::schema::entry_clock(field, key);
+        let theirs = pulled_clocks.get(&name).copied().unwrap_or(Hlc::ZERO);
+        let ours = clocks
+            .get(&name)
+            .and_then(|v| v.as_str()?.parse::<Hlc>().ok())
+            .unwrap_or(if before.contains_key(key) {
+                local_base
+            } else {
+                Hlc::ZERO
+            });
+        if theirs <= ours {
+            continue;
+        }
+        match remote.get(key) {
+            Some(v) => map.insert(key.to_string(), v.clone()),
+            None => map.remove(key),
+        };
+        clocks.insert(name, Value::String(theirs.to_string()));
+    }
+    (&map != before).then_some(Value::Object(map))
 }
 
 fn is_tombstone(tx: &WriteTx<'_>, table: Table, id: &str) -> Result<bool> {

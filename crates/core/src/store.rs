@@ -787,6 +787,27 @@ impl Store {
         })
     }
 
+    /// A second connection to this profile that may write, for work that
+    /// must not hold this one for long (a sync waiting on the network):
+    /// same identity, region and listeners (so changes it merges reach the
+    /// same plugin hooks); its write transactions and this store's take
+    /// turns in SQLite, each waiting for the other's to end.
+    pub fn open_sibling(&self) -> Result<Store> {
+        let (conn, _) = open_connection(&self.path, self.key.as_ref(), false, Some(self.layout))?;
+        Ok(Store {
+            conn,
+            path: self.path.clone(),
+            identity: self.identity.clone(),
+            clock: Clock::new(self.clock.node()),
+            listeners: self.listeners.clone(),
+            default_region: self.default_region,
+            acting: None,
+            key: self.key.clone(),
+            layout: self.layout,
+            checkpointer: None,
+        })
+    }
+
     /// Re-read the identity and default region from the database (they
     /// change when another connection signs in or sets the region).
     pub fn refresh(&mut self) -> Result<()> {
@@ -986,8 +1007,12 @@ impl Store {
         // Shared from here on, for as long as the transaction (which still
         // cannot nest: `self` stays borrowed mutably).
         let conn: &Connection = conn;
+        // The write lock is taken at the start, waiting (the busy timeout)
+        // for another connection's write to end: a transaction that read
+        // first and then found another connection had written meanwhile
+        // would fail at once instead.
         let tx =
-            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
         Ok(WriteTx {
             tx,
             tenant_text: identity.tenant_id.to_string(),
@@ -1155,6 +1180,26 @@ fn check_field(field: &crm_protocol::schema::Field, v: &Value) -> Result<()> {
         crate::ValidationError::new(field.name, format!("must be {expected}"))
     })?;
     Ok(())
+}
+
+/// The entries of map `new` that differ from map `old`: their new value,
+/// or `null` for one removed (a map field's op, see `Kind::TextMap`).
+fn changed_entries(old: &Value, new: &Value) -> Map<String, Value> {
+    let empty = Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let new = new.as_object().unwrap_or(&empty);
+    let mut out = Map::new();
+    for (k, v) in new {
+        if old.get(k) != Some(v) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for k in old.keys() {
+        if !new.contains_key(k) {
+            out.insert(k.clone(), Value::Null);
+        }
+    }
+    out
 }
 
 /// A new row's values in column order, checked against the synced
@@ -1408,11 +1453,20 @@ impl<'s> WriteTx<'s> {
         };
         let spec = table.spec();
         let mut changed: Vec<(&'static str, &Value)> = Vec::with_capacity(spec.fields.len());
+        // A map field's op carries only its entries that changed.
+        let mut entries: Vec<(&'static str, Map<String, Value>)> = Vec::new();
         for field in spec.fields {
             // An update leaves the fields `after` does not name alone.
             let f = field.name;
             let Some(new) = after.get(f) else { continue };
-            if b.fields.get(f).unwrap_or(&Value::Null) == new && !named.contains(&f) {
+            let old = b.fields.get(f).unwrap_or(&Value::Null);
+            if field.kind == crm_protocol::schema::Kind::TextMap {
+                let diff = changed_entries(old, new);
+                if diff.is_empty() {
+                    continue;
+                }
+                entries.push((f, diff));
+            } else if old == new && !named.contains(&f) {
                 continue;
             }
             check_field(field, new)?;
@@ -1429,8 +1483,19 @@ impl<'s> WriteTx<'s> {
         let mut out_fields = Map::new();
         for (f, new) in &changed {
             let old = b.fields.get(*f).cloned().unwrap_or(Value::Null);
-            clocks.insert((*f).to_string(), Value::String(hlc_text.clone()));
-            out_fields.insert((*f).to_string(), (*new).clone());
+            match entries.iter().find(|(name, _)| name == f) {
+                Some((_, diff)) => {
+                    for key in diff.keys() {
+                        let clock = crm_protocol::schema::entry_clock(f, key);
+                        clocks.insert(clock, Value::String(hlc_text.clone()));
+                    }
+                    out_fields.insert((*f).to_string(), Value::Object(diff.clone()));
+                }
+                None => {
+                    clocks.insert((*f).to_string(), Value::String(hlc_text.clone()));
+                    out_fields.insert((*f).to_string(), (*new).clone());
+                }
+            }
             audit.insert((*f).to_string(), Value::Array(vec![old, (*new).clone()]));
         }
         let clocks = serde_json::to_string(&clocks)?;

@@ -633,6 +633,12 @@ pub(crate) fn compact_clocks(
             out.insert((*f).to_string(), Value::String(of(f).to_string()));
         }
     }
+    // Clocks of map entries (`custom.score`) are kept as they are.
+    for (k, h) in clocks {
+        if k != crm_protocol::schema::DELETED && !fields.contains(&k.as_str()) {
+            out.insert(k.clone(), Value::String(h.to_string()));
+        }
+    }
     // Never let `deleted` fall back to `_`: absent means never deleted.
     let d = clocks
         .get(crm_protocol::schema::DELETED)

@@ -55,7 +55,10 @@ pub enum Kind {
     TextList,
     /// A JSON object of at most [`MAX_MAP`] entries, each named by 1 to
     /// [`MAX_MAP_NAME`] characters with a string value of at most
-    /// [`MAX_TEXT`] characters (custom fields).
+    /// [`MAX_TEXT`] characters (custom fields). Merged entry by entry: each
+    /// entry has its own clock ([`entry_clock`]), so two devices that set
+    /// different entries keep both. An op carries only the entries it
+    /// changes, `null` removing one.
     TextMap,
     /// One of these strings, exactly (an enum of the store, in its serde
     /// form).
@@ -209,6 +212,13 @@ pub const ACTIVITIES: Table = Table {
 /// The synced tables, each with its fields in column order.
 pub const TABLES: &[Table] = &[CONTACTS, POLICIES, PAYMENTS, TASKS, ACTIVITIES];
 
+/// The clock name of entry `key` of map field `field` (a
+/// [`Kind::TextMap`]): `custom.score`. An entry without a clock of its own
+/// was written with the field's.
+pub fn entry_clock(field: &str, key: &str) -> String {
+    format!("{field}.{key}")
+}
+
 /// The synced table called `name`, if there is one.
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
@@ -343,7 +353,9 @@ impl Field {
             Kind::TextMap => v.as_object().is_some_and(|m| {
                 m.len() <= MAX_MAP
                     && m.iter().all(|(k, v)| {
-                        !k.trim().is_empty() && within(k, MAX_MAP_NAME) && text(v, MAX_TEXT)
+                        !k.trim().is_empty()
+                            && within(k, MAX_MAP_NAME)
+                            && (v.is_null() || text(v, MAX_TEXT))
                     })
             }),
             Kind::OneOf(allowed) => v.as_str().is_some_and(|s| allowed.contains(&s)),
@@ -369,8 +381,8 @@ impl Field {
                 format!("a list of at most {MAX_LIST} strings of at most {MAX_TEXT} characters")
             }
             Kind::TextMap => format!(
-                "an object of at most {MAX_MAP} strings of at most {MAX_TEXT} characters, \
-                 named by 1 to {MAX_MAP_NAME} characters"
+                "an object of at most {MAX_MAP} strings of at most {MAX_TEXT} characters \
+                 (or null, to remove one), named by 1 to {MAX_MAP_NAME} characters"
             ),
             Kind::OneOf(allowed) => format!("one of {}", allowed.join(", ")),
         };

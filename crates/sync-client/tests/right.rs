@@ -353,3 +353,45 @@ fn a_schedule_made_on_two_devices_is_one_schedule() {
         );
     }
 }
+
+fn custom(path: &Path, id: Uuid) -> std::collections::BTreeMap<String, String> {
+    open(path).contact(id).expect("contact").custom
+}
+
+fn set_custom(path: &Path, id: Uuid, name: &str, value: Option<&str>) {
+    let change = vec![(name.to_string(), value.map(str::to_string))];
+    open(path)
+        .set_contacts_custom(&[(id, change)])
+        .expect("custom field");
+}
+
+/// Custom fields merge one by one: two devices (or two plugins on two
+/// devices) that set different custom fields of a contact before syncing
+/// keep both, and one removed on a device stays removed, while the other
+/// device's older write of another field still lands.
+#[test]
+fn custom_fields_set_on_two_devices_are_both_kept() {
+    let w = World::start();
+    let a = w.device("a", "a@acme.test");
+    let b = w.device("b", "b@acme.test");
+    let id = new_contact(&a, None);
+    set_custom(&a, id, "source_campaign", Some("spring"));
+    w.sync(&a);
+    w.sync(&b);
+    // B writes first (older), A later; each a field of its own, and A
+    // removes the campaign.
+    set_custom(&b, id, "segment", Some("gold"));
+    std::thread::sleep(Duration::from_millis(5));
+    set_custom(&a, id, "score", Some("7"));
+    set_custom(&a, id, "source_campaign", None);
+    w.sync(&a);
+    w.sync(&b);
+    w.sync(&a);
+    let want: std::collections::BTreeMap<String, String> = [
+        ("score".to_string(), "7".to_string()),
+        ("segment".to_string(), "gold".to_string()),
+    ]
+    .into();
+    assert_eq!(custom(&a, id), want);
+    assert_eq!(custom(&b, id), want);
+}
