@@ -50,17 +50,28 @@ impl App {
         })
     }
 
-    /// Push local changes and pull the server's, now.
+    /// Push local changes and pull the server's, now. The exchange with
+    /// the server runs on a connection of its own, never holding the
+    /// store the window's commands use: saving, typing and imports go on
+    /// while a sync waits on a slow network (its short write transactions
+    /// and theirs take turns).
     pub fn sync_now(&self) -> ApiResult<SyncReportDto> {
         let dir = self.data_dir().to_path_buf();
-        let report = self.write(|s| {
-            let status = s.sync_status()?;
-            let (Some(server), Some(token)) = (status.server, s.device_token(&dir)?) else {
+        let s = self.session()?;
+        let (mut own, server, token) = {
+            let store = crate::lock_store(&s)?;
+            let status = store.sync_status()?;
+            let (Some(server), Some(token)) = (status.server, store.device_token(&dir)?) else {
                 return Err(crm_sync_client::SyncError::NotSignedIn.into());
             };
-            let conn = Connection::new(&server, Options::default())?;
-            Ok(crm_sync_client::sync(s, &conn, &token)?)
-        })?;
+            (store.open_sibling()?, server, token)
+        };
+        let conn = Connection::new(&server, Options::default())?;
+        let report = crm_sync_client::sync(&mut own, &conn, &token);
+        drop(own);
+        // Plugins' hooks for what arrived from other devices.
+        self.run_hooks(&s, &mut |_, _| true);
+        let report = report?;
         Ok(SyncReportDto {
             pushed: report.pushed as u32,
             pulled: report.pulled as u32,

@@ -1,0 +1,115 @@
+//! The app's sync never stands in the window's way: while a sync waits on
+//! a slow server, saving a contact answers at once. Real parts: an
+//! encrypted profile, the real server over a throwaway PostgreSQL, and a
+//! proxy in front of it that holds every answer back for seconds.
+
+crm_plugins::counting_allocator!();
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crm_app::dto::*;
+use crm_app::App;
+use crm_pg_testkit::TestPg;
+use crm_sync_server::auth::Role;
+use crm_sync_server::{admin, db, Limits};
+
+const PASS: &str = "a long enough passphrase";
+const PW: &str = "account password 1";
+const DELAY: Duration = Duration::from_secs(3);
+
+/// Forward each connection to `target` after holding it back for `DELAY`.
+async fn slow_proxy(target: SocketAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(DELAY).await;
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn form(first: &str, email: &str) -> ContactForm {
+    ContactForm {
+        first_name: first.into(),
+        emails: vec![email.into()],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
+    let pg = TestPg::start().expect("postgres");
+    pg.create_database("crm", "crm_owner", "crm_app")
+        .expect("database");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (server, proxy) = rt.block_on(async {
+        let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
+            .await
+            .expect("owner");
+        db::migrate(&owner).await.expect("migrate");
+        let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
+        admin::add_user(&owner, t, "a@acme.test", PW, Role::Admin, None)
+            .await
+            .expect("user");
+        let pool = db::connect(&pg.url("crm_app", "crm"), 4)
+            .await
+            .expect("pool");
+        let server = crm_sync_server::local::spawn(pool, Limits::default(), 0)
+            .await
+            .expect("serve");
+        let proxy = slow_proxy(server.addr).await;
+        (server, proxy)
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = Arc::new(App::new(dir.path().join("profile")));
+    app.profile_create(Some(PASS.into()), "GB")
+        .expect("profile");
+    app.sync_login(LoginArgs {
+        server: format!("http://{proxy}"),
+        email: "a@acme.test".into(),
+        password: PW.into(),
+    })
+    .expect("sign in (slowly)");
+    app.contact_create(form("Ann", "ann@example.com"))
+        .expect("contact");
+
+    let syncing = {
+        let app = app.clone();
+        std::thread::spawn(move || app.sync_now())
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!syncing.is_finished(), "the sync is waiting on the server");
+    let started = Instant::now();
+    app.contact_create(form("Bob", "bob@example.com"))
+        .expect("saved during the sync");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "saving waited {took:?} for the sync"
+    );
+    assert!(
+        !syncing.is_finished(),
+        "the save did not wait for it to end"
+    );
+    let first = syncing.join().expect("thread").expect("the sync");
+    // What was saved meanwhile goes with this sync (it pushes until the
+    // queue is empty) or the next; nothing is left behind or sent twice.
+    let second = app.sync_now().expect("second sync");
+    assert_eq!(first.pushed + second.pushed, 2, "{first:?} {second:?}");
+    assert_eq!(app.sync_status().expect("status").pending, 0);
+    server.stop();
+}
