@@ -1,10 +1,16 @@
 //! Convergence under faults, as a property: several devices make random
-//! offline creates, edits and deletes and sync in random orders, while the
-//! server restarts and a proxy drops responses after the server has acted
-//! on them (the device cannot know whether its push landed). At the end,
-//! after every device has synced twice: every device equals the server, the
-//! outboxes are empty, nothing was set aside, and the server equals the
-//! per-field LWW of every op any device ever made (no acknowledged op lost).
+//! offline creates, edits, custom fields and deletes, policies, premium
+//! schedules and payments, and sync in random orders, while the server
+//! restarts, a proxy drops responses after the server has acted on them
+//! (the device cannot know whether its push landed), device clocks run
+//! up to two minutes off (within the drift the server accepts) and are set
+//! right, and devices restart (their clocks start afresh). At the end,
+//! after every device has synced twice: every device equals the server
+//! (contacts with their custom fields, and each policy's settled
+//! payments), the outboxes are empty, nothing was set aside, the server
+//! equals the per-field LWW of every op any device ever made (no
+//! acknowledged op lost), every payment recorded counts once, and no
+//! schedule has two instalments on one date.
 //!
 //! Real parts: SQLCipher stores, the real server over a throwaway
 //! PostgreSQL, real TCP through a fault-injecting proxy.
@@ -15,7 +21,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crm_core::{ContactDraft, ContactQuery, FixedPassphrase, KeyStoreChoice, Store};
+use crm_core::policies::settle;
+use crm_core::{
+    ContactDraft, ContactQuery, FixedPassphrase, KeyStoreChoice, Payment, PolicyDraft, Store,
+};
 use crm_pg_testkit::TestPg;
 use crm_protocol::SyncOp;
 use crm_sync_client::{Connection, Options};
@@ -38,7 +47,19 @@ const PW: &str = "account password 1";
 enum Action {
     Create(usize),
     Edit(usize, usize, usize, u8),
+    /// Set (value > 0) or remove a custom field of a contact.
+    Custom(usize, usize, usize, u8),
     Delete(usize, usize),
+    /// A policy for a contact.
+    Policy(usize, usize),
+    /// Schedule a policy's premiums.
+    Schedule(usize, usize),
+    /// Record a payment of (1..=4) × £10.50 against a policy.
+    Pay(usize, usize, u8),
+    /// Set a device's clock off by one of `SKEWS`.
+    Skew(usize, usize),
+    /// The device's process ends; the next starts with a fresh clock.
+    Reopen(usize),
     Sync(usize),
     DropResponses(usize),
     RestartServer,
@@ -48,12 +69,47 @@ fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         3 => (0..DEVICES).prop_map(Action::Create),
         6 => (0..DEVICES, 0..8usize, 0..3usize, 0..4u8).prop_map(|(d, c, f, v)| Action::Edit(d, c, f, v)),
+        3 => (0..DEVICES, 0..8usize, 0..3usize, 0..3u8).prop_map(|(d, c, k, v)| Action::Custom(d, c, k, v)),
         1 => (0..DEVICES, 0..8usize).prop_map(|(d, c)| Action::Delete(d, c)),
+        2 => (0..DEVICES, 0..3usize).prop_map(|(d, c)| Action::Policy(d, c)),
+        3 => (0..DEVICES, 0..2usize).prop_map(|(d, p)| Action::Schedule(d, p)),
+        3 => (0..DEVICES, 0..2usize, 1..5u8).prop_map(|(d, p, n)| Action::Pay(d, p, n)),
+        1 => (0..DEVICES, 0..SKEWS.len()).prop_map(|(d, s)| Action::Skew(d, s)),
+        1 => (0..DEVICES).prop_map(Action::Reopen),
         5 => (0..DEVICES).prop_map(Action::Sync),
         1 => (1..3usize).prop_map(Action::DropResponses),
         1 => Just(Action::RestartServer),
     ]
 }
+
+/// Clock offsets a device may run with, milliseconds: within the drift the
+/// server accepts.
+const SKEWS: [i64; 4] = [0, 120_000, -120_000, 90_000];
+
+/// Each device's clock offset (devices are numbered in a case).
+static OFFSETS: [std::sync::atomic::AtomicI64; DEVICES] =
+    [const { std::sync::atomic::AtomicI64::new(0) }; DEVICES];
+
+fn wall_of(device: usize) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    (now + OFFSETS[device].load(Ordering::SeqCst)).max(0) as u64
+}
+
+fn wall0() -> u64 {
+    wall_of(0)
+}
+fn wall1() -> u64 {
+    wall_of(1)
+}
+fn wall2() -> u64 {
+    wall_of(2)
+}
+const WALLS: [fn() -> u64; DEVICES] = [wall0, wall1, wall2];
+
+const CUSTOM_KEYS: [&str; 3] = ["score", "segment", "tier"];
 
 /// A TCP proxy that can drop the server's answer: it forwards the request,
 /// waits for the first byte of the response, then closes both sides.
@@ -195,7 +251,7 @@ const FIELDS: [&str; 3] = ["city", "stage", "job_title"];
 const STAGES: [&str; 4] = ["lead", "client", "lost", "prospect"];
 
 fn compared(m: serde_json::Map<String, Value>) -> BTreeMap<String, Value> {
-    ["display_name", "city", "stage", "job_title"]
+    ["display_name", "city", "stage", "job_title", "custom"]
         .iter()
         .map(|f| (f.to_string(), m.get(*f).cloned().unwrap_or(Value::Null)))
         .collect()
@@ -220,7 +276,41 @@ fn local_contacts(store: &Store) -> BTreeMap<Uuid, BTreeMap<String, Value>> {
 struct Device {
     store: Store,
     token: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+fn pass() -> FixedPassphrase {
+    FixedPassphrase(Zeroizing::new("profile passphrase".into()))
+}
+
+/// Each policy's payment rows on the server (instalments and payments
+/// received).
+fn server_payments(world: &World, tenant: Uuid) -> BTreeMap<Uuid, Vec<Payment>> {
+    let rows: Vec<(Uuid, Value)> = world.rt.block_on(async {
+        let mut tx = db::tenant_tx(&world.owner, tenant).await.expect("tx");
+        crm_sync_server::sql::query_as(
+            "SELECT id, fields FROM rows WHERE tbl = 'payments' AND NOT deleted",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .expect("rows")
+    });
+    let mut by_policy: BTreeMap<Uuid, Vec<Payment>> = BTreeMap::new();
+    for (id, mut fields) in rows {
+        fields["id"] = Value::String(id.to_string());
+        let p: Payment = serde_json::from_value(fields).expect("a payment row");
+        by_policy.entry(p.policy_id).or_default().push(p);
+    }
+    by_policy
+}
+
+/// A settled payment as compared: what is due and paid, not the ids or
+/// the dates of the payment that settled it (equal payments on one day
+/// may settle in either order).
+fn money(list: &[Payment]) -> Vec<(String, i64, i64)> {
+    list.iter()
+        .map(|p| (p.due_date.clone(), p.amount_due_minor, p.amount_paid_minor))
+        .collect()
 }
 
 fn record_outbox(store: &Store, ops: &mut HashMap<Uuid, SyncOp>) {
@@ -243,9 +333,8 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
     let mut devices: Vec<Device> = (0..DEVICES)
         .map(|_| {
             let dir = tempfile::tempdir().expect("tmp");
-            let pass = FixedPassphrase(Zeroizing::new("profile passphrase".into()));
             let mut store =
-                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass).expect("profile");
+                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
             let resp = conn
                 .login(&email, PW, store.identity().device_id, "prop")
                 .expect("login");
@@ -255,11 +344,19 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
             Device {
                 store,
                 token: resp.token,
-                _dir: dir,
+                dir,
             }
         })
         .collect();
+    for o in &OFFSETS {
+        o.store(0, Ordering::SeqCst);
+    }
+    for (i, dev) in devices.iter_mut().enumerate() {
+        dev.store.set_wall_clock(WALLS[i]);
+    }
     let mut ids: Vec<Uuid> = Vec::new();
+    let mut policies: Vec<Uuid> = Vec::new();
+    let mut paid_in: i64 = 0;
     let mut all_ops: HashMap<Uuid, SyncOp> = HashMap::new();
     let mut n = 0;
     for a in actions {
@@ -285,10 +382,61 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
                         .update_contact(*id, &[(FIELDS[*f].to_string(), value)]);
                 }
             }
+            Action::Custom(d, k, key, v) => {
+                if let Some(id) = ids.get(*k) {
+                    let value = (*v > 0).then(|| format!("v{v}"));
+                    let change = vec![(CUSTOM_KEYS[*key].to_string(), value)];
+                    let _ = devices[*d].store.set_contacts_custom(&[(*id, change)]);
+                }
+            }
             Action::Delete(d, k) => {
                 if let Some(id) = ids.get(*k) {
                     let _ = devices[*d].store.delete_contact(*id);
                 }
+            }
+            Action::Policy(d, k) => {
+                if let Some(id) = ids.get(*k) {
+                    let made = devices[*d].store.create_policy(&PolicyDraft {
+                        contact_id: Some(*id),
+                        policy_number: format!("P-{}", policies.len()),
+                        carrier: "Aviva".into(),
+                        line_of_business: "home".into(),
+                        premium: "25.00".into(),
+                        currency: Some("GBP".into()),
+                        frequency: Some("quarterly".into()),
+                        effective: "2025-01-01".into(),
+                        expiry: Some("2025-12-31".into()),
+                        status: Some("active".into()),
+                    });
+                    if let Ok(p) = made {
+                        policies.push(p.id);
+                    }
+                }
+            }
+            Action::Schedule(d, p) => {
+                if let Some(id) = policies.get(*p) {
+                    let _ = devices[*d].store.schedule_premiums(*id);
+                }
+            }
+            Action::Pay(d, p, n) => {
+                if let Some(id) = policies.get(*p) {
+                    let day =
+                        chrono::NaiveDate::from_ymd_opt(2025, 1, 1 + *n as u32).expect("date");
+                    let amount = format!("{}.50", 10 * *n as i64);
+                    if devices[*d]
+                        .store
+                        .record_payment(*id, &amount, day, "card", None)
+                        .is_ok()
+                    {
+                        paid_in += 1_000 * *n as i64 + 50;
+                    }
+                }
+            }
+            Action::Skew(d, s) => OFFSETS[*d].store(SKEWS[*s], Ordering::SeqCst),
+            Action::Reopen(d) => {
+                let dev = &mut devices[*d];
+                dev.store = Store::open(dev.dir.path(), &pass()).expect("reopen");
+                dev.store.set_wall_clock(WALLS[*d]);
             }
             Action::Sync(d) => {
                 let dev = &mut devices[*d];
@@ -335,6 +483,39 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
         .map(|(id, r)| (id, compared(r.fields)))
         .collect();
     prop_assert_eq!(&server, &expected, "server vs LWW of all ops");
+    // Payments: every device settles each policy as the server's rows do,
+    // every payment recorded counts once, no date has two instalments.
+    let on_server = server_payments(world, tenant);
+    for (i, dev) in devices.iter().enumerate() {
+        for (policy, rows) in &on_server {
+            let here = dev.store.payments_of(*policy).expect("payments");
+            let settled = settle(rows.clone());
+            prop_assert_eq!(
+                money(&here),
+                money(&settled),
+                "device {} policy {}",
+                i,
+                policy
+            );
+        }
+    }
+    let total: i64 = on_server
+        .values()
+        .flatten()
+        .map(|p| p.amount_paid_minor)
+        .sum();
+    prop_assert_eq!(total, paid_in, "money received, counted once");
+    for rows in on_server.values() {
+        let mut dates: Vec<&str> = rows
+            .iter()
+            .filter(|p| p.amount_due_minor > 0)
+            .map(|p| p.due_date.as_str())
+            .collect();
+        dates.sort_unstable();
+        let n = dates.len();
+        dates.dedup();
+        prop_assert_eq!(dates.len(), n, "one instalment per date");
+    }
     Ok(())
 }
 
@@ -356,6 +537,175 @@ fn devices_converge_with_the_server_through_faults_and_restarts() {
         case.set(case.get() + 1);
         run_case(&mut world.borrow_mut(), case.get(), &actions)
     });
+    if let Err(e) = result {
+        panic!("{e}\nserver log tail:\n{}", tail(&world.borrow().pg.log()));
+    }
+}
+
+#[derive(Clone, Debug)]
+enum MoneyAction {
+    Schedule(usize),
+    Pay(usize, u8),
+    Skew(usize, usize),
+    Reopen(usize),
+    Sync(usize),
+    DropResponses(usize),
+}
+
+fn money_action() -> impl Strategy<Value = MoneyAction> {
+    prop_oneof![
+        2 => (0..DEVICES).prop_map(MoneyAction::Schedule),
+        4 => (0..DEVICES, 1..5u8).prop_map(|(d, n)| MoneyAction::Pay(d, n)),
+        1 => (0..DEVICES, 0..SKEWS.len()).prop_map(|(d, s)| MoneyAction::Skew(d, s)),
+        1 => (0..DEVICES).prop_map(MoneyAction::Reopen),
+        3 => (0..DEVICES).prop_map(MoneyAction::Sync),
+        1 => (1..3usize).prop_map(MoneyAction::DropResponses),
+    ]
+}
+
+/// One policy known to every device, then schedules and payments made on
+/// any of them between random syncs, with clocks off, restarts and lost
+/// answers: every device settles the policy as the server's rows do,
+/// every payment counts once, and the schedule has one instalment per
+/// date.
+fn run_money_case(
+    world: &mut World,
+    case: usize,
+    actions: &[MoneyAction],
+) -> Result<(), TestCaseError> {
+    let (tenant, email) = world.tenant(case);
+    let url = format!("http://{}", world.proxy.addr);
+    let opts = Options {
+        batch: 7,
+        page: 5,
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(10),
+    };
+    let conn = Connection::new(&url, opts).expect("client");
+    let mut devices: Vec<Device> = (0..DEVICES)
+        .map(|i| {
+            let dir = tempfile::tempdir().expect("tmp");
+            let mut store =
+                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
+            let resp = conn
+                .login(&email, PW, store.identity().device_id, "prop")
+                .expect("login");
+            store
+                .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
+                .expect("bind");
+            OFFSETS[i].store(0, Ordering::SeqCst);
+            store.set_wall_clock(WALLS[i]);
+            Device {
+                store,
+                token: resp.token,
+                dir,
+            }
+        })
+        .collect();
+    let mut draft = ContactDraft::default();
+    draft.set("first_name", "Payer").expect("draft");
+    let contact = devices[0].store.create_contact(&draft).expect("contact");
+    let policy = devices[0]
+        .store
+        .create_policy(&PolicyDraft {
+            contact_id: Some(contact.id),
+            policy_number: "P-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "home".into(),
+            premium: "25.00".into(),
+            currency: Some("GBP".into()),
+            frequency: Some("quarterly".into()),
+            effective: "2025-01-01".into(),
+            expiry: Some("2025-12-31".into()),
+            status: Some("active".into()),
+        })
+        .expect("policy")
+        .id;
+    for dev in devices.iter_mut() {
+        crm_sync_client::sync(&mut dev.store, &conn, &dev.token)
+            .map_err(|e| TestCaseError::fail(format!("setup sync: {e}")))?;
+    }
+    let mut paid_in = 0i64;
+    for a in actions {
+        match a {
+            MoneyAction::Schedule(d) => {
+                devices[*d]
+                    .store
+                    .schedule_premiums(policy)
+                    .expect("schedule");
+            }
+            MoneyAction::Pay(d, n) => {
+                let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1 + *n as u32).expect("date");
+                devices[*d]
+                    .store
+                    .record_payment(policy, &format!("{}.50", 10 * *n as i64), day, "card", None)
+                    .expect("payment");
+                paid_in += 1_000 * *n as i64 + 50;
+            }
+            MoneyAction::Skew(d, s) => OFFSETS[*d].store(SKEWS[*s], Ordering::SeqCst),
+            MoneyAction::Reopen(d) => {
+                let dev = &mut devices[*d];
+                dev.store = Store::open(dev.dir.path(), &pass()).expect("reopen");
+                dev.store.set_wall_clock(WALLS[*d]);
+            }
+            MoneyAction::Sync(d) => {
+                let dev = &mut devices[*d];
+                let _ = crm_sync_client::sync(&mut dev.store, &conn, &dev.token);
+            }
+            MoneyAction::DropResponses(k) => world.proxy.drop_next.store(*k, Ordering::SeqCst),
+        }
+    }
+    world.proxy.drop_next.store(0, Ordering::SeqCst);
+    for _ in 0..2 {
+        for dev in devices.iter_mut() {
+            crm_sync_client::sync(&mut dev.store, &conn, &dev.token)
+                .map_err(|e| TestCaseError::fail(format!("final sync: {e}")))?;
+        }
+    }
+    let rows = server_payments(world, tenant)
+        .remove(&policy)
+        .unwrap_or_default();
+    let settled = settle(rows.clone());
+    for (i, dev) in devices.iter().enumerate() {
+        let here = dev.store.payments_of(policy).expect("payments");
+        prop_assert_eq!(money(&here), money(&settled), "device {}", i);
+    }
+    let total: i64 = rows.iter().map(|p| p.amount_paid_minor).sum();
+    prop_assert_eq!(total, paid_in, "money received, counted once");
+    let mut dates: Vec<&str> = rows
+        .iter()
+        .filter(|p| p.amount_due_minor > 0)
+        .map(|p| p.due_date.as_str())
+        .collect();
+    dates.sort_unstable();
+    let n = dates.len();
+    dates.dedup();
+    prop_assert_eq!(dates.len(), n, "one instalment per date");
+    Ok(())
+}
+
+#[test]
+fn money_received_and_schedules_converge_without_loss_or_doubling() {
+    let cases: u32 = std::env::var("CRM_SYNC_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    let world = std::cell::RefCell::new(World::start());
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 20,
+        ..Config::default()
+    });
+    let case = std::cell::Cell::new(0);
+    let result = runner.run(
+        &proptest::collection::vec(money_action(), 4..24),
+        |actions| {
+            case.set(case.get() + 1);
+            run_money_case(&mut world.borrow_mut(), case.get(), &actions)
+        },
+    );
     if let Err(e) = result {
         panic!("{e}\nserver log tail:\n{}", tail(&world.borrow().pg.log()));
     }
