@@ -43,6 +43,7 @@ pub const COMMANDS: &[&str] = &[
     "sync_status",
     "sync_login",
     "sync_now",
+    "sync_state",
     "settings",
     "settings_set_region",
     "settings_set_ai",

@@ -71,6 +71,7 @@ commands! {
     fn sync_status() -> SyncStatusDto = |a| a.sync_status();
     fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
     fn sync_now() -> SyncReportDto = |a| a.sync_now();
+    fn sync_state() -> SyncStateDto = |a| a.sync_state();
     fn settings() -> SettingsDto = |a| a.settings();
     fn settings_set_region(code: String) -> SettingsDto = |a| a.settings_set_region(&code);
     fn settings_set_ai(args: AiSettingsArgs) -> SettingsDto = |a| a.settings_set_ai(args);
@@ -128,11 +129,26 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync_status,
         sync_login,
         sync_now,
+        sync_state,
         settings,
         settings_set_region,
         settings_set_ai,
         settings_set_developer_mode,
     ]
+}
+
+/// Automatic sync: every quarter second the app is asked whether a sync is
+/// due (after a change, on start, periodically, after a backoff) and runs
+/// it if so, on a thread of its own so no command waits for it.
+pub fn start_auto_sync(app: Arc<App>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        if let Err(e) = app.sync_auto() {
+            if e.code != "locked" {
+                tracing::warn!(code = %e.code, "automatic sync could not run");
+            }
+        }
+    });
 }
 
 /// Every minute: due plugin schedules and pending hooks (nothing while the

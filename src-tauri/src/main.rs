@@ -76,6 +76,7 @@ fn main() {
             handle.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "app started");
             commands::start_ticker(app.clone());
+            commands::start_auto_sync(app.clone());
             Ok(())
         })
         .invoke_handler(commands::handler())

@@ -35,6 +35,7 @@ import type {
   RenewalDto,
   SettingsDto,
   SyncReportDto,
+  SyncStateDto,
   SyncStatusDto,
   TaskDto,
   TaskForm,
@@ -166,6 +167,7 @@ export const pluginRunAction = (id: string, action: string, record: string | nul
 export const syncStatus = () => call<SyncStatusDto>('sync_status');
 export const syncLogin = (args: LoginArgs) => mutate<SyncStatusDto>('sync_login', { args });
 export const syncNow = () => mutate<SyncReportDto>('sync_now');
+export const syncState = () => call<SyncStateDto>('sync_state');
 
 // ---- settings ------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 // The app: before a profile is open, the first-run or unlock screen; after,
 // the shell (sidebar + screen) with the toast area over everything.
 
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import * as api from './api';
+import type { SyncStateDto } from './bindings';
+import { syncLabel } from './lib/sync-state';
 import { LoadError, Loading } from './components/ui';
 import type { Route } from './lib/route';
 import { ContactEditScreen, ContactNewScreen } from './screens/contact-form';
@@ -71,6 +73,30 @@ function Screen(props: { route: Route }) {
   }
 }
 
+function SyncState() {
+  const [state, setState] = useState<SyncStateDto | null>(null);
+  useEffect(() => {
+    let live = true;
+    const poll = () =>
+      api.syncState().then(
+        (s) => live && setState(s),
+        () => live && setState(null),
+      );
+    void poll();
+    const timer = setInterval(() => void poll(), 2000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, []);
+  if (!state) return null;
+  return (
+    <a class={`sync-state sync-${state.state}`} href="#/sync" data-testid="sync-state" title={state.message ?? undefined}>
+      {syncLabel(state)}
+    </a>
+  );
+}
+
 function Shell() {
   const r = route.value;
   const current = section(r);
@@ -97,6 +123,7 @@ function Shell() {
             {n.label}
           </a>
         ))}
+        <SyncState />
         <div class="sidebar-foot">Your data stays encrypted on this computer.</div>
       </nav>
       <main class="main" id="main">

@@ -7,7 +7,9 @@ export type ApiError = {
 /**
  * One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
  * `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
- * `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `io`, `internal`.
+ * `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `offline` (the
+ * sync server cannot be reached), `signed_out` (sign in again), `io`,
+ * `internal`.
  */
 code: string, 
 /**
@@ -1081,6 +1083,30 @@ evicted: number,
  * Changes the server refused.
  */
 quarantined: number, };
+
+export type SyncStateDto = { 
+/**
+ * `off` (not signed in), `synced`, `syncing`, `waiting` (changes
+ * waiting to go), `offline` (server unreachable; retrying), `error`
+ * (see `message`).
+ */
+state: string, 
+/**
+ * Changes waiting to go up.
+ */
+pending: number, 
+/**
+ * What went wrong and what to do, for `offline` and `error`.
+ */
+message: string | null, 
+/**
+ * When the last sync finished (RFC 3339).
+ */
+last_success: string | null, 
+/**
+ * Seconds until the next try after a failure.
+ */
+retry_in_s: number | null, };
 
 export type LoginArgs = { 
 /**

@@ -60,6 +60,7 @@ pub fn typescript() -> String {
         NoticeDto,
         SyncStatusDto,
         SyncReportDto,
+        SyncStateDto,
         LoginArgs,
         SettingsDto,
         AiSettingsArgs,

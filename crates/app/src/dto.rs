@@ -721,6 +721,24 @@ pub struct SyncStatusDto {
     pub last_error: Option<String>,
 }
 
+/// Where automatic sync stands, for the window's frame.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, TS)]
+pub struct SyncStateDto {
+    /// `off` (not signed in), `synced`, `syncing`, `waiting` (changes
+    /// waiting to go), `offline` (server unreachable; retrying), `error`
+    /// (see `message`).
+    pub state: String,
+    /// Changes waiting to go up.
+    #[ts(type = "number")]
+    pub pending: i64,
+    /// What went wrong and what to do, for `offline` and `error`.
+    pub message: Option<String>,
+    /// When the last sync finished (RFC 3339).
+    pub last_success: Option<String>,
+    /// Seconds until the next try after a failure.
+    pub retry_in_s: Option<u32>,
+}
+
 /// What a sync did.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct SyncReportDto {

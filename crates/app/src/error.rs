@@ -10,7 +10,9 @@ use ts_rs::TS;
 pub struct ApiError {
     /// One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
     /// `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
-    /// `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `io`, `internal`.
+    /// `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `offline` (the
+    /// sync server cannot be reached), `signed_out` (sign in again), `io`,
+    /// `internal`.
     pub code: String,
     /// What went wrong and what to do, for people.
     pub message: String,
@@ -81,7 +83,16 @@ impl From<crm_plugins::lifecycle::LifecycleError> for ApiError {
 
 impl From<crm_sync_client::SyncError> for ApiError {
     fn from(e: crm_sync_client::SyncError) -> Self {
-        ApiError::new("sync", e.to_string())
+        use crm_sync_client::SyncError as E;
+        if let E::Core(c) = e {
+            return c.into();
+        }
+        let code = match &e {
+            E::Offline(_) => "offline",
+            E::NotSignedIn | E::Refused { status: 401, .. } => "signed_out",
+            _ => "sync",
+        };
+        ApiError::new(code, e.to_string())
     }
 }
 

@@ -57,9 +57,10 @@ pub struct App {
     notices: Mutex<Vec<NoticeDto>>,
     problem: Mutex<Option<String>>,
     imports: ImportJobs,
+    auto: sync::AutoSync,
 }
 
-fn poisoned<T>(_: T) -> ApiError {
+pub(crate) fn poisoned<T>(_: T) -> ApiError {
     ApiError::new(
         "internal",
         "an earlier command failed badly; restart the app",
@@ -75,6 +76,7 @@ impl App {
             notices: Mutex::new(Vec::new()),
             problem: Mutex::new(None),
             imports: ImportJobs::default(),
+            auto: sync::AutoSync::default(),
         }
     }
 
@@ -175,6 +177,7 @@ impl App {
             reader: Mutex::new(reader),
         }));
         self.set_problem(None)?;
+        self.auto.reset();
         tracing::info!("profile opened");
         Ok(())
     }
@@ -214,6 +217,7 @@ impl App {
             let mut store = lock_store(&s)?;
             f(&mut store)?
         };
+        self.auto.touch();
         self.run_hooks(&s, &mut |_, _| true);
         Ok(out)
     }

@@ -80,3 +80,159 @@ impl App {
         })
     }
 }
+
+/// After a change, how long the app waits for more before it syncs (a
+/// burst of edits goes in one sync).
+const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(500);
+/// With nothing to send, how often it asks the server for changes anyway
+/// (plus up to a sixth more, so devices that start together spread out).
+const PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest wait between tries while the server is away.
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Automatic sync: when it is due, and what the frame shows.
+#[derive(Debug, Default)]
+pub(crate) struct AutoSync {
+    inner: std::sync::Mutex<AutoState>,
+    running: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct AutoState {
+    /// The last local change not yet sent.
+    changed_at: Option<std::time::Instant>,
+    /// The next sync with nothing to send (`None`: at once, e.g. on start).
+    next_periodic: Option<std::time::Instant>,
+    /// After a failure: no try before this.
+    retry_at: Option<std::time::Instant>,
+    failures: u32,
+    /// `offline`, `error` or `signed_out` after a failure.
+    problem: Option<(String, String)>,
+    /// When the last sync ended.
+    last_end: Option<std::time::Instant>,
+}
+
+/// `d` stretched by a random part of itself up to `1/divisor`: devices
+/// that come back together do not all knock at once.
+fn jittered(d: std::time::Duration, divisor: u32) -> std::time::Duration {
+    use rand::Rng;
+    let spread = d / divisor;
+    d + spread.mul_f64(rand::thread_rng().gen_range(0.0..1.0))
+}
+
+impl AutoSync {
+    /// A local change was made: sync soon.
+    pub(crate) fn touch(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.changed_at = Some(std::time::Instant::now());
+        }
+    }
+
+    /// The profile was (re)opened: sync at once.
+    pub(crate) fn reset(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            *s = AutoState::default();
+        }
+    }
+}
+
+impl App {
+    /// Sync if one is due: after a local change (once no other came for
+    /// half a second), on start, every minute or so with nothing to send,
+    /// and after a failure on a backoff (2 s, doubling to 5 minutes, with
+    /// jitter) while the server is away. The shell calls this every
+    /// quarter second from a thread of its own; it returns at once when no
+    /// sync is due or one is running. "Sync now" stays for the impatient.
+    pub fn sync_auto(&self) -> ApiResult<SyncStateDto> {
+        use std::sync::atomic::Ordering;
+        let auto = &self.auto;
+        let now = std::time::Instant::now();
+        let status = self.read(|s| Ok(s.sync_status()?))?;
+        let due = {
+            let st = auto.inner.lock().map_err(crate::poisoned)?;
+            let waited = st.retry_at.is_none_or(|t| now >= t);
+            // Changes made here (debounced), or queued by someone else:
+            // an import, a plugin's schedule, the CLI beside the app.
+            let changed = match st.changed_at {
+                Some(t) => now >= t + DEBOUNCE,
+                None => status.pending > 0 && st.last_end.is_none_or(|t| now >= t + DEBOUNCE),
+            };
+            let periodic = st.next_periodic.is_none_or(|t| now >= t);
+            status.server.is_some() && waited && (changed || periodic)
+        };
+        if !due || auto.running.swap(true, Ordering::SeqCst) {
+            return self.sync_state();
+        }
+        let started = std::time::Instant::now();
+        let result = self.sync_now();
+        auto.running.store(false, Ordering::SeqCst);
+        {
+            let mut st = auto.inner.lock().map_err(crate::poisoned)?;
+            st.last_end = Some(std::time::Instant::now());
+            match &result {
+                Ok(_) => {
+                    // A change made while it ran goes with the next one.
+                    if st.changed_at.is_some_and(|t| t <= started) {
+                        st.changed_at = None;
+                    }
+                    st.failures = 0;
+                    st.retry_at = None;
+                    st.problem = None;
+                    st.next_periodic = Some(std::time::Instant::now() + jittered(PERIOD, 6));
+                }
+                Err(e) => {
+                    st.failures = st.failures.saturating_add(1);
+                    let wait =
+                        std::time::Duration::from_secs(1 << st.failures.min(9)).min(MAX_BACKOFF);
+                    st.retry_at = Some(std::time::Instant::now() + jittered(wait, 2));
+                    st.problem = Some((e.code.clone(), e.message.clone()));
+                }
+            }
+        }
+        self.sync_state()
+    }
+
+    /// Where sync stands: for the frame, always on screen.
+    pub fn sync_state(&self) -> ApiResult<SyncStateDto> {
+        use std::sync::atomic::Ordering;
+        let status = self.read(|s| Ok(s.sync_status()?))?;
+        if status.server.is_none() {
+            return Ok(SyncStateDto {
+                state: "off".into(),
+                pending: status.pending,
+                ..SyncStateDto::default()
+            });
+        }
+        let st = self.auto.inner.lock().map_err(crate::poisoned)?;
+        let retry_in_s = st.retry_at.map(|t| {
+            t.saturating_duration_since(std::time::Instant::now())
+                .as_secs()
+                .min(u64::from(u32::MAX)) as u32
+        });
+        let (state, message) = if self.auto.running.load(Ordering::SeqCst) {
+            ("syncing", None)
+        } else if let Some((code, message)) = &st.problem {
+            let state = if code == "offline" {
+                "offline"
+            } else {
+                "error"
+            };
+            (state, Some(message.clone()))
+        } else if status.pending > 0 {
+            ("waiting", None)
+        } else {
+            ("synced", None)
+        };
+        Ok(SyncStateDto {
+            state: state.into(),
+            pending: status.pending,
+            message,
+            last_success: status.last_success,
+            retry_in_s: if st.problem.is_some() {
+                retry_in_s
+            } else {
+                None
+            },
+        })
+    }
+}

@@ -1,7 +1,9 @@
-//! The app's sync never stands in the window's way: while a sync waits on
-//! a slow server, saving a contact answers at once. Real parts: an
-//! encrypted profile, the real server over a throwaway PostgreSQL, and a
-//! proxy in front of it that holds every answer back for seconds.
+//! The app's sync runs itself and never stands in the window's way: a
+//! change goes to the server without anyone pressing "Sync now", a server
+//! that is away is retried on a growing backoff, and while a sync waits on
+//! a slow server, saving a contact answers at once. Real parts: encrypted
+//! profiles, the real server over a throwaway PostgreSQL, and a proxy in
+//! front of it that holds every answer back for seconds.
 
 crm_plugins::counting_allocator!();
 
@@ -112,4 +114,104 @@ fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
     assert_eq!(first.pushed + second.pushed, 2, "{first:?} {second:?}");
     assert_eq!(app.sync_status().expect("status").pending, 0);
     server.stop();
+}
+
+/// A local change reaches the server on its own (the shell asks
+/// `sync_auto` every quarter second; here the test does), another device
+/// sees it, and a server that went away is retried on a backoff, not at
+/// every call, with the frame saying so.
+#[test]
+fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
+    let pg = TestPg::start().expect("postgres");
+    pg.create_database("crm", "crm_owner", "crm_app")
+        .expect("database");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = rt.block_on(async {
+        let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
+            .await
+            .expect("owner");
+        db::migrate(&owner).await.expect("migrate");
+        let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
+        for email in ["a@acme.test", "b@acme.test"] {
+            admin::add_user(&owner, t, email, PW, Role::Admin, None)
+                .await
+                .expect("user");
+        }
+        let pool = db::connect(&pg.url("crm_app", "crm"), 4)
+            .await
+            .expect("pool");
+        crm_sync_server::local::spawn(pool, Limits::default(), 0)
+            .await
+            .expect("serve")
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = |name: &str, email: &str| {
+        let app = App::new(dir.path().join(name));
+        app.profile_create(Some(PASS.into()), "GB")
+            .expect("profile");
+        assert_eq!(app.sync_auto().expect("auto").state, "off", "not signed in");
+        app.sync_login(LoginArgs {
+            server: format!("http://{}", server.addr),
+            email: email.into(),
+            password: PW.into(),
+        })
+        .expect("sign in");
+        app
+    };
+    let a = app("a", "a@acme.test");
+    let b = app("b", "b@acme.test");
+    // Both sync on start.
+    for x in [&a, &b] {
+        assert_eq!(x.sync_auto().expect("auto").state, "synced");
+    }
+    let made = a
+        .contact_create(form("Ann", "ann@example.com"))
+        .expect("contact");
+    // At once: not yet (a burst of edits goes together).
+    assert_eq!(a.sync_auto().expect("auto").state, "waiting");
+    let started = Instant::now();
+    let mut state = a.sync_auto().expect("auto");
+    while state.state != "synced" && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+        state = a.sync_auto().expect("auto");
+    }
+    assert_eq!(
+        (state.state.as_str(), state.pending),
+        ("synced", 0),
+        "{state:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // B's periodic sync is a minute away; "Sync now" brings it at once.
+    b.sync_now().expect("sync");
+    assert!(
+        b.contact_detail(&made.id).is_ok(),
+        "the other device has it"
+    );
+
+    // The server goes away: one try, then a backoff the frame shows.
+    let _g = rt.enter();
+    server.stop();
+    drop(_g);
+    a.contact_create(form("Bob", "bob@example.com"))
+        .expect("saved offline");
+    std::thread::sleep(Duration::from_millis(600));
+    let state = a.sync_auto().expect("auto");
+    assert_eq!(state.state, "offline", "{state:?}");
+    assert_eq!(state.pending, 1);
+    let retry = state.retry_in_s.expect("a retry is planned");
+    assert!(retry >= 1, "{state:?}");
+    let last = state.last_success.clone();
+    // Asked again at once: no new try (the backoff holds), same answer.
+    let again = a.sync_auto().expect("auto");
+    assert_eq!(again.state, "offline");
+    assert_eq!(again.last_success, last);
+    assert!(again.retry_in_s.is_some_and(|s| s <= retry));
 }

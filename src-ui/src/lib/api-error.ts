@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'forbidden',
   'plugin',
   'sync',
+  'offline',
+  'signed_out',
   'io',
   'internal',
 ] as const;
