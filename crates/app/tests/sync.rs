@@ -13,12 +13,10 @@ use std::time::{Duration, Instant};
 
 use crm_app::dto::*;
 use crm_app::App;
-use crm_pg_testkit::TestPg;
 use crm_sync_server::auth::Role;
-use crm_sync_server::{admin, db, Limits};
+use crm_sync_testkit::{Throwaway, PASSWORD};
 
 const PASS: &str = "a long enough passphrase";
-const PW: &str = "account password 1";
 const DELAY: Duration = Duration::from_secs(3);
 
 /// Forward each connection to `target` after holding it back for `DELAY`.
@@ -50,32 +48,11 @@ fn form(first: &str, email: &str) -> ContactForm {
 
 #[test]
 fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
-    let pg = TestPg::start().expect("postgres");
-    pg.create_database("crm", "crm_owner", "crm_app")
-        .expect("database");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (server, proxy) = rt.block_on(async {
-        let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
-            .await
-            .expect("owner");
-        db::migrate(&owner).await.expect("migrate");
-        let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
-        admin::add_user(&owner, t, "a@acme.test", PW, Role::Admin, None)
-            .await
-            .expect("user");
-        let pool = db::connect(&pg.url("crm_app", "crm"), 4)
-            .await
-            .expect("pool");
-        let server = crm_sync_server::local::spawn(pool, Limits::default(), 0)
-            .await
-            .expect("serve");
-        let proxy = slow_proxy(server.addr).await;
-        (server, proxy)
-    });
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant("Acme", &[("a@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let proxy = server.rt.block_on(slow_proxy(server.addr()));
     let dir = tempfile::tempdir().expect("tmp");
     let app = Arc::new(App::new(dir.path().join("profile")));
     app.profile_create(Some(PASS.into()), "GB")
@@ -83,7 +60,7 @@ fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
     app.sync_login(LoginArgs {
         server: format!("http://{proxy}"),
         email: "a@acme.test".into(),
-        password: PW.into(),
+        password: PASSWORD.into(),
     })
     .expect("sign in (slowly)");
     app.contact_create(form("Ann", "ann@example.com"))
@@ -113,7 +90,6 @@ fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
     let second = app.sync_now().expect("second sync");
     assert_eq!(first.pushed + second.pushed, 2, "{first:?} {second:?}");
     assert_eq!(app.sync_status().expect("status").pending, 0);
-    server.stop();
 }
 
 /// A local change reaches the server on its own (the shell asks
@@ -122,32 +98,17 @@ fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
 /// every call, with the frame saying so.
 #[test]
 fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
-    let pg = TestPg::start().expect("postgres");
-    pg.create_database("crm", "crm_owner", "crm_app")
-        .expect("database");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let server = rt.block_on(async {
-        let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
-            .await
-            .expect("owner");
-        db::migrate(&owner).await.expect("migrate");
-        let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
-        for email in ["a@acme.test", "b@acme.test"] {
-            admin::add_user(&owner, t, email, PW, Role::Admin, None)
-                .await
-                .expect("user");
-        }
-        let pool = db::connect(&pg.url("crm_app", "crm"), 4)
-            .await
-            .expect("pool");
-        crm_sync_server::local::spawn(pool, Limits::default(), 0)
-            .await
-            .expect("serve")
-    });
+    let mut server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("a@acme.test", Role::Admin, None),
+                ("b@acme.test", Role::Admin, None),
+            ],
+        )
+        .expect("tenant");
+    let url = server.url();
     let dir = tempfile::tempdir().expect("tmp");
     let app = |name: &str, email: &str| {
         let app = App::new(dir.path().join(name));
@@ -155,9 +116,9 @@ fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
             .expect("profile");
         assert_eq!(app.sync_auto().expect("auto").state, "off", "not signed in");
         app.sync_login(LoginArgs {
-            server: format!("http://{}", server.addr),
+            server: url.clone(),
             email: email.into(),
-            password: PW.into(),
+            password: PASSWORD.into(),
         })
         .expect("sign in");
         app
@@ -197,9 +158,7 @@ fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
     );
 
     // The server goes away: one try, then a backoff the frame shows.
-    let _g = rt.enter();
     server.stop();
-    drop(_g);
     a.contact_create(form("Bob", "bob@example.com"))
         .expect("saved offline");
     std::thread::sleep(Duration::from_millis(600));

@@ -25,14 +25,12 @@ use crm_core::policies::settle;
 use crm_core::{
     ContactDraft, ContactQuery, FixedPassphrase, KeyStoreChoice, Payment, PolicyDraft, Store,
 };
-use crm_pg_testkit::TestPg;
 use crm_protocol::SyncOp;
 use crm_sync_client::{Connection, Options};
 use crm_sync_server::auth::Role;
-use crm_sync_server::local::Running;
+use crm_sync_server::db;
 use crm_sync_server::merge::RowData;
-use crm_sync_server::sql::PgPool;
-use crm_sync_server::{admin, db, Limits};
+use crm_sync_testkit::{Throwaway, PASSWORD};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
@@ -41,7 +39,6 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 const DEVICES: usize = 3;
-const PW: &str = "account password 1";
 
 #[derive(Clone, Debug)]
 enum Action {
@@ -159,81 +156,37 @@ async fn start_proxy(target: SocketAddr) -> Proxy {
 }
 
 struct World {
-    pg: TestPg,
-    rt: tokio::runtime::Runtime,
-    owner: PgPool,
-    server: Option<Running>,
+    server: Throwaway,
     proxy: Proxy,
 }
 
 impl World {
     fn start() -> World {
-        let pg = TestPg::start().expect("postgres");
-        pg.create_database("crm", "crm_owner", "crm_app")
-            .expect("database");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let (owner, server, proxy) = rt.block_on(async {
-            let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
-                .await
-                .expect("owner");
-            db::migrate(&owner).await.expect("migrate");
-            let pool = db::connect(&pg.url("crm_app", "crm"), 8)
-                .await
-                .expect("pool");
-            let server = crm_sync_server::local::spawn(pool, Limits::default(), 0)
-                .await
-                .expect("serve");
-            let proxy = start_proxy(server.addr).await;
-            (owner, server, proxy)
-        });
-        World {
-            pg,
-            rt,
-            owner,
-            server: Some(server),
-            proxy,
-        }
+        let server = Throwaway::start().expect("server");
+        let proxy = server.rt.block_on(start_proxy(server.addr()));
+        World { server, proxy }
     }
 
     fn restart_server(&mut self) {
-        let port = self.server.as_ref().map(|s| s.addr.port()).unwrap_or(0);
-        if let Some(s) = self.server.take() {
-            let _g = self.rt.enter();
-            s.stop();
-        }
-        let url = self.pg.url("crm_app", "crm");
-        let server = self.rt.block_on(async move {
-            let pool = db::connect(&url, 8).await.expect("pool");
-            crm_sync_server::local::spawn(pool, Limits::default(), port)
-                .await
-                .expect("serve again")
-        });
-        *self.proxy.target.lock().unwrap_or_else(|e| e.into_inner()) = server.addr;
-        self.server = Some(server);
+        // Same port: the proxy's target stays right.
+        self.server.restart().expect("serve again");
+        *self.proxy.target.lock().unwrap_or_else(|e| e.into_inner()) = self.server.addr();
     }
 
     /// A new tenant with one admin account: each case starts clean.
     fn tenant(&self, case: usize) -> (Uuid, String) {
         let email = format!("admin{case}@t{}.test", Uuid::new_v4().simple());
-        self.rt.block_on(async {
-            let t = admin::create_tenant(&self.owner, "T")
-                .await
-                .expect("tenant");
-            admin::add_user(&self.owner, t, &email, PW, Role::Admin, None)
-                .await
-                .expect("user");
-            (t, email)
-        })
+        let t = self
+            .server
+            .tenant("T", &[(email.as_str(), Role::Admin, None)])
+            .expect("tenant");
+        (t, email)
     }
 
     /// Live contacts on the server: id -> (fields we compare).
     fn server_contacts(&self, tenant: Uuid) -> BTreeMap<Uuid, BTreeMap<String, Value>> {
-        self.rt.block_on(async {
-            let mut tx = db::tenant_tx(&self.owner, tenant).await.expect("tx");
+        self.server.rt.block_on(async {
+            let mut tx = db::tenant_tx(&self.server.owner, tenant).await.expect("tx");
             let rows: Vec<(Uuid, Value)> = crm_sync_server::sql::query_as(
                 "SELECT id, fields FROM rows WHERE tbl = 'contacts' AND NOT deleted",
             )
@@ -286,8 +239,10 @@ fn pass() -> FixedPassphrase {
 /// Each policy's payment rows on the server (instalments and payments
 /// received).
 fn server_payments(world: &World, tenant: Uuid) -> BTreeMap<Uuid, Vec<Payment>> {
-    let rows: Vec<(Uuid, Value)> = world.rt.block_on(async {
-        let mut tx = db::tenant_tx(&world.owner, tenant).await.expect("tx");
+    let rows: Vec<(Uuid, Value)> = world.server.rt.block_on(async {
+        let mut tx = db::tenant_tx(&world.server.owner, tenant)
+            .await
+            .expect("tx");
         crm_sync_server::sql::query_as(
             "SELECT id, fields FROM rows WHERE tbl = 'payments' AND NOT deleted",
         )
@@ -336,7 +291,7 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
             let mut store =
                 Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
             let resp = conn
-                .login(&email, PW, store.identity().device_id, "prop")
+                .login(&email, PASSWORD, store.identity().device_id, "prop")
                 .expect("login");
             store
                 .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
@@ -538,7 +493,10 @@ fn devices_converge_with_the_server_through_faults_and_restarts() {
         run_case(&mut world.borrow_mut(), case.get(), &actions)
     });
     if let Err(e) = result {
-        panic!("{e}\nserver log tail:\n{}", tail(&world.borrow().pg.log()));
+        panic!(
+            "{e}\nserver log tail:\n{}",
+            tail(&world.borrow().server.pg.log())
+        );
     }
 }
 
@@ -589,7 +547,7 @@ fn run_money_case(
             let mut store =
                 Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
             let resp = conn
-                .login(&email, PW, store.identity().device_id, "prop")
+                .login(&email, PASSWORD, store.identity().device_id, "prop")
                 .expect("login");
             store
                 .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
@@ -707,7 +665,10 @@ fn money_received_and_schedules_converge_without_loss_or_doubling() {
         },
     );
     if let Err(e) = result {
-        panic!("{e}\nserver log tail:\n{}", tail(&world.borrow().pg.log()));
+        panic!(
+            "{e}\nserver log tail:\n{}",
+            tail(&world.borrow().server.pg.log())
+        );
     }
 }
 

@@ -5,43 +5,20 @@
 //! a store, the real server over a throwaway PostgreSQL, TCP.
 
 use crm_core::{ContactDraft, Store};
-use crm_pg_testkit::TestPg;
 use crm_sync_client::{Connection, Options};
 use crm_sync_server::auth::Role;
-use crm_sync_server::{admin, db, Limits};
+use crm_sync_server::db;
+use crm_sync_testkit::{Throwaway, PASSWORD};
 use uuid::Uuid;
-
-const PW: &str = "account password 1";
 
 #[test]
 fn a_pushed_text_with_a_nul_is_refused_422_and_set_aside_while_the_rest_is_pushed() {
-    let pg = TestPg::start().expect("postgres");
-    pg.create_database("crm", "crm_owner", "crm_app")
-        .expect("database");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let email = "a@acme.test";
-    let (owner, server, tenant) = rt.block_on(async {
-        let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
-            .await
-            .expect("owner");
-        db::migrate(&owner).await.expect("migrate");
-        let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
-        admin::add_user(&owner, t, email, PW, Role::Admin, None)
-            .await
-            .expect("user");
-        let pool = db::connect(&pg.url("crm_app", "crm"), 4)
-            .await
-            .expect("pool");
-        let server = crm_sync_server::local::spawn(pool, Limits::default(), 0)
-            .await
-            .expect("serve");
-        (owner, server, t)
-    });
-    let url = format!("http://{}", server.addr);
+    let server = Throwaway::start().expect("server");
+    let tenant = server
+        .tenant("Acme", &[(email, Role::Admin, None)])
+        .expect("tenant");
+    let url = server.url();
     let conn = Connection::new(&url, Options::default()).expect("client");
 
     // A plain (unencrypted) database, so the test can write into it as an
@@ -50,7 +27,7 @@ fn a_pushed_text_with_a_nul_is_refused_422_and_set_aside_while_the_rest_is_pushe
     let path = dir.path().join("profile.db");
     let mut store = Store::open_path(&path, None, true).expect("store");
     let resp = conn
-        .login(email, PW, store.identity().device_id, "test")
+        .login(email, PASSWORD, store.identity().device_id, "test")
         .expect("login");
     store
         .bind_to_server(&url, email, resp.tenant_id, resp.user_id, &resp.role)
@@ -106,8 +83,8 @@ fn a_pushed_text_with_a_nul_is_refused_422_and_set_aside_while_the_rest_is_pushe
 
     // The server has the three contacts (Ann's creation pushed as her row
     // holds it, with the city), and nothing of the refused edit.
-    let rows: Vec<(Uuid, serde_json::Value)> = rt.block_on(async {
-        let mut tx = db::tenant_tx(&owner, tenant).await.expect("tx");
+    let rows: Vec<(Uuid, serde_json::Value)> = server.rt.block_on(async {
+        let mut tx = db::tenant_tx(&server.owner, tenant).await.expect("tx");
         crm_sync_server::sql::query_as("SELECT id, fields FROM rows WHERE tbl = 'contacts'")
             .fetch_all(&mut *tx)
             .await
@@ -123,6 +100,4 @@ fn a_pushed_text_with_a_nul_is_refused_422_and_set_aside_while_the_rest_is_pushe
     // A second run has nothing to push and does not retry the refused op.
     let report = crm_sync_client::sync(&mut store, &conn, &resp.token).expect("sync again");
     assert_eq!((report.pushed, report.quarantined), (0, 0), "{report:?}");
-    let _g = rt.enter();
-    server.stop();
 }

@@ -11,62 +11,38 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crm_core::{ContactDraft, FixedPassphrase, KeyStoreChoice, Store};
-use crm_pg_testkit::TestPg;
 use crm_sync_client::{Connection, Options};
 use crm_sync_server::auth::Role;
-use crm_sync_server::local::Running;
-use crm_sync_server::{admin, db, Limits};
+use crm_sync_testkit::{Throwaway, PASSWORD};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-const PW: &str = "account password 1";
-
 /// A server on a throwaway PostgreSQL with one tenant and two admins.
 struct World {
-    _pg: TestPg,
-    _rt: tokio::runtime::Runtime,
-    server: Running,
+    server: Throwaway,
     dir: tempfile::TempDir,
 }
 
 impl World {
     fn start() -> World {
-        let pg = TestPg::start().expect("postgres");
-        pg.create_database("crm", "crm_owner", "crm_app")
-            .expect("database");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let server = rt.block_on(async {
-            let owner = db::connect(&pg.url("crm_owner", "crm"), 2)
-                .await
-                .expect("owner");
-            db::migrate(&owner).await.expect("migrate");
-            let t = admin::create_tenant(&owner, "Acme").await.expect("tenant");
-            for email in ["a@acme.test", "b@acme.test"] {
-                admin::add_user(&owner, t, email, PW, Role::Admin, None)
-                    .await
-                    .expect("user");
-            }
-            let pool = db::connect(&pg.url("crm_app", "crm"), 4)
-                .await
-                .expect("pool");
-            crm_sync_server::local::spawn(pool, Limits::default(), 0)
-                .await
-                .expect("serve")
-        });
+        let server = Throwaway::start().expect("server");
+        server
+            .tenant(
+                "Acme",
+                &[
+                    ("a@acme.test", Role::Admin, None),
+                    ("b@acme.test", Role::Admin, None),
+                ],
+            )
+            .expect("tenant");
         World {
-            _pg: pg,
-            _rt: rt,
             server,
             dir: tempfile::tempdir().expect("tmp"),
         }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.server.addr)
+        self.server.url()
     }
 
     /// A signed-in device: its profile's folder.
@@ -75,7 +51,7 @@ impl World {
         let mut store = Store::create(&path, KeyStoreChoice::Passphrase, &pass()).expect("profile");
         let conn = self.conn();
         let resp = conn
-            .login(email, PW, store.identity().device_id, name)
+            .login(email, PASSWORD, store.identity().device_id, name)
             .expect("login");
         store
             .bind_to_server(&self.url(), email, resp.tenant_id, resp.user_id, &resp.role)
