@@ -378,8 +378,8 @@ fn settings_refuse_bad_values_and_keep_secrets_out_of_answers() {
     assert!(!json.contains("sk-secret"));
     assert_eq!(
         app.sync_now().unwrap_err().code,
-        "sync",
-        "not signed in is a sync error"
+        "signed_out",
+        "not signed in has a code of its own (the frame says: sign in)"
     );
     let login = app
         .sync_login(LoginArgs {
