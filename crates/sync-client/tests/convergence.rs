@@ -276,39 +276,7 @@ fn record_outbox(store: &Store, ops: &mut HashMap<Uuid, SyncOp>) {
 
 fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), TestCaseError> {
     let (tenant, email) = world.tenant(case);
-    let url = format!("http://{}", world.proxy.addr);
-    let opts = Options {
-        batch: 7,
-        page: 5,
-        attempts: 3,
-        backoff: Duration::from_millis(10),
-        timeout: Duration::from_secs(10),
-    };
-    let conn = Connection::new(&url, opts).expect("client");
-    let mut devices: Vec<Device> = (0..DEVICES)
-        .map(|_| {
-            let dir = tempfile::tempdir().expect("tmp");
-            let mut store =
-                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
-            let resp = conn
-                .login(&email, PASSWORD, store.identity().device_id, "prop")
-                .expect("login");
-            store
-                .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
-                .expect("bind");
-            Device {
-                store,
-                token: resp.token,
-                dir,
-            }
-        })
-        .collect();
-    for o in &OFFSETS {
-        o.store(0, Ordering::SeqCst);
-    }
-    for (i, dev) in devices.iter_mut().enumerate() {
-        dev.store.set_wall_clock(WALLS[i]);
-    }
+    let (conn, mut devices) = sign_in_devices(world, &email);
     let mut ids: Vec<Uuid> = Vec::new();
     let mut policies: Vec<Uuid> = Vec::new();
     let mut paid_in: i64 = 0;
@@ -440,64 +408,13 @@ fn run_case(world: &mut World, case: usize, actions: &[Action]) -> Result<(), Te
     prop_assert_eq!(&server, &expected, "server vs LWW of all ops");
     // Payments: every device settles each policy as the server's rows do,
     // every payment recorded counts once, no date has two instalments.
-    let on_server = server_payments(world, tenant);
-    for (i, dev) in devices.iter().enumerate() {
-        for (policy, rows) in &on_server {
-            let here = dev.store.payments_of(*policy).expect("payments");
-            let settled = settle(rows.clone());
-            prop_assert_eq!(
-                money(&here),
-                money(&settled),
-                "device {} policy {}",
-                i,
-                policy
-            );
-        }
-    }
-    let total: i64 = on_server
-        .values()
-        .flatten()
-        .map(|p| p.amount_paid_minor)
-        .sum();
-    prop_assert_eq!(total, paid_in, "money received, counted once");
-    for rows in on_server.values() {
-        let mut dates: Vec<&str> = rows
-            .iter()
-            .filter(|p| p.amount_due_minor > 0)
-            .map(|p| p.due_date.as_str())
-            .collect();
-        dates.sort_unstable();
-        let n = dates.len();
-        dates.dedup();
-        prop_assert_eq!(dates.len(), n, "one instalment per date");
-    }
+    check_money(world, tenant, &devices, paid_in)?;
     Ok(())
 }
 
 #[test]
 fn devices_converge_with_the_server_through_faults_and_restarts() {
-    let cases: u32 = std::env::var("CRM_SYNC_PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(16);
-    let world = std::cell::RefCell::new(World::start());
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 20,
-        ..Config::default()
-    });
-    let case = std::cell::Cell::new(0);
-    let result = runner.run(&proptest::collection::vec(action(), 8..40), |actions| {
-        case.set(case.get() + 1);
-        run_case(&mut world.borrow_mut(), case.get(), &actions)
-    });
-    if let Err(e) = result {
-        panic!(
-            "{e}\nserver log tail:\n{}",
-            tail(&world.borrow().server.pg.log())
-        );
-    }
+    run_property(proptest::collection::vec(action(), 8..40), run_case);
 }
 
 #[derive(Clone, Debug)]
@@ -532,35 +449,7 @@ fn run_money_case(
     actions: &[MoneyAction],
 ) -> Result<(), TestCaseError> {
     let (tenant, email) = world.tenant(case);
-    let url = format!("http://{}", world.proxy.addr);
-    let opts = Options {
-        batch: 7,
-        page: 5,
-        attempts: 3,
-        backoff: Duration::from_millis(10),
-        timeout: Duration::from_secs(10),
-    };
-    let conn = Connection::new(&url, opts).expect("client");
-    let mut devices: Vec<Device> = (0..DEVICES)
-        .map(|i| {
-            let dir = tempfile::tempdir().expect("tmp");
-            let mut store =
-                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
-            let resp = conn
-                .login(&email, PASSWORD, store.identity().device_id, "prop")
-                .expect("login");
-            store
-                .bind_to_server(&url, &email, resp.tenant_id, resp.user_id, &resp.role)
-                .expect("bind");
-            OFFSETS[i].store(0, Ordering::SeqCst);
-            store.set_wall_clock(WALLS[i]);
-            Device {
-                store,
-                token: resp.token,
-                dir,
-            }
-        })
-        .collect();
+    let (conn, mut devices) = sign_in_devices(world, &email);
     let mut draft = ContactDraft::default();
     draft.set("first_name", "Payer").expect("draft");
     let contact = devices[0].store.create_contact(&draft).expect("contact");
@@ -621,30 +510,25 @@ fn run_money_case(
                 .map_err(|e| TestCaseError::fail(format!("final sync: {e}")))?;
         }
     }
-    let rows = server_payments(world, tenant)
-        .remove(&policy)
-        .unwrap_or_default();
-    let settled = settle(rows.clone());
-    for (i, dev) in devices.iter().enumerate() {
-        let here = dev.store.payments_of(policy).expect("payments");
-        prop_assert_eq!(money(&here), money(&settled), "device {}", i);
-    }
-    let total: i64 = rows.iter().map(|p| p.amount_paid_minor).sum();
-    prop_assert_eq!(total, paid_in, "money received, counted once");
-    let mut dates: Vec<&str> = rows
-        .iter()
-        .filter(|p| p.amount_due_minor > 0)
-        .map(|p| p.due_date.as_str())
-        .collect();
-    dates.sort_unstable();
-    let n = dates.len();
-    dates.dedup();
-    prop_assert_eq!(dates.len(), n, "one instalment per date");
+    check_money(world, tenant, &devices, paid_in)?;
     Ok(())
 }
 
 #[test]
 fn money_received_and_schedules_converge_without_loss_or_doubling() {
+    run_property(
+        proptest::collection::vec(money_action(), 4..24),
+        run_money_case,
+    );
+}
+
+/// Run `run` on `CRM_SYNC_PROPTEST_CASES` (default 16) sequences of
+/// actions against one world, each case in a tenant of its own; a failure
+/// shows the server's log tail.
+fn run_property<A: std::fmt::Debug>(
+    actions: impl Strategy<Value = Vec<A>>,
+    run: fn(&mut World, usize, &[A]) -> Result<(), TestCaseError>,
+) {
     let cases: u32 = std::env::var("CRM_SYNC_PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -657,19 +541,95 @@ fn money_received_and_schedules_converge_without_loss_or_doubling() {
         ..Config::default()
     });
     let case = std::cell::Cell::new(0);
-    let result = runner.run(
-        &proptest::collection::vec(money_action(), 4..24),
-        |actions| {
-            case.set(case.get() + 1);
-            run_money_case(&mut world.borrow_mut(), case.get(), &actions)
-        },
-    );
+    let result = runner.run(&actions, |actions| {
+        case.set(case.get() + 1);
+        run(&mut world.borrow_mut(), case.get(), &actions)
+    });
     if let Err(e) = result {
         panic!(
             "{e}\nserver log tail:\n{}",
             tail(&world.borrow().server.pg.log())
         );
     }
+}
+
+/// `DEVICES` profiles signed in to `email`'s account through the proxy,
+/// each on its own wall clock (set right at the start of a case), and the
+/// client they sync with (small batches and pages, quick retries).
+fn sign_in_devices(world: &World, email: &str) -> (Connection, Vec<Device>) {
+    let url = format!("http://{}", world.proxy.addr);
+    let opts = Options {
+        batch: 7,
+        page: 5,
+        attempts: 3,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(10),
+    };
+    let conn = Connection::new(&url, opts).expect("client");
+    let devices = (0..DEVICES)
+        .map(|i| {
+            let dir = tempfile::tempdir().expect("tmp");
+            let mut store =
+                Store::create(dir.path(), KeyStoreChoice::Passphrase, &pass()).expect("profile");
+            let resp = conn
+                .login(email, PASSWORD, store.identity().device_id, "prop")
+                .expect("login");
+            store
+                .bind_to_server(&url, email, resp.tenant_id, resp.user_id, &resp.role)
+                .expect("bind");
+            OFFSETS[i].store(0, Ordering::SeqCst);
+            store.set_wall_clock(WALLS[i]);
+            Device {
+                store,
+                token: resp.token,
+                dir,
+            }
+        })
+        .collect();
+    (conn, devices)
+}
+
+/// Every device settles each policy as the server's rows do, every payment
+/// recorded (`paid_in`, minor units) counts once, and no schedule has two
+/// instalments on one date.
+fn check_money(
+    world: &World,
+    tenant: Uuid,
+    devices: &[Device],
+    paid_in: i64,
+) -> Result<(), TestCaseError> {
+    let on_server = server_payments(world, tenant);
+    for (i, dev) in devices.iter().enumerate() {
+        for (policy, rows) in &on_server {
+            let here = dev.store.payments_of(*policy).expect("payments");
+            let settled = settle(rows.clone());
+            prop_assert_eq!(
+                money(&here),
+                money(&settled),
+                "device {} policy {}",
+                i,
+                policy
+            );
+        }
+    }
+    let total: i64 = on_server
+        .values()
+        .flatten()
+        .map(|p| p.amount_paid_minor)
+        .sum();
+    prop_assert_eq!(total, paid_in, "money received, counted once");
+    for rows in on_server.values() {
+        let mut dates: Vec<&str> = rows
+            .iter()
+            .filter(|p| p.amount_due_minor > 0)
+            .map(|p| p.due_date.as_str())
+            .collect();
+        dates.sort_unstable();
+        let n = dates.len();
+        dates.dedup();
+        prop_assert_eq!(dates.len(), n, "one instalment per date");
+    }
+    Ok(())
 }
 
 fn tail(s: &str) -> String {
