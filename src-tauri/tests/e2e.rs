@@ -395,10 +395,20 @@ async fn a_contact_gets_a_policy_a_premium_schedule_and_a_payment() {
     .await;
     app.snap("contact-form-error").await;
     app.type_into("field-email", "edith@example.com").await;
+    // A detail declared in the core's schema (no UI code of its own) is on
+    // the form and on the contact page.
+    app.select("field-preferred_contact_method", "text_message")
+        .await;
     app.click("save-contact").await;
     app.wait_text("contact-name", "shows the name", |t| {
         t.contains("Edith Clarke")
     })
+    .await;
+    app.wait_text(
+        "contact-details",
+        "shows the preferred contact method",
+        |t| t.contains("Preferred contact method") && t.contains("Text message"),
+    )
     .await;
     app.click("add-policy").await;
     app.type_into("policy-policy_number", "MOT-1001").await;

@@ -73,6 +73,12 @@ activity_kinds: Array<string>,
  */
 import_fields: Array<string>, 
 /**
+ * A contact's details (job title, address, preferred contact
+ * method…) as declared: the form and the contact page show them from
+ * this list, so a detail declared in the core needs no change here.
+ */
+contact_details: Array<DetailSpec>, 
+/**
  * Owners in use.
  */
 owners: Array<string>, 
@@ -80,6 +86,24 @@ owners: Array<string>,
  * Tags in use.
  */
 tags: Array<string>, };
+
+export type DetailSpec = { 
+/**
+ * Its name (the key in `details`, and in a validation error's field).
+ */
+name: string, 
+/**
+ * How people see it.
+ */
+label: string, 
+/**
+ * The values it may take, in order (empty: free text).
+ */
+choices: Array<string>, 
+/**
+ * It holds long text (a text area, not a line).
+ */
+long: boolean, };
 
 export type ContactRow = { 
 /**
@@ -185,10 +209,6 @@ last_name: string | null,
  */
 company_name: string | null, 
 /**
- * Job title.
- */
-job_title: string | null, 
-/**
  * Stage.
  */
 stage: string, 
@@ -209,33 +229,10 @@ emails: Array<string>,
  */
 phones: Array<string>, 
 /**
- * Street line 1.
+ * The details that are set, by name ([`Meta::contact_details`] lists
+ * them all).
  */
-address_line1: string | null, 
-/**
- * Street line 2.
- */
-address_line2: string | null, 
-/**
- * Town.
- */
-city: string | null, 
-/**
- * County or region.
- */
-region: string | null, 
-/**
- * Postcode.
- */
-postcode: string | null, 
-/**
- * Country.
- */
-country: string | null, 
-/**
- * Where the contact came from.
- */
-source: string | null, 
+details: { [key in string]?: string }, 
 /**
  * Date of birth.
  */
@@ -263,10 +260,6 @@ last_name: string,
  */
 company_name: string, 
 /**
- * Job title.
- */
-job_title: string, 
-/**
  * Stage.
  */
 stage: string, 
@@ -287,33 +280,10 @@ emails: Array<string>,
  */
 phones: Array<string>, 
 /**
- * Street line 1.
+ * The details as typed, by name (a declared detail left out is
+ * empty).
  */
-address_line1: string, 
-/**
- * Street line 2.
- */
-address_line2: string, 
-/**
- * Town.
- */
-city: string, 
-/**
- * County or region.
- */
-region: string, 
-/**
- * Postcode.
- */
-postcode: string, 
-/**
- * Country.
- */
-country: string, 
-/**
- * Source.
- */
-source: string, 
+details: { [key in string]?: string }, 
 /**
  * Date of birth.
  */

@@ -25,6 +25,7 @@ pub fn typescript() -> String {
         ApiError,
         ProfileState,
         Meta,
+        DetailSpec,
         ContactRow,
         ContactQueryArgs,
         ContactPage,

@@ -32,7 +32,7 @@ pub(crate) fn contact_row(c: &crm_core::Contact) -> ContactRow {
         tags: c.tags.clone(),
         email: c.emails.first().cloned(),
         phone: c.phones.first().cloned(),
-        city: c.city.clone(),
+        city: c.details.get("city").map(str::to_string),
     }
 }
 
@@ -44,19 +44,16 @@ pub(crate) fn contact(c: &crm_core::Contact) -> ContactDto {
         first_name: c.first_name.clone(),
         last_name: c.last_name.clone(),
         company_name: c.company_name.clone(),
-        job_title: c.job_title.clone(),
         stage: tag(&c.stage),
         owner: c.owner.clone(),
         tags: c.tags.clone(),
         emails: c.emails.clone(),
         phones: c.phones.clone(),
-        address_line1: c.address_line1.clone(),
-        address_line2: c.address_line2.clone(),
-        city: c.city.clone(),
-        region: c.region.clone(),
-        postcode: c.postcode.clone(),
-        country: c.country.clone(),
-        source: c.source.clone(),
+        details: c
+            .details
+            .iter()
+            .filter_map(|(f, v)| Some((f.name.to_string(), v?.to_string())))
+            .collect(),
         date_of_birth: c.date_of_birth.clone(),
         custom: c.custom.clone(),
     }

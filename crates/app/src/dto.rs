@@ -43,10 +43,27 @@ pub struct Meta {
     pub activity_kinds: Vec<String>,
     /// Fields an import column can map to (besides `custom.NAME` and `ignore`).
     pub import_fields: Vec<String>,
+    /// A contact's details (job title, address, preferred contact
+    /// method…) as declared: the form and the contact page show them from
+    /// this list, so a detail declared in the core needs no change here.
+    pub contact_details: Vec<DetailSpec>,
     /// Owners in use.
     pub owners: Vec<String>,
     /// Tags in use.
     pub tags: Vec<String>,
+}
+
+/// One declared detail of a record.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct DetailSpec {
+    /// Its name (the key in `details`, and in a validation error's field).
+    pub name: String,
+    /// How people see it.
+    pub label: String,
+    /// The values it may take, in order (empty: free text).
+    pub choices: Vec<String>,
+    /// It holds long text (a text area, not a line).
+    pub long: bool,
 }
 
 /// One line of the contacts list (small: 100,000 of them scroll).
@@ -119,8 +136,6 @@ pub struct ContactDto {
     pub last_name: Option<String>,
     /// Company.
     pub company_name: Option<String>,
-    /// Job title.
-    pub job_title: Option<String>,
     /// Stage.
     pub stage: String,
     /// Owner.
@@ -131,20 +146,9 @@ pub struct ContactDto {
     pub emails: Vec<String>,
     /// Phones (E.164), primary first.
     pub phones: Vec<String>,
-    /// Street line 1.
-    pub address_line1: Option<String>,
-    /// Street line 2.
-    pub address_line2: Option<String>,
-    /// Town.
-    pub city: Option<String>,
-    /// County or region.
-    pub region: Option<String>,
-    /// Postcode.
-    pub postcode: Option<String>,
-    /// Country.
-    pub country: Option<String>,
-    /// Where the contact came from.
-    pub source: Option<String>,
+    /// The details that are set, by name ([`Meta::contact_details`] lists
+    /// them all).
+    pub details: BTreeMap<String, String>,
     /// Date of birth.
     pub date_of_birth: Option<String>,
     /// Custom fields.
@@ -163,8 +167,6 @@ pub struct ContactForm {
     pub last_name: String,
     /// Company.
     pub company_name: String,
-    /// Job title.
-    pub job_title: String,
     /// Stage.
     pub stage: String,
     /// Owner.
@@ -175,20 +177,10 @@ pub struct ContactForm {
     pub emails: Vec<String>,
     /// Phones as typed.
     pub phones: Vec<String>,
-    /// Street line 1.
-    pub address_line1: String,
-    /// Street line 2.
-    pub address_line2: String,
-    /// Town.
-    pub city: String,
-    /// County or region.
-    pub region: String,
-    /// Postcode.
-    pub postcode: String,
-    /// Country.
-    pub country: String,
-    /// Source.
-    pub source: String,
+    /// The details as typed, by name (a declared detail left out is
+    /// empty).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
     /// Date of birth.
     pub date_of_birth: String,
     /// On edit, the fields the person changed (the form's names: `city`,

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crm_core::{ActivityKind, ContactDraft, ContactQuery, PolicyDraft, Stage, TaskDraft};
+use crm_core::details::Declared;
+use crm_core::{ActivityKind, Contact, ContactDraft, ContactQuery, PolicyDraft, Stage, TaskDraft};
+use crm_protocol::schema::{self, Kind};
 
 #[cfg(test)]
 use crate::convert::tag;
@@ -27,21 +29,27 @@ fn form_pairs(f: &ContactForm, all: bool) -> Vec<(String, String)> {
         ("first_name", &f.first_name),
         ("last_name", &f.last_name),
         ("company_name", &f.company_name),
-        ("job_title", &f.job_title),
         ("stage", &f.stage),
         ("owner", &f.owner),
         ("tags", &f.tags),
-        ("address_line1", &f.address_line1),
-        ("address_line2", &f.address_line2),
-        ("city", &f.city),
-        ("region", &f.region),
-        ("postcode", &f.postcode),
-        ("country", &f.country),
-        ("source", &f.source),
         ("date_of_birth", &f.date_of_birth),
     ] {
         if all || !v.trim().is_empty() {
             out.push((k.to_string(), v.clone()));
+        }
+    }
+    // Every declared detail, then any other name the form sent (the core
+    // refuses it, naming it).
+    let empty = String::new();
+    for d in Contact::details() {
+        let v = f.details.get(d.name).unwrap_or(&empty);
+        if all || !v.trim().is_empty() {
+            out.push((d.name.to_string(), v.clone()));
+        }
+    }
+    for (k, v) in &f.details {
+        if Contact::detail(k).is_none() {
+            out.push((k.clone(), v.clone()));
         }
     }
     for (k, list) in [("email", &f.emails), ("phone", &f.phones)] {
@@ -80,16 +88,36 @@ impl App {
         // Bounded: the filters offer at most 500 owners and 500 tags.
         let (owners, tags) = self.read(|s| Ok(s.contact_owners_and_tags(500)?))?;
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        // The choices are the synced schema's, so the forms offer exactly
+        // what the store and the server accept.
         Ok(Meta {
-            stages: strings(&["prospect", "client", "lapsed"]),
-            kinds: strings(&["person", "company"]),
-            frequencies: strings(&["monthly", "quarterly", "semi_annual", "annual", "single"]),
-            policy_statuses: strings(&["quoted", "active", "lapsed", "cancelled", "expired"]),
-            payment_methods: strings(&["direct_debit", "card", "bank_transfer", "cash", "cheque"]),
-            activity_kinds: strings(&["note", "call", "email", "meeting"]),
-            import_fields: crm_core::contacts::CONTACT_FIELDS
+            stages: strings(schema::STAGES),
+            kinds: strings(schema::CONTACT_KINDS),
+            frequencies: strings(schema::PAYMENT_FREQUENCIES),
+            policy_statuses: strings(schema::POLICY_STATUSES),
+            payment_methods: strings(schema::PAYMENT_METHODS),
+            // A status change is logged by the store, not by a person.
+            activity_kinds: schema::ACTIVITY_KINDS
                 .iter()
+                .filter(|k| **k != "status_change")
                 .map(|s| s.to_string())
+                .collect(),
+            import_fields: crm_core::contacts::contact_fields()
+                .map(str::to_string)
+                .collect(),
+            contact_details: Contact::details()
+                .map(|f| {
+                    let choices = match f.kind {
+                        Kind::OneOf(v) => v,
+                        _ => &[],
+                    };
+                    DetailSpec {
+                        name: f.name.to_string(),
+                        label: f.label.unwrap_or(f.name).to_string(),
+                        choices: strings(choices),
+                        long: f.kind == Kind::LongText,
+                    }
+                })
                 .collect(),
             owners,
             tags,

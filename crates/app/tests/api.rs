@@ -283,7 +283,7 @@ fn a_template_plugin_installs_disabled_enables_with_its_grants_and_runs_its_acti
     let (_d, app) = open_app();
     let c = app
         .contact_create(ContactForm {
-            job_title: "Managing Director".into(),
+            details: details(&[("job_title", "Managing Director")]),
             ..form("Dee", "Holt", "dee@example.com")
         })
         .expect("contact");
@@ -531,16 +531,14 @@ fn an_edit_saves_only_the_fields_it_changed() {
     let (_d, app) = open_app();
     let c = app
         .contact_create(ContactForm {
-            city: "York".into(),
-            job_title: "Buyer".into(),
+            details: details(&[("city", "York"), ("job_title", "Buyer")]),
             ..form("Ann", "Lee", "ann@example.com")
         })
         .expect("contact");
     // The form was opened before the job title changed elsewhere (here:
     // a second save), so it still holds the old one.
     let opened = ContactForm {
-        city: "York".into(),
-        job_title: "Buyer".into(),
+        details: details(&[("city", "York"), ("job_title", "Buyer")]),
         kind: "person".into(),
         stage: "prospect".into(),
         ..form("Ann", "Lee", "ann@example.com")
@@ -548,7 +546,7 @@ fn an_edit_saves_only_the_fields_it_changed() {
     app.contact_update(
         &c.id,
         ContactForm {
-            job_title: "Director".into(),
+            details: details(&[("city", "York"), ("job_title", "Director")]),
             changed: Some(vec!["job_title".into()]),
             ..opened.clone()
         },
@@ -558,13 +556,79 @@ fn an_edit_saves_only_the_fields_it_changed() {
         .contact_update(
             &c.id,
             ContactForm {
-                city: "Leeds".into(),
+                details: details(&[("city", "Leeds"), ("job_title", "Buyer")]),
                 changed: Some(vec!["city".into()]),
                 ..opened
             },
         )
         .expect("save");
-    assert_eq!(saved.city.as_deref(), Some("Leeds"));
-    assert_eq!(saved.job_title.as_deref(), Some("Director"), "kept");
+    assert_eq!(saved.details["city"], "Leeds");
+    assert_eq!(saved.details["job_title"], "Director", "kept");
     assert_eq!(saved.emails, vec!["ann@example.com".to_string()]);
+}
+
+fn details(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A detail declared in the schema (here the preferred contact method) is
+/// offered by `meta`, saved from the form, refused with its name when not
+/// one of its choices, and cleared by an edit that empties it.
+#[test]
+fn a_declared_detail_goes_from_meta_to_the_form_and_back() {
+    let (_d, app) = open_app();
+    let meta = app.meta().expect("meta");
+    let spec = meta
+        .contact_details
+        .iter()
+        .find(|d| d.name == "preferred_contact_method")
+        .expect("offered");
+    assert_eq!(spec.label, "Preferred contact method");
+    assert!(spec.choices.contains(&"text_message".to_string()));
+    assert!(meta
+        .import_fields
+        .contains(&"preferred_contact_method".to_string()));
+
+    let c = app
+        .contact_create(ContactForm {
+            details: details(&[("preferred_contact_method", "post")]),
+            ..form("Ann", "Lee", "ann@example.com")
+        })
+        .expect("contact");
+    assert_eq!(c.details["preferred_contact_method"], "post");
+
+    let e = app
+        .contact_update(
+            &c.id,
+            ContactForm {
+                details: details(&[("preferred_contact_method", "pigeon")]),
+                changed: Some(vec!["preferred_contact_method".into()]),
+                ..form("Ann", "Lee", "ann@example.com")
+            },
+        )
+        .expect_err("not a choice");
+    assert_eq!(e.code, "invalid");
+    assert_eq!(e.field.as_deref(), Some("preferred_contact_method"));
+
+    let e = app
+        .contact_create(ContactForm {
+            details: details(&[("favourite_colour", "red")]),
+            ..form("Bo", "Ray", "bo@example.com")
+        })
+        .expect_err("not a detail");
+    assert_eq!(e.field.as_deref(), Some("favourite_colour"));
+
+    let cleared = app
+        .contact_update(
+            &c.id,
+            ContactForm {
+                changed: Some(vec!["preferred_contact_method".into()]),
+                ..form("Ann", "Lee", "ann@example.com")
+            },
+        )
+        .expect("cleared");
+    assert!(!cleared.details.contains_key("preferred_contact_method"));
 }

@@ -25,14 +25,14 @@ fn native_score(c: &Contact, senior: &[&str], hot: &str) -> i64 {
     if c.company_name.is_some() {
         s += 15;
     }
-    if let Some(t) = &c.job_title {
+    if let Some(t) = c.details.get("job_title") {
         let t = t.to_lowercase();
         if senior.iter().any(|w| !w.is_empty() && t.contains(w)) {
             s += 15;
         }
     }
-    if c.source
-        .as_deref()
+    if c.details
+        .get("source")
         .is_some_and(|s| s.eq_ignore_ascii_case("referral"))
     {
         s += 10;
@@ -40,7 +40,7 @@ fn native_score(c: &Contact, senior: &[&str], hot: &str) -> i64 {
     if c.tags.iter().any(|t| t == hot) {
         s += 15;
     }
-    if c.address_line1.is_some() || c.postcode.is_some() {
+    if c.details.get("address_line1").is_some() || c.details.get("postcode").is_some() {
         s += 5;
     }
     s.min(100)

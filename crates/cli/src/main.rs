@@ -1352,7 +1352,6 @@ fn contacts(dir: &Path, cmd: ContactsCmd) -> Result<()> {
                     }
                 };
                 show("company:", &c.company_name);
-                show("title:", &c.job_title);
                 show("owner:", &c.owner);
                 if !c.emails.is_empty() {
                     println!("emails:   {}", c.emails.join(", "));
@@ -1360,19 +1359,24 @@ fn contacts(dir: &Path, cmd: ContactsCmd) -> Result<()> {
                 if !c.phones.is_empty() {
                     println!("phones:   {}", c.phones.join(", "));
                 }
-                let addr: Vec<&str> = [
-                    &c.address_line1,
-                    &c.address_line2,
-                    &c.city,
-                    &c.region,
-                    &c.postcode,
-                    &c.country,
-                ]
-                .iter()
-                .filter_map(|v| v.as_deref())
-                .collect();
+                // The address is shown on one line; every other detail
+                // under its declared label.
+                const ADDRESS: [&str; 6] = [
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "region",
+                    "postcode",
+                    "country",
+                ];
+                let addr: Vec<&str> = ADDRESS.iter().filter_map(|n| c.details.get(n)).collect();
                 if !addr.is_empty() {
                     println!("address:  {}", addr.join(", "));
+                }
+                for (f, v) in c.details.iter() {
+                    if let (Some(v), false) = (v, ADDRESS.contains(&f.name)) {
+                        println!("{}: {v}", f.label.unwrap_or(f.name).to_lowercase());
+                    }
                 }
                 if !c.tags.is_empty() {
                     println!("tags:     {}", c.tags.join(", "));

@@ -12,6 +12,7 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::details::{Declared, Details};
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
 use crate::records::{self, from_fields, to_fields};
@@ -104,8 +105,6 @@ pub struct Contact {
     pub last_name: Option<String>,
     /// Company (the contact's employer, or the company itself).
     pub company_name: Option<String>,
-    /// Job title.
-    pub job_title: Option<String>,
     /// Sales stage.
     pub stage: Stage,
     /// The agent who owns the contact.
@@ -116,26 +115,20 @@ pub struct Contact {
     pub emails: Vec<String>,
     /// Phones in E.164 (an extension follows as `;ext=…`), first is primary.
     pub phones: Vec<String>,
-    /// Street line 1.
-    pub address_line1: Option<String>,
-    /// Street line 2.
-    pub address_line2: Option<String>,
-    /// Town or city.
-    pub city: Option<String>,
-    /// County, state or region.
-    pub region: Option<String>,
-    /// Postcode.
-    pub postcode: Option<String>,
-    /// Country.
-    pub country: Option<String>,
-    /// Where the contact came from.
-    pub source: Option<String>,
+    /// Job title, address, source, preferred contact method…: the fields
+    /// declared as details in `crm_protocol::schema::CONTACTS`, by name.
+    #[serde(flatten)]
+    pub details: Details<Contact>,
     /// The id the contact had in the system it was imported from.
     pub external_id: Option<String>,
     /// Date of birth (ISO).
     pub date_of_birth: Option<String>,
     /// Custom fields.
     pub custom: BTreeMap<String, String>,
+}
+
+impl Declared for Contact {
+    const TABLE: &'static crm_protocol::schema::Table = &crm_protocol::schema::CONTACTS;
 }
 
 /// Unvalidated contact input, one text per field.
@@ -151,8 +144,6 @@ pub struct ContactDraft {
     pub full_name: Option<String>,
     /// Company.
     pub company_name: Option<String>,
-    /// Job title.
-    pub job_title: Option<String>,
     /// Stage (text).
     pub stage: Option<String>,
     /// Owner.
@@ -163,20 +154,8 @@ pub struct ContactDraft {
     pub emails: Vec<String>,
     /// Phones as typed.
     pub phones: Vec<String>,
-    /// Street line 1.
-    pub address_line1: Option<String>,
-    /// Street line 2.
-    pub address_line2: Option<String>,
-    /// City.
-    pub city: Option<String>,
-    /// Region.
-    pub region: Option<String>,
-    /// Postcode.
-    pub postcode: Option<String>,
-    /// Country.
-    pub country: Option<String>,
-    /// Source.
-    pub source: Option<String>,
+    /// The details as typed (checked by [`Self::validate`]).
+    pub details: Details<Contact>,
     /// External id.
     pub external_id: Option<String>,
     /// Date of birth (text).
@@ -188,29 +167,31 @@ pub struct ContactDraft {
     pub(crate) phones_verified: bool,
 }
 
-/// The field names [`ContactDraft::set`] accepts (besides `custom.NAME`).
+/// The field names [`ContactDraft::set`] accepts besides the details
+/// ([`contact_fields`] has them all) and `custom.NAME`.
 pub const CONTACT_FIELDS: &[&str] = &[
     "kind",
     "first_name",
     "last_name",
     "full_name",
     "company_name",
-    "job_title",
     "stage",
     "owner",
     "tags",
     "email",
     "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "source",
     "external_id",
     "date_of_birth",
 ];
+
+/// Every field name [`ContactDraft::set`] accepts (besides `custom.NAME`):
+/// [`CONTACT_FIELDS`], then the declared details.
+pub fn contact_fields() -> impl Iterator<Item = &'static str> {
+    CONTACT_FIELDS
+        .iter()
+        .copied()
+        .chain(Contact::details().map(|f| f.name))
+}
 
 /// A text value, trimmed; `None` if nothing is left. Control characters
 /// other than line breaks and tabs (NUL, escape, DEL, the C1 range: what a
@@ -247,7 +228,6 @@ impl ContactDraft {
             "last_name" => self.last_name = opt(v),
             "full_name" => self.full_name = opt(v),
             "company_name" => self.company_name = opt(v),
-            "job_title" => self.job_title = opt(v),
             "stage" => self.stage = opt(v),
             "owner" => self.owner = opt(v),
             "tags" => self.tags.extend(v.split([',', ';', '|']).filter_map(opt)),
@@ -263,18 +243,12 @@ impl ContactDraft {
                     self.phones_verified = false;
                 }
             }
-            "address_line1" => self.address_line1 = opt(v),
-            "address_line2" => self.address_line2 = opt(v),
-            "city" => self.city = opt(v),
-            "region" => self.region = opt(v),
-            "postcode" => self.postcode = opt(v),
-            "country" => self.country = opt(v),
-            "source" => self.source = opt(v),
             "external_id" => self.external_id = opt(v),
             // Outlook writes an unknown birthday as 0/0/00: no date.
             "date_of_birth" => {
                 self.date_of_birth = opt(v).filter(|d| !normalize::is_unknown_date(d))
             }
+            other if self.details.set(other, opt(v)) => {}
             other => {
                 if let Some(name) = other.strip_prefix("custom.") {
                     let name = custom_field_name(name)?;
@@ -287,7 +261,7 @@ impl ContactDraft {
                         other,
                         format!(
                             "unknown contact field; known fields: {}, custom.NAME",
-                            CONTACT_FIELDS.join(", ")
+                            contact_fields().collect::<Vec<_>>().join(", ")
                         ),
                     ));
                 }
@@ -307,19 +281,12 @@ impl ContactDraft {
             last_name: c.last_name.clone(),
             full_name: None,
             company_name: c.company_name.clone(),
-            job_title: c.job_title.clone(),
             stage: Some(c.stage.as_str().into()),
             owner: c.owner.clone(),
             tags: c.tags.clone(),
             emails: c.emails.clone(),
             phones: c.phones.clone(),
-            address_line1: c.address_line1.clone(),
-            address_line2: c.address_line2.clone(),
-            city: c.city.clone(),
-            region: c.region.clone(),
-            postcode: c.postcode.clone(),
-            country: c.country.clone(),
-            source: c.source.clone(),
+            details: c.details.clone(),
             external_id: c.external_id.clone(),
             date_of_birth: c.date_of_birth.clone(),
             custom: c.custom.clone(),
@@ -349,19 +316,15 @@ impl ContactDraft {
             ("last_name", &self.last_name),
             ("full_name", &self.full_name),
             ("company_name", &self.company_name),
-            ("job_title", &self.job_title),
             ("owner", &self.owner),
-            ("address_line1", &self.address_line1),
-            ("address_line2", &self.address_line2),
-            ("city", &self.city),
-            ("region", &self.region),
-            ("postcode", &self.postcode),
-            ("country", &self.country),
-            ("source", &self.source),
             ("external_id", &self.external_id),
         ] {
             check_len(n, v);
         }
+        let details = self.details.check().unwrap_or_else(|e| {
+            errs.extend(e);
+            Details::new()
+        });
         let (mut first, mut last) = (self.first_name.clone(), self.last_name.clone());
         if first.is_none() && last.is_none() {
             if let Some(full) = &self.full_name {
@@ -536,19 +499,12 @@ impl ContactDraft {
             first_name: first,
             last_name: last,
             company_name: self.company_name.clone(),
-            job_title: self.job_title.clone(),
             stage,
             owner: self.owner.clone(),
             tags,
             emails,
             phones,
-            address_line1: self.address_line1.clone(),
-            address_line2: self.address_line2.clone(),
-            city: self.city.clone(),
-            region: self.region.clone(),
-            postcode: self.postcode.clone(),
-            country: self.country.clone(),
-            source: self.source.clone(),
+            details,
             external_id: self.external_id.clone(),
             date_of_birth,
             custom: self.custom.clone(),
@@ -1309,7 +1265,7 @@ mod tests {
         let after = s.contact(ann.id).expect("ann");
         assert_eq!(after.custom.get("score").map(String::as_str), Some("9"));
         assert_eq!(
-            (after.display_name.as_str(), after.city.as_deref()),
+            (after.display_name.as_str(), after.details.get("city")),
             ("Ann", Some("Leeds"))
         );
         assert_eq!((after.tags, after.emails), (ann.tags, ann.emails));

@@ -11,9 +11,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use crm_protocol::schema::Field;
+
+use crate::details::Declared;
 use crate::error::{CoreError, Result};
 use crate::store::Store;
-use crate::ContactQuery;
+use crate::{Contact, ContactQuery};
 
 /// Neutralise a cell that a spreadsheet would read as a formula.
 pub fn neutralise(v: &str) -> Cow<'_, str> {
@@ -24,30 +27,91 @@ pub fn neutralise(v: &str) -> Cow<'_, str> {
     }
 }
 
-/// The columns written, in order (they import back without a mapping).
-pub const EXPORT_HEADERS: &[&str] = &[
-    "Record ID",
-    "Type",
-    "First Name",
-    "Last Name",
-    "Company",
-    "Job Title",
-    "Stage",
-    "Owner",
-    "Tags",
-    "Email",
-    "Email 2",
-    "Phone",
-    "Phone 2",
-    "Street",
-    "Address 2",
-    "City",
-    "Region",
-    "Postcode",
-    "Country",
-    "Source",
-    "Date of Birth",
-];
+/// One column of the export.
+#[derive(Clone, Copy)]
+enum Column {
+    /// The contact's own id ("Record ID": a re-import updates the contact).
+    Id,
+    /// A declared field's value (the first item of a list).
+    Field(&'static Field),
+    /// A list's second and later items, `; ` separated.
+    Rest(&'static Field),
+}
+
+/// The declared contact fields not exported, and why: the display name is
+/// worked out from the others, the external id is the old system's (the
+/// export's "Record ID" takes its place), custom fields get a column each.
+const LEFT_OUT: &[&str] = &["display_name", "external_id", "custom"];
+
+/// The columns written, in declared order, with their headers (they import
+/// back without a mapping): every declared contact field but [`LEFT_OUT`],
+/// a detail under its label, so a new one is exported as declared.
+fn columns() -> Vec<(&'static str, Column)> {
+    let mut out = vec![("Record ID", Column::Id)];
+    for f in Contact::TABLE.fields {
+        if LEFT_OUT.contains(&f.name) {
+            continue;
+        }
+        let header = match (f.name, f.label) {
+            (_, Some(label)) => label,
+            ("kind", _) => "Type",
+            ("first_name", _) => "First Name",
+            ("last_name", _) => "Last Name",
+            ("company_name", _) => "Company",
+            ("stage", _) => "Stage",
+            ("owner", _) => "Owner",
+            ("tags", _) => "Tags",
+            ("emails", _) => "Email",
+            ("phones", _) => "Phone",
+            ("date_of_birth", _) => "Date of Birth",
+            // A field declared without a header here is a test failure
+            // (`every_declared_field_has_a_column`), not a silent gap.
+            (name, _) => name,
+        };
+        out.push((header, Column::Field(f)));
+        match f.name {
+            "emails" => out.push(("Email 2", Column::Rest(f))),
+            "phones" => out.push(("Phone 2", Column::Rest(f))),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A contact's value for one column, as text.
+fn value(c: &Contact, col: Column) -> String {
+    let list = |name: &str| match name {
+        "emails" => &c.emails,
+        "phones" => &c.phones,
+        _ => &c.tags,
+    };
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    match col {
+        Column::Id => c.id.to_string(),
+        Column::Rest(f) => list(f.name)
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; "),
+        Column::Field(f) if f.label.is_some() => c.details.get(f.name).unwrap_or("").to_string(),
+        Column::Field(f) => match f.name {
+            "kind" => match c.kind {
+                crate::ContactKind::Person => "person".into(),
+                crate::ContactKind::Company => "company".into(),
+            },
+            "first_name" => o(&c.first_name),
+            "last_name" => o(&c.last_name),
+            "company_name" => o(&c.company_name),
+            "stage" => c.stage.as_str().into(),
+            "owner" => o(&c.owner),
+            "tags" => c.tags.join(", "),
+            "emails" | "phones" => list(f.name).first().cloned().unwrap_or_default(),
+            "date_of_birth" => o(&c.date_of_birth),
+            _ => String::new(),
+        },
+    }
+}
 
 impl Store {
     /// Export live contacts to `path` (UTF-8 with BOM so Excel reads accents;
@@ -79,7 +143,8 @@ impl Store {
                 custom_keys.push(k?);
             }
         }
-        let mut header: Vec<String> = EXPORT_HEADERS.iter().map(|s| s.to_string()).collect();
+        let columns = columns();
+        let mut header: Vec<String> = columns.iter().map(|(h, _)| h.to_string()).collect();
         header.extend(custom_keys.iter().map(|k| format!("custom.{k}")));
         w.write_record(header.iter().map(|h| neutralise(h).into_owned()))
             .map_err(csv_err)?;
@@ -95,44 +160,7 @@ impl Store {
                 break;
             }
             for c in &rows {
-                let o = |v: &Option<String>| v.clone().unwrap_or_default();
-                let nth = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
-                let mut rec: Vec<String> = vec![
-                    c.id.to_string(),
-                    match c.kind {
-                        crate::ContactKind::Person => "person".into(),
-                        crate::ContactKind::Company => "company".into(),
-                    },
-                    o(&c.first_name),
-                    o(&c.last_name),
-                    o(&c.company_name),
-                    o(&c.job_title),
-                    c.stage.as_str().into(),
-                    o(&c.owner),
-                    c.tags.join(", "),
-                    nth(&c.emails, 0),
-                    c.emails
-                        .iter()
-                        .skip(1)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    nth(&c.phones, 0),
-                    c.phones
-                        .iter()
-                        .skip(1)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    o(&c.address_line1),
-                    o(&c.address_line2),
-                    o(&c.city),
-                    o(&c.region),
-                    o(&c.postcode),
-                    o(&c.country),
-                    o(&c.source),
-                    o(&c.date_of_birth),
-                ];
+                let mut rec: Vec<String> = columns.iter().map(|(_, col)| value(c, *col)).collect();
                 for k in &custom_keys {
                     rec.push(c.custom.get(k).cloned().unwrap_or_default());
                 }
@@ -152,7 +180,41 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::neutralise;
+    use super::{columns, neutralise, value, Column, LEFT_OUT};
+    use crate::details::Declared;
+    use crate::Contact;
+
+    #[test]
+    fn every_declared_field_has_a_column() {
+        let cols = columns();
+        for f in Contact::TABLE.fields {
+            let exported = cols
+                .iter()
+                .any(|(h, c)| matches!(c, Column::Field(x) if x.name == f.name) && *h != f.name);
+            assert!(
+                exported || LEFT_OUT.contains(&f.name),
+                "contacts.{} is declared but has no export header (give it a label, or a \
+                 header in export::columns, or list it in LEFT_OUT)",
+                f.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_detail_is_exported_under_its_label() {
+        let mut d = crate::ContactDraft::default();
+        d.set("first_name", "Ann").expect("set");
+        d.set("preferred_contact_method", "post").expect("set");
+        let c = d
+            .validate(uuid::Uuid::nil(), crate::normalize::Region::GB)
+            .expect("valid");
+        let (i, _) = columns()
+            .into_iter()
+            .enumerate()
+            .find(|(_, (h, _))| *h == "Preferred contact method")
+            .expect("a column");
+        assert_eq!(value(&c, columns()[i].1), "post");
+    }
 
     #[test]
     fn formula_starts_are_neutralised_and_others_left_alone() {

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub mod contacts;
+pub mod details;
 mod error;
 pub mod export;
 pub mod import;

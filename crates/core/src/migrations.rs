@@ -206,6 +206,9 @@ pub const MIGRATIONS: &[&str] = &[
     // while the cursor moved past them (`pulled`).
     "CREATE TABLE sync_held (seq INTEGER PRIMARY KEY, table_name TEXT NOT NULL, row_id TEXT NOT NULL, \
      row TEXT NOT NULL, reason TEXT NOT NULL, held_at TEXT NOT NULL, tries INTEGER NOT NULL) STRICT;\n",
+    // 10: how a contact prefers to be reached (a detail: declared in
+    // `crm_protocol::schema::CONTACTS`, which is all the rest needs).
+    "ALTER TABLE contacts ADD COLUMN preferred_contact_method TEXT;\n",
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -215,6 +218,10 @@ pub const MIGRATIONS: &[&str] = &[
 const UNDO: &[(i64, &str)] = &[
     (8, "ALTER TABLE plugin_settings DROP COLUMN secret_keys;"),
     (9, "DROP TABLE sync_held;"),
+    (
+        10,
+        "ALTER TABLE contacts DROP COLUMN preferred_contact_method;",
+    ),
 ];
 
 /// Undo every migration from 8 on that is later than `version`, newest

@@ -538,7 +538,7 @@ mod tests {
         assert_eq!(rep.changed, 1);
         assert_eq!(s.outbox_len().expect("len"), 0);
         assert_eq!(
-            s.contact(id).expect("contact").city.as_deref(),
+            s.contact(id).expect("contact").details.get("city"),
             Some("Leeds")
         );
         assert_eq!(s.sync_status().expect("status").cursor, 42);
@@ -563,7 +563,10 @@ mod tests {
         // one wins for the field it writes and leaves the others alone.
         let old = remote(c.id, &[("city", "Hull".into())], hlc(1, 9), false);
         s.apply_remote(&[old], &[], 1).expect("apply");
-        assert_eq!(s.contact(c.id).expect("c").city.as_deref(), Some("York"));
+        assert_eq!(
+            s.contact(c.id).expect("c").details.get("city"),
+            Some("York")
+        );
         let newer = remote(
             c.id,
             &[("job_title", "CEO".into())],
@@ -572,8 +575,8 @@ mod tests {
         );
         s.apply_remote(&[newer], &[], 2).expect("apply");
         let c2 = s.contact(c.id).expect("c");
-        assert_eq!(c2.job_title.as_deref(), Some("CEO"));
-        assert_eq!(c2.city.as_deref(), Some("York"));
+        assert_eq!(c2.details.get("job_title"), Some("CEO"));
+        assert_eq!(c2.details.get("city"), Some("York"));
     }
 
     #[test]
@@ -790,7 +793,7 @@ mod tests {
         assert_eq!(rep.released, 1, "{rep:?}");
         let ann = s.contact(broken).expect("stored at last");
         assert_eq!(
-            (ann.display_name.as_str(), ann.city.as_deref()),
+            (ann.display_name.as_str(), ann.details.get("city")),
             ("Ann", Some("York"))
         );
         let held = s.held_rows().expect("held");

@@ -67,7 +67,10 @@ fn bom_crlf_quoted_newlines_and_duplicates_by_email_case_and_spacing() {
         Some("Lee-Smith"),
         "later row updates"
     );
-    assert_eq!(ann.address_line1.as_deref(), Some("1 High St\r\nFlat 2"));
+    assert_eq!(
+        ann.details.get("address_line1"),
+        Some("1 High St\r\nFlat 2")
+    );
     assert_eq!(
         ann.phones,
         ["+447911123456"],
@@ -102,8 +105,8 @@ fn windows_1252_german_semicolon_export_with_umlauts() {
     assert_eq!(r.created, 1, "{r:?}");
     let c = by_email(&s, "juergen@example.de");
     assert_eq!(c.display_name, "Jürgen Müller");
-    assert_eq!(c.address_line1.as_deref(), Some("Hauptstraße 5"));
-    assert_eq!(c.city.as_deref(), Some("Köln"));
+    assert_eq!(c.details.get("address_line1"), Some("Hauptstraße 5"));
+    assert_eq!(c.details.get("city"), Some("Köln"));
     assert_eq!(c.phones, ["+491711234567"]);
 }
 
@@ -647,7 +650,10 @@ fn rows_without_email_that_differ_in_any_field_are_different_people() {
     );
     let r = import(&mut s, &f);
     assert_eq!((r.created, r.updated + r.unchanged), (2, 1), "{r:?}");
-    let mut cities: Vec<_> = all(&s).into_iter().filter_map(|c| c.city).collect();
+    let mut cities: Vec<_> = all(&s)
+        .into_iter()
+        .filter_map(|c| c.details.get("city").map(str::to_string))
+        .collect();
     cities.sort();
     assert_eq!(cities, ["Leeds", "London"]);
     let again = import(&mut s, &f);
@@ -847,7 +853,7 @@ fn stray_control_characters_are_dropped() {
     let ann = by_email(&s, "ann@example.com");
     assert_eq!(ann.first_name.as_deref(), Some("Ann"));
     assert_eq!(ann.last_name.as_deref(), Some("Lee"));
-    assert_eq!(ann.address_line1.as_deref(), Some("1 High St\nFlat 2"));
+    assert_eq!(ann.details.get("address_line1"), Some("1 High St\nFlat 2"));
     assert_eq!(ann.company_name, None);
     assert_eq!(ann.tags, ["vip"]);
     assert_eq!(ann.custom["notes"], "line one\nline\ttwo");

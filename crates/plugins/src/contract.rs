@@ -82,6 +82,10 @@ pub const CONTACT: RecordShape = RecordShape {
         f("external_id", OPT_TEXT),
         f("date_of_birth", OPT_DATE),
         f("custom", "map of text (custom fields by name)"),
+        f(
+            "preferred_contact_method",
+            "`email`, `phone`, `text_message`, `post` or () (since 1.1)",
+        ),
     ],
 };
 

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The host-API version this build provides.
-pub const API_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(1, 1, 0);
 /// Largest manifest accepted, bytes.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 

@@ -105,6 +105,7 @@ fn every_field_comes_from_a_field_the_core_has() {
         ("postcode", "YO1 7HH"),
         ("country", "GB"),
         ("source", "referral"),
+        ("preferred_contact_method", "post"),
         ("external_id", "X-1"),
         ("date_of_birth", "1980-02-03"),
         ("owner", "sam"),

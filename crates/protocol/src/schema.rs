@@ -75,6 +75,13 @@ pub struct Field {
     /// True when `null` is allowed (an optional field); a required field
     /// must be present in the op that creates a row.
     pub optional: bool,
+    /// For a *detail*, how people see it (`"Job title"`); `None` for a
+    /// field with behaviour of its own. A detail is an optional text or
+    /// choice with no rule beyond its kind (a job title, an address line,
+    /// a preferred contact method), so the client handles it by name from
+    /// this declaration alone: the store, validation, CSV import and
+    /// export, the app's form and contact page, the CLI.
+    pub label: Option<&'static str>,
 }
 
 const fn req(name: &'static str, kind: Kind) -> Field {
@@ -82,6 +89,7 @@ const fn req(name: &'static str, kind: Kind) -> Field {
         name,
         kind,
         optional: false,
+        label: None,
     }
 }
 
@@ -90,6 +98,18 @@ const fn opt(name: &'static str, kind: Kind) -> Field {
         name,
         kind,
         optional: true,
+        label: None,
+    }
+}
+
+/// A detail: optional, shown as `label` (see [`Field::label`]). Its kind is
+/// [`Kind::Text`], [`Kind::LongText`] or [`Kind::OneOf`].
+const fn detail(name: &'static str, kind: Kind, label: &'static str) -> Field {
+    Field {
+        name,
+        kind,
+        optional: true,
+        label: Some(label),
     }
 }
 
@@ -117,6 +137,9 @@ pub const POLICY_STATUSES: &[&str] = &["quoted", "active", "lapsed", "cancelled"
 pub const PAYMENT_METHODS: &[&str] = &["direct_debit", "card", "bank_transfer", "cash", "cheque"];
 /// A task's status (the store's `TaskStatus`).
 pub const TASK_STATUSES: &[&str] = &["open", "done", "cancelled"];
+/// How a contact prefers to be reached (a detail: the values, in order,
+/// are the choices the app offers).
+pub const CONTACT_METHODS: &[&str] = &["email", "phone", "text_message", "post"];
 /// A timeline entry's kind (the store's `ActivityKind`).
 pub const ACTIVITY_KINDS: &[&str] = &["note", "call", "email", "meeting", "status_change"];
 
@@ -129,22 +152,27 @@ pub const CONTACTS: Table = Table {
         opt("first_name", Kind::Text),
         opt("last_name", Kind::Text),
         opt("company_name", Kind::Text),
-        opt("job_title", Kind::Text),
+        detail("job_title", Kind::Text, "Job title"),
         req("stage", Kind::OneOf(STAGES)),
         opt("owner", Kind::Text),
         req("tags", Kind::TextList),
         req("emails", Kind::TextList),
         req("phones", Kind::TextList),
-        opt("address_line1", Kind::Text),
-        opt("address_line2", Kind::Text),
-        opt("city", Kind::Text),
-        opt("region", Kind::Text),
-        opt("postcode", Kind::Text),
-        opt("country", Kind::Text),
-        opt("source", Kind::Text),
+        detail("address_line1", Kind::Text, "Address line 1"),
+        detail("address_line2", Kind::Text, "Address line 2"),
+        detail("city", Kind::Text, "City"),
+        detail("region", Kind::Text, "Region"),
+        detail("postcode", Kind::Text, "Postcode"),
+        detail("country", Kind::Text, "Country"),
+        detail("source", Kind::Text, "Source"),
         opt("external_id", Kind::Text),
         opt("date_of_birth", Kind::Date),
         req("custom", Kind::TextMap),
+        detail(
+            "preferred_contact_method",
+            Kind::OneOf(CONTACT_METHODS),
+            "Preferred contact method",
+        ),
     ],
     parent: None,
 };

@@ -89,7 +89,12 @@ fn open(path: &Path) -> Store {
 }
 
 fn city(path: &Path, id: Uuid) -> Option<String> {
-    open(path).contact(id).expect("contact").city
+    open(path)
+        .contact(id)
+        .expect("contact")
+        .details
+        .get("city")
+        .map(str::to_string)
 }
 
 fn system_millis() -> u64 {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changedFields, draftToForm, emptyDraft, inputForErrorField, splitList } from './contact-form';
+import { changedFields, draftFromContact, draftToForm, emptyDraft, inputForErrorField, splitList, withDetail } from './contact-form';
 
 describe('contact form', () => {
   it('splits emails and phones into lists', () => {
@@ -18,9 +18,32 @@ describe('contact form', () => {
   });
 
   it('names only the fields an edit changed', () => {
-    const opened = { ...emptyDraft('person', 'prospect'), city: 'York', emails: 'a@x.uk' };
+    const opened = withDetail({ ...emptyDraft('person', 'prospect'), emails: 'a@x.uk' }, 'city', 'York');
     expect(changedFields(opened, { ...opened })).toEqual([]);
-    const now = { ...opened, city: 'Leeds', emails: 'a@x.uk, b@y.uk', postcode: '' };
+    const now = withDetail(withDetail({ ...opened, emails: 'a@x.uk, b@y.uk' }, 'city', 'Leeds'), 'postcode', '');
     expect(changedFields(opened, now)).toEqual(['emails', 'city']);
+    // A detail emptied, or one set that the contact never had, is a change.
+    expect(changedFields(opened, withDetail(opened, 'city', ''))).toEqual(['city']);
+    expect(changedFields(opened, withDetail(opened, 'preferred_contact_method', 'post'))).toEqual(['preferred_contact_method']);
+  });
+
+  it('carries every detail the contact has into the form and back', () => {
+    const d = draftFromContact({
+      id: 'x',
+      kind: 'person',
+      display_name: 'Ann Lee',
+      first_name: 'Ann',
+      last_name: 'Lee',
+      company_name: null,
+      stage: 'client',
+      owner: null,
+      tags: [],
+      emails: [],
+      phones: [],
+      details: { job_title: 'Buyer', preferred_contact_method: 'post' },
+      date_of_birth: null,
+      custom: {},
+    });
+    expect(draftToForm(d).details).toEqual({ job_title: 'Buyer', preferred_contact_method: 'post' });
   });
 });

@@ -7,11 +7,14 @@ import type { ContactDto } from '../bindings';
 import { ErrorBox, Field, LoadError, Loading, Modal, Options, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import {
+  ADDRESS_DETAILS,
   changedFields,
+  detailValue,
   draftFromContact,
   draftToForm,
   emptyDraft,
   inputForErrorField,
+  withDetail,
   type ContactDraft,
 } from '../lib/contact-form';
 import { navigate } from '../state/router';
@@ -44,6 +47,9 @@ export function ContactEditScreen(props: { id: string }) {
   return <ContactFormView initial={draftFromContact(detail.data.contact)} contact={detail.data.contact} />;
 }
 
+/** Where the layout places details; any other declared detail shows under "More". */
+const PLACED_DETAILS = new Set(['job_title', 'source', ...ADDRESS_DETAILS]);
+
 /** Inputs whose backend name differs from the test id used for them. */
 const TEST_IDS: Partial<Record<keyof ContactDraft, string>> = { emails: 'field-email', phones: 'field-phone' };
 
@@ -71,24 +77,17 @@ function ContactFormView(props: { initial: ContactDraft; contact: ContactDto | n
     'first_name',
     'last_name',
     'company_name',
-    'job_title',
     'stage',
     'owner',
     'tags',
     'email',
     'phone',
-    'address_line1',
-    'address_line2',
-    'city',
-    'region',
-    'postcode',
-    'country',
-    'source',
     'date_of_birth',
+    ...m.contact_details.map((d) => d.name),
   ]);
   const boxError = error && !(errorInput && shownInline.has(errorInput)) ? error : null;
 
-  const text = (key: keyof ContactDraft, label: string, opts: { errorName?: string; placeholder?: string; hint?: string; span?: boolean; type?: string } = {}) => {
+  const text = (key: Exclude<keyof ContactDraft, 'details'>, label: string, opts: { errorName?: string; placeholder?: string; hint?: string; span?: boolean; type?: string } = {}) => {
     const errName = opts.errorName ?? key;
     return (
       <Field label={label} name={errName} error={errFor(errName)} hint={opts.hint} class={opts.span ? 'span-2' : ''}>
@@ -103,6 +102,30 @@ function ContactFormView(props: { initial: ContactDraft; contact: ContactDto | n
             onInput={(e) => setDraft({ ...draft, [key]: inputValue(e) })}
           />
         )}
+      </Field>
+    );
+  };
+
+  /** A declared detail's input: a choice list, a text area or a line, as declared. */
+  const detail = (name: string, opts: { label?: string; hint?: string; span?: boolean } = {}) => {
+    const spec = m.contact_details.find((d) => d.name === name);
+    if (!spec) return null;
+    const value = detailValue(draft, name);
+    const set = (e: Event) => setDraft(withDetail(draft, name, inputValue(e)));
+    const long = spec.long || opts.span;
+    return (
+      <Field key={name} label={opts.label ?? spec.label} name={name} error={errFor(name)} hint={opts.hint} class={long ? 'span-2' : ''}>
+        {(a) =>
+          spec.choices.length ? (
+            <select {...a} class="select" data-testid={`field-${name}`} value={value} onChange={set}>
+              <Options values={spec.choices} blank="Not set" />
+            </select>
+          ) : spec.long ? (
+            <textarea {...a} class="input" data-testid={`field-${name}`} value={value} onInput={set} />
+          ) : (
+            <input {...a} class="input" type="text" data-testid={`field-${name}`} value={value} onInput={set} />
+          )
+        }
       </Field>
     );
   };
@@ -178,7 +201,7 @@ function ContactFormView(props: { initial: ContactDraft; contact: ContactDto | n
           {text('first_name', 'First name')}
           {text('last_name', 'Last name')}
           {text('company_name', company ? 'Company name' : 'Company')}
-          {text('job_title', 'Job title')}
+          {detail('job_title')}
           {text('emails', 'Email', { errorName: 'email', type: 'text', hint: 'Separate several with commas; the first is the main one.' })}
           {text('phones', 'Phone', { errorName: 'phone', hint: 'Separate several with commas.' })}
           <Field label="Owner" name="owner" error={errFor('owner')} hint="Who looks after this client.">
@@ -204,17 +227,18 @@ function ContactFormView(props: { initial: ContactDraft; contact: ContactDto | n
         </div>
         <h3>Address</h3>
         <div class="form-grid">
-          {text('address_line1', 'Address line 1', { span: true })}
-          {text('address_line2', 'Address line 2', { span: true })}
-          {text('city', 'Town or city')}
-          {text('region', 'County')}
-          {text('postcode', 'Postcode')}
-          {text('country', 'Country')}
+          {detail('address_line1', { span: true })}
+          {detail('address_line2', { span: true })}
+          {detail('city', { label: 'Town or city' })}
+          {detail('region', { label: 'County' })}
+          {detail('postcode')}
+          {detail('country')}
         </div>
         <h3>More</h3>
         <div class="form-grid">
           {text('date_of_birth', 'Date of birth', { placeholder: 'YYYY-MM-DD' })}
-          {text('source', 'Source', { hint: 'Where this client came from (referral, website…).' })}
+          {detail('source', { hint: 'Where this client came from (referral, website…).' })}
+          {m.contact_details.filter((d) => !PLACED_DETAILS.has(d.name)).map((d) => detail(d.name))}
         </div>
         <div class="form-actions">
           {editing && (

@@ -7,6 +7,7 @@ import type { ContactDetail, ContactDto, PaymentDto, PolicyDto, TaskDto } from '
 import { PluginActionButtons, PluginPanelView } from '../components/plugin-ui';
 import { Badge, EmptyState, ErrorBox, Field, LoadError, Loading, Options, inputValue, words } from '../components/ui';
 import { fieldError, toApiError, type ApiError } from '../lib/api-error';
+import { ADDRESS_DETAILS } from '../lib/contact-form';
 import { formatDate, formatInstant } from '../lib/dates';
 import { formatMoney } from '../lib/money';
 import { navigate } from '../state/router';
@@ -103,16 +104,20 @@ function ContactHeader(props: { contact: ContactDto; detail: ContactDetail; onCh
 
 function DetailsCard(props: { contact: ContactDto }) {
   const c = props.contact;
-  const address = [c.address_line1, c.address_line2, c.city, c.region, c.postcode, c.country].filter((x): x is string => Boolean(x));
+  const specs = (meta.value ?? EMPTY_META).contact_details;
+  const address = ADDRESS_DETAILS.map((n) => c.details[n]).filter((x): x is string => Boolean(x));
   const custom = Object.entries(c.custom).filter((e): e is [string, string] => typeof e[1] === 'string');
   const rows: [string, string][] = [];
   if (c.company_name && c.kind !== 'company') rows.push(['Company', c.company_name]);
-  if (c.job_title) rows.push(['Job title', c.job_title]);
   if (c.emails.length) rows.push(['Email', c.emails.join(', ')]);
   if (c.phones.length) rows.push(['Phone', c.phones.join(', ')]);
   if (address.length) rows.push(['Address', address.join(', ')]);
   if (c.date_of_birth) rows.push(['Date of birth', formatDate(c.date_of_birth)]);
-  if (c.source) rows.push(['Source', c.source]);
+  // Every other declared detail the contact has, under its declared label.
+  for (const d of specs) {
+    const v = c.details[d.name];
+    if (v && !ADDRESS_DETAILS.includes(d.name)) rows.push([d.label, d.choices.length ? words(v) : v]);
+  }
   for (const [k, v] of custom) rows.push([k, v]);
   return (
     <section class="card card-tight" aria-labelledby="details-h" data-testid="contact-details">

@@ -17,6 +17,7 @@ export const EMPTY_META: Meta = {
   payment_methods: [],
   activity_kinds: [],
   import_fields: [],
+  contact_details: [],
   owners: [],
   tags: [],
 };

@@ -5,7 +5,8 @@
 //! all meet the same entry. The table knows HubSpot, Salesforce, Zoho, Outlook
 //! and Excel exports in English and German.
 
-use crate::contacts::CONTACT_FIELDS;
+use crate::contacts::{contact_fields, Contact};
+use crate::details::Declared;
 use crate::error::ValidationError;
 
 /// Fold a header for comparison.
@@ -340,7 +341,8 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The field a header maps to by itself, if any.
+/// The field a header maps to by itself, if any: a known synonym, else a
+/// detail's declared name or label ("Preferred contact method").
 pub fn auto_field(header: &str) -> Option<&'static str> {
     let f = fold(header);
     if f.is_empty() {
@@ -350,6 +352,11 @@ pub fn auto_field(header: &str) -> Option<&'static str> {
         .iter()
         .find(|(_, names)| names.contains(&f.as_str()))
         .map(|(field, _)| *field)
+        .or_else(|| {
+            Contact::details()
+                .find(|d| fold(d.name) == f || d.label.is_some_and(|l| fold(l) == f))
+                .map(|d| d.name)
+        })
 }
 
 /// How closely a header names its field: its synonym's place in the list
@@ -383,8 +390,8 @@ pub fn check_target(target: &str) -> Result<Option<String>, ValidationError> {
     if t.eq_ignore_ascii_case("ignore") || t == "-" {
         return Ok(None);
     }
-    if CONTACT_FIELDS.contains(&t) {
-        return Ok(Some(t.to_string()));
+    if let Some(known) = contact_fields().find(|f| *f == t) {
+        return Ok(Some(known.to_string()));
     }
     if let Some(name) = t.strip_prefix("custom.") {
         if !name.trim().is_empty() && name.len() <= 64 {
@@ -395,7 +402,7 @@ pub fn check_target(target: &str) -> Result<Option<String>, ValidationError> {
         "--map",
         format!(
             "{t:?} is not a contact field; use one of {}, custom.NAME or ignore",
-            CONTACT_FIELDS.join(", ")
+            contact_fields().collect::<Vec<_>>().join(", ")
         ),
     ))
 }
@@ -492,6 +499,36 @@ mod tests {
 
     fn hs(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_synonym_feeds_a_field_a_draft_takes() {
+        for (field, _) in SYNONYMS {
+            assert!(
+                contact_fields().any(|f| f == *field),
+                "synonyms name {field:?}, which ContactDraft::set does not take"
+            );
+        }
+    }
+
+    #[test]
+    fn a_declared_detail_is_found_by_its_label_or_name_without_a_synonym() {
+        let m = map_headers(
+            &hs(&[
+                "Name",
+                "Preferred Contact Method",
+                "preferred_contact_method",
+            ]),
+            &[],
+        )
+        .expect("maps");
+        assert_eq!(m[1].field.as_deref(), Some("preferred_contact_method"));
+        // The second column feeding the same field is left out.
+        assert_eq!(m[2].field, None);
+        assert_eq!(
+            check_target("preferred_contact_method").expect("a target"),
+            Some("preferred_contact_method".to_string())
+        );
     }
 
     #[test]

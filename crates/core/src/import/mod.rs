@@ -583,16 +583,19 @@ struct Fingerprints {
 /// The fields only [`row_fingerprint`] covers: two rows that differ in
 /// one of them are different people (John Smith in London and John Smith
 /// in Leeds), so a legacy key matches only a contact that agrees on them.
-fn extra_fields(d: &ContactDraft) -> [&Option<String>; 7] {
+fn extra_fields(d: &ContactDraft) -> [Option<&str>; 7] {
+    // A key, not a field list: a detail declared later stays out of it, so
+    // a file imported before keeps matching the contacts it made.
     [
-        &d.job_title,
-        &d.address_line1,
-        &d.address_line2,
-        &d.city,
-        &d.region,
-        &d.country,
-        &d.source,
+        "job_title",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "country",
+        "source",
     ]
+    .map(|f| d.details.get(f))
 }
 
 /// The whole row's key: every field a row without email or id has.
@@ -610,25 +613,17 @@ fn agrees(existing: &Contact, d: &ContactDraft) -> bool {
     let (mine, theirs) = (extra_fields(d), extra_fields(&stored));
     mine.iter()
         .zip(theirs.iter())
-        .all(|(m, t)| match m.as_deref().map(str::trim) {
+        .all(|(m, t)| match m.map(str::trim) {
             None | Some("") => true,
-            Some(m) => t
-                .as_deref()
-                .is_some_and(|t| t.trim().to_lowercase() == m.to_lowercase()),
+            Some(m) => t.is_some_and(|t| t.trim().to_lowercase() == m.to_lowercase()),
         })
 }
 
 /// Hash optional texts as a fingerprint compares them: trimmed, case
 /// folded, each ended by a NUL.
-fn hash_texts<'a>(h: &mut Sha256, parts: impl IntoIterator<Item = &'a Option<String>>) {
+fn hash_texts<'a>(h: &mut Sha256, parts: impl IntoIterator<Item = Option<&'a str>>) {
     for part in parts {
-        h.update(
-            part.as_deref()
-                .unwrap_or("")
-                .trim()
-                .to_lowercase()
-                .as_bytes(),
-        );
+        h.update(part.unwrap_or("").trim().to_lowercase().as_bytes());
         h.update([0]);
     }
 }
@@ -639,12 +634,12 @@ fn fingerprint(d: &ContactDraft) -> String {
     hash_texts(
         &mut h,
         [
-            &d.first_name,
-            &d.last_name,
-            &d.full_name,
-            &d.company_name,
-            &d.postcode,
-            &d.date_of_birth,
+            d.first_name.as_deref(),
+            d.last_name.as_deref(),
+            d.full_name.as_deref(),
+            d.company_name.as_deref(),
+            d.details.get("postcode"),
+            d.date_of_birth.as_deref(),
         ],
     );
     for p in &d.phones {
@@ -887,19 +882,16 @@ fn merge(existing: &Contact, incoming: &ContactDraft) -> ContactDraft {
         first_name,
         last_name,
         company_name,
-        job_title,
         stage,
         owner,
-        address_line1,
-        address_line2,
-        city,
-        region,
-        postcode,
-        country,
-        source,
         external_id,
         date_of_birth
     );
+    for (f, v) in incoming.details.iter() {
+        if let Some(v) = v {
+            d.details.set(f.name, Some(v.to_string()));
+        }
+    }
     if incoming.full_name.is_some() && incoming.first_name.is_none() && incoming.last_name.is_none()
     {
         d.first_name = None;
