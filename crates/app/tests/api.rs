@@ -632,3 +632,92 @@ fn a_declared_detail_goes_from_meta_to_the_form_and_back() {
         .expect("cleared");
     assert!(!cleared.details.contains_key("preferred_contact_method"));
 }
+
+/// Every field the synced schema declares reaches the window: each DTO
+/// carries it under its declared name (a contact's details in `details`),
+/// or it is named here as left out, with why. A field declared and not
+/// carried fails here, not in a screen that silently shows nothing.
+#[test]
+fn every_declared_field_reaches_the_window() {
+    use crm_protocol::schema;
+    let (_d, app) = open_app();
+    let c = app
+        .contact_create(form("Cara", "Moss", "cara@example.com"))
+        .expect("contact");
+    let p = app
+        .policy_create(PolicyForm {
+            contact_id: c.id.clone(),
+            policy_number: "MOT-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "motor".into(),
+            premium: "40.00".into(),
+            frequency: "monthly".into(),
+            effective: "2026-01-01".into(),
+            ..Default::default()
+        })
+        .expect("policy");
+    let payments = app.policy_schedule(&p.id).expect("schedule");
+    let task = app
+        .task_create(TaskForm {
+            title: "Call".into(),
+            contact_id: c.id.clone(),
+            ..Default::default()
+        })
+        .expect("task");
+    let note = app.contact_log(&c.id, "note", "met").expect("note");
+    let json = |v: serde_json::Value| v.as_object().cloned().expect("an object");
+    let shown: [(
+        &schema::Table,
+        serde_json::Map<String, serde_json::Value>,
+        &[&str],
+    ); 5] = [
+        (
+            &schema::CONTACTS,
+            json(serde_json::to_value(&c).expect("json")),
+            // The old system's id is kept for re-imports, not shown.
+            &["external_id"],
+        ),
+        (
+            &schema::POLICIES,
+            json(serde_json::to_value(&p).expect("json")),
+            &[],
+        ),
+        (
+            &schema::PAYMENTS,
+            json(serde_json::to_value(&payments[0]).expect("json")),
+            &[],
+        ),
+        (
+            &schema::TASKS,
+            json(serde_json::to_value(&task).expect("json")),
+            &[],
+        ),
+        (
+            &schema::ACTIVITIES,
+            json(serde_json::to_value(&note).expect("json")),
+            // A timeline is always read as its contact's.
+            &["contact_id"],
+        ),
+    ];
+    for (table, dto, left_out) in shown {
+        for f in table.fields {
+            let carried = if f.label.is_some() {
+                // Set or not, a detail travels in `details` by name; the
+                // form and page take the list from `meta`.
+                app.meta()
+                    .expect("meta")
+                    .contact_details
+                    .iter()
+                    .any(|d| d.name == f.name)
+            } else {
+                dto.contains_key(f.name)
+            };
+            assert!(
+                carried || left_out.contains(&f.name),
+                "{}.{} is declared but its DTO does not carry it",
+                table.name,
+                f.name
+            );
+        }
+    }
+}
