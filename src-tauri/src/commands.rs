@@ -144,7 +144,7 @@ pub fn start_auto_sync(app: Arc<App>) {
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_millis(250));
         if let Err(e) = app.sync_auto() {
-            if e.code != "locked" {
+            if e.code != crm_app::ErrorCode::Locked {
                 tracing::warn!(code = %e.code, "automatic sync could not run");
             }
         }
@@ -157,7 +157,7 @@ pub fn start_ticker(app: Arc<App>) {
     std::thread::spawn(move || loop {
         std::thread::sleep(std::time::Duration::from_secs(60));
         if let Err(e) = app.tick() {
-            if e.code != "locked" {
+            if e.code != crm_app::ErrorCode::Locked {
                 tracing::warn!(code = %e.code, "plugin tick failed");
             }
         }

@@ -5,13 +5,9 @@ export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in
 
 export type ApiError = { 
 /**
- * One of: `locked`, `no_profile`, `profile_exists`, `passphrase_required`,
- * `wrong_passphrase`, `keyring_unavailable`, `invalid`, `not_found`,
- * `cancelled`, `busy`, `forbidden`, `plugin`, `sync`, `offline` (the
- * sync server cannot be reached), `signed_out` (sign in again), `io`,
- * `internal`.
+ * What kind of failure it is.
  */
-code: string, 
+code: ErrorCode, 
 /**
  * What went wrong and what to do, for people.
  */
@@ -20,6 +16,8 @@ message: string,
  * The form field to mark, for `invalid`.
  */
 field: string | null, };
+
+export type ErrorCode = "locked" | "no_profile" | "profile_exists" | "passphrase_required" | "wrong_passphrase" | "keyring_unavailable" | "invalid" | "not_found" | "cancelled" | "busy" | "forbidden" | "plugin" | "sync" | "offline" | "signed_out" | "io" | "internal";
 
 export type ProfileState = { 
 /**

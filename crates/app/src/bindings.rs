@@ -6,7 +6,7 @@
 use ts_rs::TS;
 
 use crate::dto::*;
-use crate::ApiError;
+use crate::{ApiError, ErrorCode};
 
 macro_rules! decls {
     ($($t:ty),* $(,)?) => {
@@ -23,6 +23,7 @@ pub fn typescript() -> String {
     );
     let all = decls![
         ApiError,
+        ErrorCode,
         ProfileState,
         Meta,
         DetailSpec,

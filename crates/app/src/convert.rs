@@ -16,7 +16,7 @@ pub(crate) fn tag<T: Serialize>(v: &T) -> String {
 pub(crate) fn id(kind: &'static str, raw: &str) -> Result<uuid::Uuid, ApiError> {
     crm_core::parse_id(kind, raw).map_err(|_| {
         ApiError::new(
-            "not_found",
+            crate::ErrorCode::NotFound,
             format!("{raw:?} is not a {kind} id; open the {kind} from its list"),
         )
     })

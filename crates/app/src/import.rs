@@ -110,7 +110,7 @@ impl App {
             let mut running = self.imports.running.lock().map_err(poisoned)?;
             if running.is_some() {
                 return Err(ApiError::new(
-                    "busy",
+                    crate::ErrorCode::Busy,
                     "an import is already running; wait for it or cancel it",
                 ));
             }
@@ -181,7 +181,7 @@ impl App {
         let last = self.imports.last.lock().map_err(poisoned)?;
         let rep = last
             .as_ref()
-            .ok_or_else(|| ApiError::new("not_found", "no import has run yet"))?;
+            .ok_or_else(|| ApiError::new(crate::ErrorCode::NotFound, "no import has run yet"))?;
         rep.write_csv(Path::new(path))?;
         Ok(())
     }

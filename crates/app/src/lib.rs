@@ -32,7 +32,7 @@ mod records;
 mod settings;
 mod sync;
 
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, ErrorCode};
 pub use import::ImportJobs;
 
 use dto::{NoticeDto, ProfileState};
@@ -62,7 +62,7 @@ pub struct App {
 
 pub(crate) fn poisoned<T>(_: T) -> ApiError {
     ApiError::new(
-        "internal",
+        crate::ErrorCode::Internal,
         "an earlier command failed badly; restart the app",
     )
 }
@@ -196,7 +196,7 @@ impl App {
             .lock()
             .map_err(poisoned)?
             .clone()
-            .ok_or_else(|| ApiError::new("locked", "open your profile first"))
+            .ok_or_else(|| ApiError::new(crate::ErrorCode::Locked, "open your profile first"))
     }
 
     /// Read from the store's last committed state, through the reader

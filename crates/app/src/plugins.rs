@@ -16,7 +16,7 @@ pub const DEVELOPER_MODE: &str = "plugins.developer_mode";
 fn manifest(rec: &crm_core::PluginRecord) -> ApiResult<Manifest> {
     Manifest::parse(&rec.manifest).map_err(|_| {
         ApiError::new(
-            "plugin",
+            crate::ErrorCode::Plugin,
             format!("the stored manifest of {} is damaged; reinstall it", rec.id),
         )
     })
@@ -164,10 +164,15 @@ impl App {
     /// Install a template shipped inside the app (it is part of the app's
     /// own signed build, so no publisher key is needed). It starts disabled.
     pub fn plugin_install_template(&self, name: &str) -> ApiResult<PluginDto> {
-        let tmp = tempfile::tempdir()
-            .map_err(|e| ApiError::new("io", format!("cannot make a temporary folder: {e}")))?;
+        let tmp = tempfile::tempdir().map_err(|e| {
+            ApiError::new(
+                crate::ErrorCode::Io,
+                format!("cannot make a temporary folder: {e}"),
+            )
+        })?;
         let dir = tmp.path().join(name);
-        crm_plugins::templates::create(name, &dir).map_err(|e| ApiError::new("not_found", e))?;
+        crm_plugins::templates::create(name, &dir)
+            .map_err(|e| ApiError::new(crate::ErrorCode::NotFound, e))?;
         let m = self.write(|s| Ok(lifecycle::install(s, &dir, true)?))?;
         self.plugin(&m.id)
     }
@@ -208,9 +213,9 @@ impl App {
                 let secrets = runtime::secret_keys_of(s, id, &manifest(&rec)?)?;
                 let data = s.plugin_data_export(id, &secrets)?;
                 let text = serde_json::to_string_pretty(&data)
-                    .map_err(|e| ApiError::new("internal", e.to_string()))?;
+                    .map_err(|e| ApiError::new(crate::ErrorCode::Internal, e.to_string()))?;
                 std::fs::write(path, text)
-                    .map_err(|e| ApiError::new("io", format!("{path}: {e}")))?;
+                    .map_err(|e| ApiError::new(crate::ErrorCode::Io, format!("{path}: {e}")))?;
             }
             Ok(lifecycle::uninstall(s, id)?)
         })

@@ -107,7 +107,7 @@ struct AutoState {
     retry_at: Option<std::time::Instant>,
     failures: u32,
     /// `offline`, `error` or `signed_out` after a failure.
-    problem: Option<(String, String)>,
+    problem: Option<(crate::ErrorCode, String)>,
     /// When the last sync ended.
     last_end: Option<std::time::Instant>,
 }
@@ -185,7 +185,7 @@ impl App {
                     let wait =
                         std::time::Duration::from_secs(1 << st.failures.min(9)).min(MAX_BACKOFF);
                     st.retry_at = Some(std::time::Instant::now() + jittered(wait, 2));
-                    st.problem = Some((e.code.clone(), e.message.clone()));
+                    st.problem = Some((e.code, e.message.clone()));
                 }
             }
         }
@@ -212,7 +212,7 @@ impl App {
         let (state, message) = if self.auto.running.load(Ordering::SeqCst) {
             ("syncing", None)
         } else if let Some((code, message)) = &st.problem {
-            let state = if code == "offline" {
+            let state = if *code == crate::ErrorCode::Offline {
                 "offline"
             } else {
                 "error"

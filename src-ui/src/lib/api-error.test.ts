@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldError, isApiError, toApiError } from './api-error';
+import { fieldError, isApiError, toApiError, type ApiError } from './api-error';
 
 describe('toApiError', () => {
   it('keeps a proper ApiError', () => {
@@ -29,13 +29,18 @@ describe('toApiError', () => {
     });
   });
 
+  it('treats a code the backend does not send as internal, keeping the message', () => {
+    expect(toApiError({ code: 'exploded', message: 'm', field: null })).toEqual({ code: 'internal', message: 'm', field: null });
+    expect(isApiError({ code: 'exploded', message: 'm', field: null })).toBe(false);
+  });
+
   it('does not trust a non-string field', () => {
     expect(toApiError({ code: 'invalid', message: 'm', field: 3 })).toEqual({ code: 'invalid', message: 'm', field: null });
   });
 });
 
 describe('fieldError', () => {
-  const err = { code: 'invalid', message: 'not an email', field: 'email' };
+  const err: ApiError = { code: 'invalid', message: 'not an email', field: 'email' };
   it('matches a field by name', () => {
     expect(fieldError(err, 'email', 'emails')).toBe('not an email');
     expect(fieldError(err, 'phone')).toBeNull();

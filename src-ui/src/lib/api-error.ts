@@ -4,32 +4,36 @@
 // (a string, an Error, undefined), so everything goes through `toApiError`.
 // The UI branches on `code` and `field`, never on `message`.
 
-import type { ApiError } from '../bindings';
+import type { ApiError, ErrorCode } from '../bindings';
 
-export type { ApiError };
+export type { ApiError, ErrorCode };
 
-/** The codes the backend sends; anything else is kept but treated as internal. */
-export const ERROR_CODES = [
-  'locked',
-  'no_profile',
-  'profile_exists',
-  'passphrase_required',
-  'wrong_passphrase',
-  'keyring_unavailable',
-  'invalid',
-  'not_found',
-  'cancelled',
-  'busy',
-  'forbidden',
-  'plugin',
-  'sync',
-  'offline',
-  'signed_out',
-  'io',
-  'internal',
-] as const;
+/** Every code the backend sends. Keyed by the generated `ErrorCode` union, so
+ * a code added to or removed from the backend's enum is a type error here. */
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  locked: true,
+  no_profile: true,
+  profile_exists: true,
+  passphrase_required: true,
+  wrong_passphrase: true,
+  keyring_unavailable: true,
+  invalid: true,
+  not_found: true,
+  cancelled: true,
+  busy: true,
+  forbidden: true,
+  plugin: true,
+  sync: true,
+  offline: true,
+  signed_out: true,
+  io: true,
+  internal: true,
+};
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+/** The code if the backend sends it; anything else is treated as internal. */
+export function errorCode(v: unknown): ErrorCode {
+  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(KNOWN_CODES, v) ? (v as ErrorCode) : 'internal';
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -40,6 +44,7 @@ export function isApiError(e: unknown): e is ApiError {
   return (
     isRecord(e) &&
     typeof e.code === 'string' &&
+    Object.prototype.hasOwnProperty.call(KNOWN_CODES, e.code) &&
     typeof e.message === 'string' &&
     (e.field === null || typeof e.field === 'string')
   );
@@ -49,7 +54,7 @@ export function isApiError(e: unknown): e is ApiError {
 export function toApiError(e: unknown): ApiError {
   if (isApiError(e)) return { code: e.code, message: e.message, field: e.field };
   if (isRecord(e)) {
-    const code = typeof e.code === 'string' && e.code !== '' ? e.code : 'internal';
+    const code = errorCode(e.code);
     const message =
       typeof e.message === 'string' && e.message !== ''
         ? e.message
