@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod activity;
+pub(crate) mod bulk;
 pub mod contacts;
 pub mod details;
 mod error;

@@ -209,6 +209,20 @@ pub const MIGRATIONS: &[&str] = &[
     // 10: how a contact prefers to be reached (a detail: declared in
     // `crm_protocol::schema::CONTACTS`, which is all the rest needs).
     "ALTER TABLE contacts ADD COLUMN preferred_contact_method TEXT;\n",
+    // 11: what marks a shared creation entry or op (`bulk`) in columns of
+    // its own, instead of inside `row_id` (`*<first>/<last>` for an entry,
+    // `*<count>` for an op): an entry's range of row ids, an op's number of
+    // rows. Existing ones are converted once, here.
+    concat!(
+        "ALTER TABLE audit_log ADD COLUMN first_row TEXT;\n",
+        "ALTER TABLE audit_log ADD COLUMN last_row TEXT;\n",
+        "UPDATE audit_log SET first_row = substr(row_id, 2, 36), last_row = substr(row_id, 39, 36), \
+         row_id = '' WHERE row_id LIKE '*%';\n",
+        "CREATE INDEX audit_bulk ON audit_log(first_row) WHERE first_row IS NOT NULL;\n",
+        "ALTER TABLE sync_outbox ADD COLUMN row_count INTEGER;\n",
+        "UPDATE sync_outbox SET row_count = CAST(substr(row_id, 2) AS INTEGER), row_id = '' \
+         WHERE row_id LIKE '*%';\n",
+    ),
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -221,6 +235,11 @@ const UNDO: &[(i64, &str)] = &[
     (
         10,
         "ALTER TABLE contacts DROP COLUMN preferred_contact_method;",
+    ),
+    (
+        11,
+        "DROP INDEX audit_bulk; ALTER TABLE audit_log DROP COLUMN first_row; \
+         ALTER TABLE audit_log DROP COLUMN last_row; ALTER TABLE sync_outbox DROP COLUMN row_count;",
     ),
 ];
 

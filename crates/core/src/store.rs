@@ -1029,13 +1029,7 @@ impl Store {
     pub fn outbox_len(&self) -> Result<i64> {
         Ok(self
             .conn
-            // A shared creation op counts its rows (see [`BulkCreated`]).
-            .query_row(
-                "SELECT coalesce(sum(CASE WHEN row_id LIKE '*%' \
-                 THEN CAST(substr(row_id, 2) AS INTEGER) ELSE 1 END), 0) FROM sync_outbox",
-                [],
-                |r| r.get(0),
-            )?)
+            .query_row(crate::bulk::OUTBOX_LEN, [], |r| r.get(0))?)
     }
 
     /// Audit entries for one row, oldest first. A creation's values are
@@ -1043,17 +1037,7 @@ impl Store {
     /// row as it is and the `[old, new]` pairs of the updates since. If the
     /// row has left this device (evicted), they are `null`.
     pub fn audit_for(&self, row_id: Uuid) -> Result<Vec<AuditEntry>> {
-        // Its own entries, and a shared creation entry whose range holds
-        // it and which names it (see [`BulkCreated`]).
-        let mut st = self.conn.prepare_cached(
-            "SELECT seq, at, actor, table_name, action, changes FROM audit_log WHERE row_id = ?1 \
-             UNION ALL \
-             SELECT seq, at, actor, table_name, action, 'null' FROM audit_log \
-             WHERE row_id > '*' AND row_id < '+' \
-             AND substr(row_id, 2, 36) <= ?1 AND substr(row_id, 39, 36) >= ?1 \
-             AND instr(changes, '\"' || ?1 || '\"') > 0 \
-             ORDER BY 1",
-        )?;
+        let mut st = self.conn.prepare_cached(crate::bulk::AUDIT_OF_ROW)?;
         let rows = st.query_map([row_id.to_string()], |r| {
             Ok((
                 r.get::<_, String>(1)?,
@@ -1235,44 +1219,9 @@ pub struct WriteTx<'s> {
     actor_json: String,
     events: Vec<ChangeEvent>,
     /// Rows this write created, per table, and the shared audit entry the
-    /// later ones go into (see [`BulkCreated`]).
-    created: Vec<(Table, usize, Option<BulkCreated>)>,
+    /// later ones go into (see [`crate::bulk`]).
+    pub(crate) created: Vec<(Table, usize, Option<crate::bulk::BulkCreated>)>,
 }
-
-/// The audit entry and sync op shared by the rows one write creates
-/// beyond the first [`BULK_AFTER`] of a table (an import batch's
-/// contacts). Each created row had an entry and an op of its own holding
-/// only `null` (see [`BY_ROW`]): who and when, the same for the whole
-/// write, and "push the row as it is". One entry and one op now name up to
-/// [`BULK_ROWS`] of them, `{"rows": [ids]}`. The entry's `row_id` is
-/// `*<first id>/<last id>` (so [`Store::audit_for`] reads only the entries
-/// whose range holds the row, through the `row_id` index); the op's is
-/// `*<count>`, and [`Store::outbox_batch`] hands out one op per row (see
-/// `sync::member_op_id`). Their own entries and ops took two fifths of an
-/// import's pages and two statements and four b-tree inserts per row.
-/// Both are inserted when the first such row is, so their `seq` comes
-/// before any later change to their rows, and completed when full or when
-/// the write commits; a rolled-back write leaves neither.
-struct BulkCreated {
-    audit_seq: i64,
-    op_seq: i64,
-    ids: String,
-    count: usize,
-    first: Uuid,
-    last: Uuid,
-}
-
-/// A write's first creations in a table each get an audit entry of their
-/// own (a one-contact edit looks as it always did).
-const BULK_AFTER: usize = 16;
-
-/// Rows named by one shared creation entry (at most ~160 KB of ids): a
-/// long write, a dry run above all, keeps only this many in memory.
-const BULK_ROWS: usize = 4096;
-
-/// The `row_id` of shared creation entries starts with this; no row id
-/// (UUIDs, plugin ids) does, and `+` is the next character.
-pub(crate) const BULK_MARK: char = '*';
 
 /// The body of a new row's audit entry and sync op: not a copy of the row
 /// (which tripled what an import writes) but a reference to it. The sync op
@@ -1413,6 +1362,11 @@ impl<'s> WriteTx<'s> {
 
     /// A statement for `sql` from the connection's statement cache: for
     /// SQL run row after row.
+    /// Who writes, as the audit log records it.
+    pub(crate) fn actor_json(&self) -> &str {
+        &self.actor_json
+    }
+
     pub(crate) fn stmt(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
         Ok(self.tx.prepare_cached(sql)?)
     }
@@ -1732,89 +1686,6 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
-    /// Put a created row's audit entry and sync op into the write's shared
-    /// ones for `table` (see [`BulkCreated`]); false while the table's
-    /// first creations still get their own.
-    fn bulk_created(&mut self, table: Table, id: Uuid, hlc_text: &str, now: &str) -> Result<bool> {
-        let i = match self.created.iter().position(|(t, _, _)| *t == table) {
-            Some(i) => i,
-            None => {
-                self.created.push((table, 0, None));
-                self.created.len() - 1
-            }
-        };
-        self.created[i].1 += 1;
-        if self.created[i].1 <= BULK_AFTER {
-            return Ok(false);
-        }
-        let mut b = match self.created[i].2.take() {
-            Some(b) => b,
-            None => self.start_bulk(table, id, hlc_text, now)?,
-        };
-        if b.count > 0 {
-            b.ids.push(',');
-        }
-        b.ids.push('"');
-        b.ids
-            .push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        b.ids.push('"');
-        b.count += 1;
-        b.first = b.first.min(id);
-        b.last = b.last.max(id);
-        if b.count >= BULK_ROWS {
-            self.finish_bulk(b)?;
-        } else {
-            self.created[i].2 = Some(b);
-        }
-        Ok(true)
-    }
-
-    /// Insert a shared creation entry and op, still empty, for rows of
-    /// `table` from `id` on.
-    fn start_bulk(&self, table: Table, id: Uuid, hlc_text: &str, now: &str) -> Result<BulkCreated> {
-        self.stmt(
-            "INSERT INTO audit_log (at, actor, table_name, row_id, action, changes) \
-             VALUES (?1, ?2, ?3, ?4, 'created', '{\"rows\":[]}')",
-        )?
-        .execute(params![
-            now,
-            self.actor_json,
-            table.name(),
-            BULK_MARK.to_string()
-        ])?;
-        let audit_seq = self.tx.last_insert_rowid();
-        self.stmt(
-            "INSERT INTO sync_outbox (op_id, table_name, row_id, hlc, fields) \
-             VALUES (?1, ?2, ?3, ?4, '{\"rows\":[]}')",
-        )?
-        .execute(params![
-            Uuid::now_v7().to_string(),
-            table.name(),
-            format!("{BULK_MARK}0"),
-            hlc_text
-        ])?;
-        Ok(BulkCreated {
-            audit_seq,
-            op_seq: self.tx.last_insert_rowid(),
-            ids: String::with_capacity(BULK_ROWS * 39),
-            count: 0,
-            first: id,
-            last: id,
-        })
-    }
-
-    /// Complete a shared creation entry and op: their rows, the entry's
-    /// range and the op's count.
-    fn finish_bulk(&self, b: BulkCreated) -> Result<()> {
-        let rows = format!("{{\"rows\":[{}]}}", b.ids);
-        let row_id = format!("{BULK_MARK}{}/{}", b.first, b.last);
-        self.stmt("UPDATE audit_log SET row_id = ?1, changes = ?2 WHERE seq = ?3")?
-            .execute(params![row_id, rows, b.audit_seq])?;
-        self.stmt("UPDATE sync_outbox SET row_id = ?1, fields = ?2 WHERE seq = ?3")?
-            .execute(params![format!("{BULK_MARK}{}", b.count), rows, b.op_seq])?;
-        Ok(())
-    }
-
     /// Collect no change events: for a write that is never committed (a
     /// dry run), whose events would never be sent.
     pub(crate) fn collect_no_events(&mut self) {
@@ -1850,6 +1721,7 @@ impl<'s> WriteTx<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bulk::{BULK_AFTER, BULK_ROWS};
 
     fn page_size_of(s: &Store) -> u32 {
         read_page_size(&s.conn).expect("page size")

@@ -129,11 +129,6 @@ fn bad_outbox(what: String) -> CoreError {
     }
 }
 
-/// Whether an outbox `row_id` marks a shared creation op.
-fn is_shared(row_id: &str) -> bool {
-    row_id.starts_with(crate::store::BULK_MARK)
-}
-
 /// The rows a shared creation op names.
 fn shared_rows(fields: &str) -> Result<Vec<Uuid>> {
     #[derive(serde::Deserialize)]
@@ -205,11 +200,10 @@ impl Found {
         match self {
             Found::Rows { seq, stay, .. } if !stay.is_empty() => {
                 let fields = serde_json::json!({ "rows": stay }).to_string();
-                let count = format!("{}{}", crate::store::BULK_MARK, stay.len());
                 conn.prepare_cached(
-                    "UPDATE sync_outbox SET row_id = ?1, fields = ?2 WHERE seq = ?3",
+                    "UPDATE sync_outbox SET row_count = ?1, fields = ?2 WHERE seq = ?3",
                 )?
-                .execute(params![count, fields, seq])?;
+                .execute(params![stay.len() as i64, fields, seq])?;
             }
             Found::Op(seq) | Found::Rows { seq, .. } => {
                 conn.prepare_cached("DELETE FROM sync_outbox WHERE seq = ?1")?
@@ -233,7 +227,7 @@ fn outbox_find(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<Found
         return Ok(found);
     }
     let mut st = conn.prepare_cached(
-        "SELECT seq, op_id, table_name, row_id, fields FROM sync_outbox ORDER BY seq",
+        "SELECT seq, op_id, table_name, row_count, fields FROM sync_outbox ORDER BY seq",
     )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
@@ -241,8 +235,9 @@ fn outbox_find(conn: &rusqlite::Connection, op_ids: &[Uuid]) -> Result<Vec<Found
         let Some(id) = crate::records::uuid_in(r.get_ref(1)?) else {
             continue;
         };
-        let row_id = r.get_ref(3)?.as_str().unwrap_or_default();
-        if is_shared(row_id) {
+        // A shared creation op (`bulk`) counts its rows.
+        let shared = r.get::<_, Option<i64>>(3)?.is_some();
+        if shared {
             let (mut gone, mut stay) = (Vec::new(), Vec::new());
             for member in shared_rows(r.get_ref(4)?.as_str().unwrap_or_default())? {
                 if wanted.remove(&member_op_id(id, member)) {
@@ -282,22 +277,35 @@ pub(crate) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&st
 
 impl Store {
     /// The oldest `limit` ops of the outbox, ready to push. A shared
-    /// creation op (see `store::BulkCreated`) hands out one op per row it
+    /// creation op (see [`crate::bulk`]) hands out one op per row it
     /// names, in order.
     pub fn outbox_batch(&self, limit: usize) -> Result<Vec<SyncOp>> {
         let tenant = self.identity().tenant_id;
         let mut st = self.conn().prepare_cached(
-            "SELECT op_id, table_name, row_id, hlc, fields FROM sync_outbox ORDER BY seq",
+            "SELECT op_id, table_name, row_id, hlc, fields, row_count FROM sync_outbox ORDER BY seq",
         )?;
         let mut rows = st.query([])?;
         let mut out = Vec::new();
         while out.len() < limit {
             let Some(r) = rows.next()? else { break };
-            let (op_id, table, row_id, hlc, fields): (String, String, String, String, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let (op_id, table, row_id, hlc, fields, shared): (
+                String,
+                String,
+                String,
+                String,
+                String,
+                Option<i64>,
+            ) = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            );
             let op_id = Uuid::parse_str(&op_id).map_err(|e| bad_outbox(format!("op id: {e}")))?;
             let hlc: Hlc = hlc.parse().map_err(|e| bad_outbox(format!("{e}")))?;
-            if is_shared(&row_id) {
+            if shared.is_some() {
                 for member in shared_rows(&fields)? {
                     if out.len() == limit {
                         break;
@@ -471,7 +479,7 @@ impl Store {
             if bound != tenant_id.to_string() {
                 return Err(CoreError::Invalid(crate::ValidationError::new(
                     "login",
-                    format!("this profile belongs to tenant {bound}; the account is in another tenant. Use a new profile (--data-dir) for it"),
+                    format!("this profile belongs to tenant {bound}; the account is in another tenant, which needs a profile of its own"),
                 )));
             }
         }
@@ -807,7 +815,7 @@ mod tests {
     }
 
     /// A write creating many rows queues shared ops (see
-    /// `store::BulkCreated`), yet the outbox hands out one op per row, in
+    /// `crate::bulk`), yet the outbox hands out one op per row, in
     /// creation order, with the same op id every time, each row's own
     /// fields and creation stamp; acks in any order and across own and
     /// shared ops empty it exactly; a refused row is set aside alone.
