@@ -134,6 +134,12 @@ impl From<crm_core::CoreError> for ApiError {
                      from a backup or sync it again from the server",
                 )
             }
+            E::NothingMapped { .. } => {
+                return ApiError::invalid(
+                    "mapping",
+                    format!("{e}; choose which field each column feeds"),
+                )
+            }
             E::NoProfile(_) => ErrorCode::NoProfile,
             E::ProfileExists(_) => ErrorCode::ProfileExists,
             E::PassphraseRequired => ErrorCode::PassphraseRequired,
@@ -153,6 +159,10 @@ impl From<crm_plugins::lifecycle::LifecycleError> for ApiError {
     fn from(e: crm_plugins::lifecycle::LifecycleError) -> Self {
         match e {
             crm_plugins::lifecycle::LifecycleError::Store(c) => c.into(),
+            e @ crm_plugins::lifecycle::LifecycleError::UnsignedFolder(_) => ApiError::new(
+                ErrorCode::Plugin,
+                format!("{e}; an admin can turn on developer mode in Settings"),
+            ),
             other => ApiError::new(ErrorCode::Plugin, other.to_string()),
         }
     }

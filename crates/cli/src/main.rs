@@ -22,6 +22,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use zeroize::Zeroizing;
 
 mod plugin_cmd;
+mod remedy;
 mod sync_cmd;
 
 #[derive(Parser)]
@@ -600,7 +601,10 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
+            match remedy::hint(&e) {
+                Some(hint) => eprintln!("error: {msg}; {hint}"),
+                None => eprintln!("error: {msg}"),
+            }
             ExitCode::FAILURE
         }
     }

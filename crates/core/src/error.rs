@@ -1,7 +1,9 @@
 //! The one error type of the core crate.
 //!
 //! Messages are lowercase, name what went wrong and where, and when the user
-//! can do something about it, say what.
+//! can do something about it, say what in words every front end can use: a
+//! remedy that names a command-line flag or a screen is the front end's to
+//! add (the CLI's `remedy` module, the app's error codes).
 
 use std::path::PathBuf;
 
@@ -25,7 +27,7 @@ pub enum CoreError {
         known: i64,
     },
     /// No profile exists in the folder.
-    #[error("no CRM profile in {0}; run `crm init` first (or pass --data-dir)")]
+    #[error("no CRM profile in {0}")]
     NoProfile(PathBuf),
     /// A profile already exists where one was to be created.
     #[error("a CRM profile already exists in {0}")]
@@ -45,7 +47,7 @@ pub enum CoreError {
     #[error("the database key for this profile is missing from the OS keyring ({0}); the local data cannot be decrypted. If this device syncs, remove the profile folder and sign in again to rebuild it from the server (changes not yet synced are lost)")]
     KeyMissing(String),
     /// A passphrase was needed and none was given.
-    #[error("this profile is protected by a passphrase: set CRM_PASSPHRASE or run in a terminal to be asked")]
+    #[error("this profile is protected by a passphrase, and none was given")]
     PassphraseRequired,
     /// A passphrase was too weak to protect the data.
     #[error("the passphrase is too short: use at least {0} characters")]
@@ -75,6 +77,15 @@ pub enum CoreError {
         path: PathBuf,
         /// The cause (shown in the message, so not chained again).
         err: std::io::Error,
+    },
+    /// No column of a file to import could be matched to a field by its
+    /// header: the person must say which field each column feeds.
+    #[error("{path}: no column could be matched to a contact field by its header (columns: {})", columns.join(", "))]
+    NothingMapped {
+        /// The file.
+        path: PathBuf,
+        /// Its headers.
+        columns: Vec<String>,
     },
     /// A CSV file could not be parsed at all.
     #[error("{path}: {reason}")]

@@ -448,9 +448,14 @@ fn explicit_mapping_and_unknown_columns() {
             &ImportControl::new(),
             &mut |_| {},
         )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("none.csv") && err.contains("--map"), "{err}");
+        .unwrap_err();
+    match &err {
+        crm_core::CoreError::NothingMapped { path, columns } => {
+            assert!(path.ends_with("none.csv"), "{err}");
+            assert_eq!(columns, &["foo".to_string(), "bar".to_string()]);
+        }
+        other => panic!("expected NothingMapped, got {other}"),
+    }
     let e = write(tmp.path(), "empty.csv", b"");
     let err = s
         .import_contacts(

@@ -196,7 +196,7 @@ fn call(system: &str, prompt: &str) -> HostResult<String> {
         let cfg = inv.ctx.services.ai.clone().ok_or_else(|| {
             fail(
                 ErrorKind::Runtime,
-                "no AI endpoint is configured: set one in Settings (crm settings ai --endpoint URL)",
+                "no AI endpoint is configured in this profile's settings",
             )
         })?;
         let left = inv.deadline.saturating_duration_since(Instant::now());

@@ -25,6 +25,13 @@ pub enum LifecycleError {
     /// A rule of the lifecycle.
     #[error("{0}")]
     Refused(String),
+    /// A folder (an unsigned plugin) was to be installed without developer
+    /// mode.
+    #[error("{} is a folder, an unsigned plugin: installing one needs developer mode; otherwise pack and sign it", .0.display())]
+    UnsignedFolder(std::path::PathBuf),
+    /// An action that works on a record was run without one.
+    #[error("action {0} works on a record: name the record it should run on")]
+    NeedsRecord(String),
     /// The script failed.
     #[error(transparent)]
     Script(#[from] ScriptError),
@@ -41,10 +48,7 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
     store.require_admin("install a plugin")?;
     let (bytes, allow_unsigned) = if source.is_dir() {
         if !dev_mode {
-            return Err(refused(format!(
-                "{} is a folder; installing unsigned plugins needs developer mode (--dev), or pack and sign it",
-                source.display()
-            )));
+            return Err(LifecycleError::UnsignedFolder(source.to_path_buf()));
         }
         (package::pack_unsigned(source)?, true)
     } else {

@@ -381,11 +381,11 @@ fn le32(b: &[u8], at: usize) -> Option<usize> {
 /// no comments and no extra fields; any other layout is refused with what was
 /// found where, so nothing the signature does not cover is stored.
 fn check_layout(b: &[u8]) -> Result<(), PackageError> {
-    let extra = |what: String| {
-        PackageError::BadEntry {
+    let extra = |what: String| PackageError::BadEntry {
         name: "(archive)".into(),
-        reason: format!("{what}: bytes outside the signed files are not accepted; pack the plugin again with `crm plugin pack`"),
-    }
+        reason: format!(
+            "{what}: bytes outside the signed files are not accepted; pack the plugin again"
+        ),
     };
     let not_zip = || PackageError::NotZip("no end-of-central-directory record".into());
     let end = b.len().checked_sub(22).ok_or_else(not_zip)?;

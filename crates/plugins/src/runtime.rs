@@ -375,9 +375,7 @@ impl Runtime {
         let args: Vec<Dynamic> = match (action.target, record) {
             (ActionTarget::Contact | ActionTarget::Policy, Some(r)) => vec![r.to_string().into()],
             (ActionTarget::Contact | ActionTarget::Policy, None) => {
-                return Err(LifecycleError::Refused(format!(
-                    "action {action_id} works on a record: pass --record ID"
-                )))
+                return Err(LifecycleError::NeedsRecord(action_id.to_string()))
             }
             (_, _) => Vec::new(),
         };

@@ -115,7 +115,13 @@ fn the_whole_lifecycle_with_a_signed_package() {
     let id = ann.id.to_string();
     let out = run(&rt, "acme.counter", "name", Some(&id)).unwrap();
     assert_eq!(out.value, serde_json::json!("Ann"));
-    refused(run(&rt, "acme.counter", "name", None), "--record");
+    assert!(
+        matches!(
+            run(&rt, "acme.counter", "name", None),
+            Err(LifecycleError::NeedsRecord(ref a)) if a == "name"
+        ),
+        "an action on a record, run without one, says which action needs one"
+    );
     refused(run(&rt, "acme.counter", "nope", None), "no action");
     // Disable is instant.
     lifecycle::disable(&mut store.lock().unwrap(), "acme.counter").unwrap();

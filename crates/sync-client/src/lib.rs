@@ -47,7 +47,7 @@ pub enum SyncError {
         message: String,
     },
     /// This profile has not signed in.
-    #[error("this profile is not signed in to a sync server; run `crm login SERVER` first")]
+    #[error("this profile is not signed in to a sync server")]
     NotSignedIn,
     /// The local store failed.
     #[error(transparent)]

@@ -399,7 +399,7 @@ pub fn check_target(target: &str) -> Result<Option<String>, ValidationError> {
         }
     }
     Err(ValidationError::new(
-        "--map",
+        "mapping",
         format!(
             "{t:?} is not a contact field; use one of {}, custom.NAME or ignore",
             contact_fields().collect::<Vec<_>>().join(", ")
@@ -440,7 +440,7 @@ pub fn map_headers(
         let Some(i) = hit else {
             let available: Vec<&str> = headers.iter().map(|h| h.as_str()).collect();
             return Err(ValidationError::new(
-                "--map",
+                "mapping",
                 format!(
                     "the file has no column {wanted:?}; its columns are: {}",
                     available.join(", ")

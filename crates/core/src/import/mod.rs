@@ -1011,12 +1011,9 @@ impl Store {
         let headers = read_headers(&mut rdr, path)?;
         let columns = headers::map_headers(&headers, &opts.mappings)?;
         if !columns.iter().any(|c| c.field.is_some()) {
-            return Err(CoreError::Csv {
+            return Err(CoreError::NothingMapped {
                 path: path.to_path_buf(),
-                reason: format!(
-                    "no column could be matched to a contact field (columns: {}); map them with --map \"Column=field\"",
-                    headers.join(", ")
-                ),
+                columns: headers.clone(),
             });
         }
         let mut report = ImportReport {
