@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 mod contacts_cmd;
 mod export_cmd;
+mod hooks;
 mod import_cmd;
 mod payments_cmd;
 mod plugin_cmd;
@@ -129,7 +130,7 @@ fn main() -> ExitCode {
             // The change is made; hooks run after it, and their failures
             // are reported without failing the command.
             if let Ok(dir) = data_dir(&dir) {
-                plugin_cmd::dispatch_hooks(&dir);
+                hooks::dispatch_hooks(&dir);
             }
             ExitCode::SUCCESS
         }
@@ -180,7 +181,7 @@ fn data_dir(cli: &Option<PathBuf>) -> Result<PathBuf> {
 
 fn open(dir: &Path) -> Result<Store> {
     let mut store = Store::open(dir, &passphrase)?;
-    plugin_cmd::collect_hook_events(&mut store);
+    hooks::collect_hook_events(&mut store);
     Ok(store)
 }
 

@@ -1,12 +1,12 @@
 //! `crm plugin …`: checking, packing, installing, configuring and running
-//! plugins, and the hook dispatch every data-changing command ends with.
+//! plugins (the hooks after other commands are in `hooks.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use crm_core::{ChangeEvent, Store};
+use crm_core::Store;
 use crm_plugins::runtime::{self, RunReport, Runtime};
 use crm_plugins::{Limits, Manifest};
 
@@ -354,81 +354,13 @@ fn create_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Events committed during this command, for the plugins that listen.
-static EVENTS: Mutex<Vec<ChangeEvent>> = Mutex::new(Vec::new());
-
-/// Collect committed events when an enabled plugin has hooks (otherwise
-/// nothing is kept: an import of a million rows stays lean).
-pub fn collect_hook_events(store: &mut Store) {
-    let wanted = store.plugins().is_ok_and(|ps| {
-        ps.iter()
-            .any(|p| p.enabled && Manifest::parse(&p.manifest).is_ok_and(|m| !m.hooks.is_empty()))
-    });
-    if wanted {
-        store.subscribe(Arc::new(|e: &ChangeEvent| {
-            if let Ok(mut q) = EVENTS.lock() {
-                q.push(e.clone());
-            }
-        }));
-    }
-}
-
 /// The plugin limits in force for this profile (defaults plus the
 /// tenant's overrides).
 pub fn limits_of(store: &Store) -> Result<Limits> {
     Limits::for_profile(store).map_err(|e| anyhow!("{e}; fix it with crm settings plugin-limit"))
 }
 
-/// Run the hooks for what this command changed. Failures are reported on
-/// stderr; they never undo the change or fail the command.
-pub fn dispatch_hooks(dir: &Path) {
-    let events: Vec<ChangeEvent> = match EVENTS.lock() {
-        Ok(mut q) => std::mem::take(&mut *q),
-        Err(_) => return,
-    };
-    if events.is_empty() {
-        return;
-    }
-    let result = (|| -> Result<Vec<RunReport>> {
-        let store = crate::open_quiet(dir)?;
-        let limits = limits_of(&store)?;
-        let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
-        let many = events.len() >= 500;
-        rt.enqueue(events);
-        // Many events (an import) show a bar; Ctrl-C stops the hook runs
-        // (the changes themselves are already saved).
-        let bar = if many {
-            let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} plugin hooks [{bar:40}] {pos}/{len} ({eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        crate::CANCELLABLE.store(true, std::sync::atomic::Ordering::SeqCst);
-        let reports = rt.dispatch_pending_with(&mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            !crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-        })?;
-        bar.finish_and_clear();
-        if crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-            eprintln!("warning: plugin hooks were cancelled; the changes themselves are saved");
-        }
-        Ok(reports)
-    })();
-    match result {
-        Ok(reports) => print_reports(&reports, false),
-        Err(e) => eprintln!("warning: plugin hooks did not run: {e:#}"),
-    }
-}
-
-fn print_reports(reports: &[RunReport], verbose: bool) {
+pub fn print_reports(reports: &[RunReport], verbose: bool) {
     for r in reports {
         match &r.result {
             Ok(out) => {
