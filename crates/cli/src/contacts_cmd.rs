@@ -1,14 +1,12 @@
 //! `crm contacts …`: list, show, add, edit, delete and log against
 //! contacts; the flags shared by add and edit are [`ContactFields`].
 
-use std::path::Path;
-
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use crm_core::normalize::format_minor;
 use crm_core::{parse_id, ActivityKind, Contact, ContactDraft, ContactQuery, Stage};
 
-use crate::open;
+use crate::Profile;
 
 #[derive(Subcommand)]
 pub enum ContactsCmd {
@@ -132,7 +130,7 @@ impl ContactFields {
 }
 
 /// `crm contacts …`.
-pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: ContactsCmd) -> Result<()> {
     match cmd {
         ContactsCmd::List {
             search,
@@ -143,7 +141,7 @@ pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
             offset,
             json,
         } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let stage = stage
                 .map(|s| {
                     Stage::parse(&s)
@@ -168,9 +166,9 @@ pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
                 }
             }
         }
-        ContactsCmd::Count => println!("{}", open(dir)?.count_contacts()?),
+        ContactsCmd::Count => println!("{}", profile.store()?.count_contacts()?),
         ContactsCmd::Show { id, json } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let id = parse_id("contact", &id)?;
             let c = store.contact(id)?;
             let policies = store.list_policies(Some(id))?;
@@ -233,7 +231,7 @@ pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
             }
         }
         ContactsCmd::Add(fields) => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let mut draft = ContactDraft::default();
             for (f, v) in fields.pairs()? {
                 draft.set(&f, &v)?;
@@ -242,7 +240,7 @@ pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
             println!("{}", c.id);
         }
         ContactsCmd::Edit { id, fields } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let pairs = fields.pairs()?;
             if pairs.is_empty() {
                 bail!("nothing to change; give --first-name, --email, --set FIELD=VALUE …");
@@ -251,12 +249,12 @@ pub fn run(dir: &Path, cmd: ContactsCmd) -> Result<()> {
             print_contact_line(&c);
         }
         ContactsCmd::Delete { id } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             store.delete_contact(parse_id("contact", &id)?)?;
             println!("deleted");
         }
         ContactsCmd::Log { id, text, kind } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let k = ActivityKind::parse(&kind)
                 .filter(|k| *k != ActivityKind::StatusChange)
                 .ok_or_else(|| anyhow!("--kind {kind:?}: use note, call, email or meeting"))?;

@@ -1,12 +1,12 @@
 //! `crm export contacts`: every contact to a CSV file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Subcommand;
 use indicatif::ProgressBar;
 
-use crate::open;
+use crate::Profile;
 
 #[derive(Subcommand)]
 pub enum ExportCmd {
@@ -18,10 +18,10 @@ pub enum ExportCmd {
 }
 
 /// `crm export …`.
-pub fn run(dir: &Path, cmd: ExportCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: ExportCmd) -> Result<()> {
     match cmd {
         ExportCmd::Contacts { file } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let total = store.count_contacts()?;
             let bar = ProgressBar::new(total as u64);
             let n = store.export_contacts(&file, &mut |n| bar.set_position(n))?;

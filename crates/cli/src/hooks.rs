@@ -1,8 +1,10 @@
 //! The plugin hooks every data-changing command ends with: the events its
-//! store commits are collected, then the plugins that listen run on them.
+//! store commits are collected, then the plugins that listen run on them,
+//! on that same store.
 //! Apart from `crm plugin …` because every command, not only those, ends here.
 
-use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -11,9 +13,12 @@ use crm_plugins::runtime::{RunReport, Runtime};
 use crm_plugins::Manifest;
 
 use crate::plugin_cmd::{limits_of, print_reports};
+use crate::Profile;
 
 /// Events committed during this command, for the plugins that listen.
 static EVENTS: Mutex<Vec<ChangeEvent>> = Mutex::new(Vec::new());
+/// Set once the hooks start: the events they cause are not collected.
+static DISPATCHING: AtomicBool = AtomicBool::new(false);
 
 /// Collect committed events when an enabled plugin has hooks (otherwise
 /// nothing is kept: an import of a million rows stays lean).
@@ -24,6 +29,9 @@ pub fn collect_hook_events(store: &mut Store) {
     });
     if wanted {
         store.subscribe(Arc::new(|e: &ChangeEvent| {
+            if DISPATCHING.load(SeqCst) {
+                return;
+            }
             if let Ok(mut q) = EVENTS.lock() {
                 q.push(e.clone());
             }
@@ -33,7 +41,14 @@ pub fn collect_hook_events(store: &mut Store) {
 
 /// Run the hooks for what this command changed. Failures are reported on
 /// stderr; they never undo the change or fail the command.
-pub fn dispatch_hooks(dir: &Path) {
+///
+/// They run on the store the command opened, when it kept one: opening the
+/// profile again would cost a passphrase-protected one its key derivation a
+/// second time.
+pub fn dispatch_hooks(profile: Profile) {
+    // What the hooks write is the runtime's to dispatch (it listens to the
+    // store), not this command's: stop collecting.
+    DISPATCHING.store(true, SeqCst);
     let events: Vec<ChangeEvent> = match EVENTS.lock() {
         Ok(mut q) => std::mem::take(&mut *q),
         Err(_) => return,
@@ -42,7 +57,7 @@ pub fn dispatch_hooks(dir: &Path) {
         return;
     }
     let result = (|| -> Result<Vec<RunReport>> {
-        let store = crate::open_quiet(dir)?;
+        let store = profile.into_store()?;
         let limits = limits_of(&store)?;
         let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
         let many = events.len() >= 500;

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use crm_core::import::{ImportControl, ImportOptions, ImportReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{open, CANCELLABLE, INTERRUPTED};
+use crate::{Profile, CANCELLABLE, INTERRUPTED};
 
 #[derive(Subcommand)]
 pub enum ImportCmd {
@@ -36,7 +36,7 @@ pub enum ImportCmd {
 }
 
 /// `crm import …`.
-pub fn run(dir: &Path, cmd: ImportCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: ImportCmd) -> Result<()> {
     match cmd {
         ImportCmd::Contacts {
             file,
@@ -53,7 +53,7 @@ pub fn run(dir: &Path, cmd: ImportCmd) -> Result<()> {
                     .ok_or_else(|| anyhow!("--map {m:?}: expected \"CSV Column=field\""))?;
                 mappings.push((c.to_string(), f.to_string()));
             }
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let control = ImportControl::new();
             let c2 = control.clone();
             // Ctrl-C cancels cleanly: the open batch rolls back.

@@ -124,14 +124,12 @@ fn main() -> ExitCode {
             std::process::exit(130);
         }
     });
-    let dir = cli.data_dir.clone();
     match run(cli) {
-        Ok(()) => {
-            // The change is made; hooks run after it, and their failures
-            // are reported without failing the command.
-            if let Ok(dir) = data_dir(&dir) {
-                hooks::dispatch_hooks(&dir);
-            }
+        Ok(profile) => {
+            // The change is made; hooks run after it (on the store the
+            // command opened), and their failures are reported without
+            // failing the command.
+            hooks::dispatch_hooks(profile);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -190,6 +188,58 @@ fn open_quiet(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir, &passphrase)?)
 }
 
+/// The profile a command works on: its folder, and its store once the
+/// command has opened it. The store is opened at most once per command and
+/// the plugin hooks after the command run on it, so a profile protected by
+/// a passphrase derives its key once, not once more for the hooks.
+struct Profile {
+    dir: PathBuf,
+    store: Option<Store>,
+}
+
+impl Profile {
+    fn new(dir: PathBuf) -> Profile {
+        Profile { dir, store: None }
+    }
+
+    /// The profile's folder.
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store, opened on first use (collecting hook events).
+    fn store(&mut self) -> Result<&mut Store> {
+        if self.store.is_none() {
+            self.store = Some(open(&self.dir)?);
+        }
+        self.store.as_mut().context("the profile is not open")
+    }
+
+    /// The store, for a caller that must own it (opened if need be,
+    /// collecting hook events); [`Profile::put_back`] returns it for the
+    /// hooks.
+    fn take(&mut self) -> Result<Store> {
+        match self.store.take() {
+            Some(store) => Ok(store),
+            None => open(&self.dir),
+        }
+    }
+
+    /// Keep `store` (taken with [`Profile::take`]) for the hooks.
+    fn put_back(&mut self, store: Store) {
+        self.store = Some(store);
+    }
+
+    /// The store the hooks run on: the command's own, or, when the command
+    /// kept none, one opened now without collecting hook events.
+    fn into_store(self) -> Result<Store> {
+        match self.store {
+            Some(store) => Ok(store),
+            None => open_quiet(&self.dir),
+        }
+    }
+}
+
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -201,8 +251,10 @@ fn date_arg(name: &str, v: &Option<String>) -> Result<NaiveDate> {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Run the command; the profile it worked on, for the hooks.
+fn run(cli: Cli) -> Result<Profile> {
     let dir = data_dir(&cli.data_dir)?;
+    let mut profile = Profile::new(dir.clone());
     match cli.cmd {
         Cmd::Init { key_store, region } => {
             let choice = match key_store {
@@ -220,23 +272,23 @@ fn run(cli: Cli) -> Result<()> {
             };
             println!("created encrypted profile in {} ({kept})", dir.display());
         }
-        Cmd::Import(c) => import_cmd::run(&dir, c)?,
-        Cmd::Export(c) => export_cmd::run(&dir, c)?,
-        Cmd::Contacts(c) => contacts_cmd::run(&dir, c)?,
-        Cmd::Policies(c) => policies_cmd::run(&dir, c)?,
-        Cmd::Payments(c) => payments_cmd::run(&dir, c)?,
-        Cmd::Tasks(c) => tasks_cmd::run(&dir, c)?,
-        Cmd::Settings(c) => settings_cmd::run(&dir, c)?,
-        Cmd::Script(c) => script_cmd::run(&dir, c)?,
-        Cmd::Plugin(c) => plugin_cmd::run(&dir, c)?,
+        Cmd::Import(c) => import_cmd::run(&mut profile, c)?,
+        Cmd::Export(c) => export_cmd::run(&mut profile, c)?,
+        Cmd::Contacts(c) => contacts_cmd::run(&mut profile, c)?,
+        Cmd::Policies(c) => policies_cmd::run(&mut profile, c)?,
+        Cmd::Payments(c) => payments_cmd::run(&mut profile, c)?,
+        Cmd::Tasks(c) => tasks_cmd::run(&mut profile, c)?,
+        Cmd::Settings(c) => settings_cmd::run(&mut profile, c)?,
+        Cmd::Script(c) => script_cmd::run(&mut profile, c)?,
+        Cmd::Plugin(c) => plugin_cmd::run(&mut profile, c)?,
         Cmd::Login(args) => sync_cmd::login(&dir, open_quiet(&dir)?, args)?,
         Cmd::Sync(args) => sync_cmd::sync(&dir, open_quiet(&dir)?, args)?,
         Cmd::Audit { id } => {
-            let store = open(&dir)?;
+            let store = profile.store()?;
             for a in store.audit_for(parse_id("record", &id)?)? {
                 println!("{}  {}  {}  {}", a.at, a.action, a.actor, a.changes);
             }
         }
     }
-    Ok(())
+    Ok(profile)
 }

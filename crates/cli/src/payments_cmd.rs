@@ -1,13 +1,11 @@
 //! `crm payments …`: premium schedules, payments and arrears.
 
-use std::path::Path;
-
 use anyhow::Result;
 use clap::Subcommand;
 use crm_core::normalize::format_minor;
 use crm_core::parse_id;
 
-use crate::{date_arg, open};
+use crate::{date_arg, Profile};
 
 #[derive(Subcommand)]
 pub enum PaymentsCmd {
@@ -52,7 +50,7 @@ pub enum PaymentsCmd {
 }
 
 /// `crm payments …`.
-pub fn run(dir: &Path, cmd: PaymentsCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: PaymentsCmd) -> Result<()> {
     match cmd {
         PaymentsCmd::List {
             policy,
@@ -60,7 +58,7 @@ pub fn run(dir: &Path, cmd: PaymentsCmd) -> Result<()> {
             on,
             json,
         } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             if arrears {
                 let list = store.arrears(date_arg("on", &on)?)?;
                 if json {
@@ -102,7 +100,7 @@ pub fn run(dir: &Path, cmd: PaymentsCmd) -> Result<()> {
             }
         }
         PaymentsCmd::Schedule { policy } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let made = store.schedule_premiums(parse_id("policy", &policy)?)?;
             println!("created {} instalment(s)", made.len());
         }
@@ -113,7 +111,7 @@ pub fn run(dir: &Path, cmd: PaymentsCmd) -> Result<()> {
             date,
             reference,
         } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let paid = date_arg("date", &date)?;
             let p = store.record_payment(
                 parse_id("policy", &policy)?,

@@ -10,7 +10,7 @@ use crm_core::Store;
 use crm_plugins::runtime::{self, RunReport, Runtime};
 use crm_plugins::{Limits, Manifest};
 
-use crate::{open, open_quiet};
+use crate::{open_quiet, Profile};
 
 #[derive(Subcommand)]
 pub enum PluginCmd {
@@ -145,7 +145,7 @@ pub enum PluginCmd {
 }
 
 /// `crm plugin …`.
-pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
     match cmd {
         PluginCmd::Check { dir: plugin_dir } => {
             let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
@@ -236,13 +236,13 @@ pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
             let text = std::fs::read_to_string(&pubfile)
                 .with_context(|| format!("cannot read {}", pubfile.display()))?;
             let key = crm_plugins::package::parse_public_key(&text)?;
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             store.trust_publisher(&hex::encode(key.as_bytes()), &name)?;
             println!("trusted publisher {name}");
         }
         PluginCmd::Install { source, dev } => {
-            let mut store = open(dir)?;
-            let m = crm_plugins::lifecycle::install(&mut store, &source, dev)?;
+            let store = profile.store()?;
+            let m = crm_plugins::lifecycle::install(store, &source, dev)?;
             println!(
                 "installed {} {} (disabled); it asks for: {}",
                 m.id,
@@ -262,9 +262,9 @@ pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
             if grants.is_empty() && !grant_all {
                 bail!("say what to grant: --grant PERMISSION (repeatable) or --grant-all (see `crm plugin list`)");
             }
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let granted =
-                crm_plugins::lifecycle::enable(&mut store, &id, (!grant_all).then_some(grants))?;
+                crm_plugins::lifecycle::enable(store, &id, (!grant_all).then_some(grants))?;
             println!(
                 "enabled {id}; granted: {}",
                 if granted.is_empty() {
@@ -275,23 +275,23 @@ pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
             );
         }
         PluginCmd::Disable { id } => {
-            crm_plugins::lifecycle::disable(&mut open(dir)?, &id)?;
+            crm_plugins::lifecycle::disable(profile.store()?, &id)?;
             println!("disabled {id}");
         }
         PluginCmd::Uninstall { id, export } => {
-            uninstall(&mut open(dir)?, &id, export.as_deref())?;
+            uninstall(profile.store()?, &id, export.as_deref())?;
         }
         PluginCmd::Configure { id, settings } => {
-            configure(&mut open(dir)?, &id, &settings)?;
+            configure(profile.store()?, &id, &settings)?;
         }
         PluginCmd::Stats { id, json } => {
-            stats(open(dir)?, id.as_deref(), json)?;
+            stats(profile.take()?, id.as_deref(), json)?;
         }
-        PluginCmd::Tick => tick(open_quiet(dir)?)?,
+        PluginCmd::Tick => tick(open_quiet(profile.dir())?)?,
         PluginCmd::New { name, template } => new(&name, &template)?,
         PluginCmd::Templates => templates(),
         PluginCmd::Test { dir: plugin_dir } => test(&plugin_dir)?,
-        PluginCmd::Widgets => widgets(open_quiet(dir)?)?,
+        PluginCmd::Widgets => widgets(open_quiet(profile.dir())?)?,
         PluginCmd::Reference => {
             print!(
                 "{}",
@@ -299,7 +299,7 @@ pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
             );
         }
         PluginCmd::List => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let list = store.plugins()?;
             if list.is_empty() {
                 println!("no plugins installed");
@@ -324,7 +324,7 @@ pub fn run(dir: &Path, cmd: PluginCmd) -> Result<()> {
             }
         }
         PluginCmd::Run { id, action, record } => {
-            run_action(open_quiet(dir)?, &id, &action, record.as_deref())?;
+            run_action(open_quiet(profile.dir())?, &id, &action, record.as_deref())?;
         }
         PluginCmd::Schema => {
             println!(

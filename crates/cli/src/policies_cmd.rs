@@ -1,13 +1,11 @@
 //! `crm policies …`: list policies (or renewals due) and add one.
 
-use std::path::Path;
-
 use anyhow::Result;
 use clap::Subcommand;
 use crm_core::normalize::format_minor;
 use crm_core::{parse_id, PolicyDraft};
 
-use crate::{open, today};
+use crate::{today, Profile};
 
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per run
@@ -60,14 +58,14 @@ pub enum PoliciesCmd {
 }
 
 /// `crm policies …`.
-pub fn run(dir: &Path, cmd: PoliciesCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: PoliciesCmd) -> Result<()> {
     match cmd {
         PoliciesCmd::List {
             contact,
             renewals,
             json,
         } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let list = match (renewals, contact) {
                 (Some(days), _) => store.renewals_due(today(), days)?,
                 (None, Some(c)) => store.list_policies(Some(parse_id("contact", &c)?))?,
@@ -107,7 +105,7 @@ pub fn run(dir: &Path, cmd: PoliciesCmd) -> Result<()> {
             expiry,
             status,
         } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let p = store.create_policy(&PolicyDraft {
                 contact_id: Some(parse_id("contact", &contact)?),
                 policy_number: number,

@@ -2,12 +2,13 @@
 //! grants given (the profile is opened only when a grant could use it).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 
-use crate::open;
+use crate::Profile;
 
 #[derive(Subcommand)]
 pub enum ScriptCmd {
@@ -25,7 +26,7 @@ pub enum ScriptCmd {
 }
 
 /// `crm script …`.
-pub fn run(dir: &Path, cmd: ScriptCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: ScriptCmd) -> Result<()> {
     match cmd {
         ScriptCmd::Run {
             file,
@@ -57,15 +58,21 @@ pub fn run(dir: &Path, cmd: ScriptCmd) -> Result<()> {
             let store = if grants.is_empty() {
                 None
             } else {
-                Some(std::sync::Arc::new(std::sync::Mutex::new(open(dir)?)))
+                Some(Arc::new(Mutex::new(profile.take()?)))
             };
             let sandbox = crm_plugins::Sandbox::new(limits);
             let ctx = crm_plugins::Context {
                 grants: grants.into_iter().collect(),
-                store,
+                store: store.clone(),
                 ..Default::default()
             };
             let out = sandbox.run(&source, ctx).map_err(|e| anyhow!("{e}"))?;
+            // The sandbox is done with the store: hand it back, so the hooks
+            // for what the script wrote run on it rather than on a second
+            // opening (if anything still holds it, the hooks open their own).
+            if let Some(Ok(store)) = store.and_then(Arc::into_inner).map(Mutex::into_inner) {
+                profile.put_back(store);
+            }
             // Marked as the script's, so no printed line can pose as ours.
             for line in &out.output {
                 eprintln!("print: {line}");

@@ -1,13 +1,13 @@
 //! `crm settings …`: the profile's region, AI endpoint and plugin limits,
 //! certificate authority and network policy.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use zeroize::Zeroizing;
 
-use crate::open;
+use crate::Profile;
 
 #[derive(Subcommand)]
 pub enum SettingsCmd {
@@ -56,10 +56,10 @@ pub enum SettingsCmd {
 }
 
 /// `crm settings …`.
-pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: SettingsCmd) -> Result<()> {
     match cmd {
         SettingsCmd::Region { code } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             store.set_default_region(&code)?;
             println!("default phone region: {:?}", store.default_region());
         }
@@ -69,7 +69,7 @@ pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
             api_key_env,
             clear,
         } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             if clear {
                 for k in ["ai.endpoint", "ai.model", "ai.api_key"] {
                     store.set_setting(k, None)?;
@@ -115,7 +115,7 @@ pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
             if value == Some(0) {
                 bail!("{name}: give a positive whole number, or no value for the default");
             }
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let v = value.map(|v| v.to_string());
             store.set_setting(&format!("plugins.limit.{name}"), v.as_deref())?;
             match value {
@@ -124,7 +124,7 @@ pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
             }
         }
         SettingsCmd::PluginCa { file } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             match file {
                 None => {
                     store.set_setting(crm_plugins::runtime::CA_SETTING, None)?;
@@ -148,7 +148,7 @@ pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
             }
         }
         SettingsCmd::PluginNetwork { policy } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             store.set_setting(
                 crm_plugins::runtime::ALLOW_PRIVATE_SETTING,
                 Some(if policy == "allow" { "true" } else { "false" }),
@@ -156,7 +156,8 @@ pub fn run(dir: &Path, cmd: SettingsCmd) -> Result<()> {
             println!("plugins may {policy} loopback and private network addresses");
         }
         SettingsCmd::Show => {
-            let store = open(dir)?;
+            let dir = profile.dir().to_path_buf();
+            let store = profile.store()?;
             let id = store.identity();
             println!("profile:      {}", dir.display());
             println!("tenant:       {}", id.tenant_id);

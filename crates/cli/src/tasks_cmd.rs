@@ -1,12 +1,10 @@
 //! `crm tasks …`: list, add and complete tasks.
 
-use std::path::Path;
-
 use anyhow::Result;
 use clap::Subcommand;
 use crm_core::{parse_id, TaskDraft, TaskFilter, TaskStatus};
 
-use crate::{open, today};
+use crate::{today, Profile};
 
 #[derive(Subcommand)]
 pub enum TasksCmd {
@@ -47,7 +45,7 @@ pub enum TasksCmd {
 }
 
 /// `crm tasks …`.
-pub fn run(dir: &Path, cmd: TasksCmd) -> Result<()> {
+pub fn run(profile: &mut Profile, cmd: TasksCmd) -> Result<()> {
     match cmd {
         TasksCmd::List {
             due_today,
@@ -55,7 +53,7 @@ pub fn run(dir: &Path, cmd: TasksCmd) -> Result<()> {
             all,
             json,
         } => {
-            let store = open(dir)?;
+            let store = profile.store()?;
             let filter = if due_today {
                 TaskFilter::DueToday
             } else if overdue {
@@ -88,7 +86,7 @@ pub fn run(dir: &Path, cmd: TasksCmd) -> Result<()> {
             contact,
             assignee,
         } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             let contact_id = contact.map(|c| parse_id("contact", &c)).transpose()?;
             let t = store.create_task(&TaskDraft {
                 title,
@@ -100,7 +98,7 @@ pub fn run(dir: &Path, cmd: TasksCmd) -> Result<()> {
             println!("{}", t.id);
         }
         TasksCmd::Done { id } => {
-            let mut store = open(dir)?;
+            let store = profile.store()?;
             store.set_task_status(parse_id("task", &id)?, TaskStatus::Done)?;
             println!("done");
         }
