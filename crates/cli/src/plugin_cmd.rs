@@ -1,31 +1,357 @@
-//! `crm plugin …` commands that run plugins, and the hook dispatch every
-//! data-changing command ends with.
+//! `crm plugin …`: checking, packing, installing, configuring and running
+//! plugins (the hooks after other commands are in `hooks.rs`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use crm_core::{ChangeEvent, Store};
+use clap::Subcommand;
+use crm_core::Store;
 use crm_plugins::runtime::{self, RunReport, Runtime};
 use crm_plugins::{Limits, Manifest};
 
-/// Events committed during this command, for the plugins that listen.
-static EVENTS: Mutex<Vec<ChangeEvent>> = Mutex::new(Vec::new());
+use crate::{open_quiet, Profile};
 
-/// Collect committed events when an enabled plugin has hooks (otherwise
-/// nothing is kept: an import of a million rows stays lean).
-pub fn collect_hook_events(store: &mut Store) {
-    let wanted = store.plugins().is_ok_and(|ps| {
-        ps.iter()
-            .any(|p| p.enabled && Manifest::parse(&p.manifest).is_ok_and(|m| !m.hooks.is_empty()))
-    });
-    if wanted {
-        store.subscribe(Arc::new(|e: &ChangeEvent| {
-            if let Ok(mut q) = EVENTS.lock() {
-                q.push(e.clone());
+#[derive(Subcommand)]
+pub enum PluginCmd {
+    /// Check a plugin folder: manifest, entry script, referenced functions.
+    Check {
+        /// The plugin's folder.
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of manifest.json.
+    Schema,
+    /// Make a publisher key pair: NAME.key (secret, keep it safe) and NAME.pub.
+    Keygen {
+        /// Path prefix of the two files.
+        #[arg(short = 'o', long = "out", value_name = "NAME")]
+        out: PathBuf,
+    },
+    /// Check, then pack and sign a plugin folder into a package.
+    Pack {
+        /// The plugin's folder.
+        dir: PathBuf,
+        /// The secret key file (from `crm plugin keygen`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The package to write.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Trust a publisher's key for this profile's tenant.
+    Trust {
+        /// The publisher's .pub file.
+        pubfile: PathBuf,
+        /// A name for the publisher.
+        #[arg(long)]
+        name: String,
+    },
+    /// Install a signed package (or a folder with --dev). Installed plugins start disabled.
+    Install {
+        /// Package file or plugin folder.
+        source: PathBuf,
+        /// Developer mode: accept unsigned packages and folders.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Enable a plugin, granting the permissions it asked for (or only those given).
+    Enable {
+        /// Plugin id.
+        id: String,
+        /// Grant only this permission (repeatable).
+        #[arg(
+            long = "grant",
+            value_name = "PERMISSION",
+            conflicts_with = "grant_all"
+        )]
+        grants: Vec<String>,
+        /// Grant everything the manifest asks for.
+        #[arg(long)]
+        grant_all: bool,
+    },
+    /// Disable a plugin at once (its data and grants are kept).
+    Disable {
+        /// Plugin id.
+        id: String,
+    },
+    /// Uninstall a plugin (its storage, settings and history go with it).
+    Uninstall {
+        /// Plugin id.
+        id: String,
+        /// First write the plugin's data (storage, settings without secrets,
+        /// custom field definitions) to this JSON file.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+    },
+    /// Fill in a plugin's settings form: KEY=VALUE (repeatable); no pairs shows them.
+    Configure {
+        /// Plugin id.
+        id: String,
+        /// KEY=VALUE pairs.
+        settings: Vec<String>,
+    },
+    /// Health of installed plugins: runs, errors, duration p50/p95, operations.
+    Stats {
+        /// Only this plugin.
+        id: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the schedules that are due now and any pending hooks (the app does this every minute).
+    Tick,
+    /// Start a new plugin from a template.
+    New {
+        /// Folder (and plugin name) to create.
+        name: PathBuf,
+        /// Template: see `crm plugin templates`.
+        #[arg(long, short = 't', default_value = "blank")]
+        template: String,
+    },
+    /// List the templates `crm plugin new` can start from.
+    Templates,
+    /// Run a plugin's own tests (tests/*.rhai) against a throwaway profile.
+    Test {
+        /// The plugin's folder.
+        dir: PathBuf,
+    },
+    /// Write the host-API reference (Markdown) to stdout.
+    Reference,
+    /// Render the dashboard widgets of enabled plugins (the data the app draws), as JSON.
+    Widgets,
+    /// List installed plugins.
+    List,
+    /// Run one of a plugin's actions.
+    Run {
+        /// Plugin id.
+        id: String,
+        /// Action id.
+        action: String,
+        /// The record the action works on.
+        #[arg(long)]
+        record: Option<String>,
+    },
+    /// Verify a package against trusted publisher keys (what install checks).
+    Verify {
+        /// The package.
+        file: PathBuf,
+        /// A trusted publisher's .pub file (repeatable).
+        #[arg(long = "trust", value_name = "PUBFILE")]
+        trust: Vec<PathBuf>,
+        /// Developer mode: accept an unsigned package.
+        #[arg(long)]
+        allow_unsigned: bool,
+    },
+}
+
+/// `crm plugin …`.
+pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
+    match cmd {
+        PluginCmd::Check { dir: plugin_dir } => {
+            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
+            match crm_plugins::check::check_dir(&plugin_dir, &sandbox) {
+                Ok(m) => println!(
+                    "{} {} ({}): ok; asks for: {}",
+                    m.id,
+                    m.version,
+                    m.name,
+                    if m.permissions.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        m.permissions.join(", ")
+                    }
+                ),
+                Err(problems) => {
+                    // One line, as every failure: the problems joined.
+                    bail!("plugin check failed: {}", problems.join("; "));
+                }
             }
-        }));
+        }
+        PluginCmd::Keygen { out } => {
+            use crm_plugins::package::generate_key;
+            let key = generate_key();
+            let secret = out.with_extension("key");
+            let public = out.with_extension("pub");
+            for p in [&secret, &public] {
+                if p.exists() {
+                    bail!("{} already exists; not overwriting a key", p.display());
+                }
+            }
+            create_private(&secret, &format!("{}\n", hex::encode(key.to_bytes())))?;
+            std::fs::write(
+                &public,
+                format!("{}\n", hex::encode(key.verifying_key().as_bytes())),
+            )
+            .with_context(|| format!("cannot write {}", public.display()))?;
+            println!(
+                "secret key: {} (keep it private)\npublic key: {}",
+                secret.display(),
+                public.display()
+            );
+        }
+        PluginCmd::Pack {
+            dir: plugin_dir,
+            key,
+            out,
+        } => {
+            let sandbox = crm_plugins::Sandbox::new(crm_plugins::Limits::default());
+            if let Err(problems) = crm_plugins::check::check_dir(&plugin_dir, &sandbox) {
+                bail!("plugin check failed: {}", problems.join("; "));
+            }
+            let text = std::fs::read_to_string(&key)
+                .with_context(|| format!("cannot read {}", key.display()))?;
+            let key = crm_plugins::package::parse_secret_key(&text)?;
+            let bytes = crm_plugins::package::pack(&plugin_dir, &key)?;
+            std::fs::write(&out, &bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
+        }
+        PluginCmd::Verify {
+            file,
+            trust,
+            allow_unsigned,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut keys = Vec::new();
+            for t in &trust {
+                let text = std::fs::read_to_string(t)
+                    .with_context(|| format!("cannot read {}", t.display()))?;
+                keys.push(crm_plugins::package::parse_public_key(&text)?);
+            }
+            let pkg = crm_plugins::package::read_package(&bytes, &keys, allow_unsigned)
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "{} {}: ok, {} files, {}",
+                pkg.manifest.id,
+                pkg.manifest.version,
+                pkg.files.len(),
+                match pkg.signer {
+                    Some(s) => format!("signed by {s}"),
+                    None => "UNSIGNED (developer mode)".into(),
+                }
+            );
+        }
+        PluginCmd::Trust { pubfile, name } => {
+            let text = std::fs::read_to_string(&pubfile)
+                .with_context(|| format!("cannot read {}", pubfile.display()))?;
+            let key = crm_plugins::package::parse_public_key(&text)?;
+            let store = profile.store()?;
+            store.trust_publisher(&hex::encode(key.as_bytes()), &name)?;
+            println!("trusted publisher {name}");
+        }
+        PluginCmd::Install { source, dev } => {
+            let store = profile.store()?;
+            let m = crm_plugins::lifecycle::install(store, &source, dev)?;
+            println!(
+                "installed {} {} (disabled); it asks for: {}",
+                m.id,
+                m.version,
+                if m.permissions.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    m.permissions.join(", ")
+                }
+            );
+        }
+        PluginCmd::Enable {
+            id,
+            grants,
+            grant_all,
+        } => {
+            if grants.is_empty() && !grant_all {
+                bail!("say what to grant: --grant PERMISSION (repeatable) or --grant-all (see `crm plugin list`)");
+            }
+            let store = profile.store()?;
+            let granted =
+                crm_plugins::lifecycle::enable(store, &id, (!grant_all).then_some(grants))?;
+            println!(
+                "enabled {id}; granted: {}",
+                if granted.is_empty() {
+                    "nothing".into()
+                } else {
+                    granted.join(", ")
+                }
+            );
+        }
+        PluginCmd::Disable { id } => {
+            crm_plugins::lifecycle::disable(profile.store()?, &id)?;
+            println!("disabled {id}");
+        }
+        PluginCmd::Uninstall { id, export } => {
+            uninstall(profile.store()?, &id, export.as_deref())?;
+        }
+        PluginCmd::Configure { id, settings } => {
+            configure(profile.store()?, &id, &settings)?;
+        }
+        PluginCmd::Stats { id, json } => {
+            stats(profile.take()?, id.as_deref(), json)?;
+        }
+        PluginCmd::Tick => tick(open_quiet(profile.dir())?)?,
+        PluginCmd::New { name, template } => new(&name, &template)?,
+        PluginCmd::Templates => templates(),
+        PluginCmd::Test { dir: plugin_dir } => test(&plugin_dir)?,
+        PluginCmd::Widgets => widgets(open_quiet(profile.dir())?)?,
+        PluginCmd::Reference => {
+            print!(
+                "{}",
+                crm_plugins::reference::host_api_markdown().map_err(|e| anyhow!(e))?
+            );
+        }
+        PluginCmd::List => {
+            let store = profile.store()?;
+            let list = store.plugins()?;
+            if list.is_empty() {
+                println!("no plugins installed");
+            }
+            for p in list {
+                println!(
+                    "{} {}  {}  {}  granted: {}",
+                    p.id,
+                    p.version,
+                    if p.enabled { "enabled " } else { "disabled" },
+                    if p.signer.is_some() {
+                        "signed"
+                    } else {
+                        "UNSIGNED (dev)"
+                    },
+                    if p.grants.is_empty() {
+                        "nothing".into()
+                    } else {
+                        p.grants.join(", ")
+                    }
+                );
+            }
+        }
+        PluginCmd::Run { id, action, record } => {
+            run_action(open_quiet(profile.dir())?, &id, &action, record.as_deref())?;
+        }
+        PluginCmd::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crm_plugins::Manifest::json_schema())?
+            );
+        }
     }
+    Ok(())
+}
+
+/// Write a file only its owner can read (created new; never overwrites).
+fn create_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// The plugin limits in force for this profile (defaults plus the
@@ -34,56 +360,7 @@ pub fn limits_of(store: &Store) -> Result<Limits> {
     Limits::for_profile(store).map_err(|e| anyhow!("{e}; fix it with crm settings plugin-limit"))
 }
 
-/// Run the hooks for what this command changed. Failures are reported on
-/// stderr; they never undo the change or fail the command.
-pub fn dispatch_hooks(dir: &Path) {
-    let events: Vec<ChangeEvent> = match EVENTS.lock() {
-        Ok(mut q) => std::mem::take(&mut *q),
-        Err(_) => return,
-    };
-    if events.is_empty() {
-        return;
-    }
-    let result = (|| -> Result<Vec<RunReport>> {
-        let store = crate::open_quiet(dir)?;
-        let limits = limits_of(&store)?;
-        let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
-        let many = events.len() >= 500;
-        rt.enqueue(events);
-        // Many events (an import) show a bar; Ctrl-C stops the hook runs
-        // (the changes themselves are already saved).
-        let bar = if many {
-            let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} plugin hooks [{bar:40}] {pos}/{len} ({eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        crate::CANCELLABLE.store(true, std::sync::atomic::Ordering::SeqCst);
-        let reports = rt.dispatch_pending_with(&mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            !crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-        })?;
-        bar.finish_and_clear();
-        if crate::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-            eprintln!("warning: plugin hooks were cancelled; the changes themselves are saved");
-        }
-        Ok(reports)
-    })();
-    match result {
-        Ok(reports) => print_reports(&reports, false),
-        Err(e) => eprintln!("warning: plugin hooks did not run: {e:#}"),
-    }
-}
-
-fn print_reports(reports: &[RunReport], verbose: bool) {
+pub fn print_reports(reports: &[RunReport], verbose: bool) {
     for r in reports {
         match &r.result {
             Ok(out) => {

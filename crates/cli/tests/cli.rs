@@ -258,6 +258,98 @@ fn the_key_lives_in_a_real_secret_service_and_nowhere_on_disk() {
     assert!(e.contains("keyring"), "{e}");
 }
 
+/// The plugin hooks after a change run on the store the command opened:
+/// the profile's key is fetched once for `contacts add` with a hook to run,
+/// as for `contacts count`, not once more for the hooks (a passphrase
+/// profile would derive it again). Counted as the Secret Service sees it.
+#[test]
+fn the_hooks_after_a_change_do_not_open_the_profile_again() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let ss = SecretService::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    let plug = tmp.path().join("hello");
+    std::fs::create_dir(&plug).unwrap();
+    std::fs::write(
+        plug.join("manifest.json"),
+        r#"{"id": "acme.hello", "name": "Hello", "version": "1.0.0", "api_version": "^1", "author": "A",
+            "permissions": ["ui:notify"],
+            "hooks": [{"event": "contact.created", "function": "on_created"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        plug.join("main.rhai"),
+        r#"fn on_created(e) { ui::notify("info", "hook ran"); }"#,
+    )
+    .unwrap();
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["init", "--key-store", "keyring"]));
+    let p = plug.to_str().unwrap();
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["plugin", "install", p, "--dev"]));
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["plugin", "enable", "acme.hello", "--grant-all"]));
+
+    // Every secret the Secret Service hands out, as the bus carries it.
+    let mut monitor = Command::new("dbus-monitor")
+        .args(["--address", &ss.bus])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("dbus-monitor (dbus)");
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let out = monitor.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            seen.lock().unwrap().push(l);
+        }
+    });
+    let fetched = || {
+        // Give the bus time to pass on what the last command sent.
+        std::thread::sleep(Duration::from_millis(500));
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("member=GetSecret"))
+            .count()
+    };
+    let t = Instant::now();
+    while !lines.lock().unwrap().iter().any(|l| l.contains("NameLost")) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "dbus-monitor never attached"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let before = fetched();
+    assert_eq!(
+        ok(ss.attach(&mut crm(&dir)).args(["contacts", "count"])).trim(),
+        "0"
+    );
+    let one_open = fetched() - before;
+    assert!(one_open > 0, "the key was never fetched from the keyring");
+    let before = fetched();
+    let o = run(ss
+        .attach(&mut crm(&dir))
+        .args(["contacts", "add", "--first-name", "Hooked"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("[info] acme.hello: hook ran"), "{err}");
+    let add = fetched() - before;
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert_eq!(
+        add, one_open,
+        "contacts add with a hook fetched the key {add} times, contacts count {one_open}"
+    );
+}
+
 fn hex_decode(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)

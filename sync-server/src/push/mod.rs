@@ -11,9 +11,12 @@
 //! recorded: when a contact changes hands, agents who lose sight of it get
 //! evictions for it and everything hanging off it, and its children get new
 //! change numbers so those who gain sight pull them.
+//!
+//! Checking the batch is in `check.rs` and loading the agent's view in
+//! `guard.rs`; this file holds the handler and the merge into the database.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::sql::{self, Postgres, Transaction};
 use axum::body::Bytes;
@@ -21,88 +24,23 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use crm_protocol::schema::{self, FieldError};
+use crm_protocol::schema;
 use crm_protocol::wire::{PushRequest, PushResponse};
-use crm_protocol::{SyncOp, MAX_DRIFT_MS};
+use crm_protocol::SyncOp;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::{self, Bearer, Device, Role};
 use crate::error::{ApiResult, ServerError};
 use crate::merge::RowData;
-use crate::view::{parse_uuid, placement, Guard, Users};
-use crate::{parse_body, AppState};
+use crate::view::{parse_uuid, placement, Users};
+use crate::AppState;
 
-fn wall_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+mod check;
+mod guard;
 
-/// Check one op against the device and the schema: its tenant, its table,
-/// its fields and the kind of every value.
-fn check_op(op: &SyncOp, dev: &Device, now: u64) -> ApiResult<()> {
-    if op.tenant_id != dev.tenant_id {
-        return Err(ServerError::Client {
-            status: StatusCode::FORBIDDEN,
-            code: "wrong_tenant",
-            message: format!(
-                "op {} names tenant {}, but this device belongs to another tenant",
-                op.op_id, op.tenant_id
-            ),
-            op_id: Some(op.op_id),
-        });
-    }
-    let Some(table) = schema::table(&op.table) else {
-        return Err(ServerError::bad_op(
-            "unknown_table",
-            op.op_id,
-            format!(
-                "op {}: unknown table {:?} (known: contacts, policies, payments, tasks, activities)",
-                op.op_id,
-                op.table.chars().take(64).collect::<String>()
-            ),
-        ));
-    };
-    if op.fields.is_empty() {
-        return Err(ServerError::bad_op(
-            "empty_op",
-            op.op_id,
-            format!("op {} changes no fields", op.op_id),
-        ));
-    }
-    table.check(&op.fields).map_err(|e| {
-        let code = match e {
-            FieldError::UnknownField { .. } => "unknown_field",
-            FieldError::BadValue { .. } => "bad_value",
-        };
-        ServerError::bad_op(code, op.op_id, format!("op {}: {e}", op.op_id))
-    })?;
-    if op.hlc.node != dev.device_id {
-        return Err(ServerError::bad_op(
-            "foreign_clock",
-            op.op_id,
-            format!(
-                "op {}: its clock names device {}, not the device sending it",
-                op.op_id, op.hlc.node
-            ),
-        ));
-    }
-    if op.hlc.millis > now + MAX_DRIFT_MS {
-        return Err(ServerError::bad_op(
-            "clock_ahead",
-            op.op_id,
-            format!(
-                "op {}: its clock is {} s ahead of the server's (limit {} s); check the device's date and time",
-                op.op_id,
-                (op.hlc.millis - now) / 1000,
-                MAX_DRIFT_MS / 1000
-            ),
-        ));
-    }
-    Ok(())
-}
+use check::{read_batch, wall_millis};
+use guard::guard_for;
 
 /// The code of a push that met a new row another push created meanwhile
 /// (retried here; sent to the device, which sends the batch again, only
@@ -120,31 +58,6 @@ struct Writes {
     scope: Vec<Option<Uuid>>,
     owner: Vec<Option<Uuid>>,
     creator: Vec<Uuid>,
-}
-
-/// A push's body as a batch, every op checked (see [`check_op`]), none
-/// twice.
-fn read_batch(body: Bytes, dev: &Device, max_ops: usize, now: u64) -> ApiResult<PushRequest> {
-    let req: PushRequest = parse_body(Ok(body))?;
-    if req.ops.len() > max_ops {
-        return Err(ServerError::client(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!("{} ops in one push; send at most {max_ops}", req.ops.len()),
-        ));
-    }
-    let mut seen = HashSet::new();
-    for op in &req.ops {
-        check_op(op, dev, now)?;
-        if !seen.insert(op.op_id) {
-            return Err(ServerError::bad_op(
-                "duplicate_op",
-                op.op_id,
-                format!("op {} appears twice in the batch", op.op_id),
-            ));
-        }
-    }
-    Ok(req)
 }
 
 /// A stored row as loaded for merging.
@@ -598,86 +511,4 @@ async fn apply(
     spent.push(created);
     spent.push(updated);
     Ok(resp)
-}
-
-/// The pushing agent's view over what the batch touches: the touched rows'
-/// scopes and creators, the policies payments name, and the owners of every
-/// contact involved. Parents are locked `FOR SHARE`, so a contact cannot
-/// change hands between this check and the commit.
-async fn guard_for(
-    tx: &mut Transaction<'static, Postgres>,
-    dev: &Device,
-    ops: &[&SyncOp],
-    before: &HashMap<(String, Uuid), Loaded>,
-    users: &Users,
-) -> ApiResult<Guard> {
-    let t = dev.tenant_id;
-    let mut rows = HashMap::new();
-    let mut contacts: HashSet<Uuid> = HashSet::new();
-    let mut policy_ids: HashSet<Uuid> = HashSet::new();
-    let mut contact_owner = HashMap::new();
-    for ((tbl, id), l) in before {
-        rows.insert((tbl.clone(), *id), (l.scope, l.creator));
-        if let Some(s) = l.scope {
-            contacts.insert(s);
-        }
-        match tbl.as_str() {
-            "contacts" => {
-                if let Some(o) = l.owner {
-                    contact_owner.insert(*id, o);
-                }
-            }
-            "payments" => policy_ids.extend(parse_uuid(l.data.fields.get("policy_id"))),
-            _ => {}
-        }
-    }
-    for op in ops {
-        match op.table.as_str() {
-            "payments" => policy_ids.extend(parse_uuid(op.fields.get("policy_id"))),
-            "policies" | "tasks" | "activities" => {
-                contacts.extend(parse_uuid(op.fields.get("contact_id")))
-            }
-            _ => {}
-        }
-    }
-    let mut policies = HashMap::new();
-    if !policy_ids.is_empty() {
-        let ids: Vec<Uuid> = policy_ids.into_iter().collect();
-        let found: Vec<(Uuid, Option<Uuid>, Uuid)> = sql::query_as(
-            "SELECT id, scope_contact, creator FROM rows \
-             WHERE tenant_id = $1 AND tbl = 'policies' AND id = ANY($2) AND seq > 0 \
-             ORDER BY id FOR SHARE",
-        )
-        .bind(t)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (id, scope, creator) in found {
-            contacts.extend(scope);
-            policies.insert(id, (scope, creator));
-        }
-    }
-    let wanted: Vec<Uuid> = contacts
-        .into_iter()
-        .filter(|c| !contact_owner.contains_key(c))
-        .collect();
-    if !wanted.is_empty() {
-        let found: Vec<(Uuid, Option<Uuid>)> = sql::query_as(
-            "SELECT id, owner_user FROM rows \
-             WHERE tenant_id = $1 AND tbl = 'contacts' AND id = ANY($2) AND seq > 0 \
-             ORDER BY id FOR SHARE",
-        )
-        .bind(t)
-        .bind(&wanted)
-        .fetch_all(&mut **tx)
-        .await?;
-        contact_owner.extend(found.into_iter().filter_map(|(id, o)| o.map(|o| (id, o))));
-    }
-    Ok(Guard::new(
-        dev.user_id,
-        users,
-        contact_owner,
-        policies,
-        rows,
-    ))
 }
