@@ -138,13 +138,12 @@ pub struct ProfileMeta {
     pub format: u32,
     /// Where the key is.
     pub key: KeySource,
-    /// The database's page size. Absent in profiles made before it was
-    /// recorded, which use SQLCipher's default (4 KiB).
+    /// The database's page size (every released build records it; read
+    /// as today's when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
-    /// The HMAC every encrypted page is authenticated with. Absent in
-    /// profiles made before it was recorded, which use SQLCipher's default
-    /// (SHA-512).
+    /// The HMAC every encrypted page is authenticated with (every released
+    /// build records it; read as today's when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_hmac: Option<PageHmac>,
 }
@@ -155,7 +154,8 @@ pub struct ProfileMeta {
 /// since 2017 and ARMv8), which a bulk write (an import) feels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PageHmac {
-    /// SQLCipher 4's default: profiles made before the choice was recorded.
+    /// SQLCipher 4's default, which pre-release builds used; a profile
+    /// that records it is opened with it.
     #[serde(rename = "HMAC_SHA512")]
     Sha512,
     /// What new profiles use.

@@ -455,16 +455,16 @@ impl std::fmt::Debug for Store {
 /// while a one-contact edit still rewrites only a few pages.
 pub(crate) const PAGE_SIZE: u32 = 16_384;
 
-/// The page size of profiles made by earlier builds (SQLCipher's default).
-/// SQLCipher keeps no plaintext header to read it from: a database that
-/// does not open with [`PAGE_SIZE`] is tried with this one.
-pub(crate) const LEGACY_PAGE_SIZE: u32 = 4_096;
-
 /// How an encrypted database's pages are laid out: their size and the
 /// HMAC that authenticates each. SQLCipher keeps no plaintext header to
-/// read either from, so a profile records them ([`ProfileMeta`]) and a
-/// database opened by path alone is tried with each layout this product
-/// has made, newest first.
+/// read either from, so a profile records them ([`ProfileMeta`]); a
+/// database opened by path alone has today's ([`LAYOUT`]).
+///
+/// Development builds before the first release made two other layouts
+/// (4 KiB pages, HMAC-SHA512) and opening tried each in turn: a wrong
+/// passphrase cost three key checks, and every reader had to learn why.
+/// No release ever made them, so no user has such a profile; they are no
+/// longer tried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub page_size: u32,
@@ -477,67 +477,36 @@ pub(crate) const LAYOUT: Layout = Layout {
     hmac: PageHmac::Sha256,
 };
 
-/// What earlier builds made: 16 KiB pages with SQLCipher's default HMAC,
-/// and before that SQLCipher's defaults throughout.
-pub(crate) const EARLIER_LAYOUTS: [Layout; 2] = [
-    Layout {
-        page_size: PAGE_SIZE,
-        hmac: PageHmac::Sha512,
-    },
-    Layout {
-        page_size: LEGACY_PAGE_SIZE,
-        hmac: PageHmac::Sha512,
-    },
-];
-
 impl Layout {
-    /// A profile's layout from its metadata (what was not recorded is
-    /// SQLCipher's default, which earlier builds used).
+    /// A profile's layout, as its metadata records it.
     pub(crate) fn of_profile(meta: &ProfileMeta) -> Layout {
         Layout {
-            page_size: meta.page_size.unwrap_or(LEGACY_PAGE_SIZE),
-            hmac: meta.page_hmac.unwrap_or(PageHmac::Sha512),
+            page_size: meta.page_size.unwrap_or(LAYOUT.page_size),
+            hmac: meta.page_hmac.unwrap_or(LAYOUT.hmac),
         }
     }
 }
 
-/// Open the database at `path`: with `layout` when known (a profile, a
-/// second connection to a database already open), else trying [`LAYOUT`]
-/// and then [`EARLIER_LAYOUTS`]. Returns the connection and its layout
-/// (for plain SQLite, the page size its header names). A failed try
-/// writes nothing; the error is the last try's.
+/// Open the database at `path` with `layout` when known (a profile, a
+/// second connection to a database already open), else [`LAYOUT`].
+/// Returns the connection and its layout (for plain SQLite, the page size
+/// its header names). A failed open writes nothing.
 fn open_connection(
     path: &Path,
     key: Option<&DbKey>,
     create: bool,
     layout: Option<Layout>,
 ) -> Result<(Connection, Layout)> {
-    let tries = match (key, layout) {
-        (_, Some(l)) => vec![l],
-        (Some(_), None) => std::iter::once(LAYOUT).chain(EARLIER_LAYOUTS).collect(),
-        // Plain SQLite keeps the page size in its (plaintext) header.
-        (None, None) => vec![LAYOUT],
-    };
-    let mut last = None;
-    for layout in tries {
-        match open_connection_laid_out(path, key, create, layout) {
-            Ok(conn) => {
-                let page_size = read_page_size(&conn)?;
-                return Ok((
-                    conn,
-                    Layout {
-                        page_size,
-                        ..layout
-                    },
-                ));
-            }
-            Err(e @ CoreError::WrongKeyOrNotOurs { .. }) => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| CoreError::WrongKeyOrNotOurs {
-        path: path.to_path_buf(),
-    }))
+    let layout = layout.unwrap_or(LAYOUT);
+    let conn = open_connection_laid_out(path, key, create, layout)?;
+    let page_size = read_page_size(&conn)?;
+    Ok((
+        conn,
+        Layout {
+            page_size,
+            ..layout
+        },
+    ))
 }
 
 /// `PRAGMA page_size` (SQLCipher answers it as text, plain SQLite as a
@@ -1782,58 +1751,25 @@ mod tests {
             .expect("hmac")
     }
 
-    /// Profiles made by earlier builds (4 KiB pages and SHA-512 with
-    /// nothing recorded; then 16 KiB pages recorded, SHA-512 not) open
-    /// with their own layout and stay usable: reads, writes, a reader
-    /// connection, reopening by path (which tries the newest layout first
-    /// and then the earlier ones); a wrong key is refused at every layout
-    /// and changes nothing.
+    /// A wrong key is refused, by profile and by path, and changes
+    /// nothing in the file.
     #[test]
-    fn profiles_made_by_earlier_builds_still_open_and_work() {
-        for (layout, recorded_size) in [
-            (EARLIER_LAYOUTS[1], None),
-            (EARLIER_LAYOUTS[0], Some(PAGE_SIZE)),
-        ] {
-            let dir = tempfile::tempdir().expect("tmp");
-            let profile = dir.path().join("old");
-            std::fs::create_dir_all(&profile).expect("dir");
-            let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("an older profile".into()));
-            let (mut meta, key) =
-                crate::keys::create_key(crate::KeyStoreChoice::Passphrase, &pass).expect("key");
-            assert_eq!((meta.page_size, meta.page_hmac), (None, None));
-            meta.page_size = recorded_size;
-            let db = profile.join(DB_FILE);
-            {
-                // As earlier builds made it.
-                let (conn, made) =
-                    open_connection(&db, Some(&key), true, Some(layout)).expect("open");
-                assert_eq!(made, layout);
-                let mut s =
-                    Store::from_connection(conn, &db, Some(&key), made, None).expect("store");
-                s.init_identity().expect("identity");
-                add_contact(&mut s, "Old");
-                meta.save(&profile).expect("meta");
-            }
-            let mut s = Store::open(&profile, &pass).expect("an old profile opens");
-            assert_eq!(page_size_of(&s), layout.page_size);
-            assert_eq!(hmac_of(&s), layout.hmac.pragma_name());
-            assert_eq!(s.count_contacts().expect("count"), 1);
-            add_contact(&mut s, "New");
-            let reader = s.open_reader().expect("reader");
-            assert_eq!(reader.count_contacts().expect("count"), 2);
-            drop(reader);
-            drop(s);
-            let s = Store::open_path(&db, Some(&key), false).expect("by path");
-            assert_eq!(s.layout, layout);
-            assert_eq!(hmac_of(&s), layout.hmac.pragma_name());
-            assert_eq!(s.count_contacts().expect("count"), 2);
-            assert_eq!(s.integrity_check().expect("check"), "ok");
-            drop(s);
-            let before = std::fs::read(&db).expect("read");
-            let err = Store::open_path(&db, Some(&DbKey::random()), false).expect_err("wrong key");
-            assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
-            assert_eq!(std::fs::read(&db).expect("read"), before);
-        }
+    fn a_wrong_key_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let pass = crate::FixedPassphrase(zeroize::Zeroizing::new("the right one".into()));
+        let profile = dir.path().join("p");
+        let mut s =
+            Store::create(&profile, crate::KeyStoreChoice::Passphrase, &pass).expect("create");
+        add_contact(&mut s, "Ann");
+        drop(s);
+        let db = profile.join(DB_FILE);
+        let before = std::fs::read(&db).expect("read");
+        let wrong = crate::FixedPassphrase(zeroize::Zeroizing::new("not the right one".into()));
+        let err = Store::open(&profile, &wrong).expect_err("wrong passphrase");
+        assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
+        let err = Store::open_path(&db, Some(&DbKey::random()), false).expect_err("wrong key");
+        assert!(matches!(err, CoreError::WrongKeyOrNotOurs { .. }), "{err}");
+        assert_eq!(std::fs::read(&db).expect("read"), before);
     }
 
     /// Under a stream of small commits the thread is always a little

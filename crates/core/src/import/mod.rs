@@ -229,8 +229,8 @@ struct ParsedRow {
     draft: ContactDraft,
     /// Emails already normalised.
     emails: Vec<String>,
-    /// Fingerprints for rows without email or external id.
-    fingerprint: Option<Fingerprints>,
+    /// The key of a row without email or external id.
+    fingerprint: Option<String>,
     /// The row validated on its own (id still nil): written as is when the
     /// row matches no existing contact.
     validated: Contact,
@@ -573,16 +573,9 @@ fn unneutralise(v: &str) -> &str {
     }
 }
 
-/// Keys for a row without email or external id: the whole row's, and the
-/// one older builds stored (fewer fields).
-struct Fingerprints {
-    row: String,
-    legacy: String,
-}
-
-/// The fields only [`row_fingerprint`] covers: two rows that differ in
-/// one of them are different people (John Smith in London and John Smith
-/// in Leeds), so a legacy key matches only a contact that agrees on them.
+/// The fields of a row's key besides the name, company, postcode, date of
+/// birth and phones: two rows that differ in one of them are different
+/// people (John Smith in London and John Smith in Leeds).
 fn extra_fields(d: &ContactDraft) -> [Option<&str>; 7] {
     // A key, not a field list: a detail declared later stays out of it, so
     // a file imported before keeps matching the contacts it made.
@@ -598,25 +591,12 @@ fn extra_fields(d: &ContactDraft) -> [Option<&str>; 7] {
     .map(|f| d.details.get(f))
 }
 
-/// The whole row's key: every field a row without email or id has.
+/// The key of a row without email or external id: every field it has.
 fn row_fingerprint(d: &ContactDraft) -> String {
     let mut h = Sha256::new();
-    h.update(fingerprint(d).as_bytes());
+    h.update(identity_fingerprint(d).as_bytes());
     hash_texts(&mut h, extra_fields(d));
     format!("fp2:{}", hex::encode(&h.finalize()[..16]))
-}
-
-/// Whether a contact found by a legacy key is this row's: no field of
-/// the row's that the legacy key left out says otherwise.
-fn agrees(existing: &Contact, d: &ContactDraft) -> bool {
-    let stored = ContactDraft::from_contact(existing);
-    let (mine, theirs) = (extra_fields(d), extra_fields(&stored));
-    mine.iter()
-        .zip(theirs.iter())
-        .all(|(m, t)| match m.map(str::trim) {
-            None | Some("") => true,
-            Some(m) => t.is_some_and(|t| t.trim().to_lowercase() == m.to_lowercase()),
-        })
 }
 
 /// Hash optional texts as a fingerprint compares them: trimmed, case
@@ -628,8 +608,10 @@ fn hash_texts<'a>(h: &mut Sha256, parts: impl IntoIterator<Item = Option<&'a str
     }
 }
 
-/// The key older builds stored (and [`row_fingerprint`] extends).
-fn fingerprint(d: &ContactDraft) -> String {
+/// The part of [`row_fingerprint`] that names the person: the first
+/// builds stored it alone (as the key itself), and the row key still
+/// hashes it, so keys stay as they were.
+fn identity_fingerprint(d: &ContactDraft) -> String {
     let mut h = Sha256::new();
     hash_texts(
         &mut h,
@@ -855,10 +837,7 @@ fn parse_row(
             return problem(col, format!("{}: {}", first.field, first.reason));
         }
     };
-    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| Fingerprints {
-        row: row_fingerprint(&draft),
-        legacy: fingerprint(&draft),
-    });
+    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| row_fingerprint(&draft));
     let new = crate::contacts::NewContact::new(&validated).ok();
     Msg::Row(Box::new(ParsedRow {
         row,
@@ -1282,15 +1261,7 @@ fn write_one(
     }
     if target.is_none() {
         if let Some(fp) = &r.fingerprint {
-            target = tx.contact_by_import_key(&fp.row)?;
-            if target.is_none() {
-                // A key an older build stored covered fewer fields.
-                if let Some(id) = tx.contact_by_import_key(&fp.legacy)? {
-                    if tx.get_contact(id)?.is_some_and(|c| agrees(&c, incoming)) {
-                        target = Some(id);
-                    }
-                }
-            }
+            target = tx.contact_by_import_key(fp)?;
         }
     }
     let existing = match target {
@@ -1373,7 +1344,7 @@ fn write_one(
         Written::Unchanged => batch.unchanged += 1,
     }
     if let Some(fp) = &r.fingerprint {
-        tx.set_import_key(&fp.row, id)?;
+        tx.set_import_key(fp, id)?;
     }
     if let Some((other, value)) = id_conflict {
         batch.possible_duplicate(PossibleDuplicate {
@@ -1400,46 +1371,4 @@ fn write_one(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Keys stored by older builds (fewer fields) still match their own
-    /// rows, so re-importing an old file after an upgrade creates no one;
-    /// but only a contact that agrees on the fields they left out.
-    #[test]
-    fn legacy_row_keys_still_match_rows_that_agree_with_the_contact() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let mut s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
-        let f = dir.path().join("a.csv");
-        std::fs::write(&f, "Name,City\nJohn Smith,London\n").expect("write");
-        let run = |s: &mut Store, f: &Path| {
-            s.import_contacts(
-                f,
-                &ImportOptions::default(),
-                &ImportControl::new(),
-                &mut |_| {},
-            )
-            .expect("import")
-        };
-        assert_eq!(run(&mut s, &f).created, 1);
-        // As an older build left it: the legacy key only.
-        let mut d = ContactDraft::default();
-        d.set("full_name", "John Smith").expect("name");
-        let legacy = fingerprint(&d);
-        s.conn()
-            .execute_batch(&format!(
-                "UPDATE import_keys SET key = '{legacy}'; SELECT count(*) FROM import_keys;"
-            ))
-            .expect("legacy key");
-        let again = run(&mut s, &f);
-        assert_eq!((again.created, again.unchanged), (0, 1), "{again:?}");
-        // Same legacy key, another town: another person.
-        let g = dir.path().join("b.csv");
-        std::fs::write(&g, "Name,City\nJohn Smith,Leeds\n").expect("write");
-        assert_eq!(run(&mut s, &g).created, 1);
-        assert_eq!(s.count_contacts().expect("count"), 2);
-    }
 }
