@@ -10,9 +10,6 @@ use crate::convert::tag;
 use crate::dto::*;
 use crate::{ApiError, ApiResult, App};
 
-/// Profile setting: unsigned plugin folders and packages may be installed.
-pub const DEVELOPER_MODE: &str = "plugins.developer_mode";
-
 fn manifest(rec: &crm_core::PluginRecord) -> ApiResult<Manifest> {
     Manifest::parse(&rec.manifest).map_err(|_| {
         ApiError::new(
@@ -49,7 +46,7 @@ fn hook_words(event: &str) -> String {
 
 impl App {
     pub(crate) fn developer_mode(&self) -> ApiResult<bool> {
-        self.read(|s| Ok(s.setting(DEVELOPER_MODE)?.as_deref() == Some("true")))
+        self.read(|s| Ok(s.developer_mode()?))
     }
 
     /// Installed plugins with their permissions, settings and health.

@@ -1,7 +1,8 @@
 //! Profile settings: phone region, AI endpoint, developer mode.
 
+use crm_core::settings::{AiChange, AI_ENDPOINT};
+
 use crate::dto::*;
-use crate::plugins::DEVELOPER_MODE;
 use crate::{ApiError, ApiResult, App};
 
 impl App {
@@ -13,16 +14,17 @@ impl App {
         };
         self.read(|s| {
             let id = s.identity();
+            let ai = s.ai_settings()?;
             Ok(SettingsDto {
                 data_dir: self.data_dir().display().to_string(),
                 tenant_id: id.tenant_id.to_string(),
                 device_id: id.device_id.to_string(),
                 key_storage: key_storage.into(),
                 region: format!("{:?}", s.default_region()),
-                ai_endpoint: s.setting("ai.endpoint")?,
-                ai_model: s.setting("ai.model")?,
-                ai_key_set: s.setting("ai.api_key")?.is_some(),
-                developer_mode: s.setting(DEVELOPER_MODE)?.as_deref() == Some("true"),
+                ai_endpoint: ai.endpoint,
+                ai_model: Some(ai.model),
+                ai_key_set: ai.api_key.is_some(),
+                developer_mode: s.developer_mode()?,
                 app_version: crate::VERSION.to_string(),
             })
         })
@@ -37,33 +39,26 @@ impl App {
 
     /// The AI service plugins with `ai:use` talk to.
     pub fn settings_set_ai(&self, args: AiSettingsArgs) -> ApiResult<SettingsDto> {
-        let endpoint = match args.endpoint.trim() {
-            "" => String::new(),
-            raw => {
-                crm_core::normalize::base_url(raw).map_err(|r| ApiError::invalid("endpoint", r))?
-            }
-        };
         self.write(|s| {
-            s.set_setting(
-                "ai.endpoint",
-                Some(endpoint.as_str()).filter(|e| !e.is_empty()),
-            )?;
-            s.set_setting(
-                "ai.model",
-                Some(args.model.trim()).filter(|m| !m.is_empty()),
-            )?;
-            if let Some(k) = &args.api_key {
-                let k = zeroize::Zeroizing::new(k.trim().to_string());
-                s.set_setting("ai.api_key", Some(k.as_str()).filter(|k| !k.is_empty()))?;
-            }
-            Ok(())
+            s.set_ai(&AiChange {
+                endpoint: Some(&args.endpoint),
+                model: Some(&args.model),
+                api_key: args.api_key.as_deref(),
+            })
+            .map_err(|e| match e {
+                // The form calls it `endpoint`.
+                crm_core::CoreError::Invalid(v) if v.field == AI_ENDPOINT => {
+                    ApiError::invalid("endpoint", v.reason)
+                }
+                e => e.into(),
+            })
         })?;
         self.settings()
     }
 
     /// Allow or refuse unsigned plugins.
     pub fn settings_set_developer_mode(&self, on: bool) -> ApiResult<SettingsDto> {
-        self.write(|s| Ok(s.set_setting(DEVELOPER_MODE, on.then_some("true"))?))?;
+        self.write(|s| Ok(s.set_developer_mode(on)?))?;
         self.settings()
     }
 }

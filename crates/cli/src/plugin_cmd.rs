@@ -47,10 +47,12 @@ pub enum PluginCmd {
         name: String,
     },
     /// Install a signed package (or a folder with --dev). Installed plugins start disabled.
+    /// Unsigned plugins need the profile's developer mode, as in the app.
     Install {
         /// Package file or plugin folder.
         source: PathBuf,
-        /// Developer mode: accept unsigned packages and folders.
+        /// Turn the profile's developer mode on first (an admin's, audited),
+        /// so unsigned packages and folders are accepted.
         #[arg(long)]
         dev: bool,
     },
@@ -242,7 +244,15 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
         }
         PluginCmd::Install { source, dev } => {
             let store = profile.store()?;
-            let m = crm_plugins::lifecycle::install(store, &source, dev)?;
+            // One rule for every front end: the profile's developer mode.
+            if dev && !store.developer_mode()? {
+                store.set_developer_mode(true)?;
+                eprintln!(
+                    "developer mode is now on for this profile: unsigned plugins may be installed \
+                     (`crm settings developer-mode off` turns it off)"
+                );
+            }
+            let m = crm_plugins::lifecycle::install(store, &source, store.developer_mode()?)?;
             println!(
                 "installed {} {} (disabled); it asks for: {}",
                 m.id,

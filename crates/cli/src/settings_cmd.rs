@@ -7,6 +7,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use zeroize::Zeroizing;
 
+use crm_core::settings::{AiChange, AI_ENDPOINT};
+
 use crate::Profile;
 
 #[derive(Subcommand)]
@@ -18,6 +20,12 @@ pub enum SettingsCmd {
     },
     /// Show the profile's settings and sync state.
     Show,
+    /// Allow (on) or refuse (off) unsigned plugins on this profile (an admin's; audited).
+    DeveloperMode {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// The language model plugins use (`ai:use`): an OpenAI-compatible endpoint.
     Ai {
         /// Base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.
@@ -71,35 +79,38 @@ pub fn run(profile: &mut Profile, cmd: SettingsCmd) -> Result<()> {
         } => {
             let store = profile.store()?;
             if clear {
-                for k in ["ai.endpoint", "ai.model", "ai.api_key"] {
-                    store.set_setting(k, None)?;
-                }
+                store.set_ai(&AiChange {
+                    endpoint: Some(""),
+                    model: Some(""),
+                    api_key: Some(""),
+                })?;
                 println!("AI endpoint cleared");
             } else {
-                if let Some(e) = &endpoint {
-                    let u =
-                        crm_core::normalize::base_url(e).map_err(|r| anyhow!("--endpoint {r}"))?;
-                    store.set_setting("ai.endpoint", Some(&u))?;
-                }
-                if let Some(m) = &model {
-                    store.set_setting("ai.model", Some(m.trim()))?;
-                }
-                if let Some(var) = &api_key_env {
-                    let key = Zeroizing::new(
+                let key = match &api_key_env {
+                    Some(var) => Some(Zeroizing::new(
                         std::env::var(var)
                             .map_err(|_| anyhow!("--api-key-env: {var} is not set"))?,
-                    );
-                    store.set_setting("ai.api_key", Some(key.trim()))?;
-                }
+                    )),
+                    None => None,
+                };
+                store
+                    .set_ai(&AiChange {
+                        endpoint: endpoint.as_deref(),
+                        model: model.as_deref(),
+                        api_key: key.as_ref().map(|k| k.as_str()),
+                    })
+                    .map_err(|e| match e {
+                        crm_core::CoreError::Invalid(v) if v.field == AI_ENDPOINT => {
+                            anyhow!("--endpoint {}", v.reason)
+                        }
+                        e => e.into(),
+                    })?;
+                let ai = store.ai_settings()?;
                 println!(
                     "AI endpoint: {} (model {}; key {})",
-                    store
-                        .setting("ai.endpoint")?
-                        .unwrap_or_else(|| "(none)".into()),
-                    store
-                        .setting("ai.model")?
-                        .unwrap_or_else(|| "gpt-4o-mini".into()),
-                    if store.setting("ai.api_key")?.is_some() {
+                    ai.endpoint.as_deref().unwrap_or("(none)"),
+                    ai.model,
+                    if ai.api_key.is_some() {
                         "set"
                     } else {
                         "not set"
@@ -154,6 +165,14 @@ pub fn run(profile: &mut Profile, cmd: SettingsCmd) -> Result<()> {
                 Some(if policy == "allow" { "true" } else { "false" }),
             )?;
             println!("plugins may {policy} loopback and private network addresses");
+        }
+        SettingsCmd::DeveloperMode { state } => {
+            let store = profile.store()?;
+            store.set_developer_mode(state == "on")?;
+            println!(
+                "developer mode {state}: unsigned plugins are {} on this profile",
+                if state == "on" { "accepted" } else { "refused" }
+            );
         }
         SettingsCmd::Show => {
             let dir = profile.dir().to_path_buf();

@@ -22,6 +22,7 @@ pub mod plugin_state;
 pub mod policies;
 mod pulled;
 mod records;
+pub mod settings;
 pub mod store;
 pub mod sync;
 

@@ -26,10 +26,6 @@ use crate::migrations::{self, APPLICATION_ID};
 /// Name of the database file in a profile folder.
 pub const DB_FILE: &str = "crm.db";
 
-/// The prefix of the profile settings that govern plugins (an admin's to
-/// change; see [`Store::set_setting`]).
-pub const PLUGIN_SETTINGS: &str = "plugins.";
-
 /// Who makes a change. Every write names one; the audit trail records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -876,58 +872,6 @@ impl Store {
             [code.trim().to_uppercase()],
         )?;
         self.default_region = id;
-        Ok(())
-    }
-
-    /// A profile setting (`ai.endpoint`, …), if set. Keys starting with an
-    /// identity name (`tenant_id`, `device_id`, `user_id`) are not settings.
-    pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [format!("setting.{key}")],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// Set (or with `None` clear) a profile setting. Settings that govern
-    /// plugins (keys under [`PLUGIN_SETTINGS`]: limits, network policy,
-    /// trusted CA, developer mode) are an admin's, whatever front end asks,
-    /// and every change to them is audited with its old and new value.
-    pub fn set_setting(&mut self, key: &str, value: Option<&str>) -> Result<()> {
-        let governs_plugins = key.starts_with(PLUGIN_SETTINGS);
-        if governs_plugins {
-            self.require_admin(&format!("change {key}, which governs what plugins may do"))?;
-        }
-        let before = if governs_plugins {
-            self.setting(key)?
-        } else {
-            None
-        };
-        let actor = serde_json::to_string(&self.user_actor())?;
-        let k = format!("setting.{key}");
-        let tx = self.conn.transaction()?;
-        match value {
-            Some(v) => tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [&k, v],
-            )?,
-            None => tx.execute("DELETE FROM meta WHERE key = ?1", [&k])?,
-        };
-        if governs_plugins && before.as_deref() != value {
-            Self::audit_local(
-                &tx,
-                &actor,
-                "settings",
-                key,
-                "setting_changed",
-                serde_json::json!({ key: [before, value] }),
-            )?;
-        }
-        tx.commit()?;
         Ok(())
     }
 

@@ -562,20 +562,22 @@ fn token_entry(user: &str) -> Result<keyring_core::Entry> {
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
 }
 
-/// Settings that govern plugins are an admin's: a profile set up before
-/// its first sign-in (its owner's, who may change them) that signs in to an
-/// agent's account drops them back to the defaults, each audited, so an
-/// agent cannot carry a looser plugin policy in from before the sign-in.
+/// Governed settings (what plugins may do, and where their AI requests
+/// go) are an admin's: a profile set up before its first sign-in (its
+/// owner's, who may change them) that signs in to an agent's account drops
+/// them back to the defaults, each audited, so an agent cannot carry a
+/// looser plugin policy in from before the sign-in.
 fn reset_plugin_settings(tx: &rusqlite::Transaction<'_>, user: Uuid) -> Result<()> {
-    let prefix = format!("setting.{}", crate::store::PLUGIN_SETTINGS);
-    let set: Vec<(String, String)> = {
+    let mut set: Vec<(String, String)> = Vec::new();
+    for group in crate::settings::GOVERNED {
+        let prefix = format!("setting.{group}");
         let mut st =
             tx.prepare("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1")?;
-        let rows = st
-            .query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<std::result::Result<_, _>>()?;
-        rows
-    };
+        let rows = st.query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for row in rows {
+            set.push(row?);
+        }
+    }
     let actor = crate::store::Actor::User {
         user: user.to_string(),
     }
@@ -589,7 +591,10 @@ fn reset_plugin_settings(tx: &rusqlite::Transaction<'_>, user: Uuid) -> Result<(
             "settings",
             name,
             "setting_reset",
-            serde_json::json!({ name: [value, Value::Null] }),
+            serde_json::json!({ name: [
+                crate::settings::audited(name, Some(&value)),
+                crate::settings::audited(name, None)
+            ] }),
         )?;
     }
     Ok(())

@@ -860,6 +860,14 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
         .unwrap();
     s.set_setting("plugins.limit.max_writes", Some("50"))
         .unwrap();
+    // Where plugins' AI requests go is governed too; its key is audited
+    // only as set or not.
+    s.set_setting("ai.api_key", Some("sk-owners-key")).unwrap();
+    let trail = s.setting_audit("ai.api_key").unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&trail[0].1).unwrap(),
+        serde_json::json!({"ai.api_key": ["not set", "set"]})
+    );
     let trail = s.setting_audit("plugins.allow_private_network").unwrap();
     assert_eq!(trail.len(), 1);
     let changes: serde_json::Value = serde_json::from_str(&trail[0].1).unwrap();
@@ -883,6 +891,10 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
     bind(&mut s, "agent");
     assert_eq!(s.setting("plugins.allow_private_network").unwrap(), None);
     assert_eq!(s.setting("plugins.limit.max_writes").unwrap(), None);
+    assert_eq!(s.setting("ai.api_key").unwrap(), None);
+    let key_trail = s.setting_audit("ai.api_key").unwrap();
+    assert_eq!(key_trail.len(), 2);
+    assert!(!key_trail[1].1.contains("sk-owners-key"), "{key_trail:?}");
     let trail = s.setting_audit("plugins.limit.max_writes").unwrap();
     assert_eq!(trail.len(), 2);
     let changes: serde_json::Value = serde_json::from_str(&trail[1].1).unwrap();
@@ -895,6 +907,8 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
         ("plugins.limit.max_writes", Some("100000000")),
         ("plugins.extra_ca_pem", Some("-----BEGIN CERTIFICATE-----")),
         ("plugins.developer_mode", Some("true")),
+        ("ai.endpoint", Some("https://llm.example.com/v1")),
+        ("ai.model", Some("small")),
     ] {
         match s.set_setting(key, value) {
             Err(CoreError::Forbidden(m)) => assert!(m.contains("only an admin"), "{m}"),
@@ -908,7 +922,8 @@ fn settings_that_govern_plugins_are_an_admins_and_audited() {
         2
     );
     // The agent's own settings are still theirs.
-    s.set_setting("ai.model", Some("small")).unwrap();
+    s.set_setting("ui.density", Some("compact")).unwrap();
+    s.set_default_region("DE").unwrap();
     // An admin may again.
     bind(&mut s, "admin");
     s.set_setting("plugins.limit.max_writes", Some("60"))

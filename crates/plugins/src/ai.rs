@@ -36,18 +36,14 @@ impl std::fmt::Debug for AiConfig {
 }
 
 impl AiConfig {
-    /// Read from the profile's settings (`ai.endpoint`, `ai.model`,
-    /// `ai.api_key`); `None` when no endpoint is set.
+    /// Read from the profile's settings ([`crm_core::Store::ai_settings`]);
+    /// `None` when no endpoint is set.
     pub fn from_store(store: &crm_core::Store) -> crm_core::Result<Option<AiConfig>> {
-        let Some(endpoint) = store.setting("ai.endpoint")? else {
-            return Ok(None);
-        };
-        Ok(Some(AiConfig {
+        let ai = store.ai_settings()?;
+        Ok(ai.endpoint.map(|endpoint| AiConfig {
             endpoint,
-            model: store
-                .setting("ai.model")?
-                .unwrap_or_else(|| "gpt-4o-mini".into()),
-            api_key: store.setting("ai.api_key")?,
+            model: ai.model,
+            api_key: ai.api_key,
         }))
     }
 }
