@@ -4,6 +4,15 @@
 //! small script). A worker that does not answer in time is abandoned: it is
 //! never handed another job, and it ends by itself when its current job
 //! does (its job channel is closed). A replacement starts on demand.
+//!
+//! Every other worker that is let go is waited for until its thread has
+//! ended, thread-local destructors included. A worker that wrote to the
+//! store holds per-thread OpenSSL state (SQLCipher draws each page's IV
+//! from OpenSSL's per-thread random generator), freed by a destructor when
+//! the thread ends; were the thread still ending while the process exits,
+//! that destructor would race OpenSSL's own `atexit` cleanup
+//! (`OPENSSL_cleanup`) and the two free the same memory ("double free or
+//! corruption" after a `crm plugin run` had printed its result).
 
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,7 +27,7 @@ const RETIRE_AFTER: Duration = Duration::from_millis(50);
 
 /// A pool of script workers.
 pub(crate) struct Pool {
-    idle: Mutex<Vec<mpsc::Sender<Job>>>,
+    idle: Mutex<Vec<Worker>>,
     /// Stack of each worker, bytes (see `sandbox::worker_stack`).
     stack: usize,
 }
@@ -26,9 +35,25 @@ pub(crate) struct Pool {
 /// The job did not answer within the wait.
 pub(crate) struct Overran;
 
-fn spawn(stack: usize) -> std::io::Result<mpsc::Sender<Job>> {
+/// A worker thread and the channel that hands it jobs.
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Let the worker go and wait until its thread has ended (see the
+    /// module's notes): closing its channel ends it at once when it is
+    /// between jobs, which is the only time this is called.
+    fn retire(self) {
+        drop(self.jobs);
+        let _ = self.thread.join();
+    }
+}
+
+fn spawn(stack: usize) -> std::io::Result<Worker> {
     let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("plugin-worker".into())
         .stack_size(stack)
         .spawn(move || {
@@ -36,7 +61,7 @@ fn spawn(stack: usize) -> std::io::Result<mpsc::Sender<Job>> {
                 job();
             }
         })?;
-    Ok(tx)
+    Ok(Worker { jobs: tx, thread })
 }
 
 /// How long a side polls before it sleeps. Waking a thread parked on an
@@ -91,9 +116,9 @@ impl Pool {
         }
     }
 
-    fn worker(&self) -> std::io::Result<mpsc::Sender<Job>> {
+    fn worker(&self) -> std::io::Result<Worker> {
         match self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            Some(tx) => Ok(tx),
+            Some(w) => Ok(w),
             None => spawn(self.stack),
         }
     }
@@ -111,11 +136,13 @@ impl Pool {
             let _ = done_tx.send(f());
         });
         let mut worker = self.worker()?;
-        if let Err(mpsc::SendError(job)) = worker.send(job) {
+        if let Err(mpsc::SendError(job)) = worker.jobs.send(job) {
             // That worker died (it cannot, jobs catch panics, but be sure):
             // start a fresh one.
+            worker.retire();
             worker = spawn(self.stack)?;
-            if worker.send(job).is_err() {
+            if worker.jobs.send(job).is_err() {
+                worker.retire();
                 return Err(std::io::Error::other("cannot start a plugin worker"));
             }
         }
@@ -129,12 +156,26 @@ impl Pool {
                     let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                     if idle.len() < MAX_IDLE {
                         idle.push(worker);
+                        return Ok(Ok(v));
                     }
                 }
+                worker.retire();
                 Ok(Ok(v))
             }
             // Dropping `worker` closes its channel: it ends after this job.
+            // It is not waited for: its job may be stuck in a host call.
             None => Ok(Err(Overran)),
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// The idle workers end with the pool, before whoever dropped it goes
+    /// on (at the end of `main`, to the process's exit).
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for worker in idle {
+            worker.retire();
         }
     }
 }
