@@ -179,3 +179,69 @@ impl Drop for Pool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// Sets its flag when the thread it lives on ends (as OpenSSL's
+    /// per-thread state is freed).
+    struct OnThreadEnd(Arc<AtomicBool>);
+    impl Drop for OnThreadEnd {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(20));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    thread_local! {
+        static CLEANUP: std::cell::RefCell<Option<OnThreadEnd>> = const { std::cell::RefCell::new(None) };
+    }
+
+    fn job_with_thread_cleanup(ended: Arc<AtomicBool>, takes: Duration) -> impl FnOnce() + Send {
+        move || {
+            CLEANUP.with(|c| *c.borrow_mut() = Some(OnThreadEnd(ended)));
+            std::thread::sleep(takes);
+        }
+    }
+
+    /// A worker let go after a long job has ended, its thread-local
+    /// destructors run, before `run` returns: nothing of it is left to race
+    /// the process's exit.
+    #[test]
+    fn a_retired_worker_has_ended_before_run_returns() {
+        let pool = Pool::new(1 << 20);
+        let ended = Arc::new(AtomicBool::new(false));
+        pool.run(
+            Duration::from_secs(5),
+            job_with_thread_cleanup(ended.clone(), RETIRE_AFTER * 2),
+        )
+        .expect("a worker")
+        .unwrap_or_else(|_| panic!("overran"));
+        assert!(
+            ended.load(Ordering::SeqCst),
+            "the worker's thread-local cleanup ran"
+        );
+    }
+
+    /// Idle workers end with the pool, their cleanup done when the drop
+    /// returns.
+    #[test]
+    fn idle_workers_end_with_the_pool() {
+        let pool = Pool::new(1 << 20);
+        let ended = Arc::new(AtomicBool::new(false));
+        pool.run(
+            Duration::from_secs(5),
+            job_with_thread_cleanup(ended.clone(), Duration::ZERO),
+        )
+        .expect("a worker")
+        .unwrap_or_else(|_| panic!("overran"));
+        assert!(
+            !ended.load(Ordering::SeqCst),
+            "a quick job's worker is kept"
+        );
+        drop(pool);
+        assert!(ended.load(Ordering::SeqCst), "it ended with the pool");
+    }
+}
