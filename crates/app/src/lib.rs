@@ -261,6 +261,16 @@ impl App {
         }
     }
 
+    /// Say that a list shows only its first `shown` rows (the core said
+    /// more matched), rather than pass a part off as the whole.
+    pub(crate) fn notice_cut(&self, what: &str, shown: usize, narrow: &str) {
+        self.notice(NoticeDto {
+            level: "info".into(),
+            message: format!("Only the first {shown} {what} are shown; {narrow}."),
+            source: None,
+        });
+    }
+
     fn notice(&self, n: NoticeDto) {
         if let Ok(mut q) = self.notices.lock() {
             // Bounded: a runaway plugin cannot fill memory with notices.

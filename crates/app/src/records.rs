@@ -15,6 +15,12 @@ use crate::{today, ApiError, ApiResult, App};
 /// The most rows one page of the contacts list may ask for.
 pub const MAX_PAGE: u32 = 500;
 
+/// The most rows a screen's list shows (policies, renewals, arrears,
+/// tasks); more are reported with a notice.
+const LIST_LIMIT: usize = 5_000;
+/// The most timeline entries the contact screen shows.
+const TIMELINE_LIMIT: usize = 500;
+
 fn opt(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
@@ -143,10 +149,15 @@ impl App {
         let cid = id("contact", contact_id)?;
         let day = today();
         let today_s = day.to_string();
+        let mut cut: Vec<(&str, usize)> = Vec::new();
         let mut detail = self.read(|s| {
             let c = s.contact(cid)?;
             let me = s.identity().user_id.clone();
-            let policies = s.list_policies(Some(cid))?;
+            let policies = s.list_policies(Some(cid), LIST_LIMIT)?;
+            if policies.more {
+                cut.push(("policies of this contact", LIST_LIMIT));
+            }
+            let policies = policies.rows;
             let mut payments = BTreeMap::new();
             let mut arrears = 0;
             for p in &policies {
@@ -162,8 +173,16 @@ impl App {
                     .sum::<i64>();
                 payments.insert(p.id.to_string(), list);
             }
-            let tasks = s
-                .list_tasks(crm_core::TaskFilter::OfContact(cid), day)?
+            let tasks = s.list_tasks(crm_core::TaskFilter::OfContact(cid), day, LIST_LIMIT)?;
+            if tasks.more {
+                cut.push(("tasks of this contact", LIST_LIMIT));
+            }
+            let timeline = s.timeline(cid, TIMELINE_LIMIT)?;
+            if timeline.more {
+                cut.push(("timeline entries (the newest)", TIMELINE_LIMIT));
+            }
+            let tasks = tasks
+                .rows
                 .into_iter()
                 .map(|t| convert::task(&t, Some(c.display_name.clone()), &today_s))
                 .collect();
@@ -173,8 +192,8 @@ impl App {
                 payments,
                 arrears_minor: arrears,
                 tasks,
-                timeline: s
-                    .timeline(cid)?
+                timeline: timeline
+                    .rows
                     .iter()
                     .map(|a| convert::activity(a, &me))
                     .collect(),
@@ -182,6 +201,9 @@ impl App {
                 panels: Vec::new(),
             })
         })?;
+        for (what, n) in cut {
+            self.notice_cut(what, n, "the rest are kept and exported");
+        }
         detail.actions = self
             .plugin_actions()?
             .into_iter()
@@ -310,7 +332,11 @@ impl App {
         let day = today();
         self.read(|s| {
             let mut out = Vec::new();
-            for p in s.renewals_due(day, days.min(3650))? {
+            let due = s.renewals_due(day, days.min(3650), LIST_LIMIT)?;
+            if due.more {
+                self.notice_cut("renewals", LIST_LIMIT, "choose a shorter period");
+            }
+            for p in due.rows {
                 let name = s
                     .contact(p.contact_id)
                     .map(|c| c.display_name)
@@ -335,7 +361,15 @@ impl App {
     pub fn arrears(&self) -> ApiResult<Vec<ArrearsDto>> {
         self.read(|s| {
             let mut out = Vec::new();
-            for a in s.arrears(today())? {
+            let arrears = s.arrears(today(), LIST_LIMIT)?;
+            if arrears.more {
+                self.notice_cut(
+                    "policies in arrears (the oldest)",
+                    LIST_LIMIT,
+                    "export for all",
+                );
+            }
+            for a in arrears.rows {
                 let name = s
                     .contact(a.contact_id)
                     .map(|c| c.display_name)
@@ -370,7 +404,11 @@ impl App {
             };
             let mut names: BTreeMap<uuid::Uuid, String> = BTreeMap::new();
             let mut out = Vec::new();
-            for task in s.list_tasks(filter, day)? {
+            let tasks = s.list_tasks(filter, day, LIST_LIMIT)?;
+            if tasks.more {
+                self.notice_cut("tasks", LIST_LIMIT, "choose a narrower view");
+            }
+            for task in tasks.rows {
                 if matches!(view, TaskView::Mine) {
                     let mine = match task.assignee.as_deref() {
                         None => true,
@@ -436,14 +474,21 @@ impl App {
     pub fn dashboard(&self) -> ApiResult<Dashboard> {
         let day = today();
         let mut d = self.read(|s| {
-            let arrears = s.arrears(day)?;
+            // Totals and counts over everything, not a screen's first rows.
+            let arrears = s.arrears(day, usize::MAX)?.rows;
             Ok(Dashboard {
                 contacts: s.count_contacts()?.clamp(0, u32::MAX as i64) as u32,
-                renewals_due: s.renewals_due(day, 30)?.len() as u32,
+                renewals_due: s.renewals_due(day, 30, usize::MAX)?.rows.len() as u32,
                 arrears_policies: arrears.len() as u32,
                 arrears_minor: arrears.iter().map(|a| a.outstanding_minor).sum(),
-                tasks_due_today: s.list_tasks(crm_core::TaskFilter::DueToday, day)?.len() as u32,
-                tasks_overdue: s.list_tasks(crm_core::TaskFilter::Overdue, day)?.len() as u32,
+                tasks_due_today: s
+                    .list_tasks(crm_core::TaskFilter::DueToday, day, usize::MAX)?
+                    .rows
+                    .len() as u32,
+                tasks_overdue: s
+                    .list_tasks(crm_core::TaskFilter::Overdue, day, usize::MAX)?
+                    .rows
+                    .len() as u32,
                 widgets: Vec::new(),
                 actions: Vec::new(),
             })

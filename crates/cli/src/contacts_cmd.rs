@@ -171,8 +171,12 @@ pub fn run(profile: &mut Profile, cmd: ContactsCmd) -> Result<()> {
             let store = profile.store()?;
             let id = parse_id("contact", &id)?;
             let c = store.contact(id)?;
-            let policies = store.list_policies(Some(id))?;
-            let timeline = store.timeline(id)?;
+            let policies = store.list_policies(Some(id), crate::LIST_LIMIT)?;
+            crate::say_if_cut("policies", policies.more);
+            let policies = policies.rows;
+            let timeline = store.timeline(id, crate::LIST_LIMIT)?;
+            crate::say_if_cut("timeline entries (the newest)", timeline.more);
+            let timeline = timeline.rows;
             if json {
                 let v =
                     serde_json::json!({ "contact": c, "policies": policies, "timeline": timeline });

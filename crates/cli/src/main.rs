@@ -244,6 +244,17 @@ impl Profile {
     }
 }
 
+/// The most rows a list command prints; more are said on stderr.
+pub(crate) const LIST_LIMIT: usize = 10_000;
+
+/// Say on stderr (stdout stays the list, or valid JSON) that a list was
+/// cut at [`LIST_LIMIT`].
+pub(crate) fn say_if_cut(what: &str, more: bool) {
+    if more {
+        eprintln!("note: only the first {LIST_LIMIT} {what} are listed; more matched");
+    }
+}
+
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }

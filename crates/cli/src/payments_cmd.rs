@@ -60,7 +60,9 @@ pub fn run(profile: &mut Profile, cmd: PaymentsCmd) -> Result<()> {
         } => {
             let store = profile.store()?;
             if arrears {
-                let list = store.arrears(date_arg("on", &on)?)?;
+                let listed = store.arrears(date_arg("on", &on)?, crate::LIST_LIMIT)?;
+                crate::say_if_cut("policies in arrears (the oldest)", listed.more);
+                let list = listed.rows;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&list)?);
                 } else if list.is_empty() {

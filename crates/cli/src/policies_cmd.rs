@@ -66,11 +66,15 @@ pub fn run(profile: &mut Profile, cmd: PoliciesCmd) -> Result<()> {
             json,
         } => {
             let store = profile.store()?;
-            let list = match (renewals, contact) {
-                (Some(days), _) => store.renewals_due(today(), days)?,
-                (None, Some(c)) => store.list_policies(Some(parse_id("contact", &c)?))?,
-                (None, None) => store.list_policies(None)?,
+            let listed = match (renewals, contact) {
+                (Some(days), _) => store.renewals_due(today(), days, crate::LIST_LIMIT)?,
+                (None, Some(c)) => {
+                    store.list_policies(Some(parse_id("contact", &c)?), crate::LIST_LIMIT)?
+                }
+                (None, None) => store.list_policies(None, crate::LIST_LIMIT)?,
             };
+            crate::say_if_cut("policies", listed.more);
+            let list = listed.rows;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {

@@ -63,7 +63,9 @@ pub fn run(profile: &mut Profile, cmd: TasksCmd) -> Result<()> {
             } else {
                 TaskFilter::Open
             };
-            let list = store.list_tasks(filter, today())?;
+            let listed = store.list_tasks(filter, today(), crate::LIST_LIMIT)?;
+            crate::say_if_cut("tasks", listed.more);
+            let list = listed.rows;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {

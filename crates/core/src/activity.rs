@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
-use crate::records;
+use crate::records::{self, Listed};
 use crate::store::{Store, Table, WriteTx};
 
 /// What kind of timeline entry.
@@ -168,16 +168,15 @@ impl Store {
         Ok(a)
     }
 
-    /// A contact's timeline, newest first.
-    pub fn timeline(&self, contact_id: Uuid) -> Result<Vec<Activity>> {
-        records::list(
+    /// A contact's timeline, newest first, at most `limit` entries.
+    pub fn timeline(&self, contact_id: Uuid, limit: usize) -> Result<Listed<Activity>> {
+        records::list_limited(
             self.conn(),
             Table::Activities,
             "contact_id = ?1",
             &[&contact_id.to_string()],
             "occurred_at DESC, id DESC",
-            1000,
-            0,
+            limit,
         )
     }
 
@@ -226,8 +225,13 @@ impl Store {
         Ok(t)
     }
 
-    /// List tasks, soonest due first.
-    pub fn list_tasks(&self, filter: TaskFilter, today: NaiveDate) -> Result<Vec<Task>> {
+    /// List tasks, soonest due first, at most `limit`.
+    pub fn list_tasks(
+        &self,
+        filter: TaskFilter,
+        today: NaiveDate,
+        limit: usize,
+    ) -> Result<Listed<Task>> {
         let today = today.to_string();
         let contact = match filter {
             TaskFilter::OfContact(c) => c.to_string(),
@@ -240,14 +244,13 @@ impl Store {
             TaskFilter::All => ("", vec![]),
             TaskFilter::OfContact(_) => ("contact_id = ?1", vec![&contact]),
         };
-        records::list(
+        records::list_limited(
             self.conn(),
             Table::Tasks,
             cond,
             &args,
             "due_date IS NULL, due_date, id",
-            10_000,
-            0,
+            limit,
         )
     }
 

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::details::{Declared, Details};
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
+use crate::records::Listed;
 use crate::records::{self, from_fields, to_fields};
 use crate::store::{load_row, Store, Table, WriteTx};
 
@@ -1014,14 +1015,20 @@ impl Store {
     /// 20), handed to `each` (no list is built: an import asks for every
     /// phone of every row). written in any common form
     /// (normalised with the profile's default region first).
-    pub fn contacts_with_phone(&self, raw: &str) -> Result<Vec<Contact>> {
+    pub fn contacts_with_phone(&self, raw: &str, limit: usize) -> Result<Listed<Contact>> {
         let phone = normalize::phone(raw, self.default_region())
             .map_err(|r| CoreError::Invalid(ValidationError::new("phone", r)))?;
         let mut st = self
             .conn()
-            .prepare_cached("SELECT contact_id FROM contact_phones WHERE phone = ?1 LIMIT 100")?;
+            .prepare_cached("SELECT contact_id FROM contact_phones WHERE phone = ?1 LIMIT ?2")?;
         let ids: Vec<String> = st
-            .query_map([&phone], |r| r.get(0))?
+            .query_map(
+                rusqlite::params![
+                    &phone,
+                    i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX)
+                ],
+                |r| r.get(0),
+            )?
             .collect::<std::result::Result<_, _>>()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -1031,7 +1038,7 @@ impl Store {
                 }
             }
         }
-        Ok(out)
+        Ok(Listed::cut(out, limit))
     }
 
     fn get_contact_live(&self, id: Uuid) -> Result<Option<Contact>> {

@@ -37,6 +37,6 @@ pub use plugin_state::{CustomFieldDef, FieldApplied, PluginRun};
 pub use policies::{
     Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus, PAYMENT_METHODS,
 };
-pub use records::parse_id;
+pub use records::{parse_id, Listed};
 pub use store::{Actor, ChangeEvent, Store, Table};
 pub use sync::AccountRole;

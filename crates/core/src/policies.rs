@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
-use crate::records;
+use crate::records::{self, Listed};
 use crate::store::{Store, Table};
 
 /// How often the premium is paid.
@@ -295,41 +295,45 @@ impl Store {
         records::get(self.conn(), Table::Policies, id)
     }
 
-    /// Policies of one contact, or all (newest effective first).
-    pub fn list_policies(&self, contact: Option<Uuid>) -> Result<Vec<Policy>> {
+    /// Policies of one contact, or all (newest effective first), at most
+    /// `limit`.
+    pub fn list_policies(&self, contact: Option<Uuid>, limit: usize) -> Result<Listed<Policy>> {
         match contact {
-            Some(c) => records::list(
+            Some(c) => records::list_limited(
                 self.conn(),
                 Table::Policies,
                 "contact_id = ?1",
                 &[&c.to_string()],
                 "effective_date DESC, id",
-                10_000,
-                0,
+                limit,
             ),
-            None => records::list(
+            None => records::list_limited(
                 self.conn(),
                 Table::Policies,
                 "",
                 &[],
                 "effective_date DESC, id",
-                10_000,
-                0,
+                limit,
             ),
         }
     }
 
-    /// Active policies whose expiry falls within `days` of `today`.
-    pub fn renewals_due(&self, today: NaiveDate, days: u32) -> Result<Vec<Policy>> {
+    /// Active policies whose expiry falls within `days` of `today`, soonest
+    /// first, at most `limit`.
+    pub fn renewals_due(
+        &self,
+        today: NaiveDate,
+        days: u32,
+        limit: usize,
+    ) -> Result<Listed<Policy>> {
         let until = today + chrono::Days::new(days.into());
-        records::list(
+        records::list_limited(
             self.conn(),
             Table::Policies,
             "status = 'active' AND expiry_date >= ?1 AND expiry_date <= ?2",
             &[&today.to_string(), &until.to_string()],
             "expiry_date, id",
-            10_000,
-            0,
+            limit,
         )
     }
 
@@ -437,7 +441,9 @@ impl Store {
         Ok(settle(self.stored_payments(policy_id)?))
     }
 
-    /// A policy's stored payment rows: instalments and payments received.
+    /// A policy's stored payment rows: instalments and payments received
+    /// (all of them: what was paid of each instalment depends on every
+    /// one; a schedule is bounded by its policy's term).
     fn stored_payments(&self, policy_id: Uuid) -> Result<Vec<Payment>> {
         records::list(
             self.conn(),
@@ -445,39 +451,32 @@ impl Store {
             "policy_id = ?1",
             &[&policy_id.to_string()],
             "due_date, id",
-            100_000,
+            usize::MAX,
             0,
         )
     }
 
     /// Policies in arrears on `today`: instalments due before today not
-    /// paid in full, after the policy's payments settled the oldest first.
-    pub fn arrears(&self, today: NaiveDate) -> Result<Vec<Arrears>> {
-        let rows: Vec<Payment> = records::list(
-            self.conn(),
-            Table::Payments,
-            "policy_id IN (SELECT id FROM policies WHERE deleted = 0)",
-            &[],
-            "policy_id, due_date, id",
-            i64::MAX as usize,
-            0,
-        )?;
+    /// paid in full, after the policy's payments settled the oldest first;
+    /// the `limit` with the oldest arrears. Every policy's rows are read
+    /// (what is owed depends on all of them) but one policy's at a time.
+    pub fn arrears(&self, today: NaiveDate, limit: usize) -> Result<Listed<Arrears>> {
         let today = today.to_string();
         let mut out = Vec::new();
-        let mut rest = rows.as_slice();
-        while let Some(first) = rest.first() {
-            let n = rest
-                .iter()
-                .take_while(|p| p.policy_id == first.policy_id)
-                .count();
-            let (of_policy, later) = rest.split_at(n);
-            rest = later;
-            let late: Vec<Payment> = settle(of_policy.to_vec())
+        let mut policy_rows: Vec<Payment> = Vec::new();
+        let settle_policy = |rows: &mut Vec<Payment>, out: &mut Vec<Arrears>| -> Result<()> {
+            let Some(first) = rows.first() else {
+                return Ok(());
+            };
+            let policy_id = first.policy_id;
+            let late: Vec<Payment> = settle(std::mem::take(rows))
                 .into_iter()
                 .filter(|p| p.due_date < today && p.outstanding_minor() > 0)
                 .collect();
-            let Some(oldest) = late.first() else { continue };
-            let policy = self.policy(first.policy_id)?;
+            let Some(oldest) = late.first() else {
+                return Ok(());
+            };
+            let policy = self.policy(policy_id)?;
             out.push(Arrears {
                 policy_id: policy.id,
                 policy_number: policy.policy_number,
@@ -486,9 +485,40 @@ impl Store {
                 instalments: late.len(),
                 oldest_due: oldest.due_date.clone(),
             });
+            Ok(())
+        };
+        let fields = Table::Payments.fields();
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT id, {} FROM payments WHERE deleted = 0 \
+             AND policy_id IN (SELECT id FROM policies WHERE deleted = 0) \
+             ORDER BY policy_id, due_date, id",
+            fields.join(", ")
+        ))?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let mut m = serde_json::Map::new();
+            m.insert(
+                "id".into(),
+                serde_json::Value::String(r.get::<_, String>(0)?),
+            );
+            for (i, f) in fields.iter().enumerate() {
+                m.insert(
+                    f.to_string(),
+                    crate::store::row_to_json(Table::Payments, f, r.get_ref(i + 1)?),
+                );
+            }
+            let p: Payment = records::from_map(m)?;
+            if policy_rows
+                .first()
+                .is_some_and(|f| f.policy_id != p.policy_id)
+            {
+                settle_policy(&mut policy_rows, &mut out)?;
+            }
+            policy_rows.push(p);
         }
+        settle_policy(&mut policy_rows, &mut out)?;
         out.sort_by(|a, b| (&a.oldest_due, a.policy_id).cmp(&(&b.oldest_due, b.policy_id)));
-        Ok(out)
+        Ok(Listed::cut(out, limit))
     }
 }
 

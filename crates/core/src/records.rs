@@ -65,9 +65,44 @@ pub(crate) fn list_sql(
             format!("AND {filter}")
         },
         order,
-        limit,
+        // SQLite's LIMIT is a signed 64-bit integer: "no limit" is its
+        // largest, not `usize::MAX` (a datatype mismatch).
+        limit.min(i64::MAX as usize),
         offset
     )
+}
+
+/// The rows of a list, at most as many as were asked for, and whether
+/// more matched: a caller that shows or hands on a list can say it was cut
+/// instead of passing a part off as the whole.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed<T> {
+    /// The rows, in the list's order.
+    pub rows: Vec<T>,
+    /// More rows matched than the limit let through.
+    pub more: bool,
+}
+
+impl<T> Listed<T> {
+    /// The first `limit` of `rows`, noting whether there were more.
+    pub fn cut(mut rows: Vec<T>, limit: usize) -> Listed<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Listed { rows, more }
+    }
+}
+
+/// [`list`] of at most `limit` records, saying whether more matched.
+pub(crate) fn list_limited<T: DeserializeOwned>(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: &str,
+    limit: usize,
+) -> Result<Listed<T>> {
+    let rows = list(conn, table, filter, args, order, limit.saturating_add(1), 0)?;
+    Ok(Listed::cut(rows, limit))
 }
 
 /// List live records matching `filter` (SQL after `AND`, may be empty),

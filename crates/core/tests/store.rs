@@ -352,7 +352,7 @@ fn every_write_leaves_an_audit_entry_an_outbox_op_and_an_event_after_commit() {
     // Stage change writes a status-change activity on the timeline.
     s.update_contact(c.id, &[("stage".into(), "client".into())])
         .unwrap();
-    let tl = s.timeline(c.id).unwrap();
+    let tl = s.timeline(c.id, usize::MAX).unwrap().rows;
     assert_eq!(tl.len(), 1);
     assert!(tl[0].body.contains("prospect to client"), "{}", tl[0].body);
     let names: Vec<String> = events
@@ -553,7 +553,7 @@ fn policies_schedules_payments_and_arrears() {
     );
     let on = NaiveDate::from_ymd_opt(2025, 3, 15).unwrap();
     // Jan, Feb, Mar due before 15 Mar: three instalments owed.
-    let a = s.arrears(on).unwrap();
+    let a = s.arrears(on, usize::MAX).unwrap().rows;
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].outstanding_minor, 3 * 4250);
     assert_eq!(a[0].instalments, 3);
@@ -561,9 +561,16 @@ fn policies_schedules_payments_and_arrears() {
         .unwrap();
     s.record_payment(p.id, "20", on, "card", Some("ref-1"))
         .unwrap();
-    let a = s.arrears(on).unwrap();
+    let a = s.arrears(on, usize::MAX).unwrap().rows;
     assert_eq!(a[0].outstanding_minor, 4250 + 2250);
     assert_eq!(a[0].oldest_due, "2025-02-01");
+    // Cut at a limit, the list says there were more; the one shown is
+    // the oldest, and its amount is the whole policy's.
+    let cut = s.arrears(on, 0).unwrap();
+    assert!(cut.rows.is_empty() && cut.more);
+    let whole = s.arrears(on, 1).unwrap();
+    assert!(!whole.more);
+    assert_eq!(whole.rows[0].outstanding_minor, 4250 + 2250);
     // Bad input names the field.
     let err = s
         .record_payment(p.id, "abc", on, "card", None)
@@ -587,12 +594,18 @@ fn policies_schedules_payments_and_arrears() {
     assert!(dup.unwrap_err().to_string().contains("already exists"));
     // Renewals: expires 2025-12-31, due within 30 days of 2025-12-10.
     let r = s
-        .renewals_due(NaiveDate::from_ymd_opt(2025, 12, 10).unwrap(), 30)
-        .unwrap();
+        .renewals_due(
+            NaiveDate::from_ymd_opt(2025, 12, 10).unwrap(),
+            30,
+            usize::MAX,
+        )
+        .unwrap()
+        .rows;
     assert_eq!(r.len(), 1);
     assert!(s
-        .renewals_due(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(), 30)
+        .renewals_due(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(), 30, usize::MAX)
         .unwrap()
+        .rows
         .is_empty());
 }
 
@@ -614,27 +627,39 @@ fn tasks_due_today_and_overdue() {
     mk(&mut s, "renewal", "2025-05-10");
     mk(&mut s, "later", "2025-06-01");
     assert_eq!(
-        s.list_tasks(crm_core::TaskFilter::Overdue, today)
+        s.list_tasks(crm_core::TaskFilter::Overdue, today, usize::MAX)
             .unwrap()
+            .rows
             .len(),
         1
     );
     assert_eq!(
-        s.list_tasks(crm_core::TaskFilter::DueToday, today).unwrap()[0].title,
+        s.list_tasks(crm_core::TaskFilter::DueToday, today, usize::MAX)
+            .unwrap()
+            .rows[0]
+            .title,
         "renewal"
     );
     s.set_task_status(late.id, crm_core::TaskStatus::Done)
         .unwrap();
     assert!(s
-        .list_tasks(crm_core::TaskFilter::Overdue, today)
+        .list_tasks(crm_core::TaskFilter::Overdue, today, usize::MAX)
         .unwrap()
+        .rows
         .is_empty());
     assert_eq!(
-        s.list_tasks(crm_core::TaskFilter::All, today)
+        s.list_tasks(crm_core::TaskFilter::All, today, usize::MAX)
             .unwrap()
+            .rows
             .len(),
         3
     );
+    // A list cut by its limit says so; one that fits does not.
+    let two = s.list_tasks(crm_core::TaskFilter::All, today, 2).unwrap();
+    assert_eq!((two.rows.len(), two.more), (2, true));
+    assert_eq!(two.rows[0].title, "call back", "soonest first, then cut");
+    let three = s.list_tasks(crm_core::TaskFilter::All, today, 3).unwrap();
+    assert_eq!((three.rows.len(), three.more), (3, false));
     assert!(s
         .create_task(&crm_core::TaskDraft {
             title: " ".into(),
@@ -757,7 +782,7 @@ fn policy_rules_name_the_field_at_fault() {
         assert!(err.starts_with(field), "expected {field} error, got {err}");
     }
     assert!(
-        s.list_policies(None).unwrap().is_empty(),
+        s.list_policies(None, usize::MAX).unwrap().rows.is_empty(),
         "no refused policy was stored"
     );
     let err = s

@@ -134,7 +134,11 @@ fn every_field_comes_from_a_field_the_core_has() {
         .expect("payment");
     let payment = s.payments_of(policy.id).expect("payments").remove(0);
     let today = NaiveDate::from_ymd_opt(2021, 1, 1).expect("date");
-    let arrears = s.arrears(today).expect("arrears").remove(0);
+    let arrears = s
+        .arrears(today, usize::MAX)
+        .expect("arrears")
+        .rows
+        .remove(0);
     let task = s
         .create_task(&TaskDraft {
             title: "Call".into(),

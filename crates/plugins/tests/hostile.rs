@@ -279,6 +279,47 @@ fn granted_reads_work_and_are_capped() {
     assert_eq!(store.lock().unwrap().integrity_check().unwrap(), "ok");
 }
 
+/// A whole list longer than the rows an invocation may still read is a
+/// cap error naming the list, never its first part passed off as the
+/// whole; one that fits is given whole.
+#[test]
+fn a_whole_list_past_the_read_budget_is_refused_not_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = crm_core::Store::create(
+        tmp.path(),
+        crm_core::KeyStoreChoice::Passphrase,
+        &crm_core::FixedPassphrase(zeroize::Zeroizing::new("correct horse battery".into())),
+    )
+    .unwrap();
+    for i in 0..12 {
+        store
+            .create_task(&crm_core::TaskDraft {
+                title: format!("T{i:02}"),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let store = Arc::new(Mutex::new(store));
+    let ctx = || Context {
+        grants: ["tasks:read".to_string()].into(),
+        store: Some(store.clone()),
+        ..Default::default()
+    };
+    let fits = Sandbox::new(Limits {
+        max_rows_read: 12,
+        ..limits()
+    });
+    let out = fits.run("tasks::list(\"all\").len()", ctx()).unwrap();
+    assert_eq!(out.value, serde_json::json!(12));
+    let short = Sandbox::new(Limits {
+        max_rows_read: 10,
+        ..limits()
+    });
+    let err = short.run("tasks::list(\"all\").len()", ctx()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Limit, "{err}");
+    assert!(err.to_string().contains("the list of tasks"), "{err}");
+}
+
 #[test]
 fn compiled_scripts_are_cached_and_the_cache_is_bounded() {
     let sb = Sandbox::new(limits());

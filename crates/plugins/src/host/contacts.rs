@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{
     as_plugin, changes_of, core_err, fail, field_text, fields_to_array, id_of, limit_of, may_write,
-    need, read, read_list, record, store, with_inv, write, CustomBatch, HostResult, Pending,
+    need, read, read_all, read_list, record, store, with_inv, write, CustomBatch, HostResult,
+    Pending,
 };
 use crate::sandbox::ErrorKind;
 
@@ -225,7 +226,11 @@ pub(super) fn register_contacts(engine: &mut Engine) {
         ["phone: &str", "Array"],
         "Contacts with this phone number (any common format). Needs contacts:read.",
         |phone: &str| -> HostResult<Dynamic> {
-            read_list("contacts:read", |s, _| s.contacts_with_phone(phone))
+            read_all(
+                "contacts:read",
+                "the contacts with that phone",
+                |s, budget| s.contacts_with_phone(phone, budget),
+            )
         }
     );
     func!(

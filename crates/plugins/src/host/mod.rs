@@ -151,8 +151,8 @@ fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) 
     Ok(v)
 }
 
-/// [`read`] for a list: at most the rows still allowed are kept, and they
-/// are what the call costs.
+/// [`read`] for a list the script sized (its own limit, passed down with
+/// the rows still allowed): the rows are what the call costs.
 fn read_list<T: crate::contract::ScriptRecord>(
     perm: &str,
     f: impl FnOnce(&Store, usize) -> crm_core::Result<Vec<T>>,
@@ -162,6 +162,35 @@ fn read_list<T: crate::contract::ScriptRecord>(
         list.truncate(budget);
         let n = list.len();
         let items = list
+            .iter()
+            .map(record)
+            .collect::<HostResult<rhai::Array>>()?;
+        Ok((Dynamic::from_array(items), n))
+    })
+}
+
+/// A whole list (not one the script sized): the core is asked for at most
+/// the rows this invocation may still read, and a list longer than that
+/// is a cap error naming it, never a part passed off as the whole.
+fn read_all<T: crate::contract::ScriptRecord>(
+    perm: &str,
+    what: &str,
+    f: impl FnOnce(&Store, usize) -> crm_core::Result<crm_core::Listed<T>>,
+) -> HostResult<Dynamic> {
+    read(perm, |s, budget| {
+        let listed = f(s, budget).map_err(core_err)?;
+        if listed.more {
+            return Err(fail(
+                ErrorKind::Limit,
+                format!(
+                    "read cap: {what} has more than the {budget} records this invocation may \
+                     still read; ask for less, or an admin raises the plugin limit max_rows_read"
+                ),
+            ));
+        }
+        let n = listed.rows.len();
+        let items = listed
+            .rows
             .iter()
             .map(record)
             .collect::<HostResult<rhai::Array>>()?;

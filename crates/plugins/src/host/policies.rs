@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, Engine, FuncRegistration, Module, INT};
 
-use super::{core_err, id_of, read, read_list, record, today, HostResult};
+use super::{core_err, id_of, read, read_all, record, today, HostResult};
 
 pub(super) fn register_policies(engine: &mut Engine) {
     let mut m = Module::new();
@@ -18,7 +18,9 @@ pub(super) fn register_policies(engine: &mut Engine) {
             } else {
                 Some(id_of("contact", contact)?)
             };
-            read_list("policies:read", |s, _| s.list_policies(contact))
+            read_all("policies:read", "the list of policies", |s, budget| {
+                s.list_policies(contact, budget)
+            })
         }
     );
     func!(
@@ -39,8 +41,8 @@ pub(super) fn register_policies(engine: &mut Engine) {
         ["days: i64", "Array"],
         "Active policies expiring within `days` days from today. Needs policies:read.",
         |days: INT| -> HostResult<Dynamic> {
-            read_list("policies:read", |s, _| {
-                s.renewals_due(today(), days.clamp(0, 3660) as u32)
+            read_all("policies:read", "the list of renewals", |s, budget| {
+                s.renewals_due(today(), days.clamp(0, 3660) as u32, budget)
             })
         }
     );
@@ -54,7 +56,9 @@ pub(super) fn register_policies(engine: &mut Engine) {
         "A policy's premium schedule and payments. Needs payments:read.",
         |policy: &str| -> HostResult<Dynamic> {
             let policy = id_of("policy", policy)?;
-            read_list("payments:read", |s, _| s.payments_of(policy))
+            read_all("payments:read", "the policy's schedule", |s, budget| {
+                Ok(crm_core::Listed::cut(s.payments_of(policy)?, budget))
+            })
         }
     );
     func!(
@@ -63,7 +67,9 @@ pub(super) fn register_policies(engine: &mut Engine) {
         ["Array"],
         "Policies with unpaid instalments past due today, with the amount and days overdue. Needs payments:read.",
         || -> HostResult<Dynamic> {
-            read_list("payments:read", |s, _| s.arrears(today()))
+            read_all("payments:read", "the list of arrears", |s, budget| {
+                s.arrears(today(), budget)
+            })
         }
     );
     engine.register_static_module("payments", m.into());

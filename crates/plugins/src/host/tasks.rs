@@ -3,7 +3,7 @@
 
 use rhai::{Dynamic, Engine, FuncRegistration, Map, Module};
 
-use super::{core_err, fail, field_text, id_of, read_list, record, today, write, HostResult};
+use super::{core_err, fail, field_text, id_of, read_all, record, today, write, HostResult};
 use crate::sandbox::ErrorKind;
 
 pub(super) fn register_tasks(engine: &mut Engine) {
@@ -26,7 +26,9 @@ pub(super) fn register_tasks(engine: &mut Engine) {
                     ))
                 }
             };
-            read_list("tasks:read", |s, _| s.list_tasks(f, today()))
+            read_all("tasks:read", "the list of tasks", |s, budget| {
+                s.list_tasks(f, today(), budget)
+            })
         }
     );
     func!(
@@ -83,7 +85,9 @@ pub(super) fn register_tasks(engine: &mut Engine) {
         "A contact's activity timeline, newest first. Needs activities:read.",
         |contact: &str| -> HostResult<Dynamic> {
             let contact = id_of("contact", contact)?;
-            read_list("activities:read", |s, _| s.timeline(contact))
+            read_all("activities:read", "the contact's timeline", |s, budget| {
+                s.timeline(contact, budget)
+            })
         }
     );
     func!(
