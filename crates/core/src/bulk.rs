@@ -15,7 +15,7 @@
 //! a row, through `audit_bulk`), and an empty `row_id`; a shared op has
 //! how many rows it names in `row_count` (`NULL` for a one-row op), and
 //! [`crate::Store::outbox_batch`] hands out one op per row
-//! (`sync::member_op_id`). Both are inserted when the first such row is,
+//! (`sync::outbox::member_op_id`). Both are inserted when the first such row is,
 //! so their `seq` comes before any later change to their rows, and
 //! completed when full or when the write commits; a rolled-back write
 //! leaves neither.
