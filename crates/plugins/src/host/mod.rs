@@ -160,13 +160,17 @@ fn read_list<T: crate::contract::ScriptRecord>(
     read(perm, |s, budget| {
         let mut list = f(s, budget).map_err(core_err)?;
         list.truncate(budget);
-        let n = list.len();
-        let items = list
-            .iter()
-            .map(record)
-            .collect::<HostResult<rhai::Array>>()?;
-        Ok((Dynamic::from_array(items), n))
+        records(&list)
     })
+}
+
+/// Records as the script's array, and how many rows they cost.
+fn records<T: crate::contract::ScriptRecord>(list: &[T]) -> HostResult<(Dynamic, usize)> {
+    let items = list
+        .iter()
+        .map(record)
+        .collect::<HostResult<rhai::Array>>()?;
+    Ok((Dynamic::from_array(items), list.len()))
 }
 
 /// A whole list (not one the script sized): the core is asked for at most
@@ -188,13 +192,7 @@ fn read_all<T: crate::contract::ScriptRecord>(
                 ),
             ));
         }
-        let n = listed.rows.len();
-        let items = listed
-            .rows
-            .iter()
-            .map(record)
-            .collect::<HostResult<rhai::Array>>()?;
-        Ok((Dynamic::from_array(items), n))
+        records(&listed.rows)
     })
 }
 
