@@ -472,15 +472,10 @@ fn retry_held(tx: &mut WriteTx<'_>, now: &str, report: &mut ApplyReport) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::scratch_store as store;
     use crate::store::ChangeEvent;
     use crate::ContactDraft;
     use std::collections::BTreeMap;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
-        (dir, s)
-    }
 
     fn by_email(s: &mut Store, email: &str) -> Option<Uuid> {
         let actor = s.user_actor();

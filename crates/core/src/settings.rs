@@ -179,12 +179,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
-        (dir, s)
-    }
+    use crate::store::scratch_store as store;
 
     /// The AI settings: a bad address is refused naming the setting and
     /// changes nothing; a change is audited, the key only as set or not;

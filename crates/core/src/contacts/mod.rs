@@ -15,8 +15,7 @@ use uuid::Uuid;
 use crate::details::{Declared, Details};
 use crate::error::{CoreError, Result, ValidationError};
 use crate::normalize;
-use crate::records::Listed;
-use crate::records::{self, from_fields, to_fields};
+use crate::records::{self, from_fields, to_fields, Listed};
 use crate::store::{load_row, Store, Table, WriteTx};
 
 mod draft;

@@ -868,5 +868,13 @@ fn load_fields(
     }
 }
 
+/// A store on a plain database in a temporary folder, for unit tests.
+#[cfg(test)]
+pub(crate) fn scratch_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
+    (dir, s)
+}
+
 #[cfg(test)]
 mod tests;

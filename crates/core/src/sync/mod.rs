@@ -392,14 +392,9 @@ pub(crate) fn compact_clocks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::scratch_store as store;
     use crate::ContactDraft;
     use crm_protocol::wire::Eviction;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open_path(&dir.path().join("t.db"), None, true).expect("store");
-        (dir, s)
-    }
 
     /// A new row is written once: its audit entry and its op refer to it.
     /// If the row leaves the device before its op is sent, the op goes out
