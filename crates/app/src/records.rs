@@ -478,17 +478,11 @@ impl App {
             let arrears = s.arrears(day, usize::MAX)?.rows;
             Ok(Dashboard {
                 contacts: s.count_contacts()?.clamp(0, u32::MAX as i64) as u32,
-                renewals_due: s.renewals_due(day, 30, usize::MAX)?.rows.len() as u32,
+                renewals_due: s.count_renewals_due(day, 30)? as u32,
                 arrears_policies: arrears.len() as u32,
                 arrears_minor: arrears.iter().map(|a| a.outstanding_minor).sum(),
-                tasks_due_today: s
-                    .list_tasks(crm_core::TaskFilter::DueToday, day, usize::MAX)?
-                    .rows
-                    .len() as u32,
-                tasks_overdue: s
-                    .list_tasks(crm_core::TaskFilter::Overdue, day, usize::MAX)?
-                    .rows
-                    .len() as u32,
+                tasks_due_today: s.count_tasks(crm_core::TaskFilter::DueToday, day)? as u32,
+                tasks_overdue: s.count_tasks(crm_core::TaskFilter::Overdue, day)? as u32,
                 widgets: Vec::new(),
                 actions: Vec::new(),
             })

@@ -232,18 +232,9 @@ impl Store {
         today: NaiveDate,
         limit: usize,
     ) -> Result<Listed<Task>> {
-        let today = today.to_string();
-        let contact = match filter {
-            TaskFilter::OfContact(c) => c.to_string(),
-            _ => String::new(),
-        };
-        let (cond, args): (&str, Vec<&dyn rusqlite::ToSql>) = match filter {
-            TaskFilter::Open => ("status = 'open'", vec![]),
-            TaskFilter::DueToday => ("status = 'open' AND due_date = ?1", vec![&today]),
-            TaskFilter::Overdue => ("status = 'open' AND due_date < ?1", vec![&today]),
-            TaskFilter::All => ("", vec![]),
-            TaskFilter::OfContact(_) => ("contact_id = ?1", vec![&contact]),
-        };
+        let (cond, arg) = task_filter(filter, today);
+        let args: Vec<&dyn rusqlite::ToSql> =
+            arg.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
         records::list_limited(
             self.conn(),
             Table::Tasks,
@@ -252,6 +243,14 @@ impl Store {
             "due_date IS NULL, due_date, id",
             limit,
         )
+    }
+
+    /// How many tasks [`Self::list_tasks`] would list, counted, not loaded.
+    pub fn count_tasks(&self, filter: TaskFilter, today: NaiveDate) -> Result<usize> {
+        let (cond, arg) = task_filter(filter, today);
+        let args: Vec<&dyn rusqlite::ToSql> =
+            arg.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+        records::count(self.conn(), Table::Tasks, cond, &args)
     }
 
     /// A task by id.
@@ -263,5 +262,16 @@ impl Store {
             },
             e => e,
         })
+    }
+}
+
+/// The condition a task filter selects by, and its argument if it has one.
+fn task_filter(filter: TaskFilter, today: NaiveDate) -> (&'static str, Option<String>) {
+    match filter {
+        TaskFilter::Open => ("status = 'open'", None),
+        TaskFilter::DueToday => ("status = 'open' AND due_date = ?1", Some(today.to_string())),
+        TaskFilter::Overdue => ("status = 'open' AND due_date < ?1", Some(today.to_string())),
+        TaskFilter::All => ("", None),
+        TaskFilter::OfContact(c) => ("contact_id = ?1", Some(c.to_string())),
     }
 }

@@ -326,15 +326,22 @@ impl Store {
         days: u32,
         limit: usize,
     ) -> Result<Listed<Policy>> {
-        let until = today + chrono::Days::new(days.into());
+        let [from, until] = renewal_window(today, days);
         records::list_limited(
             self.conn(),
             Table::Policies,
-            "status = 'active' AND expiry_date >= ?1 AND expiry_date <= ?2",
-            &[&today.to_string(), &until.to_string()],
+            RENEWALS_DUE,
+            &[&from, &until],
             "expiry_date, id",
             limit,
         )
+    }
+
+    /// How many policies [`Self::renewals_due`] would list, counted, not
+    /// loaded.
+    pub fn count_renewals_due(&self, today: NaiveDate, days: u32) -> Result<usize> {
+        let [from, until] = renewal_window(today, days);
+        records::count(self.conn(), Table::Policies, RENEWALS_DUE, &[&from, &until])
     }
 
     /// Create the premium schedule of a policy: one instalment per period
@@ -464,62 +471,63 @@ impl Store {
         let today = today.to_string();
         let mut out = Vec::new();
         let mut policy_rows: Vec<Payment> = Vec::new();
-        let settle_policy = |rows: &mut Vec<Payment>, out: &mut Vec<Arrears>| -> Result<()> {
-            let Some(first) = rows.first() else {
-                return Ok(());
-            };
-            let policy_id = first.policy_id;
-            let late: Vec<Payment> = settle(std::mem::take(rows))
-                .into_iter()
-                .filter(|p| p.due_date < today && p.outstanding_minor() > 0)
-                .collect();
-            let Some(oldest) = late.first() else {
-                return Ok(());
-            };
-            let policy = self.policy(policy_id)?;
-            out.push(Arrears {
-                policy_id: policy.id,
-                policy_number: policy.policy_number,
-                contact_id: policy.contact_id,
-                outstanding_minor: late.iter().map(Payment::outstanding_minor).sum(),
-                instalments: late.len(),
-                oldest_due: oldest.due_date.clone(),
-            });
-            Ok(())
-        };
-        let fields = Table::Payments.fields();
-        let mut st = self.conn().prepare_cached(&format!(
-            "SELECT id, {} FROM payments WHERE deleted = 0 \
-             AND policy_id IN (SELECT id FROM policies WHERE deleted = 0) \
-             ORDER BY policy_id, due_date, id",
-            fields.join(", ")
-        ))?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let mut m = serde_json::Map::new();
-            m.insert(
-                "id".into(),
-                serde_json::Value::String(r.get::<_, String>(0)?),
-            );
-            for (i, f) in fields.iter().enumerate() {
-                m.insert(
-                    f.to_string(),
-                    crate::store::row_to_json(Table::Payments, f, r.get_ref(i + 1)?),
-                );
-            }
-            let p: Payment = records::from_map(m)?;
-            if policy_rows
-                .first()
-                .is_some_and(|f| f.policy_id != p.policy_id)
-            {
-                settle_policy(&mut policy_rows, &mut out)?;
-            }
-            policy_rows.push(p);
-        }
-        settle_policy(&mut policy_rows, &mut out)?;
+        records::each_fields(
+            self.conn(),
+            Table::Payments,
+            "policy_id IN (SELECT id FROM policies WHERE deleted = 0)",
+            &[],
+            "policy_id, due_date, id",
+            usize::MAX,
+            0,
+            |fields| {
+                let p: Payment = records::from_listed(fields)?;
+                if policy_rows
+                    .first()
+                    .is_some_and(|f| f.policy_id != p.policy_id)
+                {
+                    out.extend(self.arrears_of(std::mem::take(&mut policy_rows), &today)?);
+                }
+                policy_rows.push(p);
+                Ok(())
+            },
+        )?;
+        out.extend(self.arrears_of(policy_rows, &today)?);
         out.sort_by(|a, b| (&a.oldest_due, a.policy_id).cmp(&(&b.oldest_due, b.policy_id)));
         Ok(Listed::cut(out, limit))
     }
+
+    /// What one policy (its stored rows) is in arrears on `today`, if
+    /// anything.
+    fn arrears_of(&self, rows: Vec<Payment>, today: &str) -> Result<Option<Arrears>> {
+        let Some(policy_id) = rows.first().map(|p| p.policy_id) else {
+            return Ok(None);
+        };
+        let late: Vec<Payment> = settle(rows)
+            .into_iter()
+            .filter(|p| p.due_date.as_str() < today && p.outstanding_minor() > 0)
+            .collect();
+        let Some(oldest) = late.first() else {
+            return Ok(None);
+        };
+        let policy = self.policy(policy_id)?;
+        Ok(Some(Arrears {
+            policy_id: policy.id,
+            policy_number: policy.policy_number,
+            contact_id: policy.contact_id,
+            outstanding_minor: late.iter().map(Payment::outstanding_minor).sum(),
+            instalments: late.len(),
+            oldest_due: oldest.due_date.clone(),
+        }))
+    }
+}
+
+/// Active policies expiring between `?1` and `?2`.
+const RENEWALS_DUE: &str = "status = 'active' AND expiry_date >= ?1 AND expiry_date <= ?2";
+
+/// The dates [`RENEWALS_DUE`] is asked between.
+fn renewal_window(today: NaiveDate, days: u32) -> [String; 2] {
+    let until = today + chrono::Days::new(days.into());
+    [today.to_string(), until.to_string()]
 }
 
 /// The id of a policy's instalment due on `due_date`: the same on every

@@ -92,6 +92,25 @@ impl<T> Listed<T> {
     }
 }
 
+/// How many live records match `filter` (SQL after `AND`, may be empty).
+pub(crate) fn count(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<usize> {
+    let sql = if filter.is_empty() {
+        format!("SELECT count(*) FROM {} WHERE deleted = 0", table.name())
+    } else {
+        format!(
+            "SELECT count(*) FROM {} WHERE deleted = 0 AND {filter}",
+            table.name()
+        )
+    };
+    let n: i64 = conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// [`list`] of at most `limit` records, saying whether more matched.
 pub(crate) fn list_limited<T: DeserializeOwned>(
     conn: &rusqlite::Connection,
@@ -150,27 +169,44 @@ pub(crate) fn list_fields(
     limit: usize,
     offset: usize,
 ) -> Result<Vec<Vec<(&'static str, Value)>>> {
+    let mut out = Vec::new();
+    each_fields(conn, table, filter, args, order, limit, offset, |m| {
+        out.push(m);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// [`list_fields`] one record at a time, handed to `each` as it is read
+/// (nothing kept): for work over a whole table, such as arrears.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn each_fields(
+    conn: &rusqlite::Connection,
+    table: Table,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    order: &str,
+    limit: usize,
+    offset: usize,
+    mut each: impl FnMut(Vec<(&'static str, Value)>) -> Result<()>,
+) -> Result<()> {
     let fields = table.fields();
     let mut st = conn.prepare_cached(&list_sql(table, filter, order, limit, offset))?;
-    let rows = st.query_map(args, |r| {
+    let mut rows = st.query(args)?;
+    while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
-        let mut m = Vec::with_capacity(fields.len() + 1);
-        for (i, f) in fields.iter().enumerate() {
-            m.push((*f, row_to_json(table, f, r.get_ref(i + 1)?)));
-        }
-        Ok((id, m))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, mut m) = row?;
         let id = Uuid::parse_str(&id).map_err(|e| CoreError::BadProfile {
             path: std::path::PathBuf::from(crate::store::DB_FILE),
             reason: format!("{} id {id:?}: {e}", table.kind()),
         })?;
+        let mut m = Vec::with_capacity(fields.len() + 1);
+        for (i, f) in fields.iter().enumerate() {
+            m.push((*f, row_to_json(table, f, r.get_ref(i + 1)?)));
+        }
         m.push(("id", Value::String(id.to_string())));
-        out.push(m);
+        each(m)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A UUID stored as text in a column, read without copying it out;

@@ -607,6 +607,17 @@ fn policies_schedules_payments_and_arrears() {
         .unwrap()
         .rows
         .is_empty());
+    // Counted without loading, the same numbers.
+    assert_eq!(
+        s.count_renewals_due(NaiveDate::from_ymd_opt(2025, 12, 10).unwrap(), 30)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.count_renewals_due(NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(), 30)
+            .unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -660,6 +671,20 @@ fn tasks_due_today_and_overdue() {
     assert_eq!(two.rows[0].title, "call back", "soonest first, then cut");
     let three = s.list_tasks(crm_core::TaskFilter::All, today, 3).unwrap();
     assert_eq!((three.rows.len(), three.more), (3, false));
+    // Counted without loading, each filter agrees with its list.
+    for f in [
+        crm_core::TaskFilter::All,
+        crm_core::TaskFilter::Open,
+        crm_core::TaskFilter::DueToday,
+        crm_core::TaskFilter::Overdue,
+    ] {
+        assert_eq!(
+            s.count_tasks(f, today).unwrap(),
+            s.list_tasks(f, today, usize::MAX).unwrap().rows.len(),
+            "{f:?}"
+        );
+    }
+    assert_eq!(s.count_tasks(crm_core::TaskFilter::All, today).unwrap(), 3);
     assert!(s
         .create_task(&crm_core::TaskDraft {
             title: " ".into(),
