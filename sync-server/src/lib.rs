@@ -1,7 +1,8 @@
 //! The CRM sync server: stateless HTTP over tenant-scoped PostgreSQL.
 //!
 //! Devices sign in ([`login`]), push batches of ops from their outbox
-//! ([`push`]) and pull pages of changes since their cursor ([`pull`]).
+//! ([`push`]), pull pages of changes since their cursor ([`pull`]) and
+//! hear at once that changes wait for them ([`notices`]).
 //! PostgreSQL holds everything; any number of server processes can run side
 //! by side because they meet only there (a tenant's writers serialise on a
 //! row lock, rate-limit counts are rows, tokens are checked per request).
@@ -19,6 +20,7 @@ pub mod error;
 pub mod local;
 pub mod login;
 pub mod merge;
+pub mod notices;
 pub mod pull;
 pub mod push;
 pub mod serve;
@@ -103,6 +105,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// The bound on concurrent password checks.
     pub password_checks: Arc<auth::PasswordChecks>,
+    /// This process's change notices (`/v1/events`).
+    pub notices: Arc<notices::Hub>,
     metrics: PrometheusHandle,
 }
 
@@ -113,6 +117,7 @@ impl AppState {
             pool,
             password_checks: Arc::new(auth::PasswordChecks::new(limits.password_checks)),
             limits: Arc::new(limits),
+            notices: Arc::new(notices::Hub::default()),
             metrics: metrics_handle(),
         }
     }
@@ -150,7 +155,7 @@ fn metrics_handle() -> PrometheusHandle {
         title = "CRM sync server",
         description = "Device login, push and pull of per-field LWW changes"
     ),
-    paths(login::login, push::push, pull::pull, health),
+    paths(login::login, push::push, pull::pull, notices::events, health),
     components(schemas(
         crm_protocol::wire::LoginRequest,
         crm_protocol::wire::LoginResponse,
@@ -182,6 +187,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
+        .route("/v1/events", get(notices::events))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -55,6 +55,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
+    let notices = state.notices.clone();
     let router = app(state);
     let main = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let reserve = Arc::new(Semaphore::new(RESERVE));
@@ -101,6 +102,8 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
+    // Event streams never end by themselves: end them now.
+    notices.close();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while tasks.join_next().await.is_some() {}
     })

@@ -25,6 +25,11 @@ pub struct LoginArgs {
 pub struct SyncArgs {
     #[command(subcommand)]
     cmd: Option<SyncSub>,
+    /// Stay connected: sync whenever the server says changes wait (and
+    /// when local changes are queued), printing what arrives, until
+    /// interrupted.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +132,9 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         return Err(crm_sync_client::SyncError::NotSignedIn.into());
     };
     let conn = Connection::new(&server, Options::default())?;
+    if args.watch {
+        return watch(&mut store, &conn, &server, &token);
+    }
     let report = crm_sync_client::sync_waiting(&mut store, &conn, &token, || {
         eprintln!("another sync of this profile is running; waiting for it to finish");
     })?;
@@ -145,4 +153,88 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `crm sync --watch`: listen to the server's notices and sync at each,
+/// printing what arrived; local changes queued meanwhile (by another `crm`
+/// command) go at the next keep-alive. The server away: say so and try
+/// again, waiting longer each time (up to a minute).
+fn watch(store: &mut Store, conn: &Connection, server: &str, token: &str) -> Result<()> {
+    use crm_sync_client::{Notice, SyncError};
+    use std::io::Write;
+    println!("watching {server} for changes (Ctrl-C to stop)");
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        let mut failed: Option<SyncError> = None;
+        let heard = conn.listen(token, |notice| {
+            let due = match notice {
+                Notice::Ready | Notice::Changed(_) => true,
+                Notice::Alive => store.outbox_len().is_ok_and(|n| n > 0),
+            };
+            if !due {
+                return true;
+            }
+            match crm_sync_client::sync_waiting(store, conn, token, || {}) {
+                Ok(report) => {
+                    say_arrived(store, &report);
+                    true
+                }
+                // The server went away between notice and sync: the
+                // stream finds out too; anything else ends the watch.
+                Err(SyncError::Offline(e)) => {
+                    eprintln!("sync failed, will try again: {e}");
+                    true
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
+        let _ = std::io::stdout().flush();
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        match heard {
+            Ok(()) => wait = std::time::Duration::from_secs(1),
+            Err(SyncError::Offline(e)) => {
+                eprintln!(
+                    "cannot reach the server ({e}); trying again in {} s",
+                    wait.as_secs()
+                );
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// One line per sync that moved something, then a line per record that
+/// arrived (a contact by name).
+fn say_arrived(store: &Store, r: &crm_sync_client::Report) {
+    use std::io::Write;
+    if r.pushed + r.pulled + r.evicted + r.quarantined == 0 {
+        return;
+    }
+    println!(
+        "{} pushed {}, pulled {}, evicted {}, set aside {}",
+        chrono::Local::now().format("%H:%M:%S"),
+        r.pushed,
+        r.pulled,
+        r.evicted,
+        r.quarantined
+    );
+    for (table, id) in &r.arrived {
+        let name = (table == "contacts")
+            .then(|| store.contact(*id).ok())
+            .flatten()
+            .map(|c| format!(": {}", crm_plugins::text::neutralise(&c.display_name)))
+            .unwrap_or_default();
+        println!("  {table} {id}{name}");
+    }
+    if r.pulled > r.arrived.len() {
+        println!("  and {} more", r.pulled - r.arrived.len());
+    }
+    let _ = std::io::stdout().flush();
 }

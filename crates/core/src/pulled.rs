@@ -34,6 +34,14 @@ pub struct ApplyReport {
     pub held: usize,
     /// Rows held earlier that were stored now.
     pub released: usize,
+    /// The first [`ApplyReport::LISTED`] rows this page changed (table, id),
+    /// for a front end to say what arrived.
+    pub arrived: Vec<(String, Uuid)>,
+}
+
+impl ApplyReport {
+    /// Most rows listed in [`ApplyReport::arrived`].
+    pub const LISTED: usize = 50;
 }
 
 /// A pulled row waiting on this device to be stored.
@@ -87,7 +95,12 @@ impl Store {
         let mut refused = Vec::new();
         for row in rows {
             match merge(&mut tx, row, &now)? {
-                Ok(Merged::Changed) => report.changed += 1,
+                Ok(Merged::Changed) => {
+                    report.changed += 1;
+                    if report.arrived.len() < ApplyReport::LISTED {
+                        report.arrived.push((row.table.clone(), row.row_id));
+                    }
+                }
                 Ok(Merged::Unchanged) => report.unchanged += 1,
                 Err(reason) => refused.push((row, reason)),
             }

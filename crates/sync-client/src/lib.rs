@@ -18,7 +18,15 @@
 //! jitter; when the server stays unreachable the run ends with
 //! [`SyncError::Offline`], the error is recorded, and nothing local is lost:
 //! the app keeps working on its replica and the next run continues.
+//!
+//! [`Connection::listen`] hears from the server that changes wait (its
+//! event stream, see `events.rs`), so a caller can sync at once instead of
+//! on a timer.
 #![deny(missing_docs)]
+
+mod events;
+
+pub use events::{Notice, SILENCE};
 
 use std::time::Duration;
 
@@ -98,6 +106,9 @@ pub struct Report {
     /// Pulled rows this device could not store yet, held and tried again
     /// after every page (`Store::held_rows`).
     pub held: usize,
+    /// The first rows merged (table, id), at most 50 of them per page:
+    /// what arrived, for a front end to show.
+    pub arrived: Vec<(String, Uuid)>,
 }
 
 /// A connection to one sync server.
@@ -330,6 +341,7 @@ fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, Sync
             report.pulled += applied.changed;
             report.evicted += applied.evicted;
             report.held += applied.held;
+            report.arrived.extend(applied.arrived);
         }
         Ok(report)
     })

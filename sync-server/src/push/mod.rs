@@ -97,7 +97,7 @@ pub async fn push(
     // way at once) is found when writing it: start again, reading it.
     let mut attempt = 1;
     let mut spent = Vec::new();
-    let resp = loop {
+    let (resp, written) = loop {
         match apply(&mut tx, &dev, &mut ops, &mut spent).await {
             Err(ServerError::Client { code, .. }) if code == CREATED_MEANWHILE && attempt < 5 => {
                 tx.rollback().await?;
@@ -111,10 +111,44 @@ pub async fn push(
     };
     tx.commit().await?;
     drop(spent);
+    if let Some((first, last)) = written.changes {
+        tokio::spawn(crate::notices::announce(
+            st.pool.clone(),
+            dev,
+            first,
+            last,
+            written.evicted,
+        ));
+    }
     metrics::counter!("sync_ops_applied_total").increment(resp.applied.len() as u64);
     metrics::counter!("sync_ops_duplicate_total").increment(resp.duplicates.len() as u64);
     metrics::histogram!("sync_push_seconds").record(started.elapsed().as_secs_f64());
     Ok(Json(resp))
+}
+
+/// What a push changed, for the notice announcing it.
+#[derive(Default)]
+struct Written {
+    /// The first and last change numbers it took (`None`: nothing changed).
+    changes: Option<(i64, i64)>,
+    /// Users it sent evictions.
+    evicted: HashSet<Uuid>,
+}
+
+impl Written {
+    fn evicted_by(&mut self, evictions: Vec<(Uuid, i64)>) {
+        for (user, seq) in evictions {
+            self.evicted.insert(user);
+            self.took(seq);
+        }
+    }
+
+    fn took(&mut self, seq: i64) {
+        self.changes = Some(match self.changes {
+            None => (seq, seq),
+            Some((a, b)) => (a.min(seq), b.max(seq)),
+        });
+    }
 }
 
 async fn apply(
@@ -122,10 +156,11 @@ async fn apply(
     dev: &Device,
     ops: &mut [SyncOp],
     spent: &mut Vec<Writes>,
-) -> ApiResult<PushResponse> {
+) -> ApiResult<(PushResponse, Written)> {
     let t = dev.tenant_id;
+    let mut written = Written::default();
     if ops.is_empty() {
-        return Ok(PushResponse::default());
+        return Ok((PushResponse::default(), written));
     }
     let ids: Vec<Uuid> = ops.iter().map(|o| o.op_id).collect();
     let fresh: Vec<(Uuid,)> = sql::query_as(
@@ -151,7 +186,7 @@ async fn apply(
         .filter(|i| fresh.contains(&ops[*i].op_id))
         .collect();
     if new_idx.is_empty() {
-        return Ok(resp);
+        return Ok((resp, written));
     }
     let new_ops: Vec<&SyncOp> = new_idx.iter().map(|i| &ops[*i]).collect();
 
@@ -271,7 +306,7 @@ async fn apply(
         }
     }
     if changed.is_empty() {
-        return Ok(resp);
+        return Ok((resp, written));
     }
 
     // Policies that payments in this batch hang off.
@@ -375,24 +410,26 @@ async fn apply(
     // that exists by now was created by a push that ran beside this one
     // (it committed before this one took the lock): start again, merging
     // into it.
-    let (locked, inserted, rewritten): (i64, i64, i64) = sql::query_as(
+    let (locked, inserted, rewritten, first, last): (i64, i64, i64, Option<i64>, Option<i64>) = sql::query_as(
         "WITH lk AS (SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE), \
          ins AS (INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
            SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
            FROM lk, unnest($2::text[], $3::uuid[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::uuid[], $8::uuid[], $9::uuid[]) \
                 AS k(tbl, id, fields, clocks, deleted, scope, owner, creator) \
-           ON CONFLICT (tenant_id, tbl, id) DO NOTHING RETURNING 1), \
+           ON CONFLICT (tenant_id, tbl, id) DO NOTHING RETURNING seq), \
          upd AS (UPDATE rows AS r SET fields = k.fields, clocks = k.clocks, deleted = k.deleted, \
              seq = nextval('change_seq'), scope_contact = k.scope, owner_user = k.owner \
            FROM lk, unnest($10::text[], $11::uuid[], $12::jsonb[], $13::jsonb[], $14::bool[], $15::uuid[], $16::uuid[]) \
                 AS k(tbl, id, fields, clocks, deleted, scope, owner) \
-           WHERE r.tenant_id = $1 AND r.tbl = k.tbl AND r.id = k.id RETURNING 1), \
+           WHERE r.tenant_id = $1 AND r.tbl = k.tbl AND r.id = k.id RETURNING r.seq), \
          bmp AS (UPDATE rows AS r SET seq = nextval('change_seq') FROM lk \
            WHERE r.tenant_id = $1 AND r.scope_contact = ANY($17::uuid[]) AND r.tbl <> 'contacts' \
              AND NOT EXISTS (SELECT 1 FROM unnest($10::text[], $11::uuid[]) AS u(tbl, id) \
                              WHERE u.tbl = r.tbl AND u.id = r.id) \
-           RETURNING 1) \
-         SELECT (SELECT count(*) FROM lk), (SELECT count(*) FROM ins), (SELECT count(*) FROM upd)",
+           RETURNING r.seq), \
+         took AS (SELECT seq FROM ins UNION ALL SELECT seq FROM upd UNION ALL SELECT seq FROM bmp) \
+         SELECT (SELECT count(*) FROM lk), (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), \
+                (SELECT min(seq) FROM took), (SELECT max(seq) FROM took)",
     )
     .bind(t)
     .bind(&created.tbl)
@@ -425,6 +462,9 @@ async fn apply(
             "another push created some of these records at the same moment; send the batch again",
         ));
     }
+    for seq in first.into_iter().chain(last) {
+        written.took(seq);
+    }
     if rewritten != updated.id.len() as i64 {
         return Err(ServerError::Internal(format!(
             "{} of {} locked rows were rewritten",
@@ -436,35 +476,39 @@ async fn apply(
     // Agents who saw the old owner's contacts but not the new owner's lose
     // the contact and everything hanging off it.
     for (contact, old_owner, new_owner) in &owner_moves {
-        sql::query(
+        let evicted: Vec<(Uuid, i64)> = sql::query_as(
             "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
              SELECT $1, u.id, r.tbl, r.id, nextval('change_seq') \
              FROM users u JOIN rows r ON r.tenant_id = $1 AND r.scope_contact = $2 \
              WHERE u.tenant_id = $1 AND u.role = 'agent' \
                AND (u.id = $3 OR (u.team IS NOT NULL AND u.team = (SELECT team FROM users WHERE tenant_id = $1 AND id = $3))) \
-               AND NOT (u.id = $4 OR (u.team IS NOT NULL AND u.team IS NOT DISTINCT FROM (SELECT team FROM users WHERE tenant_id = $1 AND id = $4)))",
+               AND NOT (u.id = $4 OR (u.team IS NOT NULL AND u.team IS NOT DISTINCT FROM (SELECT team FROM users WHERE tenant_id = $1 AND id = $4))) \
+             RETURNING user_id, seq",
         )
         .bind(t)
         .bind(contact)
         .bind(old_owner)
         .bind(new_owner)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        written.evicted_by(evicted);
     }
     // An agent who created a contact for an owner outside their view no
     // longer sees it: their devices drop it (and anything already hanging
     // off it) at the next pull.
     if !given_away.is_empty() {
-        sql::query(
+        let evicted: Vec<(Uuid, i64)> = sql::query_as(
             "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
              SELECT $1, $2, r.tbl, r.id, nextval('change_seq') FROM rows r \
-             WHERE r.tenant_id = $1 AND r.scope_contact = ANY($3)",
+             WHERE r.tenant_id = $1 AND r.scope_contact = ANY($3) \
+             RETURNING user_id, seq",
         )
         .bind(t)
         .bind(dev.user_id)
         .bind(&given_away)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        written.evicted_by(evicted);
     }
     // A child that moved to another contact: agents who saw the old contact
     // but not the new one lose it (and a policy's payments with it). A task
@@ -472,19 +516,22 @@ async fn apply(
     for (tbl, id, old_scope, new_scope, creator) in &scope_moves {
         let mut rows = vec![(tbl.clone(), *id)];
         if tbl == "policies" {
-            let pays: Vec<(Uuid,)> = sql::query_as(
+            let pays: Vec<(Uuid, i64)> = sql::query_as(
                 "UPDATE rows SET scope_contact = $3, seq = nextval('change_seq') \
-                 WHERE tenant_id = $1 AND tbl = 'payments' AND fields->>'policy_id' = $2 RETURNING id",
+                 WHERE tenant_id = $1 AND tbl = 'payments' AND fields->>'policy_id' = $2 RETURNING id, seq",
             )
             .bind(t)
             .bind(id.to_string())
             .bind(new_scope)
             .fetch_all(&mut **tx)
             .await?;
-            rows.extend(pays.into_iter().map(|(p,)| ("payments".to_string(), p)));
+            for (p, seq) in pays {
+                written.took(seq);
+                rows.push(("payments".to_string(), p));
+            }
         }
         let (rt, ri): (Vec<String>, Vec<Uuid>) = rows.into_iter().unzip();
-        sql::query(
+        let evicted: Vec<(Uuid, i64)> = sql::query_as(
             "WITH old_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $2), \
                   new_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $3), \
                   sees AS (SELECT u.id, \
@@ -496,7 +543,8 @@ async fn apply(
              INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
              SELECT $1, s.id, k.tbl, k.id, nextval('change_seq') \
              FROM sees s, unnest($4::text[], $5::uuid[]) AS k(tbl, id) \
-             WHERE s.saw AND NOT s.sees_now AND NOT ($3::uuid IS NULL AND s.id = $6)",
+             WHERE s.saw AND NOT s.sees_now AND NOT ($3::uuid IS NULL AND s.id = $6) \
+             RETURNING user_id, seq",
         )
         .bind(t)
         .bind(old_scope)
@@ -504,11 +552,12 @@ async fn apply(
         .bind(&rt)
         .bind(&ri)
         .bind(creator)
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        written.evicted_by(evicted);
     }
     // Freed after the commit, not while the tenant's lock is held.
     spent.push(created);
     spent.push(updated);
-    Ok(resp)
+    Ok((resp, written))
 }
