@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-sync bench-app soak crash-loop fuzz clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-sync bench-notify bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -10,6 +10,7 @@ help:
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
+	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
 	@echo "make bench-app      desktop app: start-up to first contacts list and RSS, 100k contacts vs empty"
 	@echo "make soak           sync server soak: 500 devices push and pull for 10 minutes; errors, p99, server RSS each minute"
 	@echo "make fuzz           fuzz every target 20 minutes (CRM_FUZZ_SECONDS), two at a time, release"
@@ -38,6 +39,9 @@ bench-plugins:
 
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync
+
+bench-notify:
+	cargo run --release --locked -p crm-sync-bench -- notify
 
 # Ten minutes; not part of `make test`. Quick check:
 # cargo run --release --locked -p crm-sync-bench -- soak --minutes 1 --devices 50

@@ -1,5 +1,6 @@
 //! Every command the window may call: one line each into `crm_app::App`.
-//! Commands are `async` so Tauri runs them off the main thread; errors
+//! Commands run on the blocking pool (see `blocking`), off the main thread
+//! and off the async runtime's; errors
 //! cross as `{code, message, field}`. Only the error code is logged (a
 //! message may hold a name or an email).
 
@@ -20,13 +21,32 @@ fn logged<T>(name: &str, r: R<T>) -> R<T> {
     r
 }
 
+/// Run a command's work on the blocking pool: commands wait on the store,
+/// on files and on the network (a sync's sign-in uses blocking HTTP, which
+/// must not run on the async runtime's threads: it panicked there, and the
+/// window waited for ever).
+async fn blocking<T: Send + 'static>(
+    app: &Arc<App>,
+    work: impl FnOnce(&App) -> R<T> + Send + 'static,
+) -> R<T> {
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&app))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                crm_app::ErrorCode::Internal,
+                "the command stopped unexpectedly; try again, and restart the app if it keeps happening",
+            )
+        })?
+}
+
 macro_rules! commands {
     ($( fn $name:ident($($arg:ident : $ty:ty),*) -> $ret:ty = |$app:ident| $body:expr; )*) => {
         $(
-            #[tauri::command(async, rename_all = "snake_case")]
-            pub fn $name(state: S<'_>, $($arg: $ty),*) -> R<$ret> {
-                let $app: &App = &state;
-                logged(stringify!($name), $body)
+            #[tauri::command(rename_all = "snake_case")]
+            pub async fn $name(state: S<'_>, $($arg: $ty),*) -> R<$ret> {
+                let r = blocking(state.inner(), move |$app: &App| $body).await;
+                logged(stringify!($name), r)
             }
         )*
     };
@@ -79,11 +99,14 @@ commands! {
 }
 
 /// Run an import; progress goes to the window as `import-progress` events.
-#[tauri::command(async, rename_all = "snake_case")]
-pub fn import_run(state: S<'_>, window: AppHandle, args: ImportArgs) -> R<ImportReportDto> {
-    let r = state.import_run(&args, &mut |p| {
-        let _ = window.emit("import-progress", p);
-    });
+#[tauri::command(rename_all = "snake_case")]
+pub async fn import_run(state: S<'_>, window: AppHandle, args: ImportArgs) -> R<ImportReportDto> {
+    let r = blocking(state.inner(), move |a| {
+        a.import_run(&args, &mut |p| {
+            let _ = window.emit("import-progress", p);
+        })
+    })
+    .await;
     logged("import_run", r)
 }
 
@@ -137,15 +160,57 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
     ]
 }
 
-/// Automatic sync: every quarter second the app is asked whether a sync is
-/// due (after a change, on start, periodically, after a backoff) and runs
-/// it if so, on a thread of its own so no command waits for it.
-pub fn start_auto_sync(app: Arc<App>) {
-    std::thread::spawn(move || loop {
-        std::thread::sleep(std::time::Duration::from_millis(250));
-        if let Err(e) = app.sync_auto() {
-            if e.code != crm_app::ErrorCode::Locked {
-                tracing::warn!(code = %e.code, "automatic sync could not run");
+/// Automatic sync: every quarter second (at once when the server's notice
+/// arrives) the app is asked whether a sync is due (after a change, on a
+/// notice, on start, periodically, after a backoff) and runs it if so, on
+/// a thread of its own so no command waits for it.
+/// When a sync brought changes from other devices, the window hears
+/// `records-changed` and its screens load their records again.
+pub fn start_auto_sync(app: Arc<App>, handle: tauri::AppHandle) {
+    use tauri::Emitter;
+    std::thread::spawn(move || {
+        let mut seen = app.arrivals();
+        loop {
+            app.wait_for_sync(std::time::Duration::from_millis(250));
+            if let Err(e) = app.sync_auto() {
+                if e.code != crm_app::ErrorCode::Locked {
+                    tracing::warn!(code = %e.code, "automatic sync could not run");
+                }
+            }
+            let now = app.arrivals();
+            if now != seen {
+                seen = now;
+                let _ = handle.emit("records-changed", now);
+            }
+        }
+    });
+}
+
+/// The server's notices that changes wait, on a thread of their own
+/// (the stream lasts minutes). While the server is away, or nobody is
+/// signed in, it tries again after a pause that doubles up to a minute,
+/// with jitter, so devices that lose the server together do not all come
+/// back at the same moment.
+pub fn start_change_listener(app: Arc<App>) {
+    use rand::Rng;
+    std::thread::spawn(move || {
+        let mut pause = std::time::Duration::from_secs(1);
+        loop {
+            match app.listen_for_changes() {
+                Ok(()) => pause = std::time::Duration::from_secs(1),
+                Err(e) => {
+                    if !matches!(
+                        e.code,
+                        crm_app::ErrorCode::Locked
+                            | crm_app::ErrorCode::Offline
+                            | crm_app::ErrorCode::SignedOut
+                    ) {
+                        tracing::warn!(code = %e.code, "listening for changes failed");
+                    }
+                    let spread = pause.mul_f64(rand::thread_rng().gen_range(0.0..0.5));
+                    std::thread::sleep(pause + spread);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(60));
+                }
             }
         }
     });

@@ -76,7 +76,8 @@ fn main() {
             handle.manage(guard);
             tracing::info!(version = env!("CARGO_PKG_VERSION"), "app started");
             commands::start_ticker(app.clone());
-            commands::start_auto_sync(app.clone());
+            commands::start_auto_sync(app.clone(), handle.handle().clone());
+            commands::start_change_listener(app.clone());
             Ok(())
         })
         .invoke_handler(commands::handler())

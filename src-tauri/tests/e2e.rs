@@ -186,6 +186,32 @@ impl App {
         }
     }
 
+    /// Wait until an element's whole text content (hidden parts and grid
+    /// cells included, unlike WebDriver's visible text) passes `ok`.
+    async fn wait_content(&self, tid: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let mut last = String::new();
+            for e in self.all(tid).await {
+                let t = e
+                    .prop("textContent")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+            if start.elapsed() > WAIT {
+                self.shot("timeout").await;
+                panic!("[{}] {tid} never {what}; last content: {last:?}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Fill in the new-contact form from the contacts screen and save it.
     async fn fill_new_contact(&self, first: &str, last: &str, email: &str) {
         self.click("nav-contacts").await;
@@ -559,4 +585,200 @@ async fn after_a_restart_the_passphrase_unlocks_the_same_contacts() {
     );
     app.snap("contacts-after-restart").await;
     app.stop().await;
+}
+
+/// A device of the window's colleagues, beside the app: an encrypted profile
+/// and the real client, as `crm` would use them.
+struct Colleague {
+    store: crm_core::Store,
+    conn: crm_sync_client::Connection,
+    token: String,
+    heard: std::sync::Arc<std::sync::Mutex<Vec<crm_sync_client::Notice>>>,
+}
+
+impl Colleague {
+    /// Signed in as `email`, listening to the server's notices.
+    fn new(dir: &std::path::Path, url: &str, email: &str) -> Colleague {
+        let pass = crm_core::FixedPassphrase(zeroize::Zeroizing::new("colleague pass".into()));
+        let mut store = crm_core::Store::create(
+            &dir.join(email),
+            crm_core::KeyStoreChoice::Passphrase,
+            &pass,
+        )
+        .expect("profile");
+        let conn = crm_sync_client::Connection::new(url, Default::default()).expect("client");
+        let resp = conn
+            .login(
+                email,
+                crm_sync_testkit::PASSWORD,
+                store.identity().device_id,
+                email,
+            )
+            .expect("login");
+        store
+            .bind_to_server(url, email, resp.tenant_id, resp.user_id, &resp.role)
+            .expect("bind");
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (keep, url, token) = (heard.clone(), url.to_string(), resp.token.clone());
+        std::thread::spawn(move || loop {
+            let conn = crm_sync_client::Connection::new(&url, Default::default()).expect("client");
+            let _ = conn.listen(&token, |n| {
+                if n != crm_sync_client::Notice::Alive {
+                    keep.lock().expect("lock").push(n);
+                }
+                true
+            });
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        Colleague {
+            store,
+            conn,
+            token: resp.token,
+            heard,
+        }
+    }
+
+    fn sync(&mut self) -> crm_sync_client::Report {
+        crm_sync_client::sync(&mut self.store, &self.conn, &self.token).expect("sync")
+    }
+
+    fn told_of_changes(&self) -> usize {
+        self.heard
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|n| matches!(n, crm_sync_client::Notice::Changed(_)))
+            .count()
+    }
+}
+
+/// Two agents of one team, one in the app's window, one on a device beside
+/// it: the colleague's new contact and their edit appear in the open
+/// contacts list with no click (the app's periodic sync is a minute away:
+/// only the server's notice brings them this soon); a contact made in the
+/// window reaches the colleague by itself. An agent of another team is
+/// never told and never gets the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_colleagues_changes_appear_in_the_open_window_without_a_click() {
+    use crm_sync_server::auth::Role;
+    let _one = serial().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
+    let (server, mate, outsider) = tokio::task::spawn_blocking(move || {
+        let server = crm_sync_testkit::Throwaway::start().expect("sync server");
+        server
+            .tenant(
+                "Acme",
+                &[
+                    ("red1@acme.test", Role::Agent, Some("red")),
+                    ("red2@acme.test", Role::Agent, Some("red")),
+                    ("blue@acme.test", Role::Agent, Some("blue")),
+                ],
+            )
+            .expect("tenant");
+        let mate = Colleague::new(&root, &server.url(), "red2@acme.test");
+        let outsider = Colleague::new(&root, &server.url(), "blue@acme.test");
+        (server, mate, outsider)
+    })
+    .await
+    .expect("world");
+    let url = server.url();
+
+    let mut app = App::start("live-sync").await;
+    app.first_run().await;
+    app.click("nav-sync").await;
+    app.type_into("sync-server", &url).await;
+    app.type_into("sync-email", "red1@acme.test").await;
+    app.type_into("sync-password", crm_sync_testkit::PASSWORD)
+        .await;
+    app.click("sync-login").await;
+    app.wait_text("sync-state", "says synced", |t| t == "Synced")
+        .await;
+    app.click("nav-contacts").await;
+    app.find("contacts-empty").await;
+
+    // The colleague adds a contact: it appears in the open list.
+    let (mut mate, id) = tokio::task::spawn_blocking(move || {
+        let mut mate = mate;
+        let mut d = crm_core::ContactDraft::default();
+        d.set("first_name", "Zelda").expect("name");
+        d.set("last_name", "Colleague").expect("name");
+        d.set("owner", "red2@acme.test").expect("owner");
+        let id = mate.store.create_contact(&d).expect("create").id;
+        mate.sync();
+        (mate, id)
+    })
+    .await
+    .expect("colleague");
+    app.wait_content("contact-row", "shows the colleague's contact", |t| {
+        t.contains("Zelda Colleague")
+    })
+    .await;
+    app.snap("colleague-contact-arrived").await;
+
+    // The colleague edits it: the row in the open list follows.
+    mate = tokio::task::spawn_blocking(move || {
+        mate.store
+            .update_contact(id, &[("city".into(), "Whitby".into())])
+            .expect("edit");
+        mate.sync();
+        mate
+    })
+    .await
+    .expect("colleague");
+    app.wait_content("contact-row", "shows the colleague's edit", |t| {
+        t.contains("Whitby")
+    })
+    .await;
+
+    // A contact made in the window reaches the colleague by itself.
+    app.fill_new_contact("Wendy", "Window", "wendy@example.com")
+        .await;
+    app.find("contact-name").await;
+    let start = Instant::now();
+    let mate = loop {
+        let (m, has) = tokio::task::spawn_blocking(move || {
+            let mut m = mate;
+            let told = m.told_of_changes() > 0;
+            if told {
+                m.sync();
+            }
+            let has = m
+                .store
+                .list_contacts(&Default::default())
+                .map(|l| l.iter().any(|c| c.display_name == "Wendy Window"))
+                .unwrap_or(false);
+            (m, has)
+        })
+        .await
+        .expect("colleague");
+        if has {
+            break m;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "the window's contact never reached the colleague"
+        );
+        mate = m;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    app.stop().await;
+
+    // The other team's agent: never told, and nothing of red's arrives.
+    let outsider = tokio::task::spawn_blocking(move || {
+        let mut outsider = outsider;
+        assert_eq!(
+            outsider.told_of_changes(),
+            0,
+            "the blue agent was told of red's changes"
+        );
+        let got = outsider.sync();
+        assert_eq!(got.pulled, 0, "the blue agent got red's records");
+        drop(mate);
+        drop(server);
+        outsider
+    })
+    .await
+    .expect("outsider");
+    drop(outsider);
 }

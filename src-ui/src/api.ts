@@ -145,6 +145,13 @@ export function onImportProgress(handler: (p: ImportProgress) => void): Promise<
   return listen<ImportProgress>('import-progress', (event) => handler(event.payload));
 }
 
+// ---- sync ----------------------------------------------------------------
+
+/** Subscribe to "records arrived from other devices" (a sync brought changes). */
+export function onRecordsChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen<number>('records-changed', () => handler());
+}
+
 // ---- plugins -------------------------------------------------------------
 
 export const plugins = () => call<PluginDto[]>('plugins');

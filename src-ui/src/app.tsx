@@ -21,7 +21,8 @@ import { SyncScreen } from './screens/sync';
 import { TasksScreen } from './screens/tasks';
 import { UnlockScreen } from './screens/unlock';
 import { route } from './state/router';
-import { profile, profileError, refreshProfile } from './state/session';
+import { arrivals } from './state/arrivals';
+import { profile, profileError, refreshMeta, refreshProfile } from './state/session';
 import { dismissToast, pushNotices, toasts } from './state/toasts';
 
 api.setNoticeSink(pushNotices);
@@ -171,6 +172,13 @@ function Gate() {
 export function App() {
   useEffect(() => {
     void refreshProfile();
+    // Changes from other devices: screens showing records load them again,
+    // and the forms' choices (owners, tags) may have changed too.
+    const unlisten = api.onRecordsChanged(() => {
+      arrivals.value++;
+      void refreshMeta();
+    });
+    return () => void unlisten.then((f) => f());
   }, []);
   return (
     <>

@@ -50,6 +50,57 @@ impl App {
         })
     }
 
+    /// Listen to the server's notices until its stream ends (it does every
+    /// ten minutes or so: call again), the profile is locked or signed
+    /// out, or the server cannot be reached (an error: wait and call
+    /// again). Each notice makes a sync due at once; the stream opening
+    /// does too, and ends any backoff: the server is back.
+    pub fn listen_for_changes(&self) -> ApiResult<()> {
+        let dir = self.data_dir().to_path_buf();
+        let (server, token) = {
+            let s = self.session()?;
+            let store = crate::lock_store(&s)?;
+            let status = store.sync_status()?;
+            let (Some(server), Some(token)) = (status.server, store.device_token(&dir)?) else {
+                return Err(crm_sync_client::SyncError::NotSignedIn.into());
+            };
+            (server, token)
+        };
+        let conn = Connection::new(&server, Options::default())?;
+        conn.listen(&token, |notice| {
+            match notice {
+                crm_sync_client::Notice::Ready => self.auto.heard(true),
+                crm_sync_client::Notice::Changed(_) => self.auto.heard(false),
+                crm_sync_client::Notice::Alive => {}
+            }
+            // Still the profile and account it was opened for?
+            self.read(|s| Ok(s.sync_status()?.server))
+                .is_ok_and(|now| now.as_deref() == Some(server.as_str()))
+        })?;
+        Ok(())
+    }
+
+    /// Wait until the server's notice makes a sync due, or `most` passes:
+    /// the automatic sync's thread waits here between its checks, so a
+    /// notice is acted on at once.
+    pub fn wait_for_sync(&self, most: std::time::Duration) {
+        if let Ok(mut st) = self.auto.inner.lock() {
+            if !st.rung {
+                st = match self.auto.bell.wait_timeout(st, most) {
+                    Ok((st, _)) => st,
+                    Err(_) => return,
+                };
+            }
+            st.rung = false;
+        }
+    }
+
+    /// How many syncs so far brought something from other devices: when it
+    /// moves, screens showing records load them again.
+    pub fn arrivals(&self) -> u64 {
+        self.auto.arrivals.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Push local changes and pull the server's, now. The exchange with
     /// the server runs on a connection of its own, never holding the
     /// store the window's commands use: saving, typing and imports go on
@@ -72,6 +123,11 @@ impl App {
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);
         let report = report?;
+        if report.pulled + report.evicted > 0 {
+            self.auto
+                .arrivals
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(SyncReportDto {
             pushed: report.pushed as u32,
             pulled: report.pulled as u32,
@@ -95,12 +151,20 @@ const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(300);
 pub(crate) struct AutoSync {
     inner: std::sync::Mutex<AutoState>,
     running: std::sync::atomic::AtomicBool,
+    /// Syncs that brought something ([`App::arrivals`]).
+    arrivals: std::sync::atomic::AtomicU64,
+    /// Rung when a sync may have become due ([`App::wait_for_sync`]).
+    bell: std::sync::Condvar,
 }
 
 #[derive(Debug, Default)]
 struct AutoState {
     /// The last local change not yet sent.
     changed_at: Option<std::time::Instant>,
+    /// The server's last notice not yet acted on.
+    heard_at: Option<std::time::Instant>,
+    /// The bell rang since the automatic sync last waited for it.
+    rung: bool,
     /// The next sync with nothing to send (`None`: at once, e.g. on start).
     next_periodic: Option<std::time::Instant>,
     /// After a failure: no try before this.
@@ -128,6 +192,19 @@ impl AutoSync {
         }
     }
 
+    /// The server said changes wait (or, `back`, its stream opened: it
+    /// is reachable again): sync at once, without the debounce.
+    pub(crate) fn heard(&self, back: bool) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.heard_at = Some(std::time::Instant::now());
+            s.rung = true;
+            if back {
+                s.retry_at = None;
+            }
+        }
+        self.bell.notify_all();
+    }
+
     /// The profile was (re)opened: sync at once.
     pub(crate) fn reset(&self) {
         if let Ok(mut s) = self.inner.lock() {
@@ -138,7 +215,9 @@ impl AutoSync {
 
 impl App {
     /// Sync if one is due: after a local change (once no other came for
-    /// half a second), on start, every minute or so with nothing to send,
+    /// half a second), at once when the server says changes wait for this
+    /// device ([`App::listen_for_changes`]), on start, every minute or so
+    /// with nothing to send,
     /// and after a failure on a backoff (2 s, doubling to 5 minutes, with
     /// jitter) while the server is away. The shell calls this every
     /// quarter second from a thread of its own; it returns at once when no
@@ -158,7 +237,8 @@ impl App {
                 None => status.pending > 0 && st.last_end.is_none_or(|t| now >= t + DEBOUNCE),
             };
             let periodic = st.next_periodic.is_none_or(|t| now >= t);
-            status.server.is_some() && waited && (changed || periodic)
+            let heard = st.heard_at.is_some();
+            status.server.is_some() && waited && (changed || heard || periodic)
         };
         if !due || auto.running.swap(true, Ordering::SeqCst) {
             return self.sync_state();
@@ -175,12 +255,17 @@ impl App {
                     if st.changed_at.is_some_and(|t| t <= started) {
                         st.changed_at = None;
                     }
+                    if st.heard_at.is_some_and(|t| t <= started) {
+                        st.heard_at = None;
+                    }
                     st.failures = 0;
                     st.retry_at = None;
                     st.problem = None;
                     st.next_periodic = Some(std::time::Instant::now() + jittered(PERIOD, 6));
                 }
                 Err(e) => {
+                    // The retry comes after the backoff, not at once.
+                    st.heard_at = None;
                     st.failures = st.failures.saturating_add(1);
                     let wait =
                         std::time::Duration::from_secs(1 << st.failures.min(9)).min(MAX_BACKOFF);

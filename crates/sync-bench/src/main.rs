@@ -15,6 +15,9 @@
 //! Both the server and PostgreSQL run on this machine, with durability off
 //! (`fsync=off`) for the baseline and the server alike.
 //!
+//! `notify` (or `make bench-notify`, [`notify`]): how soon a colleague's
+//! edit is on another device, through the server's change notices.
+//!
 //! `soak` (or `make soak`, [`soak`]): devices pushing and pulling for minutes
 //! against the server in a process of its own; errors, latency and the
 //! server's memory each minute.
@@ -34,6 +37,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod notify;
 mod soak;
 
 #[derive(Parser)]
@@ -61,6 +65,19 @@ enum Cmd {
         /// Length of the paced phase, seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// Notice latency: from an edit's commit on one device to its commit on
+    /// a colleague's, with 20 and then 500 devices connected.
+    Notify {
+        /// Edits timed with 20 devices connected.
+        #[arg(long, default_value_t = 1000)]
+        edits: usize,
+        /// Devices connected in the large run.
+        #[arg(long, default_value_t = 500)]
+        devices: usize,
+        /// Edits timed in the large run.
+        #[arg(long, default_value_t = 300)]
+        edits_large: usize,
     },
     /// Soak the server: devices pushing and pulling for minutes; fails on
     /// any request error or if the server's memory grows.
@@ -422,6 +439,15 @@ fn main() -> Result<()> {
             rate,
             seconds,
         } => run(rows, devices, batch, rate, seconds),
+        Cmd::Notify {
+            edits,
+            devices,
+            edits_large,
+        } => notify::run(notify::Options {
+            edits,
+            devices,
+            edits_large,
+        }),
         Cmd::Soak {
             minutes,
             devices,

@@ -40,6 +40,8 @@ use crate::{contact_fields, now_ms, percentile, PW};
 /// Set to the application role's database URL, this executable serves
 /// instead of running a command (see [`serve`]).
 pub const SERVE_ENV: &str = "CRM_SOAK_SERVE";
+/// The child's connection cap (default: the server's).
+const MAX_CONNECTIONS_ENV: &str = "CRM_SOAK_MAX_CONNECTIONS";
 
 /// Memory is "flat" when the last minute's RSS is at most the first full
 /// minute's times this, plus [`GROWTH_SLACK_MIB`]: the factor allows for
@@ -83,7 +85,14 @@ pub fn serve(app_url: &str) -> Result<()> {
     rt.block_on(async {
         let pool = db::connect(app_url, db::default_connections()).await?;
         db::check_serving_role(&pool).await?;
-        let running = crm_sync_server::local::spawn(pool, Limits::default(), 0).await?;
+        let mut limits = Limits::default();
+        if let Some(n) = std::env::var(MAX_CONNECTIONS_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            limits.max_connections = n;
+        }
+        let running = crm_sync_server::local::spawn(pool, limits, 0).await?;
         let mut out = std::io::stdout();
         writeln!(out, "listening on {}", running.addr.port())?;
         out.flush()?;
@@ -96,18 +105,20 @@ pub fn serve(app_url: &str) -> Result<()> {
 }
 
 /// The server as a child process of this executable.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     // Held open: the child exits when it closes.
     _stdin: ChildStdin,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(app_url: &str) -> Result<Server> {
+    /// Start it, serving at most `max_connections` at once.
+    pub(crate) fn start(app_url: &str, max_connections: usize) -> Result<Server> {
         let exe = std::env::current_exe().context("this executable's path")?;
         let mut child = Command::new(exe)
             .env(SERVE_ENV, app_url)
+            .env(MAX_CONNECTIONS_ENV, max_connections.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -135,7 +146,7 @@ impl Server {
         })
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -157,7 +168,7 @@ impl Drop for Server {
 
 /// A `/proc/<pid>/status` figure in MiB (`VmRSS`: resident now; `VmHWM`: its
 /// peak so far).
-fn proc_mib(pid: u32, field: &str) -> Result<f64> {
+pub(crate) fn proc_mib(pid: u32, field: &str) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
     let kib: f64 = status
@@ -197,7 +208,10 @@ async fn accounts(owner: &crm_sync_server::sql::PgPool, devices: usize) -> Resul
 /// a time and a `busy` answer is retried after its `Retry-After`; a
 /// successful login leaves no failure behind, so the per-email and
 /// per-address limits (failures within 15 minutes) are never reached.
-async fn sign_in(base: &str, accounts: &[String]) -> Result<(Vec<LoginResponse>, usize)> {
+pub(crate) async fn sign_in(
+    base: &str,
+    accounts: &[String],
+) -> Result<(Vec<LoginResponse>, usize)> {
     let http = reqwest::Client::new();
     let next = Arc::new(AtomicUsize::new(0));
     let busy = Arc::new(AtomicUsize::new(0));
@@ -496,7 +510,7 @@ pub fn run(o: Options) -> Result<()> {
         owner.close().await;
         anyhow::Ok(a)
     })?;
-    let mut server = Server::start(&pg.url("crm_app", "crm"))?;
+    let mut server = Server::start(&pg.url("crm_app", "crm"), Limits::default().max_connections)?;
     let pid = server.pid();
     let tenants = o.devices.div_ceil(DEVICES_PER_TENANT);
     let users = {

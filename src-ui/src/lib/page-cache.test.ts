@@ -57,4 +57,19 @@ describe('PageCache', () => {
     expect(c.get(6)).toBe('row 6');
     expect(c.get(7)).toBeUndefined();
   });
+  it('refreshes in place: old rows stay until their new versions arrive, late old answers are dropped', () => {
+    const c = new PageCache<string>(200);
+    const old = c.generation;
+    c.store(old, 0, rows(0, 200));
+    c.store(old, 2, rows(400, 200));
+    c.markLoading(1);
+    const again = c.refresh();
+    expect(again.sort()).toEqual([0, 2]);
+    expect(c.get(5)).toBe('row 5');
+    expect(c.isLoading(1)).toBe(false);
+    expect(c.store(old, 0, ['stale'])).toBe(false);
+    expect(c.get(0)).toBe('row 0');
+    expect(c.store(c.generation, 0, ['fresh'])).toBe(true);
+    expect(c.get(0)).toBe('fresh');
+  });
 });

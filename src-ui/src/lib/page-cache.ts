@@ -82,6 +82,17 @@ export class PageCache<T> {
     return dropped;
   }
 
+  /**
+   * The rows changed (records arrived from elsewhere), the query did not:
+   * start a new generation but keep the pages on screen until their new
+   * versions arrive. Returns the pages to fetch again.
+   */
+  refresh(): number[] {
+    this.gen++;
+    this.loading.clear();
+    return [...this.pages.keys()];
+  }
+
   /** Forget everything (the query changed). */
   reset(): void {
     this.gen++;

@@ -16,7 +16,7 @@ import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
 
 export function ContactScreen(props: { id: string }) {
-  const detail = useLoader(() => api.contactDetail(props.id), [props.id]);
+  const detail = useLoader(() => api.contactDetail(props.id), [props.id], { live: true });
   const d = detail.data;
   if (!d) {
     return (

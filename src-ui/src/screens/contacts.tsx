@@ -9,6 +9,7 @@ import { Badge, EmptyState, LoadError, Options, PageHeader, inputValue, words } 
 import { toApiError, type ApiError } from '../lib/api-error';
 import { PageCache } from '../lib/page-cache';
 import { scrollToReveal, visibleRows } from '../lib/virtual-window';
+import { arrivals } from '../state/arrivals';
 import { navigate } from '../state/router';
 import { EMPTY_META, meta } from '../state/session';
 
@@ -179,6 +180,18 @@ function ContactList(props: {
     }
     void fetchPage(cache.pageOf(Math.floor((el?.scrollTop ?? 0) / ROW_HEIGHT)));
   }, [queryKey]);
+
+  // Records arrived from other devices: fetch the pages on screen again,
+  // keeping the place and the rows shown until the new ones are in.
+  const arrived = arrivals.value;
+  const seenArrivals = useRef(arrived);
+  useEffect(() => {
+    if (arrived === seenArrivals.current) return;
+    seenArrivals.current = arrived;
+    const pages = cache.refresh();
+    if (pages.length === 0) pages.push(cache.pageOf(Math.floor((props.listRef.current?.scrollTop ?? 0) / ROW_HEIGHT)));
+    for (const p of pages) void fetchPage(p);
+  }, [arrived]);
 
   // Track the viewport's height.
   useLayoutEffect(() => {

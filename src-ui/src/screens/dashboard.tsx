@@ -7,7 +7,7 @@ import { formatMoney } from '../lib/money';
 import { useLoader } from '../state/use-loader';
 
 export function DashboardScreen() {
-  const data = useLoader(() => api.dashboard(), []);
+  const data = useLoader(() => api.dashboard(), [], { live: true });
   const d = data.data;
   const reload = () => void data.reload();
   return (

@@ -7,7 +7,7 @@ import { formatMoney } from '../lib/money';
 import { useLoader } from '../state/use-loader';
 
 export function PaymentsScreen() {
-  const data = useLoader(() => api.arrears(), []);
+  const data = useLoader(() => api.arrears(), [], { live: true });
   const rows = data.data;
   const total = rows?.reduce((s, r) => s + r.outstanding_minor, 0) ?? 0;
   const instalments = rows?.reduce((s, r) => s + r.instalments, 0) ?? 0;

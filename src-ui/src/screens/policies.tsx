@@ -17,7 +17,7 @@ function daysLeft(n: number): string {
 
 export function PoliciesScreen() {
   const [days, setDays] = useState(30);
-  const data = useLoader(() => api.renewals(days), [days]);
+  const data = useLoader(() => api.renewals(days), [days], { live: true });
   const rows = data.data;
   return (
     <div class="page">

@@ -10,7 +10,7 @@ import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
 
 export function SyncScreen() {
-  const data = useLoader(() => api.syncStatus(), []);
+  const data = useLoader(() => api.syncStatus(), [], { live: true });
   const s = data.data;
   return (
     <div class="page">

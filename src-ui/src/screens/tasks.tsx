@@ -17,7 +17,7 @@ const TABS: { view: TaskView; label: string; empty: string }[] = [
 export function TasksScreen() {
   const [view, setView] = useState<TaskView>('mine');
   const [adding, setAdding] = useState(false);
-  const data = useLoader(() => api.tasks(view), [view]);
+  const data = useLoader(() => api.tasks(view), [view], { live: true });
   const reload = () => void data.reload();
   const tab = TABS.find((t) => t.view === view);
   return (

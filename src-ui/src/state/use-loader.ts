@@ -3,6 +3,7 @@
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { toApiError, type ApiError } from '../lib/api-error';
+import { arrivals } from './arrivals';
 
 export interface Loaded<T> {
   data: T | null;
@@ -11,7 +12,16 @@ export interface Loaded<T> {
   reload: () => Promise<void>;
 }
 
-export function useLoader<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+export interface LoaderOptions {
+  /** Load again when records arrive from other devices (see `arrivals`). */
+  live?: boolean;
+}
+
+export function useLoader<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+  options: LoaderOptions = {},
+): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(true);
@@ -38,6 +48,15 @@ export function useLoader<T>(load: () => Promise<T>, deps: readonly unknown[]): 
   useEffect(() => {
     void reload();
   }, deps);
+
+  // Read only when live, so other screens do not re-render on arrivals.
+  const arrived = options.live ? arrivals.value : 0;
+  const seen = useRef(arrived);
+  useEffect(() => {
+    if (arrived === seen.current) return;
+    seen.current = arrived;
+    void reload();
+  }, [arrived]);
 
   return { data, error, loading, reload };
 }
