@@ -92,6 +92,9 @@ commands! {
     fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
     fn sync_now() -> SyncReportDto = |a| a.sync_now();
     fn sync_state() -> SyncStateDto = |a| a.sync_state();
+    fn sync_set_aside() -> Vec<SetAsideDto> = |a| a.sync_set_aside();
+    fn sync_retry(op_id: String) -> SyncStatusDto = |a| a.sync_retry(&op_id);
+    fn sync_discard(op_id: String) -> SyncStatusDto = |a| a.sync_discard(&op_id);
     fn settings() -> SettingsDto = |a| a.settings();
     fn settings_set_region(code: String) -> SettingsDto = |a| a.settings_set_region(&code);
     fn settings_set_ai(args: AiSettingsArgs) -> SettingsDto = |a| a.settings_set_ai(args);
@@ -153,6 +156,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync_login,
         sync_now,
         sync_state,
+        sync_set_aside,
+        sync_retry,
+        sync_discard,
         settings,
         settings_set_region,
         settings_set_ai,

@@ -35,6 +35,7 @@ import type {
   RenewalDto,
   SettingsDto,
   SyncReportDto,
+  SetAsideDto,
   SyncStateDto,
   SyncStatusDto,
   TaskDto,
@@ -175,6 +176,9 @@ export const syncStatus = () => call<SyncStatusDto>('sync_status');
 export const syncLogin = (args: LoginArgs) => mutate<SyncStatusDto>('sync_login', { args });
 export const syncNow = () => mutate<SyncReportDto>('sync_now');
 export const syncState = () => call<SyncStateDto>('sync_state');
+export const syncSetAside = () => call<SetAsideDto[]>('sync_set_aside');
+export const syncRetry = (opId: string) => mutate<SyncStatusDto>('sync_retry', { op_id: opId });
+export const syncDiscard = (opId: string) => mutate<SyncStatusDto>('sync_discard', { op_id: opId });
 
 // ---- settings ------------------------------------------------------------
 

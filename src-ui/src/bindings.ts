@@ -1064,6 +1064,10 @@ state: string,
  */
 pending: number, 
 /**
+ * Changes the server refused, kept aside (see the Sync screen).
+ */
+set_aside: number, 
+/**
  * What went wrong and what to do, for `offline` and `error`.
  */
 message: string | null, 
@@ -1075,6 +1079,40 @@ last_success: string | null,
  * Seconds until the next try after a failure.
  */
 retry_in_s: number | null, };
+
+export type SetAsideDto = { 
+/**
+ * What retry and discard name.
+ */
+op_id: string, 
+/**
+ * The kind of record, in words ("contact", "policy").
+ */
+what: string, 
+/**
+ * The record's id (a contact's opens its page).
+ */
+row_id: string, 
+/**
+ * The record's name where it has one here ("Ann Smith").
+ */
+name: string | null, 
+/**
+ * The contact page to open for it, when there is one.
+ */
+contact_id: string | null, 
+/**
+ * The values it carried, as `field: value` lines.
+ */
+fields: Array<string>, 
+/**
+ * The server's reason.
+ */
+reason: string, 
+/**
+ * When it was set aside (RFC 3339).
+ */
+at: string, };
 
 export type LoginArgs = { 
 /**

@@ -63,6 +63,7 @@ pub fn typescript() -> String {
         SyncStatusDto,
         SyncReportDto,
         SyncStateDto,
+        SetAsideDto,
         LoginArgs,
         SettingsDto,
         AiSettingsArgs,

@@ -723,12 +723,37 @@ pub struct SyncStateDto {
     /// Changes waiting to go up.
     #[ts(type = "number")]
     pub pending: i64,
+    /// Changes the server refused, kept aside (see the Sync screen).
+    #[ts(type = "number")]
+    pub set_aside: i64,
     /// What went wrong and what to do, for `offline` and `error`.
     pub message: Option<String>,
     /// When the last sync finished (RFC 3339).
     pub last_success: Option<String>,
     /// Seconds until the next try after a failure.
     pub retry_in_s: Option<u32>,
+}
+
+/// A change the server refused, kept on this computer until the person
+/// sends it again or gives it up.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct SetAsideDto {
+    /// What retry and discard name.
+    pub op_id: String,
+    /// The kind of record, in words ("contact", "policy").
+    pub what: String,
+    /// The record's id (a contact's opens its page).
+    pub row_id: String,
+    /// The record's name where it has one here ("Ann Smith").
+    pub name: Option<String>,
+    /// The contact page to open for it, when there is one.
+    pub contact_id: Option<String>,
+    /// The values it carried, as `field: value` lines.
+    pub fields: Vec<String>,
+    /// The server's reason.
+    pub reason: String,
+    /// When it was set aside (RFC 3339).
+    pub at: String,
 }
 
 /// What a sync did.

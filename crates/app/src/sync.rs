@@ -50,6 +50,76 @@ impl App {
         })
     }
 
+    /// The changes the server refused, oldest first, with its reasons.
+    pub fn sync_set_aside(&self) -> ApiResult<Vec<SetAsideDto>> {
+        self.read(|s| {
+            let mut out = Vec::new();
+            for a in s.set_aside()? {
+                let row = uuid::Uuid::parse_str(&a.row_id).ok();
+                let (what, contact_id) = match a.table.as_str() {
+                    "contacts" => ("contact", row),
+                    "policies" => ("policy", None),
+                    "payments" => ("payment", None),
+                    "activities" => ("task or note", None),
+                    other => (other, None),
+                };
+                let name = contact_id
+                    .and_then(|id| s.contact(id).ok())
+                    .map(|c| c.display_name)
+                    .or_else(|| {
+                        a.fields
+                            .get("display_name")
+                            .or_else(|| a.fields.get("title"))
+                            .or_else(|| a.fields.get("policy_number"))
+                            .and_then(|v| v.as_str())
+                            .map(str::to_string)
+                    });
+                let fields = a
+                    .fields
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(t) => format!("{k}: {t}"),
+                        other => format!("{k}: {other}"),
+                    })
+                    .collect();
+                out.push(SetAsideDto {
+                    op_id: a.op_id.to_string(),
+                    what: what.to_string(),
+                    row_id: a.row_id,
+                    name,
+                    contact_id: contact_id
+                        .filter(|id| s.contact(*id).is_ok())
+                        .map(|id| id.to_string()),
+                    fields,
+                    reason: a.reason,
+                    at: a.at,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Send a refused change again at the next sync (which comes at once).
+    pub fn sync_retry(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
+        let id = uuid::Uuid::parse_str(op_id)
+            .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
+        self.write(|s| {
+            s.retry_set_aside(id)?;
+            Ok(status_dto(s.sync_status()?))
+        })
+    }
+
+    /// Give up a refused change: it will never be sent.
+    pub fn sync_discard(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
+        let id = uuid::Uuid::parse_str(op_id)
+            .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
+        self.write(|s| {
+            s.discard_set_aside(id)?;
+            Ok(status_dto(s.sync_status()?))
+        })
+    }
+
     /// Listen to the server's notices until its stream ends (it does every
     /// ten minutes or so: call again), the profile is locked or signed
     /// out, or the server cannot be reached (an error: wait and call
@@ -285,6 +355,7 @@ impl App {
             return Ok(SyncStateDto {
                 state: "off".into(),
                 pending: status.pending,
+                set_aside: status.quarantined,
                 ..SyncStateDto::default()
             });
         }
@@ -313,6 +384,7 @@ impl App {
             pending: status.pending,
             message,
             last_success: status.last_success,
+            set_aside: status.quarantined,
             retry_in_s: if st.problem.is_some() {
                 retry_in_s
             } else {

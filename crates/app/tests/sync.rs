@@ -174,3 +174,113 @@ fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
     assert_eq!(again.last_success, last);
     assert!(again.retry_in_s.is_some_and(|s| s <= retry));
 }
+
+/// A signed-in app on its own profile.
+fn signed_in(server: &Throwaway, dir: &std::path::Path, email: &str) -> App {
+    let app = App::new(dir.join(email));
+    app.profile_create(Some(PASS.into()), "GB")
+        .expect("profile");
+    app.sync_login(LoginArgs {
+        server: server.url(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .expect("sign in");
+    app
+}
+
+/// Only the named fields of a contact change.
+fn only(field: &str, value: &str) -> ContactForm {
+    let mut form = ContactForm {
+        changed: Some(vec![field.to_string()]),
+        ..Default::default()
+    };
+    match field {
+        "owner" => form.owner = value.into(),
+        other => {
+            form.details.insert(other.into(), value.into());
+        }
+    }
+    form
+}
+
+/// An edit the server refuses (the contact was given to another team
+/// meanwhile) is set aside and shown with the server's reason and its
+/// values; sent again once the contact is back, it lands; given up, it is
+/// gone for good.
+#[test]
+fn a_refused_change_is_shown_sent_again_or_given_up() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("boss@acme.test", Role::Admin, None),
+                ("red@acme.test", Role::Agent, Some("red")),
+                ("blue@acme.test", Role::Agent, Some("blue")),
+            ],
+        )
+        .expect("tenant");
+    let dir = tempfile::tempdir().expect("tmp");
+    let red = signed_in(&server, dir.path(), "red@acme.test");
+    let boss = signed_in(&server, dir.path(), "boss@acme.test");
+    let ann = red
+        .contact_create(form("Ann", "ann@example.com"))
+        .expect("contact")
+        .id;
+    red.sync_now().expect("sync");
+    boss.sync_now().expect("sync");
+
+    // The admin gives Ann to the blue team; red edits her before hearing.
+    boss.contact_update(&ann, only("owner", "blue@acme.test"))
+        .expect("reassign");
+    boss.sync_now().expect("sync");
+    red.contact_update(&ann, only("city", "York"))
+        .expect("edit");
+    let report = red.sync_now().expect("sync");
+    assert_eq!(report.quarantined, 1, "the server refused the edit");
+    assert_eq!(red.sync_state().expect("state").set_aside, 1);
+    let listed = red.sync_set_aside().expect("list");
+    assert_eq!(listed.len(), 1);
+    let refused = &listed[0];
+    assert_eq!(refused.what, "contact");
+    assert_eq!(refused.row_id, ann);
+    assert!(refused.reason.contains("not_visible"), "{}", refused.reason);
+    assert!(
+        refused.fields.iter().any(|f| f == "city: York"),
+        "{:?}",
+        refused.fields
+    );
+
+    // Ann comes back to red; the change is sent again and lands.
+    boss.contact_update(&ann, only("owner", "red@acme.test"))
+        .expect("give back");
+    boss.sync_now().expect("sync");
+    red.sync_retry(&refused.op_id).expect("retry");
+    assert!(red.sync_set_aside().expect("list").is_empty());
+    let report = red.sync_now().expect("sync");
+    assert_eq!(report.quarantined, 0);
+    boss.sync_now().expect("sync");
+    let at_boss = boss.contact_detail(&ann).expect("detail");
+    assert_eq!(
+        at_boss.contact.details.get("city").map(String::as_str),
+        Some("York")
+    );
+
+    // Refused again, then given up: gone, and nothing more is sent.
+    boss.contact_update(&ann, only("owner", "blue@acme.test"))
+        .expect("reassign");
+    boss.sync_now().expect("sync");
+    red.contact_update(&ann, only("city", "Hull"))
+        .expect("edit");
+    assert_eq!(red.sync_now().expect("sync").quarantined, 1);
+    let op = red.sync_set_aside().expect("list")[0].op_id.clone();
+    red.sync_discard(&op).expect("discard");
+    assert!(red.sync_set_aside().expect("list").is_empty());
+    assert_eq!(red.sync_status().expect("status").quarantined, 0);
+    assert_eq!(red.sync_now().expect("sync").pushed, 0);
+    assert!(matches!(
+        red.sync_discard(&op).map_err(|e| e.code),
+        Err(crm_app::ErrorCode::NotFound)
+    ));
+}

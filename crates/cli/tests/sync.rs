@@ -398,3 +398,89 @@ fn a_keyring_profile_keeps_its_device_token_in_the_secret_service_and_nowhere_on
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("keyring"), "{e}");
 }
+
+/// `crm sync --watch` stays connected and prints what arrives: a contact
+/// added on another device shows up in its output by name within moments,
+/// with nobody running `crm sync` on the watching profile; and a contact
+/// added on the watching profile by another `crm` command is pushed by it.
+#[test]
+fn sync_watch_prints_what_arrives_and_pushes_what_is_queued() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    for d in [&a, &b] {
+        ok(crm(d).args(["init", "--key-store", "passphrase"]));
+    }
+    ok(crm(&a).args(["login", &server.url(), "--email", "ann@acme.test"]));
+    ok(crm(&b).args(["login", &server.url(), "--email", "bob@acme.test"]));
+    let mut watch = crm(&a)
+        .args(["sync", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("crm sync --watch");
+    let (lines, heard) = mpsc::channel();
+    let out = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_for = |needle: &str| -> Vec<String> {
+        let mut seen = Vec::new();
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match heard.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    seen.push(line);
+                    if found {
+                        return seen;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("`crm sync --watch` never printed {needle:?}; it printed {seen:?}");
+    };
+    wait_for("watching");
+
+    ok(crm(&b).args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Zoe",
+        "--last-name",
+        "Far",
+    ]));
+    ok(crm(&b).arg("sync"));
+    let printed = wait_for("Zoe Far");
+    assert!(
+        printed.iter().any(|l| l.contains("pulled 1")),
+        "{printed:?}"
+    );
+
+    // Queued on the watching profile by another command: pushed at the
+    // next keep-alive (within 15 s), then B has it.
+    ok(crm(&a).args([
+        "contacts",
+        "add",
+        "--first-name",
+        "Al",
+        "--last-name",
+        "Near",
+    ]));
+    wait_for("pushed 1");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    ok(crm(&b).arg("sync"));
+    assert!(by_name(&contacts(&b), "Al Near").is_some());
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SyncStateDto } from '../bindings';
 import { syncLabel } from './sync-state';
 
-const base: SyncStateDto = { state: 'synced', pending: 0, message: null, last_success: null, retry_in_s: null };
+const base: SyncStateDto = { state: 'synced', pending: 0, set_aside: 0, message: null, last_success: null, retry_in_s: null };
 
 describe('sync state', () => {
   it('says where sync stands in words', () => {
@@ -13,5 +13,7 @@ describe('sync state', () => {
     );
     expect(syncLabel({ ...base, state: 'error', message: 'sign in again' })).toBe('Sync problem: sign in again');
     expect(syncLabel({ ...base, state: 'off' })).toContain('sign in');
+    expect(syncLabel({ ...base, set_aside: 2 })).toBe('Synced — 2 changes refused: see Sync');
+    expect(syncLabel({ ...base, set_aside: 1 })).toBe('Synced — 1 change refused: see Sync');
   });
 });

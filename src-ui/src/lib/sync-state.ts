@@ -17,6 +17,10 @@ export function syncLabel(s: SyncStateDto): string {
     case 'error':
       return `Sync problem: ${s.message ?? 'see the Sync screen'}`;
     default:
-      return 'Synced';
+      return s.set_aside > 0 ? `Synced — ${refused(s.set_aside)}` : 'Synced';
   }
+}
+
+function refused(n: number): string {
+  return n === 1 ? '1 change refused: see Sync' : `${n} changes refused: see Sync`;
 }

@@ -2,10 +2,11 @@
 
 import { useState } from 'preact/hooks';
 import * as api from '../api';
-import type { SyncStatusDto } from '../bindings';
-import { ErrorBox, Field, LoadError, Loading, PageHeader, inputValue } from '../components/ui';
+import type { SetAsideDto, SyncStatusDto } from '../bindings';
+import { ErrorBox, Field, LoadError, Loading, Modal, PageHeader, inputValue } from '../components/ui';
 import { fieldError, toApiError, type ApiError } from '../lib/api-error';
 import { formatInstant } from '../lib/dates';
+import { navigate } from '../state/router';
 import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
 
@@ -18,6 +19,7 @@ export function SyncScreen() {
       <LoadError error={data.error} onRetry={() => void data.reload()} />
       {!s && !data.error && <Loading />}
       {s && (s.server ? <StatusCard status={s} onChanged={() => void data.reload()} /> : <LoginForm onDone={() => void data.reload()} />)}
+      {s && s.quarantined > 0 && <SetAsideCard count={s.quarantined} onChanged={() => void data.reload()} />}
     </div>
   );
 }
@@ -126,5 +128,94 @@ function LoginForm(props: { onDone: () => void }) {
         </button>
       </div>
     </form>
+  );
+}
+
+/**
+ * Changes the server refused, one by one: what they were, the server's
+ * reason, and what can be done: send again (once the cause is fixed, e.g.
+ * the server was upgraded) or give up (asked first: it is never sent).
+ */
+function SetAsideCard(props: { count: number; onChanged: () => void }) {
+  const list = useLoader(() => api.syncSetAside(), [props.count], { live: true });
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [discarding, setDiscarding] = useState<SetAsideDto | null>(null);
+  const act = async (a: SetAsideDto, how: 'retry' | 'discard') => {
+    setBusy(a.op_id);
+    setError(null);
+    try {
+      if (how === 'retry') {
+        await api.syncRetry(a.op_id);
+        pushToast('success', 'It will be sent again at the next sync');
+      } else {
+        await api.syncDiscard(a.op_id);
+        pushToast('success', 'The change was given up');
+      }
+      setDiscarding(null);
+      props.onChanged();
+      void list.reload();
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <section class="card" data-testid="set-aside">
+      <h2>Changes the server refused</h2>
+      <p class="muted">
+        These changes were made on this computer but the server would not take them. They are kept here: send one again once the
+        reason is dealt with, or give it up.
+      </p>
+      <LoadError error={list.error} onRetry={() => void list.reload()} />
+      <ErrorBox error={error} />
+      <ul class="set-aside-list">
+        {(list.data ?? []).map((a) => (
+          <li key={a.op_id} data-testid="set-aside-row" data-id={a.op_id}>
+            <div>
+              <strong>
+                {a.what}
+                {a.name ? `: ${a.name}` : ''}
+              </strong>{' '}
+              <span class="muted small">{formatInstant(a.at)}</span>
+            </div>
+            <div class="small" data-testid="set-aside-reason">
+              {a.reason}
+            </div>
+            {a.fields.length > 0 && <div class="muted small mono">{a.fields.join(' · ')}</div>}
+            <div class="form-actions">
+              {a.contact_id && (
+                <button type="button" class="btn btn-sm btn-ghost" onClick={() => navigate({ name: 'contact', id: a.contact_id ?? '' })}>
+                  Open the contact
+                </button>
+              )}
+              <button type="button" class="btn btn-sm" data-testid="set-aside-retry" disabled={busy !== null} onClick={() => void act(a, 'retry')}>
+                {busy === a.op_id ? 'Working…' : 'Send again'}
+              </button>
+              <button type="button" class="btn btn-sm btn-danger" data-testid="set-aside-discard" disabled={busy !== null} onClick={() => setDiscarding(a)}>
+                Give up
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+      {discarding && (
+        <Modal title="Give up this change?" onClose={() => setDiscarding(null)} testid="discard-dialog">
+          <p>
+            It will never reach the server or your colleagues. The {discarding.what} keeps the value on this computer until someone
+            changes it elsewhere.
+          </p>
+          <div class="form-actions">
+            <button type="button" class="btn" onClick={() => setDiscarding(null)}>
+              Keep it
+            </button>
+            <button type="button" class="btn btn-danger-solid" data-testid="confirm-discard" disabled={busy !== null} onClick={() => void act(discarding, 'discard')}>
+              Give up the change
+            </button>
+          </div>
+        </Modal>
+      )}
+    </section>
   );
 }

@@ -111,14 +111,9 @@ pub async fn push(
     };
     tx.commit().await?;
     drop(spent);
-    if let Some((first, last)) = written.changes {
-        tokio::spawn(crate::notices::announce(
-            st.pool.clone(),
-            dev,
-            first,
-            last,
-            written.evicted,
-        ));
+    if let Some((_, last)) = written.changes {
+        st.notices
+            .announce(&st.pool, &dev, last, written.users, written.scopes);
     }
     metrics::counter!("sync_ops_applied_total").increment(resp.applied.len() as u64);
     metrics::counter!("sync_ops_duplicate_total").increment(resp.duplicates.len() as u64);
@@ -131,14 +126,56 @@ pub async fn push(
 struct Written {
     /// The first and last change numbers it took (`None`: nothing changed).
     changes: Option<(i64, i64)>,
-    /// Users it sent evictions.
-    evicted: HashSet<Uuid>,
+    /// Whose records changed (a contact's owner, the creator of a row
+    /// hanging off no contact), and users it sent evictions.
+    users: HashSet<Uuid>,
+    /// Contacts that rows it wrote hang off, whose owner it did not load:
+    /// the announcement looks them up.
+    scopes: HashSet<Uuid>,
 }
 
 impl Written {
+    /// Whose records the written rows are, by the rule pulls use
+    /// (`pull::AGENT_PAGE`): a row hanging off a contact is its owner's,
+    /// one hanging off none its creator's. Children renumbered because
+    /// their contact changed hands are the contact's, which is written too.
+    fn owners_of(&mut self, written: [&Writes; 2]) {
+        let mut owner_of: HashMap<Uuid, Uuid> = HashMap::new();
+        for w in written {
+            for i in 0..w.id.len() {
+                if w.tbl[i] == "contacts" {
+                    if let Some(owner) = w.owner[i] {
+                        owner_of.insert(w.id[i], owner);
+                    }
+                }
+            }
+        }
+        for w in written {
+            for i in 0..w.id.len() {
+                if w.tbl[i] == "contacts" {
+                    continue;
+                }
+                match w.scope[i] {
+                    None => {
+                        self.users.insert(w.creator[i]);
+                    }
+                    Some(c) => match owner_of.get(&c) {
+                        Some(owner) => {
+                            self.users.insert(*owner);
+                        }
+                        None => {
+                            self.scopes.insert(c);
+                        }
+                    },
+                }
+            }
+        }
+        self.users.extend(owner_of.into_values());
+    }
+
     fn evicted_by(&mut self, evictions: Vec<(Uuid, i64)>) {
         for (user, seq) in evictions {
-            self.evicted.insert(user);
+            self.users.insert(user);
             self.took(seq);
         }
     }
@@ -465,6 +502,7 @@ async fn apply(
     for seq in first.into_iter().chain(last) {
         written.took(seq);
     }
+    written.owners_of([&created, &updated]);
     if rewritten != updated.id.len() as i64 {
         return Err(ServerError::Internal(format!(
             "{} of {} locked rows were rewritten",

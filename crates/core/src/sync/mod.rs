@@ -116,6 +116,9 @@ pub(crate) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&st
 }
 
 mod outbox;
+mod set_aside;
+
+pub use set_aside::SetAside;
 
 impl Store {
     /// This profile's sync state.
@@ -448,6 +451,54 @@ mod tests {
         let st = s.sync_status().expect("status");
         assert_eq!((st.pending, st.quarantined), (1, 1));
         assert_eq!(s.outbox_batch(10).expect("batch")[0].op_id, ops[1].op_id);
+    }
+
+    /// A set-aside change is listed with its reason and values; sent again
+    /// it is queued as it was (same op id, same time, same values); given
+    /// up it is gone. Both leave an audit entry; an unknown id is refused.
+    #[test]
+    fn a_set_aside_change_is_listed_retried_or_discarded() {
+        let (_d, mut s) = store();
+        contacts(&mut s, &["Ann", "Bob"]);
+        let ops = s.outbox_batch(10).expect("batch");
+        s.outbox_quarantine(ops[0].op_id, "unknown_field: preferred_contact_method")
+            .expect("quarantine");
+        s.outbox_quarantine(ops[1].op_id, "not_visible: op 2")
+            .expect("quarantine");
+        let listed = s.set_aside().expect("list");
+        assert_eq!(listed.len(), 2);
+        let first = listed
+            .iter()
+            .find(|a| a.op_id == ops[0].op_id)
+            .expect("listed");
+        assert_eq!(first.table, "contacts");
+        assert_eq!(first.row_id, ops[0].row_id.to_string());
+        assert!(first.reason.contains("preferred_contact_method"));
+        assert_eq!(first.fields.get("first_name"), Some(&Value::from("Ann")));
+
+        s.retry_set_aside(ops[0].op_id).expect("retry");
+        let queued = s.outbox_batch(10).expect("batch");
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].op_id, ops[0].op_id);
+        assert_eq!(queued[0].hlc, ops[0].hlc, "its original time");
+        assert_eq!(queued[0].fields, ops[0].fields);
+        s.discard_set_aside(ops[1].op_id).expect("discard");
+        assert!(s.set_aside().expect("list").is_empty());
+        let st = s.sync_status().expect("status");
+        assert_eq!((st.pending, st.quarantined), (1, 0));
+        let audited: i64 = s
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM audit_log WHERE action IN ('sync.retry', 'sync.discard')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("audit");
+        assert_eq!(audited, 2);
+        assert!(matches!(
+            s.retry_set_aside(ops[1].op_id),
+            Err(CoreError::NotFound { .. })
+        ));
     }
 
     /// The op ids the outbox hands out first.
