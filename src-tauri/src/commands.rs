@@ -196,7 +196,8 @@ pub fn start_auto_sync(app: Arc<App>, handle: tauri::AppHandle) {
 /// (the stream lasts minutes). While the server is away, or nobody is
 /// signed in, it tries again after a pause that doubles up to a minute,
 /// with jitter, so devices that lose the server together do not all come
-/// back at the same moment.
+/// back at the same moment; opening the profile or signing in cuts the
+/// pause short.
 pub fn start_change_listener(app: Arc<App>) {
     use rand::Rng;
     std::thread::spawn(move || {
@@ -214,8 +215,12 @@ pub fn start_change_listener(app: Arc<App>) {
                         tracing::warn!(code = %e.code, "listening for changes failed");
                     }
                     let spread = pause.mul_f64(rand::thread_rng().gen_range(0.0..0.5));
-                    std::thread::sleep(pause + spread);
-                    pause = (pause * 2).min(std::time::Duration::from_secs(60));
+                    pause = if app.pause_listening(pause + spread) {
+                        // Opened or signed in meanwhile: try now.
+                        std::time::Duration::from_secs(1)
+                    } else {
+                        (pause * 2).min(std::time::Duration::from_secs(60))
+                    };
                 }
             }
         }

@@ -48,6 +48,7 @@ impl App {
             s.save_device_token(&dir, &resp.token)?;
             Ok(status_dto(s.sync_status()?))
         })
+        .inspect(|_| self.auto.wake_listener())
     }
 
     /// The changes the server refused, oldest first, with its reasons.
@@ -165,6 +166,22 @@ impl App {
         }
     }
 
+    /// The change listener's pause after a try that failed: until `most`
+    /// has passed, or until the profile is opened or signed in meanwhile
+    /// (then `true`: try again at once).
+    pub fn pause_listening(&self, most: std::time::Duration) -> bool {
+        let Ok(mut st) = self.auto.inner.lock() else {
+            return false;
+        };
+        if !st.listen_now {
+            st = match self.auto.listen_bell.wait_timeout(st, most) {
+                Ok((st, _)) => st,
+                Err(_) => return false,
+            };
+        }
+        std::mem::take(&mut st.listen_now)
+    }
+
     /// How many syncs so far brought something from other devices: when it
     /// moves, screens showing records load them again.
     pub fn arrivals(&self) -> u64 {
@@ -225,6 +242,9 @@ pub(crate) struct AutoSync {
     arrivals: std::sync::atomic::AtomicU64,
     /// Rung when a sync may have become due ([`App::wait_for_sync`]).
     bell: std::sync::Condvar,
+    /// Rung when the change listener should try at once
+    /// ([`App::pause_listening`]).
+    listen_bell: std::sync::Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -235,6 +255,9 @@ struct AutoState {
     heard_at: Option<std::time::Instant>,
     /// The bell rang since the automatic sync last waited for it.
     rung: bool,
+    /// The profile was opened or signed in since the change listener
+    /// last paused.
+    listen_now: bool,
     /// The next sync with nothing to send (`None`: at once, e.g. on start).
     next_periodic: Option<std::time::Instant>,
     /// After a failure: no try before this.
@@ -275,11 +298,21 @@ impl AutoSync {
         self.bell.notify_all();
     }
 
-    /// The profile was (re)opened: sync at once.
+    /// The profile was (re)opened: sync at once, and listen at once.
     pub(crate) fn reset(&self) {
         if let Ok(mut s) = self.inner.lock() {
             *s = AutoState::default();
         }
+        self.wake_listener();
+    }
+
+    /// Signed in, or the profile opened: the change listener tries at
+    /// once instead of after its pause (up to a minute).
+    pub(crate) fn wake_listener(&self) {
+        if let Ok(mut s) = self.inner.lock() {
+            s.listen_now = true;
+        }
+        self.listen_bell.notify_all();
     }
 }
 
@@ -391,5 +424,33 @@ impl App {
                 None
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Opening the profile or signing in cuts the listener's pause short,
+    /// so changes are heard at once, not after up to a minute.
+    #[test]
+    fn the_change_listener_is_woken_when_the_profile_opens() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let app = std::sync::Arc::new(App::new(dir.path().join("profile")));
+        let waiting = {
+            let app = app.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let woke = app.pause_listening(std::time::Duration::from_secs(60));
+                (woke, started.elapsed())
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        app.auto.reset();
+        let (woke, took) = waiting.join().expect("listener");
+        assert!(woke, "told to try at once");
+        assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+        // Nothing new since: a pause runs its course.
+        assert!(!app.pause_listening(std::time::Duration::from_millis(50)));
     }
 }
