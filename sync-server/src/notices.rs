@@ -163,11 +163,6 @@ impl Hub {
     pub fn close(&self) {
         let _ = self.closing.send(true);
     }
-
-    /// Streams open in this process.
-    pub fn streams(&self) -> usize {
-        self.sender.receiver_count()
-    }
 }
 
 async fn listen(pool: &PgPool) -> Result<PgListener, sql::Error> {

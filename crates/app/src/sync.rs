@@ -1,5 +1,6 @@
 //! Sign in to a sync server, sync now, and the sync state.
 
+use crm_core::Store;
 use crm_sync_client::{Connection, Options};
 
 use crate::dto::*;
@@ -57,16 +58,20 @@ impl App {
             let mut out = Vec::new();
             for a in s.set_aside()? {
                 let row = uuid::Uuid::parse_str(&a.row_id).ok();
-                let (what, contact_id) = match a.table.as_str() {
-                    "contacts" => ("contact", row),
-                    "policies" => ("policy", None),
-                    "payments" => ("payment", None),
-                    "activities" => ("task or note", None),
-                    other => (other, None),
+                let what = match a.table.as_str() {
+                    "contacts" => "contact",
+                    "policies" => "policy",
+                    "payments" => "payment",
+                    "activities" => "task or note",
+                    other => other,
                 };
-                let name = contact_id
-                    .and_then(|id| s.contact(id).ok())
-                    .map(|c| c.display_name)
+                // A contact still here gives its name and a page to open.
+                let contact = row
+                    .filter(|_| a.table == "contacts")
+                    .and_then(|id| s.contact(id).ok());
+                let name = contact
+                    .as_ref()
+                    .map(|c| c.display_name.clone())
                     .or_else(|| {
                         a.fields
                             .get("display_name")
@@ -89,9 +94,7 @@ impl App {
                     what: what.to_string(),
                     row_id: a.row_id,
                     name,
-                    contact_id: contact_id
-                        .filter(|id| s.contact(*id).is_ok())
-                        .map(|id| id.to_string()),
+                    contact_id: contact.map(|c| c.id.to_string()),
                     fields,
                     reason: a.reason,
                     at: a.at,
@@ -103,20 +106,23 @@ impl App {
 
     /// Send a refused change again at the next sync (which comes at once).
     pub fn sync_retry(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
-        let id = uuid::Uuid::parse_str(op_id)
-            .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
-        self.write(|s| {
-            s.retry_set_aside(id)?;
-            Ok(status_dto(s.sync_status()?))
-        })
+        self.settle_set_aside(op_id, Store::retry_set_aside)
     }
 
     /// Give up a refused change: it will never be sent.
     pub fn sync_discard(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
+        self.settle_set_aside(op_id, Store::discard_set_aside)
+    }
+
+    fn settle_set_aside(
+        &self,
+        op_id: &str,
+        settle: fn(&mut Store, uuid::Uuid) -> crm_core::Result<()>,
+    ) -> ApiResult<SyncStatusDto> {
         let id = uuid::Uuid::parse_str(op_id)
             .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
         self.write(|s| {
-            s.discard_set_aside(id)?;
+            settle(s, id)?;
             Ok(status_dto(s.sync_status()?))
         })
     }

@@ -111,7 +111,7 @@ pub async fn push(
     };
     tx.commit().await?;
     drop(spent);
-    if let Some((_, last)) = written.changes {
+    if let Some(last) = written.last {
         st.notices
             .announce(&st.pool, &dev, last, written.users, written.scopes);
     }
@@ -124,8 +124,8 @@ pub async fn push(
 /// What a push changed, for the notice announcing it.
 #[derive(Default)]
 struct Written {
-    /// The first and last change numbers it took (`None`: nothing changed).
-    changes: Option<(i64, i64)>,
+    /// The newest change number it took (`None`: nothing changed).
+    last: Option<i64>,
     /// Whose records changed (a contact's owner, the creator of a row
     /// hanging off no contact), and users it sent evictions.
     users: HashSet<Uuid>,
@@ -181,10 +181,7 @@ impl Written {
     }
 
     fn took(&mut self, seq: i64) {
-        self.changes = Some(match self.changes {
-            None => (seq, seq),
-            Some((a, b)) => (a.min(seq), b.max(seq)),
-        });
+        self.last = Some(self.last.map_or(seq, |l| l.max(seq)));
     }
 }
 
@@ -447,7 +444,7 @@ async fn apply(
     // that exists by now was created by a push that ran beside this one
     // (it committed before this one took the lock): start again, merging
     // into it.
-    let (locked, inserted, rewritten, first, last): (i64, i64, i64, Option<i64>, Option<i64>) = sql::query_as(
+    let (locked, inserted, rewritten, last): (i64, i64, i64, Option<i64>) = sql::query_as(
         "WITH lk AS (SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE), \
          ins AS (INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
            SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
@@ -466,7 +463,7 @@ async fn apply(
            RETURNING r.seq), \
          took AS (SELECT seq FROM ins UNION ALL SELECT seq FROM upd UNION ALL SELECT seq FROM bmp) \
          SELECT (SELECT count(*) FROM lk), (SELECT count(*) FROM ins), (SELECT count(*) FROM upd), \
-                (SELECT min(seq) FROM took), (SELECT max(seq) FROM took)",
+                (SELECT max(seq) FROM took)",
     )
     .bind(t)
     .bind(&created.tbl)
@@ -499,7 +496,7 @@ async fn apply(
             "another push created some of these records at the same moment; send the batch again",
         ));
     }
-    for seq in first.into_iter().chain(last) {
+    if let Some(seq) = last {
         written.took(seq);
     }
     written.owners_of([&created, &updated]);
