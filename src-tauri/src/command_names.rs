@@ -12,6 +12,7 @@ pub const COMMANDS: &[&str] = &[
     "meta",
     "contacts_page",
     "contact_detail",
+    "contact_history",
     "contact_create",
     "contact_update",
     "contact_delete",

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crm_app::dto::*;
+use crm_app::history::HistoryEntryDto;
 use crm_app::{ApiError, App};
 use tauri::{AppHandle, Emitter, State};
 
@@ -61,6 +62,7 @@ commands! {
     fn meta() -> Meta = |a| a.meta();
     fn contacts_page(q: ContactQueryArgs) -> ContactPage = |a| a.contacts_page(q);
     fn contact_detail(contact_id: String) -> ContactDetail = |a| a.contact_detail(&contact_id);
+    fn contact_history(contact_id: String) -> Vec<HistoryEntryDto> = |a| a.contact_history(&contact_id);
     fn contact_create(form: ContactForm) -> ContactDto = |a| a.contact_create(form);
     fn contact_update(contact_id: String, form: ContactForm) -> ContactDto = |a| a.contact_update(&contact_id, form);
     fn contact_delete(contact_id: String) -> () = |a| a.contact_delete(&contact_id);
@@ -124,6 +126,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         meta,
         contacts_page,
         contact_detail,
+        contact_history,
         contact_create,
         contact_update,
         contact_delete,

@@ -731,6 +731,33 @@ async fn a_colleagues_changes_appear_in_the_open_window_without_a_click() {
     })
     .await;
 
+    // Open the contact and its history: the colleague's edit is theirs,
+    // named by email and device. Their next edit appears there too, with
+    // no click.
+    app.wait_count("contact-row", 1).await[0]
+        .click()
+        .await
+        .expect("open the contact");
+    app.click("history-toggle").await;
+    app.wait_content("history-item", "puts the city to the colleague", |t| {
+        t.contains("City: set to Whitby") && t.contains("red2@acme.test on red2@acme.test")
+    })
+    .await;
+    mate = tokio::task::spawn_blocking(move || {
+        mate.store
+            .update_contact(id, &[("job_title".into(), "Broker".into())])
+            .expect("edit");
+        mate.sync();
+        mate
+    })
+    .await
+    .expect("colleague");
+    app.wait_content("history-item", "shows the next edit by itself", |t| {
+        t.contains("Job title: set to Broker") && t.contains("red2@acme.test")
+    })
+    .await;
+    app.snap("history-names-the-colleague").await;
+
     // A contact made in the window reaches the colleague by itself.
     app.fill_new_contact("Wendy", "Window", "wendy@example.com")
         .await;

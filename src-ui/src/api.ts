@@ -10,6 +10,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   ActionResult,
   ActivityDto,
+  HistoryEntryDto,
   AiSettingsArgs,
   ArrearsDto,
   ColumnChoice,
@@ -107,6 +108,8 @@ export const meta = () => call<Meta>('meta');
 export const contactsPage = (q: ContactQueryArgs) => call<ContactPage>('contacts_page', { q });
 export const contactDetail = (contactId: string) =>
   call<ContactDetail>('contact_detail', { contact_id: contactId });
+export const contactHistory = (contactId: string) =>
+  call<HistoryEntryDto[]>('contact_history', { contact_id: contactId });
 export const contactCreate = (form: ContactForm) => mutate<ContactDto>('contact_create', { form });
 export const contactUpdate = (contactId: string, form: ContactForm) =>
   mutate<ContactDto>('contact_update', { contact_id: contactId, form });

@@ -574,6 +574,46 @@ occurred_at: string,
  */
 actor: string, };
 
+export type HistoryAction = "created" | "updated" | "deleted" | "evicted";
+
+export type FieldChangeDto = { 
+/**
+ * The field's name (`custom.<key>` for a custom field).
+ */
+field: string, 
+/**
+ * How people see its name.
+ */
+label: string, 
+/**
+ * The value before, in words; `None` when it was empty.
+ */
+before: string | null, 
+/**
+ * The value after, in words; `None` when it was emptied.
+ */
+after: string | null, };
+
+export type HistoryEntryDto = { 
+/**
+ * When (RFC 3339).
+ */
+at: string, 
+/**
+ * Who, in words: "you", "you on Laptop 2", "sam@agency.test on Front
+ * desk PC", "plugin acme.x", "import", or "another device" when the
+ * server did not say.
+ */
+who: string, 
+/**
+ * What happened.
+ */
+action: HistoryAction, 
+/**
+ * The fields it set or changed.
+ */
+changes: Array<FieldChangeDto>, };
+
 export type PluginActionDto = { 
 /**
  * Plugin id.

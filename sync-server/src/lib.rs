@@ -164,6 +164,7 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::wire::PullResponse,
         crm_protocol::wire::RowState,
         crm_protocol::wire::Eviction,
+        crm_protocol::wire::Writer,
         crm_protocol::wire::ApiError
     ))
 )]

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use crm_protocol::wire::{Eviction, PullQuery, PullResponse};
+use crm_protocol::wire::{Eviction, PullQuery, PullResponse, Writer};
 use uuid::Uuid;
 
 use crate::sql;
@@ -159,6 +159,7 @@ pub async fn pull(
     let mut body = String::with_capacity(items.len() * 1024 + 64);
     let mut evictions = Vec::new();
     let mut n_rows = 0u64;
+    let mut nodes = std::collections::BTreeSet::new();
     body.push_str("{\"rows\":[");
     for (_, item) in items {
         match item {
@@ -167,6 +168,7 @@ pub async fn pull(
                     body.push(',');
                 }
                 n_rows += 1;
+                nodes_of(&clocks, &mut nodes);
                 let table = serde_json::to_string(&tbl)
                     .map_err(|e| ServerError::Internal(e.to_string()))?;
                 let _ = write!(
@@ -179,9 +181,12 @@ pub async fn pull(
     }
     let evictions =
         serde_json::to_string(&evictions).map_err(|e| ServerError::Internal(e.to_string()))?;
+    let writers = writers(&mut tx, t, nodes).await?;
+    let writers =
+        serde_json::to_string(&writers).map_err(|e| ServerError::Internal(e.to_string()))?;
     let _ = write!(
         body,
-        "],\"evictions\":{evictions},\"cursor\":{cursor},\"more\":{more}}}"
+        "],\"evictions\":{evictions},\"cursor\":{cursor},\"more\":{more},\"writers\":{writers}}}"
     );
     sql::query(
         "UPDATE devices SET cursor = $3, last_seen = now() WHERE tenant_id = $1 AND id = $2",
@@ -194,4 +199,81 @@ pub async fn pull(
     tx.commit().await?;
     metrics::counter!("sync_pull_rows_total").increment(n_rows);
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The devices whose stamps are in a row's stored clocks (the compact
+/// wire form, `{"field": "<millis>.<counter>.<node>"}`): each wrote one of
+/// its fields as it is now.
+fn nodes_of(clocks: &str, into: &mut std::collections::BTreeSet<Uuid>) {
+    let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<&str, &str>>(clocks) else {
+        return;
+    };
+    for stamp in map.values() {
+        if let Some(node) = stamp
+            .rsplit_once('.')
+            .and_then(|(_, n)| Uuid::parse_str(n).ok())
+        {
+            if !node.is_nil() {
+                into.insert(node);
+            }
+        }
+    }
+}
+
+/// The devices among `nodes` with their users: who wrote the page's rows.
+async fn writers(
+    tx: &mut sql::Transaction<'_, sql::Postgres>,
+    tenant: Uuid,
+    nodes: std::collections::BTreeSet<Uuid>,
+) -> ApiResult<Vec<Writer>> {
+    if nodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nodes: Vec<Uuid> = nodes.into_iter().collect();
+    let found: Vec<(Uuid, String, Uuid, String)> = sql::query_as(
+        "SELECT d.id, d.name, u.id, u.email FROM devices d \
+         JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id \
+         WHERE d.tenant_id = $1 AND d.id = ANY($2) ORDER BY d.id",
+    )
+    .bind(tenant)
+    .bind(&nodes)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(device_id, device_name, user_id, user_email)| Writer {
+            device_id,
+            device_name,
+            user_id,
+            user_email,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nodes_of;
+
+    #[test]
+    fn every_stamp_names_a_writer() {
+        let a = "00000000000000aa.00000000.0000000000000000000000000000000a";
+        let b = "00000000000000ab.00000000.0000000000000000000000000000000b";
+        let zero = "0000000000000000.00000000.00000000000000000000000000000000";
+        let mut got = std::collections::BTreeSet::new();
+        nodes_of(
+            &format!(r#"{{"_":"{a}","city":"{b}","x":"{zero}"}}"#),
+            &mut got,
+        );
+        let got: Vec<String> = got.iter().map(|u| u.simple().to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "0000000000000000000000000000000a",
+                "0000000000000000000000000000000b"
+            ]
+        );
+        let mut none = std::collections::BTreeSet::new();
+        nodes_of("not json", &mut none);
+        assert!(none.is_empty());
+    }
 }

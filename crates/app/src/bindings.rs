@@ -6,6 +6,7 @@
 use ts_rs::TS;
 
 use crate::dto::*;
+use crate::history::*;
 use crate::{ApiError, ErrorCode};
 
 macro_rules! decls {
@@ -42,6 +43,9 @@ pub fn typescript() -> String {
         TaskForm,
         TaskView,
         ActivityDto,
+        HistoryAction,
+        FieldChangeDto,
+        HistoryEntryDto,
         PluginActionDto,
         PluginPanel,
         ContactDetail,

@@ -105,42 +105,19 @@ pub(crate) fn task(t: &crm_core::Task, contact_name: Option<String>, today: &str
     }
 }
 
-/// Who wrote a timeline entry, in words.
-pub(crate) fn actor_words(actor_json: &str, me: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(actor_json).unwrap_or_default();
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    match v.get("kind").and_then(|k| k.as_str()) {
-        Some("user") if field("user") == me => "you".into(),
-        Some("user") => field("user"),
-        Some("plugin") => format!("plugin {}", field("plugin")),
-        Some("import") => "import".into(),
-        Some("sync") => "another device".into(),
-        _ => "system".into(),
-    }
-}
-
-pub(crate) fn activity(a: &crm_core::Activity, me: &str) -> ActivityDto {
-    ActivityDto {
+/// A timeline entry; its author in words, as a history names them
+/// (a colleague by email when a pull has named them).
+pub(crate) fn activity(
+    a: &crm_core::Activity,
+    me: &str,
+    s: &crm_core::Store,
+) -> Result<ActivityDto, ApiError> {
+    let actor: serde_json::Value = serde_json::from_str(&a.actor).unwrap_or_default();
+    Ok(ActivityDto {
         id: a.id.to_string(),
         kind: tag(&a.kind),
         body: a.body.clone(),
         occurred_at: a.occurred_at.clone(),
-        actor: actor_words(&a.actor, me),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn actors_read_as_words() {
-        assert_eq!(actor_words(r#"{"kind":"user","user":"u1"}"#, "u1"), "you");
-        assert_eq!(actor_words(r#"{"kind":"user","user":"u2"}"#, "u1"), "u2");
-        assert_eq!(
-            actor_words(r#"{"kind":"plugin","plugin":"local.x","user":"u1"}"#, "u1"),
-            "plugin local.x"
-        );
-        assert_eq!(actor_words("not json", "u1"), "system");
-    }
+        actor: crate::history::who(&actor, me, s)?,
+    })
 }

@@ -26,6 +26,7 @@ pub mod bindings;
 mod convert;
 pub mod dto;
 mod error;
+pub mod history;
 mod import;
 mod plugins;
 mod records;

@@ -195,8 +195,8 @@ impl App {
                 timeline: timeline
                     .rows
                     .iter()
-                    .map(|a| convert::activity(a, &me))
-                    .collect(),
+                    .map(|a| convert::activity(a, &me, s))
+                    .collect::<ApiResult<_>>()?,
                 actions: Vec::new(),
                 panels: Vec::new(),
             })
@@ -274,7 +274,8 @@ impl App {
             })?;
         self.write(|s| {
             let me = s.identity().user_id.clone();
-            Ok(convert::activity(&s.log_activity(cid, k, text)?, &me))
+            let made = s.log_activity(cid, k, text)?;
+            convert::activity(&made, &me, s)
         })
     }
 

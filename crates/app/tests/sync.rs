@@ -284,3 +284,102 @@ fn a_refused_change_is_shown_sent_again_or_given_up() {
         Err(crm_app::ErrorCode::NotFound)
     ));
 }
+
+/// A contact's history says who changed it: a colleague by email and the
+/// device they used, the same person on another device as "you on …",
+/// and this device's own changes as "you", each with the fields it
+/// changed, before and after.
+#[test]
+fn a_contacts_history_names_the_colleague_and_device_behind_each_change() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("sam@acme.test", Role::Agent, Some("north")),
+                ("kim@acme.test", Role::Agent, Some("north")),
+            ],
+        )
+        .expect("tenant");
+    let dir = tempfile::tempdir().expect("tmp");
+    let sam = signed_in(&server, dir.path(), "sam@acme.test");
+    let kim = signed_in(&server, dir.path(), "kim@acme.test");
+    let kim_again = App::new(dir.path().join("kim-laptop"));
+    kim_again
+        .profile_create(Some(PASS.into()), "GB")
+        .expect("profile");
+    kim_again
+        .sync_login(LoginArgs {
+            server: server.url(),
+            email: "kim@acme.test".into(),
+            password: PASSWORD.into(),
+        })
+        .expect("sign in");
+
+    let ann = sam
+        .contact_create(form("Ann", "ann@example.com"))
+        .expect("contact")
+        .id;
+    sam.contact_update(&ann, only("city", "York"))
+        .expect("edit");
+    sam.sync_now().expect("sync");
+    kim.sync_now().expect("sync");
+    kim.contact_update(&ann, only("city", "Leeds"))
+        .expect("edit");
+    kim.sync_now().expect("sync");
+    kim_again.sync_now().expect("sync");
+    kim_again
+        .contact_update(&ann, only("job_title", "Broker"))
+        .expect("edit");
+    kim_again.sync_now().expect("sync");
+    sam.sync_now().expect("sync");
+    kim.sync_now().expect("sync");
+
+    let device = crm_sync_client::device_name();
+    let at_sam = sam.contact_history(&ann).expect("history");
+    let whos: Vec<&str> = at_sam.iter().map(|e| e.who.as_str()).collect();
+    assert_eq!(
+        whos,
+        [
+            format!("kim@acme.test on {device}").as_str(),
+            format!("kim@acme.test on {device}").as_str(),
+            "you",
+            "you"
+        ],
+        "newest first: {at_sam:?}"
+    );
+    let leeds = &at_sam[1];
+    assert_eq!(leeds.action, crm_app::history::HistoryAction::Updated);
+    assert_eq!(leeds.changes.len(), 1, "{leeds:?}");
+    let city = &leeds.changes[0];
+    assert_eq!(
+        (
+            city.label.as_str(),
+            city.before.as_deref(),
+            city.after.as_deref()
+        ),
+        ("City", Some("York"), Some("Leeds"))
+    );
+    assert_eq!(at_sam[0].changes[0].label, "Job title");
+    assert_eq!(at_sam[3].action, crm_app::history::HistoryAction::Created);
+    assert!(at_sam[3]
+        .changes
+        .iter()
+        .any(|c| c.field == "first_name" && c.after.as_deref() == Some("Ann")));
+
+    // Kim's first device: their own edit is "you", the laptop's is
+    // "you on …", Sam's are Sam's.
+    let at_kim = kim.contact_history(&ann).expect("history");
+    let whos: Vec<&str> = at_kim.iter().map(|e| e.who.as_str()).collect();
+    assert_eq!(
+        whos,
+        [
+            format!("you on {device}").as_str(),
+            "you",
+            format!("sam@acme.test on {device}").as_str(),
+        ],
+        "Sam's creation and first edit arrived here as one row: {at_kim:?}"
+    );
+    // Another contact's id, or none at all, is refused plainly.
+    assert!(sam.contact_history("not an id").is_err());
+}

@@ -223,6 +223,10 @@ pub const MIGRATIONS: &[&str] = &[
         "UPDATE sync_outbox SET row_count = CAST(substr(row_id, 2) AS INTEGER), row_id = '' \
          WHERE row_id LIKE '*%';\n",
     ),
+    // 12: who wrote what a pull brought (`sync::writers`): the devices a
+    // page named and their users. Local-only.
+    "CREATE TABLE sync_writers (device_id TEXT PRIMARY KEY NOT NULL, device_name TEXT NOT NULL, \
+     user_id TEXT NOT NULL, user_email TEXT NOT NULL, seen_at TEXT NOT NULL) STRICT;\n",
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -241,6 +245,7 @@ const UNDO: &[(i64, &str)] = &[
         "DROP INDEX audit_bulk; ALTER TABLE audit_log DROP COLUMN first_row; \
          ALTER TABLE audit_log DROP COLUMN last_row; ALTER TABLE sync_outbox DROP COLUMN row_count;",
     ),
+    (12, "DROP TABLE sync_writers;"),
 ];
 
 /// Undo every migration from 8 on that is later than `version`, newest

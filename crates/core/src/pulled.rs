@@ -10,7 +10,7 @@
 //! soon as what it was waiting for arrives (or after an update that knows
 //! its type). The cursor moves on; nothing pulled is lost.
 
-use crm_protocol::wire::{Eviction, RowState};
+use crm_protocol::wire::{Eviction, PullResponse, RowState};
 use crm_protocol::Hlc;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -84,11 +84,25 @@ impl Store {
         evictions: &[Eviction],
         cursor: i64,
     ) -> Result<ApplyReport> {
+        self.apply_page(&PullResponse {
+            rows: rows.to_vec(),
+            evictions: evictions.to_vec(),
+            cursor,
+            more: false,
+            writers: Vec::new(),
+        })
+    }
+
+    /// [`Store::apply_remote`] for a whole page as pulled, keeping the
+    /// writers it names (see `sync::writers`) in the same transaction.
+    pub fn apply_page(&mut self, page: &PullResponse) -> Result<ApplyReport> {
+        let (rows, evictions, cursor) = (&page.rows, &page.evictions, page.cursor);
         let mut tx = self.write(Actor::Sync {
             device: Uuid::nil(),
         })?;
         let mut report = ApplyReport::default();
         let now = now_text();
+        crate::sync::writers::remember(tx.conn(), &page.writers, &now)?;
         for ev in evictions {
             evict(&mut tx, ev, &now, &mut report)?;
         }
@@ -338,13 +352,22 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
     } else {
         Action::Updated
     };
-    tx.audit(
-        table.name(),
-        &id,
-        action.as_str(),
-        &Value::Object(changes).to_string(),
-        now,
-    )?;
+    // One entry per device that wrote them (a page brings a row's state:
+    // edits two people made since the last pull arrive together, and each
+    // must still be put down to whoever made it), older writers first.
+    for (device, part) in by_writer(changes, &row_clocks) {
+        tx.set_actor(Actor::Sync { device });
+        tx.audit(
+            table.name(),
+            &id,
+            action.as_str(),
+            &Value::Object(part).to_string(),
+            now,
+        )?;
+    }
+    tx.set_actor(Actor::Sync {
+        device: newest.node,
+    });
     if deleted_now {
         tx.announce(table, row.row_id, Action::Deleted, &["deleted"]);
     } else if !local_deleted {
@@ -352,6 +375,44 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
         tx.announce(table, row.row_id, Action::Updated, &names);
     }
     Ok(Ok(Merged::Changed))
+}
+
+/// Split a merged row's `{field: [old, new]}` changes by the device whose
+/// stamp set each field (a map field: its newest entry's), oldest writer
+/// first.
+fn by_writer(
+    changes: Map<String, Value>,
+    clocks: &std::collections::BTreeMap<String, Hlc>,
+) -> Vec<(Uuid, Map<String, Value>)> {
+    let stamp = |field: &str| {
+        let prefix = format!("{field}.");
+        clocks
+            .iter()
+            .filter(|(k, _)| *k == field || k.starts_with(&prefix))
+            .map(|(_, c)| *c)
+            .max()
+            .unwrap_or(Hlc::ZERO)
+    };
+    let mut groups: Vec<(Hlc, Uuid, Map<String, Value>)> = Vec::new();
+    for (field, change) in changes {
+        let at = stamp(&field);
+        match groups.iter_mut().find(|(_, node, _)| *node == at.node) {
+            Some((newest, _, part)) => {
+                *newest = (*newest).max(at);
+                part.insert(field, change);
+            }
+            None => {
+                let mut part = Map::new();
+                part.insert(field, change);
+                groups.push((at, at.node, part));
+            }
+        }
+    }
+    groups.sort_by_key(|(at, _, _)| *at);
+    groups
+        .into_iter()
+        .map(|(_, node, part)| (node, part))
+        .collect()
 }
 
 /// Whether `name` is a map field of `table` or one of its entries' clocks

@@ -117,6 +117,25 @@ pub struct PullResponse {
     pub cursor: i64,
     /// True when more changes are waiting: pull again at once.
     pub more: bool,
+    /// Who last wrote the rows of this page: each device whose stamp is
+    /// the newest on one of them, with its user, so a device can say who
+    /// changed a record. Absent from servers before it was added.
+    #[serde(default)]
+    pub writers: Vec<Writer>,
+}
+
+/// A device that wrote rows a pull returns, and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Writer {
+    /// The device (the node of its clock stamps).
+    pub device_id: Uuid,
+    /// The name it was registered under at sign-in.
+    pub device_name: String,
+    /// Its user.
+    pub user_id: Uuid,
+    /// Its user's email.
+    pub user_email: String,
 }
 
 /// An error answer: a stable `code` for programs and a `message` for people.

@@ -337,7 +337,7 @@ fn run(store: &mut Store, conn: &Connection, token: &str) -> Result<Report, Sync
         let rx = rx;
         for page in rx.iter() {
             let page = page?;
-            let applied = store.apply_remote(&page.rows, &page.evictions, page.cursor)?;
+            let applied = store.apply_page(&page)?;
             report.pulled += applied.changed;
             report.evicted += applied.evicted;
             report.held += applied.held;

@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import * as api from '../api';
 import type { ContactDetail, ContactDto, PaymentDto, PolicyDto, TaskDto } from '../bindings';
 import { PluginActionButtons, PluginPanelView } from '../components/plugin-ui';
+import { HistoryCard } from './contact-history';
 import { Badge, EmptyState, ErrorBox, Field, LoadError, Loading, Options, inputValue, words } from '../components/ui';
 import { fieldError, toApiError, type ApiError } from '../lib/api-error';
 import { ADDRESS_DETAILS } from '../lib/contact-form';
@@ -48,6 +49,7 @@ export function ContactScreen(props: { id: string }) {
         <div class="stack">
           <PoliciesCard detail={d} onChanged={reload} />
           <TimelineCard detail={d} onChanged={reload} />
+          <HistoryCard contactId={d.contact.id} version={d} />
         </div>
         <div class="stack">
           <section class="card card-tight" aria-label="Arrears">

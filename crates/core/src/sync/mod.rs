@@ -117,6 +117,7 @@ pub(crate) fn set_meta(conn: &rusqlite::Connection, key: &str, value: Option<&st
 
 mod outbox;
 mod set_aside;
+pub(crate) mod writers;
 
 pub use set_aside::SetAside;
 

@@ -1,0 +1,271 @@
+//! A contact's history: every change to it from the audit trail, newest
+//! first, each saying who made it in words. A change that came from
+//! another device names that device and its user as the server reported
+//! them ("sam@agency.test on Front desk PC"), so a surprising value has an
+//! explanation.
+
+use crm_core::Store;
+use serde::Serialize;
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::convert::id;
+use crate::{ApiResult, App};
+
+/// Most entries one history shows (the newest).
+pub const HISTORY_LIMIT: usize = 500;
+
+/// What a history entry did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAction {
+    /// The record was made.
+    Created,
+    /// Some of its fields changed.
+    Updated,
+    /// It was deleted.
+    Deleted,
+    /// It left this device (given to someone this user does not work with).
+    Evicted,
+}
+
+/// One field a history entry changed.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+pub struct FieldChangeDto {
+    /// The field's name (`custom.<key>` for a custom field).
+    pub field: String,
+    /// How people see its name.
+    pub label: String,
+    /// The value before, in words; `None` when it was empty.
+    pub before: Option<String>,
+    /// The value after, in words; `None` when it was emptied.
+    pub after: Option<String>,
+}
+
+/// One change to a record.
+#[derive(Clone, Debug, PartialEq, Serialize, TS)]
+pub struct HistoryEntryDto {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who, in words: "you", "you on Laptop 2", "sam@agency.test on Front
+    /// desk PC", "plugin acme.x", "import", or "another device" when the
+    /// server did not say.
+    pub who: String,
+    /// What happened.
+    pub action: HistoryAction,
+    /// The fields it set or changed.
+    pub changes: Vec<FieldChangeDto>,
+}
+
+impl App {
+    /// The changes to a contact, newest first (at most [`HISTORY_LIMIT`]).
+    pub fn contact_history(&self, contact_id: &str) -> ApiResult<Vec<HistoryEntryDto>> {
+        let cid = id("contact", contact_id)?;
+        self.read(|s| {
+            s.contact(cid)?;
+            let me = s.identity().user_id.clone();
+            let mut out = Vec::new();
+            for e in s.audit_for(cid)?.into_iter().rev().take(HISTORY_LIMIT) {
+                let action = match e.action.as_str() {
+                    "created" => HistoryAction::Created,
+                    "deleted" => HistoryAction::Deleted,
+                    "evicted" => HistoryAction::Evicted,
+                    _ => HistoryAction::Updated,
+                };
+                out.push(HistoryEntryDto {
+                    at: e.at,
+                    who: who(&e.actor, &me, s)?,
+                    action,
+                    changes: field_changes(action, &e.changes),
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Who made a change, in words (see [`HistoryEntryDto::who`]); `me` is
+/// this profile's user id.
+pub(crate) fn who(actor: &Value, me: &str, s: &Store) -> ApiResult<String> {
+    let field = |k: &str| actor.get(k).and_then(Value::as_str).unwrap_or("");
+    let person = |user: &str| -> ApiResult<String> {
+        if user == me {
+            return Ok("you".into());
+        }
+        Ok(s.user_email(user)?.unwrap_or_else(|| user.to_string()))
+    };
+    Ok(match actor.get("kind").and_then(Value::as_str) {
+        Some("user") => person(field("user"))?,
+        Some("plugin") => format!("plugin {}", field("plugin")),
+        Some("import") => "import".into(),
+        Some("sync") => {
+            let device = uuid::Uuid::parse_str(field("device")).ok();
+            match device.map(|d| s.writer(d)).transpose()?.flatten() {
+                Some(w) => format!("{} on {}", person(&w.user_id.to_string())?, w.device_name),
+                None => "another device".into(),
+            }
+        }
+        _ => "system".into(),
+    })
+}
+
+/// The fields an entry set (a creation: `{field: value}`) or changed (an
+/// update: `{field: [old, new]}`), each custom field on its own, in the
+/// order the schema lists them. Values nobody sees (clocks, internal ids)
+/// are left out.
+fn field_changes(action: HistoryAction, changes: &Value) -> Vec<FieldChangeDto> {
+    let Some(map) = changes.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, change) in map {
+        if HIDDEN.contains(&name.as_str()) {
+            continue;
+        }
+        let (before, after) = match (action, change) {
+            (HistoryAction::Created, v) => (&Value::Null, v),
+            (_, Value::Array(pair)) if pair.len() == 2 => (&pair[0], &pair[1]),
+            (_, v) => (&Value::Null, v),
+        };
+        if name == "custom" {
+            custom_changes(before, after, &mut out);
+            continue;
+        }
+        let (before, after) = (words(before), words(after));
+        if before == after {
+            continue;
+        }
+        out.push(FieldChangeDto {
+            field: name.clone(),
+            label: label(name),
+            before,
+            after,
+        });
+    }
+    let order = |f: &str| {
+        let base = f.split_once('.').map_or(f, |(b, _)| b);
+        crm_protocol::schema::CONTACTS
+            .fields
+            .iter()
+            .position(|x| x.name == base)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by_key(|c| order(&c.field));
+    out
+}
+
+/// Fields kept for the machinery, not for people.
+const HIDDEN: &[&str] = &[
+    "id",
+    "tenant_id",
+    "clocks",
+    "created_at",
+    "updated_at",
+    // Worked out from the names, which are listed.
+    "display_name",
+];
+
+/// Each custom field whose value differs between two maps.
+fn custom_changes(before: &Value, after: &Value, out: &mut Vec<FieldChangeDto>) {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let (was, now) = (
+            words(b.get(key).unwrap_or(&Value::Null)),
+            words(a.get(key).unwrap_or(&Value::Null)),
+        );
+        if was != now {
+            out.push(FieldChangeDto {
+                field: format!("custom.{key}"),
+                label: humane(key),
+                before: was,
+                after: now,
+            });
+        }
+    }
+}
+
+/// A field's label: a detail's declared one, else its name in words.
+fn label(name: &str) -> String {
+    crm_protocol::schema::CONTACTS
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .and_then(|f| f.label)
+        .map_or_else(|| humane(name), str::to_string)
+}
+
+/// `date_of_birth` -> "Date of birth".
+fn humane(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
+}
+
+/// A stored value in words: lists joined by commas; `None` when empty.
+fn words(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::Null => return None,
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(words)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(m) if m.is_empty() => return None,
+        other => other.to_string(),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_update_lists_each_changed_field_and_custom_key_in_words() {
+        let changes = json!({
+            "city": ["York", "Leeds"],
+            "tags": [["a"], ["a", "b"]],
+            "custom": [{"score": "1", "tier": "gold"}, {"score": "2", "tier": "gold"}],
+            "updated_at": ["x", "y"],
+            "job_title": [null, "Broker"],
+        });
+        let got = field_changes(HistoryAction::Updated, &changes);
+        let names: Vec<&str> = got.iter().map(|c| c.field.as_str()).collect();
+        assert!(names.contains(&"city") && names.contains(&"custom.score"));
+        assert!(!names.contains(&"custom.tier"), "unchanged key left out");
+        assert!(!names.contains(&"updated_at"));
+        let city = got.iter().find(|c| c.field == "city").expect("city");
+        assert_eq!(
+            (city.before.as_deref(), city.after.as_deref()),
+            (Some("York"), Some("Leeds"))
+        );
+        let tags = got.iter().find(|c| c.field == "tags").expect("tags");
+        assert_eq!(tags.after.as_deref(), Some("a, b"));
+        let job = got.iter().find(|c| c.field == "job_title").expect("job");
+        assert_eq!(
+            (job.label.as_str(), job.before.as_deref()),
+            ("Job title", None)
+        );
+    }
+
+    #[test]
+    fn a_creation_lists_the_fields_it_set() {
+        let got = field_changes(
+            HistoryAction::Created,
+            &json!({"first_name": "Ann", "last_name": null, "emails": []}),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].label, "First name");
+        assert_eq!(got[0].after.as_deref(), Some("Ann"));
+    }
+}
