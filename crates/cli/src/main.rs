@@ -301,7 +301,19 @@ fn run(cli: Cli) -> Result<Profile> {
         Cmd::Audit { id } => {
             let store = profile.store()?;
             for a in store.audit_for(parse_id("record", &id)?)? {
-                println!("{}  {}  {}  {}", a.at, a.action, a.actor, a.changes);
+                // A pulled change: say whose device it came from, when a
+                // pull has named it.
+                let writer = a
+                    .actor
+                    .get("device")
+                    .and_then(|d| d.as_str())
+                    .and_then(|d| d.parse().ok())
+                    .map(|d| store.writer(d))
+                    .transpose()?
+                    .flatten()
+                    .map(|w| format!(" ({} on {})", w.user_email, w.device_name))
+                    .unwrap_or_default();
+                println!("{}  {}  {}{writer}  {}", a.at, a.action, a.actor, a.changes);
             }
         }
     }

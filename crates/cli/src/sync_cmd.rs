@@ -40,6 +40,23 @@ enum SyncSub {
         #[arg(long)]
         json: bool,
     },
+    /// The changes the server refused, with its reasons and their values.
+    SetAside {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a refused change again at the next sync (once what the
+    /// server objected to is put right).
+    Retry {
+        /// The change's id, as `crm sync set-aside` lists it.
+        op_id: String,
+    },
+    /// Give a refused change up for good (audited).
+    Discard {
+        /// The change's id, as `crm sync set-aside` lists it.
+        op_id: String,
+    },
 }
 
 /// The password: `CRM_SYNC_PASSWORD` (tests, scripts), else a prompt.
@@ -92,6 +109,20 @@ pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
 
 /// Push, pull, or show the state.
 pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
+    match args.cmd {
+        Some(SyncSub::SetAside { json }) => return list_set_aside(&store, json),
+        Some(SyncSub::Retry { op_id }) => {
+            store.retry_set_aside(op_id_arg(&op_id)?)?;
+            println!("{op_id} will be sent again at the next sync");
+            return Ok(());
+        }
+        Some(SyncSub::Discard { op_id }) => {
+            store.discard_set_aside(op_id_arg(&op_id)?)?;
+            println!("{op_id} given up; it will not be sent");
+            return Ok(());
+        }
+        _ => {}
+    }
     if let Some(SyncSub::Status { json }) = args.cmd {
         let s = store.sync_status()?;
         if json {
@@ -237,4 +268,46 @@ fn say_arrived(store: &Store, r: &crm_sync_client::Report) {
         println!("  and {} more", r.pulled - r.arrived.len());
     }
     let _ = std::io::stdout().flush();
+}
+
+fn op_id_arg(raw: &str) -> Result<uuid::Uuid> {
+    crm_core::parse_id("change", raw.trim())
+        .map_err(|_| anyhow::anyhow!("{raw:?} is not a change id; `crm sync set-aside` lists them"))
+}
+
+/// `crm sync set-aside`: each refused change, oldest first.
+fn list_set_aside(store: &Store, json: bool) -> Result<()> {
+    let list = store.set_aside()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no changes set aside: the server took everything sent");
+        return Ok(());
+    }
+    for c in &list {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect();
+        println!(
+            "{}  {} {}  set aside {}\n  refused: {}\n  values:  {}",
+            c.op_id,
+            c.table,
+            c.row_id,
+            c.at,
+            crm_plugins::text::neutralise(&c.reason),
+            crm_plugins::text::neutralise(&fields.join(", "))
+        );
+    }
+    println!(
+        "{} set aside: `crm sync retry <id>` sends one again, `crm sync discard <id>` gives it up",
+        list.len()
+    );
+    Ok(())
 }

@@ -162,8 +162,8 @@ fn two_profiles_converge_through_the_server_and_survive_it_going_away() {
     assert!(status["last_success"].is_string());
     let audit = ok(crm(&b).args(["audit", &id]));
     assert!(
-        audit.contains("sync"),
-        "pulled changes are audited as sync: {audit}"
+        audit.contains("sync") && audit.contains("(ann@acme.test on "),
+        "pulled changes are audited as sync, naming who made them: {audit}"
     );
 
     // Concurrent edits of different fields both survive.
@@ -483,4 +483,80 @@ fn sync_watch_prints_what_arrives_and_pushes_what_is_queued() {
     let _ = watch.wait();
     ok(crm(&b).arg("sync"));
     assert!(by_name(&contacts(&b), "Al Near").is_some());
+}
+
+/// A change the server refuses is listed by `crm sync set-aside` with the
+/// server's reason and its values; `crm sync retry` sends it again once
+/// the cause is put right, `crm sync discard` gives it up for good.
+#[test]
+fn refused_changes_are_listed_sent_again_or_given_up_from_the_cli() {
+    let server = Server::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (cal, ann) = (tmp.path().join("cal"), tmp.path().join("ann"));
+    for (dir, email) in [(&cal, "cal@acme.test"), (&ann, "ann@acme.test")] {
+        ok(crm(dir).args(["init", "--key-store", "passphrase"]));
+        ok(crm(dir).args(["login", &server.url(), "--email", email]));
+    }
+    ok(crm(&cal).args(["contacts", "add", "--first-name", "Dora"]));
+    ok(crm(&cal).arg("sync"));
+    ok(crm(&ann).arg("sync"));
+    let id = by_name(&contacts(&ann), "Dora").expect("ann has dora")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let give = |owner: &str| {
+        ok(crm(&ann).args(["contacts", "edit", &id, "--set", &format!("owner={owner}")]));
+        ok(crm(&ann).arg("sync"));
+    };
+
+    // Given to Bob; Cal edits her before hearing of it.
+    give("bob@acme.test");
+    ok(crm(&cal).args(["contacts", "edit", &id, "--set", "city=York"]));
+    ok(crm(&cal).arg("sync"));
+    let listed = json(crm(&cal).args(["sync", "set-aside", "--json"]));
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["row_id"], id.as_str());
+    assert_eq!(listed[0]["fields"]["city"], "York");
+    let op = listed[0]["op_id"].as_str().expect("op id").to_string();
+    let text = ok(crm(&cal).args(["sync", "set-aside"]));
+    assert!(
+        text.contains(&op) && text.contains("refused:") && text.contains("city: York"),
+        "{text}"
+    );
+
+    // Back to Cal: sent again, it lands.
+    give("cal@acme.test");
+    ok(crm(&cal).arg("sync"));
+    let said = ok(crm(&cal).args(["sync", "retry", &op]));
+    assert!(said.contains("sent again"), "{said}");
+    ok(crm(&cal).arg("sync"));
+    assert!(json(crm(&cal).args(["sync", "set-aside", "--json"]))
+        .as_array()
+        .is_some_and(|l| l.is_empty()));
+    ok(crm(&ann).arg("sync"));
+    assert_eq!(
+        by_name(&contacts(&ann), "Dora").expect("dora")["city"],
+        "York"
+    );
+
+    // Refused again, then given up: gone, nothing sent, and said plainly
+    // when named again.
+    give("bob@acme.test");
+    ok(crm(&cal).args(["contacts", "edit", &id, "--set", "city=Hull"]));
+    ok(crm(&cal).arg("sync"));
+    let op = json(crm(&cal).args(["sync", "set-aside", "--json"]))[0]["op_id"]
+        .as_str()
+        .expect("op id")
+        .to_string();
+    ok(crm(&cal).args(["sync", "discard", &op]));
+    let status = json(crm(&cal).args(["sync", "status", "--json"]));
+    assert_eq!(
+        (status["quarantined"].as_i64(), status["pending"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let again = run(crm(&cal).args(["sync", "discard", &op]));
+    assert!(!again.status.success());
+    let bad = run(crm(&cal).args(["sync", "retry", "not-an-id"]));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("crm sync set-aside"));
 }
