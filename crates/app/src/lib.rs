@@ -49,6 +49,10 @@ pub(crate) const IMPORT_CACHE_MIB: u32 = 64;
 struct Session {
     rt: Runtime,
     reader: Mutex<Store>,
+    /// The sync's own connection (`App::sync_now`): a sync never waits
+    /// for the store an import or a plugin holds, nor they for it; its
+    /// lock also makes this app's syncs take turns.
+    syncer: Mutex<Store>,
 }
 
 /// The app's state: one profile folder, open or not.
@@ -172,10 +176,20 @@ impl App {
             tracing::warn!("plugin limits: {e}; using the defaults");
             Limits::default()
         });
-        let rt = Runtime::new(Arc::new(Mutex::new(store)), limits)?;
+        // Opened after the runtime subscribed to the store's changes, so
+        // what a sync merges reaches the plugins' hooks too.
+        let syncer = {
+            let store = Arc::new(Mutex::new(store));
+            let rt = Runtime::new(store.clone(), limits)?;
+            let syncer = store.lock().map_err(poisoned)?.open_sibling()?;
+            syncer.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
+            (rt, syncer)
+        };
+        let (rt, syncer) = syncer;
         *self.session.lock().map_err(poisoned)? = Some(Arc::new(Session {
             rt,
             reader: Mutex::new(reader),
+            syncer: Mutex::new(syncer),
         }));
         self.set_problem(None)?;
         self.auto.reset();

@@ -202,17 +202,17 @@ impl App {
     pub fn sync_now(&self) -> ApiResult<SyncReportDto> {
         let dir = self.data_dir().to_path_buf();
         let s = self.session()?;
-        let (mut own, server, token) = {
-            let store = crate::lock_store(&s)?;
-            let status = store.sync_status()?;
-            let (Some(server), Some(token)) = (status.server, store.device_token(&dir)?) else {
+        let report = {
+            let mut own = s.syncer.lock().map_err(crate::poisoned)?;
+            // Signed in (or out) on the window's connection meanwhile?
+            own.refresh()?;
+            let status = own.sync_status()?;
+            let (Some(server), Some(token)) = (status.server, own.device_token(&dir)?) else {
                 return Err(crm_sync_client::SyncError::NotSignedIn.into());
             };
-            (store.open_sibling()?, server, token)
+            let conn = Connection::new(&server, Options::default())?;
+            crm_sync_client::sync(&mut own, &conn, &token)
         };
-        let conn = Connection::new(&server, Options::default())?;
-        let report = crm_sync_client::sync(&mut own, &conn, &token);
-        drop(own);
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);
         let report = report?;
@@ -233,6 +233,9 @@ impl App {
 /// After a change, how long the app waits for more before it syncs (a
 /// burst of edits goes in one sync).
 const DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest a change waits while more keep coming (a plugin's steady
+/// updates, someone editing without pause): the burst is cut and sent.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// With nothing to send, how often it asks the server for changes anyway
 /// (plus up to a sixth more, so devices that start together spread out).
 const PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
@@ -257,6 +260,8 @@ pub(crate) struct AutoSync {
 struct AutoState {
     /// The last local change not yet sent.
     changed_at: Option<std::time::Instant>,
+    /// The first local change not yet sent (about: see `sync_auto`).
+    first_change_at: Option<std::time::Instant>,
     /// The server's last notice not yet acted on.
     heard_at: Option<std::time::Instant>,
     /// The bell rang since the automatic sync last waited for it.
@@ -287,7 +292,9 @@ impl AutoSync {
     /// A local change was made: sync soon.
     pub(crate) fn touch(&self) {
         if let Ok(mut s) = self.inner.lock() {
-            s.changed_at = Some(std::time::Instant::now());
+            let now = std::time::Instant::now();
+            s.changed_at = Some(now);
+            s.first_change_at.get_or_insert(now);
         }
     }
 
@@ -342,7 +349,10 @@ impl App {
             // Changes made here (debounced), or queued by someone else:
             // an import, a plugin's schedule, the CLI beside the app.
             let changed = match st.changed_at {
-                Some(t) => now >= t + DEBOUNCE,
+                Some(t) => {
+                    now >= t + DEBOUNCE
+                        || st.first_change_at.is_some_and(|f| now >= f + LONGEST_WAIT)
+                }
                 None => status.pending > 0 && st.last_end.is_none_or(|t| now >= t + DEBOUNCE),
             };
             let periodic = st.next_periodic.is_none_or(|t| now >= t);
@@ -364,6 +374,8 @@ impl App {
                     if st.changed_at.is_some_and(|t| t <= started) {
                         st.changed_at = None;
                     }
+                    // What is still unsent was made after the sync began.
+                    st.first_change_at = st.changed_at.map(|_| started);
                     if st.heard_at.is_some_and(|t| t <= started) {
                         st.heard_at = None;
                     }

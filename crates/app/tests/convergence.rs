@@ -90,6 +90,8 @@ struct Proxy {
     addr: SocketAddr,
     asleep: Arc<AtomicBool>,
     cut_next: Arc<AtomicUsize>,
+    /// Each connection is held back this long first (a slow network).
+    delay_ms: Arc<std::sync::atomic::AtomicU64>,
     /// Bumped to drop every open connection.
     generation: Arc<tokio::sync::watch::Sender<u64>>,
 }
@@ -103,6 +105,7 @@ impl Proxy {
             addr: listener.local_addr().expect("addr"),
             asleep: Arc::new(AtomicBool::new(false)),
             cut_next: Arc::new(AtomicUsize::new(0)),
+            delay_ms: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             generation: Arc::new(tokio::sync::watch::channel(0).0),
         };
         let p = proxy.clone();
@@ -117,7 +120,9 @@ impl Proxy {
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
                 let mut dropped = p.generation.subscribe();
+                let delay = Duration::from_millis(p.delay_ms.load(Ordering::SeqCst));
                 tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
                     let Ok(server) = tokio::net::TcpStream::connect(target).await else {
                         return;
                     };
@@ -566,5 +571,170 @@ fn apps_syncing_by_themselves_converge_through_sleep_cuts_and_restarts() {
             "{e}\nserver log tail:\n{}",
             lines[lines.len().saturating_sub(20)..].join("\n")
         );
+    }
+}
+
+/// An import on one app, the app's own sync running beside it, and edits
+/// made on it and on a colleague's app meanwhile: when all is quiet, both
+/// apps and the server hold every imported row and every edit.
+#[test]
+fn an_import_and_edits_made_while_it_syncs_all_arrive() {
+    const ROWS: usize = 30_000;
+    let server = Throwaway::start().expect("server");
+    let emails = ["imp@acme.test", "mate@acme.test"];
+    let accounts: Vec<(&str, Role, Option<&str>)> = emails
+        .iter()
+        .map(|e| (*e, Role::Agent, Some("north")))
+        .collect();
+    let tenant = server.tenant("Acme", &accounts).expect("tenant");
+    let mut devices: Vec<Device> = emails
+        .iter()
+        .map(|email| {
+            let proxy = server.rt.block_on(Proxy::start(server.addr()));
+            Device::start(proxy, email)
+        })
+        .collect();
+    let mate_contacts: Vec<String> = (0..20)
+        .map(|i| {
+            devices[1]
+                .app
+                .contact_create(ContactForm {
+                    first_name: format!("Mate{i}"),
+                    ..Default::default()
+                })
+                .expect("contact")
+                .id
+        })
+        .collect();
+    wait_until("the importer has the colleague's contacts", SETTLE, || {
+        devices[0]
+            .app
+            .contacts_page(ContactQueryArgs::default())
+            .is_ok_and(|p| p.total == 20)
+    })
+    .expect("first sync");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let csv = dir.path().join("book.csv");
+    let mut text = String::from("First name,Last name,Email,City\n");
+    for i in 0..ROWS {
+        text.push_str(&format!("Imp{i},Row,imp{i}@example.com,Leeds\n"));
+    }
+    std::fs::write(&csv, text).expect("csv");
+
+    // While the import runs: the colleague edits their contacts, and the
+    // importer's own window edits them too (another field).
+    let importing = Arc::new(AtomicBool::new(true));
+    let editors: Vec<std::thread::JoinHandle<BTreeMap<String, String>>> =
+        [(1, "city"), (0, "job_title")]
+            .into_iter()
+            .map(|(d, field)| {
+                let (app, going, ids) = (
+                    devices[d].app.clone(),
+                    importing.clone(),
+                    mate_contacts.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut last = BTreeMap::new();
+                    let mut n = 0;
+                    while going.load(Ordering::SeqCst) || n < ids.len() {
+                        let id = &ids[n % ids.len()];
+                        let value = format!("{field}-{n}");
+                        if app.contact_update(id, only(field, &value)).is_ok() {
+                            last.insert(id.clone(), value);
+                        }
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    last
+                })
+            })
+            .collect();
+    // On a slow network, someone presses "Sync now" again and again while
+    // it runs, beside the automatic sync: a sync is under way throughout.
+    devices[0].proxy.delay_ms.store(200, Ordering::SeqCst);
+    let syncing = Arc::new(AtomicBool::new(false));
+    let clicker = {
+        let (app, going, syncing) = (devices[0].app.clone(), importing.clone(), syncing.clone());
+        std::thread::spawn(move || {
+            let mut ran = 0;
+            while going.load(Ordering::SeqCst) {
+                syncing.store(true, Ordering::SeqCst);
+                // Every one must succeed: none may fail for the import's
+                // sake ("database is locked").
+                app.sync_now().expect("a sync beside the import");
+                ran += 1;
+                syncing.store(false, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            ran
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let mut overlapped = 0;
+    let report = devices[0]
+        .app
+        .import_run(
+            &ImportArgs {
+                path: csv.display().to_string(),
+                mappings: vec![],
+                dry_run: false,
+            },
+            &mut |_| {
+                if syncing.load(Ordering::SeqCst) {
+                    overlapped += 1;
+                }
+            },
+        )
+        .expect("import");
+    importing.store(false, Ordering::SeqCst);
+    let clicked = clicker.join().expect("clicker");
+    devices[0].proxy.delay_ms.store(0, Ordering::SeqCst);
+    assert_eq!(report.created as usize, ROWS);
+    assert!(clicked > 0, "no sync ran");
+    assert!(
+        overlapped > 0,
+        "the import never ran while a sync was under way"
+    );
+    let mut last_by_field = Vec::new();
+    for e in editors {
+        last_by_field.push(e.join().expect("editor"));
+    }
+
+    let want = ROWS + mate_contacts.len();
+    let result = wait_until(
+        "both apps hold everything, synced",
+        Duration::from_secs(120),
+        || {
+            devices.iter().all(|d| {
+                d.app
+                    .sync_state()
+                    .is_ok_and(|s| s.state == "synced" && s.pending == 0)
+                    && d.app
+                        .contacts_page(ContactQueryArgs::default())
+                        .is_ok_and(|p| p.total as usize == want)
+            })
+        },
+    );
+    let on_server = server_contacts(&server, tenant);
+    let states: Vec<String> = devices
+        .iter()
+        .map(|d| format!("{:?}", d.app.sync_state()))
+        .collect();
+    for d in devices.iter_mut() {
+        d.shut();
+    }
+    if let Err(e) = result {
+        panic!("{e}; server has {}; states {states:?}", on_server.len());
+    }
+    assert_eq!(on_server.len(), want, "the server holds every row");
+    // Each editor's last edit of each contact is on both apps.
+    for (fields, field) in last_by_field.iter().zip(["city", "job_title"]) {
+        for (id, value) in fields {
+            for d in &devices {
+                let c = d.app.contact_detail(id).expect("detail").contact;
+                assert_eq!(c.details.get(field), Some(value), "{field} of {id}");
+            }
+        }
     }
 }

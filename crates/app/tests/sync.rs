@@ -383,3 +383,73 @@ fn a_contacts_history_names_the_colleague_and_device_behind_each_change() {
     // Another contact's id, or none at all, is refused plainly.
     assert!(sam.contact_history("not an id").is_err());
 }
+
+/// Edits that never pause (a plugin's steady updates, someone typing on
+/// and on) still leave within seconds: the debounce waits for a quiet
+/// half second, but never more than a few seconds after the first
+/// change.
+#[test]
+fn a_steady_stream_of_edits_is_sent_within_seconds_not_when_it_stops() {
+    let server = Throwaway::start().expect("server");
+    let tenant = server
+        .tenant("Acme", &[("a@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let on_server = |id: &str| -> bool {
+        let id = uuid::Uuid::parse_str(id).expect("id");
+        server.rt.block_on(async {
+            let mut tx = crm_sync_server::db::tenant_tx(&server.owner, tenant)
+                .await
+                .expect("tx");
+            crm_sync_server::sql::query_as::<_, (i64,)>("SELECT count(*) FROM rows WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("count")
+                .0
+                > 0
+        })
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = Arc::new(signed_in(&server, dir.path(), "a@acme.test"));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (a, s) = (app.clone(), stop.clone());
+    let auto = std::thread::spawn(move || {
+        while !s.load(std::sync::atomic::Ordering::SeqCst) {
+            a.wait_for_sync(Duration::from_millis(50));
+            let _ = a.sync_auto();
+        }
+    });
+    // The sync on start is over.
+    let started = Instant::now();
+    while app.sync_state().expect("state").last_success.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never synced on start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let made = app
+        .contact_create(form("Ann", "ann@example.com"))
+        .expect("contact");
+    let first = Instant::now();
+    let mut n = 0;
+    let sent_after = loop {
+        n += 1;
+        app.contact_update(&made.id, only("city", &format!("City {n}")))
+            .expect("edit");
+        if on_server(&made.id) {
+            break first.elapsed();
+        }
+        assert!(
+            first.elapsed() < Duration::from_secs(8),
+            "nothing was sent while the edits went on"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = auto.join();
+    assert!(
+        sent_after >= Duration::from_millis(2_500) && sent_after < Duration::from_millis(4_500),
+        "sent {sent_after:?} after the first of {n} edits"
+    );
+}

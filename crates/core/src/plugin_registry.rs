@@ -51,7 +51,9 @@ impl Store {
     pub fn trust_publisher(&mut self, public_key_hex: &str, name: &str) -> Result<()> {
         self.require_admin("trust a plugin publisher")?;
         let actor = self.actor_text();
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO trusted_publishers (public_key, name, added_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT(public_key) DO UPDATE SET name = excluded.name",
@@ -72,7 +74,9 @@ impl Store {
     pub fn distrust_publisher(&mut self, public_key_hex: &str) -> Result<()> {
         self.require_admin("withdraw trust from a plugin publisher")?;
         let actor = self.actor_text();
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "DELETE FROM trusted_publishers WHERE public_key = ?1",
             [public_key_hex],
@@ -112,7 +116,9 @@ impl Store {
             self.require_admin("enable a plugin or change what it may do")?;
         }
         let actor = self.actor_text();
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO plugins (id, version, manifest, package, signer, enabled, grants, installed_at, updated_at, disabled_reason) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) \
@@ -181,7 +187,9 @@ impl Store {
     pub fn remove_plugin(&mut self, id: &str) -> Result<()> {
         self.require_admin("uninstall a plugin")?;
         let actor = self.actor_text();
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute("DELETE FROM plugins WHERE id = ?1", [id])?;
         if n == 0 {
             return Err(CoreError::NotFound {

@@ -122,7 +122,9 @@ impl Store {
         value: Option<&str>,
         quota: i64,
     ) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         match value {
             None => {
                 tx.execute(
@@ -245,7 +247,9 @@ impl Store {
             }
         }
         let actor = serde_json::to_string(&self.user_actor())?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO plugin_settings (plugin_id, values_json, secret_keys) VALUES (?1, ?2, ?3) \
              ON CONFLICT(plugin_id) DO UPDATE SET values_json = excluded.values_json, \
@@ -270,7 +274,9 @@ impl Store {
 
     /// Record one invocation; keeps the newest [`RUNS_KEPT`] per plugin.
     pub fn record_plugin_run(&mut self, run: &PluginRun) -> Result<()> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO plugin_runs (plugin_id, trigger, function, at, duration_us, operations, ok, error_kind, message) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -351,7 +357,9 @@ impl Store {
         checksum: &str,
     ) -> Result<FieldApplied> {
         let actor = serde_json::to_string(&self.user_actor())?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: Option<(String, String)> = tx
             .query_row(
                 "SELECT plugin_id, checksum FROM custom_field_defs WHERE entity = ?1 AND name = ?2",

@@ -104,7 +104,9 @@ impl Store {
         let before = if governs { self.setting(key)? } else { None };
         let actor = serde_json::to_string(&self.user_actor())?;
         let k = format!("setting.{key}");
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         match value {
             Some(v) => tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) \

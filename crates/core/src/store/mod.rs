@@ -478,7 +478,9 @@ impl Store {
             device_id: self.clock.node(),
             user_id: "local".into(),
         };
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (k, v) in [
             ("tenant_id", ident.tenant_id.to_string()),
             ("device_id", ident.device_id.to_string()),

@@ -212,7 +212,7 @@ impl Store {
                 )));
             }
         }
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let tenant = tenant_id.to_string();
         for t in ALL_TABLES {
             tx.execute(

@@ -229,7 +229,7 @@ impl Store {
     /// Drop acknowledged ops (applied or already applied) from the outbox.
     pub fn outbox_ack(&mut self, op_ids: &[Uuid]) -> Result<()> {
         let (conn, _, _) = self.sync_parts();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             for found in outbox_find(&tx, op_ids)? {
                 found.remove(&tx)?;
@@ -243,7 +243,7 @@ impl Store {
     /// blocks the ops behind it. It stays in the profile for inspection.
     pub fn outbox_quarantine(&mut self, op_id: Uuid, reason: &str) -> Result<()> {
         let (conn, _, _) = self.sync_parts();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if let Some(found) = outbox_find(&tx, &[op_id])?.pop() {
             let (table, row, hlc, fields) = match &found {
                 Found::Op(seq) => {
