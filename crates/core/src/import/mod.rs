@@ -13,6 +13,9 @@
 mod file;
 pub mod headers;
 mod keys;
+mod report;
+mod row;
+use row::{merge, parse_row};
 
 pub use file::MAX_RECORD_BYTES;
 use file::*;
@@ -21,7 +24,7 @@ pub mod sniff;
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
@@ -35,6 +38,7 @@ use crate::normalize;
 use crate::store::{Actor, Store};
 
 pub use headers::ColumnMapping;
+pub use report::{ImportReport, PossibleDuplicate, RowProblem};
 pub use sniff::TextEncoding;
 
 /// How many problems and duplicate pairs a report keeps (the counts go on).
@@ -97,121 +101,6 @@ impl ImportControl {
     /// Whether cancel was asked.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::SeqCst)
-    }
-}
-
-/// A row that was not imported, or a value that was dropped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RowProblem {
-    /// Row number as a spreadsheet shows it (header = 1).
-    pub row: u64,
-    /// The column (header text), when one is to blame.
-    pub column: Option<String>,
-    /// What is wrong and what to do.
-    pub reason: String,
-}
-
-/// Two contacts that share a phone, or a record id, but have different
-/// emails: different people by the import's rule, worth a look.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PossibleDuplicate {
-    /// The row that was imported.
-    pub row: u64,
-    /// The contact it created or updated.
-    pub contact_id: Uuid,
-    /// The other contact.
-    pub other_contact_id: Uuid,
-    /// What they share: `phone` or `record id`.
-    pub shared: &'static str,
-    /// The shared value (a phone in E.164, or the id as the file gave it).
-    pub value: String,
-}
-
-impl PossibleDuplicate {
-    fn describe(&self) -> String {
-        format!(
-            "contact {} shares {} {} with contact {}",
-            self.contact_id, self.shared, self.value, self.other_contact_id
-        )
-    }
-}
-
-/// What an import did (or, in a dry run, would do).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct ImportReport {
-    /// The file.
-    pub file: PathBuf,
-    /// Detected encoding.
-    pub encoding: String,
-    /// Detected delimiter.
-    pub delimiter: String,
-    /// How each column was used.
-    pub columns: Vec<ColumnMapping>,
-    /// Data rows read (blank rows included).
-    pub rows: u64,
-    /// New contacts.
-    pub created: u64,
-    /// Existing contacts changed.
-    pub updated: u64,
-    /// Existing contacts already up to date.
-    pub unchanged: u64,
-    /// Rows not imported.
-    pub skipped: u64,
-    /// Empty rows passed over.
-    pub blank: u64,
-    /// Why rows were skipped (first [`REPORT_CAP`]).
-    pub problems: Vec<RowProblem>,
-    /// Pairs to review (first [`REPORT_CAP`]).
-    pub possible_duplicates: Vec<PossibleDuplicate>,
-    /// Total pairs found.
-    pub possible_duplicate_count: u64,
-    /// True for a dry run: nothing was written.
-    pub dry_run: bool,
-    /// True if cancelled: only the counted rows were committed.
-    pub cancelled: bool,
-}
-
-impl ImportReport {
-    fn problem(&mut self, p: RowProblem) {
-        if self.problems.len() < REPORT_CAP {
-            self.problems.push(p);
-        }
-    }
-
-    /// Write the problems and possible duplicates as CSV (for a download).
-    pub fn write_csv(&self, path: &Path) -> Result<()> {
-        let io = |source| CoreError::Io {
-            path: path.to_path_buf(),
-            err: source,
-        };
-        let file = File::create(path).map_err(io)?;
-        let mut w = csv::Writer::from_writer(file);
-        let csv_err = |e: csv::Error| CoreError::Csv {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
-        w.write_record(["row", "kind", "column", "detail"])
-            .map_err(csv_err)?;
-        for p in &self.problems {
-            w.write_record([
-                p.row.to_string(),
-                "skipped".into(),
-                crate::export::neutralise(p.column.as_deref().unwrap_or("")).into_owned(),
-                crate::export::neutralise(&p.reason).into_owned(),
-            ])
-            .map_err(csv_err)?;
-        }
-        for d in &self.possible_duplicates {
-            w.write_record([
-                d.row.to_string(),
-                "possible duplicate".into(),
-                d.shared.into(),
-                crate::export::neutralise(&d.describe()).into_owned(),
-            ])
-            .map_err(csv_err)?;
-        }
-        w.flush().map_err(io)?;
-        Ok(())
     }
 }
 
@@ -305,176 +194,6 @@ fn produce(
             return Ok(());
         }
     }
-}
-
-fn parse_row(
-    rec: &csv::ByteRecord,
-    row: u64,
-    cells: &Cells,
-    columns: &[ColumnMapping],
-    header_len: usize,
-    region: crate::normalize::Region,
-) -> Msg {
-    if rec
-        .iter()
-        .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
-    {
-        return Msg::Blank;
-    }
-    let problem = |column: Option<&str>, reason: String| {
-        Msg::Problem(RowProblem {
-            row,
-            column: column.map(str::to_string),
-            reason,
-        })
-    };
-    if rec.len() != header_len {
-        // Trailing empty cells (a common spreadsheet artefact) are harmless.
-        let extra_empty =
-            rec.len() > header_len && rec.iter().skip(header_len).all(|f| f.is_empty());
-        if !extra_empty {
-            return problem(
-                None,
-                format!(
-                    "has {} fields but the header has {}; check for an unquoted delimiter or a missing quote",
-                    rec.len(),
-                    header_len
-                ),
-            );
-        }
-    }
-    let mut draft = ContactDraft::default();
-    let mut emails = Vec::new();
-    for m in columns {
-        let Some(field) = m.field.as_deref() else {
-            continue;
-        };
-        let raw = rec.get(m.index).unwrap_or(b"");
-        let Some(text) = cells.text(raw) else {
-            return problem(
-                Some(&m.header),
-                "contains bytes that are not valid UTF-8; save the file as \"CSV UTF-8\" and import again".into(),
-            );
-        };
-        let value = unneutralise(text.trim());
-        if value.is_empty() {
-            continue;
-        }
-        // Validate cell by cell so the report can name the column.
-        match field {
-            "email" => {
-                for part in value
-                    .split([';', ','])
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                {
-                    match normalize::email(part) {
-                        Ok(e) => emails.push(e),
-                        Err(r) => return problem(Some(&m.header), format!("invalid email: {r}")),
-                    }
-                }
-            }
-            "phone" => {
-                // Several numbers in one cell (our own export writes the
-                // second and later ones so) are separated by semicolons.
-                for part in normalize::split_phones(value) {
-                    match normalize::phone(part, region) {
-                        // Store the normalised form so the writer need not
-                        // parse again.
-                        Ok(p) => draft.phones.push(p),
-                        Err(r) => return problem(Some(&m.header), format!("invalid phone: {r}")),
-                    }
-                }
-                draft.phones_verified = true;
-                continue;
-            }
-            "date_of_birth" if normalize::is_unknown_date(value) => continue,
-            "date_of_birth" => {
-                if let Err(r) = normalize::date(value) {
-                    return problem(Some(&m.header), format!("invalid date: {r}"));
-                }
-            }
-            "stage" if crate::Stage::parse(value).is_none() => {
-                return problem(
-                    Some(&m.header),
-                    format!(
-                        "{:?} is not a stage (prospect, client or lapsed)",
-                        normalize::clip(value)
-                    ),
-                );
-            }
-            _ => {}
-        }
-        if let Err(e) = draft.set(field, value) {
-            return problem(Some(&m.header), e.reason);
-        }
-    }
-    // Whole-row checks (a name or an email or a phone, field lengths).
-    let validated = match draft.validate(Uuid::nil(), region) {
-        Ok(c) => c,
-        Err(errs) => {
-            let first = &errs[0];
-            let col = columns
-                .iter()
-                .find(|m| m.field.as_deref() == Some(first.field.as_str()))
-                .map(|m| m.header.as_str());
-            return problem(col, format!("{}: {}", first.field, first.reason));
-        }
-    };
-    let fp = (emails.is_empty() && draft.external_id.is_none()).then(|| row_fingerprint(&draft));
-    let new = crate::contacts::NewContact::new(&validated).ok();
-    Msg::Row(Box::new(ParsedRow {
-        row,
-        draft,
-        emails,
-        fingerprint: fp,
-        validated,
-        new,
-    }))
-}
-
-/// Merge imported values into an existing contact: non-empty imported
-/// values win, lists are unioned. Nothing already stored is dropped.
-fn merge(existing: &Contact, incoming: &ContactDraft) -> ContactDraft {
-    let mut d = ContactDraft::from_contact(existing);
-    macro_rules! take {
-        ($($f:ident),*) => { $( if incoming.$f.is_some() { d.$f = incoming.$f.clone(); } )* };
-    }
-    take!(
-        kind,
-        first_name,
-        last_name,
-        company_name,
-        stage,
-        owner,
-        external_id,
-        date_of_birth
-    );
-    for (f, v) in incoming.details.iter() {
-        if let Some(v) = v {
-            d.details.set(f.name, Some(v.to_string()));
-        }
-    }
-    if incoming.full_name.is_some() && incoming.first_name.is_none() && incoming.last_name.is_none()
-    {
-        d.first_name = None;
-        d.last_name = None;
-        d.full_name = incoming.full_name.clone();
-    }
-    for t in &incoming.tags {
-        if !d.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) {
-            d.tags.push(t.clone());
-        }
-    }
-    for p in &incoming.phones {
-        if !d.phones.contains(p) {
-            d.phones.push(p.clone());
-        }
-    }
-    for (k, v) in &incoming.custom {
-        d.custom.insert(k.clone(), v.clone());
-    }
-    d
 }
 
 /// Read the header row and build the column mapping (used by the app's
@@ -716,35 +435,6 @@ fn fill_batch(
         }
     }
     Ok((BatchEnd::Full, batch))
-}
-
-impl ImportReport {
-    /// Count a possible duplicate, listing it while under the cap.
-    fn possible_duplicate(&mut self, d: PossibleDuplicate) {
-        self.possible_duplicate_count += 1;
-        if self.possible_duplicates.len() < REPORT_CAP {
-            self.possible_duplicates.push(d);
-        }
-    }
-
-    /// Add a committed batch's counts.
-    fn absorb(&mut self, batch: ImportReport) {
-        self.rows += batch.rows;
-        self.created += batch.created;
-        self.updated += batch.updated;
-        self.unchanged += batch.unchanged;
-        self.skipped += batch.skipped;
-        self.blank += batch.blank;
-        for p in batch.problems {
-            self.problem(p);
-        }
-        self.possible_duplicate_count += batch.possible_duplicate_count;
-        for d in batch.possible_duplicates {
-            if self.possible_duplicates.len() < REPORT_CAP {
-                self.possible_duplicates.push(d);
-            }
-        }
-    }
 }
 
 fn write_one(
