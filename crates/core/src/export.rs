@@ -38,18 +38,13 @@ enum Column {
     Rest(&'static Field),
 }
 
-/// The declared contact fields not exported, and why: the display name is
-/// worked out from the others, the external id is the old system's (the
-/// export's "Record ID" takes its place), custom fields get a column each.
-const LEFT_OUT: &[&str] = &["display_name", "external_id", "custom"];
-
 /// The columns written, in declared order, with their headers (they import
-/// back without a mapping): every declared contact field but [`LEFT_OUT`],
-/// a detail under its label, so a new one is exported as declared.
+/// back without a mapping): every contact field declared `exported`, a
+/// detail under its label, so a new one is exported as declared.
 fn columns() -> Vec<(&'static str, Column)> {
     let mut out = vec![("Record ID", Column::Id)];
     for f in Contact::TABLE.fields {
-        if LEFT_OUT.contains(&f.name) {
+        if !f.exported {
             continue;
         }
         let header = match (f.name, f.label) {
@@ -180,7 +175,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{columns, neutralise, value, Column, LEFT_OUT};
+    use super::{columns, neutralise, value, Column};
     use crate::details::Declared;
     use crate::Contact;
 
@@ -191,11 +186,22 @@ mod tests {
             let exported = cols
                 .iter()
                 .any(|(h, c)| matches!(c, Column::Field(x) if x.name == f.name) && *h != f.name);
-            assert!(
-                exported || LEFT_OUT.contains(&f.name),
-                "contacts.{} is declared but has no export header (give it a label, or a \
-                 header in export::columns, or list it in LEFT_OUT)",
-                f.name
+            assert_eq!(
+                exported,
+                f.exported,
+                "contacts.{} is declared {} but {} (give it a label, or a header in \
+                 export::columns)",
+                f.name,
+                if f.exported {
+                    "exported"
+                } else {
+                    "not exported"
+                },
+                if exported {
+                    "has a column"
+                } else {
+                    "has no column with a header"
+                },
             );
         }
     }

@@ -82,6 +82,13 @@ pub struct Field {
     /// this declaration alone: the store, validation, CSV import and
     /// export, the app's form and contact page, the CLI.
     pub label: Option<&'static str>,
+    /// True when a record's quick search looks in it (the contacts list's
+    /// search box, `crm contacts list --search`).
+    pub searchable: bool,
+    /// True when a CSV export writes it (one column, or two for a list's
+    /// first item and the rest); false for a value worked out from others
+    /// or kept for the machinery.
+    pub exported: bool,
 }
 
 const fn req(name: &'static str, kind: Kind) -> Field {
@@ -90,6 +97,8 @@ const fn req(name: &'static str, kind: Kind) -> Field {
         kind,
         optional: false,
         label: None,
+        searchable: false,
+        exported: true,
     }
 }
 
@@ -99,6 +108,8 @@ const fn opt(name: &'static str, kind: Kind) -> Field {
         kind,
         optional: true,
         label: None,
+        searchable: false,
+        exported: true,
     }
 }
 
@@ -110,6 +121,26 @@ const fn detail(name: &'static str, kind: Kind, label: &'static str) -> Field {
         kind,
         optional: true,
         label: Some(label),
+        searchable: false,
+        exported: true,
+    }
+}
+
+impl Field {
+    /// The same field, looked in by quick search.
+    const fn searchable(self) -> Field {
+        Field {
+            searchable: true,
+            ..self
+        }
+    }
+
+    /// The same field, left out of exports.
+    const fn not_exported(self) -> Field {
+        Field {
+            exported: false,
+            ..self
+        }
     }
 }
 
@@ -148,16 +179,17 @@ pub const CONTACTS: Table = Table {
     name: "contacts",
     fields: &[
         req("kind", Kind::OneOf(CONTACT_KINDS)),
-        req("display_name", Kind::Text),
+        // Worked out from the names: searched, not exported.
+        req("display_name", Kind::Text).searchable().not_exported(),
         opt("first_name", Kind::Text),
         opt("last_name", Kind::Text),
-        opt("company_name", Kind::Text),
+        opt("company_name", Kind::Text).searchable(),
         detail("job_title", Kind::Text, "Job title"),
         req("stage", Kind::OneOf(STAGES)),
         opt("owner", Kind::Text),
         req("tags", Kind::TextList),
-        req("emails", Kind::TextList),
-        req("phones", Kind::TextList),
+        req("emails", Kind::TextList).searchable(),
+        req("phones", Kind::TextList).searchable(),
         detail("address_line1", Kind::Text, "Address line 1"),
         detail("address_line2", Kind::Text, "Address line 2"),
         detail("city", Kind::Text, "City"),
@@ -165,9 +197,11 @@ pub const CONTACTS: Table = Table {
         detail("postcode", Kind::Text, "Postcode"),
         detail("country", Kind::Text, "Country"),
         detail("source", Kind::Text, "Source"),
-        opt("external_id", Kind::Text),
+        // The old system's id: an export's "Record ID" takes its place.
+        opt("external_id", Kind::Text).not_exported(),
         opt("date_of_birth", Kind::Date),
-        req("custom", Kind::TextMap),
+        // Each custom field gets a column of its own.
+        req("custom", Kind::TextMap).not_exported(),
         detail(
             "preferred_contact_method",
             Kind::OneOf(CONTACT_METHODS),

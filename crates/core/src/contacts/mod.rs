@@ -737,11 +737,15 @@ fn contact_filter(q: &ContactQuery) -> (String, Vec<String>) {
                 .replace('_', "\\_")
         );
         args.push(like);
-        conds.push(
-            "(display_name LIKE ?1 ESCAPE '\\' OR company_name LIKE ?1 ESCAPE '\\' \
-             OR emails LIKE ?1 ESCAPE '\\' OR phones LIKE ?1 ESCAPE '\\')"
-                .into(),
-        );
+        // Every field declared searchable (lists are JSON text: the LIKE
+        // finds an item inside).
+        let each: Vec<String> = Contact::TABLE
+            .fields
+            .iter()
+            .filter(|f| f.searchable)
+            .map(|f| format!("{} LIKE ?1 ESCAPE '\\'", f.name))
+            .collect();
+        conds.push(format!("({})", each.join(" OR ")));
     }
     if let Some(st) = q.stage {
         args.push(st.as_str().into());

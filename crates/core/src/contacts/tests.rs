@@ -1,6 +1,7 @@
 //! Contacts' own tests: drafts, the write path for contacts, queries.
 
-use crate::{ContactQuery, Store};
+use crate::details::Declared;
+use crate::{Contact, ContactQuery, Store};
 
 /// The steps of SQLite's plan for `sql`, one string each.
 fn plan(s: &Store, sql: &str) -> Vec<String> {
@@ -213,4 +214,70 @@ fn an_older_profile_gets_its_tag_table_filled_on_open() {
     let s = Store::open_path(&path, None, false).expect("reopen");
     assert_eq!(s.contact_owners_and_tags(10).expect("tags").1, vec!["hot"]);
     assert_eq!(tagged(&s, "hot"), vec!["Ann"]);
+}
+
+/// Quick search looks in exactly the fields the schema declares
+/// searchable: a word stored in each of them finds the contact, the same
+/// word in any other text field does not.
+#[test]
+fn search_covers_exactly_the_fields_declared_searchable() {
+    let (_dir, mut s) = crate::store::scratch_store();
+    let mut d = crate::ContactDraft::default();
+    for (f, v) in [
+        ("first_name", "Quillon"),
+        ("company_name", "Zarbex Ltd"),
+        ("email", "wombly@example.com"),
+        ("phone", "+44 20 7946 0321"),
+        ("job_title", "Gravink"),
+        ("city", "Frobtown"),
+        ("source", "Plimsoll fair"),
+    ] {
+        d.set(f, v).expect("field");
+    }
+    let c = s.create_contact(&d).expect("contact");
+    let stored = serde_json::to_value(&c).expect("json");
+    let found = |word: &str| {
+        let q = ContactQuery {
+            search: Some(word.to_string()),
+            ..ContactQuery::default()
+        };
+        s.list_contacts(&q)
+            .expect("search")
+            .iter()
+            .any(|x| x.id == c.id)
+    };
+    // What quick search should look in: the searchable fields' values.
+    let searched: String = Contact::TABLE
+        .fields
+        .iter()
+        .filter(|f| f.searchable)
+        .map(|f| stored[f.name].to_string())
+        .collect();
+    for f in Contact::TABLE.fields {
+        // The stored value as text: a list's first item, a detail's value.
+        let value = match (&stored[f.name], stored["details"].get(f.name)) {
+            (serde_json::Value::String(v), _) => v.clone(),
+            (serde_json::Value::Array(items), _) => items
+                .first()
+                .and_then(|i| i.as_str())
+                .unwrap_or("")
+                .to_string(),
+            (_, Some(serde_json::Value::String(v))) => v.clone(),
+            _ => continue,
+        };
+        if value.len() < 4 || matches!(f.kind, crm_protocol::schema::Kind::OneOf(_)) {
+            continue;
+        }
+        // Found when declared searchable, or when a searchable field holds
+        // it too (the display name is made of the names).
+        let expected = f.searchable || searched.contains(&value);
+        assert_eq!(
+            found(&value),
+            expected,
+            "contacts.{} ({value:?}): declared searchable {}",
+            f.name,
+            f.searchable
+        );
+    }
+    assert!(!found("nothing like it"));
 }
