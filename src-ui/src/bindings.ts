@@ -3,6 +3,20 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
+export type ContactKind = "person" | "company";
+
+export type Stage = "prospect" | "client" | "lapsed";
+
+export type PaymentFrequency = "monthly" | "quarterly" | "semi_annual" | "annual" | "single";
+
+export type PolicyStatus = "quoted" | "active" | "lapsed" | "cancelled" | "expired";
+
+export type PaymentMethod = "direct_debit" | "card" | "bank_transfer" | "cash" | "cheque";
+
+export type TaskStatus = "open" | "done" | "cancelled";
+
+export type ActivityKind = "note" | "call" | "email" | "meeting" | "status_change";
+
 export type ApiError = { 
 /**
  * What kind of failure it is.
@@ -45,27 +59,27 @@ export type Meta = {
 /**
  * Contact stages.
  */
-stages: Array<string>, 
+stages: Array<Stage>, 
 /**
  * Contact kinds.
  */
-kinds: Array<string>, 
+kinds: Array<ContactKind>, 
 /**
  * Policy payment frequencies.
  */
-frequencies: Array<string>, 
+frequencies: Array<PaymentFrequency>, 
 /**
  * Policy statuses.
  */
-policy_statuses: Array<string>, 
+policy_statuses: Array<PolicyStatus>, 
 /**
  * Payment methods.
  */
-payment_methods: Array<string>, 
+payment_methods: Array<PaymentMethod>, 
 /**
  * Timeline entry kinds a person can log.
  */
-activity_kinds: Array<string>, 
+activity_kinds: Array<ActivityKind>, 
 /**
  * Fields an import column can map to (besides `custom.NAME` and `ignore`).
  */
@@ -119,7 +133,7 @@ company_name: string | null,
 /**
  * Stage.
  */
-stage: string, 
+stage: Stage, 
 /**
  * Owner.
  */
@@ -189,7 +203,7 @@ id: string,
 /**
  * person or company.
  */
-kind: string, 
+kind: ContactKind, 
 /**
  * Name to show.
  */
@@ -209,7 +223,7 @@ company_name: string | null,
 /**
  * Stage.
  */
-stage: string, 
+stage: Stage, 
 /**
  * Owner.
  */
@@ -326,7 +340,7 @@ currency: string,
 /**
  * Payment frequency.
  */
-payment_frequency: string, 
+payment_frequency: PaymentFrequency, 
 /**
  * In force from.
  */
@@ -338,7 +352,7 @@ expiry_date: string | null,
 /**
  * Status.
  */
-status: string, };
+status: PolicyStatus, };
 
 export type PolicyForm = { 
 /**
@@ -414,7 +428,7 @@ paid_date: string | null,
 /**
  * How.
  */
-method: string | null, 
+method: PaymentMethod | null, 
 /**
  * Bank or card reference.
  */
@@ -506,7 +520,7 @@ due_date: string | null,
 /**
  * open, done or cancelled.
  */
-status: string, 
+status: TaskStatus, 
 /**
  * About which contact.
  */
@@ -560,7 +574,7 @@ id: string,
 /**
  * note, call, email, meeting, status_change.
  */
-kind: string, 
+kind: ActivityKind, 
 /**
  * Text.
  */
@@ -1092,13 +1106,13 @@ evicted: number,
  */
 quarantined: number, };
 
+export type SyncState = "off" | "synced" | "syncing" | "waiting" | "offline" | "error";
+
 export type SyncStateDto = { 
 /**
- * `off` (not signed in), `synced`, `syncing`, `waiting` (changes
- * waiting to go), `offline` (server unreachable; retrying), `error`
- * (see `message`).
+ * Where it stands (`message` says more for `offline` and `error`).
  */
-state: string, 
+state: SyncState, 
 /**
  * Changes waiting to go up.
  */

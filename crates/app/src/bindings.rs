@@ -66,12 +66,29 @@ pub fn typescript() -> String {
         NoticeDto,
         SyncStatusDto,
         SyncReportDto,
+        SyncState,
         SyncStateDto,
         SetAsideDto,
         LoginArgs,
         SettingsDto,
         AiSettingsArgs,
     ];
+    // The record enums, from their one declaration (the synced schema):
+    // DTO fields name these types (`#[ts(type = "Stage")]`).
+    use crm_protocol::schema as declared;
+    let unions: [(&str, &[&str]); 7] = [
+        ("ContactKind", declared::CONTACT_KINDS),
+        ("Stage", declared::STAGES),
+        ("PaymentFrequency", declared::PAYMENT_FREQUENCIES),
+        ("PolicyStatus", declared::POLICY_STATUSES),
+        ("PaymentMethod", declared::PAYMENT_METHODS),
+        ("TaskStatus", declared::TASK_STATUSES),
+        ("ActivityKind", declared::ACTIVITY_KINDS),
+    ];
+    for (name, values) in unions {
+        let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+        out.push_str(&format!("export type {name} = {};\n\n", quoted.join(" | ")));
+    }
     for d in all {
         out.push_str("export ");
         out.push_str(d.trim());

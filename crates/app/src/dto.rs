@@ -30,16 +30,22 @@ pub struct ProfileState {
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct Meta {
     /// Contact stages.
+    #[ts(type = "Array<Stage>")]
     pub stages: Vec<String>,
     /// Contact kinds.
+    #[ts(type = "Array<ContactKind>")]
     pub kinds: Vec<String>,
     /// Policy payment frequencies.
+    #[ts(type = "Array<PaymentFrequency>")]
     pub frequencies: Vec<String>,
     /// Policy statuses.
+    #[ts(type = "Array<PolicyStatus>")]
     pub policy_statuses: Vec<String>,
     /// Payment methods.
+    #[ts(type = "Array<PaymentMethod>")]
     pub payment_methods: Vec<String>,
     /// Timeline entry kinds a person can log.
+    #[ts(type = "Array<ActivityKind>")]
     pub activity_kinds: Vec<String>,
     /// Fields an import column can map to (besides `custom.NAME` and `ignore`).
     pub import_fields: Vec<String>,
@@ -76,6 +82,7 @@ pub struct ContactRow {
     /// Company.
     pub company_name: Option<String>,
     /// Stage.
+    #[ts(type = "Stage")]
     pub stage: String,
     /// Owner.
     pub owner: Option<String>,
@@ -127,6 +134,7 @@ pub struct ContactDto {
     /// Id.
     pub id: String,
     /// person or company.
+    #[ts(type = "ContactKind")]
     pub kind: String,
     /// Name to show.
     pub display_name: String,
@@ -137,6 +145,7 @@ pub struct ContactDto {
     /// Company.
     pub company_name: Option<String>,
     /// Stage.
+    #[ts(type = "Stage")]
     pub stage: String,
     /// Owner.
     pub owner: Option<String>,
@@ -211,12 +220,14 @@ pub struct PolicyDto {
     /// ISO 4217 code.
     pub currency: String,
     /// Payment frequency.
+    #[ts(type = "PaymentFrequency")]
     pub payment_frequency: String,
     /// In force from.
     pub effective_date: String,
     /// Ends (renewal due).
     pub expiry_date: Option<String>,
     /// Status.
+    #[ts(type = "PolicyStatus")]
     pub status: String,
 }
 
@@ -266,6 +277,7 @@ pub struct PaymentDto {
     /// When paid.
     pub paid_date: Option<String>,
     /// How.
+    #[ts(type = "PaymentMethod | null")]
     pub method: Option<String>,
     /// Bank or card reference.
     pub reference: Option<String>,
@@ -330,6 +342,7 @@ pub struct TaskDto {
     /// When.
     pub due_date: Option<String>,
     /// open, done or cancelled.
+    #[ts(type = "TaskStatus")]
     pub status: String,
     /// About which contact.
     pub contact_id: Option<String>,
@@ -380,6 +393,7 @@ pub struct ActivityDto {
     /// Id.
     pub id: String,
     /// note, call, email, meeting, status_change.
+    #[ts(type = "ActivityKind")]
     pub kind: String,
     /// Text.
     pub body: String,
@@ -713,13 +727,50 @@ pub struct SyncStatusDto {
     pub last_error: Option<String>,
 }
 
+/// Where automatic sync stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Not signed in.
+    #[default]
+    Off,
+    /// Everything sent and received.
+    Synced,
+    /// A sync is running.
+    Syncing,
+    /// Changes wait to go.
+    Waiting,
+    /// The server cannot be reached; retrying.
+    Offline,
+    /// Something else went wrong (see the message).
+    Error,
+}
+
+impl SyncState {
+    /// The name the window and tests see.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::Off => "off",
+            SyncState::Synced => "synced",
+            SyncState::Syncing => "syncing",
+            SyncState::Waiting => "waiting",
+            SyncState::Offline => "offline",
+            SyncState::Error => "error",
+        }
+    }
+}
+
+impl PartialEq<&str> for SyncState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Where automatic sync stands, for the window's frame.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, TS)]
 pub struct SyncStateDto {
-    /// `off` (not signed in), `synced`, `syncing`, `waiting` (changes
-    /// waiting to go), `offline` (server unreachable; retrying), `error`
-    /// (see `message`).
-    pub state: String,
+    /// Where it stands (`message` says more for `offline` and `error`).
+    pub state: SyncState,
     /// Changes waiting to go up.
     #[ts(type = "number")]
     pub pending: i64,

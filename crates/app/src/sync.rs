@@ -404,7 +404,7 @@ impl App {
         let status = self.read(|s| Ok(s.sync_status()?))?;
         if status.server.is_none() {
             return Ok(SyncStateDto {
-                state: "off".into(),
+                state: SyncState::Off,
                 pending: status.pending,
                 set_aside: status.quarantined,
                 ..SyncStateDto::default()
@@ -417,21 +417,21 @@ impl App {
                 .min(u64::from(u32::MAX)) as u32
         });
         let (state, message) = if self.auto.running.load(Ordering::SeqCst) {
-            ("syncing", None)
+            (SyncState::Syncing, None)
         } else if let Some((code, message)) = &st.problem {
             let state = if *code == crate::ErrorCode::Offline {
-                "offline"
+                SyncState::Offline
             } else {
-                "error"
+                SyncState::Error
             };
             (state, Some(message.clone()))
         } else if status.pending > 0 {
-            ("waiting", None)
+            (SyncState::Waiting, None)
         } else {
-            ("synced", None)
+            (SyncState::Synced, None)
         };
         Ok(SyncStateDto {
-            state: state.into(),
+            state,
             pending: status.pending,
             message,
             last_success: status.last_success,
