@@ -17,6 +17,8 @@ export type TaskStatus = "open" | "done" | "cancelled";
 
 export type ActivityKind = "note" | "call" | "email" | "meeting" | "status_change";
 
+export type ContactFieldName = "kind" | "display_name" | "first_name" | "last_name" | "company_name" | "job_title" | "stage" | "owner" | "tags" | "emails" | "phones" | "address_line1" | "address_line2" | "city" | "region" | "postcode" | "country" | "source" | "external_id" | "date_of_birth" | "custom" | "preferred_contact_method";
+
 export type ApiError = { 
 /**
  * What kind of failure it is.

@@ -89,6 +89,17 @@ pub fn typescript() -> String {
         let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
         out.push_str(&format!("export type {name} = {};\n\n", quoted.join(" | ")));
     }
+    // A contact's declared field names: the form's field list is typed
+    // with them, so a name the schema does not declare fails to compile.
+    let fields: Vec<String> = declared::CONTACTS
+        .fields
+        .iter()
+        .map(|f| format!("\"{}\"", f.name))
+        .collect();
+    out.push_str(&format!(
+        "export type ContactFieldName = {};\n\n",
+        fields.join(" | ")
+    ));
     for d in all {
         out.push_str("export ");
         out.push_str(d.trim());

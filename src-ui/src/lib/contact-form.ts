@@ -3,12 +3,13 @@
 // address, preferred contact method…) are whatever the backend declares
 // (`Meta.contact_details`), held by name.
 
-import type { ContactDto, ContactForm } from '../bindings';
+import type { ContactDto, ContactFieldName, ContactForm } from '../bindings';
 
 /** The form as edited: emails and phones as one text box each. */
 export type ContactDraft = Omit<ContactForm, 'emails' | 'phones' | 'changed'> & { emails: string; phones: string };
 
-/** The fields with behaviour of their own, each an input of the form. */
+/** The fields with behaviour of their own, each an input of the form (each
+ * a field the schema declares: `ContactFieldName` is generated from it). */
 export const FORM_FIELDS = [
   'kind',
   'first_name',
@@ -20,7 +21,7 @@ export const FORM_FIELDS = [
   'emails',
   'phones',
   'date_of_birth',
-] as const;
+] as const satisfies readonly ContactFieldName[];
 
 export function emptyDraft(kind: string, stage: string): ContactDraft {
   return {
