@@ -12,8 +12,9 @@
 //! evictions for it and everything hanging off it, and its children get new
 //! change numbers so those who gain sight pull them.
 //!
-//! Checking the batch is in `check.rs` and loading the agent's view in
-//! `guard.rs`; this file holds the handler and the merge into the database.
+//! Checking the batch is in `check.rs`, loading the agent's view in
+//! `guard.rs`, the evictions visibility changes cost in `evict.rs`; this
+//! file holds the handler and the merge into the database.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -37,6 +38,7 @@ use crate::view::{parse_uuid, placement, Users};
 use crate::AppState;
 
 mod check;
+mod evict;
 mod guard;
 
 use check::{read_batch, wall_millis};
@@ -224,56 +226,7 @@ async fn apply(
     }
     let new_ops: Vec<&SyncOp> = new_idx.iter().map(|i| &ops[*i]).collect();
 
-    // Load the touched rows.
-    // Sorted, so concurrent pushes take row locks in one order.
-    let keys: Vec<(String, Uuid)> = new_ops
-        .iter()
-        .map(|op| (op.table.clone(), op.row_id))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let tbls: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-    let rids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    type RowTuple = (
-        String,
-        Uuid,
-        Value,
-        Value,
-        bool,
-        Option<Uuid>,
-        Option<Uuid>,
-        Uuid,
-    );
-    // Rows that exist are locked here (sorted, so concurrent pushes lock
-    // in one order) and merged into; the others are new. Two pushes that
-    // create the same row at once meet when writing it (see below).
-    let stored: Vec<RowTuple> = sql::query_as(
-        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator \
-         FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
-         WHERE r.tenant_id = $1 ORDER BY r.tbl, r.id FOR UPDATE OF r",
-    )
-    .bind(t)
-    .bind(&tbls)
-    .bind(&rids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut before: HashMap<(String, Uuid), Loaded> = HashMap::new();
-    for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
-        let clocks = RowData::clocks_from_json(&tbl, &clocks);
-        before.insert(
-            (tbl, id),
-            Loaded {
-                data: RowData {
-                    fields: fields.as_object().cloned().unwrap_or_default(),
-                    clocks,
-                    deleted,
-                },
-                scope,
-                owner,
-                creator,
-            },
-        );
-    }
+    let before = load_rows(tx, t, &new_ops).await?;
 
     // Who owns contacts and who sees what: the tenant's users (when a
     // contact's owner is resolved, or the pusher is an agent).
@@ -343,33 +296,7 @@ async fn apply(
         return Ok((resp, written));
     }
 
-    // Policies that payments in this batch hang off.
-    let mut policy_ids: Vec<Uuid> = Vec::new();
-    for key in &changed {
-        if key.0 == "payments" {
-            if let Some(row) = merged.get(key) {
-                if let Some(p) = parse_uuid(row.fields.get("policy_id")) {
-                    policy_ids.push(p);
-                }
-            }
-        }
-    }
-    let mut policy_scope: HashMap<Uuid, Option<Uuid>> = HashMap::new();
-    if !policy_ids.is_empty() {
-        let found: Vec<(Uuid, Option<Uuid>)> = sql::query_as(
-            "SELECT id, scope_contact FROM rows WHERE tenant_id = $1 AND tbl = 'policies' AND id = ANY($2)",
-        )
-        .bind(t)
-        .bind(&policy_ids)
-        .fetch_all(&mut **tx)
-        .await?;
-        policy_scope.extend(found);
-    }
-    for ((tbl, id), row) in &merged {
-        if tbl == "policies" {
-            policy_scope.insert(*id, parse_uuid(row.fields.get("contact_id")));
-        }
-    }
+    let policy_scope = policy_scopes(tx, t, &merged, &changed).await?;
 
     // What to write: rows that are new, and rows that exist.
     let (mut created, mut updated) = (Writes::default(), Writes::default());
@@ -380,7 +307,7 @@ async fn apply(
     let mut given_away: Vec<Uuid> = Vec::new();
     // (table, row, old scope, new scope, creator) for children that moved
     // contact.
-    let mut scope_moves: Vec<(String, Uuid, Uuid, Option<Uuid>, Uuid)> = Vec::new();
+    let mut scope_moves: Vec<evict::ScopeMove> = Vec::new();
     // The merged rows are consumed: their fields move into what is bound.
     for (key, row) in merged {
         if !changed.contains(&key) {
@@ -433,18 +360,161 @@ async fn apply(
     // that changed before their cursor: its children get new numbers.
     let mut bump: Vec<Uuid> = owner_moves.iter().map(|m| m.0).collect();
     bump.extend(new_contacts);
-    // One statement, one round trip while the lock is held: it takes the
-    // tenant's write lock (held to commit: change numbers are taken from
-    // here on, so within a tenant they become visible in order; every
-    // `nextval` below is evaluated on rows joined with the lock's row, so
-    // after it), writes the new rows and the existing ones (locked since
-    // they were read), and renumbers the children of `bump` that it did
-    // not write itself (a row is changed once per statement; a
-    // data-modifying `WITH` runs whether or not it is read). A new row
-    // that exists by now was created by a push that ran beside this one
-    // (it committed before this one took the lock): start again, merging
-    // into it.
-    let (locked, inserted, rewritten, last): (i64, i64, i64, Option<i64>) = sql::query_as(
+    let (locked, inserted, rewritten, last) = write_rows(tx, t, &created, &updated, &bump).await?;
+    if locked != 1 {
+        return Err(ServerError::Internal(format!(
+            "tenant {t} has no write lock row"
+        )));
+    }
+    if inserted != created.id.len() as i64 {
+        return Err(ServerError::client(
+            StatusCode::CONFLICT,
+            CREATED_MEANWHILE,
+            "another push created some of these records at the same moment; send the batch again",
+        ));
+    }
+    if let Some(seq) = last {
+        written.took(seq);
+    }
+    written.owners_of([&created, &updated]);
+    if rewritten != updated.id.len() as i64 {
+        return Err(ServerError::Internal(format!(
+            "{} of {} locked rows were rewritten",
+            rewritten,
+            updated.id.len()
+        )));
+    }
+
+    evict::owner_moves(tx, t, &owner_moves, &mut written).await?;
+    evict::given_away(tx, t, dev.user_id, &given_away, &mut written).await?;
+    evict::scope_moves(tx, t, &scope_moves, &mut written).await?;
+    // Freed after the commit, not while the tenant's lock is held.
+    spent.push(created);
+    spent.push(updated);
+    Ok((resp, written))
+}
+
+/// The rows `ops` touch that exist, locked for update (in one order, so
+/// concurrent pushes do not deadlock), by (table, id); the others are new.
+/// Two pushes that create the same row at once meet when writing it.
+async fn load_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    t: Uuid,
+    ops: &[&SyncOp],
+) -> ApiResult<HashMap<(String, Uuid), Loaded>> {
+    // Sorted, so concurrent pushes take row locks in one order.
+    let keys: Vec<(String, Uuid)> = ops
+        .iter()
+        .map(|op| (op.table.clone(), op.row_id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let tbls: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+    let rids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+    type RowTuple = (
+        String,
+        Uuid,
+        Value,
+        Value,
+        bool,
+        Option<Uuid>,
+        Option<Uuid>,
+        Uuid,
+    );
+    // Rows that exist are locked here (sorted, so concurrent pushes lock
+    // in one order) and merged into; the others are new. Two pushes that
+    // create the same row at once meet when writing it (see below).
+    let stored: Vec<RowTuple> = sql::query_as(
+        "SELECT r.tbl, r.id, r.fields, r.clocks, r.deleted, r.scope_contact, r.owner_user, r.creator \
+         FROM rows r JOIN unnest($2::text[], $3::uuid[]) AS k(tbl, id) ON r.tbl = k.tbl AND r.id = k.id \
+         WHERE r.tenant_id = $1 ORDER BY r.tbl, r.id FOR UPDATE OF r",
+    )
+    .bind(t)
+    .bind(&tbls)
+    .bind(&rids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut before: HashMap<(String, Uuid), Loaded> = HashMap::with_capacity(stored.len());
+    for (tbl, id, fields, clocks, deleted, scope, owner, creator) in stored {
+        let clocks = RowData::clocks_from_json(&tbl, &clocks);
+        before.insert(
+            (tbl, id),
+            Loaded {
+                data: RowData {
+                    fields: fields.as_object().cloned().unwrap_or_default(),
+                    clocks,
+                    deleted,
+                },
+                scope,
+                owner,
+                creator,
+            },
+        );
+    }
+
+    Ok(before)
+}
+
+/// The contact each policy that a changed payment (or a merged policy)
+/// hangs off belongs to: where those payments are placed.
+async fn policy_scopes(
+    tx: &mut Transaction<'static, Postgres>,
+    t: Uuid,
+    merged: &BTreeMap<(String, Uuid), RowData>,
+    changed: &HashSet<(String, Uuid)>,
+) -> ApiResult<HashMap<Uuid, Option<Uuid>>> {
+    let mut policy_ids: Vec<Uuid> = Vec::new();
+    for key in changed {
+        if key.0 == "payments" {
+            if let Some(row) = merged.get(key) {
+                if let Some(p) = parse_uuid(row.fields.get("policy_id")) {
+                    policy_ids.push(p);
+                }
+            }
+        }
+    }
+    let mut policy_scope: HashMap<Uuid, Option<Uuid>> = HashMap::new();
+    if !policy_ids.is_empty() {
+        let found: Vec<(Uuid, Option<Uuid>)> = sql::query_as(
+            "SELECT id, scope_contact FROM rows WHERE tenant_id = $1 AND tbl = 'policies' AND id = ANY($2)",
+        )
+        .bind(t)
+        .bind(&policy_ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        policy_scope.extend(found);
+    }
+    for ((tbl, id), row) in merged {
+        if tbl == "policies" {
+            policy_scope.insert(*id, parse_uuid(row.fields.get("contact_id")));
+        }
+    }
+
+    Ok(policy_scope)
+}
+
+/// One statement, one round trip while the lock is held: it takes the
+/// tenant's write lock (held to commit: change numbers are taken from
+/// here on, so within a tenant they become visible in order; every
+/// `nextval` below is evaluated on rows joined with the lock's row, so
+/// after it), writes the new rows and the existing ones (locked since
+/// they were read), and renumbers the children of `bump` that it did
+/// not write itself (a row is changed once per statement; a
+/// data-modifying `WITH` runs whether or not it is read). A new row
+/// that exists by now was created by a push that ran beside this one
+/// (it committed before this one took the lock): start again, merging
+/// into it.
+///
+/// Answers (lock rows found, rows inserted, rows rewritten, the newest
+/// change number taken).
+async fn write_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    t: Uuid,
+    created: &Writes,
+    updated: &Writes,
+    bump: &[Uuid],
+) -> ApiResult<(i64, i64, i64, Option<i64>)> {
+    Ok(sql::query_as(
         "WITH lk AS (SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE), \
          ins AS (INSERT INTO rows (tenant_id, tbl, id, fields, clocks, deleted, seq, scope_contact, owner_user, creator) \
            SELECT $1, k.tbl, k.id, k.fields, k.clocks, k.deleted, nextval('change_seq'), k.scope, k.owner, k.creator \
@@ -481,118 +551,7 @@ async fn apply(
     .bind(&updated.deleted)
     .bind(&updated.scope)
     .bind(&updated.owner)
-    .bind(&bump)
+    .bind(bump)
     .fetch_one(&mut **tx)
-    .await?;
-    if locked != 1 {
-        return Err(ServerError::Internal(format!(
-            "tenant {t} has no write lock row"
-        )));
-    }
-    if inserted != created.id.len() as i64 {
-        return Err(ServerError::client(
-            StatusCode::CONFLICT,
-            CREATED_MEANWHILE,
-            "another push created some of these records at the same moment; send the batch again",
-        ));
-    }
-    if let Some(seq) = last {
-        written.took(seq);
-    }
-    written.owners_of([&created, &updated]);
-    if rewritten != updated.id.len() as i64 {
-        return Err(ServerError::Internal(format!(
-            "{} of {} locked rows were rewritten",
-            rewritten,
-            updated.id.len()
-        )));
-    }
-
-    // Agents who saw the old owner's contacts but not the new owner's lose
-    // the contact and everything hanging off it.
-    for (contact, old_owner, new_owner) in &owner_moves {
-        let evicted: Vec<(Uuid, i64)> = sql::query_as(
-            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
-             SELECT $1, u.id, r.tbl, r.id, nextval('change_seq') \
-             FROM users u JOIN rows r ON r.tenant_id = $1 AND r.scope_contact = $2 \
-             WHERE u.tenant_id = $1 AND u.role = 'agent' \
-               AND (u.id = $3 OR (u.team IS NOT NULL AND u.team = (SELECT team FROM users WHERE tenant_id = $1 AND id = $3))) \
-               AND NOT (u.id = $4 OR (u.team IS NOT NULL AND u.team IS NOT DISTINCT FROM (SELECT team FROM users WHERE tenant_id = $1 AND id = $4))) \
-             RETURNING user_id, seq",
-        )
-        .bind(t)
-        .bind(contact)
-        .bind(old_owner)
-        .bind(new_owner)
-        .fetch_all(&mut **tx)
-        .await?;
-        written.evicted_by(evicted);
-    }
-    // An agent who created a contact for an owner outside their view no
-    // longer sees it: their devices drop it (and anything already hanging
-    // off it) at the next pull.
-    if !given_away.is_empty() {
-        let evicted: Vec<(Uuid, i64)> = sql::query_as(
-            "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
-             SELECT $1, $2, r.tbl, r.id, nextval('change_seq') FROM rows r \
-             WHERE r.tenant_id = $1 AND r.scope_contact = ANY($3) \
-             RETURNING user_id, seq",
-        )
-        .bind(t)
-        .bind(dev.user_id)
-        .bind(&given_away)
-        .fetch_all(&mut **tx)
-        .await?;
-        written.evicted_by(evicted);
-    }
-    // A child that moved to another contact: agents who saw the old contact
-    // but not the new one lose it (and a policy's payments with it). A task
-    // moved to no contact stays with its creator.
-    for (tbl, id, old_scope, new_scope, creator) in &scope_moves {
-        let mut rows = vec![(tbl.clone(), *id)];
-        if tbl == "policies" {
-            let pays: Vec<(Uuid, i64)> = sql::query_as(
-                "UPDATE rows SET scope_contact = $3, seq = nextval('change_seq') \
-                 WHERE tenant_id = $1 AND tbl = 'payments' AND fields->>'policy_id' = $2 RETURNING id, seq",
-            )
-            .bind(t)
-            .bind(id.to_string())
-            .bind(new_scope)
-            .fetch_all(&mut **tx)
-            .await?;
-            for (p, seq) in pays {
-                written.took(seq);
-                rows.push(("payments".to_string(), p));
-            }
-        }
-        let (rt, ri): (Vec<String>, Vec<Uuid>) = rows.into_iter().unzip();
-        let evicted: Vec<(Uuid, i64)> = sql::query_as(
-            "WITH old_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $2), \
-                  new_o AS (SELECT owner_user AS o FROM rows WHERE tenant_id = $1 AND tbl = 'contacts' AND id = $3), \
-                  sees AS (SELECT u.id, \
-                     EXISTS (SELECT 1 FROM old_o, users ou WHERE ou.tenant_id = $1 AND ou.id = old_o.o \
-                             AND (u.id = ou.id OR (u.team IS NOT NULL AND u.team = ou.team))) AS saw, \
-                     EXISTS (SELECT 1 FROM new_o, users nu WHERE nu.tenant_id = $1 AND nu.id = new_o.o \
-                             AND (u.id = nu.id OR (u.team IS NOT NULL AND u.team = nu.team))) AS sees_now \
-                   FROM users u WHERE u.tenant_id = $1 AND u.role = 'agent') \
-             INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) \
-             SELECT $1, s.id, k.tbl, k.id, nextval('change_seq') \
-             FROM sees s, unnest($4::text[], $5::uuid[]) AS k(tbl, id) \
-             WHERE s.saw AND NOT s.sees_now AND NOT ($3::uuid IS NULL AND s.id = $6) \
-             RETURNING user_id, seq",
-        )
-        .bind(t)
-        .bind(old_scope)
-        .bind(new_scope)
-        .bind(&rt)
-        .bind(&ri)
-        .bind(creator)
-        .fetch_all(&mut **tx)
-        .await?;
-        written.evicted_by(evicted);
-    }
-    // Freed after the commit, not while the tenant's lock is held.
-    spent.push(created);
-    spent.push(updated);
-    Ok((resp, written))
+    .await?)
 }
