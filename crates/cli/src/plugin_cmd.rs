@@ -118,7 +118,12 @@ pub enum PluginCmd {
         dir: PathBuf,
     },
     /// Write the host-API reference (Markdown) to stdout.
-    Reference,
+    Reference {
+        /// Print it as JSON (modules, functions, parameters, documentation,
+        /// permissions, record shapes), as the plugin editor reads it.
+        #[arg(long)]
+        json: bool,
+    },
     /// Render the dashboard widgets of enabled plugins (the data the app draws), as JSON.
     Widgets,
     /// List installed plugins.
@@ -302,7 +307,11 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
         PluginCmd::Templates => templates(),
         PluginCmd::Test { dir: plugin_dir } => test(&plugin_dir)?,
         PluginCmd::Widgets => widgets(open_quiet(profile.dir())?)?,
-        PluginCmd::Reference => {
+        PluginCmd::Reference { json: true } => {
+            let reference = crm_plugins::reference::host_api().map_err(|e| anyhow!(e))?;
+            println!("{}", serde_json::to_string_pretty(&reference)?);
+        }
+        PluginCmd::Reference { json: false } => {
             print!(
                 "{}",
                 crm_plugins::reference::host_api_markdown().map_err(|e| anyhow!(e))?

@@ -171,6 +171,19 @@ fn a_failing_hook_warns_but_never_fails_the_change() {
     // The reference is printed from the registered functions.
     let (md, _) = ok(crm(&dir).args(["plugin", "reference"]));
     assert!(md.contains("### `contacts::get(id: &str) -> Map`"));
+    // And as data, for the editor: the same functions, with permissions.
+    let (json, _) = ok(crm(&dir).args(["plugin", "reference", "--json"]));
+    let r: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let contacts = r["modules"]
+        .as_array()
+        .and_then(|m| m.iter().find(|x| x["name"] == "contacts"))
+        .expect("contacts module");
+    let get = contacts["functions"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["name"] == "get"))
+        .expect("contacts::get");
+    assert_eq!(get["permission"], "contacts:read");
+    assert_eq!(get["params"][0]["name"], "id");
 }
 
 #[test]
