@@ -617,8 +617,8 @@ export type HistoryEntryDto = {
 at: string, 
 /**
  * Who, in words: "you", "you on Laptop 2", "sam@agency.test on Front
- * desk PC", "plugin acme.x", "import", or "another device" when the
- * server did not say.
+ * desk PC", "plugin acme.x", "import", "the server" (an eviction), or
+ * "another device" when the server did not say.
  */
 who: string, 
 /**

@@ -205,10 +205,11 @@ pub async fn pull(
 /// wire form, `{"field": "<millis>.<counter>.<node>"}`): each wrote one of
 /// its fields as it is now.
 fn nodes_of(clocks: &str, into: &mut std::collections::BTreeSet<Uuid>) {
-    let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<&str, &str>>(clocks) else {
+    // Owned keys: a custom field's name may need escapes in JSON.
+    let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(clocks) else {
         return;
     };
-    for stamp in map.values() {
+    for stamp in map.values().filter_map(serde_json::Value::as_str) {
         if let Some(node) = stamp
             .rsplit_once('.')
             .and_then(|(_, n)| Uuid::parse_str(n).ok())
@@ -261,7 +262,7 @@ mod tests {
         let zero = "0000000000000000.00000000.00000000000000000000000000000000";
         let mut got = std::collections::BTreeSet::new();
         nodes_of(
-            &format!(r#"{{"_":"{a}","city":"{b}","x":"{zero}"}}"#),
+            &format!(r#"{{"_":"{a}","custom.say \"hi\"":"{b}","x":"{zero}"}}"#),
             &mut got,
         );
         let got: Vec<String> = got.iter().map(|u| u.simple().to_string()).collect();

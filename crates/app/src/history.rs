@@ -48,8 +48,8 @@ pub struct HistoryEntryDto {
     /// When (RFC 3339).
     pub at: String,
     /// Who, in words: "you", "you on Laptop 2", "sam@agency.test on Front
-    /// desk PC", "plugin acme.x", "import", or "another device" when the
-    /// server did not say.
+    /// desk PC", "plugin acme.x", "import", "the server" (an eviction), or
+    /// "another device" when the server did not say.
     pub who: String,
     /// What happened.
     pub action: HistoryAction,
@@ -68,9 +68,12 @@ impl App {
             for e in s.audit_for(cid)?.into_iter().rev().take(HISTORY_LIMIT) {
                 let action = match e.action.as_str() {
                     "created" => HistoryAction::Created,
+                    "updated" => HistoryAction::Updated,
                     "deleted" => HistoryAction::Deleted,
                     "evicted" => HistoryAction::Evicted,
-                    _ => HistoryAction::Updated,
+                    // Bookkeeping on the record (a refused change sent
+                    // again or given up): not a change to its fields.
+                    _ => continue,
                 };
                 out.push(HistoryEntryDto {
                     at: e.at,
@@ -89,7 +92,8 @@ impl App {
 pub(crate) fn who(actor: &Value, me: &str, s: &Store) -> ApiResult<String> {
     let field = |k: &str| actor.get(k).and_then(Value::as_str).unwrap_or("");
     let person = |user: &str| -> ApiResult<String> {
-        if user == me {
+        // "local": this profile's user before it first signed in.
+        if user == me || user == "local" {
             return Ok("you".into());
         }
         Ok(s.user_email(user)?.unwrap_or_else(|| user.to_string()))
@@ -100,6 +104,10 @@ pub(crate) fn who(actor: &Value, me: &str, s: &Store) -> ApiResult<String> {
         Some("import") => "import".into(),
         Some("sync") => {
             let device = uuid::Uuid::parse_str(field("device")).ok();
+            if device.is_some_and(|d| d.is_nil()) {
+                // An eviction: the server took it off this device.
+                return Ok("the server".into());
+            }
             match device.map(|d| s.writer(d)).transpose()?.flatten() {
                 Some(w) => format!("{} on {}", person(&w.user_id.to_string())?, w.device_name),
                 None => "another device".into(),

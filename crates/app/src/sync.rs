@@ -203,7 +203,9 @@ impl App {
         let dir = self.data_dir().to_path_buf();
         let s = self.session()?;
         let report = {
-            let mut own = s.syncer.lock().map_err(crate::poisoned)?;
+            // A sync that panicked leaves nothing half-done (its writes are
+            // transactions): the next one may use the connection.
+            let mut own = s.syncer.lock().unwrap_or_else(|e| e.into_inner());
             // Signed in (or out) on the window's connection meanwhile?
             own.refresh()?;
             let status = own.sync_status()?;

@@ -220,12 +220,33 @@ impl Device {
     }
 
     fn shut(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
         self.stop.store(true, Ordering::SeqCst);
         // Ends the notice stream the listener is blocked on.
         self.proxy.sleep();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// A case that fails half way still stops its device's threads, so they
+/// do not sync on into the next case.
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
+/// Clears a flag however the scope ends (a panic included), so threads
+/// that watch it stop.
+struct Lower(Arc<AtomicBool>);
+
+impl Drop for Lower {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 
@@ -625,6 +646,7 @@ fn an_import_and_edits_made_while_it_syncs_all_arrive() {
     // While the import runs: the colleague edits their contacts, and the
     // importer's own window edits them too (another field).
     let importing = Arc::new(AtomicBool::new(true));
+    let lowered = Lower(importing.clone());
     let editors: Vec<std::thread::JoinHandle<BTreeMap<String, String>>> =
         [(1, "city"), (0, "job_title")]
             .into_iter()
@@ -687,7 +709,7 @@ fn an_import_and_edits_made_while_it_syncs_all_arrive() {
             },
         )
         .expect("import");
-    importing.store(false, Ordering::SeqCst);
+    drop(lowered);
     let clicked = clicker.join().expect("clicker");
     devices[0].proxy.delay_ms.store(0, Ordering::SeqCst);
     assert_eq!(report.created as usize, ROWS);

@@ -311,7 +311,11 @@ fn run(cli: Cli) -> Result<Profile> {
                     .map(|d| store.writer(d))
                     .transpose()?
                     .flatten()
-                    .map(|w| format!(" ({} on {})", w.user_email, w.device_name))
+                    .map(|w| {
+                        // Named by another client: shown, never obeyed.
+                        let said = format!("{} on {}", w.user_email, w.device_name);
+                        format!(" ({})", crm_plugins::text::neutralise(&said))
+                    })
                     .unwrap_or_default();
                 println!("{}  {}  {}{writer}  {}", a.at, a.action, a.actor, a.changes);
             }

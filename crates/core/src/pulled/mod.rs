@@ -273,8 +273,17 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
         if table == Table::Contacts && !row.deleted {
             crate::lookups::index(tx.conn(), &id, &row.fields)?;
         }
-        // Like a local creation, the entry refers to the row.
+        // Like a local creation, the entry refers to the row; it is put
+        // down to the device of the row's oldest stamp (its creation's),
+        // not to whoever edited it last before this device first saw it.
+        let oldest = row_clocks.values().min().copied().unwrap_or(newest);
+        tx.set_actor(Actor::Sync {
+            device: oldest.node,
+        });
         tx.audit(table.name(), &id, Action::Created.as_str(), BY_ROW, now)?;
+        tx.set_actor(Actor::Sync {
+            device: newest.node,
+        });
         if !row.deleted {
             tx.announce(table, row.row_id, Action::Created, fields);
         }
@@ -347,15 +356,16 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
             })?;
         }
     }
-    let action = if deleted_now {
-        Action::Deleted
-    } else {
-        Action::Updated
-    };
     // One entry per device that wrote them (a page brings a row's state:
     // edits two people made since the last pull arrive together, and each
-    // must still be put down to whoever made it), older writers first.
+    // must still be put down to whoever made it), older writers first; the
+    // deletion is the entry that carries it.
     for (device, part) in by_writer(changes, &row_clocks) {
+        let action = if part.contains_key(crm_protocol::schema::DELETED) {
+            Action::Deleted
+        } else {
+            Action::Updated
+        };
         tx.set_actor(Actor::Sync { device });
         tx.audit(
             table.name(),
@@ -378,24 +388,28 @@ fn merge(tx: &mut WriteTx<'_>, row: &RowState, now: &str) -> Result<Result<Merge
 }
 
 /// Split a merged row's `{field: [old, new]}` changes by the device whose
-/// stamp set each field (a map field: its newest entry's), oldest writer
-/// first.
+/// stamp set each field (a map field: the newest stamp among the entries
+/// that changed), oldest writer first.
 fn by_writer(
     changes: Map<String, Value>,
     clocks: &std::collections::BTreeMap<String, Hlc>,
 ) -> Vec<(Uuid, Map<String, Value>)> {
-    let stamp = |field: &str| {
+    let stamp = |field: &str, change: &Value| {
+        let entry_changed = |key: &str| match change {
+            Value::Array(pair) if pair.len() == 2 => pair[0].get(key) != pair[1].get(key),
+            _ => true,
+        };
         let prefix = format!("{field}.");
         clocks
             .iter()
-            .filter(|(k, _)| *k == field || k.starts_with(&prefix))
+            .filter(|(k, _)| *k == field || k.strip_prefix(&prefix).is_some_and(entry_changed))
             .map(|(_, c)| *c)
             .max()
             .unwrap_or(Hlc::ZERO)
     };
     let mut groups: Vec<(Hlc, Uuid, Map<String, Value>)> = Vec::new();
     for (field, change) in changes {
-        let at = stamp(&field);
+        let at = stamp(&field, &change);
         match groups.iter_mut().find(|(_, node, _)| *node == at.node) {
             Some((newest, _, part)) => {
                 *newest = (*newest).max(at);

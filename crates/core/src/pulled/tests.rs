@@ -346,3 +346,43 @@ fn a_pulled_row_that_cannot_be_stored_is_held_until_it_can_be() {
     .expect("evict");
     assert_eq!(s.sync_status().expect("status").held, 0);
 }
+
+/// A merged row's changes are put down to the devices that made them: each
+/// field to its stamp's device, a map field to the newest of the entries
+/// that changed (not of every entry it has), the deletion to its own.
+#[test]
+fn merged_changes_are_split_by_the_device_that_made_each() {
+    use serde_json::json;
+    let (a, b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
+    let at = |millis: u64, node: Uuid| Hlc {
+        millis,
+        counter: 0,
+        node,
+    };
+    let clocks: BTreeMap<String, Hlc> = [
+        ("city".to_string(), at(10, a)),
+        ("stage".to_string(), at(20, b)),
+        // B wrote `tier` long ago; A's `score` is what changed now.
+        ("custom.tier".to_string(), at(30, b)),
+        ("custom.score".to_string(), at(15, a)),
+        ("deleted".to_string(), at(25, b)),
+    ]
+    .into_iter()
+    .collect();
+    let changes = json!({
+        "city": ["York", "Leeds"],
+        "stage": ["prospect", "client"],
+        "custom": [{"tier": "gold", "score": "1"}, {"tier": "gold", "score": "2"}],
+        "deleted": true,
+    });
+    let parts = super::by_writer(changes.as_object().cloned().expect("map"), &clocks);
+    let named: Vec<(Uuid, Vec<&str>)> = parts
+        .iter()
+        .map(|(d, p)| (*d, p.keys().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        named,
+        [(a, vec!["city", "custom"]), (b, vec!["deleted", "stage"])],
+        "oldest writer first"
+    );
+}

@@ -70,7 +70,7 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT user_email FROM sync_writers WHERE user_id = ?1 LIMIT 1",
+                "SELECT user_email FROM sync_writers WHERE user_id = ?1 ORDER BY seen_at DESC LIMIT 1",
                 [user_id],
                 |r| r.get(0),
             )
