@@ -109,15 +109,13 @@ pub(crate) fn task(t: &crm_core::Task, contact_name: Option<String>, today: &str
 /// (a colleague by email when a pull has named them).
 pub(crate) fn activity(
     a: &crm_core::Activity,
-    me: &str,
-    s: &crm_core::Store,
+    authors: &mut crate::history::Authors<'_>,
 ) -> Result<ActivityDto, ApiError> {
-    let actor: serde_json::Value = serde_json::from_str(&a.actor).unwrap_or_default();
     Ok(ActivityDto {
         id: a.id.to_string(),
         kind: tag(&a.kind),
         body: a.body.clone(),
         occurred_at: a.occurred_at.clone(),
-        actor: crate::history::who(&actor, me, s)?,
+        actor: authors.of_text(&a.actor)?,
     })
 }

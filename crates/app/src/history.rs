@@ -4,6 +4,8 @@
 //! them ("sam@agency.test on Front desk PC"), so a surprising value has an
 //! explanation.
 
+use std::collections::HashMap;
+
 use crm_core::Store;
 use serde::Serialize;
 use serde_json::Value;
@@ -63,7 +65,7 @@ impl App {
         let cid = id("contact", contact_id)?;
         self.read(|s| {
             s.contact(cid)?;
-            let me = s.identity().user_id.clone();
+            let mut authors = Authors::new(s);
             let mut out = Vec::new();
             for e in s.audit_for(cid)?.into_iter().rev().take(HISTORY_LIMIT) {
                 let action = match e.action.as_str() {
@@ -77,7 +79,7 @@ impl App {
                 };
                 out.push(HistoryEntryDto {
                     at: e.at,
-                    who: who(&e.actor, &me, s)?,
+                    who: authors.of(&e.actor)?,
                     action,
                     changes: field_changes(action, &e.changes),
                 });
@@ -87,34 +89,83 @@ impl App {
     }
 }
 
-/// Who made a change, in words (see [`HistoryEntryDto::who`]); `me` is
-/// this profile's user id.
-pub(crate) fn who(actor: &Value, me: &str, s: &Store) -> ApiResult<String> {
-    let field = |k: &str| actor.get(k).and_then(Value::as_str).unwrap_or("");
-    let person = |user: &str| -> ApiResult<String> {
+/// Who made changes, in words (see [`HistoryEntryDto::who`]): a listing
+/// names the same few people again and again, so each actor is looked up
+/// in the store once.
+pub(crate) struct Authors<'a> {
+    s: &'a Store,
+    /// This profile's user id.
+    me: String,
+    said: HashMap<String, String>,
+}
+
+impl<'a> Authors<'a> {
+    pub(crate) fn new(s: &'a Store) -> Self {
+        Authors {
+            s,
+            me: s.identity().user_id.clone(),
+            said: HashMap::new(),
+        }
+    }
+
+    /// The author of an entry whose actor is this JSON text.
+    pub(crate) fn of_text(&mut self, actor: &str) -> ApiResult<String> {
+        match self.said.get(actor) {
+            Some(words) => Ok(words.clone()),
+            None => {
+                let value: Value = serde_json::from_str(actor).unwrap_or_default();
+                self.remember(actor.to_string(), &value)
+            }
+        }
+    }
+
+    /// The author of an entry whose actor is this value.
+    pub(crate) fn of(&mut self, actor: &Value) -> ApiResult<String> {
+        let key = actor.to_string();
+        match self.said.get(&key) {
+            Some(words) => Ok(words.clone()),
+            None => self.remember(key, actor),
+        }
+    }
+
+    fn remember(&mut self, key: String, actor: &Value) -> ApiResult<String> {
+        let words = self.words(actor)?;
+        self.said.insert(key, words.clone());
+        Ok(words)
+    }
+
+    fn person(&self, user: &str) -> ApiResult<String> {
         // "local": this profile's user before it first signed in.
-        if user == me || user == "local" {
+        if user == self.me || user == "local" {
             return Ok("you".into());
         }
-        Ok(s.user_email(user)?.unwrap_or_else(|| user.to_string()))
-    };
-    Ok(match actor.get("kind").and_then(Value::as_str) {
-        Some("user") => person(field("user"))?,
-        Some("plugin") => format!("plugin {}", field("plugin")),
-        Some("import") => "import".into(),
-        Some("sync") => {
-            let device = uuid::Uuid::parse_str(field("device")).ok();
-            if device.is_some_and(|d| d.is_nil()) {
-                // An eviction: the server took it off this device.
-                return Ok("the server".into());
+        Ok(self.s.user_email(user)?.unwrap_or_else(|| user.to_string()))
+    }
+
+    fn words(&self, actor: &Value) -> ApiResult<String> {
+        let field = |k: &str| actor.get(k).and_then(Value::as_str).unwrap_or("");
+        Ok(match actor.get("kind").and_then(Value::as_str) {
+            Some("user") => self.person(field("user"))?,
+            Some("plugin") => format!("plugin {}", field("plugin")),
+            Some("import") => "import".into(),
+            Some("sync") => {
+                let device = uuid::Uuid::parse_str(field("device")).ok();
+                if device.is_some_and(|d| d.is_nil()) {
+                    // An eviction: the server took it off this device.
+                    return Ok("the server".into());
+                }
+                match device.map(|d| self.s.writer(d)).transpose()?.flatten() {
+                    Some(w) => format!(
+                        "{} on {}",
+                        self.person(&w.user_id.to_string())?,
+                        w.device_name
+                    ),
+                    None => "another device".into(),
+                }
             }
-            match device.map(|d| s.writer(d)).transpose()?.flatten() {
-                Some(w) => format!("{} on {}", person(&w.user_id.to_string())?, w.device_name),
-                None => "another device".into(),
-            }
-        }
-        _ => "system".into(),
-    })
+            _ => "system".into(),
+        })
+    }
 }
 
 /// The fields an entry set (a creation: `{field: value}`) or changed (an
@@ -209,7 +260,7 @@ fn label(name: &str) -> String {
 
 /// `date_of_birth` -> "Date of birth".
 fn humane(name: &str) -> String {
-    let spaced = name.replace('_', " ");
+    let spaced = crm_core::details::choice_words(name);
     let mut chars = spaced.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

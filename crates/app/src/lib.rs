@@ -178,14 +178,10 @@ impl App {
         });
         // Opened after the runtime subscribed to the store's changes, so
         // what a sync merges reaches the plugins' hooks too.
-        let syncer = {
-            let store = Arc::new(Mutex::new(store));
-            let rt = Runtime::new(store.clone(), limits)?;
-            let syncer = store.lock().map_err(poisoned)?.open_sibling()?;
-            syncer.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
-            (rt, syncer)
-        };
-        let (rt, syncer) = syncer;
+        let store = Arc::new(Mutex::new(store));
+        let rt = Runtime::new(store.clone(), limits)?;
+        let syncer = store.lock().map_err(poisoned)?.open_sibling()?;
+        syncer.set_cache_limit_mib(INTERACTIVE_CACHE_MIB)?;
         *self.session.lock().map_err(poisoned)? = Some(Arc::new(Session {
             rt,
             reader: Mutex::new(reader),

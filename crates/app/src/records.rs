@@ -152,7 +152,7 @@ impl App {
         let mut cut: Vec<(&str, usize)> = Vec::new();
         let mut detail = self.read(|s| {
             let c = s.contact(cid)?;
-            let me = s.identity().user_id.clone();
+            let mut authors = crate::history::Authors::new(s);
             let policies = s.list_policies(Some(cid), LIST_LIMIT)?;
             if policies.more {
                 cut.push(("policies of this contact", LIST_LIMIT));
@@ -195,7 +195,7 @@ impl App {
                 timeline: timeline
                     .rows
                     .iter()
-                    .map(|a| convert::activity(a, &me, s))
+                    .map(|a| convert::activity(a, &mut authors))
                     .collect::<ApiResult<_>>()?,
                 actions: Vec::new(),
                 panels: Vec::new(),
@@ -273,9 +273,8 @@ impl App {
                 )
             })?;
         self.write(|s| {
-            let me = s.identity().user_id.clone();
             let made = s.log_activity(cid, k, text)?;
-            convert::activity(&made, &me, s)
+            convert::activity(&made, &mut crate::history::Authors::new(s))
         })
     }
 

@@ -250,6 +250,19 @@ impl Drop for Lower {
     }
 }
 
+/// Stop every device's threads; what each last said of its sync, for a
+/// failure's message.
+fn shut_all(devices: &mut [Device]) -> Vec<String> {
+    let states = devices
+        .iter()
+        .map(|d| format!("{:?}", d.app.sync_state()))
+        .collect();
+    for d in devices.iter_mut() {
+        d.shut();
+    }
+    states
+}
+
 fn only(field: &str, value: &str) -> ContactForm {
     let mut form = ContactForm {
         changed: Some(vec![field.to_string()]),
@@ -406,13 +419,7 @@ fn run_case(server: &mut Throwaway, case: usize, actions: &[Action]) -> Result<(
         },
     );
     let server_now = on_server();
-    let states: Vec<String> = devices
-        .iter()
-        .map(|d| format!("{:?}", d.app.sync_state()))
-        .collect();
-    for d in devices.iter_mut() {
-        d.shut();
-    }
+    let states = shut_all(&mut devices);
     result.map_err(|e| TestCaseError::fail(format!("{e}; states: {states:?}")))?;
 
     // Nothing made anywhere is missing; no edit lost.
@@ -739,13 +746,7 @@ fn an_import_and_edits_made_while_it_syncs_all_arrive() {
         },
     );
     let on_server = server_contacts(&server, tenant);
-    let states: Vec<String> = devices
-        .iter()
-        .map(|d| format!("{:?}", d.app.sync_state()))
-        .collect();
-    for d in devices.iter_mut() {
-        d.shut();
-    }
+    let states = shut_all(&mut devices);
     if let Err(e) = result {
         panic!("{e}; server has {}; states {states:?}", on_server.len());
     }

@@ -10,7 +10,7 @@
 //! soon as what it was waiting for arrives (or after an update that knows
 //! its type). The cursor moves on; nothing pulled is lost.
 
-use crm_protocol::wire::{Eviction, PullResponse, RowState};
+use crm_protocol::wire::{Eviction, PullResponse, RowState, Writer};
 use crm_protocol::Hlc;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -84,25 +84,28 @@ impl Store {
         evictions: &[Eviction],
         cursor: i64,
     ) -> Result<ApplyReport> {
-        self.apply_page(&PullResponse {
-            rows: rows.to_vec(),
-            evictions: evictions.to_vec(),
-            cursor,
-            more: false,
-            writers: Vec::new(),
-        })
+        self.apply_parts(rows, evictions, &[], cursor)
     }
 
     /// [`Store::apply_remote`] for a whole page as pulled, keeping the
     /// writers it names (see `sync::writers`) in the same transaction.
     pub fn apply_page(&mut self, page: &PullResponse) -> Result<ApplyReport> {
-        let (rows, evictions, cursor) = (&page.rows, &page.evictions, page.cursor);
+        self.apply_parts(&page.rows, &page.evictions, &page.writers, page.cursor)
+    }
+
+    fn apply_parts(
+        &mut self,
+        rows: &[RowState],
+        evictions: &[Eviction],
+        writers: &[Writer],
+        cursor: i64,
+    ) -> Result<ApplyReport> {
         let mut tx = self.write(Actor::Sync {
             device: Uuid::nil(),
         })?;
         let mut report = ApplyReport::default();
         let now = now_text();
-        crate::sync::writers::remember(tx.conn(), &page.writers, &now)?;
+        crate::sync::writers::remember(tx.conn(), writers, &now)?;
         for ev in evictions {
             evict(&mut tx, ev, &now, &mut report)?;
         }
