@@ -27,9 +27,12 @@ impl Running {
         &self.checks
     }
 
-    /// Stop serving at once.
-    pub fn stop(self) {
+    /// Stop serving at once, and return once the listening socket is
+    /// closed: the port may be bound again straight away (a restart on
+    /// the same port otherwise races the aborted task's drop).
+    pub async fn stop(self) {
         self.task.abort();
+        let _ = self.task.await;
     }
 }
 

@@ -644,5 +644,5 @@ async fn a_nul_in_pushed_text_of_any_kind_is_a_422_naming_op_and_field_with_noth
             "{ans:?}"
         );
     }
-    server.stop();
+    server.stop().await;
 }

@@ -229,7 +229,7 @@ async fn over_a_socket_the_peer_address_is_counted() {
         post(server.addr, "127.0.0.2", "real@acme.test", PASSWORD).await,
         200
     );
-    server.stop();
+    server.stop().await;
 }
 
 /// Counts of the answers to `n` logins sent at once.
@@ -319,5 +319,5 @@ async fn concurrent_wrong_passwords_stop_at_the_limit_per_email_and_per_address(
         before,
         "a right password takes its attempt back"
     );
-    server.stop();
+    server.stop().await;
 }

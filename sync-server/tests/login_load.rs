@@ -119,5 +119,5 @@ async fn two_hundred_logins_at_once_run_at_most_the_bound_of_password_checks_in_
     );
     let a = http_login("127.0.0.1", server.addr, "real@acme.test", PASSWORD).await;
     assert_eq!(a.status, 200, "{a:?}");
-    server.stop();
+    server.stop().await;
 }

@@ -111,7 +111,7 @@ async fn clients_stalling_in_the_head_or_idle_are_disconnected_within_the_header
         closed < HEADER_TIMEOUT + SLACK,
         "idle: closed after {closed:?}"
     );
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +162,7 @@ async fn a_push_whose_body_stalls_or_trickles_is_answered_408_within_the_body_ti
     let tenant =
         uuid::Uuid::parse_str(login.body["tenant_id"].as_str().expect("tenant")).expect("uuid");
     assert_eq!(env.rows_of(tenant).await, 0);
-    server.stop();
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,5 +221,5 @@ async fn more_stalled_connections_than_the_cap_leave_health_answered_and_the_ser
     );
     let a = http_login("127.0.0.1", server.addr, "a@acme.test", PASSWORD).await;
     assert_eq!(a.status, 200, "{a:?}");
-    server.stop();
+    server.stop().await;
 }

@@ -107,8 +107,7 @@ impl Server {
 
     fn stop(&mut self) {
         if let Some(r) = self.running.take() {
-            let _g = self.rt.enter();
-            r.stop();
+            self.rt.block_on(r.stop());
         }
     }
 

@@ -224,8 +224,7 @@ fn a_notice_reaches_a_stream_on_another_server_process() {
     new_contact(&red1, "Ann", "red1@acme.test");
     sync(&url, &red1, &red1_token);
     assert!(mate.wait(changed), "heard through the other process");
-    let _g = w.server.rt.enter();
-    other.stop();
+    w.server.rt.block_on(other.stop());
 }
 
 #[test]

@@ -107,8 +107,7 @@ impl Throwaway {
     /// [`Throwaway::restart`].
     pub fn stop(&mut self) {
         if let Some(s) = self.server.take() {
-            let _g = self.rt.enter();
-            s.stop();
+            self.rt.block_on(s.stop());
         }
     }
 
