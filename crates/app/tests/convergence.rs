@@ -405,22 +405,44 @@ fn run_case(server: &mut Throwaway, case: usize, actions: &[Action]) -> Result<(
         d.proxy.wake();
     }
     let on_server = || server_contacts(server, tenant);
+    // A device can be synced with the server's contacts a moment before a
+    // colleague's notice brings it their payments, so settling waits for the
+    // money as well: every device settles the policy alike, every payment counted.
+    let settlement = |d: &Device| -> Vec<(String, i64, i64)> {
+        d.app
+            .contact_detail(&payer)
+            .ok()
+            .and_then(|detail| detail.payments.get(&policy).cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|p| (p.due_date.clone(), p.amount_due_minor, p.amount_paid_minor))
+            .collect()
+    };
     let result = wait_until(
         "every device synced and equal to the server",
         SETTLE,
         || {
             let server_now = on_server();
-            devices.iter().all(|d| {
-                d.app
-                    .sync_state()
-                    .is_ok_and(|s| s.state == "synced" && s.pending == 0 && s.set_aside == 0)
-                    && local_contacts(&d.app, &server_now) == server_now
-            })
+            let first = settlement(&devices[0]);
+            first.iter().map(|p| p.2).sum::<i64>() == made.paid_in
+                && devices.iter().all(|d| {
+                    d.app
+                        .sync_state()
+                        .is_ok_and(|s| s.state == "synced" && s.pending == 0 && s.set_aside == 0)
+                        && local_contacts(&d.app, &server_now) == server_now
+                        && settlement(d) == first
+                })
         },
     );
     let server_now = on_server();
     let states = shut_all(&mut devices);
-    result.map_err(|e| TestCaseError::fail(format!("{e}; states: {states:?}")))?;
+    let lists: Vec<Vec<(String, i64, i64)>> = devices.iter().map(settlement).collect();
+    result.map_err(|e| {
+        TestCaseError::fail(format!(
+            "{e}; states: {states:?}; settlements: {lists:?}; paid in: {}",
+            made.paid_in
+        ))
+    })?;
 
     // Nothing made anywhere is missing; no edit lost.
     for id in &made.contacts {
@@ -449,16 +471,6 @@ fn run_case(server: &mut Throwaway, case: usize, actions: &[Action]) -> Result<(
         );
     }
     // Money: counted once, the same everywhere, one instalment per date.
-    let lists: Vec<Vec<(String, i64, i64)>> = devices
-        .iter()
-        .map(|d| {
-            let detail = d.app.contact_detail(&payer).expect("detail");
-            detail.payments[&policy]
-                .iter()
-                .map(|p| (p.due_date.clone(), p.amount_due_minor, p.amount_paid_minor))
-                .collect()
-        })
-        .collect();
     for (i, list) in lists.iter().enumerate() {
         prop_assert_eq!(
             list,
