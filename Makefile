@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-sync bench-notify bench-app soak crash-loop fuzz clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-sync bench-notify bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -9,6 +9,7 @@ help:
 	@echo "make package the desktop app's .deb and the sync server's release tarball, in dist/"
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
+	@echo "make bench-studio   Studio benchmark: a wizard automation's dry run over 10k contacts vs the same runs for real"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
 	@echo "make bench-app      desktop app: start-up to first contacts list and RSS, 100k contacts vs empty"
@@ -36,6 +37,9 @@ bench:
 
 bench-plugins:
 	cargo run --release --locked -p crm-bench -- plugins
+
+bench-studio:
+	cargo run --release --locked -p crm-bench -- studio
 
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync

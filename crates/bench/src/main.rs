@@ -22,6 +22,7 @@ use crm_core::import::{ImportControl, ImportOptions};
 use crm_core::{DbKey, Store};
 
 mod plugins;
+mod studio;
 
 const HEADERS: [&str; 20] = [
     "Record ID",
@@ -247,8 +248,18 @@ fn main() -> Result<()> {
             }
             plugins::run(rows)
         }
+        Some("studio") => {
+            let rows: usize = match args.iter().position(|a| a == "--rows") {
+                Some(i) => args.get(i + 1).context("--rows N")?.parse()?,
+                None => 10_000,
+            };
+            if cfg!(debug_assertions) {
+                eprintln!("warning: debug build; run with --release for meaningful figures");
+            }
+            studio::run(rows)
+        }
         Some(other) => {
-            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]` or `generate FILE [--rows N]`")
+            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]`, `studio [--rows N]` or `generate FILE [--rows N]`")
         }
     }
 }

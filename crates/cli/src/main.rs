@@ -25,6 +25,7 @@ mod policies_cmd;
 mod remedy;
 mod script_cmd;
 mod settings_cmd;
+mod studio_cmd;
 mod sync_cmd;
 mod tasks_cmd;
 

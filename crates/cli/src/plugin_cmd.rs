@@ -124,6 +124,39 @@ pub enum PluginCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Show what a plugin would do, changing nothing: run one of its
+    /// actions, or its hooks on an event as if it happened to each record,
+    /// on a copy of the profile in memory; requests are recorded, not sent.
+    DryRun {
+        /// Plugin id (installed; it need not be enabled).
+        id: String,
+        /// The action to run.
+        #[arg(required_unless_present = "event")]
+        action: Option<String>,
+        /// Run its hooks on this event instead (e.g. contact.created).
+        #[arg(long, conflicts_with = "action")]
+        event: Option<String>,
+        /// Only this record (repeatable).
+        #[arg(long, value_name = "ID")]
+        record: Vec<String>,
+        /// `all` records (the default), or the first N.
+        #[arg(long, value_name = "all|N", conflicts_with = "record")]
+        records: Option<String>,
+        /// Ask the configured AI for real (else its questions are recorded).
+        #[arg(long)]
+        include_ai: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a plugin folder from a wizard model (wizard.json's format).
+    Wizard {
+        /// The model.
+        spec: PathBuf,
+        /// The folder to write.
+        #[arg(short = 'o', long = "out", value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Render the dashboard widgets of enabled plugins (the data the app draws), as JSON.
     Widgets,
     /// List installed plugins.
@@ -342,6 +375,27 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
                 );
             }
         }
+        PluginCmd::DryRun {
+            id,
+            action,
+            event,
+            record,
+            records,
+            include_ai,
+            json,
+        } => crate::studio_cmd::dry_run(
+            open_quiet(profile.dir())?,
+            crate::studio_cmd::DryRunArgs {
+                id,
+                action,
+                event,
+                record,
+                records,
+                include_ai,
+                json,
+            },
+        )?,
+        PluginCmd::Wizard { spec, out } => crate::studio_cmd::wizard(&spec, &out)?,
         PluginCmd::Run { id, action, record } => {
             run_action(open_quiet(profile.dir())?, &id, &action, record.as_deref())?;
         }

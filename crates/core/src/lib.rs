@@ -38,5 +38,5 @@ pub use policies::{
     Arrears, Frequency, Payment, Policy, PolicyDraft, PolicyStatus, PAYMENT_METHODS,
 };
 pub use records::{parse_id, Listed};
-pub use store::{Actor, ChangeEvent, Store, Table};
+pub use store::{Actor, ChangeEvent, RowChange, Store, Table};
 pub use sync::AccountRole;

@@ -165,7 +165,8 @@ pub fn complete(
         .ok_or_else(|| (ErrorKind::Runtime, "the AI answer has no text".to_string()))
 }
 
-fn call(system: &str, prompt: &str) -> HostResult<String> {
+/// Ask the model; `None` when a dry run recorded the question instead.
+fn call(system: &str, prompt: &str) -> HostResult<Option<String>> {
     need("ai:use")?;
     // What a script tells the outside world comes after its writes.
     crate::host::settle()?;
@@ -178,7 +179,7 @@ fn call(system: &str, prompt: &str) -> HostResult<String> {
             ),
         ));
     }
-    let (cfg, wait, cap) = with_inv(|inv| {
+    let asked = with_inv(|inv| {
         if inv.requests >= inv.limits.max_requests {
             return Err(fail(
                 ErrorKind::Limit,
@@ -189,6 +190,15 @@ fn call(system: &str, prompt: &str) -> HostResult<String> {
             ));
         }
         inv.requests += 1;
+        // A dry run records the question unless the user chose to ask.
+        if inv.ctx.services.rehearsal.is_some_and(|r| !r.include_ai) {
+            inv.recorded.push(crate::sandbox::RecordedRequest {
+                method: "AI".into(),
+                url: "ai".into(),
+                body: Some(format!("{system}\n\n{prompt}")),
+            });
+            return Ok(None);
+        }
         let cfg = inv.ctx.services.ai.clone().ok_or_else(|| {
             fail(
                 ErrorKind::Runtime,
@@ -196,16 +206,21 @@ fn call(system: &str, prompt: &str) -> HostResult<String> {
             )
         })?;
         let left = inv.deadline.saturating_duration_since(Instant::now());
-        Ok((
+        Ok(Some((
             cfg,
             left.min(inv.limits.request_timeout),
             inv.limits.max_response,
-        ))
+        )))
     })?;
+    let Some((cfg, wait, cap)) = asked else {
+        return Ok(None);
+    };
     if wait.is_zero() {
         return Err(fail(ErrorKind::Timeout, "no time left for an AI request"));
     }
-    complete(&cfg, system, prompt, wait, cap).map_err(|(k, m)| fail(k, m))
+    complete(&cfg, system, prompt, wait, cap)
+        .map(Some)
+        .map_err(|(k, m)| fail(k, m))
 }
 
 /// Register the `ai` module.
@@ -218,10 +233,11 @@ pub(crate) fn register(engine: &mut Engine) {
             "/// Ask the configured language model; returns its answer as text. Needs ai:use.",
         ])
         .set_into_module(&mut m, |prompt: &str| -> HostResult<String> {
-            call(
+            Ok(call(
                 "You are a concise assistant inside an insurance CRM.",
                 prompt,
-            )
+            )?
+            .unwrap_or_else(|| "(dry run: the AI was not asked)".to_string()))
         });
     FuncRegistration::new("classify")
         .with_volatility(true)
@@ -242,7 +258,10 @@ pub(crate) fn register(engine: &mut Engine) {
                     format!("ai::classify: text and labels are over the {MAX_PROMPT} byte limit"),
                 ));
             }
-            let answer = call(&system, text)?;
+            // In a dry run that does not ask, the first label stands in.
+            let Some(answer) = call(&system, text)? else {
+                return Ok(labels[0].clone());
+            };
             let a = answer.trim().trim_matches(|c: char| c == '"' || c == '.' || c == '\'');
             labels
                 .iter()

@@ -13,6 +13,7 @@ pub mod ai;
 pub mod alloc;
 pub mod check;
 pub mod contract;
+pub mod dry_run;
 mod host;
 pub mod lifecycle;
 pub mod manifest;
@@ -28,7 +29,8 @@ pub mod text;
 
 pub use manifest::{Manifest, ManifestError};
 pub use sandbox::{
-    Context, ErrorKind, Limits, LogLine, Notification, RunOutput, Sandbox, ScriptError, Services,
+    Context, ErrorKind, Limits, LogLine, Notification, RecordedRequest, Rehearsal, RunOutput,
+    Sandbox, ScriptError, Services,
 };
 
 /// Declare the counting allocator as this program's global allocator: once,

@@ -9,6 +9,9 @@
 //! a second DNS answer cannot swap in another, "DNS rebinding"); redirects
 //! are not followed; each request has a timeout cut to the invocation's
 //! deadline; bodies are capped; requests per invocation are capped.
+//!
+//! In a rehearsal (a dry run) the same permission checks are made and the
+//! request is recorded, never sent.
 
 use std::io::Read as _;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -116,7 +119,9 @@ fn resolve(host: &str, port: u16, wait: Duration) -> HostResult<Vec<SocketAddr>>
     }
 }
 
-fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
+/// A URL a script may reach: https, no credentials, its origin granted.
+/// Returns the URL, its host and port.
+fn allowed(raw: &str) -> HostResult<(url::Url, String, u16)> {
     let url = url::Url::parse(raw)
         .map_err(|e| fail(ErrorKind::Runtime, format!("{raw:?} is not a URL: {e}")))?;
     if url.scheme() != "https" {
@@ -151,6 +156,11 @@ fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
             format!("this script may not reach {origin}: it needs the permission net:{origin}, which was not granted"),
         ));
     }
+    Ok((url, host, port))
+}
+
+fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
+    let (url, host, port) = allowed(raw)?;
     // What a script tells the outside world comes after its writes.
     crate::host::settle()?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -176,8 +186,44 @@ fn check(raw: &str, wait: Duration, allow_private: bool) -> HostResult<Target> {
     })
 }
 
+/// The URL as messages and records show it: without its query and
+/// fragment (tokens often live there).
+fn shown(url: &url::Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// In a rehearsal (a dry run), record the request instead of sending it;
+/// the script sees a successful, empty answer marked `dry_run`. The
+/// permission is checked as for a real request; nothing is resolved.
+fn rehearse(method: &str, raw: &str, body: &Option<String>) -> HostResult<Option<Map>> {
+    if with_inv(|inv| Ok(inv.ctx.services.rehearsal.is_none()))? {
+        return Ok(None);
+    }
+    let (url, _, _) = allowed(raw)?;
+    crate::host::settle()?;
+    with_inv(|inv| {
+        inv.recorded.push(crate::sandbox::RecordedRequest {
+            method: method.to_string(),
+            url: shown(&url),
+            body: body.clone(),
+        });
+        Ok(())
+    })?;
+    let mut out = Map::new();
+    out.insert("status".into(), Dynamic::from(200_i64));
+    out.insert("body".into(), Dynamic::from(String::new()));
+    out.insert("dry_run".into(), Dynamic::from(true));
+    Ok(Some(out))
+}
+
 fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
     let (wait, cap, allow_private, extra_roots) = remaining()?;
+    if let Some(answer) = rehearse(method, raw, &body)? {
+        return Ok(answer);
+    }
     if wait.is_zero() {
         return Err(fail(ErrorKind::Timeout, "no time left for a request"));
     }
@@ -215,12 +261,7 @@ fn send(method: &str, raw: &str, body: Option<String>) -> HostResult<Map> {
     };
     // Messages name the URL without its query (tokens often live there):
     // they reach run history and logs.
-    let shown = {
-        let mut u = t.url.clone();
-        u.set_query(None);
-        u.set_fragment(None);
-        u.to_string()
-    };
+    let shown = shown(&t.url);
     let resp = req.send().map_err(|e| {
         if e.is_timeout() {
             fail(

@@ -119,6 +119,9 @@ pub struct Runtime {
     verified: Mutex<std::collections::HashMap<String, Verified>>,
     /// Failures in a row that disable a plugin (0: never).
     pub breaker_threshold: usize,
+    /// Set for a dry run: every run records its requests instead of
+    /// sending them (see [`crate::dry_run`]).
+    pub rehearsal: Option<crate::sandbox::Rehearsal>,
 }
 
 fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, LifecycleError> {
@@ -152,6 +155,7 @@ impl Runtime {
             sender: Mutex::new(tx),
             verified: Mutex::new(Default::default()),
             breaker_threshold: DEFAULT_BREAKER,
+            rehearsal: None,
         })
     }
 
@@ -176,7 +180,10 @@ impl Runtime {
             store: Some(self.store.clone()),
             plugin_id: Some(id.to_string()),
             settings: p.settings,
-            services: Self::services(&s),
+            services: Services {
+                rehearsal: self.rehearsal,
+                ..Self::services(&s)
+            },
         };
         Ok((ctx, p.source.to_string()))
     }
@@ -267,6 +274,7 @@ impl Runtime {
                 .is_some_and(|v| v == "true"),
             ai: AiConfig::from_store(s).ok().flatten(),
             extra_root_pem: s.setting(CA_SETTING).ok().flatten(),
+            rehearsal: None,
         }
     }
 
@@ -380,6 +388,31 @@ impl Runtime {
             (_, _) => Vec::new(),
         };
         self.invoke(id, format!("action:{action_id}"), &action.function, args)
+    }
+
+    /// Run plugin `id`'s hooks on `event` now, whether or not it is queued
+    /// (a dry run of "every record the trigger would match").
+    pub fn run_hooks(
+        &self,
+        id: &str,
+        event: &ChangeEvent,
+    ) -> Result<Vec<RunReport>, LifecycleError> {
+        let m = {
+            let s = lock(&self.store)?;
+            lifecycle::manifest_of(&s.plugin(id)?)?
+        };
+        let arg = crate::contract::to_script(event)
+            .map_err(|err| LifecycleError::Refused(format!("event {}: {err}", event.name)))?;
+        let mut reports = Vec::new();
+        for h in m.hooks.iter().filter(|h| h.event == event.name) {
+            reports.push(self.invoke(
+                id,
+                format!("hook:{}", event.name),
+                &h.function,
+                vec![arg.clone()],
+            )?);
+        }
+        Ok(reports)
     }
 
     /// Events waiting to be dispatched.

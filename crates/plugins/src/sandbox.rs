@@ -238,6 +238,29 @@ pub struct RunOutput {
     pub notifications: Vec<Notification>,
     /// Log lines (`log::info` …), tagged with the plugin and tenant by the caller.
     pub logs: Vec<LogLine>,
+    /// Requests a rehearsal recorded instead of sending ([`Services::rehearsal`]).
+    pub requests: Vec<RecordedRequest>,
+}
+
+/// A request a rehearsed run would have sent.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, or `AI` for a question to the language model.
+    pub method: String,
+    /// The URL (its query left out: tokens often live there), or for the
+    /// AI the function asked (`ai::classify`).
+    pub url: String,
+    /// What would have been sent: the JSON body, or the AI prompt.
+    pub body: Option<String>,
+}
+
+/// A run that records its outside effects instead of doing them (a dry
+/// run): no request is sent, no notification shown, and the AI is asked
+/// only when `include_ai` is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rehearsal {
+    /// Ask the configured AI for real (the user ticked "include AI calls").
+    pub include_ai: bool,
 }
 
 /// A message a plugin shows the user (the host renders it; never HTML).
@@ -287,6 +310,9 @@ pub struct Services {
     /// certificate authority, for on-premises systems. The public roots
     /// stay trusted as well.
     pub extra_root_pem: Option<String>,
+    /// Set for a dry run: requests are recorded, never sent
+    /// ([`RunOutput::requests`]).
+    pub rehearsal: Option<Rehearsal>,
 }
 
 /// Per-invocation state, on the worker thread.
@@ -306,6 +332,7 @@ pub(crate) struct Invocation {
     pub requests: usize,
     pub notifications: Vec<Notification>,
     pub logs: Vec<LogLine>,
+    pub recorded: Vec<RecordedRequest>,
     /// A batch of updates being written while the script goes on (see
     /// [`crate::host`]'s `update_many`); settled before the invocation ends.
     pub pending: Option<crate::host::Pending>,
@@ -633,6 +660,7 @@ fn run_on_this_thread(
             requests: 0,
             notifications: Vec::new(),
             logs: Vec::new(),
+            recorded: Vec::new(),
             pending: None,
             reader: None,
             stopped: None,
@@ -710,6 +738,7 @@ fn run_on_this_thread(
                 writes: inv.writes,
                 notifications: inv.notifications,
                 logs: inv.logs,
+                requests: inv.recorded,
             })
         }
     }

@@ -264,6 +264,7 @@ fn network_hangs_are_cut_at_the_request_timeout() {
     let services = Services {
         allow_private_network: true,
         extra_root_pem: None,
+        rehearsal: None,
         ai: Some(AiConfig {
             endpoint: format!("http://127.0.0.1:{port}/v1"),
             model: "m".into(),
@@ -514,6 +515,7 @@ fn the_ai_client_speaks_the_openai_protocol() {
     let services = Services {
         allow_private_network: false,
         extra_root_pem: None,
+        rehearsal: None,
         ai: Some(AiConfig {
             endpoint: stub.endpoint.clone(),
             model: "test-model".into(),
@@ -679,6 +681,7 @@ fn https_to_a_declared_origin_works_and_stays_bounded() {
     let on_prem = Services {
         allow_private_network: true,
         extra_root_pem: Some(pem),
+        rehearsal: None,
         ai: None,
     };
     let get = |path: &str, services: &Services| {
@@ -720,6 +723,7 @@ fn https_to_a_declared_origin_works_and_stays_bounded() {
     // Without the CA the certificate is not trusted.
     let untrusted = Services {
         extra_root_pem: None,
+        rehearsal: None,
         ..on_prem.clone()
     };
     let err = get("/ok", &untrusted).unwrap_err();

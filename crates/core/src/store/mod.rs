@@ -26,11 +26,13 @@ use crate::migrations::{self, APPLICATION_ID};
 mod checkpoint;
 mod open;
 mod rows;
+mod scratch;
 mod write;
 
 pub(crate) use checkpoint::*;
 pub(crate) use open::*;
 pub(crate) use rows::*;
+pub use scratch::RowChange;
 pub use write::WriteTx;
 pub(crate) use write::{NewRow, BY_ROW};
 
@@ -243,6 +245,9 @@ pub struct Store {
     /// (`None` for readers, or where a second connection could not open:
     /// SQLite then checkpoints on the writer as it does by default).
     checkpointer: Option<Checkpointer>,
+    /// A copy in memory ([`Store::scratch_copy`]): it opens no second
+    /// connection (that would open the profile on disk instead).
+    scratch: bool,
 }
 
 impl Drop for Store {
@@ -395,6 +400,7 @@ impl Store {
             key: key.cloned(),
             layout,
             checkpointer,
+            scratch: false,
         })
     }
 
@@ -405,6 +411,9 @@ impl Store {
     /// [`Store::refresh`] before using it after a while: it does not see
     /// changes to this store's cached identity or region by itself.
     pub fn open_reader(&self) -> Result<Store> {
+        if self.scratch {
+            return Err(scratch::scratch_refusal("a scratch copy has no reader"));
+        }
         let (conn, _) = open_connection(&self.path, self.key.as_ref(), false, Some(self.layout))?;
         conn.pragma_update(None, "query_only", true)?;
         // It starts with this store's identity and region (current now).
@@ -419,6 +428,7 @@ impl Store {
             key: None,
             layout: self.layout,
             checkpointer: None,
+            scratch: false,
         })
     }
 
@@ -428,6 +438,9 @@ impl Store {
     /// same plugin hooks); its write transactions and this store's take
     /// turns in SQLite, each waiting for the other's to end.
     pub fn open_sibling(&self) -> Result<Store> {
+        if self.scratch {
+            return Err(scratch::scratch_refusal("a scratch copy has no sibling"));
+        }
         let (conn, _) = open_connection(&self.path, self.key.as_ref(), false, Some(self.layout))?;
         Ok(Store {
             conn,
@@ -440,6 +453,7 @@ impl Store {
             key: self.key.clone(),
             layout: self.layout,
             checkpointer: None,
+            scratch: false,
         })
     }
 
@@ -671,6 +685,51 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// A SHA-256 of every table's rows (names, columns and values, the
+    /// local-only tables, audit log and outbox included): equal digests
+    /// mean nothing was written in between (a dry run's proof).
+    pub fn content_digest(&self) -> Result<String> {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let tables: Vec<String> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+            let names = st.query_map([], |r| r.get::<_, String>(0))?;
+            names.collect::<rusqlite::Result<_>>()?
+        };
+        for t in tables {
+            h.update(t.as_bytes());
+            let mut st = self
+                .conn
+                .prepare(&format!("SELECT * FROM \"{}\"", t.replace('"', "\"\"")))?;
+            let n = st.column_count();
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                for i in 0..n {
+                    use rusqlite::types::ValueRef;
+                    match r.get_ref(i)? {
+                        ValueRef::Null => h.update([0]),
+                        ValueRef::Integer(v) => {
+                            h.update([1]);
+                            h.update(v.to_le_bytes());
+                        }
+                        ValueRef::Real(v) => {
+                            h.update([2]);
+                            h.update(v.to_le_bytes());
+                        }
+                        ValueRef::Text(v) | ValueRef::Blob(v) => {
+                            h.update([3]);
+                            h.update((v.len() as u64).to_le_bytes());
+                            h.update(v);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(hex::encode(h.finalize()))
     }
 
     /// Check the database's integrity (SQLite's own check).
