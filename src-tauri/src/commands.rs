@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
+use crm_app::studio::*;
 use crm_app::{ApiError, App};
 use tauri::{AppHandle, Emitter, State};
 
@@ -89,6 +90,12 @@ commands! {
     fn plugin_uninstall(id: String, export_path: Option<String>) -> () = |a| a.plugin_uninstall(&id, export_path);
     fn plugin_configure(id: String, values: BTreeMap<String, String>) -> PluginDto = |a| a.plugin_configure(&id, values);
     fn plugin_run_action(id: String, action: String, record: Option<String>) -> ActionResult = |a| a.plugin_run_action(&id, &action, record);
+    fn studio_catalog() -> StudioCatalogDto = |a| a.studio_catalog();
+    fn studio_field_values(field: String) -> Vec<String> = |a| a.studio_field_values(&field);
+    fn studio_preview(model: String) -> StudioPreviewDto = |a| a.studio_preview(&model);
+    fn studio_save(model: String) -> PluginDto = |a| a.studio_save(&model);
+    fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
+    fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
     fn sync_status() -> SyncStatusDto = |a| a.sync_status();
     fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
@@ -113,6 +120,37 @@ pub async fn import_run(state: S<'_>, window: AppHandle, args: ImportArgs) -> R<
     })
     .await;
     logged("import_run", r)
+}
+
+/// Dry-run a plugin; progress goes to the window as `studio-progress` events.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn studio_dry_run(state: S<'_>, window: AppHandle, id: String) -> R<DryRunDto> {
+    let r = blocking(state.inner(), move |a| {
+        a.studio_dry_run(&id, &mut |p| {
+            let _ = window.emit("studio-progress", p);
+        })
+    })
+    .await;
+    logged("studio_dry_run", r)
+}
+
+/// Enable from the Studio, maybe applying to existing records (progress as
+/// `studio-progress` events).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn studio_enable(
+    state: S<'_>,
+    window: AppHandle,
+    id: String,
+    grants: Vec<String>,
+    apply_existing: bool,
+) -> R<StudioEnabledDto> {
+    let r = blocking(state.inner(), move |a| {
+        a.studio_enable(&id, grants, apply_existing, &mut |p| {
+            let _ = window.emit("studio-progress", p);
+        })
+    })
+    .await;
+    logged("studio_enable", r)
 }
 
 /// Every command, for the builder.
@@ -154,6 +192,14 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         plugin_uninstall,
         plugin_configure,
         plugin_run_action,
+        studio_catalog,
+        studio_field_values,
+        studio_preview,
+        studio_save,
+        studio_model,
+        studio_cancel,
+        studio_dry_run,
+        studio_enable,
         notices_take,
         sync_status,
         sync_login,

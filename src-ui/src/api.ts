@@ -35,6 +35,11 @@ import type {
   ProfileState,
   RenewalDto,
   SettingsDto,
+  DryRunDto,
+  StudioCatalogDto,
+  StudioEnabledDto,
+  StudioPreviewDto,
+  StudioProgressDto,
   SyncReportDto,
   SetAsideDto,
   SyncStateDto,
@@ -172,6 +177,23 @@ export const pluginConfigure = (id: string, values: Record<string, string>) =>
   mutate<PluginDto>('plugin_configure', { id, values });
 export const pluginRunAction = (id: string, action: string, record: string | null) =>
   mutate<ActionResult>('plugin_run_action', { id, action, record });
+
+// ---- studio --------------------------------------------------------------
+
+export const studioCatalog = () => call<StudioCatalogDto>('studio_catalog');
+export const studioFieldValues = (field: string) => call<string[]>('studio_field_values', { field });
+export const studioPreview = (model: string) => call<StudioPreviewDto>('studio_preview', { model });
+export const studioSave = (model: string) => mutate<PluginDto>('studio_save', { model });
+export const studioModel = (id: string) => call<string | null>('studio_model', { id });
+export const studioDryRun = (id: string) => call<DryRunDto>('studio_dry_run', { id });
+export const studioCancel = () => call<boolean>('studio_cancel');
+export const studioEnable = (id: string, grants: string[], applyExisting: boolean) =>
+  mutate<StudioEnabledDto>('studio_enable', { id, grants, apply_existing: applyExisting });
+
+/** Subscribe to a dry run's (or an apply's) progress; resolves to the unsubscribe function. */
+export function onStudioProgress(handler: (p: StudioProgressDto) => void): Promise<UnlistenFn> {
+  return listen<StudioProgressDto>('studio-progress', (event) => handler(event.payload));
+}
 
 // ---- sync ----------------------------------------------------------------
 

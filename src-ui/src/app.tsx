@@ -15,6 +15,7 @@ import { FirstRunScreen } from './screens/first-run';
 import { ImportScreen } from './screens/import';
 import { PaymentsScreen } from './screens/payments';
 import { PluginsScreen } from './screens/plugins';
+import { StudioScreen } from './screens/studio';
 import { PoliciesScreen } from './screens/policies';
 import { SettingsScreen } from './screens/settings';
 import { SyncScreen } from './screens/sync';
@@ -36,6 +37,7 @@ const NAV: { name: Route['name']; label: string; icon: string }[] = [
   { name: 'tasks', label: 'Tasks', icon: '✓' },
   { name: 'import', label: 'Import', icon: '⇪' },
   { name: 'plugins', label: 'Plugins', icon: '◆' },
+  { name: 'studio', label: 'Studio', icon: '✎' },
   { name: 'sync', label: 'Sync', icon: '⇅' },
   { name: 'settings', label: 'Settings', icon: '⚙' },
 ];
@@ -67,6 +69,8 @@ function Screen(props: { route: Route }) {
       return <ImportScreen />;
     case 'plugins':
       return <PluginsScreen />;
+    case 'studio':
+      return <StudioScreen />;
     case 'sync':
       return <SyncScreen />;
     case 'settings':

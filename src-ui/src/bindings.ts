@@ -903,6 +903,8 @@ description: string,
  */
 granted: boolean, };
 
+export type PluginOrigin = "app" | "studio" | "signed" | "unsigned";
+
 export type SettingFieldDto = { 
 /**
  * Key.
@@ -956,6 +958,10 @@ p95_ms: number,
 last_error: string | null, };
 
 export type PluginDto = { 
+/**
+ * Where its code comes from.
+ */
+origin: PluginOrigin, 
 /**
  * Id.
  */
@@ -1015,17 +1021,309 @@ health: HealthDto, };
 
 export type TemplateDto = { 
 /**
- * Template name.
+ * Template name (its folder).
  */
 name: string, 
+/**
+ * Its title ("Renewal reminders").
+ */
+title: string, 
 /**
  * What it does.
  */
 description: string, 
 /**
+ * When it runs, in words.
+ */
+runs: Array<string>, 
+/**
+ * What it will be allowed to do, in words.
+ */
+may: Array<string>, 
+/**
  * Already installed as.
  */
 installed_as: string | null, };
+
+export type StudioTriggerDto = { 
+/**
+ * The model's `kind`.
+ */
+kind: string, 
+/**
+ * What its card says.
+ */
+label: string, 
+/**
+ * The record it gives the conditions: `contact`, `policy`, `arrears`, `task`.
+ */
+subject: string, 
+/**
+ * What it asks beside (`stage`, `days`, `every`, `at`, `on`, `label`).
+ */
+params: Array<string>, };
+
+export type StudioFieldDto = { 
+/**
+ * Its name in the model (`source`, `contact.stage`, `custom.score`).
+ */
+name: string, 
+/**
+ * Its label.
+ */
+label: string, 
+/**
+ * `text`, `number`, `money`, `date`, `list` or `choice`.
+ */
+kind: string, 
+/**
+ * Its choices, for a choice.
+ */
+choices: Array<string>, 
+/**
+ * Whether an action may set it.
+ */
+settable: boolean, };
+
+export type StudioSubjectDto = { 
+/**
+ * `contact`, `policy`, `arrears` or `task`.
+ */
+subject: string, 
+/**
+ * Its fields (and, for the others, its contact's as `contact.…`).
+ */
+fields: Array<StudioFieldDto>, };
+
+export type StudioOpDto = { 
+/**
+ * The model's `op`.
+ */
+op: string, 
+/**
+ * How it reads.
+ */
+words: string, };
+
+export type StudioKindOpsDto = { 
+/**
+ * The kind.
+ */
+kind: string, 
+/**
+ * Its operators, first the default.
+ */
+ops: Array<StudioOpDto>, };
+
+export type StudioChoiceDto = { 
+/**
+ * The value.
+ */
+value: string, 
+/**
+ * How it reads.
+ */
+label: string, };
+
+export type StudioCatalogDto = { 
+/**
+ * Triggers.
+ */
+triggers: Array<StudioTriggerDto>, 
+/**
+ * Fields per record kind.
+ */
+subjects: Array<StudioSubjectDto>, 
+/**
+ * Operators per field kind.
+ */
+ops: Array<StudioKindOpsDto>, 
+/**
+ * Schedule choices.
+ */
+every: Array<StudioChoiceDto>, 
+/**
+ * Actions.
+ */
+actions: Array<StudioChoiceDto>, 
+/**
+ * Contact stages.
+ */
+stages: Array<string>, };
+
+export type StudioProblemDto = { 
+/**
+ * Where (`conditions[1].value`).
+ */
+field: string, 
+/**
+ * What is wrong and what to do.
+ */
+message: string, };
+
+export type StudioPreviewDto = { 
+/**
+ * The plugin id it becomes.
+ */
+id: string, 
+/**
+ * The automation in a sentence.
+ */
+summary: string, 
+/**
+ * The permissions it will ask for, in words.
+ */
+permissions: Array<PermissionDto>, 
+/**
+ * What must be fixed first (empty: it can be saved).
+ */
+problems: Array<StudioProblemDto>, };
+
+export type DryFieldDto = { 
+/**
+ * The field.
+ */
+field: string, 
+/**
+ * Before, as text ("" for a new record).
+ */
+before: string, 
+/**
+ * After, as text.
+ */
+after: string, };
+
+export type DryChangeDto = { 
+/**
+ * `contact`, `task`, `timeline entry`, …
+ */
+what: string, 
+/**
+ * `created` or `updated` (or `deleted`).
+ */
+action: string, 
+/**
+ * Its fields.
+ */
+fields: Array<DryFieldDto>, };
+
+export type DryRequestDto = { 
+/**
+ * `POST`, `GET` or `AI`.
+ */
+method: string, 
+/**
+ * Where.
+ */
+url: string, 
+/**
+ * What.
+ */
+body: string | null, };
+
+export type DryRecordDto = { 
+/**
+ * The record (`None`: a run not about one record).
+ */
+record: string | null, 
+/**
+ * How people know it (a contact's name).
+ */
+name: string | null, 
+/**
+ * `changed`, `skipped`, `unchanged` or `failed`.
+ */
+outcome: string, 
+/**
+ * What would change or be made.
+ */
+changes: Array<DryChangeDto>, 
+/**
+ * Requests that would be sent.
+ */
+requests: Array<DryRequestDto>, 
+/**
+ * Messages that would be shown.
+ */
+notifications: Array<string>, 
+/**
+ * Why it was skipped, or what failed.
+ */
+reason: string | null, };
+
+export type DryRunDto = { 
+/**
+ * The plugin.
+ */
+plugin_id: string, 
+/**
+ * What was run, in words.
+ */
+trigger: string, 
+/**
+ * The kind of record gone through (`contacts`; `None`: one run).
+ */
+table: string | null, 
+/**
+ * Records run.
+ */
+considered: number, 
+/**
+ * Records that would change.
+ */
+would_change: number, 
+/**
+ * Records skipped with a reason.
+ */
+skipped: number, 
+/**
+ * Records nothing would happen to.
+ */
+unchanged: number, 
+/**
+ * Records whose run failed.
+ */
+failed: number, 
+/**
+ * Per record, changed and failed first.
+ */
+results: Array<DryRecordDto>, 
+/**
+ * Results were left out past the first thousand.
+ */
+truncated: boolean, 
+/**
+ * Cancelled before the end.
+ */
+cancelled: boolean, 
+/**
+ * How long it took, ms.
+ */
+elapsed_ms: number, };
+
+export type StudioProgressDto = { 
+/**
+ * Records done.
+ */
+done: number, 
+/**
+ * Records in all.
+ */
+total: number, };
+
+export type StudioEnabledDto = { 
+/**
+ * The plugin now.
+ */
+plugin: PluginDto, 
+/**
+ * Records it was applied to now (0: only from now on).
+ */
+applied: number, 
+/**
+ * Runs on existing records that failed.
+ */
+failed: number, };
 
 export type ActionResult = { 
 /**

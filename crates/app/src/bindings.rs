@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use crate::dto::*;
 use crate::history::*;
+use crate::studio::*;
 use crate::{ApiError, ErrorCode};
 
 macro_rules! decls {
@@ -58,10 +59,27 @@ pub fn typescript() -> String {
         RowProblemDto,
         ImportReportDto,
         PermissionDto,
+        PluginOrigin,
         SettingFieldDto,
         HealthDto,
         PluginDto,
         TemplateDto,
+        StudioTriggerDto,
+        StudioFieldDto,
+        StudioSubjectDto,
+        StudioOpDto,
+        StudioKindOpsDto,
+        StudioChoiceDto,
+        StudioCatalogDto,
+        StudioProblemDto,
+        StudioPreviewDto,
+        DryFieldDto,
+        DryChangeDto,
+        DryRequestDto,
+        DryRecordDto,
+        DryRunDto,
+        StudioProgressDto,
+        StudioEnabledDto,
         ActionResult,
         NoticeDto,
         SyncStatusDto,

@@ -636,9 +636,26 @@ pub struct HealthDto {
     pub last_error: Option<String>,
 }
 
+/// Where an installed plugin's code comes from: what people are told
+/// before they enable it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginOrigin {
+    /// A template that ships with the app, installed as shipped.
+    App,
+    /// Made in this app's Studio wizard, unchanged since.
+    Studio,
+    /// Signed by a publisher the tenant trusts.
+    Signed,
+    /// Unsigned code installed in developer mode.
+    Unsigned,
+}
+
 /// An installed plugin.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct PluginDto {
+    /// Where its code comes from.
+    pub origin: PluginOrigin,
     /// Id.
     pub id: String,
     /// Name.
@@ -672,10 +689,16 @@ pub struct PluginDto {
 /// A template the app can install.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct TemplateDto {
-    /// Template name.
+    /// Template name (its folder).
     pub name: String,
+    /// Its title ("Renewal reminders").
+    pub title: String,
     /// What it does.
     pub description: String,
+    /// When it runs, in words.
+    pub runs: Vec<String>,
+    /// What it will be allowed to do, in words.
+    pub may: Vec<String>,
     /// Already installed as.
     pub installed_as: Option<String>,
 }

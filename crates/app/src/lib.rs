@@ -31,6 +31,7 @@ mod import;
 mod plugins;
 mod records;
 mod settings;
+pub mod studio;
 mod sync;
 
 pub use error::{ApiError, ApiResult, ErrorCode};
@@ -63,6 +64,7 @@ pub struct App {
     problem: Mutex<Option<String>>,
     imports: ImportJobs,
     auto: sync::AutoSync,
+    studio: studio::StudioJobs,
 }
 
 pub(crate) fn poisoned<T>(_: T) -> ApiError {
@@ -82,6 +84,7 @@ impl App {
             problem: Mutex::new(None),
             imports: ImportJobs::default(),
             auto: sync::AutoSync::default(),
+            studio: studio::StudioJobs::default(),
         }
     }
 

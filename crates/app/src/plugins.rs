@@ -44,6 +44,45 @@ fn hook_words(event: &str) -> String {
     format!("When a {thing} {what}")
 }
 
+/// When a plugin runs, in words ("When a contact is created", "Every day
+/// at 08:00", "When you press “Score all”").
+fn runs_words(m: &Manifest) -> Vec<String> {
+    let mut out: Vec<String> = m.hooks.iter().map(|h| hook_words(&h.event)).collect();
+    out.extend(m.schedules.iter().map(|s| schedule_words(&s.cron)));
+    out.extend(
+        m.actions
+            .iter()
+            .map(|a| format!("When you press “{}”", a.label)),
+    );
+    out
+}
+
+/// A cron schedule in words, for the ones people make ("0 8 * * *").
+fn schedule_words(cron: &str) -> String {
+    let parts: Vec<&str> = cron.split_whitespace().collect();
+    if let [mi, h, "*", "*", days] = parts.as_slice() {
+        if let (Ok(mi), Ok(h)) = (mi.parse::<u32>(), h.parse::<u32>()) {
+            let when = match *days {
+                "*" => "Every day".to_string(),
+                "1-5" => "Every weekday".to_string(),
+                d => match d {
+                    "0" | "7" => "Every Sunday",
+                    "1" => "Every Monday",
+                    "2" => "Every Tuesday",
+                    "3" => "Every Wednesday",
+                    "4" => "Every Thursday",
+                    "5" => "Every Friday",
+                    "6" => "Every Saturday",
+                    _ => return format!("On the schedule {cron}"),
+                }
+                .to_string(),
+            };
+            return format!("{when} at {h:02}:{mi:02}");
+        }
+    }
+    format!("On the schedule {cron}")
+}
+
 impl App {
     pub(crate) fn developer_mode(&self) -> ApiResult<bool> {
         self.read(|s| Ok(s.developer_mode()?))
@@ -60,7 +99,7 @@ impl App {
         Ok(out)
     }
 
-    fn plugin(&self, id: &str) -> ApiResult<PluginDto> {
+    pub(crate) fn plugin(&self, id: &str) -> ApiResult<PluginDto> {
         let s = self.session()?;
         let rec = crate::lock_store(&s)?.plugin(id)?;
         self.plugin_dto(&s, &rec)
@@ -76,7 +115,20 @@ impl App {
             )
         };
         let h = s.rt.health(&rec.id)?;
+        let origin = match &rec.signer {
+            Some(_) => PluginOrigin::Signed,
+            None => match self.package_files(rec) {
+                Ok(files) if crm_plugins::templates::is_builtin(&rec.id, &m.name, &files) => {
+                    PluginOrigin::App
+                }
+                Ok(files) if crm_studio::wizard::made_by_wizard(&files).is_some() => {
+                    PluginOrigin::Studio
+                }
+                _ => PluginOrigin::Unsigned,
+            },
+        };
         Ok(PluginDto {
+            origin,
             id: rec.id.clone(),
             name: m.name.clone(),
             version: rec.version.clone(),
@@ -98,7 +150,7 @@ impl App {
             schedules: m
                 .schedules
                 .iter()
-                .map(|x| format!("{} (cron {})", x.id, x.cron))
+                .map(|x| schedule_words(&x.cron))
                 .collect(),
             actions: actions_of(&m),
             settings: m
@@ -149,10 +201,31 @@ impl App {
             .filter(|(n, _)| n != "blank")
             .map(|(name, description)| {
                 let id = crm_plugins::templates::id_from_name(&name);
+                let m = crm_plugins::templates::files(&name, &id, &name)
+                    .ok()
+                    .and_then(|f| f.get("manifest.json").cloned())
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|t| Manifest::parse(&t).ok());
+                let (runs, may) = match &m {
+                    Some(m) => (
+                        runs_words(m),
+                        m.permissions
+                            .iter()
+                            .map(|p| describe_permission(p))
+                            .collect(),
+                    ),
+                    None => (Vec::new(), Vec::new()),
+                };
                 TemplateDto {
                     installed_as: installed.contains(&id).then_some(id),
+                    title: m
+                        .as_ref()
+                        .map(|m| m.name.clone())
+                        .unwrap_or_else(|| name.clone()),
                     name,
                     description,
+                    runs,
+                    may,
                 }
             })
             .collect())

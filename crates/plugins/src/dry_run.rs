@@ -167,8 +167,26 @@ pub fn dry_run(
     opts: DryRunOptions,
     progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<DryRunReport, LifecycleError> {
+    dry_run_on(store.scratch_copy()?, sandbox, id, target, opts, progress)
+}
+
+/// [`dry_run`] on a scratch copy made already (so the profile's store is
+/// held only while copying). Anything but a scratch copy is refused: a dry
+/// run never writes to a profile.
+pub fn dry_run_on(
+    mut copy: Store,
+    sandbox: Arc<Sandbox>,
+    id: &str,
+    target: &DryTarget,
+    opts: DryRunOptions,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<DryRunReport, LifecycleError> {
+    if !copy.is_scratch() {
+        return Err(refused(
+            "a dry run runs on a scratch copy of the profile, never on the profile",
+        ));
+    }
     let started = Instant::now();
-    let mut copy = store.scratch_copy()?;
     let rec = copy.plugin(id)?;
     let m = lifecycle::manifest_of(&rec)?;
     if !rec.enabled {
@@ -304,8 +322,9 @@ fn lock(rt: &Runtime) -> Result<std::sync::MutexGuard<'_, Store>, LifecycleError
         .map_err(|_| refused("the scratch copy is unavailable"))
 }
 
-/// The event a record would raise, as the core would announce it.
-fn synthetic_event(name: &str, table: Option<Table>, row: Uuid, user: &str) -> ChangeEvent {
+/// The event a record would raise, as the core would announce it (what a
+/// dry run, or applying an automation to existing records, hands a hook).
+pub fn synthetic_event(name: &str, table: Option<Table>, row: Uuid, user: &str) -> ChangeEvent {
     let table = table.unwrap_or(Table::Contacts);
     let action = match name.rsplit('.').next() {
         Some("created" | "imported") => Action::Created,

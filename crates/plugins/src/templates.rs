@@ -42,6 +42,93 @@ pub fn id_from_name(name: &str) -> String {
     format!("local.{}", &id[..id.len().min(50)])
 }
 
+/// Template `template`'s files as `create` writes them for plugin `id`
+/// named `name` (paths relative to the plugin's folder).
+pub fn files(
+    template: &str,
+    id: &str,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, String> {
+    let dir = TEMPLATES
+        .get_dir(template)
+        .ok_or_else(|| format!("no template {template:?}"))?;
+    let mut out = std::collections::BTreeMap::new();
+    collect(dir, dir.path(), id, name, &mut out)?;
+    Ok(out)
+}
+
+fn collect(
+    d: &Dir<'_>,
+    root: &Path,
+    id: &str,
+    name: &str,
+    out: &mut std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(), String> {
+    for f in d.files() {
+        let rel = f.path().strip_prefix(root).map_err(|e| e.to_string())?;
+        out.insert(
+            rel.to_string_lossy().replace('\\', "/"),
+            rendered(rel, f.contents(), id, name)?,
+        );
+    }
+    for sub in d.dirs() {
+        collect(sub, root, id, name, out)?;
+    }
+    Ok(())
+}
+
+/// A template file's bytes for plugin `id` named `name`: the manifest gets
+/// them (and version 0.1.0); other files are as shipped.
+fn rendered(rel: &Path, contents: &[u8], id: &str, name: &str) -> Result<Vec<u8>, String> {
+    if rel != Path::new("manifest.json") {
+        return Ok(contents.to_vec());
+    }
+    let mut v: serde_json::Value = serde_json::from_slice(contents).map_err(|e| e.to_string())?;
+    v["id"] = id.into();
+    v["name"] = name.into();
+    v["version"] = "0.1.0".into();
+    let mut text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text.into_bytes())
+}
+
+/// Whether an installed plugin's files are exactly a built-in template as
+/// the app installs it (`local.<template>`): code that ships with the app,
+/// not code someone else vouches for (or nobody does).
+pub fn is_builtin(
+    id: &str,
+    name: &str,
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> bool {
+    let Some(template) = id.strip_prefix("local.") else {
+        return false;
+    };
+    files_match(template, id, name, files)
+}
+
+fn files_match(
+    template: &str,
+    id: &str,
+    name: &str,
+    installed: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> bool {
+    let Ok(shipped) = files(template, id, name) else {
+        return false;
+    };
+    shipped.len() == installed.len()
+        && shipped.iter().all(|(path, bytes)| {
+            installed.get(path).is_some_and(|b| {
+                if path == "manifest.json" {
+                    // Compared as JSON: packing may re-serialise it.
+                    serde_json::from_slice::<serde_json::Value>(b).ok()
+                        == serde_json::from_slice::<serde_json::Value>(bytes).ok()
+                } else {
+                    b == bytes
+                }
+            })
+        })
+}
+
 /// Write template `template` into a new folder `dest`, with the manifest's
 /// id and name set from the folder's name.
 pub fn create(template: &str, dest: &Path) -> Result<String, String> {
@@ -78,18 +165,7 @@ fn write_dir(d: &Dir<'_>, root: &Path, dest: &Path, id: &str, name: &str) -> Res
         if let Some(parent) = out.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        let bytes = if rel == Path::new("manifest.json") {
-            let mut v: serde_json::Value =
-                serde_json::from_slice(f.contents()).map_err(|e| e.to_string())?;
-            v["id"] = id.into();
-            v["name"] = name.into();
-            v["version"] = "0.1.0".into();
-            let mut text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
-            text.push('\n');
-            text.into_bytes()
-        } else {
-            f.contents().to_vec()
-        };
+        let bytes = rendered(rel, f.contents(), id, name)?;
         std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     }
     for sub in d.dirs() {

@@ -12,10 +12,11 @@ export type Route =
   | { name: 'tasks' }
   | { name: 'import' }
   | { name: 'plugins' }
+  | { name: 'studio' }
   | { name: 'sync' }
   | { name: 'settings' };
 
-const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'sync', 'settings'] as const;
+const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'sync', 'settings'] as const;
 type SimpleName = (typeof SIMPLE)[number];
 
 function isSimple(s: string): s is SimpleName {

@@ -71,6 +71,20 @@ export function PluginsScreen() {
   );
 }
 
+/** Where a plugin's code comes from, in words. */
+function originWords(p: PluginDto): string {
+  switch (p.origin) {
+    case 'app':
+      return 'Ships with the app';
+    case 'studio':
+      return 'Made here in the Studio';
+    case 'signed':
+      return `Signed (${p.signer ?? ''})`;
+    case 'unsigned':
+      return 'Unsigned';
+  }
+}
+
 function PluginCard(props: { plugin: PluginDto; onEnable: () => void; onUninstall: () => void; onChanged: () => void }) {
   const p = props.plugin;
   const [busy, setBusy] = useState(false);
@@ -101,7 +115,7 @@ function PluginCard(props: { plugin: PluginDto; onEnable: () => void; onUninstal
             {p.name} <span class="muted small">v{p.version}</span>
           </h3>
           <div class="muted small">
-            by {p.author} · {p.signer ? `signed (${p.signer})` : 'unsigned'} · <span class="mono">{p.id}</span>
+            by {p.author} · {originWords(p)} · <span class="mono">{p.id}</span>
           </div>
         </div>
         <div class="row">
@@ -318,11 +332,16 @@ function EnableDialog(props: { plugin: PluginDto; onClose: () => void; onDone: (
         Once enabled, this plugin can act on your clients’ data with the permissions you tick below, without asking again. Only
         enable plugins from people you trust.
       </div>
-      {p.signer === null && (
+      {p.origin === 'unsigned' && (
         <div class="alert">
           <strong>Unsigned plugin</strong>
           Nobody has vouched for this code. It was allowed because developer mode is on.
         </div>
+      )}
+      {(p.origin === 'app' || p.origin === 'studio') && (
+        <p class="muted small" data-testid="plugin-origin">
+          {originWords(p)}
+        </p>
       )}
       {p.permissions.length === 0 ? (
         <p class="muted">This plugin asks for no permissions.</p>

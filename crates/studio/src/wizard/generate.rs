@@ -208,8 +208,9 @@ pub(crate) fn origin_of(url: &str) -> Option<String> {
     Some(format!("net:https://{host_port}"))
 }
 
-/// Generate the plugin for a model already checked by [`super::validate`].
-pub(crate) fn generate(m: &Automation, id: &str) -> Generated {
+/// Generate the plugin (at `version`) for a model already checked by
+/// [`super::validate`].
+pub(crate) fn generate(m: &Automation, id: &str, version: &str) -> Generated {
     let subject = subject_of(&m.trigger);
     // Shown to people as the plugin's description: one line of text.
     let summary = comment(&summary(m));
@@ -219,7 +220,7 @@ pub(crate) fn generate(m: &Automation, id: &str) -> Generated {
     let mut manifest = json!({
         "id": id,
         "name": m.name,
-        "version": "1.0.0",
+        "version": version,
         "api_version": "^1",
         "author": "Made in the Studio",
         "description": summary,

@@ -70,14 +70,20 @@ pub fn id_of(m: &Automation) -> String {
     crm_plugins::templates::id_from_name(&m.name).replacen("local.", "studio.", 1)
 }
 
-/// Check a model and generate its plugin.
+/// Check a model and generate its plugin (version 1.0.0).
 pub fn build(m: &Automation) -> Result<Generated, WizardError> {
+    build_as(m, "1.0.0")
+}
+
+/// [`build`] at `version` (a changed automation is saved as a newer
+/// version of the same plugin).
+pub fn build_as(m: &Automation, version: &str) -> Result<Generated, WizardError> {
     let problems = problems(m);
     if !problems.is_empty() {
         return Err(WizardError::Invalid(problems));
     }
     let id = id_of(m);
-    let g = generate::generate(m, &id);
+    let g = generate::generate(m, &id, version);
     if let Err(errs) = crm_plugins::Manifest::parse(&g.manifest) {
         let text: Vec<String> = errs.iter().map(|e| format!("{e:?}")).collect();
         // An id the person gave is theirs to fix; anything else is ours.
@@ -98,6 +104,22 @@ pub fn build(m: &Automation) -> Result<Generated, WizardError> {
         return Err(WizardError::Generated(e.to_string()));
     }
     Ok(g)
+}
+
+/// The model of a plugin the wizard made, from the plugin's files: only
+/// when its script and manifest are exactly what the wizard generates from
+/// the `wizard.json` beside them (a plugin edited by hand, or one merely
+/// carrying a `wizard.json`, is a code plugin).
+pub fn made_by_wizard(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Option<Automation> {
+    let model = parse(std::str::from_utf8(files.get(MODEL_FILE)?).ok()?).ok()?;
+    let manifest: serde_json::Value = serde_json::from_slice(files.get("manifest.json")?).ok()?;
+    let version = manifest["version"].as_str()?;
+    let g = build_as(&model, version).ok()?;
+    let generated: serde_json::Value = serde_json::from_str(&g.manifest).ok()?;
+    let same = files.get("main.rhai").map(Vec::as_slice) == Some(g.script.as_bytes())
+        && generated == manifest
+        && files.len() == 3;
+    same.then_some(model)
 }
 
 /// Write a generated plugin into folder `dir` (made if missing). An

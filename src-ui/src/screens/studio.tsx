@@ -1,0 +1,158 @@
+// The Studio: build automations without code, try them on your own records
+// (a dry run that changes nothing), then switch them on. The gallery shows
+// the templates that ship with the app in plain words, and your automations.
+
+import { useState } from 'preact/hooks';
+import * as api from '../api';
+import type { PluginDto, StudioCatalogDto, TemplateDto } from '../bindings';
+import { Badge, ErrorBox, LoadError, Loading, PageHeader } from '../components/ui';
+import { toApiError, type ApiError } from '../lib/api-error';
+import { testId } from '../lib/testid';
+import type { Automation } from '../lib/wizard-model';
+import { pushToast } from '../state/toasts';
+import { useLoader } from '../state/use-loader';
+import { Wizard } from './studio-wizard';
+
+type Loaded = { catalog: StudioCatalogDto; templates: TemplateDto[]; plugins: PluginDto[] };
+
+type Mode = { kind: 'gallery' } | { kind: 'wizard'; model: Automation | null; editing: boolean };
+
+export function StudioScreen() {
+  const data = useLoader<Loaded>(async () => {
+    const [catalog, templates, plugins] = await Promise.all([api.studioCatalog(), api.pluginTemplates(), api.plugins()]);
+    return { catalog, templates, plugins };
+  }, []);
+  const [mode, setMode] = useState<Mode>({ kind: 'gallery' });
+  const [error, setError] = useState<ApiError | null>(null);
+  const reload = () => void data.reload();
+
+  const reopen = async (p: PluginDto) => {
+    setError(null);
+    try {
+      const text = await api.studioModel(p.id);
+      if (text === null) {
+        setError({ code: 'plugin', message: `${p.name} is a code plugin; the wizard cannot open it.`, field: null });
+        return;
+      }
+      setMode({ kind: 'wizard', model: JSON.parse(text) as Automation, editing: true });
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+
+  if (mode.kind === 'wizard' && data.data) {
+    return (
+      <div class="page">
+        <Wizard
+          catalog={data.data.catalog}
+          initial={mode.model}
+          editing={mode.editing}
+          onClose={() => {
+            setMode({ kind: 'gallery' });
+            reload();
+          }}
+        />
+      </div>
+    );
+  }
+
+  const mine = data.data?.plugins.filter((p) => p.origin === 'studio') ?? [];
+  return (
+    <div class="page">
+      <PageHeader title="Studio" subtitle="Make your own automations without code, try them on your records, then switch them on." />
+      <LoadError error={data.error} onRetry={reload} />
+      <ErrorBox error={error} />
+      {!data.data && !data.error && <Loading />}
+      {data.data && (
+        <>
+          <section class="stack" aria-labelledby="studio-new-h">
+            <h2 id="studio-new-h">Start something new</h2>
+            <div class="template-grid">
+              <div class="card card-tight studio-new">
+                <h3>New automation</h3>
+                <p class="small muted spacer">Pick what starts it, the conditions, and what it does. No code.</p>
+                <div class="row">
+                  <button type="button" class="btn btn-primary btn-sm" data-testid="studio-new-automation" onClick={() => setMode({ kind: 'wizard', model: null, editing: false })}>
+                    New automation
+                  </button>
+                </div>
+              </div>
+            </div>
+          </section>
+          {mine.length > 0 && (
+            <section class="stack" aria-labelledby="studio-mine-h">
+              <h2 id="studio-mine-h">Your automations</h2>
+              <div class="template-grid">
+                {mine.map((p) => (
+                  <div class="card card-tight" key={p.id} data-testid={testId('automation', p.id)}>
+                    <h3>{p.name}</h3>
+                    <p class="small muted spacer">{p.description}</p>
+                    <div class="row">
+                      <Badge tone={p.enabled ? 'ok' : 'plain'}>{p.enabled ? 'On' : 'Off'}</Badge>
+                      <button type="button" class="btn btn-sm" data-testid={testId('automation-edit', p.id)} onClick={() => void reopen(p)}>
+                        Open in the wizard
+                      </button>
+                    </div>
+                  </div>
+                ))}
+              </div>
+            </section>
+          )}
+          <Gallery templates={data.data.templates} onInstalled={reload} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function Gallery(props: { templates: TemplateDto[]; onInstalled: () => void }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const install = async (t: TemplateDto) => {
+    setBusy(t.name);
+    setError(null);
+    try {
+      const p = await api.pluginInstallTemplate(t.name);
+      pushToast('success', `${p.name} added. Switch it on from Plugins when you are ready.`);
+      props.onInstalled();
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <section class="stack" aria-labelledby="studio-gallery-h">
+      <h2 id="studio-gallery-h">Ready-made</h2>
+      <ErrorBox error={error} />
+      <div class="template-grid">
+        {props.templates.map((t) => (
+          <article class="card card-tight" key={t.name} data-testid={testId('gallery', t.name)}>
+            <h3>{t.title}</h3>
+            <p class="small spacer">{t.description}</p>
+            <dl class="small gallery-facts">
+              <dt>Runs</dt>
+              <dd>{t.runs.length > 0 ? t.runs.join('; ') : 'When you open its panels'}</dd>
+              <dt>May</dt>
+              <dd>{t.may.length > 0 ? t.may.join('; ') : 'Nothing beyond its own panels'}</dd>
+            </dl>
+            <div class="row">
+              <Badge tone="ok" title="Part of this app's own build">
+                Ships with the app
+              </Badge>
+              {t.installed_as ? (
+                <Badge tone="plain" title={t.installed_as}>
+                  Added
+                </Badge>
+              ) : (
+                <button type="button" class="btn btn-sm" data-testid={testId('gallery-add', t.name)} disabled={busy !== null} onClick={() => void install(t)}>
+                  {busy === t.name ? 'Adding…' : 'Add'}
+                </button>
+              )}
+            </div>
+          </article>
+        ))}
+      </div>
+    </section>
+  );
+}
