@@ -93,7 +93,7 @@ commands! {
     fn studio_catalog() -> StudioCatalogDto = |a| a.studio_catalog();
     fn studio_field_values(field: String) -> Vec<String> = |a| a.studio_field_values(&field);
     fn studio_preview(model: String) -> StudioPreviewDto = |a| a.studio_preview(&model);
-    fn studio_save(model: String) -> PluginDto = |a| a.studio_save(&model);
+    fn studio_save(model: String, replace: bool) -> PluginDto = |a| a.studio_save(&model, replace);
     fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
     fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();

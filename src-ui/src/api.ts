@@ -183,7 +183,7 @@ export const pluginRunAction = (id: string, action: string, record: string | nul
 export const studioCatalog = () => call<StudioCatalogDto>('studio_catalog');
 export const studioFieldValues = (field: string) => call<string[]>('studio_field_values', { field });
 export const studioPreview = (model: string) => call<StudioPreviewDto>('studio_preview', { model });
-export const studioSave = (model: string) => mutate<PluginDto>('studio_save', { model });
+export const studioSave = (model: string, replace: boolean) => mutate<PluginDto>('studio_save', { model, replace });
 export const studioModel = (id: string) => call<string | null>('studio_model', { id });
 export const studioDryRun = (id: string) => call<DryRunDto>('studio_dry_run', { id });
 export const studioCancel = () => call<boolean>('studio_cancel');

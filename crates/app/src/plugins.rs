@@ -201,10 +201,7 @@ impl App {
             .filter(|(n, _)| n != "blank")
             .map(|(name, description)| {
                 let id = crm_plugins::templates::id_from_name(&name);
-                let m = crm_plugins::templates::files(&name, &id, &name)
-                    .ok()
-                    .and_then(|f| f.get("manifest.json").cloned())
-                    .and_then(|b| String::from_utf8(b).ok())
+                let m = crm_plugins::templates::shipped_manifest(&name)
                     .and_then(|t| Manifest::parse(&t).ok());
                 let (runs, may) = match &m {
                     Some(m) => (

@@ -474,15 +474,21 @@ impl App {
         })
     }
 
-    /// Save a wizard model as a plugin in this profile: installed, or, if
-    /// the automation exists, upgraded (a wizard-made plugin is the app's
+    /// Save a wizard model as a plugin in this profile: installed, or, when
+    /// `replace` (the wizard was editing it) and the automation exists, upgraded (a wizard-made plugin is the app's
     /// own generated code, so it needs no developer mode). It starts
     /// disabled; an upgrade keeps its grants unless it asks for more.
-    pub fn studio_save(&self, model: &str) -> ApiResult<PluginDto> {
+    pub fn studio_save(&self, model: &str, replace: bool) -> ApiResult<PluginDto> {
         let m = parse_model(model)?;
         let id = wizard::id_of(&m);
         let version = match self.read(|s| Ok(s.plugin(&id).ok()))? {
             None => "1.0.0".to_string(),
+            Some(_) if !replace => {
+                return Err(ApiError::invalid(
+                    "name",
+                    format!("an automation called “{}” exists already; give this one another name, or open that one to change it", m.name),
+                ))
+            }
             Some(rec) => {
                 let files = self.package_files(&rec)?;
                 if wizard::made_by_wizard(&files).is_none() {

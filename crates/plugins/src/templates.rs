@@ -42,6 +42,13 @@ pub fn id_from_name(name: &str) -> String {
     format!("local.{}", &id[..id.len().min(50)])
 }
 
+/// Template `template`'s manifest as it ships (its own name and id).
+pub fn shipped_manifest(template: &str) -> Option<String> {
+    let dir = TEMPLATES.get_dir(template)?;
+    let f = dir.get_file(dir.path().join("manifest.json"))?;
+    String::from_utf8(f.contents().to_vec()).ok()
+}
+
 /// Template `template`'s files as `create` writes them for plugin `id`
 /// named `name` (paths relative to the plugin's folder).
 pub fn files(

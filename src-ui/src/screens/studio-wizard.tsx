@@ -92,7 +92,7 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
     setError(null);
     setDry(null);
     try {
-      const saved = await api.studioSave(serialise(m));
+      const saved = await api.studioSave(serialise(m), props.editing || plugin !== null);
       setPlugin(saved);
       setStep('tried');
       setProgress(null);

@@ -1,0 +1,182 @@
+//! The Studio through the app API: a wizard model saved as a plugin, a dry
+//! run that changes nothing, switching it on for new records only or for
+//! the matching ones too, and where each plugin's code comes from.
+
+crm_plugins::counting_allocator!();
+
+use std::collections::BTreeMap;
+
+use crm_app::dto::*;
+use crm_app::App;
+
+const PASS: &str = "a long enough passphrase";
+
+const WEB_LEAD: &str = r#"{"version": 1, "name": "Web lead follow-up",
+  "trigger": {"kind": "contact_created"}, "match": "all",
+  "conditions": [{"field": "source", "op": "is", "value": "web"},
+                 {"field": "stage", "op": "is_one_of", "value": ["prospect"]}],
+  "actions": [{"kind": "create_task", "title": "Call back {first_name}", "due_in_days": 1, "for_owner": true},
+              {"kind": "add_tag", "tag": "web-lead"}]}"#;
+
+fn open_app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = App::new(dir.path().join("profile"));
+    app.profile_create(Some(PASS.into()), "GB")
+        .expect("create profile");
+    (dir, app)
+}
+
+fn contact(app: &App, first: &str, source: &str, stage: &str) -> String {
+    let mut details = BTreeMap::new();
+    details.insert("source".to_string(), source.to_string());
+    app.contact_create(ContactForm {
+        first_name: first.into(),
+        stage: stage.into(),
+        owner: "sam".into(),
+        details,
+        ..Default::default()
+    })
+    .expect("contact")
+    .id
+}
+
+fn tags(app: &App, id: &str) -> Vec<String> {
+    app.contact_detail(id).expect("detail").contact.tags
+}
+
+#[test]
+fn a_wizard_automation_is_tried_on_the_book_then_switched_on_for_new_contacts() {
+    let (_d, app) = open_app();
+    let web = contact(&app, "Ann", "web", "prospect");
+    let phone = contact(&app, "Bob", "phone", "prospect");
+    let client = contact(&app, "Cy", "web", "client");
+
+    let preview = app.studio_preview(WEB_LEAD).expect("preview");
+    assert!(preview.problems.is_empty(), "{:?}", preview.problems);
+    let perms: Vec<&str> = preview
+        .permissions
+        .iter()
+        .map(|p| p.permission.as_str())
+        .collect();
+    assert_eq!(perms, ["contacts:read", "contacts:write", "tasks:write"]);
+    assert!(preview.summary.starts_with("When a contact is created"));
+    // The values the book holds are offered, most common first.
+    assert_eq!(
+        app.studio_field_values("source").expect("values"),
+        ["web", "phone"]
+    );
+
+    let p = app.studio_save(WEB_LEAD, false).expect("saved");
+    assert_eq!(p.origin, PluginOrigin::Studio);
+    assert!(!p.enabled);
+    assert!(
+        app.studio_model(&p.id).expect("model").is_some(),
+        "reopens in the wizard"
+    );
+
+    let mut seen = Vec::new();
+    let dry = app
+        .studio_dry_run(&p.id, &mut |x| seen.push((x.done, x.total)))
+        .expect("dry run");
+    assert_eq!((dry.considered, dry.would_change, dry.skipped), (3, 1, 2));
+    assert_eq!(seen.last(), Some(&(3, 3)));
+    let changed = &dry.results[0];
+    assert_eq!(changed.record.as_deref(), Some(web.as_str()));
+    assert_eq!(changed.name.as_deref(), Some("Ann"));
+    assert!(changed
+        .changes
+        .iter()
+        .any(|c| c.what == "task" && c.fields.iter().any(|f| f.after == "Call back Ann")));
+    let why: Vec<String> = dry
+        .results
+        .iter()
+        .filter(|r| r.outcome == "skipped")
+        .filter_map(|r| r.reason.clone())
+        .collect();
+    assert!(
+        why.iter().any(|w| w.contains("Source is \"phone\"")),
+        "{why:?}"
+    );
+    assert!(
+        why.iter().any(|w| w.contains("Stage is \"client\"")),
+        "{why:?}"
+    );
+    // Nothing happened for real.
+    assert!(app.tasks(TaskView::Open).expect("tasks").is_empty());
+    assert!(tags(&app, &web).is_empty());
+
+    // Only from now on: the existing contacts stay as they are.
+    let grants = p.permissions.iter().map(|x| x.permission.clone()).collect();
+    let on = app
+        .studio_enable(&p.id, grants, false, &mut |_| {})
+        .expect("enable");
+    assert_eq!(on.applied, 0);
+    assert!(on.plugin.enabled);
+    assert!(tags(&app, &web).is_empty());
+    let dee = contact(&app, "Dee", "web", "prospect");
+    assert_eq!(tags(&app, &dee), ["web-lead"]);
+    let tasks = app.tasks(TaskView::Open).expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].title, "Call back Dee");
+    assert!(tags(&app, &phone).is_empty() && tags(&app, &client).is_empty());
+}
+
+#[test]
+fn switching_on_can_apply_to_the_matching_records_now() {
+    let (_d, app) = open_app();
+    let web = contact(&app, "Ann", "web", "prospect");
+    let phone = contact(&app, "Bob", "phone", "prospect");
+    let p = app.studio_save(WEB_LEAD, false).expect("saved");
+    let grants = p.permissions.iter().map(|x| x.permission.clone()).collect();
+    let on = app
+        .studio_enable(&p.id, grants, true, &mut |_| {})
+        .expect("enable");
+    assert_eq!((on.applied, on.failed), (1, 0));
+    assert_eq!(tags(&app, &web), ["web-lead"]);
+    assert!(tags(&app, &phone).is_empty());
+}
+
+#[test]
+fn saving_again_upgrades_the_same_automation_and_a_bad_model_names_its_field() {
+    let (_d, app) = open_app();
+    let first = app.studio_save(WEB_LEAD, false).expect("saved");
+    let changed = WEB_LEAD.replace("web-lead", "hot-lead");
+    // A new automation may not take an existing one's name.
+    let e = app.studio_save(&changed, false).expect_err("refused");
+    assert_eq!(e.field.as_deref(), Some("name"));
+    let second = app.studio_save(&changed, true).expect("saved again");
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.version, "1.0.1");
+    assert!(app
+        .studio_model(&first.id)
+        .expect("model")
+        .is_some_and(|m| m.contains("hot-lead")));
+
+    let bad = WEB_LEAD.replace(r#""due_in_days": 1"#, r#""due_in_days": -4"#);
+    let e = app.studio_save(&bad, true).expect_err("refused");
+    assert_eq!(e.field.as_deref(), Some("actions[0].due_in_days"), "{e:?}");
+    let preview = app.studio_preview(&bad).expect("a preview still");
+    assert_eq!(preview.problems[0].field, "actions[0].due_in_days");
+}
+
+#[test]
+fn templates_say_they_ship_with_the_app_and_what_they_do() {
+    let (_d, app) = open_app();
+    let templates = app.plugin_templates().expect("templates");
+    let renewals = templates
+        .iter()
+        .find(|t| t.name == "renewal-reminders")
+        .expect("renewal reminders");
+    assert_eq!(renewals.title, "Renewal reminders");
+    assert!(
+        renewals.runs.iter().any(|r| r == "Every day at 08:00"),
+        "{:?}",
+        renewals.runs
+    );
+    assert!(!renewals.may.is_empty());
+    let p = app
+        .plugin_install_template("renewal-reminders")
+        .expect("install");
+    assert_eq!(p.origin, PluginOrigin::App);
+    assert_eq!(p.schedules, ["Every day at 08:00"]);
+}
