@@ -1185,6 +1185,10 @@ export type DryFieldDto = {
  */
 field: string, 
 /**
+ * How people call it.
+ */
+label: string, 
+/**
  * Before, as text ("" for a new record).
  */
 before: string, 

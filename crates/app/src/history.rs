@@ -249,7 +249,7 @@ fn custom_changes(before: &Value, after: &Value, out: &mut Vec<FieldChangeDto>) 
 }
 
 /// A field's label: a detail's declared one, else its name in words.
-fn label(name: &str) -> String {
+pub(crate) fn label(name: &str) -> String {
     crm_protocol::schema::CONTACTS
         .fields
         .iter()

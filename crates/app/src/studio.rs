@@ -128,6 +128,8 @@ pub struct StudioPreviewDto {
 pub struct DryFieldDto {
     /// The field.
     pub field: String,
+    /// How people call it.
+    pub label: String,
     /// Before, as text ("" for a new record).
     pub before: String,
     /// After, as text.
@@ -587,7 +589,7 @@ impl App {
         Ok(DryRunDto {
             plugin_id: report.plugin_id,
             trigger: match &target {
-                DryTarget::Event { event, .. } => format!("as if each record had just had {event}"),
+                DryTarget::Event { event, .. } => as_if(event),
                 DryTarget::Action { action, .. } => format!("its \"{action}\" action"),
             },
             table: report.table,
@@ -622,6 +624,7 @@ impl App {
                                         )
                                     };
                                     DryFieldDto {
+                                        label: crate::history::label(k),
                                         field: k.clone(),
                                         before,
                                         after,
@@ -740,6 +743,19 @@ impl App {
             .map_err(|e| ApiError::new(ErrorCode::Plugin, format!("{}: {e}", rec.id)))?;
         Ok(pkg.files)
     }
+}
+
+/// "as if each contact had just been created".
+fn as_if(event: &str) -> String {
+    let (thing, what) = event.split_once('.').unwrap_or((event, ""));
+    let what = match what {
+        "created" => "been created",
+        "updated" => "been changed",
+        "imported" => "been imported",
+        "deleted" => "been deleted",
+        other => other,
+    };
+    format!("as if each {thing} had just {what}")
 }
 
 /// The next patch version (`1.0.3` → `1.0.4`).

@@ -84,7 +84,7 @@ function ContactHeader(props: { contact: ContactDto; detail: ContactDetail; onCh
           </Badge>
           {c.owner && <span>Owner: {c.owner}</span>}
           {c.tags.length > 0 && (
-            <span class="tags">
+            <span class="tags" data-testid="contact-tags">
               {c.tags.map((t) => (
                 <Badge key={t}>{t}</Badge>
               ))}

@@ -24,6 +24,8 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const [dry, setDry] = useState<DryRunDto | null>(null);
   const [progress, setProgress] = useState<StudioProgressDto | null>(null);
   const [enabling, setEnabling] = useState(false);
+  // Until someone names it, the name says what it does.
+  const [named, setNamed] = useState(props.initial !== null);
 
   // Checked as it is built: the sentence, the permissions, what to fix.
   useEffect(() => {
@@ -84,7 +86,10 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const problems = preview?.problems ?? [];
   const problemAt = (prefix: string) => problems.find((p) => p.field.startsWith(prefix))?.message ?? null;
   const trigger = cat.triggers.find((t) => t.kind === m.trigger.kind);
-  const update = (next: Partial<Automation>) => setModel({ ...m, ...next });
+  const update = (next: Partial<Automation>) => {
+    const merged = { ...m, ...next };
+    setModel(named ? merged : { ...merged, name: autoName(cat, merged) });
+  };
   const actionLabel = (a: Action) => cat.actions.find((x) => x.value === a.kind)?.label ?? a.kind;
 
   const saveAndTry = async () => {
@@ -131,7 +136,7 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
           <div class="card stack-sm">
             <div class="row">
               <h2 class="spacer">Only if</h2>
-              <select class="input" aria-label="All or any" value={m.match} onChange={(e) => update({ match: inputValue(e) === 'any' ? 'any' : 'all' })}>
+              <select class="input" style={{ width: "auto" }} aria-label="All or any" value={m.match} onChange={(e) => update({ match: inputValue(e) === 'any' ? 'any' : 'all' })}>
                 <option value="all">all of these are true</option>
                 <option value="any">any of these is true</option>
               </select>
@@ -196,7 +201,15 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
         <div class="card stack-sm">
           <label class="field">
             <span class="field-label">Name</span>
-            <input class="input" data-testid="wizard-name" value={m.name} onInput={(e) => update({ name: inputValue(e) })} />
+            <input
+              class="input"
+              data-testid="wizard-name"
+              value={m.name}
+              onInput={(e) => {
+                setNamed(true);
+                setModel({ ...m, name: inputValue(e) });
+              }}
+            />
           </label>
           <p data-testid="wizard-summary">{preview?.summary}</p>
           <h3>It will be allowed to</h3>
@@ -270,6 +283,20 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   );
 }
 
+/** A name that says what an automation does, until someone names it. */
+function autoName(cat: StudioCatalogDto, m: Automation): string {
+  const when = cat.triggers.find((t) => t.kind === m.trigger.kind)?.label ?? m.trigger.kind;
+  const acts = m.actions.map((a) => (cat.actions.find((x) => x.value === a.kind)?.label ?? a.kind).toLowerCase());
+  const name = acts.length > 0 ? `${when}: ${acts.join(', ')}` : when;
+  return name.length > 80 ? `${name.slice(0, 79)}…` : name;
+}
+
+/** `contacts` → `contact` when there is one. */
+function counted(n: number, noun: string): string {
+  const one: Record<string, string> = { contacts: 'contact', policies: 'policy', payments: 'payment', tasks: 'task', activities: 'timeline entry', records: 'record' };
+  return `${n} ${n === 1 ? (one[noun] ?? noun) : noun}`;
+}
+
 function TriggerParams(props: { catalog: StudioCatalogDto; model: Automation; onChange: (t: Automation['trigger']) => void }) {
   const t = props.model.trigger;
   const set = (k: keyof Automation['trigger'], v: string | number) => props.onChange({ ...t, [k]: v });
@@ -311,7 +338,10 @@ function TriggerParams(props: { catalog: StudioCatalogDto; model: Automation; on
   );
 }
 
-function DryRunView(props: { dry: DryRunDto }) {
+/** The fields of a record a run would make that say what it is. */
+const SHOWN_NEW = ['title', 'due_date', 'assignee', 'body', 'kind', 'first_name', 'last_name', 'company_name'];
+
+export function DryRunView(props: { dry: DryRunDto }) {
   const d = props.dry;
   const changed = d.results.filter((r) => r.outcome === 'changed' || r.outcome === 'failed');
   const skipped = d.results.filter((r) => r.outcome === 'skipped');
@@ -319,7 +349,7 @@ function DryRunView(props: { dry: DryRunDto }) {
   return (
     <div class="card stack-sm" data-testid="dry-run">
       <h2 data-testid="dry-run-headline">
-        {d.table ? `Would change ${d.would_change} of ${d.considered} ${noun}` : d.would_change > 0 ? 'Would make changes' : 'Would change nothing'}
+        {d.table ? `Would change ${d.would_change} of ${counted(d.considered, noun)}` : d.would_change > 0 ? 'Would make changes' : 'Would change nothing'}
       </h2>
       <p class="muted small">
         Tried {d.trigger}, on a copy: nothing was changed and nothing was sent. {d.skipped} skipped, {d.failed} failed
@@ -334,10 +364,10 @@ function DryRunView(props: { dry: DryRunDto }) {
               <ul>
                 {r.changes.map((c, i) => (
                   <li key={i}>
-                    {c.action === 'created' ? `New ${c.what}: ` : `${c.what}: `}
+                    {c.action === 'created' ? `New ${c.what}: ` : `${c.what[0]?.toUpperCase() ?? ''}${c.what.slice(1)}: `}
                     {c.fields
-                      .filter((f) => c.action !== 'created' || ['title', 'due_date', 'assignee', 'body', 'kind'].includes(f.field))
-                      .map((f) => (c.action === 'created' ? `${f.field} ${f.after}` : `${f.field} ${f.before || '(empty)'} → ${f.after || '(empty)'}`))
+                      .filter((f) => c.action !== 'created' || SHOWN_NEW.includes(f.field))
+                      .map((f) => (c.action === 'created' ? `${f.label} ${f.after}` : `${f.label} ${f.before || '(empty)'} → ${f.after || '(empty)'}`))
                       .join('; ')}
                   </li>
                 ))}
@@ -413,7 +443,7 @@ function EnableDialog(props: { plugin: PluginDto; matching: number; noun: string
           <label class="check">
             <input type="radio" name="apply" data-testid="apply-existing" checked={apply} onChange={() => setApply(true)} />
             <span>
-              Also apply it now to the {props.matching} {props.noun} that match
+              Also apply it now to the {counted(props.matching, props.noun)} that {props.matching === 1 ? 'matches' : 'match'}
             </span>
           </label>
         </div>

@@ -2,16 +2,16 @@
 // (a dry run that changes nothing), then switch them on. The gallery shows
 // the templates that ship with the app in plain words, and your automations.
 
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { PluginDto, StudioCatalogDto, TemplateDto } from '../bindings';
-import { Badge, ErrorBox, LoadError, Loading, PageHeader } from '../components/ui';
+import type { DryRunDto, PluginDto, StudioCatalogDto, StudioProgressDto, TemplateDto } from '../bindings';
+import { Badge, ErrorBox, LoadError, Loading, Modal, PageHeader } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { testId } from '../lib/testid';
 import type { Automation } from '../lib/wizard-model';
 import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
-import { Wizard } from './studio-wizard';
+import { DryRunView, Wizard } from './studio-wizard';
 
 type Loaded = { catalog: StudioCatalogDto; templates: TemplateDto[]; plugins: PluginDto[] };
 
@@ -23,6 +23,7 @@ export function StudioScreen() {
     return { catalog, templates, plugins };
   }, []);
   const [mode, setMode] = useState<Mode>({ kind: 'gallery' });
+  const [trying, setTrying] = useState<PluginDto | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const reload = () => void data.reload();
 
@@ -89,6 +90,9 @@ export function StudioScreen() {
                     <p class="small muted spacer">{p.description}</p>
                     <div class="row">
                       <Badge tone={p.enabled ? 'ok' : 'plain'}>{p.enabled ? 'On' : 'Off'}</Badge>
+                      <button type="button" class="btn btn-sm" data-testid={testId('automation-try', p.id)} onClick={() => setTrying(p)}>
+                        Try it
+                      </button>
                       <button type="button" class="btn btn-sm" data-testid={testId('automation-edit', p.id)} onClick={() => void reopen(p)}>
                         Open in the wizard
                       </button>
@@ -101,7 +105,45 @@ export function StudioScreen() {
           <Gallery templates={data.data.templates} onInstalled={reload} />
         </>
       )}
+      {trying && <TryDialog plugin={trying} onClose={() => setTrying(null)} />}
     </div>
+  );
+}
+
+/** A dry run of an automation as it is now: what it would do to the book. */
+function TryDialog(props: { plugin: PluginDto; onClose: () => void }) {
+  const [dry, setDry] = useState<DryRunDto | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [progress, setProgress] = useState<StudioProgressDto | null>(null);
+  useEffect(() => {
+    let live = true;
+    let off: (() => void) | null = null;
+    void api.onStudioProgress((p) => live && setProgress(p)).then((f) => (off = f));
+    api.studioDryRun(props.plugin.id).then(
+      (d) => live && setDry(d),
+      (e) => live && setError(toApiError(e)),
+    );
+    return () => {
+      live = false;
+      off?.();
+      void api.studioCancel();
+    };
+  }, [props.plugin.id]);
+  return (
+    <Modal title={`Try ${props.plugin.name}`} onClose={props.onClose} testid="try-dialog">
+      <ErrorBox error={error} />
+      {!dry && !error && (
+        <p role="status">
+          Trying it on your records{progress && progress.total > 0 ? `: ${progress.done} of ${progress.total}` : '…'} Nothing is changed and nothing is sent.
+        </p>
+      )}
+      {dry && <DryRunView dry={dry} />}
+      <div class="form-actions">
+        <button type="button" class="btn" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
+    </Modal>
   );
 }
 

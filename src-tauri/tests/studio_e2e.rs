@@ -1,0 +1,256 @@
+//! The Studio in the real window (Xvfb, WebKitWebDriver, tauri-driver):
+//! an automation made with clicks only (counted), tried on the book, then
+//! switched on; and a dry run over a thousand contacts that changes nothing
+//! (by digest of every table) and sends nothing (a counting server).
+//! Screenshots of each Studio screen go to `artifacts/screenshots/`.
+
+crm_plugins::counting_allocator!();
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crm_app::dto::ContactForm;
+
+#[path = "support/driver.rs"]
+mod driver;
+#[path = "support/window.rs"]
+mod window;
+use window::*;
+
+const PASS: &str = "correct horse battery";
+
+/// A profile made beforehand through the app's own API, with contacts.
+fn profile_with(contacts: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let backend = crm_app::App::new(tmp.path().join("profile"));
+    backend
+        .profile_create(Some(PASS.into()), "GB")
+        .expect("profile");
+    for (first, source, stage) in contacts {
+        let mut details = BTreeMap::new();
+        details.insert("source".to_string(), source.to_string());
+        backend
+            .contact_create(ContactForm {
+                first_name: first.to_string(),
+                stage: stage.to_string(),
+                owner: "sam".into(),
+                details,
+                ..Default::default()
+            })
+            .expect("contact");
+    }
+    backend.profile_lock().expect("lock");
+    tmp
+}
+
+async fn unlock(app: &App) {
+    app.type_into("unlock-passphrase", PASS).await;
+    app.click("unlock-submit").await;
+    app.find("nav-studio").await;
+    app.clicks.store(0, Ordering::SeqCst);
+    app.keys.store(0, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automation_made_with_clicks_is_tried_on_the_book_then_switched_on() {
+    let _one = serial().await;
+    let profile = profile_with(&[
+        ("Ann", "web", "prospect"),
+        ("Bob", "phone", "prospect"),
+        ("Cy", "web", "client"),
+    ]);
+    let mut app = App::start_in("studio", profile).await;
+    unlock(&app).await;
+
+    app.click("nav-studio").await;
+    app.find("gallery-renewal-reminders").await;
+    app.wait_text(
+        "gallery-renewal-reminders",
+        "says it ships with the app",
+        |t| t.contains("Ships with the app") && t.contains("Every day at 08:00"),
+    )
+    .await;
+    app.snap("studio-gallery").await;
+    app.click("studio-new-automation").await;
+    app.find("trigger-contact_created").await;
+    app.snap("studio-triggers").await;
+    app.click("trigger-contact_created").await;
+
+    // Only if source is web and stage is prospect: chosen, not typed.
+    app.click("add-condition").await;
+    app.select("cond-field-0", "source").await;
+    app.find("cond-value-0").await;
+    app.wait_content("cond-value-0", "offers the book's sources", |t| {
+        t.contains("web")
+    })
+    .await;
+    app.select("cond-value-0", "web").await;
+    app.click("add-condition").await;
+    app.select("cond-field-1", "stage").await;
+    app.click("cond-choice-1-prospect").await;
+    let ticked = app
+        .find("cond-choice-1-prospect")
+        .await
+        .prop("checked")
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(ticked.as_deref(), Some("true"), "the tick shows");
+
+    // Then a call-back task for tomorrow for the owner, and a tag.
+    app.click("add-action-create_task").await;
+    let title = "Call back {first_name}";
+    app.type_into("action-title-0", title).await;
+    app.click("add-action-add_tag").await;
+    let tag = "web-lead";
+    app.type_into("action-tag-1", tag).await;
+    app.snap("studio-wizard").await;
+
+    app.click("wizard-review").await;
+    app.wait_text("wizard-summary", "says it in a sentence", |t| {
+        t.contains("When a contact is created") && t.contains("web-lead")
+    })
+    .await;
+    app.wait_text("wizard-permissions", "lists what it may do", |t| {
+        !t.is_empty()
+    })
+    .await;
+    app.snap("studio-review").await;
+    app.click("wizard-save").await;
+
+    // The dry run: which contacts would change, and why the others not.
+    app.wait_text("dry-run-headline", "counts the changes", |t| {
+        t.contains("Would change 1 of 3 contacts")
+    })
+    .await;
+    app.wait_text("dry-run-changed", "shows Ann's task and tag", |t| {
+        t.contains("Ann")
+            && t.contains("Title Call back Ann")
+            && t.contains("Tags (empty) → web-lead")
+    })
+    .await;
+    app.wait_content("dry-run-skipped", "says why the others were skipped", |t| {
+        t.contains("Source is \"phone\"") && t.contains("Stage is \"client\"")
+    })
+    .await;
+    app.snap("studio-dry-run").await;
+
+    app.click("studio-enable").await;
+    app.find("studio-enable-dialog").await;
+    app.snap("studio-enable").await;
+    app.click("studio-confirm-enable").await;
+    app.find("studio-enabled").await;
+
+    let clicks = app.clicks.load(Ordering::SeqCst);
+    let keys = app.keys.load(Ordering::SeqCst);
+    println!("studio: an automation from the gallery to switched on took {clicks} clicks and {keys} keystrokes (the task title and the tag)");
+    assert!(clicks <= 20, "{clicks} clicks");
+    assert_eq!(
+        keys,
+        title.len() + tag.len(),
+        "no typing beyond the title and the tag"
+    );
+
+    // From now on: a new web prospect gets the task and the tag.
+    app.click("nav-contacts").await;
+    app.click("new-contact").await;
+    app.type_into("field-first_name", "Dee").await;
+    app.type_into("field-source", "web").await;
+    app.click("save-contact").await;
+    app.wait_text("contact-name", "shows Dee", |t| t.contains("Dee"))
+        .await;
+    app.wait_text("contact-tags", "shows the tag", |t| t.contains("web-lead"))
+        .await;
+    app.wait_text("task-row", "lists the call-back", |t| {
+        t.contains("Call back Dee")
+    })
+    .await;
+    app.snap("studio-automation-ran").await;
+    app.stop().await;
+}
+
+/// A local server that counts the connections made to it.
+fn counting_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut c) = conn {
+                let mut buf = [0u8; 512];
+                let _ = c.read(&mut buf);
+            }
+        }
+    });
+    (port, hits)
+}
+
+fn digest(dir: &std::path::Path) -> String {
+    let pass = crm_core::FixedPassphrase(zeroize::Zeroizing::new(PASS.to_string()));
+    let s = crm_core::Store::open(dir, &pass).expect("open the profile beside the app");
+    s.snapshot(|s| s.content_digest())
+        .expect("snapshot")
+        .expect("digest")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_over_a_thousand_contacts_changes_nothing_and_sends_nothing() {
+    let _one = serial().await;
+    let people: Vec<(String, &str, &str)> = (0..1_000)
+        .map(|i| {
+            (
+                format!("P{i}"),
+                if i % 4 == 0 { "web" } else { "phone" },
+                "prospect",
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = people
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), *b, *c))
+        .collect();
+    let profile = profile_with(&refs);
+    let (port, hits) = counting_server();
+    let id = {
+        let backend = crm_app::App::new(profile.path().join("profile"));
+        backend.profile_unlock(PASS.into()).expect("unlock");
+        let model = format!(
+            r#"{{"version": 1, "name": "Tell the website", "trigger": {{"kind": "contact_created"}},
+                "conditions": [{{"field": "source", "op": "is", "value": "web"}}],
+                "actions": [{{"kind": "add_tag", "tag": "sent"}},
+                            {{"kind": "post_json", "url": "https://127.0.0.1:{port}/leads"}}]}}"#
+        );
+        let p = backend.studio_save(&model, false).expect("saved");
+        backend.profile_lock().expect("lock");
+        p.id
+    };
+    let dir = profile.path().join("profile");
+    let mut app = App::start_in("studio-dry-run", profile).await;
+    unlock(&app).await;
+    app.click("nav-studio").await;
+    let try_id = format!("automation-try-{}", id.replace('.', "-"));
+    app.find(&try_id).await;
+    let before = digest(&dir);
+    app.click(&try_id).await;
+    app.wait_text("dry-run-headline", "counts the changes", |t| {
+        t.contains("Would change 250 of 1000 contacts")
+    })
+    .await;
+    app.wait_text("dry-run-changed", "shows the request it would send", |t| {
+        t.contains(&format!("Would send POST https://127.0.0.1:{port}/leads"))
+    })
+    .await;
+    app.snap("studio-try-1000").await;
+    assert_eq!(
+        digest(&dir),
+        before,
+        "the profile is unchanged, audit and outbox included"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request was sent");
+    app.stop().await;
+}
