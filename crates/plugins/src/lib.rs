@@ -18,6 +18,7 @@ mod host;
 pub mod lifecycle;
 pub mod manifest;
 pub mod net;
+pub mod outline;
 pub mod package;
 mod pool;
 pub mod reference;

@@ -7,4 +7,5 @@
 //! ordinary plugin (installed, signed, run and dry-run like any other), so
 //! removing the Studio would leave every plugin it made working.
 
+pub mod editor;
 pub mod wizard;
