@@ -1,3 +1,4 @@
+import { lezer } from '@lezer/generator/rollup';
 import { defineConfig } from 'vitest/config';
 
 // The app is served from disk by Tauri (WebKitGTK on Linux, so Safari 15 is
@@ -5,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 // be inlined as a script, so module preload polyfills stay off.
 export default defineConfig({
   base: './',
+  // Rhai's grammar (src/lang/rhai.grammar) is compiled to a parser at build time.
+  plugins: [lezer()],
   clearScreen: false,
   oxc: {
     jsx: { runtime: 'automatic', importSource: 'preact' },

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
 use crm_app::studio::*;
+use crm_app::studio_code::*;
 use crm_app::{ApiError, App};
 use tauri::{AppHandle, Emitter, State};
 
@@ -96,6 +97,11 @@ commands! {
     fn studio_save(model: String, replace: bool) -> PluginDto = |a| a.studio_save(&model, replace);
     fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
     fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
+    fn studio_reference() -> EditorReferenceDto = |a| a.studio_reference();
+    fn studio_diagnose(manifest: String, script: String) -> Vec<EditorDiagnosticDto> = |a| a.studio_diagnose(&manifest, &script);
+    fn studio_source(id: String) -> PluginSourceDto = |a| a.studio_source(&id);
+    fn studio_console(manifest: String, script: String, action: String, record: Option<String>) -> ConsoleResultDto = |a| a.studio_console(&manifest, &script, &action, record);
+    fn studio_save_code(manifest: String, script: String) -> PluginDto = |a| a.studio_save_code(&manifest, &script);
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
     fn sync_status() -> SyncStatusDto = |a| a.sync_status();
     fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
@@ -200,6 +206,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_cancel,
         studio_dry_run,
         studio_enable,
+        studio_reference,
+        studio_diagnose,
+        studio_source,
+        studio_console,
+        studio_save_code,
         notices_take,
         sync_status,
         sync_login,

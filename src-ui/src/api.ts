@@ -36,6 +36,10 @@ import type {
   RenewalDto,
   SettingsDto,
   DryRunDto,
+  ConsoleResultDto,
+  EditorDiagnosticDto,
+  EditorReferenceDto,
+  PluginSourceDto,
   StudioCatalogDto,
   StudioEnabledDto,
   StudioPreviewDto,
@@ -189,6 +193,15 @@ export const studioDryRun = (id: string) => call<DryRunDto>('studio_dry_run', { 
 export const studioCancel = () => call<boolean>('studio_cancel');
 export const studioEnable = (id: string, grants: string[], applyExisting: boolean) =>
   mutate<StudioEnabledDto>('studio_enable', { id, grants, apply_existing: applyExisting });
+
+export const studioReference = () => call<EditorReferenceDto>('studio_reference');
+export const studioDiagnose = (manifest: string, script: string) =>
+  call<EditorDiagnosticDto[]>('studio_diagnose', { manifest, script });
+export const studioSource = (id: string) => call<PluginSourceDto>('studio_source', { id });
+export const studioConsole = (manifest: string, script: string, action: string, record: string | null) =>
+  call<ConsoleResultDto>('studio_console', { manifest, script, action, record });
+export const studioSaveCode = (manifest: string, script: string) =>
+  mutate<PluginDto>('studio_save_code', { manifest, script });
 
 /** Subscribe to a dry run's (or an apply's) progress; resolves to the unsubscribe function. */
 export function onStudioProgress(handler: (p: StudioProgressDto) => void): Promise<UnlistenFn> {

@@ -1329,6 +1329,148 @@ applied: number,
  */
 failed: number, };
 
+export type HostFnDto = { 
+/**
+ * `contacts`.
+ */
+module: string, 
+/**
+ * `get`.
+ */
+name: string, 
+/**
+ * `id: &str` …
+ */
+params: Array<string>, 
+/**
+ * What it returns.
+ */
+returns: string | null, 
+/**
+ * Its documentation.
+ */
+doc: string, 
+/**
+ * The permission it needs.
+ */
+permission: string | null, };
+
+export type RecordFieldsDto = { 
+/**
+ * `contact`, `policy` …
+ */
+kind: string, 
+/**
+ * Its fields.
+ */
+fields: Array<string>, };
+
+export type EditorReferenceDto = { 
+/**
+ * Every host function.
+ */
+functions: Array<HostFnDto>, 
+/**
+ * Every record shape.
+ */
+records: Array<RecordFieldsDto>, };
+
+export type EditorFixDto = { 
+/**
+ * What it does.
+ */
+title: string, 
+/**
+ * `script` or `manifest`.
+ */
+file: string, 
+/**
+ * That file's new text.
+ */
+text: string, };
+
+export type EditorDiagnosticDto = { 
+/**
+ * `script` or `manifest`.
+ */
+file: string, 
+/**
+ * `error` or `warning`.
+ */
+severity: string, 
+/**
+ * 1-based line (script).
+ */
+line: number | null, 
+/**
+ * 1-based column (script).
+ */
+column: number | null, 
+/**
+ * Characters covered.
+ */
+length: number, 
+/**
+ * The manifest path.
+ */
+path: string | null, 
+/**
+ * What is wrong.
+ */
+message: string, 
+/**
+ * The fix, when obvious.
+ */
+fix: EditorFixDto | null, };
+
+export type PluginSourceDto = { 
+/**
+ * `manifest.json`.
+ */
+manifest: string, 
+/**
+ * The entry script.
+ */
+script: string, };
+
+export type ConsoleResultDto = { 
+/**
+ * Whether it ran to the end.
+ */
+ok: boolean, 
+/**
+ * Its value, as JSON text.
+ */
+value: string, 
+/**
+ * Printed lines.
+ */
+output: Array<string>, 
+/**
+ * Logged lines, `level: text`.
+ */
+logs: Array<string>, 
+/**
+ * Operations used.
+ */
+operations: bigint, 
+/**
+ * Milliseconds.
+ */
+elapsed_ms: number, 
+/**
+ * Requests it would have sent.
+ */
+requests: Array<string>, 
+/**
+ * The error, in words.
+ */
+error: string | null, 
+/**
+ * The script line the error points at.
+ */
+error_line: number | null, };
+
 export type ActionResult = { 
 /**
  * The script's value.

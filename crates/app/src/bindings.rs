@@ -8,6 +8,7 @@ use ts_rs::TS;
 use crate::dto::*;
 use crate::history::*;
 use crate::studio::*;
+use crate::studio_code::*;
 use crate::{ApiError, ErrorCode};
 
 macro_rules! decls {
@@ -80,6 +81,13 @@ pub fn typescript() -> String {
         DryRunDto,
         StudioProgressDto,
         StudioEnabledDto,
+        HostFnDto,
+        RecordFieldsDto,
+        EditorReferenceDto,
+        EditorFixDto,
+        EditorDiagnosticDto,
+        PluginSourceDto,
+        ConsoleResultDto,
         ActionResult,
         NoticeDto,
         SyncStatusDto,

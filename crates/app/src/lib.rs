@@ -32,6 +32,7 @@ mod plugins;
 mod records;
 mod settings;
 pub mod studio;
+pub mod studio_code;
 mod sync;
 
 pub use error::{ApiError, ApiResult, ErrorCode};

@@ -180,3 +180,62 @@ fn templates_say_they_ship_with_the_app_and_what_they_do() {
     assert_eq!(p.origin, PluginOrigin::App);
     assert_eq!(p.schedules, ["Every day at 08:00"]);
 }
+
+#[test]
+fn the_code_editor_checks_runs_the_console_on_a_copy_and_saves() {
+    let (_d, app) = open_app();
+    let ann = contact(&app, "Ann", "web", "prospect");
+    let src = app.studio_source("").expect("a new plugin's files");
+    assert!(src.script.contains("fn hello"));
+    let reference = app.studio_reference().expect("reference");
+    assert!(reference.functions.iter().any(|f| f.module == "contacts"
+        && f.name == "get"
+        && f.permission.as_deref() == Some("contacts:read")));
+
+    // A tag written from the console stays on the copy.
+    let script = format!(
+        "{}\nfn tag(id) {{ log::info(\"tagging\"); contacts::update(id, #{{ tags: [\"x\"] }}); 7 }}\n",
+        src.script
+    );
+    let problems = app
+        .studio_diagnose(&src.manifest, &script)
+        .expect("diagnose");
+    let fix = problems
+        .iter()
+        .find_map(|p| p.fix.clone())
+        .expect("contacts:write is missing, with a fix");
+    assert_eq!(fix.file, "manifest");
+    let manifest = fix.text.replace(
+        r#""actions": ["#,
+        r#""actions": [{"id": "tag", "label": "Tag", "target": "contact", "function": "tag"}, "#,
+    );
+    assert!(app
+        .studio_diagnose(&manifest, &script)
+        .expect("diagnose")
+        .is_empty());
+    let out = app
+        .studio_console(&manifest, &script, "tag", Some(ann.clone()))
+        .expect("console");
+    assert!(out.ok, "{:?}", out.error);
+    assert_eq!(out.value, "7");
+    assert_eq!(out.logs, ["info: tagging"]);
+    assert!(tags(&app, &ann).is_empty(), "the console changed nothing");
+
+    // A runtime error names its line.
+    let broken = script.replace("7 }", "throw \"no luck\"; }");
+    let out = app
+        .studio_console(&manifest, &broken, "tag", Some(ann.clone()))
+        .expect("console");
+    assert!(!out.ok);
+    assert!(out.error.as_deref().is_some_and(|e| e.contains("no luck")));
+    assert!(out.error_line.is_some(), "{:?}", out.error);
+
+    let saved = app.studio_save_code(&manifest, &script).expect("saved");
+    assert_eq!(saved.origin, PluginOrigin::Unsigned);
+    assert!(!saved.enabled);
+    assert!(app
+        .studio_source(&saved.id)
+        .expect("source")
+        .script
+        .contains("fn tag(id)"));
+}

@@ -15,7 +15,7 @@ import { DryRunView, Wizard } from './studio-wizard';
 
 type Loaded = { catalog: StudioCatalogDto; templates: TemplateDto[]; plugins: PluginDto[] };
 
-type Mode = { kind: 'gallery' } | { kind: 'wizard'; model: Automation | null; editing: boolean };
+type Mode = { kind: 'gallery' } | { kind: 'wizard'; model: Automation | null; editing: boolean } | { kind: 'code'; pluginId: string };
 
 export function StudioScreen() {
   const data = useLoader<Loaded>(async () => {
@@ -57,7 +57,22 @@ export function StudioScreen() {
     );
   }
 
+  if (mode.kind === 'code') {
+    return (
+      <div class="page">
+        <LazyCodeStudio
+          pluginId={mode.pluginId}
+          onClose={() => {
+            setMode({ kind: 'gallery' });
+            reload();
+          }}
+        />
+      </div>
+    );
+  }
+
   const mine = data.data?.plugins.filter((p) => p.origin === 'studio') ?? [];
+  const code = data.data?.plugins.filter((p) => p.origin === 'unsigned') ?? [];
   return (
     <div class="page">
       <PageHeader title="Studio" subtitle="Make your own automations without code, try them on your records, then switch them on." />
@@ -75,6 +90,15 @@ export function StudioScreen() {
                 <div class="row">
                   <button type="button" class="btn btn-primary btn-sm" data-testid="studio-new-automation" onClick={() => setMode({ kind: 'wizard', model: null, editing: false })}>
                     New automation
+                  </button>
+                </div>
+              </div>
+              <div class="card card-tight studio-new">
+                <h3>New code plugin</h3>
+                <p class="small muted spacer">Write Rhai with completion, checks as you type, and a test console.</p>
+                <div class="row">
+                  <button type="button" class="btn btn-sm" data-testid="studio-new-code" onClick={() => setMode({ kind: 'code', pluginId: '' })}>
+                    New code plugin
                   </button>
                 </div>
               </div>
@@ -96,6 +120,27 @@ export function StudioScreen() {
                       <button type="button" class="btn btn-sm" data-testid={testId('automation-edit', p.id)} onClick={() => void reopen(p)}>
                         Open in the wizard
                       </button>
+                      <button type="button" class="btn btn-sm" data-testid={testId('automation-code', p.id)} onClick={() => setMode({ kind: 'code', pluginId: p.id })}>
+                        Edit as code
+                      </button>
+                    </div>
+                  </div>
+                ))}
+              </div>
+            </section>
+          )}
+          {code.length > 0 && (
+            <section class="stack" aria-labelledby="studio-code-h">
+              <h2 id="studio-code-h">Your code plugins</h2>
+              <div class="template-grid">
+                {code.map((p) => (
+                  <div class="card card-tight" key={p.id} data-testid={testId('code-plugin', p.id)}>
+                    <h3>{p.name}</h3>
+                    <p class="small muted spacer">{p.description}</p>
+                    <div class="row">
+                      <button type="button" class="btn btn-sm" data-testid={testId('code-open', p.id)} onClick={() => setMode({ kind: 'code', pluginId: p.id })}>
+                        Open in the editor
+                      </button>
                     </div>
                   </div>
                 ))}
@@ -108,6 +153,20 @@ export function StudioScreen() {
       {trying && <TryDialog plugin={trying} onClose={() => setTrying(null)} />}
     </div>
   );
+}
+
+type CodeStudioModule = typeof import('./studio-code');
+
+/** The code editor, loaded when first opened (CodeMirror is most of its weight). */
+function LazyCodeStudio(props: { pluginId: string; onClose: () => void }) {
+  const [mod, setMod] = useState<CodeStudioModule | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    import('./studio-code').then(setMod, (e) => setError(toApiError(e)));
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!mod) return <Loading label="Opening the editor…" />;
+  return <mod.CodeStudio pluginId={props.pluginId} onClose={props.onClose} />;
 }
 
 /** A dry run of an automation as it is now: what it would do to the book. */
