@@ -335,7 +335,7 @@ function EnableDialog(props: { plugin: PluginDto; onClose: () => void; onDone: (
       {p.origin === 'unsigned' && (
         <div class="alert">
           <strong>Unsigned plugin</strong>
-          Nobody has vouched for this code. It was allowed because developer mode is on.
+          Nobody has vouched for this code: it was written on this computer or installed in developer mode. Enable it only if you wrote it or trust who did.
         </div>
       )}
       {(p.origin === 'app' || p.origin === 'studio') && (
