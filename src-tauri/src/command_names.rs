@@ -49,6 +49,7 @@ pub const COMMANDS: &[&str] = &[
     "studio_dry_run",
     "studio_enable",
     "studio_reference",
+    "studio_sample",
     "studio_diagnose",
     "studio_source",
     "studio_console",

@@ -97,6 +97,7 @@ commands! {
     fn studio_save(model: String, replace: bool) -> PluginDto = |a| a.studio_save(&model, replace);
     fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
     fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
+    fn studio_sample(model: String, record: String) -> Vec<StudioSampleDto> = |a| a.studio_sample(&model, &record);
     fn studio_reference() -> EditorReferenceDto = |a| a.studio_reference();
     fn studio_diagnose(manifest: String, script: String) -> Vec<EditorDiagnosticDto> = |a| a.studio_diagnose(&manifest, &script);
     fn studio_source(id: String) -> PluginSourceDto = |a| a.studio_source(&id);
@@ -207,6 +208,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_dry_run,
         studio_enable,
         studio_reference,
+        studio_sample,
         studio_diagnose,
         studio_source,
         studio_console,

@@ -62,6 +62,20 @@ async fn an_automation_made_with_clicks_is_tried_on_the_book_then_switched_on() 
         ("Bob", "phone", "prospect"),
         ("Cy", "web", "client"),
     ]);
+    let bob = {
+        let backend = crm_app::App::new(profile.path().join("profile"));
+        backend.profile_unlock(PASS.into()).expect("unlock");
+        let page = backend
+            .contacts_page(crm_app::dto::ContactQueryArgs {
+                search: Some("Bob".into()),
+                offset: 0,
+                limit: 5,
+                ..Default::default()
+            })
+            .expect("page");
+        backend.profile_lock().expect("lock");
+        page.rows[0].id.clone()
+    };
     let mut app = App::start_in("studio", profile).await;
     unlock(&app).await;
 
@@ -91,6 +105,19 @@ async fn an_automation_made_with_clicks_is_tried_on_the_book_then_switched_on() 
     app.click("add-condition").await;
     app.select("cond-field-1", "stage").await;
     app.click("cond-choice-1-prospect").await;
+    // Looking at a sample contact is optional, so not counted: each row
+    // shows Bob's value and whether it passes.
+    let before = app.clicks.load(Ordering::SeqCst);
+    app.select("wizard-sample", &bob).await;
+    app.wait_text("cond-sample-0", "shows Bob's source fails", |t| {
+        t.contains("does not hold") && t.contains("\"phone\"")
+    })
+    .await;
+    app.wait_text("cond-sample-1", "shows Bob's stage passes", |t| {
+        t.contains("holds") && t.contains("\"prospect\"")
+    })
+    .await;
+    app.clicks.store(before, Ordering::SeqCst);
     let ticked = app
         .find("cond-choice-1-prospect")
         .await

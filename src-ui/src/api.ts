@@ -44,6 +44,7 @@ import type {
   StudioEnabledDto,
   StudioPreviewDto,
   StudioProgressDto,
+  StudioSampleDto,
   SyncReportDto,
   SetAsideDto,
   SyncStateDto,
@@ -194,6 +195,8 @@ export const studioCancel = () => call<boolean>('studio_cancel');
 export const studioEnable = (id: string, grants: string[], applyExisting: boolean) =>
   mutate<StudioEnabledDto>('studio_enable', { id, grants, apply_existing: applyExisting });
 
+export const studioSample = (model: string, record: string) =>
+  call<StudioSampleDto[]>('studio_sample', { model, record });
 export const studioReference = () => call<EditorReferenceDto>('studio_reference');
 export const studioDiagnose = (manifest: string, script: string) =>
   call<EditorDiagnosticDto[]>('studio_diagnose', { manifest, script });

@@ -1305,6 +1305,16 @@ cancelled: boolean,
  */
 elapsed_ms: number, };
 
+export type StudioSampleDto = { 
+/**
+ * Whether it holds.
+ */
+holds: boolean, 
+/**
+ * The value seen, as the reason would show it.
+ */
+seen: string, };
+
 export type StudioProgressDto = { 
 /**
  * Records done.

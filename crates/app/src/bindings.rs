@@ -79,6 +79,7 @@ pub fn typescript() -> String {
         DryRequestDto,
         DryRecordDto,
         DryRunDto,
+        StudioSampleDto,
         StudioProgressDto,
         StudioEnabledDto,
         HostFnDto,

@@ -239,3 +239,18 @@ fn the_code_editor_checks_runs_the_console_on_a_copy_and_saves() {
         .script
         .contains("fn tag(id)"));
 }
+
+#[test]
+fn each_condition_shows_on_a_sample_contact_as_it_is_built() {
+    let (_d, app) = open_app();
+    let phone = contact(&app, "Bob", "phone", "prospect");
+    let sample = app.studio_sample(WEB_LEAD, &phone).expect("sample");
+    assert_eq!(sample.len(), 2);
+    assert!(!sample[0].holds);
+    assert_eq!(sample[0].seen, "\"phone\"");
+    assert!(sample[1].holds);
+    assert_eq!(sample[1].seen, "\"prospect\"");
+    // Read permissions only: a sample never writes.
+    assert!(tags(&app, &phone).is_empty());
+    assert!(app.studio_sample(WEB_LEAD, "not-an-id").is_err());
+}

@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { JsonValue, StudioCatalogDto, StudioFieldDto } from '../bindings';
+import type { JsonValue, StudioCatalogDto, StudioFieldDto, StudioSampleDto } from '../bindings';
 import { inputValue } from '../components/ui';
 import { opsFor, toggled, withOp, type Action, type Condition } from '../lib/wizard-model';
 
@@ -47,6 +47,8 @@ export function ConditionRow(props: {
   fields: StudioFieldDto[];
   condition: Condition;
   error: string | null;
+  /** The condition on the sample record, when one is chosen. */
+  sample: StudioSampleDto | null;
   onChange: (c: Condition) => void;
   onRemove: () => void;
 }) {
@@ -152,6 +154,11 @@ export function ConditionRow(props: {
       <button type="button" class="btn btn-sm" aria-label="Remove this condition" onClick={props.onRemove}>
         ✕
       </button>
+      {props.sample && (
+        <span class={`wizard-row-error small ${props.sample.holds ? 'text-ok' : 'text-danger'}`} data-testid={`cond-sample-${i}`}>
+          {props.sample.holds ? '✓ holds' : '✗ does not hold'}: the sample’s value is {props.sample.seen}
+        </span>
+      )}
       {props.error && (
         <span class="field-error wizard-row-error" data-testid={`cond-error-${i}`}>
           {props.error}

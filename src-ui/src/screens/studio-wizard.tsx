@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { DryRunDto, PluginDto, StudioCatalogDto, StudioPreviewDto, StudioProgressDto } from '../bindings';
+import type { ContactRow, DryRunDto, PluginDto, StudioCatalogDto, StudioPreviewDto, StudioProgressDto, StudioSampleDto } from '../bindings';
 import { Badge, ErrorBox, Modal, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { fieldsFor, newAction, newAutomation, newCondition, serialise, type Action, type Automation } from '../lib/wizard-model';
@@ -24,6 +24,9 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const [dry, setDry] = useState<DryRunDto | null>(null);
   const [progress, setProgress] = useState<StudioProgressDto | null>(null);
   const [enabling, setEnabling] = useState(false);
+  const [contacts, setContacts] = useState<ContactRow[]>([]);
+  const [sampleId, setSampleId] = useState('');
+  const [sample, setSample] = useState<StudioSampleDto[] | null>(null);
   // Until someone names it, the name says what it does.
   const [named, setNamed] = useState(props.initial !== null);
 
@@ -42,6 +45,32 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
       clearTimeout(timer);
     };
   }, [model]);
+
+  // Each condition on a sample contact, as it is built.
+  useEffect(() => {
+    if (!model || sampleId === '' || model.conditions.length === 0) {
+      setSample(null);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      api.studioSample(serialise(model), sampleId).then(
+        (r) => live && setSample(r),
+        () => live && setSample(null),
+      );
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [model, sampleId]);
+
+  useEffect(() => {
+    api.contactsPage({ offset: 0, limit: 50 }).then(
+      (p) => setContacts(p.rows),
+      () => setContacts([]),
+    );
+  }, []);
 
   useEffect(() => {
     let off: (() => void) | null = null;
@@ -86,6 +115,7 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const problems = preview?.problems ?? [];
   const problemAt = (prefix: string) => problems.find((p) => p.field.startsWith(prefix))?.message ?? null;
   const trigger = cat.triggers.find((t) => t.kind === m.trigger.kind);
+  const canSample = trigger?.subject === 'contact' && !(m.trigger.kind === 'button' && m.trigger.on === 'policy');
   const update = (next: Partial<Automation>) => {
     const merged = { ...m, ...next };
     setModel(named ? merged : { ...merged, name: autoName(cat, merged) });
@@ -142,6 +172,19 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
               </select>
             </div>
             {m.conditions.length === 0 && <p class="muted small">No conditions: it acts on every record.</p>}
+            {canSample && m.conditions.length > 0 && contacts.length > 0 && (
+              <label class="row small">
+                <span>Try them on</span>
+                <select class="input" style={{ width: 'auto' }} data-testid="wizard-sample" value={sampleId} onChange={(e) => setSampleId(inputValue(e))}>
+                  <option value="">choose a contact…</option>
+                  {contacts.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.display_name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            )}
             {m.conditions.map((c, i) => (
               <ConditionRow
                 key={i}
@@ -150,6 +193,7 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
                 fields={fields}
                 condition={c}
                 error={problemAt(`conditions[${i}]`)}
+                sample={sample?.[i] ?? null}
                 onChange={(next) => update({ conditions: m.conditions.map((x, j) => (j === i ? next : x)) })}
                 onRemove={() => update({ conditions: m.conditions.filter((_, j) => j !== i) })}
               />

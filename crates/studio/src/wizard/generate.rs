@@ -479,37 +479,53 @@ fn test_expr(r: &Resolved, c: &Condition) -> String {
 
 fn unmet_fn(m: &Automation, subject: Subject) -> String {
     let mut out = String::from(
-        "// Whether the conditions hold: \"\" when they do, else what was seen.\n\
-         fn unmet(record, contact) {\n",
+        "// Each condition on a record: whether it holds, what was seen, and\n\
+         // the reason to give when it does not.\n\
+         fn checks(record, contact) {\n    let out = [];\n",
     );
-    if m.match_ == Match::Any && !m.conditions.is_empty() {
-        out.push_str("    let why = [];\n");
-    }
     for c in &m.conditions {
         let Ok(r) = resolve(subject, &c.field) else {
             continue;
         };
         let words = condition_words(subject, c);
-        let seen = format!(
+        let reason = format!(
             "{} + show(seen) + {}",
             lit(&format!("{} is ", r.label)),
             lit(&format!(" (needed: {words})"))
         );
         out.push_str(&format!("    // {}\n", comment(&words)));
         out.push_str(&format!("    let seen = {};\n", read_expr(&r)));
-        let test = test_expr(&r, c);
-        match m.match_ {
-            Match::All => out.push_str(&format!("    if !({test}) {{ return {seen}; }}\n")),
-            Match::Any => {
-                out.push_str(&format!("    if {test} {{ return \"\"; }}\n"));
-                out.push_str(&format!("    why.push({seen});\n"));
-            }
-        }
+        out.push_str(&format!(
+            "    out.push(#{{ holds: {}, seen: show(seen), reason: {reason} }});\n",
+            test_expr(&r, c)
+        ));
     }
-    if m.match_ == Match::Any && !m.conditions.is_empty() {
-        out.push_str("    joined(why)\n}\n\n");
+    out.push_str("    out\n}\n\n");
+    let any = if m.match_ == Match::Any {
+        "        if c.holds { return \"\"; }\n"
     } else {
-        out.push_str("    \"\"\n}\n\n");
+        ""
+    };
+    out.push_str(&format!(
+        "// Whether the conditions hold ({} of them): \"\" when they do, else\n\
+         // what was seen.\n\
+         fn unmet(record, contact) {{\n    let failed = [];\n    for c in checks(record, contact) {{\n{any}\
+         \x20       if !c.holds {{ failed.push(c.reason); }}\n    }}\n    joined(failed)\n}}\n\n",
+        if m.match_ == Match::Any { "any" } else { "all" }
+    ));
+    // The wizard shows each condition on a sample record as it is built.
+    let sample = match subject {
+        Subject::Contact => Some("let contact = contacts::get(id);\n    checks(contact, contact)"),
+        Subject::Policy => Some(
+            "let policy = policies::get(id);\n    checks(policy, contacts::get(policy.contact_id))",
+        ),
+        Subject::Arrears | Subject::Task => None,
+    };
+    if let Some(body) = sample {
+        out.push_str(&format!(
+            "// For the wizard: each condition on one record, as it stands.\n\
+             fn sample(id) {{\n    {body}\n}}\n\n"
+        ));
     }
     out
 }
