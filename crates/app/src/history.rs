@@ -269,7 +269,7 @@ fn humane(name: &str) -> String {
 }
 
 /// A stored value in words: lists joined by commas; `None` when empty.
-fn words(v: &Value) -> Option<String> {
+pub(crate) fn words(v: &Value) -> Option<String> {
     let text = match v {
         Value::Null => return None,
         Value::String(s) => s.clone(),

@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
+use crate::convert::tag;
 use crate::dto::{PermissionDto, PluginDto};
+use crate::history::words;
 use crate::{ApiError, ApiResult, App, ErrorCode};
 
 /// A trigger the wizard offers.
@@ -241,18 +243,11 @@ pub struct StudioJobs {
     cancel: Arc<AtomicBool>,
 }
 
-fn kind_name<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
 fn field_dto(prefix: &str, f: &wizard::catalog::Field) -> StudioFieldDto {
     StudioFieldDto {
         name: format!("{prefix}{}", f.name),
         label: f.label.to_string(),
-        kind: kind_name(&f.kind),
+        kind: tag(&f.kind),
         choices: f.choices.iter().map(|c| c.to_string()).collect(),
         settable: f.settable,
     }
@@ -274,27 +269,6 @@ fn wizard_error(e: wizard::WizardError) -> ApiError {
         wizard::WizardError::Shape { field, message } => ApiError::invalid(&field, message),
         other => ApiError::new(ErrorCode::Internal, other.to_string()),
     }
-}
-
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(text_of).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
-fn singular(table: &str) -> String {
-    match table {
-        "contacts" => "contact",
-        "policies" => "policy",
-        "payments" => "payment",
-        "tasks" => "task",
-        "activities" => "timeline entry",
-        other => other,
-    }
-    .to_string()
 }
 
 /// What a dry run of plugin `m` goes through: its first hook's event over
@@ -366,7 +340,7 @@ impl App {
                 }));
             }
             StudioSubjectDto {
-                subject: kind_name(&subject),
+                subject: tag(&subject),
                 fields,
             }
         })
@@ -378,7 +352,7 @@ impl App {
                 .map(|t| StudioTriggerDto {
                     kind: t.kind.into(),
                     label: t.label.into(),
-                    subject: kind_name(&t.subject),
+                    subject: tag(&t.subject),
                     params: t.params.iter().map(|p| p.to_string()).collect(),
                 })
                 .collect(),
@@ -387,11 +361,11 @@ impl App {
                 .ops
                 .into_iter()
                 .map(|(kind, ops)| StudioKindOpsDto {
-                    kind: kind_name(&kind),
+                    kind: tag(&kind),
                     ops: ops
                         .into_iter()
                         .map(|(op, words)| StudioOpDto {
-                            op: kind_name(&op),
+                            op: tag(&op),
                             words: words.into(),
                         })
                         .collect(),
@@ -442,8 +416,7 @@ impl App {
                     other => vec![other],
                 };
                 for x in values {
-                    let t = text_of(&x);
-                    if !t.trim().is_empty() {
+                    if let Some(t) = words(&x).filter(|t| !t.trim().is_empty()) {
                         *counts.entry(t).or_default() += 1;
                     }
                 }
@@ -667,23 +640,25 @@ impl App {
                 .map(|r| DryRecordDto {
                     name: r.record.as_ref().and_then(|i| names.get(i).cloned()),
                     record: r.record,
-                    outcome: kind_name(&r.outcome),
+                    outcome: tag(&r.outcome),
                     changes: r
                         .changes
                         .into_iter()
                         .map(|c| DryChangeDto {
-                            what: singular(&c.table),
+                            what: dry_run::noun(&c.table).to_string(),
                             fields: c
                                 .changes
                                 .iter()
                                 .filter(|(k, _)| !matches!(k.as_str(), "id" | "deleted"))
                                 .map(|(k, v)| {
                                     let (before, after) = if c.action == "created" {
-                                        (String::new(), text_of(v))
+                                        (String::new(), words(v).unwrap_or_default())
                                     } else {
                                         (
-                                            text_of(v.get(0).unwrap_or(&Value::Null)),
-                                            text_of(v.get(1).unwrap_or(&Value::Null)),
+                                            words(v.get(0).unwrap_or(&Value::Null))
+                                                .unwrap_or_default(),
+                                            words(v.get(1).unwrap_or(&Value::Null))
+                                                .unwrap_or_default(),
                                         )
                                     };
                                     DryFieldDto {

@@ -10,6 +10,7 @@ use crm_studio::editor;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::convert::tag;
 use crate::dto::PluginDto;
 use crate::{ApiError, ApiResult, App, ErrorCode};
 
@@ -110,13 +111,6 @@ pub struct ConsoleResultDto {
     pub error: Option<String>,
     /// The script line the error points at.
     pub error_line: Option<u32>,
-}
-
-fn tag<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
 }
 
 /// The line a script error names ("… (line 4, position 9)").

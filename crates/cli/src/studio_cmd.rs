@@ -117,7 +117,11 @@ fn print_report(r: &DryRunReport) {
                 println!("changed {who}");
                 for c in &res.changes {
                     if c.action == "created" {
-                        println!("  + new {} {}", singular(&c.table), compact(&c.changes));
+                        println!(
+                            "  + new {} {}",
+                            dry_run::noun(&c.table),
+                            compact(&c.changes)
+                        );
                         continue;
                     }
                     for (field, span) in &c.changes {
@@ -125,7 +129,7 @@ fn print_report(r: &DryRunReport) {
                             span.get(0).cloned().unwrap_or_default(),
                             span.get(1).cloned().unwrap_or_default(),
                         );
-                        println!("  {} {field}: {before} → {after}", singular(&c.table));
+                        println!("  {} {field}: {before} → {after}", dry_run::noun(&c.table));
                     }
                 }
                 for q in &res.requests {
@@ -153,17 +157,6 @@ fn print_report(r: &DryRunReport) {
     }
     if r.cancelled {
         println!("cancelled before the end");
-    }
-}
-
-fn singular(table: &str) -> &str {
-    match table {
-        "contacts" => "contact",
-        "policies" => "policy",
-        "payments" => "payment",
-        "tasks" => "task",
-        "activities" => "timeline entry",
-        other => other,
     }
 }
 

@@ -144,6 +144,18 @@ fn refused(msg: impl Into<String>) -> LifecycleError {
     LifecycleError::Refused(msg.into())
 }
 
+/// A table's record in words (`activities` → "timeline entry").
+pub fn noun(table: &str) -> &str {
+    match table {
+        "contacts" => "contact",
+        "policies" => "policy",
+        "payments" => "payment",
+        "tasks" => "task",
+        "activities" => "timeline entry",
+        other => other,
+    }
+}
+
 /// The table an event is about (`contact.created` → contacts).
 pub fn event_table(event: &str) -> Option<Table> {
     match event.split('.').next()? {

@@ -251,7 +251,7 @@ pub fn diagnose(sandbox: &Sandbox, manifest_text: &str, script: &str) -> Vec<Dia
             None
         }
     };
-    if let Some(m) = &manifest {
+    if manifest.is_some() {
         if let Err(errors) = crm_plugins::Manifest::parse(manifest_text) {
             for e in errors {
                 out.push(Diagnostic {
@@ -266,7 +266,6 @@ pub fn diagnose(sandbox: &Sandbox, manifest_text: &str, script: &str) -> Vec<Dia
                 });
             }
         }
-        let _ = m;
     }
     let functions = match sandbox.outline(script) {
         Ok(f) => Some(f),

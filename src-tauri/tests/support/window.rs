@@ -122,41 +122,6 @@ impl App {
             .unwrap_or_else(|e| panic!("[{}] no element {sel}: {e}", self.name))
     }
 
-    /// The first element a CSS selector finds (for parts a library draws).
-    pub async fn find_css(&self, sel: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(sel))
-            .await
-            .unwrap_or_else(|e| panic!("[{}] no element {sel}: {e}", self.name))
-    }
-
-    /// Wait until an element a CSS selector finds has text passing `ok`.
-    pub async fn wait_css_text(&self, sel: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let mut last = String::new();
-            for e in self
-                .client
-                .find_all(Locator::Css(sel))
-                .await
-                .unwrap_or_default()
-            {
-                let t = e.text().await.unwrap_or_default();
-                if ok(&t) {
-                    return t;
-                }
-                last = t;
-            }
-            if start.elapsed() > WAIT {
-                self.shot("timeout").await;
-                panic!("[{}] {sel} never {what}; last text: {last:?}", self.name);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     pub async fn all(&self, tid: &str) -> Vec<Element> {
         self.client
             .find_all(Locator::Css(&Self::css(tid)))

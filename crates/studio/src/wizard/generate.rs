@@ -553,7 +553,7 @@ fn act_fn(m: &Automation, perms: &mut BTreeSet<String>) -> String {
                 let v = format!("fill({}, record, contact)", lit(value));
                 out.push_str(&format!(
                     "    let value = {v};\n    if text(pending(change, contact, {f})) != value {{ change[{f}] = value; }}\n",
-                    f = lit(&contact_key(field))
+                    f = lit(field)
                 ));
             }
             ActionSpec::AddTag { tag } => {
@@ -620,7 +620,7 @@ fn act_fn(m: &Automation, perms: &mut BTreeSet<String>) -> String {
                     "    let label = ai::classify({} + \"\\n\" + about(contact), [{}]);\n    if text(pending(change, contact, {f})) != label {{ change[{f}] = label; }}\n",
                     lit(question),
                     labels.join(", "),
-                    f = lit(&contact_key(field))
+                    f = lit(field)
                 ));
             }
             ActionSpec::PostJson { url } => {
@@ -641,11 +641,6 @@ fn act_fn(m: &Automation, perms: &mut BTreeSet<String>) -> String {
     }
     out.push_str("    \"\"\n}\n\n");
     out
-}
-
-/// The key a contact field is written under (`custom.NAME` as it is).
-fn contact_key(field: &str) -> String {
-    field.to_string()
 }
 
 const HELPERS: &str = r#"// ---- Helpers the wizard adds to every automation ----
