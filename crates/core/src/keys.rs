@@ -226,11 +226,45 @@ impl PassphraseSource for FixedPassphrase {
 }
 
 fn keyring_entry(user: &str) -> Result<keyring_core::Entry> {
+    entry_in(KEYRING_SERVICE, user)
+}
+
+fn entry_in(service: &str, user: &str) -> Result<keyring_core::Entry> {
     let store: Arc<keyring_core::CredentialStore> = dbus_secret_service_keyring_store::Store::new()
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))?;
     store
-        .build(KEYRING_SERVICE, user, None)
+        .build(service, user, None)
         .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))
+}
+
+/// Another secret of this device in the OS keyring (a plugin publisher's
+/// signing key), under `service`/`user`; `None` when there is no entry.
+pub fn keyring_secret(service: &str, user: &str) -> Result<Option<Zeroizing<String>>> {
+    match entry_in(service, user)?.get_password() {
+        Ok(v) => Ok(Some(Zeroizing::new(v))),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(e) => Err(CoreError::KeyringUnavailable(e.to_string())),
+    }
+}
+
+/// Keep `value` in the OS keyring under `service`/`user`, read back to be
+/// sure the keyring returns what it was given.
+pub fn set_keyring_secret(service: &str, user: &str, value: &str) -> Result<()> {
+    let entry = entry_in(service, user)?;
+    entry
+        .set_password(value)
+        .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))?;
+    let back = Zeroizing::new(
+        entry
+            .get_password()
+            .map_err(|e| CoreError::KeyringUnavailable(e.to_string()))?,
+    );
+    if back.as_str() != value {
+        return Err(CoreError::KeyringUnavailable(
+            "the keyring returned a different value than was stored".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether an OS keyring (Secret Service) answers, so a new profile's key

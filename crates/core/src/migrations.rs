@@ -227,6 +227,14 @@ pub const MIGRATIONS: &[&str] = &[
     // page named and their users. Local-only.
     "CREATE TABLE sync_writers (device_id TEXT PRIMARY KEY NOT NULL, device_name TEXT NOT NULL, \
      user_id TEXT NOT NULL, user_email TEXT NOT NULL, seen_at TEXT NOT NULL) STRICT;\n",
+    // 13: a plugin run's history says what it ran on (`table:id`) and
+    // which span of the audit trail it wrote in, so the Studio can show
+    // what each run changed without keeping a copy of the changes.
+    concat!(
+        "ALTER TABLE plugin_runs ADD COLUMN record TEXT;\n",
+        "ALTER TABLE plugin_runs ADD COLUMN audit_from INTEGER;\n",
+        "ALTER TABLE plugin_runs ADD COLUMN audit_to INTEGER;\n",
+    ),
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -246,6 +254,11 @@ const UNDO: &[(i64, &str)] = &[
          ALTER TABLE audit_log DROP COLUMN last_row; ALTER TABLE sync_outbox DROP COLUMN row_count;",
     ),
     (12, "DROP TABLE sync_writers;"),
+    (
+        13,
+        "ALTER TABLE plugin_runs DROP COLUMN record; ALTER TABLE plugin_runs DROP COLUMN audit_from; \
+         ALTER TABLE plugin_runs DROP COLUMN audit_to;",
+    ),
 ];
 
 /// Undo every migration from 8 on that is later than `version`, newest

@@ -15,8 +15,13 @@ const STORAGE_USAGE_SQL: &str =
     "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) \
      FROM plugin_storage WHERE plugin_id = ?1";
 
-/// Runs kept per plugin in the history (older ones are dropped).
-pub const RUNS_KEPT: i64 = 500;
+/// Most runs kept per plugin in the history; besides, none older than
+/// [`RUNS_KEPT_DAYS`]. A plugin that runs on every record of an import
+/// must not grow the profile without end.
+pub const RUNS_KEPT: i64 = 10_000;
+
+/// Days a run stays in a plugin's history.
+pub const RUNS_KEPT_DAYS: i64 = 90;
 
 /// Longest run message kept, bytes: a plugin that fails with a huge
 /// message on every other run (so its breaker never trips) must not grow
@@ -44,6 +49,11 @@ pub struct PluginRun {
     pub error_kind: Option<String>,
     /// The error message when it failed.
     pub message: Option<String>,
+    /// The record it ran on, `table:id` (a hook's event, a record action).
+    pub record: Option<String>,
+    /// The audit trail's span `(from, to]` it ran in: what it changed is
+    /// its own entries there ([`Store::changes_between`]).
+    pub audit_span: Option<(i64, i64)>,
 }
 
 /// A custom field a plugin defined.
@@ -278,8 +288,8 @@ impl Store {
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO plugin_runs (plugin_id, trigger, function, at, duration_us, operations, ok, error_kind, message) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO plugin_runs (plugin_id, trigger, function, at, duration_us, operations, ok, error_kind, \
+             message, record, audit_from, audit_to) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 run.plugin_id,
                 run.trigger,
@@ -289,14 +299,24 @@ impl Store {
                 run.operations,
                 run.ok,
                 run.error_kind,
-                run.message.as_deref().map(|m| crate::normalize::cut(m, MAX_RUN_MESSAGE))
+                run.message.as_deref().map(|m| crate::normalize::cut(m, MAX_RUN_MESSAGE)),
+                run.record,
+                run.audit_span.map(|s| s.0),
+                run.audit_span.map(|s| s.1),
             ],
         )?;
-        tx.execute(
-            "DELETE FROM plugin_runs WHERE plugin_id = ?1 AND seq <= \
-             (SELECT seq FROM plugin_runs WHERE plugin_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-            params![run.plugin_id, RUNS_KEPT],
-        )?;
+        // Pruning walks up to RUNS_KEPT index entries: done every hundredth
+        // run, so a history holds at most a hundred runs past its cap.
+        if tx.last_insert_rowid() % 100 == 0 {
+            let cutoff = (chrono::Utc::now() - chrono::Duration::days(RUNS_KEPT_DAYS))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            tx.execute("DELETE FROM plugin_runs WHERE at < ?1", params![cutoff])?;
+            tx.execute(
+                "DELETE FROM plugin_runs WHERE plugin_id = ?1 AND seq <= \
+                 (SELECT seq FROM plugin_runs WHERE plugin_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                params![run.plugin_id, RUNS_KEPT],
+            )?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -304,8 +324,8 @@ impl Store {
     /// A plugin's recorded runs, newest first.
     pub fn plugin_runs(&self, plugin: &str, limit: usize) -> Result<Vec<PluginRun>> {
         let mut st = self.conn().prepare(
-            "SELECT plugin_id, trigger, function, at, duration_us, operations, ok, error_kind, message \
-             FROM plugin_runs WHERE plugin_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            "SELECT plugin_id, trigger, function, at, duration_us, operations, ok, error_kind, message, \
+             record, audit_from, audit_to FROM plugin_runs WHERE plugin_id = ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let rows = st.query_map(params![plugin, limit as i64], |r| {
             Ok(PluginRun {
@@ -318,6 +338,11 @@ impl Store {
                 ok: r.get(6)?,
                 error_kind: r.get(7)?,
                 message: r.get(8)?,
+                record: r.get(9)?,
+                audit_span: match (r.get(10)?, r.get(11)?) {
+                    (Some(a), Some(b)) => Some((a, b)),
+                    _ => None,
+                },
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

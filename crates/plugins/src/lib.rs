@@ -21,6 +21,7 @@ pub mod net;
 pub mod outline;
 pub mod package;
 mod pool;
+pub mod publisher;
 pub mod reference;
 pub mod runtime;
 pub mod sandbox;

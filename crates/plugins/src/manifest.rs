@@ -36,6 +36,30 @@ pub const HOOKS: &[&str] = &[
     "activity.created",
 ];
 
+/// Kinds of UI contribution the host draws.
+pub const UI_KINDS: &[&str] = &["stat", "table", "list", "chart", "form"];
+
+/// Record types a plugin may add custom fields to.
+pub const CUSTOM_FIELD_ENTITIES: &[&str] = &["contact", "policy"];
+
+/// A string that is one of `values`, in the published schema (so editors,
+/// the Studio's manifest form among them, offer exactly these).
+fn one_of(values: &[&str]) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": values })
+}
+
+fn hook_event_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(HOOKS)
+}
+
+fn ui_kind_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(UI_KINDS)
+}
+
+fn entity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    one_of(CUSTOM_FIELD_ENTITIES)
+}
+
 /// Record-level permission namespaces (`NS:read`, `NS:write`).
 pub const DATA_NAMESPACES: &[&str] = &["contacts", "policies", "payments", "tasks", "activities"];
 /// Permissions without a read/write split.
@@ -99,6 +123,7 @@ fn default_entry() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Hook {
     /// The event, e.g. `contact.created`.
+    #[schemars(schema_with = "hook_event_schema")]
     pub event: String,
     /// Script function called with the event.
     pub function: String,
@@ -206,6 +231,7 @@ pub struct UiItem {
     /// Title shown.
     pub title: String,
     /// Kind: stat, table, list, chart or form.
+    #[schemars(schema_with = "ui_kind_schema")]
     pub kind: String,
     /// Script function returning the data.
     pub function: String,
@@ -216,6 +242,7 @@ pub struct UiItem {
 #[serde(deny_unknown_fields)]
 pub struct CustomField {
     /// The record type (`contact`, `policy`).
+    #[schemars(schema_with = "entity_schema")]
     pub entity: String,
     /// Field name (lowercase, digits, '_').
     pub name: String,
@@ -507,7 +534,7 @@ impl Manifest {
             for (i, u) in items.iter().enumerate() {
                 check_id(&mut out, &mut ids, format!("ui.{section}[{i}].id"), &u.id);
                 check_fn(&mut out, format!("ui.{section}[{i}].function"), &u.function);
-                if !["stat", "table", "list", "chart", "form"].contains(&u.kind.as_str()) {
+                if !UI_KINDS.contains(&u.kind.as_str()) {
                     out.push(err(
                         format!("ui.{section}[{i}].kind"),
                         format!("{:?} is not stat, table, list, chart or form", u.kind),
@@ -516,7 +543,7 @@ impl Manifest {
             }
         }
         for (i, f) in self.custom_fields.iter().enumerate() {
-            if !["contact", "policy"].contains(&f.entity.as_str()) {
+            if !CUSTOM_FIELD_ENTITIES.contains(&f.entity.as_str()) {
                 out.push(err(
                     format!("custom_fields[{i}].entity"),
                     format!("{:?} is not contact or policy", f.entity),

@@ -190,7 +190,15 @@ fn collect(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
 
 /// Build a signed package from a plugin folder.
 pub fn pack(dir: &Path, key: &SigningKey) -> Result<Vec<u8>, PackageError> {
-    let files = collect(dir)?;
+    pack_files(collect(dir)?, key)
+}
+
+/// [`pack`] for files already in memory (`path -> bytes`), e.g. the
+/// Studio's export of an installed plugin.
+pub fn pack_files(
+    files: BTreeMap<String, Vec<u8>>,
+    key: &SigningKey,
+) -> Result<Vec<u8>, PackageError> {
     manifest_in(&files, "folder")?;
     let hashes: BTreeMap<String, String> = files
         .iter()

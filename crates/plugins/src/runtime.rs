@@ -182,7 +182,7 @@ impl Runtime {
             settings: p.settings,
             services: Services {
                 rehearsal: self.rehearsal,
-                ..Self::services(&s)
+                ..Self::services_for(&s)
             },
         };
         Ok((ctx, p.source.to_string()))
@@ -265,7 +265,9 @@ impl Runtime {
         })
     }
 
-    fn services(s: &Store) -> Services {
+    /// The outside services a plugin of this profile may reach, as its
+    /// settings say (network policy, AI endpoint, extra roots).
+    pub fn services_for(s: &Store) -> Services {
         Services {
             allow_private_network: s
                 .setting(ALLOW_PRIVATE_SETTING)
@@ -286,8 +288,12 @@ impl Runtime {
         trigger: String,
         function: &str,
         args: Vec<Dynamic>,
+        record: Option<String>,
     ) -> Result<RunReport, LifecycleError> {
-        let tenant = lock(&self.store)?.identity().tenant_id;
+        let (tenant, audit_from) = {
+            let s = lock(&self.store)?;
+            (s.identity().tenant_id, s.audit_mark()?)
+        };
         let (ctx, source) = self.context_for(id)?;
         let started = Utc::now();
         let t0 = std::time::Instant::now();
@@ -317,10 +323,16 @@ impl Runtime {
             ok: result.is_ok(),
             error_kind: result.as_ref().err().map(|e| e.kind.as_str().to_string()),
             message: result.as_ref().err().map(|e| e.message.clone()),
+            record,
+            audit_span: None,
         };
         let mut disabled = None;
         {
             let mut s = lock(&self.store)?;
+            let run = PluginRun {
+                audit_span: Some((audit_from, s.audit_mark()?)),
+                ..run
+            };
             s.record_plugin_run(&run)?;
             if !run.ok && self.breaker_threshold > 0 {
                 let recent = s.plugin_runs(id, self.breaker_threshold)?;
@@ -380,14 +392,21 @@ impl Runtime {
                     known.join(", ")
                 ))
             })?;
-        let args: Vec<Dynamic> = match (action.target, record) {
-            (ActionTarget::Contact | ActionTarget::Policy, Some(r)) => vec![r.to_string().into()],
+        let (args, on): (Vec<Dynamic>, _) = match (action.target, record) {
+            (ActionTarget::Contact, Some(r)) => (vec![r.into()], Some(format!("contacts:{r}"))),
+            (ActionTarget::Policy, Some(r)) => (vec![r.into()], Some(format!("policies:{r}"))),
             (ActionTarget::Contact | ActionTarget::Policy, None) => {
                 return Err(LifecycleError::NeedsRecord(action_id.to_string()))
             }
-            (_, _) => Vec::new(),
+            (_, _) => (Vec::new(), None),
         };
-        self.invoke(id, format!("action:{action_id}"), &action.function, args)
+        self.invoke(
+            id,
+            format!("action:{action_id}"),
+            &action.function,
+            args,
+            on,
+        )
     }
 
     /// Run plugin `id`'s hooks on `event` now, whether or not it is queued
@@ -410,6 +429,7 @@ impl Runtime {
                 format!("hook:{}", event.name),
                 &h.function,
                 vec![arg.clone()],
+                Some(subject(event)),
             )?);
         }
         Ok(reports)
@@ -507,7 +527,14 @@ impl Runtime {
                         let arg = crate::contract::to_script(e).map_err(|err| {
                             LifecycleError::Refused(format!("event {}: {err}", e.name))
                         })?;
-                        match self.invoke(id, format!("hook:{}", e.name), &h.function, vec![arg]) {
+                        let on = Some(subject(e));
+                        match self.invoke(
+                            id,
+                            format!("hook:{}", e.name),
+                            &h.function,
+                            vec![arg],
+                            on,
+                        ) {
                             Ok(r) => reports.push(r),
                             // Disabled meanwhile (breaker, admin): skip it.
                             Err(LifecycleError::Refused(_)) => {}
@@ -560,7 +587,7 @@ impl Runtime {
         };
         let mut reports = Vec::new();
         for (id, sch, function) in due {
-            match self.invoke(&id, format!("schedule:{sch}"), &function, Vec::new()) {
+            match self.invoke(&id, format!("schedule:{sch}"), &function, Vec::new(), None) {
                 Ok(r) => reports.push(r),
                 Err(LifecycleError::Refused(_)) => {}
                 Err(e) => return Err(e),
@@ -649,7 +676,7 @@ impl Runtime {
             _ => Vec::new(),
         };
         let out = self
-            .invoke(id, format!("ui:{item_id}"), &item.function, args)?
+            .invoke(id, format!("ui:{item_id}"), &item.function, args, None)?
             .into_output()?;
         if !out.value.is_object() {
             return Err(LifecycleError::Refused(format!(
@@ -667,7 +694,7 @@ impl Runtime {
     pub fn health(&self, id: &str) -> Result<Health, LifecycleError> {
         let s = lock(&self.store)?;
         let rec = s.plugin(id)?;
-        let runs = s.plugin_runs(id, crm_core::plugin_state::RUNS_KEPT as usize)?;
+        let runs = s.plugin_runs(id, HEALTH_WINDOW)?;
         let mut durations: Vec<i64> = runs.iter().map(|r| r.duration_us).collect();
         durations.sort_unstable();
         let pct = |p: f64| -> f64 {
@@ -701,6 +728,14 @@ impl Runtime {
             }),
         })
     }
+}
+
+/// Runs a plugin's health figures are computed over (its newest).
+pub const HEALTH_WINDOW: usize = 500;
+
+/// The record an event is about, as a run's history names it (`table:id`).
+fn subject(e: &ChangeEvent) -> String {
+    format!("{}:{}", e.table.name(), e.row_id)
 }
 
 /// Validate settings values against a manifest's settings form: every key

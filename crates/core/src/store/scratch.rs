@@ -94,10 +94,23 @@ impl Store {
     /// The records written after `mark` ([`Store::audit_mark`]), in the
     /// order first touched, each with its changes over the whole span.
     pub fn changes_since(&self, mark: i64) -> Result<Vec<RowChange>> {
+        self.changes_between(mark, i64::MAX, None)
+    }
+
+    /// [`Store::changes_since`] for the span `(from, to]` of the audit
+    /// trail, and only what `plugin` wrote when one is named: what one run
+    /// of a plugin changed (its run history keeps the span).
+    pub fn changes_between(
+        &self,
+        from: i64,
+        to: i64,
+        plugin: Option<&str>,
+    ) -> Result<Vec<RowChange>> {
         let mut st = self.conn.prepare(
-            "SELECT table_name, row_id, action, changes FROM audit_log WHERE seq > ?1 ORDER BY seq",
+            "SELECT table_name, row_id, action, changes FROM audit_log WHERE seq > ?1 AND seq <= ?2 \
+             AND (?3 IS NULL OR json_extract(actor, '$.plugin') = ?3) ORDER BY seq",
         )?;
-        let rows = st.query_map([mark], |r| {
+        let rows = st.query_map(rusqlite::params![from, to, plugin], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
