@@ -11,6 +11,9 @@ use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
 use crm_app::studio::*;
 use crm_app::studio_code::*;
+use crm_app::studio_console::*;
+use crm_app::studio_history::*;
+use crm_app::studio_share::*;
 use crm_app::{ApiError, App};
 use tauri::{AppHandle, Emitter, State};
 
@@ -101,8 +104,12 @@ commands! {
     fn studio_reference() -> EditorReferenceDto = |a| a.studio_reference();
     fn studio_diagnose(manifest: String, script: String) -> Vec<EditorDiagnosticDto> = |a| a.studio_diagnose(&manifest, &script);
     fn studio_source(id: String) -> PluginSourceDto = |a| a.studio_source(&id);
-    fn studio_console(manifest: String, script: String, action: String, record: Option<String>) -> ConsoleResultDto = |a| a.studio_console(&manifest, &script, &action, record);
-    fn studio_save_code(manifest: String, script: String) -> PluginDto = |a| a.studio_save_code(&manifest, &script);
+    fn studio_console(args: ConsoleRunArgs) -> ConsoleResultDto = |a| a.studio_console(args);
+    fn studio_run_tests(manifest: String, script: String, tests: Vec<PluginFileDto>) -> Vec<PluginTestDto> = |a| a.studio_run_tests(&manifest, &script, tests);
+    fn studio_save_code(manifest: String, script: String, tests: Vec<PluginFileDto>) -> PluginDto = |a| a.studio_save_code(&manifest, &script, tests);
+    fn plugin_runs(id: String, limit: u32) -> Vec<PluginRunDto> = |a| a.plugin_runs(&id, limit);
+    fn studio_export_package(id: String, path: String) -> PackageExportDto = |a| a.studio_export_package(&id, &path);
+    fn studio_save_folder(id: String, dir: String) -> Vec<String> = |a| a.studio_save_folder(&id, &dir);
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
     fn sync_status() -> SyncStatusDto = |a| a.sync_status();
     fn sync_login(args: LoginArgs) -> SyncStatusDto = |a| a.sync_login(args);
@@ -212,7 +219,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_diagnose,
         studio_source,
         studio_console,
+        studio_run_tests,
         studio_save_code,
+        plugin_runs,
+        studio_export_package,
+        studio_save_folder,
         notices_take,
         sync_status,
         sync_login,

@@ -9,6 +9,9 @@ use crate::dto::*;
 use crate::history::*;
 use crate::studio::*;
 use crate::studio_code::*;
+use crate::studio_console::*;
+use crate::studio_history::*;
+use crate::studio_share::*;
 use crate::{ApiError, ErrorCode};
 
 macro_rules! decls {
@@ -88,7 +91,12 @@ pub fn typescript() -> String {
         EditorFixDto,
         EditorDiagnosticDto,
         PluginSourceDto,
+        PluginFileDto,
+        ConsoleRunArgs,
         ConsoleResultDto,
+        PluginTestDto,
+        PluginRunDto,
+        PackageExportDto,
         ActionResult,
         NoticeDto,
         SyncStatusDto,

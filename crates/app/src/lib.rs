@@ -33,6 +33,9 @@ mod records;
 mod settings;
 pub mod studio;
 pub mod studio_code;
+pub mod studio_console;
+pub mod studio_history;
+pub mod studio_share;
 mod sync;
 
 pub use error::{ApiError, ApiResult, ErrorCode};

@@ -32,7 +32,7 @@ fn actions_of(m: &Manifest) -> Vec<PluginActionDto> {
         .collect()
 }
 
-fn hook_words(event: &str) -> String {
+pub(crate) fn hook_words(event: &str) -> String {
     let (thing, what) = event.split_once('.').unwrap_or((event, ""));
     let what = match what {
         "created" => "is created",
@@ -58,7 +58,7 @@ fn runs_words(m: &Manifest) -> Vec<String> {
 }
 
 /// A cron schedule in words, for the ones people make ("0 8 * * *").
-fn schedule_words(cron: &str) -> String {
+pub(crate) fn schedule_words(cron: &str) -> String {
     let parts: Vec<&str> = cron.split_whitespace().collect();
     if let [mi, h, "*", "*", days] = parts.as_slice() {
         if let (Ok(mi), Ok(h)) = (mi.parse::<u32>(), h.parse::<u32>()) {

@@ -641,37 +641,7 @@ impl App {
                     name: r.record.as_ref().and_then(|i| names.get(i).cloned()),
                     record: r.record,
                     outcome: tag(&r.outcome),
-                    changes: r
-                        .changes
-                        .into_iter()
-                        .map(|c| DryChangeDto {
-                            what: dry_run::noun(&c.table).to_string(),
-                            fields: c
-                                .changes
-                                .iter()
-                                .filter(|(k, _)| !matches!(k.as_str(), "id" | "deleted"))
-                                .map(|(k, v)| {
-                                    let (before, after) = if c.action == "created" {
-                                        (String::new(), words(v).unwrap_or_default())
-                                    } else {
-                                        (
-                                            words(v.get(0).unwrap_or(&Value::Null))
-                                                .unwrap_or_default(),
-                                            words(v.get(1).unwrap_or(&Value::Null))
-                                                .unwrap_or_default(),
-                                        )
-                                    };
-                                    DryFieldDto {
-                                        label: crate::history::label(k),
-                                        field: k.clone(),
-                                        before,
-                                        after,
-                                    }
-                                })
-                                .collect(),
-                            action: c.action,
-                        })
-                        .collect(),
+                    changes: r.changes.into_iter().map(change_dto).collect(),
                     requests: r
                         .requests
                         .into_iter()
@@ -780,6 +750,35 @@ impl App {
         let pkg = crm_plugins::package::read_package(&rec.package, &keys, rec.signer.is_none())
             .map_err(|e| ApiError::new(ErrorCode::Plugin, format!("{}: {e}", rec.id)))?;
         Ok(pkg.files)
+    }
+}
+
+/// One record a run changed or made, its fields in words.
+pub(crate) fn change_dto(c: crm_core::RowChange) -> DryChangeDto {
+    DryChangeDto {
+        what: dry_run::noun(&c.table).to_string(),
+        fields: c
+            .changes
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "id" | "deleted"))
+            .map(|(k, v)| {
+                let (before, after) = if c.action == "created" {
+                    (String::new(), words(v).unwrap_or_default())
+                } else {
+                    (
+                        words(v.get(0).unwrap_or(&Value::Null)).unwrap_or_default(),
+                        words(v.get(1).unwrap_or(&Value::Null)).unwrap_or_default(),
+                    )
+                };
+                DryFieldDto {
+                    label: crate::history::label(k),
+                    field: k.clone(),
+                    before,
+                    after,
+                }
+            })
+            .collect(),
+        action: c.action,
     }
 }
 

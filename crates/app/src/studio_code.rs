@@ -3,11 +3,10 @@
 //! of one function on a scratch copy), and saving code as a plugin.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-use crm_plugins::{Context, Limits, Manifest, Rehearsal, Sandbox, Services};
+use crm_plugins::{Limits, Manifest, Sandbox};
 use crm_studio::editor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::convert::tag;
@@ -88,33 +87,21 @@ pub struct PluginSourceDto {
     pub manifest: String,
     /// The entry script.
     pub script: String,
+    /// Its tests (`tests/NAME.rhai`), to run from the test console.
+    pub tests: Vec<PluginFileDto>,
 }
 
-/// What a test-console run did.
-#[derive(Clone, Debug, Serialize, TS)]
-pub struct ConsoleResultDto {
-    /// Whether it ran to the end.
-    pub ok: bool,
-    /// Its value, as JSON text.
-    pub value: String,
-    /// Printed lines.
-    pub output: Vec<String>,
-    /// Logged lines, `level: text`.
-    pub logs: Vec<String>,
-    /// Operations used.
-    pub operations: u64,
-    /// Milliseconds.
-    pub elapsed_ms: u32,
-    /// Requests it would have sent.
-    pub requests: Vec<String>,
-    /// The error, in words.
-    pub error: Option<String>,
-    /// The script line the error points at.
-    pub error_line: Option<u32>,
+/// One file of a plugin, as text.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PluginFileDto {
+    /// Its path in the plugin (`tests/basics.rhai`).
+    pub name: String,
+    /// Its text.
+    pub text: String,
 }
 
 /// The line a script error names ("… (line 4, position 9)").
-fn line_of(message: &str) -> Option<u32> {
+pub(crate) fn line_of(message: &str) -> Option<u32> {
     let at = message.rfind("line ")?;
     message[at + 5..]
         .chars()
@@ -222,132 +209,105 @@ impl App {
         let entry = Manifest::parse(&manifest)
             .map(|m| m.entry)
             .unwrap_or_else(|_| "main.rhai".into());
+        let tests = files
+            .iter()
+            .filter(|(name, _)| is_test_file(name))
+            .filter_map(|(name, b)| {
+                Some(PluginFileDto {
+                    name: name.clone(),
+                    text: String::from_utf8(b.clone()).ok()?,
+                })
+            })
+            .collect();
         Ok(PluginSourceDto {
             script: text(&entry)?,
             manifest,
-        })
-    }
-
-    /// Run one function of the script being edited, as the manifest's
-    /// action `action` would (on `record` for a record action), on a
-    /// scratch copy of the profile with requests recorded: nothing is kept,
-    /// nothing sent. The script need not be saved.
-    pub fn studio_console(
-        &self,
-        manifest: &str,
-        script: &str,
-        action: &str,
-        record: Option<String>,
-    ) -> ApiResult<ConsoleResultDto> {
-        let m = Manifest::parse(manifest).map_err(|errors| {
-            let first = errors.first().map(|e| format!("{}: {}", e.path, e.reason));
-            ApiError::invalid(
-                "manifest",
-                first.unwrap_or_else(|| "manifest.json is not valid".into()),
-            )
-        })?;
-        let a = m.actions.iter().find(|a| a.id == action).ok_or_else(|| {
-            ApiError::invalid("action", format!("the manifest has no action {action:?}"))
-        })?;
-        let needs_record = matches!(
-            a.target,
-            crm_plugins::manifest::ActionTarget::Contact
-                | crm_plugins::manifest::ActionTarget::Policy
-        );
-        let args: Vec<rhai::Dynamic> = match (needs_record, record) {
-            (true, Some(r)) if !r.trim().is_empty() => vec![r.trim().to_string().into()],
-            (true, _) => {
-                return Err(ApiError::invalid(
-                    "record",
-                    format!("{action} works on a record: choose one"),
-                ))
-            }
-            (false, _) => Vec::new(),
-        };
-        let s = self.session()?;
-        let (copy, limits) = {
-            let store = crate::lock_store(&s)?;
-            let limits =
-                Limits::for_profile(&store).map_err(|e| ApiError::new(ErrorCode::Plugin, e))?;
-            (store.scratch_copy()?, limits)
-        };
-        let mut settings = serde_json::Map::new();
-        for st in &m.settings {
-            if let Some(d) = &st.default {
-                settings.insert(st.key.clone(), d.clone());
-            }
-        }
-        let ctx = Context {
-            grants: m.permissions.iter().cloned().collect(),
-            store: Some(Arc::new(Mutex::new(copy))),
-            plugin_id: Some(m.id.clone()),
-            settings,
-            services: Services {
-                rehearsal: Some(Rehearsal::default()),
-                ..Default::default()
-            },
-        };
-        let sandbox = Sandbox::new(limits);
-        let started = std::time::Instant::now();
-        Ok(match sandbox.call(script, &a.function, args, ctx) {
-            Ok(out) => ConsoleResultDto {
-                ok: true,
-                value: out.value.to_string(),
-                output: out.output,
-                logs: out
-                    .logs
-                    .into_iter()
-                    .map(|l| format!("{}: {}", l.level, l.message))
-                    .collect(),
-                operations: out.operations,
-                elapsed_ms: out.elapsed.as_millis().min(u32::MAX as u128) as u32,
-                requests: out
-                    .requests
-                    .into_iter()
-                    .map(|q| format!("{} {}", q.method, q.url))
-                    .collect(),
-                error: None,
-                error_line: None,
-            },
-            Err(e) => ConsoleResultDto {
-                ok: false,
-                value: String::new(),
-                output: Vec::new(),
-                logs: Vec::new(),
-                operations: 0,
-                elapsed_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
-                requests: Vec::new(),
-                error_line: line_of(&e.message),
-                error: Some(e.to_string()),
-            },
+            tests,
         })
     }
 
     /// Save code from the editor as a plugin of this profile (installed,
     /// or upgraded to a newer version when it exists): an admin's own code,
     /// unsigned; it starts disabled.
-    pub fn studio_save_code(&self, manifest: &str, script: &str) -> ApiResult<PluginDto> {
-        let m = Manifest::parse(manifest).map_err(|errors| {
-            let first = errors.first().map(|e| format!("{}: {}", e.path, e.reason));
-            ApiError::invalid(
-                "manifest",
-                first.unwrap_or_else(|| "manifest.json is not valid".into()),
-            )
+    pub fn studio_save_code(
+        &self,
+        manifest: &str,
+        script: &str,
+        tests: Vec<PluginFileDto>,
+    ) -> ApiResult<PluginDto> {
+        let m = parse_manifest(manifest)?;
+        // Files of the installed plugin the editor does not show (a
+        // README, data files) are kept; its wizard model is not: code
+        // saved from the editor is a code plugin from then on.
+        let mut files: BTreeMap<String, Vec<u8>> = match self.read(|s| Ok(s.plugin(&m.id).ok())) {
+            Ok(Some(rec)) => self.package_files(&rec).unwrap_or_default(),
+            _ => BTreeMap::new(),
+        };
+        files.retain(|name, _| {
+            !is_test_file(name)
+                && name != crm_plugins::package::SIGNATURE_FILE
+                && name != crm_studio::wizard::MODEL_FILE
+        });
+        files.insert("manifest.json".into(), manifest.as_bytes().to_vec());
+        files.insert(m.entry.clone(), script.as_bytes().to_vec());
+        for t in tests {
+            if !is_test_file(&t.name) {
+                return Err(ApiError::invalid(
+                    "tests",
+                    format!("{}: a test file is tests/NAME.rhai", t.name),
+                ));
+            }
+            files.insert(t.name, t.text.into_bytes());
+        }
+        let tmp = write_folder(&files)?;
+        self.write(|s| {
+            Ok(crm_plugins::lifecycle::install(
+                s,
+                &tmp.path().join("plugin"),
+                true,
+            )?)
         })?;
-        let tmp = tempfile::tempdir().map_err(|e| {
-            ApiError::new(
-                ErrorCode::Io,
-                format!("cannot make a temporary folder: {e}"),
-            )
-        })?;
-        let dir = tmp.path().join("plugin");
-        let io = |e: std::io::Error| ApiError::new(ErrorCode::Io, e.to_string());
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        std::fs::write(dir.join("manifest.json"), manifest).map_err(io)?;
-        std::fs::write(dir.join(&m.entry), script).map_err(io)?;
-        self.write(|s| Ok(crm_plugins::lifecycle::install(s, &dir, true)?))?;
         self.plugin(&m.id)
     }
+}
+
+/// `tests/NAME.rhai`.
+pub(crate) fn is_test_file(name: &str) -> bool {
+    name.strip_prefix("tests/")
+        .is_some_and(|n| !n.contains('/') && n.ends_with(".rhai"))
+}
+
+/// The editor's manifest, or an error naming the first problem's field.
+pub(crate) fn parse_manifest(manifest: &str) -> ApiResult<Manifest> {
+    Manifest::parse(manifest).map_err(|errors| {
+        let first = errors.first().map(|e| format!("{}: {}", e.path, e.reason));
+        ApiError::invalid(
+            "manifest",
+            first.unwrap_or_else(|| "manifest.json is not valid".into()),
+        )
+    })
+}
+
+/// A plugin's files in a private temporary folder (`plugin/` inside it),
+/// for the code that installs or tests a folder; removed when dropped.
+/// Plugin code, never records.
+pub(crate) fn write_folder(files: &BTreeMap<String, Vec<u8>>) -> ApiResult<tempfile::TempDir> {
+    let tmp = tempfile::tempdir().map_err(|e| {
+        ApiError::new(
+            ErrorCode::Io,
+            format!("cannot make a temporary folder: {e}"),
+        )
+    })?;
+    let dir = tmp.path().join("plugin");
+    let io = |e: std::io::Error| ApiError::new(ErrorCode::Io, e.to_string());
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(path, bytes).map_err(io)?;
+    }
+    Ok(tmp)
 }
 
 #[cfg(test)]

@@ -40,6 +40,21 @@ fn contact(app: &App, first: &str, source: &str, stage: &str) -> String {
     .id
 }
 
+fn console(
+    manifest: &str,
+    script: &str,
+    action: &str,
+    record: &str,
+) -> crm_app::studio_console::ConsoleRunArgs {
+    crm_app::studio_console::ConsoleRunArgs {
+        manifest: manifest.into(),
+        script: script.into(),
+        action: Some(action.into()),
+        record: Some(record.into()),
+        ..Default::default()
+    }
+}
+
 fn tags(app: &App, id: &str) -> Vec<String> {
     app.contact_detail(id).expect("detail").contact.tags
 }
@@ -214,9 +229,10 @@ fn the_code_editor_checks_runs_the_console_on_a_copy_and_saves() {
         .expect("diagnose")
         .is_empty());
     let out = app
-        .studio_console(&manifest, &script, "tag", Some(ann.clone()))
+        .studio_console(console(&manifest, &script, "tag", &ann))
         .expect("console");
     assert!(out.ok, "{:?}", out.error);
+    assert!(!out.for_real);
     assert_eq!(out.value, "7");
     assert_eq!(out.logs, ["info: tagging"]);
     assert!(tags(&app, &ann).is_empty(), "the console changed nothing");
@@ -224,13 +240,47 @@ fn the_code_editor_checks_runs_the_console_on_a_copy_and_saves() {
     // A runtime error names its line.
     let broken = script.replace("7 }", "throw \"no luck\"; }");
     let out = app
-        .studio_console(&manifest, &broken, "tag", Some(ann.clone()))
+        .studio_console(console(&manifest, &broken, "tag", &ann))
         .expect("console");
     assert!(!out.ok);
     assert!(out.error.as_deref().is_some_and(|e| e.contains("no luck")));
     assert!(out.error_line.is_some(), "{:?}", out.error);
 
-    let saved = app.studio_save_code(&manifest, &script).expect("saved");
+    // The plugin's own tests run against the code as edited: the blank
+    // template's test passes, and one that expects too much fails with why.
+    let results = app
+        .studio_run_tests(&manifest, &script, src.tests.clone())
+        .expect("tests");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(results[0].passed, "{results:?}");
+    let mut failing = src.tests.clone();
+    failing.push(crm_app::studio_code::PluginFileDto {
+        name: "tests/more.rhai".into(),
+        text: "fn test_wrong() {\n    test::assert_eq(hello(), \"Hi\");\n}\n".into(),
+    });
+    let results = app
+        .studio_run_tests(&manifest, &script, failing.clone())
+        .expect("tests");
+    let wrong = results
+        .iter()
+        .find(|r| r.name == "tests/more.rhai::test_wrong")
+        .expect("the new test ran");
+    assert!(!wrong.passed);
+    assert!(
+        wrong.failure.as_deref().is_some_and(|f| f.contains("Hi")),
+        "{wrong:?}"
+    );
+
+    // Run for real, asked for explicitly: the tag is kept.
+    let mut real = console(&manifest, &script, "tag", &ann);
+    real.for_real = true;
+    let out = app.studio_console(real).expect("console");
+    assert!(out.ok && out.for_real, "{:?}", out.error);
+    assert_eq!(tags(&app, &ann), ["x"]);
+
+    let saved = app
+        .studio_save_code(&manifest, &script, failing)
+        .expect("saved");
     assert_eq!(saved.origin, PluginOrigin::Unsigned);
     assert!(!saved.enabled);
     assert!(app
@@ -238,6 +288,110 @@ fn the_code_editor_checks_runs_the_console_on_a_copy_and_saves() {
         .expect("source")
         .script
         .contains("fn tag(id)"));
+    let tests = app.studio_source(&saved.id).expect("source").tests;
+    assert_eq!(tests.len(), 2, "the tests are saved with the plugin");
+}
+
+/// A plugin saved from the editor with two actions on a contact: one tags
+/// it, one fails on its third line. Enabled with what it asks for.
+fn tagger(app: &App) -> String {
+    let manifest = r#"{"id": "local.tagger", "name": "Tagger", "version": "0.1.0", "api_version": "^1",
+        "author": "Us", "description": "Tags contacts.",
+        "permissions": ["contacts:read", "contacts:write"],
+        "actions": [{"id": "tag", "label": "Tag them", "target": "contact", "function": "tag"},
+                    {"id": "boom", "label": "Break", "target": "contact", "function": "boom"}]}"#;
+    let script = "fn tag(id) {\n    contacts::update(id, #{ tags: [\"vip\"] });\n}\nfn boom(id) {\n    let x = 1;\n    throw \"no luck\";\n}\n";
+    let p = app
+        .studio_save_code(manifest, script, Vec::new())
+        .expect("saved");
+    app.plugin_enable(
+        &p.id,
+        p.permissions.iter().map(|x| x.permission.clone()).collect(),
+    )
+    .expect("enabled");
+    p.id
+}
+
+#[test]
+fn each_run_is_in_the_history_with_what_started_it_what_it_changed_and_its_error_line() {
+    let (_d, app) = open_app();
+    let ann = contact(&app, "Ann", "web", "prospect");
+    let id = tagger(&app);
+    app.plugin_run_action(&id, "tag", Some(ann.clone()))
+        .expect("tag ran");
+    assert!(app
+        .plugin_run_action(&id, "boom", Some(ann.clone()))
+        .is_err());
+    // A change the person made meanwhile is not the plugin's.
+    contact(&app, "Bob", "web", "prospect");
+
+    let runs = app.plugin_runs(&id, 50).expect("history");
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let (failed, tagged) = (&runs[0], &runs[1]);
+    assert_eq!(tagged.started_by, "Someone pressed “Tag them”");
+    assert_eq!(tagged.record.as_deref(), Some(ann.as_str()));
+    assert_eq!(tagged.record_name.as_deref(), Some("Ann"));
+    assert!(tagged.ok);
+    assert_eq!(tagged.changes.len(), 1, "{:?}", tagged.changes);
+    assert_eq!(tagged.changes[0].what, "contact");
+    let field = tagged.changes[0]
+        .fields
+        .iter()
+        .find(|f| f.field == "tags")
+        .expect("the tags changed");
+    assert_eq!(field.after, "vip");
+
+    assert!(!failed.ok);
+    assert!(failed.changes.is_empty());
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no luck")),
+        "{:?}",
+        failed.error
+    );
+    assert_eq!(failed.error_line, Some(6), "{:?}", failed.error);
+}
+
+#[test]
+fn a_plugin_is_exported_signed_by_this_profiles_publisher_key_or_saved_as_a_folder() {
+    let (dir, app) = open_app();
+    let id = tagger(&app);
+    let out = dir.path().join("tagger.crmplugin");
+    let first = app
+        .studio_export_package(&id, &out.display().to_string())
+        .expect("exported");
+    // No keyring in this test: the key is kept in the encrypted profile.
+    assert_eq!(first.kept_in, "profile");
+    let bytes = std::fs::read(&out).expect("package written");
+    let key = crm_plugins::package::parse_public_key(&first.publisher_key).expect("a key");
+    let pkg = crm_plugins::package::read_package(&bytes, &[key], false)
+        .expect("verifies against the publisher key");
+    assert!(pkg.files.contains_key("main.rhai"));
+    let stranger = crm_plugins::package::generate_key().verifying_key();
+    assert!(
+        crm_plugins::package::read_package(&bytes, &[stranger], false).is_err(),
+        "another key does not verify it"
+    );
+    let again = app
+        .studio_export_package(&id, &out.display().to_string())
+        .expect("exported again");
+    assert_eq!(
+        again.publisher_key, first.publisher_key,
+        "one key per profile"
+    );
+
+    let folder = dir.path().join("tagger");
+    let written = app
+        .studio_save_folder(&id, &folder.display().to_string())
+        .expect("saved as a folder");
+    assert!(written.iter().any(|f| f == "manifest.json"));
+    assert!(folder.join("main.rhai").is_file());
+    let err = app
+        .studio_save_folder(&id, &folder.display().to_string())
+        .expect_err("a folder with files in it is refused");
+    assert!(err.message.contains("not empty"), "{}", err.message);
 }
 
 #[test]
