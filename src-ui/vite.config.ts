@@ -12,7 +12,13 @@ export default defineConfig({
   oxc: {
     jsx: { runtime: 'automatic', importSource: 'preact' },
   },
-  server: { port: 1420, strictPort: true },
+  server: {
+    port: 1420,
+    strictPort: true,
+    // The plugin manifest form reads its choices from the published schema
+    // (../schemas, generated from the Rust types): serve that folder too.
+    fs: { allow: ['.', '../schemas'] },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -37,6 +37,11 @@ import type {
   SettingsDto,
   DryRunDto,
   ConsoleResultDto,
+  ConsoleRunArgs,
+  PackageExportDto,
+  PluginFileDto,
+  PluginRunDto,
+  PluginTestDto,
   EditorDiagnosticDto,
   EditorReferenceDto,
   PluginSourceDto,
@@ -201,10 +206,15 @@ export const studioReference = () => call<EditorReferenceDto>('studio_reference'
 export const studioDiagnose = (manifest: string, script: string) =>
   call<EditorDiagnosticDto[]>('studio_diagnose', { manifest, script });
 export const studioSource = (id: string) => call<PluginSourceDto>('studio_source', { id });
-export const studioConsole = (manifest: string, script: string, action: string, record: string | null) =>
-  call<ConsoleResultDto>('studio_console', { manifest, script, action, record });
-export const studioSaveCode = (manifest: string, script: string) =>
-  mutate<PluginDto>('studio_save_code', { manifest, script });
+export const studioConsole = (args: ConsoleRunArgs) =>
+  args.for_real ? mutate<ConsoleResultDto>('studio_console', { args }) : call<ConsoleResultDto>('studio_console', { args });
+export const studioRunTests = (manifest: string, script: string, tests: PluginFileDto[]) =>
+  call<PluginTestDto[]>('studio_run_tests', { manifest, script, tests });
+export const studioSaveCode = (manifest: string, script: string, tests: PluginFileDto[]) =>
+  mutate<PluginDto>('studio_save_code', { manifest, script, tests });
+export const pluginRuns = (id: string, limit = 200) => call<PluginRunDto[]>('plugin_runs', { id, limit });
+export const studioExportPackage = (id: string, path: string) => call<PackageExportDto>('studio_export_package', { id, path });
+export const studioSaveFolder = (id: string, dir: string) => call<string[]>('studio_save_folder', { id, dir });
 
 /** Subscribe to a dry run's (or an apply's) progress; resolves to the unsubscribe function. */
 export function onStudioProgress(handler: (p: StudioProgressDto) => void): Promise<UnlistenFn> {

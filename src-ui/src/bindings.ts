@@ -1441,13 +1441,57 @@ manifest: string,
 /**
  * The entry script.
  */
-script: string, };
+script: string, 
+/**
+ * Its tests (`tests/NAME.rhai`), to run from the test console.
+ */
+tests: Array<PluginFileDto>, };
+
+export type PluginFileDto = { 
+/**
+ * Its path in the plugin (`tests/basics.rhai`).
+ */
+name: string, 
+/**
+ * Its text.
+ */
+text: string, };
+
+export type ConsoleRunArgs = { 
+/**
+ * `manifest.json` as edited.
+ */
+manifest: string, 
+/**
+ * The entry script as edited.
+ */
+script: string, 
+/**
+ * An action's id, or
+ */
+action: string | null, 
+/**
+ * a hook's event (`contact.created`), run as if it had just happened.
+ */
+event: string | null, 
+/**
+ * The record it runs on (a record action; a hook's record).
+ */
+record: string | null, 
+/**
+ * Run on the profile itself, with real requests, instead of a copy.
+ */
+for_real: boolean, };
 
 export type ConsoleResultDto = { 
 /**
  * Whether it ran to the end.
  */
 ok: boolean, 
+/**
+ * Whether it ran for real (else on a copy, nothing kept or sent).
+ */
+for_real: boolean, 
 /**
  * Its value, as JSON text.
  */
@@ -1469,9 +1513,13 @@ operations: bigint,
  */
 elapsed_ms: number, 
 /**
- * Requests it would have sent.
+ * Requests it would have sent (a dry run).
  */
 requests: Array<string>, 
+/**
+ * Records it wrote.
+ */
+writes: number, 
 /**
  * The error, in words.
  */
@@ -1480,6 +1528,85 @@ error: string | null,
  * The script line the error points at.
  */
 error_line: number | null, };
+
+export type PluginTestDto = { 
+/**
+ * `tests/FILE.rhai::test_name`.
+ */
+name: string, 
+/**
+ * Whether it passed.
+ */
+passed: boolean, 
+/**
+ * Why it failed.
+ */
+failure: string | null, 
+/**
+ * The line of the test file or script the failure points at.
+ */
+line: number | null, };
+
+export type PluginRunDto = { 
+/**
+ * When it started (RFC 3339).
+ */
+at: string, 
+/**
+ * What started it, in words ("When a contact is created").
+ */
+started_by: string, 
+/**
+ * The record it ran on, if one.
+ */
+record: string | null, 
+/**
+ * How people know that record (a contact's name, a policy number).
+ */
+record_name: string | null, 
+/**
+ * Whether it ran to the end.
+ */
+ok: boolean, 
+/**
+ * How long it took.
+ */
+duration_ms: number, 
+/**
+ * What it changed or made (the first few).
+ */
+changes: Array<DryChangeDto>, 
+/**
+ * Changes past those shown.
+ */
+more_changes: number, 
+/**
+ * What went wrong, in words.
+ */
+error: string | null, 
+/**
+ * The script line the error points at.
+ */
+error_line: number | null, };
+
+export type PackageExportDto = { 
+/**
+ * Where it was written.
+ */
+path: string, 
+/**
+ * The publisher key it is signed with (public half, hex): what another
+ * tenant trusts to install it.
+ */
+publisher_key: string, 
+/**
+ * `keyring` or `profile`: where the secret half is kept.
+ */
+kept_in: string, 
+/**
+ * Files in the package, the signature left out.
+ */
+files: number, };
 
 export type ActionResult = { 
 /**

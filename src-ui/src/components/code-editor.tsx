@@ -7,8 +7,8 @@ import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, t
 import { defaultKeymap, history, historyKeymap, indentWithTab, toggleComment } from '@codemirror/commands';
 import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting } from '@codemirror/language';
 import { forceLinting, linter, lintGutter, type Diagnostic } from '@codemirror/lint';
-import { EditorState, type Extension } from '@codemirror/state';
-import { EditorView, highlightActiveLine, hoverTooltip, keymap, lineNumbers } from '@codemirror/view';
+import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
+import { Decoration, EditorView, highlightActiveLine, hoverTooltip, keymap, lineNumbers, type DecorationSet } from '@codemirror/view';
 import { useEffect, useRef } from 'preact/hooks';
 import type { EditorDiagnosticDto, EditorFixDto, EditorReferenceDto } from '../bindings';
 import { rhai } from '../lang/rhai';
@@ -100,6 +100,23 @@ export function toCodeMirror(view: EditorView, found: EditorDiagnosticDto[], onF
     });
 }
 
+/** The line a run's error points at, marked until the next one (or none). */
+const markLine = StateEffect.define<number | null>();
+const markedLine = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(marks, tr) {
+    marks = marks.map(tr.changes);
+    for (const e of tr.effects) {
+      if (!e.is(markLine)) continue;
+      if (e.value === null || e.value < 1 || e.value > tr.state.doc.lines) return Decoration.none;
+      const line = tr.state.doc.line(e.value);
+      return Decoration.set([Decoration.line({ class: 'cm-run-error-line', attributes: { 'data-testid': 'run-error-line' } }).range(line.from)]);
+    }
+    return marks;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
 export function CodeEditor(props: {
   doc: string;
   language: 'rhai' | 'json';
@@ -110,6 +127,8 @@ export function CodeEditor(props: {
   onChange: (doc: string) => void;
   /** Checks again when this changes (the other file of the plugin changed). */
   lintKey?: string;
+  /** A line to mark as where a run failed (1-based), scrolled into view. */
+  errorLine?: number | null;
   testid: string;
 }) {
   const host = useRef<HTMLDivElement>(null);
@@ -132,6 +151,7 @@ export function CodeEditor(props: {
       EditorView.updateListener.of((u) => {
         if (u.docChanged) latest.current.onChange(u.state.doc.toString());
       }),
+      markedLine,
       EditorView.contentAttributes.of({ 'data-testid': `${props.testid}-text`, 'aria-label': props.testid }),
     ];
     if (props.language === 'rhai') {
@@ -173,6 +193,17 @@ export function CodeEditor(props: {
   useEffect(() => {
     if (view.current) forceLinting(view.current);
   }, [props.lintKey]);
+
+  useEffect(() => {
+    const v = view.current;
+    if (!v) return;
+    const line = props.errorLine ?? null;
+    const effects: StateEffect<unknown>[] = [markLine.of(line)];
+    if (line !== null && line >= 1 && line <= v.state.doc.lines) {
+      effects.push(EditorView.scrollIntoView(v.state.doc.line(line).from, { y: 'center' }));
+    }
+    v.dispatch({ effects });
+  }, [props.errorLine]);
 
   return <div class="code-editor" ref={host} data-testid={props.testid} />;
 }

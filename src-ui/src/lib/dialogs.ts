@@ -25,3 +25,12 @@ export async function chooseSavePath(defaultPath: string, filters: Filter[], tit
     throw toApiError(e);
   }
 }
+
+export async function chooseFolder(title?: string): Promise<string | null> {
+  try {
+    const picked = await open({ multiple: false, directory: true, ...(title ? { title } : {}) });
+    return typeof picked === 'string' ? picked : null;
+  } catch (e) {
+    throw toApiError(e);
+  }
+}

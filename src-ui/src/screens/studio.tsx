@@ -11,6 +11,7 @@ import { testId } from '../lib/testid';
 import type { Automation } from '../lib/wizard-model';
 import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
+import { PluginTools } from './studio-share';
 import { DryRunView, Wizard } from './studio-wizard';
 
 type Loaded = { catalog: StudioCatalogDto; templates: TemplateDto[]; plugins: PluginDto[] };
@@ -124,6 +125,7 @@ export function StudioScreen() {
                         Edit as code
                       </button>
                     </div>
+                    <PluginTools plugin={p} />
                   </div>
                 ))}
               </div>
@@ -142,6 +144,7 @@ export function StudioScreen() {
                         Open in the editor
                       </button>
                     </div>
+                    <PluginTools plugin={p} />
                   </div>
                 ))}
               </div>
