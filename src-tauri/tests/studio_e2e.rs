@@ -281,3 +281,248 @@ async fn a_dry_run_over_a_thousand_contacts_changes_nothing_and_sends_nothing() 
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no request was sent");
     app.stop().await;
 }
+
+/// Put `text` at the end of line `line` (1-based) of the CodeMirror editor
+/// `tid`, or in place of that line's text with `replace`, through the
+/// browser's own editing (`insertText` on the focused editor, as typing
+/// does: CodeMirror reads it as typed input). WebKitWebDriver's key
+/// sending into a contenteditable stalls, so keys are not sent one by one.
+/// Returns nothing; the page changes as if typed.
+async fn edit_line(app: &App, tid: &str, line: usize, text: &str, replace: bool) {
+    let script = r#"
+        const [tid, line, text, replace] = arguments;
+        const content = document.querySelector(`[data-testid='${tid}-text']`);
+        if (!content) return 'no editor';
+        const lines = content.querySelectorAll('.cm-line');
+        const el = lines[line - 1];
+        if (!el) return `no line ${line} of ${lines.length}`;
+        content.focus();
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        if (!replace) range.collapse(false);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        document.execCommand('insertText', false, text);
+        return 'ok';
+    "#;
+    app.keys.fetch_add(text.chars().count(), Ordering::SeqCst);
+    let out = app
+        .client
+        .execute(
+            script,
+            vec![tid.into(), line.into(), text.into(), replace.into()],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot edit {tid}: {e}"));
+    assert_eq!(out.as_str(), Some("ok"), "editing {tid} line {line}");
+}
+
+/// Run `js` in the page until it returns something other than null (or
+/// 30 s pass), and return that.
+async fn wait_js(app: &App, what: &str, js: &str) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let v = app
+            .client
+            .execute(js, Vec::new())
+            .await
+            .unwrap_or(serde_json::Value::Null);
+        if !v.is_null() {
+            return v;
+        }
+        if start.elapsed() > WAIT {
+            app.shot("timeout").await;
+            panic!("[{}] never {what}", app.name);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_editor_underlines_completes_fixes_and_runs_in_the_window() {
+    let _one = serial().await;
+    let profile = profile_with(&[("Ann", "web", "prospect")]);
+    let mut app = App::start_in("studio-editor", profile).await;
+    unlock(&app).await;
+    app.click("nav-studio").await;
+    app.click("studio-new-code").await;
+    app.find("code-script-text").await;
+    app.wait_content("code-script", "shows the new plugin's script", |t| {
+        t.contains("fn hello()")
+    })
+    .await;
+    app.snap("studio-editor").await;
+
+    // 1. A typo on line 5 is underlined there within a second, timed in
+    // the page from the edit to the underline (debounce included).
+    let underline = r#"
+        const [done] = [arguments[arguments.length - 1]];
+        const content = document.querySelector("[data-testid='code-script-text']");
+        const lines = [...content.querySelectorAll('.cm-line')];
+        const el = lines[4];
+        content.focus();
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        range.collapse(false);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        const t0 = performance.now();
+        document.execCommand('insertText', false, ' let = ;');
+        const look = () => {
+            const mark = content.querySelector('.cm-lintRange-error');
+            if (mark) {
+                const at = [...content.querySelectorAll('.cm-line')].indexOf(mark.closest('.cm-line')) + 1;
+                done({ ms: performance.now() - t0, line: at });
+            } else if (performance.now() - t0 > 10000) {
+                done({ ms: -1, line: 0 });
+            } else {
+                requestAnimationFrame(look);
+            }
+        };
+        look();
+    "#;
+    let seen = app
+        .client
+        .execute_async(underline, Vec::new())
+        .await
+        .expect("typed a typo");
+    let ms = seen["ms"].as_f64().unwrap_or(-1.0);
+    println!("typo underlined after {ms:.0} ms");
+    assert_eq!(seen["line"], 5, "underlined on the typo's line: {seen}");
+    assert!(
+        (0.0..=1_000.0).contains(&ms),
+        "underlined within a second: {ms} ms"
+    );
+    app.wait_text("code-problems", "names the line", |t| {
+        t.contains("main.rhai line 5")
+    })
+    .await;
+    app.snap("studio-editor-typo").await;
+    edit_line(
+        &app,
+        "code-script",
+        5,
+        "    let n = contacts::count();",
+        true,
+    )
+    .await;
+    app.wait_text("code-problems", "clears", |t| t.contains("None found"))
+        .await;
+
+    // 2. Completion after `contacts::` lists the host functions, with docs,
+    // from the engine's own metadata.
+    edit_line(&app, "code-script", 5, "\n    contacts::", false).await;
+    let labels = wait_js(
+        &app,
+        "opened completion",
+        r#"const items = [...document.querySelectorAll('.cm-tooltip-autocomplete li .cm-completionLabel')]
+               .map((e) => e.textContent);
+           return items.length > 0 ? items : null;"#,
+    )
+    .await;
+    let reference = crm_plugins::reference::host_api().expect("reference");
+    let contacts = reference
+        .modules
+        .iter()
+        .find(|m| m.name == "contacts")
+        .expect("contacts module");
+    let mut expected: Vec<String> = contacts.functions.iter().map(|f| f.name.clone()).collect();
+    expected.sort();
+    expected.dedup();
+    let mut shown: Vec<String> = labels
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    shown.sort();
+    shown.dedup();
+    assert_eq!(shown, expected, "every contacts:: function is offered");
+    let info = wait_js(
+        &app,
+        "showed the selected function's documentation",
+        r#"const info = document.querySelector('.cm-completionInfo');
+           return info && info.textContent.trim().length > 0 ? info.textContent : null;"#,
+    )
+    .await;
+    let info = info.as_str().unwrap_or_default().to_string();
+    assert!(
+        contacts
+            .functions
+            .iter()
+            .any(|f| !f.doc.is_empty() && info.contains(f.doc.lines().next().unwrap_or("-"))),
+        "the documentation is the engine's: {info}"
+    );
+    app.snap("studio-editor-completion").await;
+
+    // 3. http::post with no net: permission is flagged; the fix adds it.
+    edit_line(
+        &app,
+        "code-script",
+        6,
+        r#"    http::post("https://hooks.example.com/in", #{ n: n });"#,
+        true,
+    )
+    .await;
+    app.wait_text("code-problems", "flags the missing permission", |t| {
+        t.contains("net:https://hooks.example.com")
+    })
+    .await;
+    app.snap("studio-editor-permission").await;
+    app.click("code-fix").await;
+    app.wait_text("code-problems", "clears once fixed", |t| {
+        t.contains("None found")
+    })
+    .await;
+    app.click("code-tab-manifest").await;
+    let granted = wait_js(
+        &app,
+        "lists the added permission in the form",
+        r#"const v = [...document.querySelectorAll("[data-testid^='mf-permission-']")]
+               .map((e) => e.value).filter((v) => typeof v === 'string');
+           return v.includes('net:https://hooks.example.com') ? v : null;"#,
+    )
+    .await;
+    println!("permissions now: {granted}");
+    app.snap("studio-editor-manifest-form").await;
+    app.click("code-tab-script").await;
+
+    // 4. The test console runs the action (a dry run) and shows its log and
+    // the request it would send; an error's line is marked in the editor.
+    edit_line(
+        &app,
+        "code-script",
+        6,
+        "\n    log::info(\"hello from the console\");",
+        false,
+    )
+    .await;
+    app.click("console-run").await;
+    app.wait_text("console-log", "shows the log", |t| {
+        t.contains("info: hello from the console")
+            && t.contains("would send POST https://hooks.example.com/in")
+    })
+    .await;
+    app.snap("studio-editor-console").await;
+    edit_line(&app, "code-script", 7, "    throw \"stop here\";", true).await;
+    app.click("console-run").await;
+    app.wait_text("console-error", "names the failing line", |t| {
+        t.contains("stop here") && t.contains("line 7")
+    })
+    .await;
+    let marked = wait_js(
+        &app,
+        "marked the failing line",
+        r#"const content = document.querySelector("[data-testid='code-script-text']");
+           const mark = content.querySelector("[data-testid='run-error-line']");
+           return mark ? [...content.querySelectorAll('.cm-line')].indexOf(mark) + 1 : null;"#,
+    )
+    .await;
+    assert_eq!(marked, 7, "the failing line is marked");
+    app.snap("studio-editor-error-line").await;
+    app.stop().await;
+}

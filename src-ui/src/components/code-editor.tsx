@@ -6,7 +6,7 @@
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, type Completion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, indentWithTab, toggleComment } from '@codemirror/commands';
 import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, syntaxHighlighting } from '@codemirror/language';
-import { forceLinting, linter, lintGutter, type Diagnostic } from '@codemirror/lint';
+import { linter, lintGutter, type Diagnostic } from '@codemirror/lint';
 import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
 import { Decoration, EditorView, highlightActiveLine, hoverTooltip, keymap, lineNumbers, type DecorationSet } from '@codemirror/view';
 import { useEffect, useRef } from 'preact/hooks';
@@ -100,6 +100,9 @@ export function toCodeMirror(view: EditorView, found: EditorDiagnosticDto[], onF
     });
 }
 
+/** Check again although the text did not change (the manifest did). */
+const relint = StateEffect.define<null>();
+
 /** The line a run's error points at, marked until the next one (or none). */
 const markLine = StateEffect.define<number | null>();
 const markedLine = StateField.define<DecorationSet>({
@@ -168,7 +171,7 @@ export function CodeEditor(props: {
             const found = await check(v.state.doc.toString());
             return toCodeMirror(v, found, (fix) => latest.current.onFix?.(fix));
           },
-          { delay: 250 },
+          { delay: 250, needsRefresh: (u) => u.transactions.some((tr) => tr.effects.some((e) => e.is(relint))) },
         ),
       );
     }
@@ -191,7 +194,7 @@ export function CodeEditor(props: {
   }, [props.doc]);
 
   useEffect(() => {
-    if (view.current) forceLinting(view.current);
+    view.current?.dispatch({ effects: relint.of(null) });
   }, [props.lintKey]);
 
   useEffect(() => {

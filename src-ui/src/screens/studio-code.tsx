@@ -162,7 +162,8 @@ export function CodeStudio(props: { pluginId: string; onClose: () => void }) {
           testid="code-script"
         />
       </div>
-      <div hidden={tab !== 'manifest'} class="stack-sm">
+      <div hidden={tab !== 'manifest'}>
+        <div class="stack-sm">
         <div class="row" role="group" aria-label="Edit the manifest as">
           <button type="button" class={`btn btn-sm${rawManifest ? '' : ' btn-primary'}`} aria-pressed={!rawManifest} data-testid="manifest-as-form" onClick={() => setRawManifest(false)}>
             Form
@@ -176,6 +177,7 @@ export function CodeStudio(props: { pluginId: string; onClose: () => void }) {
         ) : (
           <ManifestForm manifest={manifest} problems={manifestProblems} onChange={setManifest} reference={reference} />
         )}
+        </div>
       </div>
       {tests.map((t) => (
         <div hidden={tab !== t.name} key={t.name}>
