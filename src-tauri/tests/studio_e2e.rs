@@ -196,6 +196,26 @@ async fn an_automation_made_with_clicks_is_tried_on_the_book_then_switched_on() 
     })
     .await;
     app.snap("studio-automation-ran").await;
+
+    // Its history says what started the run, on whom, and what it did.
+    app.click("nav-studio").await;
+    app.client
+        .wait()
+        .at_most(WAIT)
+        .for_element(fantoccini::Locator::Css("[data-testid^='plugin-history-']"))
+        .await
+        .expect("a History button")
+        .click()
+        .await
+        .expect("opened the history");
+    app.wait_text("run", "shows Dee's run", |t| {
+        t.contains("When a contact is created")
+            && t.contains("on Dee")
+            && t.contains("Made a task")
+            && t.contains("web-lead")
+    })
+    .await;
+    app.snap("studio-run-history").await;
     app.stop().await;
 }
 

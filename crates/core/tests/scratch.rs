@@ -140,3 +140,65 @@ fn changes_since_names_each_row_of_a_shared_creation_entry() {
         .iter()
         .all(|c| c.action == "created" && c.table == "contacts"));
 }
+
+fn run_at(plugin: &str, at: String) -> crm_core::plugin_state::PluginRun {
+    crm_core::plugin_state::PluginRun {
+        plugin_id: plugin.into(),
+        trigger: "action:go".into(),
+        function: "go".into(),
+        at,
+        duration_us: 10,
+        operations: 1,
+        ok: true,
+        error_kind: None,
+        message: None,
+        record: None,
+        audit_span: None,
+    }
+}
+
+#[test]
+fn a_plugins_run_history_keeps_ninety_days_and_its_changes_are_its_own() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut s = new_store(tmp.path());
+    let stamp = |days: i64| {
+        (chrono::Utc::now() - chrono::Duration::days(days))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    // Old runs, then enough new ones to pass a pruning point.
+    for _ in 0..10 {
+        s.record_plugin_run(&run_at("p", stamp(91))).expect("old run");
+    }
+    for _ in 0..95 {
+        s.record_plugin_run(&run_at("p", stamp(1))).expect("new run");
+    }
+    let kept = s.plugin_runs("p", 1_000).expect("runs");
+    assert_eq!(kept.len(), 95, "runs older than 90 days are dropped");
+    assert!(kept.iter().all(|r| r.at > stamp(90)));
+
+    // What a run changed: the plugin's own audit entries in its span, not
+    // the person's made meanwhile.
+    let from = s.audit_mark().expect("mark");
+    let ann = s
+        .create_contact(&draft(&[("first_name", "Ann")]))
+        .expect("the person's contact");
+    let bo = s
+        .with_actor(
+            crm_core::Actor::Plugin {
+                plugin: "p".into(),
+                user: s.identity().user_id.clone(),
+            },
+            |s| s.create_contact(&draft(&[("first_name", "Bo")])),
+        )
+        .expect("the plugin's contact");
+    let to = s.audit_mark().expect("mark");
+    let changes = s.changes_between(from, to, Some("p")).expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].row_id, bo.id.to_string());
+    assert_ne!(changes[0].row_id, ann.id.to_string());
+    assert_eq!(
+        s.changes_between(from, to, None).expect("all").len(),
+        2,
+        "without a plugin named, every change in the span"
+    );
+}

@@ -5,7 +5,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { PackageExportDto, PluginDto, PluginRunDto } from '../bindings';
+import type { DryFieldDto, PackageExportDto, PluginDto, PluginRunDto } from '../bindings';
 import { Badge, ErrorBox, Loading, Modal } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { chooseFolder, chooseSavePath } from '../lib/dialogs';
@@ -86,6 +86,17 @@ export function PluginTools(props: { plugin: PluginDto }) {
   );
 }
 
+const FIRST = ['title', 'display_name', 'first_name', 'policy_number', 'body'];
+
+/** A record's fields as people read them: its name or title first, internal ids left out. */
+function readable(fields: DryFieldDto[]): DryFieldDto[] {
+  const rank = (f: DryFieldDto) => {
+    const i = FIRST.indexOf(f.field);
+    return i === -1 ? FIRST.length : i;
+  };
+  return fields.filter((f) => !f.field.endsWith('_id')).sort((a, b) => rank(a) - rank(b));
+}
+
 function when(at: string): string {
   const d = new Date(at);
   return Number.isNaN(d.getTime()) ? at : d.toLocaleString();
@@ -134,10 +145,10 @@ export function RunHistory(props: { plugin: PluginDto; onClose: () => void }) {
                     <li key={j}>
                       {c.action === 'created' ? `Made a ${c.what}` : c.action === 'deleted' ? `Deleted a ${c.what}` : `Changed a ${c.what}`}
                       {c.fields.length > 0 &&
-                        `: ${c.fields
+                        `: ${readable(c.fields)
                           .slice(0, 4)
                           .map((f) => (c.action === 'created' ? `${f.label} ${f.after}` : `${f.label} ${f.before || '(empty)'} → ${f.after || '(empty)'}`))
-                          .join('; ')}${c.fields.length > 4 ? '; …' : ''}`}
+                          .join('; ')}${readable(c.fields).length > 4 ? '; …' : ''}`}
                     </li>
                   ))}
                   {r.more_changes > 0 && <li class="muted">and {r.more_changes} more</li>}
