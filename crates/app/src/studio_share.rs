@@ -3,7 +3,6 @@
 //! plain folder to edit elsewhere. Installing either is the Plugins
 //! screen's install.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -26,37 +25,23 @@ pub struct PackageExportDto {
 }
 
 impl App {
-    /// The files of installed plugin `id` as it would be shared: the
-    /// package's files without its old signature.
-    fn shared_files(&self, id: &str) -> ApiResult<BTreeMap<String, Vec<u8>>> {
-        let rec = self.read(|s| Ok(s.plugin(id)?))?;
-        let mut files = self.package_files(&rec)?;
-        files.remove(crm_plugins::package::SIGNATURE_FILE);
-        Ok(files)
-    }
-
     /// Export plugin `id` as a package signed with this profile's publisher
     /// key (made on first use, kept in the OS keyring when one answers).
     pub fn studio_export_package(&self, id: &str, path: &str) -> ApiResult<PackageExportDto> {
-        let files = self.shared_files(id)?;
-        let count = files.len() as u32;
-        let (key, home) = self.write(|s| {
-            crm_plugins::publisher::publisher_key(s)
+        let out = self.write(|s| {
+            crm_plugins::publisher::export(s, id)
                 .map_err(|e| ApiError::new(ErrorCode::Plugin, e.to_string()))
         })?;
-        let bytes = crm_plugins::package::pack_files(files, &key)
-            .map_err(|e| ApiError::new(ErrorCode::Plugin, format!("{id}: {e}")))?;
-        let target = Path::new(path);
-        write_new(target, &bytes)?;
+        write_new(Path::new(path), &out.package)?;
         Ok(PackageExportDto {
             path: path.to_string(),
-            publisher_key: hex::encode(key.verifying_key().to_bytes()),
-            kept_in: match home {
+            publisher_key: hex::encode(out.public_key.to_bytes()),
+            kept_in: match out.home {
                 crm_plugins::publisher::KeyHome::Keyring => "keyring",
                 crm_plugins::publisher::KeyHome::Profile => "profile",
             }
             .into(),
-            files: count,
+            files: out.files as u32,
         })
     }
 
@@ -64,7 +49,10 @@ impl App {
     /// existing one must be empty, so nothing of the person's is
     /// overwritten). Returns the files written.
     pub fn studio_save_folder(&self, id: &str, dir: &str) -> ApiResult<Vec<String>> {
-        let files = self.shared_files(id)?;
+        let files = self.read(|s| {
+            crm_plugins::publisher::shared_files(s, id)
+                .map_err(|e| ApiError::new(ErrorCode::Plugin, e.to_string()))
+        })?;
         let root = Path::new(dir);
         let io =
             |e: std::io::Error| ApiError::new(ErrorCode::Io, format!("{}: {e}", root.display()));

@@ -38,6 +38,17 @@ pub enum PluginCmd {
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: PathBuf,
     },
+    /// Export an installed plugin as a package signed with this profile's
+    /// publisher key (made on first use and kept in the OS keyring, or in
+    /// the encrypted profile when no keyring answers); prints the key's
+    /// public half, which others trust to install it.
+    Export {
+        /// The plugin's id.
+        id: String,
+        /// The package to write.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Trust a publisher's key for this profile's tenant.
     Trust {
         /// The publisher's .pub file.
@@ -270,6 +281,25 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
                     Some(s) => format!("signed by {s}"),
                     None => "UNSIGNED (developer mode)".into(),
                 }
+            );
+        }
+        PluginCmd::Export { id, out } => {
+            let store = profile.store()?;
+            let export = crm_plugins::publisher::export(store, &id)?;
+            std::fs::write(&out, &export.package)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let kept = match export.home {
+                crm_plugins::publisher::KeyHome::Keyring => "the OS keyring",
+                crm_plugins::publisher::KeyHome::Profile => "this encrypted profile",
+            };
+            println!(
+                "wrote {} ({} files), signed with the publisher key kept in {kept}",
+                out.display(),
+                export.files
+            );
+            println!(
+                "publisher key (trust it with `crm plugin trust`): {}",
+                hex::encode(export.public_key.to_bytes())
             );
         }
         PluginCmd::Trust { pubfile, name } => {

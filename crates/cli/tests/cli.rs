@@ -258,6 +258,96 @@ fn the_key_lives_in_a_real_secret_service_and_nowhere_on_disk() {
     assert!(e.contains("keyring"), "{e}");
 }
 
+/// `crm plugin export` signs with this profile's publisher key, made on
+/// first use and kept in the real Secret Service (the profile keeps only
+/// which entry): the package verifies against the printed key, the secret
+/// half is in the keyring and nowhere in the profile folder, and a second
+/// export signs with the same key.
+#[test]
+fn a_plugin_is_exported_signed_with_a_publisher_key_kept_in_the_keyring() {
+    let ss = SecretService::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["init", "--key-store", "keyring"]));
+    let plug = tmp.path().join("hello");
+    std::fs::create_dir(&plug).unwrap();
+    std::fs::write(
+        plug.join("manifest.json"),
+        r#"{"id": "acme.hello", "name": "Hello", "version": "1.0.0", "api_version": "^1",
+            "author": "Acme", "description": "Says hello.",
+            "actions": [{"id": "hi", "label": "Hi", "target": "global", "function": "hi"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(plug.join("main.rhai"), "fn hi() { \"hi\" }\n").unwrap();
+    ok(ss
+        .attach(&mut crm(&dir))
+        .args(["plugin", "install", "--dev"])
+        .arg(&plug));
+    let pkg = tmp.path().join("hello.zip");
+    let out = ok(ss
+        .attach(&mut crm(&dir))
+        .args(["plugin", "export", "acme.hello", "-o"])
+        .arg(&pkg));
+    assert!(out.contains("OS keyring"), "{out}");
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("publisher key (trust it with `crm plugin trust`): "))
+        .expect("the public key is printed")
+        .trim()
+        .to_string();
+    let pubfile = tmp.path().join("me.pub");
+    std::fs::write(&pubfile, &public).unwrap();
+    let verified = ok(crm(&dir)
+        .args(["plugin", "verify"])
+        .arg(&pkg)
+        .arg("--trust")
+        .arg(&pubfile));
+    assert!(verified.contains("acme.hello"), "{verified}");
+
+    // The secret half, read through the Secret Service's own client, is
+    // the public key's, and is nowhere in the profile folder.
+    let found = Command::new("secret-tool")
+        .args([
+            "search",
+            "--all",
+            "service",
+            crm_plugins::publisher::KEYRING_SERVICE,
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &ss.bus)
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    let text = String::from_utf8_lossy(&found.stdout).to_string()
+        + String::from_utf8_lossy(&found.stderr).as_ref();
+    let secret = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("secret = "))
+        .unwrap_or_else(|| panic!("one publisher key in the keyring: {text}"))
+        .trim()
+        .to_string();
+    let key = crm_plugins::package::parse_secret_key(&secret).expect("a secret key");
+    assert_eq!(hex_encode(&key.verifying_key().to_bytes()), public);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(64).any(|w| w == secret.as_bytes()));
+        assert!(!bytes
+            .windows(32)
+            .any(|w| w == hex_decode(&secret).as_slice()));
+    }
+
+    // A second export uses the same key.
+    let again = ok(ss
+        .attach(&mut crm(&dir))
+        .args(["plugin", "export", "acme.hello", "-o"])
+        .arg(&pkg));
+    assert!(again.contains(&public), "{again}");
+}
+
+fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// The plugin hooks after a change run on the store the command opened:
 /// the profile's key is fetched once for `contacts add` with a hook to run,
 /// as for `contacts count`, not once more for the hooks (a passphrase

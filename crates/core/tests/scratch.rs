@@ -167,10 +167,12 @@ fn a_plugins_run_history_keeps_ninety_days_and_its_changes_are_its_own() {
     };
     // Old runs, then enough new ones to pass a pruning point.
     for _ in 0..10 {
-        s.record_plugin_run(&run_at("p", stamp(91))).expect("old run");
+        s.record_plugin_run(&run_at("p", stamp(91)))
+            .expect("old run");
     }
     for _ in 0..95 {
-        s.record_plugin_run(&run_at("p", stamp(1))).expect("new run");
+        s.record_plugin_run(&run_at("p", stamp(1)))
+            .expect("new run");
     }
     let kept = s.plugin_runs("p", 1_000).expect("runs");
     assert_eq!(kept.len(), 95, "runs older than 90 days are dropped");

@@ -71,3 +71,61 @@ pub fn publisher_key(store: &mut Store) -> Result<(SigningKey, KeyHome), Publish
     };
     Ok((key, home))
 }
+
+/// An installed plugin packed again and signed with this profile's
+/// publisher key.
+pub struct Export {
+    /// The package's bytes.
+    pub package: Vec<u8>,
+    /// The key's public half: what another tenant trusts to install it.
+    pub public_key: ed25519_dalek::VerifyingKey,
+    /// Where the secret half is kept.
+    pub home: KeyHome,
+    /// Files in the package, the signature left out.
+    pub files: usize,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The publisher key.
+    #[error(transparent)]
+    Key(#[from] PublisherError),
+    /// The plugin, its stored package or the new one.
+    #[error("{0}")]
+    Plugin(String),
+}
+
+/// The files of installed plugin `id` as it would be shared: its stored
+/// package (verified as at every run) without its old signature.
+pub fn shared_files(
+    store: &Store,
+    id: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, ExportError> {
+    let rec = store
+        .plugin(id)
+        .map_err(|e| ExportError::Plugin(e.to_string()))?;
+    let trusted =
+        crate::lifecycle::trusted_keys(store).map_err(|e| ExportError::Plugin(e.to_string()))?;
+    let pkg = package::read_package(&rec.package, &trusted, rec.signer.is_none())
+        .map_err(|e| ExportError::Plugin(format!("{id}: {e}")))?;
+    let mut files = pkg.files;
+    files.remove(package::SIGNATURE_FILE);
+    Ok(files)
+}
+
+/// Installed plugin `id` as a package signed with this profile's publisher
+/// key (made on first use).
+pub fn export(store: &mut Store, id: &str) -> Result<Export, ExportError> {
+    let files = shared_files(store, id)?;
+    let count = files.len();
+    let (key, home) = publisher_key(store)?;
+    let bytes =
+        package::pack_files(files, &key).map_err(|e| ExportError::Plugin(format!("{id}: {e}")))?;
+    Ok(Export {
+        package: bytes,
+        public_key: key.verifying_key(),
+        home,
+        files: count,
+    })
+}
