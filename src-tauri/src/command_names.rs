@@ -50,6 +50,7 @@ pub const COMMANDS: &[&str] = &[
     "studio_enable",
     "studio_reference",
     "studio_sample",
+    "studio_sample_records",
     "studio_diagnose",
     "studio_source",
     "studio_console",

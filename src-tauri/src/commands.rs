@@ -13,6 +13,7 @@ use crm_app::studio::*;
 use crm_app::studio_code::*;
 use crm_app::studio_console::*;
 use crm_app::studio_history::*;
+use crm_app::studio_sample::*;
 use crm_app::studio_share::*;
 use crm_app::{ApiError, App};
 use tauri::{AppHandle, Emitter, State};
@@ -100,6 +101,7 @@ commands! {
     fn studio_save(model: String, replace: bool) -> PluginDto = |a| a.studio_save(&model, replace);
     fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
     fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
+    fn studio_sample_records(model: String) -> Vec<SampleRecordDto> = |a| a.studio_sample_records(&model);
     fn studio_sample(model: String, record: String) -> Vec<StudioSampleDto> = |a| a.studio_sample(&model, &record);
     fn studio_reference() -> EditorReferenceDto = |a| a.studio_reference();
     fn studio_diagnose(manifest: String, script: String) -> Vec<EditorDiagnosticDto> = |a| a.studio_diagnose(&manifest, &script);
@@ -216,6 +218,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_enable,
         studio_reference,
         studio_sample,
+        studio_sample_records,
         studio_diagnose,
         studio_source,
         studio_console,

@@ -50,6 +50,7 @@ import type {
   StudioPreviewDto,
   StudioProgressDto,
   StudioSampleDto,
+  SampleRecordDto,
   SyncReportDto,
   SetAsideDto,
   SyncStateDto,
@@ -200,6 +201,7 @@ export const studioCancel = () => call<boolean>('studio_cancel');
 export const studioEnable = (id: string, grants: string[], applyExisting: boolean) =>
   mutate<StudioEnabledDto>('studio_enable', { id, grants, apply_existing: applyExisting });
 
+export const studioSampleRecords = (model: string) => call<SampleRecordDto[]>('studio_sample_records', { model });
 export const studioSample = (model: string, record: string) =>
   call<StudioSampleDto[]>('studio_sample', { model, record });
 export const studioReference = () => call<EditorReferenceDto>('studio_reference');

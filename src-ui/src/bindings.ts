@@ -1315,6 +1315,16 @@ holds: boolean,
  */
 seen: string, };
 
+export type SampleRecordDto = { 
+/**
+ * Its id (a policy's for arrears).
+ */
+id: string, 
+/**
+ * How people know it.
+ */
+name: string, };
+
 export type StudioProgressDto = { 
 /**
  * Records done.

@@ -11,6 +11,7 @@ use crate::studio::*;
 use crate::studio_code::*;
 use crate::studio_console::*;
 use crate::studio_history::*;
+use crate::studio_sample::*;
 use crate::studio_share::*;
 use crate::{ApiError, ErrorCode};
 
@@ -83,6 +84,7 @@ pub fn typescript() -> String {
         DryRecordDto,
         DryRunDto,
         StudioSampleDto,
+        SampleRecordDto,
         StudioProgressDto,
         StudioEnabledDto,
         HostFnDto,

@@ -35,6 +35,7 @@ pub mod studio;
 pub mod studio_code;
 pub mod studio_console;
 pub mod studio_history;
+pub mod studio_sample;
 pub mod studio_share;
 mod sync;
 

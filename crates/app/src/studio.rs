@@ -208,15 +208,6 @@ pub struct DryRunDto {
     pub elapsed_ms: u32,
 }
 
-/// One condition on a sample record, as the wizard is built.
-#[derive(Clone, Debug, Serialize, TS)]
-pub struct StudioSampleDto {
-    /// Whether it holds.
-    pub holds: bool,
-    /// The value seen, as the reason would show it.
-    pub seen: String,
-}
-
 /// Progress of a dry run or of applying to existing records.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct StudioProgressDto {
@@ -253,14 +244,14 @@ fn field_dto(prefix: &str, f: &wizard::catalog::Field) -> StudioFieldDto {
     }
 }
 
-fn parse_model(model: &str) -> ApiResult<wizard::Automation> {
+pub(crate) fn parse_model(model: &str) -> ApiResult<wizard::Automation> {
     wizard::parse(model).map_err(|e| match e {
         wizard::WizardError::Shape { field, message } => ApiError::invalid(&field, message),
         other => ApiError::invalid("model", other.to_string()),
     })
 }
 
-fn wizard_error(e: wizard::WizardError) -> ApiError {
+pub(crate) fn wizard_error(e: wizard::WizardError) -> ApiError {
     match e {
         wizard::WizardError::Invalid(problems) => match problems.first() {
             Some(p) => ApiError::invalid(&p.field, format!("{}: {}", p.field, p.message)),
@@ -456,60 +447,6 @@ impl App {
             permissions,
             problems,
         })
-    }
-
-    /// Each condition of a model on one record (a contact, or a policy for
-    /// a policy's trigger), as the wizard shows it while it is built: the
-    /// model's own generated checks, run with read permissions only.
-    pub fn studio_sample(&self, model: &str, record: &str) -> ApiResult<Vec<StudioSampleDto>> {
-        let mut m = parse_model(model)?;
-        // Only the conditions matter here: an automation still being built
-        // (no action yet, a tag not typed) is sampled all the same.
-        m.actions = vec![wizard::ActionSpec::Notify {
-            message: "sample".into(),
-            level: "info".into(),
-        }];
-        if m.name.trim().is_empty() {
-            m.name = "sample".into();
-        }
-        let g = wizard::build(&m).map_err(wizard_error)?;
-        if !g.script.contains("\nfn sample(id)") {
-            return Err(ApiError::invalid(
-                "record",
-                "this trigger's records cannot be sampled; the dry run shows each one",
-            ));
-        }
-        let s = self.session()?;
-        let limits = {
-            let store = crate::lock_store(&s)?;
-            crm_plugins::Limits::for_profile(&store)
-                .map_err(|e| ApiError::new(ErrorCode::Plugin, e))?
-        };
-        let ctx = crm_plugins::Context {
-            grants: ["contacts:read", "policies:read"]
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            store: Some(s.rt.store().clone()),
-            plugin_id: None,
-            settings: Default::default(),
-            services: Default::default(),
-        };
-        let out = crm_plugins::Sandbox::new(limits)
-            .call(&g.script, "sample", vec![record.to_string().into()], ctx)
-            .map_err(|e| ApiError::invalid("record", e.message))?;
-        Ok(out
-            .value
-            .as_array()
-            .map(|rows| {
-                rows.iter()
-                    .map(|r| StudioSampleDto {
-                        holds: r["holds"].as_bool().unwrap_or(false),
-                        seen: r["seen"].as_str().unwrap_or_default().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
     }
 
     /// Save a wizard model as a plugin in this profile: installed, or, when

@@ -408,3 +408,83 @@ fn each_condition_shows_on_a_sample_contact_as_it_is_built() {
     assert!(tags(&app, &phone).is_empty());
     assert!(app.studio_sample(WEB_LEAD, "not-an-id").is_err());
 }
+
+#[test]
+fn a_sample_can_be_a_policy_a_policy_in_arrears_or_an_overdue_task() {
+    let (_d, app) = open_app();
+    let ann = contact(&app, "Ann", "web", "client");
+    let start = (chrono::Local::now().date_naive() - chrono::Days::new(70)).to_string();
+    let p = app
+        .policy_create(PolicyForm {
+            contact_id: ann.clone(),
+            policy_number: "MOT-1".into(),
+            carrier: "Aviva".into(),
+            line_of_business: "motor".into(),
+            premium: "40.00".into(),
+            frequency: "monthly".into(),
+            effective: start,
+            ..Default::default()
+        })
+        .expect("policy");
+    app.policy_schedule(&p.id)
+        .expect("instalments, some overdue");
+    let yesterday = (chrono::Local::now().date_naive() - chrono::Days::new(1)).to_string();
+    let task = app
+        .task_create(TaskForm {
+            title: "Call Ann".into(),
+            due: yesterday,
+            contact_id: ann.clone(),
+            ..Default::default()
+        })
+        .expect("task");
+
+    let model = |trigger: &str, field: &str, value: &str| {
+        format!(
+            r#"{{"version": 1, "name": "s", "trigger": {trigger},
+                "conditions": [{{"field": "{field}", "op": "is", "value": "{value}"}}],
+                "actions": []}}"#
+        )
+    };
+    for (trigger, field, value, id, name) in [
+        (
+            r#"{"kind": "policy_renewal_due", "days": 30}"#,
+            "carrier",
+            "aviva",
+            p.id.clone(),
+            "MOT-1 (Ann)",
+        ),
+        (
+            r#"{"kind": "instalment_overdue", "days": 7}"#,
+            "policy_number",
+            "mot-1",
+            p.id.clone(),
+            "MOT-1 (Ann)",
+        ),
+        (
+            r#"{"kind": "task_overdue"}"#,
+            "title",
+            "call ann",
+            task.id.clone(),
+            "Call Ann",
+        ),
+    ] {
+        let m = model(trigger, field, value);
+        let offered = app.studio_sample_records(&m).expect("records to sample");
+        assert!(
+            offered.iter().any(|r| r.id == id && r.name == name),
+            "{trigger}: {offered:?}"
+        );
+        let sample = app.studio_sample(&m, &id).expect("sample");
+        assert_eq!(sample.len(), 1, "{trigger}");
+        assert!(sample[0].holds, "{trigger}: {:?}", sample[0]);
+        let m = model(trigger, field, "something else");
+        assert!(!app.studio_sample(&m, &id).expect("sample")[0].holds);
+    }
+    // A policy that is not in arrears cannot be an arrears sample.
+    let m = model(
+        r#"{"kind": "instalment_overdue", "days": 7}"#,
+        "policy_number",
+        "x",
+    );
+    assert!(app.studio_sample(&m, &ann).is_err());
+}

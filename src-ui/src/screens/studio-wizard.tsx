@@ -4,7 +4,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { ContactRow, DryRunDto, PluginDto, StudioCatalogDto, StudioPreviewDto, StudioProgressDto, StudioSampleDto } from '../bindings';
+import type { DryRunDto, PluginDto, StudioCatalogDto, StudioPreviewDto, StudioProgressDto, StudioSampleDto, SampleRecordDto } from '../bindings';
 import { Badge, ErrorBox, Modal, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { fieldsFor, newAction, newAutomation, newCondition, serialise, type Action, type Automation } from '../lib/wizard-model';
@@ -24,7 +24,7 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const [dry, setDry] = useState<DryRunDto | null>(null);
   const [progress, setProgress] = useState<StudioProgressDto | null>(null);
   const [enabling, setEnabling] = useState(false);
-  const [contacts, setContacts] = useState<ContactRow[]>([]);
+  const [samples, setSamples] = useState<SampleRecordDto[]>([]);
   const [sampleId, setSampleId] = useState('');
   const [sample, setSample] = useState<StudioSampleDto[] | null>(null);
   // Until someone names it, the name says what it does.
@@ -65,12 +65,22 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
     };
   }, [model, sampleId]);
 
+  // The records a sample can be chosen from: of the kind the trigger gives.
+  const sampleKind = model ? `${model.trigger.kind}/${model.trigger.kind === 'button' ? String(model.trigger.on) : ''}` : '';
   useEffect(() => {
-    api.contactsPage({ offset: 0, limit: 50 }).then(
-      (p) => setContacts(p.rows),
-      () => setContacts([]),
+    if (!model) return;
+    let live = true;
+    setSampleId('');
+    api.studioSampleRecords(serialise(model)).then(
+      (r) => live && setSamples(r),
+      () => live && setSamples([]),
     );
-  }, []);
+    return () => {
+      live = false;
+    };
+    // Only a new kind of record changes the list.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sampleKind]);
 
   useEffect(() => {
     let off: (() => void) | null = null;
@@ -115,7 +125,8 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
   const problems = preview?.problems ?? [];
   const problemAt = (prefix: string) => problems.find((p) => p.field.startsWith(prefix))?.message ?? null;
   const trigger = cat.triggers.find((t) => t.kind === m.trigger.kind);
-  const canSample = trigger?.subject === 'contact' && !(m.trigger.kind === 'button' && m.trigger.on === 'policy');
+  const sampleNoun: Record<string, string> = { policy: 'policy', arrears: 'policy in arrears', task: 'overdue task' };
+  const noun = sampleNoun[m.trigger.kind === 'button' && m.trigger.on === 'policy' ? 'policy' : (trigger?.subject ?? '')] ?? 'contact';
   const update = (next: Partial<Automation>) => {
     const merged = { ...m, ...next };
     setModel(named ? merged : { ...merged, name: autoName(cat, merged) });
@@ -172,14 +183,14 @@ export function Wizard(props: { catalog: StudioCatalogDto; initial: Automation |
               </select>
             </div>
             {m.conditions.length === 0 && <p class="muted small">No conditions: it acts on every record.</p>}
-            {canSample && m.conditions.length > 0 && contacts.length > 0 && (
+            {m.conditions.length > 0 && samples.length > 0 && (
               <label class="row small">
                 <span>Try them on</span>
                 <select class="input" style={{ width: 'auto' }} data-testid="wizard-sample" value={sampleId} onChange={(e) => setSampleId(inputValue(e))}>
-                  <option value="">choose a contact…</option>
-                  {contacts.map((c) => (
+                  <option value="">{`choose a ${noun}…`}</option>
+                  {samples.map((c) => (
                     <option key={c.id} value={c.id}>
-                      {c.display_name}
+                      {c.name}
                     </option>
                   ))}
                 </select>

@@ -519,7 +519,12 @@ fn unmet_fn(m: &Automation, subject: Subject) -> String {
         Subject::Policy => Some(
             "let policy = policies::get(id);\n    checks(policy, contacts::get(policy.contact_id))",
         ),
-        Subject::Arrears | Subject::Task => None,
+        Subject::Arrears => Some(
+            "for a in payments::arrears() {\n        if a.policy_id == id { return checks(a, contacts::get(a.contact_id)); }\n    }\n    throw \"that policy is not in arrears\";",
+        ),
+        Subject::Task => Some(
+            "for t in tasks::list(\"all\") {\n        if t.id == id {\n            let contact = if t.contact_id == () { () } else { contacts::get(t.contact_id) };\n            return checks(t, contact);\n        }\n    }\n    throw \"no such task\";",
+        ),
     };
     if let Some(body) = sample {
         out.push_str(&format!(
