@@ -28,6 +28,7 @@ fn model(trigger: Trigger, conditions: Vec<Condition>, actions: Vec<ActionSpec>)
         match_: Match::All,
         conditions,
         actions,
+        made: None,
     }
 }
 
@@ -160,8 +161,18 @@ fn every_trigger_becomes_a_plugin_that_compiles_and_whose_manifest_parses() {
         assert!(manifest.permissions.contains(&"contacts:write".to_string()));
         assert!(!manifest.permissions.iter().any(|p| p.starts_with("net:")));
         assert!(!manifest.permissions.contains(&"tasks:write".to_string()));
-        // The model goes with it, and reads back the same.
-        assert_eq!(wizard::parse(&g.wizard).expect("model"), m);
+        // The model goes with it, and reads back the same, with the
+        // digests of the files made from it.
+        let back = wizard::parse(&g.wizard).expect("model");
+        assert_eq!(
+            Automation {
+                made: None,
+                ..back.clone()
+            },
+            m
+        );
+        let made = back.made.expect("digests");
+        assert_eq!(made.script, wizard::model::digest(g.script.as_bytes()));
     }
 }
 
@@ -603,4 +614,43 @@ fn a_bad_model_is_refused_naming_each_field() {
     let err = wizard::parse(r#"{"version": 1, "name": "x", "trigger": {"kind": "contact_created"}, "actions": [{"kind": "add_tag"}]}"#)
         .expect_err("refused");
     assert!(err.to_string().contains("actions[0]"), "{err}");
+}
+
+#[test]
+fn a_plugin_stays_wizard_made_across_generator_changes_until_its_files_are_edited() {
+    use crm_studio::wizard::{made_by_wizard, model::digest};
+    let m = model(
+        Trigger::ContactCreated,
+        vec![],
+        vec![ActionSpec::AddTag { tag: "x".into() }],
+    );
+    let g = wizard::build(&m).expect("built");
+    let files = |script: &str, wizard: &str| {
+        let mut f = std::collections::BTreeMap::new();
+        f.insert("main.rhai".to_string(), script.as_bytes().to_vec());
+        f.insert("manifest.json".to_string(), g.manifest.as_bytes().to_vec());
+        f.insert("wizard.json".to_string(), wizard.as_bytes().to_vec());
+        f
+    };
+    assert!(made_by_wizard(&files(&g.script, &g.wizard)).is_some());
+    let edited = format!("{}// mine\n", g.script);
+    assert!(
+        made_by_wizard(&files(&edited, &g.wizard)).is_none(),
+        "edited by hand: a code plugin"
+    );
+    // What an older generator wrote, with the digest it kept: still the
+    // wizard's, though today's generator writes something else.
+    let older = g
+        .script
+        .replace("Made with the Studio wizard", "Made by the wizard");
+    assert_ne!(older, g.script);
+    let mut kept: Value = serde_json::from_str(&g.wizard).expect("json");
+    kept["made"]["script"] = Value::from(digest(older.as_bytes()));
+    assert!(made_by_wizard(&files(&older, &kept.to_string())).is_some());
+    // A model from before digests were kept counts only when the files are
+    // exactly today's output.
+    let mut legacy: Value = serde_json::from_str(&g.wizard).expect("json");
+    legacy.as_object_mut().expect("object").remove("made");
+    assert!(made_by_wizard(&files(&g.script, &legacy.to_string())).is_some());
+    assert!(made_by_wizard(&files(&older, &legacy.to_string())).is_none());
 }

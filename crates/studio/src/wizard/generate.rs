@@ -245,7 +245,14 @@ pub(crate) fn generate(m: &Automation, id: &str, version: &str) -> Generated {
     manifest["permissions"] = json!(permissions);
     let mut manifest = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     manifest.push('\n');
-    let mut wizard = serde_json::to_string_pretty(m).unwrap_or_default();
+    let made = Automation {
+        made: Some(super::model::Made {
+            script: super::model::digest(script.as_bytes()),
+            manifest: super::model::digest(manifest.as_bytes()),
+        }),
+        ..m.clone()
+    };
+    let mut wizard = serde_json::to_string_pretty(&made).unwrap_or_default();
     wizard.push('\n');
     Generated {
         id: id.to_string(),

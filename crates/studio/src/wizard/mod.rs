@@ -17,7 +17,7 @@ use std::path::Path;
 
 pub use catalog::catalog;
 pub use generate::{summary, Generated};
-pub use model::{ActionSpec, Automation, Condition, Match, Op, Trigger};
+pub use model::{ActionSpec, Automation, Condition, Made, Match, Op, Trigger};
 pub use validate::{problems, Problem};
 
 /// The model file in a wizard-made plugin's folder.
@@ -107,11 +107,21 @@ pub fn build_as(m: &Automation, version: &str) -> Result<Generated, WizardError>
 }
 
 /// The model of a plugin the wizard made, from the plugin's files: only
-/// when its script and manifest are exactly what the wizard generates from
-/// the `wizard.json` beside them (a plugin edited by hand, or one merely
-/// carrying a `wizard.json`, is a code plugin).
+/// when its script and manifest are exactly the files the wizard wrote
+/// from the `wizard.json` beside them, by the digests it keeps there (a
+/// plugin edited by hand, or one merely carrying a `wizard.json`, is a code
+/// plugin). A model without digests (saved before they were kept) counts
+/// when the files are what the generator makes of it now.
 pub fn made_by_wizard(files: &std::collections::BTreeMap<String, Vec<u8>>) -> Option<Automation> {
     let model = parse(std::str::from_utf8(files.get(MODEL_FILE)?).ok()?).ok()?;
+    if files.len() != 3 {
+        return None;
+    }
+    if let Some(made) = &model.made {
+        let same = model::digest(files.get("main.rhai")?) == made.script
+            && model::digest(files.get("manifest.json")?) == made.manifest;
+        return same.then_some(model);
+    }
     let manifest: serde_json::Value = serde_json::from_slice(files.get("manifest.json")?).ok()?;
     let version = manifest["version"].as_str()?;
     let g = build_as(&model, version).ok()?;

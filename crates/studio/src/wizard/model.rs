@@ -29,6 +29,27 @@ pub struct Automation {
     pub conditions: Vec<Condition>,
     /// What it does, in order.
     pub actions: Vec<ActionSpec>,
+    /// The files the wizard wrote from this model, by digest: set by the
+    /// generator, so a plugin stays wizard-made after the generator's
+    /// output changes and stops being one when its files are edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<Made>,
+}
+
+/// Digests (SHA-256, hex) of the files the wizard generated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Made {
+    /// `main.rhai`.
+    pub script: String,
+    /// `manifest.json`.
+    pub manifest: String,
+}
+
+/// SHA-256 of `bytes`, hex.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// When an automation runs.
