@@ -51,6 +51,7 @@ pub const COMMANDS: &[&str] = &[
     "studio_reference",
     "studio_sample",
     "studio_sample_records",
+    "studio_records",
     "studio_diagnose",
     "studio_source",
     "studio_console",

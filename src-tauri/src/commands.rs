@@ -102,6 +102,7 @@ commands! {
     fn studio_model(id: String) -> Option<String> = |a| a.studio_model(&id);
     fn studio_cancel() -> bool = |a| Ok(a.studio_cancel());
     fn studio_sample_records(model: String) -> Vec<SampleRecordDto> = |a| a.studio_sample_records(&model);
+    fn studio_records(kind: String) -> Vec<SampleRecordDto> = |a| a.studio_records(&kind);
     fn studio_sample(model: String, record: String) -> Vec<StudioSampleDto> = |a| a.studio_sample(&model, &record);
     fn studio_reference() -> EditorReferenceDto = |a| a.studio_reference();
     fn studio_diagnose(manifest: String, script: String) -> Vec<EditorDiagnosticDto> = |a| a.studio_diagnose(&manifest, &script);
@@ -219,6 +220,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_reference,
         studio_sample,
         studio_sample_records,
+        studio_records,
         studio_diagnose,
         studio_source,
         studio_console,

@@ -201,6 +201,7 @@ export const studioCancel = () => call<boolean>('studio_cancel');
 export const studioEnable = (id: string, grants: string[], applyExisting: boolean) =>
   mutate<StudioEnabledDto>('studio_enable', { id, grants, apply_existing: applyExisting });
 
+export const studioRecords = (kind: string) => call<SampleRecordDto[]>('studio_records', { kind });
 export const studioSampleRecords = (model: string) => call<SampleRecordDto[]>('studio_sample_records', { model });
 export const studioSample = (model: string, record: string) =>
   call<StudioSampleDto[]>('studio_sample', { model, record });

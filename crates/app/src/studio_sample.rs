@@ -34,16 +34,28 @@ pub struct SampleRecordDto {
 
 impl App {
     /// The records of the kind the model's trigger gives, to choose a
-    /// sample from: the first fifty (contacts by name, policies, policies
-    /// in arrears, overdue tasks).
+    /// sample from ([`App::studio_records`]).
     pub fn studio_sample_records(&self, model: &str) -> ApiResult<Vec<SampleRecordDto>> {
         let m = parse_model(model)?;
-        let subject = wizard::generate::subject_of(&m.trigger);
+        let kind = match wizard::generate::subject_of(&m.trigger) {
+            Subject::Contact => "contact",
+            Subject::Policy => "policy",
+            Subject::Arrears => "arrears",
+            Subject::Task => "overdue_task",
+        };
+        self.studio_records(kind)
+    }
+
+    /// The first fifty records of a kind, to run or sample something on:
+    /// `contact` (by name), `policy`, `arrears` (policies in arrears, by
+    /// the policy's id), `task` (open ones, soonest due first),
+    /// `overdue_task`; none for another kind.
+    pub fn studio_records(&self, kind: &str) -> ApiResult<Vec<SampleRecordDto>> {
         let today = crate::today();
         self.read(|s| {
             let names = |id: uuid::Uuid| s.contact(id).map(|c| c.display_name).unwrap_or_default();
-            Ok(match subject {
-                Subject::Contact => s
+            Ok(match kind {
+                "contact" => s
                     .list_contacts(&crm_core::ContactQuery {
                         limit: Some(CANDIDATES),
                         ..Default::default()
@@ -54,7 +66,7 @@ impl App {
                         name: c.display_name,
                     })
                     .collect(),
-                Subject::Policy => s
+                "policy" => s
                     .list_policies(None, CANDIDATES)?
                     .rows
                     .into_iter()
@@ -63,7 +75,7 @@ impl App {
                         name: format!("{} ({})", p.policy_number, names(p.contact_id)),
                     })
                     .collect(),
-                Subject::Arrears => s
+                "arrears" => s
                     .arrears(today, CANDIDATES)?
                     .rows
                     .into_iter()
@@ -72,8 +84,16 @@ impl App {
                         name: format!("{} ({})", a.policy_number, names(a.contact_id)),
                     })
                     .collect(),
-                Subject::Task => s
-                    .list_tasks(crm_core::TaskFilter::Overdue, today, CANDIDATES)?
+                "task" | "overdue_task" => s
+                    .list_tasks(
+                        if kind == "task" {
+                            crm_core::TaskFilter::Open
+                        } else {
+                            crm_core::TaskFilter::Overdue
+                        },
+                        today,
+                        CANDIDATES,
+                    )?
                     .rows
                     .into_iter()
                     .map(|t| SampleRecordDto {
@@ -81,6 +101,7 @@ impl App {
                         name: t.title,
                     })
                     .collect(),
+                _ => Vec::new(),
             })
         })
     }

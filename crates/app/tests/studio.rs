@@ -488,3 +488,47 @@ fn a_sample_can_be_a_policy_a_policy_in_arrears_or_an_overdue_task() {
     );
     assert!(app.studio_sample(&m, &ann).is_err());
 }
+
+#[test]
+fn the_console_runs_a_hook_as_if_its_event_had_just_happened_to_the_chosen_record() {
+    let (_d, app) = open_app();
+    let ann = contact(&app, "Ann", "web", "prospect");
+    let manifest = r#"{"id": "local.hooked", "name": "Hooked", "version": "0.1.0", "api_version": "^1",
+        "author": "Us", "description": "Logs.", "permissions": ["contacts:read"],
+        "hooks": [{"event": "contact.updated", "function": "on_update"}]}"#;
+    let script = "fn on_update(event) {\n    let c = contacts::get(event.row_id);\n    log::info(event.name + \" \" + c.first_name);\n}\n";
+    let out = app
+        .studio_console(crm_app::studio_console::ConsoleRunArgs {
+            manifest: manifest.into(),
+            script: script.into(),
+            event: Some("contact.updated".into()),
+            record: Some(ann.clone()),
+            ..Default::default()
+        })
+        .expect("console");
+    assert!(out.ok, "{:?}", out.error);
+    assert_eq!(out.logs, ["info: contact.updated Ann"]);
+    // A hook the manifest does not declare, or no record, is refused by name.
+    let err = app
+        .studio_console(crm_app::studio_console::ConsoleRunArgs {
+            manifest: manifest.into(),
+            script: script.into(),
+            event: Some("policy.created".into()),
+            record: Some(ann.clone()),
+            ..Default::default()
+        })
+        .expect_err("no such hook");
+    assert_eq!(err.field.as_deref(), Some("event"));
+    let err = app
+        .studio_console(crm_app::studio_console::ConsoleRunArgs {
+            manifest: manifest.into(),
+            script: script.into(),
+            event: Some("contact.updated".into()),
+            ..Default::default()
+        })
+        .expect_err("no record");
+    assert_eq!(err.field.as_deref(), Some("record"));
+    let offered = app.studio_records("contact").expect("contacts");
+    assert!(offered.iter().any(|r| r.id == ann && r.name == "Ann"));
+    assert!(app.studio_records("nonsense").expect("none").is_empty());
+}

@@ -7,7 +7,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { ConsoleResultDto, ContactRow, EditorDiagnosticDto, EditorFixDto, EditorReferenceDto, PluginFileDto, PluginTestDto } from '../bindings';
+import type { ConsoleResultDto, EditorDiagnosticDto, EditorFixDto, EditorReferenceDto, PluginFileDto, PluginTestDto, SampleRecordDto } from '../bindings';
 import { CodeEditor } from '../components/code-editor';
 import { ErrorBox, Loading, Modal, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
@@ -17,7 +17,7 @@ import { ManifestForm } from './studio-manifest-form';
 /** `script`, `manifest`, or a test file's name. */
 type Tab = string;
 
-type Runnable = { key: string; label: string; action: string | null; event: string | null; onRecord: boolean };
+type Runnable = { key: string; label: string; action: string | null; event: string | null; onRecord: boolean; kind: string };
 
 /** What the manifest lets the console run: its actions and its hooks. */
 function runnablesOf(manifest: string): Runnable[] {
@@ -31,9 +31,10 @@ function runnablesOf(manifest: string): Runnable[] {
         action: String(a.id),
         event: null,
         onRecord: a.target === 'contact' || a.target === 'policy',
+        kind: String(a.target),
       }));
     const events = [...new Set((Array.isArray(m.hooks) ? m.hooks : []).map((h) => h.event).filter((e): e is string => typeof e === 'string'))];
-    const hooks = events.map((e) => ({ key: `hook:${e}`, label: `When ${e.replace('.', ' ')}`, action: null, event: e, onRecord: true }));
+    const hooks = events.map((e) => ({ key: `hook:${e}`, label: `When ${e.replace('.', ' ')}`, action: null, event: e, onRecord: true, kind: e.split('.')[0] ?? '' }));
     return [...actions, ...hooks];
   } catch {
     return [];
@@ -220,7 +221,7 @@ function TestConsole(props: { manifest: string; script: string; tests: PluginFil
   const runnables = runnablesOf(props.manifest);
   const [key, setKey] = useState('');
   const [record, setRecord] = useState('');
-  const [contacts, setContacts] = useState<ContactRow[]>([]);
+  const [records, setRecords] = useState<SampleRecordDto[]>([]);
   const [result, setResult] = useState<ConsoleResultDto | null>(null);
   const [results, setResults] = useState<PluginTestDto[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -228,15 +229,23 @@ function TestConsole(props: { manifest: string; script: string; tests: PluginFil
   const [confirmReal, setConfirmReal] = useState(false);
   const chosen = runnables.find((r) => r.key === key) ?? runnables[0];
 
+  // The records of the kind the chosen action or hook works on.
+  const kind = chosen?.onRecord ? chosen.kind : '';
   useEffect(() => {
-    api.contactsPage({ offset: 0, limit: 50 }).then(
-      (p) => {
-        setContacts(p.rows);
-        setRecord((r) => r || (p.rows[0]?.id ?? ''));
+    if (kind === '') return;
+    let live = true;
+    api.studioRecords(kind).then(
+      (r) => {
+        if (!live) return;
+        setRecords(r);
+        setRecord(r[0]?.id ?? '');
       },
-      () => setContacts([]),
+      () => live && setRecords([]),
     );
-  }, []);
+    return () => {
+      live = false;
+    };
+  }, [kind]);
 
   const run = async (forReal: boolean) => {
     if (!chosen) return;
@@ -301,15 +310,18 @@ function TestConsole(props: { manifest: string; script: string; tests: PluginFil
               </option>
             ))}
           </select>
-          {chosen?.onRecord && (
-            <select class="input" style={{ width: 'auto' }} aria-label="Contact" data-testid="console-record" value={record} onChange={(e) => setRecord(inputValue(e))}>
-              {contacts.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.display_name}
-                </option>
-              ))}
-            </select>
-          )}
+          {chosen?.onRecord &&
+            (records.length > 0 ? (
+              <select class="input" style={{ width: 'auto' }} aria-label={`Which ${kind}`} data-testid="console-record" value={record} onChange={(e) => setRecord(inputValue(e))}>
+                {records.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input class="input" style={{ width: '22em' }} aria-label={`The ${kind}'s id`} placeholder={`the ${kind}'s id`} data-testid="console-record-id" value={record} onInput={(e) => setRecord(inputValue(e))} />
+            ))}
           <button type="button" class="btn btn-primary btn-sm" data-testid="console-run" disabled={busy} onClick={() => void run(false)}>
             {busy ? 'Running…' : 'Run (dry run)'}
           </button>

@@ -7,6 +7,7 @@ import * as api from '../api';
 import type { DryRunDto, PluginDto, StudioCatalogDto, StudioProgressDto, TemplateDto } from '../bindings';
 import { Badge, ErrorBox, LoadError, Loading, Modal, PageHeader } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
+import { chooseFile, chooseFolder } from '../lib/dialogs';
 import { testId } from '../lib/testid';
 import type { Automation } from '../lib/wizard-model';
 import { pushToast } from '../state/toasts';
@@ -27,6 +28,19 @@ export function StudioScreen() {
   const [trying, setTrying] = useState<PluginDto | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const reload = () => void data.reload();
+
+  const bringIn = async (what: 'package' | 'folder') => {
+    setError(null);
+    try {
+      const path = what === 'package' ? await chooseFile([{ name: 'Plugin package', extensions: ['zip'] }], 'Choose a plugin package') : await chooseFolder('Choose a plugin folder');
+      if (!path) return;
+      const p = await api.pluginInstallFile(path);
+      pushToast('success', `${p.name} ${p.version} installed, switched off.`);
+      reload();
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
 
   const reopen = async (p: PluginDto) => {
     setError(null);
@@ -100,6 +114,18 @@ export function StudioScreen() {
                 <div class="row">
                   <button type="button" class="btn btn-sm" data-testid="studio-new-code" onClick={() => setMode({ kind: 'code', pluginId: '' })}>
                     New code plugin
+                  </button>
+                </div>
+              </div>
+              <div class="card card-tight studio-new">
+                <h3>Bring one in</h3>
+                <p class="small muted spacer">A package someone exported, or a plugin folder. It arrives switched off. Folders and unsigned packages need developer mode.</p>
+                <div class="row wrap">
+                  <button type="button" class="btn btn-sm" data-testid="studio-import-package" onClick={() => void bringIn('package')}>
+                    Import a package…
+                  </button>
+                  <button type="button" class="btn btn-sm" data-testid="studio-import-folder" onClick={() => void bringIn('folder')}>
+                    Import a folder…
                   </button>
                 </div>
               </div>
