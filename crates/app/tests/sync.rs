@@ -464,3 +464,50 @@ fn a_steady_stream_of_edits_is_sent_within_seconds_not_when_it_stops() {
         "sent {sent_after:?} after the first of {n} edits"
     );
 }
+
+/// The Studio's "Run for real" runs code nobody reviewed with the
+/// permissions its manifest names: an agent may try it on a copy, only an
+/// admin may run it on the profile.
+#[test]
+fn only_an_admin_runs_studio_code_for_real() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("sam@acme.test", Role::Agent, Some("north")),
+                ("ada@acme.test", Role::Admin, None),
+            ],
+        )
+        .expect("tenant");
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = r#"{"id": "local.tagger", "name": "Tagger", "version": "0.1.0", "api_version": "^1",
+        "author": "Us", "description": "Tags.", "permissions": ["contacts:read", "contacts:write"],
+        "actions": [{"id": "tag", "label": "Tag", "target": "contact", "function": "tag"}]}"#;
+    let script = "fn tag(id) { contacts::update(id, #{ tags: [\"x\"] }); }\n";
+    for (email, allowed) in [("sam@acme.test", false), ("ada@acme.test", true)] {
+        let app = signed_in(&server, dir.path(), email);
+        let ann = app
+            .contact_create(form("Ann", "ann@example.com"))
+            .expect("contact")
+            .id;
+        let mut args = crm_app::studio_console::ConsoleRunArgs {
+            manifest: manifest.into(),
+            script: script.into(),
+            action: Some("tag".into()),
+            record: Some(ann.clone()),
+            ..Default::default()
+        };
+        let dry = app.studio_console(args.clone()).expect("a dry run");
+        assert!(dry.ok, "{email}: {:?}", dry.error);
+        args.for_real = true;
+        let real = app.studio_console(args);
+        assert_eq!(real.is_ok(), allowed, "{email}: {:?}", real.as_ref().err());
+        if let Err(e) = real {
+            assert_eq!(e.code, crm_app::ErrorCode::Forbidden);
+            assert!(e.message.contains("admin"), "{}", e.message);
+        }
+        let tags = app.contact_detail(&ann).expect("detail").contact.tags;
+        assert_eq!(tags.is_empty(), !allowed, "{email}: {tags:?}");
+    }
+}
