@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod client_addr;
 pub mod db;
 pub mod error;
@@ -155,7 +156,19 @@ fn metrics_handle() -> PrometheusHandle {
         title = "CRM sync server",
         description = "Device login, push and pull of per-field LWW changes"
     ),
-    paths(login::login, push::push, pull::pull, notices::events, health),
+    paths(
+        login::login,
+        push::push,
+        pull::pull,
+        notices::events,
+        health,
+        catalog::catalog,
+        catalog::publish,
+        catalog::set_policy,
+        catalog::package_bytes,
+        catalog::trust,
+        catalog::audit_log
+    ),
     components(schemas(
         crm_protocol::wire::LoginRequest,
         crm_protocol::wire::LoginResponse,
@@ -165,7 +178,15 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::wire::RowState,
         crm_protocol::wire::Eviction,
         crm_protocol::wire::Writer,
-        crm_protocol::wire::ApiError
+        crm_protocol::wire::ApiError,
+        crm_protocol::catalog::CatalogResponse,
+        crm_protocol::catalog::CatalogEntry,
+        crm_protocol::catalog::Audience,
+        crm_protocol::catalog::PolicyRequest,
+        crm_protocol::catalog::PublishResponse,
+        crm_protocol::catalog::Publisher,
+        crm_protocol::catalog::TrustRequest,
+        crm_protocol::catalog::CatalogAuditEntry
     ))
 )]
 pub struct ApiDoc;
@@ -189,6 +210,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/push", post(push::push))
         .route("/v1/pull", get(pull::pull))
         .route("/v1/events", get(notices::events))
+        .route("/v1/catalog", get(catalog::catalog))
+        .route("/v1/catalog/packages", post(catalog::publish))
+        .route(
+            "/v1/catalog/packages/{id}/{version}",
+            get(catalog::package_bytes),
+        )
+        .route(
+            "/v1/catalog/plugins/{id}",
+            axum::routing::put(catalog::set_policy),
+        )
+        .route("/v1/catalog/publishers", post(catalog::trust))
+        .route("/v1/catalog/audit", get(catalog::audit_log))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -15,6 +15,7 @@ pub use sqlx_core::migrate::{Migration, MigrationSource, MigrationType, Migrator
 pub use sqlx_core::query::query;
 pub use sqlx_core::query_as::query_as;
 pub use sqlx_core::transaction::Transaction;
+pub use sqlx_core::types::Json;
 pub use sqlx_postgres::{PgPool, PgPoolOptions, Postgres};
 
 /// The migrations in `migrations/`, embedded in the binary at build time
@@ -39,6 +40,7 @@ const FILES: &[(i64, &str, &str)] = &[
         "login attempts",
         include_str!("../migrations/0004_login_attempts.sql"),
     ),
+    (5, "catalog", include_str!("../migrations/0005_catalog.sql")),
 ];
 
 impl MigrationSource<'static> for Embedded {

@@ -528,7 +528,15 @@ async fn health_metrics_and_the_api_document_are_served() {
     assert_eq!((s, v.as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = env.call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    for path in ["/v1/login", "/v1/push", "/v1/pull"] {
+    for path in [
+        "/v1/login",
+        "/v1/push",
+        "/v1/pull",
+        "/v1/catalog",
+        "/v1/catalog/packages",
+        "/v1/catalog/plugins/{id}",
+        "/v1/catalog/publishers",
+    ] {
         assert!(v["paths"][path].is_object(), "{path} documented");
     }
     // A refused request is counted, by code.

@@ -213,7 +213,16 @@ impl App {
                 return Err(crm_sync_client::SyncError::NotSignedIn.into());
             };
             let conn = Connection::new(&server, Options::default())?;
-            crm_sync_client::sync(&mut own, &conn, &token)
+            let report = crm_sync_client::sync(&mut own, &conn, &token);
+            // The tenant's plugin catalog, before any plugin runs on what
+            // arrived: a plugin blocked meanwhile stops here.
+            if report.is_ok() {
+                match crm_catalog::pull(&mut own, &conn, &token) {
+                    Ok(applied) => self.catalog_notices(&applied),
+                    Err(e) => tracing::warn!("plugin catalog not pulled: {e}"),
+                }
+            }
+            report
         };
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);
@@ -229,6 +238,40 @@ impl App {
             evicted: report.evicted as u32,
             quarantined: report.quarantined as u32,
         })
+    }
+}
+
+impl App {
+    /// Tell the window what the catalog changed on this device.
+    fn catalog_notices(&self, a: &crm_catalog::Applied) {
+        let say = |level: &str, message: String| {
+            self.notice(NoticeDto {
+                level: level.into(),
+                message,
+                source: Some("catalog".into()),
+            })
+        };
+        for p in &a.installed {
+            say("info", format!("Your agency installed {p}"));
+        }
+        for p in &a.blocked {
+            say("warn", format!("Your agency stopped the plugin {p}"));
+        }
+        for p in &a.removed {
+            say(
+                "warn",
+                format!("Your agency removed the plugin {p}; its data is kept in your profile"),
+            );
+        }
+        for (_, why) in &a.waiting {
+            say("info", why.clone());
+        }
+        for (p, why) in &a.failed {
+            say(
+                "error",
+                format!("The catalog's {p} could not be applied: {why}"),
+            );
+        }
     }
 }
 

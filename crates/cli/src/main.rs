@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crm_core::{parse_id, KeyStoreChoice, Store};
 use zeroize::Zeroizing;
 
+mod catalog_cmd;
 mod contacts_cmd;
 mod export_cmd;
 mod hooks;
@@ -95,6 +96,9 @@ enum Cmd {
     Login(sync_cmd::LoginArgs),
     /// Push local changes and pull the server's; `crm sync status` shows the state.
     Sync(sync_cmd::SyncArgs),
+    /// The tenant's plugin catalog on the sync server.
+    #[command(subcommand)]
+    Catalog(catalog_cmd::CatalogCmd),
     /// Show the audit trail of one record.
     Audit {
         /// Record id.
@@ -299,6 +303,7 @@ fn run(cli: Cli) -> Result<Profile> {
         Cmd::Plugin(c) => plugin_cmd::run(&mut profile, c)?,
         Cmd::Login(args) => sync_cmd::login(&dir, open_quiet(&dir)?, args)?,
         Cmd::Sync(args) => sync_cmd::sync(&dir, open_quiet(&dir)?, args)?,
+        Cmd::Catalog(c) => catalog_cmd::run(&dir, open_quiet(&dir)?, c)?,
         Cmd::Audit { id } => {
             let store = profile.store()?;
             for a in store.audit_for(parse_id("record", &id)?)? {

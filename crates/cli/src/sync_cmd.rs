@@ -177,6 +177,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         report.quarantined,
         store.outbox_len()?
     );
+    crate::catalog_cmd::apply_after_sync(&mut store, &conn, &token)?;
     let held = store.sync_status()?.held;
     if held > 0 {
         eprintln!(

@@ -8,6 +8,7 @@
 
 pub mod activity;
 pub(crate) mod bulk;
+pub mod catalog_state;
 pub mod contacts;
 pub mod details;
 mod error;

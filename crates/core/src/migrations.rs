@@ -235,6 +235,18 @@ pub const MIGRATIONS: &[&str] = &[
         "ALTER TABLE plugin_runs ADD COLUMN audit_from INTEGER;\n",
         "ALTER TABLE plugin_runs ADD COLUMN audit_to INTEGER;\n",
     ),
+    // 14: the tenant's plugin catalog as this device last pulled it
+    // (`catalog_state`): each plugin's mode (the kill switch among them),
+    // version and approved grants; and which trusted publishers came from
+    // it (they leave when the tenant withdraws them). Local-only.
+    concat!(
+        "CREATE TABLE catalog_policy (plugin_id TEXT PRIMARY KEY NOT NULL, mode TEXT NOT NULL, \
+         version TEXT, sha256 TEXT, grants TEXT NOT NULL, settings TEXT NOT NULL, applies INTEGER NOT NULL, \
+         reason TEXT) STRICT;\n",
+        "ALTER TABLE trusted_publishers ADD COLUMN from_catalog INTEGER NOT NULL DEFAULT 0;\n",
+        "CREATE TABLE plugin_exports (plugin_id TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL, \
+         PRIMARY KEY (plugin_id, at)) STRICT;\n",
+    ),
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -258,6 +270,11 @@ const UNDO: &[(i64, &str)] = &[
         13,
         "ALTER TABLE plugin_runs DROP COLUMN record; ALTER TABLE plugin_runs DROP COLUMN audit_from; \
          ALTER TABLE plugin_runs DROP COLUMN audit_to;",
+    ),
+    (
+        14,
+        "DROP TABLE catalog_policy; ALTER TABLE trusted_publishers DROP COLUMN from_catalog; \
+         DROP TABLE plugin_exports;",
     ),
 ];
 

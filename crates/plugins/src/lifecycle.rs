@@ -56,6 +56,14 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
             std::fs::read(source).map_err(|e| refused(format!("{}: {e}", source.display())))?;
         (bytes, dev_mode)
     };
+    install_bytes(store, bytes, allow_unsigned)
+}
+
+/// Install (or upgrade to) a package given as bytes, verified against the
+/// tenant's trusted keys (unsigned only when `allow_unsigned`). It starts
+/// disabled; an upgrade keeps what it still asks for.
+pub fn install_bytes(store: &mut Store, bytes: Vec<u8>, allow_unsigned: bool) -> Result<Manifest> {
+    store.require_admin("install a plugin")?;
     let pkg = package::read_package(&bytes, &trusted_keys(store)?, allow_unsigned)?;
     let m = pkg.manifest;
     let version = semver::Version::parse(&m.version).map_err(|e| refused(e.to_string()))?;
@@ -193,6 +201,9 @@ pub(crate) fn manifest_of(rec: &PluginRecord) -> Result<Manifest> {
 
 /// Enable with these grants (`None`: everything the manifest asks for).
 pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Result<Vec<String>> {
+    if let Some(why) = store.catalog_block(id)? {
+        return Err(refused(format!("{why}; it cannot be enabled")));
+    }
     let mut rec = store.plugin(id)?;
     let m = manifest_of(&rec)?;
     let grants = grants.unwrap_or_else(|| m.permissions.clone());
@@ -201,6 +212,19 @@ pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Resul
             return Err(refused(format!(
                 "{id} did not ask for {g}; its manifest asks for: {}",
                 m.permissions.join(", ")
+            )));
+        }
+    }
+    // The tenant's catalog approved these grants and no more.
+    if let Some(p) = store.catalog_policy(id)? {
+        if let Some(g) = grants.iter().find(|g| !p.grants.contains(g)) {
+            return Err(refused(format!(
+                "your agency's catalog does not approve {g} for {id}; it approves: {}",
+                if p.grants.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    p.grants.join(", ")
+                }
             )));
         }
     }

@@ -202,6 +202,12 @@ impl Runtime {
     /// trusted keys again (withdrawn trust stops it at once), fill in its
     /// settings' defaults.
     fn prepare(&self, s: &Store, id: &str) -> Result<Prepared, LifecycleError> {
+        // The kill switch: a plugin the tenant's catalog blocks or removed
+        // never runs, whatever its own record says (it may predate the
+        // pull that blocked it).
+        if let Some(why) = s.catalog_block(id)? {
+            return Err(LifecycleError::Refused(why));
+        }
         let rec = s.plugin(id)?;
         if !rec.enabled {
             return Err(LifecycleError::Refused(format!(
@@ -636,6 +642,9 @@ impl Runtime {
             let Ok(m) = lifecycle::manifest_of(&p) else {
                 continue;
             };
+            if s.catalog_block(&p.id)?.is_some() {
+                continue;
+            }
             for (section, items) in [
                 ("widgets", m.ui.widgets),
                 ("record_panels", m.ui.record_panels),

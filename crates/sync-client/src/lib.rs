@@ -28,6 +28,8 @@ mod events;
 
 pub use events::{Notice, SILENCE};
 
+mod catalog;
+
 use std::time::Duration;
 
 use crm_core::Store;

@@ -248,6 +248,9 @@ pub struct Store {
     /// A copy in memory ([`Store::scratch_copy`]): it opens no second
     /// connection (that would open the profile on disk instead).
     scratch: bool,
+    /// Set while the tenant's plugin catalog is applied
+    /// ([`Store::with_catalog_authority`]): an admin decided it.
+    pub(crate) catalog_authority: bool,
 }
 
 impl Drop for Store {
@@ -401,6 +404,7 @@ impl Store {
             layout,
             checkpointer,
             scratch: false,
+            catalog_authority: false,
         })
     }
 
@@ -429,6 +433,7 @@ impl Store {
             layout: self.layout,
             checkpointer: None,
             scratch: false,
+            catalog_authority: false,
         })
     }
 
@@ -454,6 +459,7 @@ impl Store {
             layout: self.layout,
             checkpointer: None,
             scratch: false,
+            catalog_authority: false,
         })
     }
 

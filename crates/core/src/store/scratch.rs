@@ -51,6 +51,7 @@ impl Store {
             layout: self.layout,
             checkpointer: None,
             scratch: true,
+            catalog_authority: false,
         })
     }
 

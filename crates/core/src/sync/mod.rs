@@ -98,7 +98,7 @@ impl AccountRole {
     }
 }
 
-fn get_meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn get_meta(conn: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()?)
@@ -162,6 +162,10 @@ impl Store {
     /// Refuse `what` unless this profile's user may administer the agency's
     /// set-up (plugins, trusted publishers): its owner or an admin.
     pub fn require_admin(&self, what: &str) -> Result<()> {
+        // The tenant's catalog is an admin's decision, applied here.
+        if self.catalog_authority {
+            return Ok(());
+        }
         match self.account_role()? {
             AccountRole::Owner | AccountRole::Admin => Ok(()),
             AccountRole::Agent => Err(CoreError::Forbidden(format!(

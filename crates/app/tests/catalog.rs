@@ -1,0 +1,333 @@
+//! The tenant's plugin catalog end to end, against a real PostgreSQL and
+//! the real sync server: an admin publishes a signed plugin as
+//! force-installed, an agent's device installs and runs it at its next
+//! sync; blocked while that device was away, it never runs again there
+//! (hook, action, schedule, widget); removed, it is uninstalled with its
+//! data kept in the profile. Refusals store nothing.
+
+crm_plugins::counting_allocator!();
+
+use std::collections::BTreeMap;
+
+use crm_app::dto::*;
+use crm_app::App;
+use crm_protocol::catalog::{PolicyRequest, TrustRequest};
+use crm_sync_client::{Connection, Options, SyncError};
+use crm_sync_server::auth::Role;
+use crm_sync_testkit::{Throwaway, PASSWORD};
+
+const PASS: &str = "a long enough passphrase";
+
+fn signed_in(server: &Throwaway, dir: &std::path::Path, email: &str) -> App {
+    let app = App::new(dir.join(email));
+    app.profile_create(Some(PASS.into()), "GB")
+        .expect("profile");
+    app.sync_login(LoginArgs {
+        server: server.url(),
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .expect("sign in");
+    app
+}
+
+/// A connection and token for `email`, as the CLI's admin commands use.
+fn session(server: &Throwaway, email: &str) -> (Connection, String) {
+    let conn = Connection::new(&server.url(), Options::default()).expect("connection");
+    let login = conn
+        .login(email, PASSWORD, uuid::Uuid::new_v4(), "admin console")
+        .expect("login");
+    (conn, login.token)
+}
+
+const MANIFEST: &str = r#"{"id": "acme.tagger", "name": "Tagger", "version": "VERSION", "api_version": "^1",
+  "author": "Acme", "description": "Tags new contacts; counts them.",
+  "permissions": ["contacts:read", "contacts:write", "storage"],
+  "hooks": [{"event": "contact.created", "function": "on_created"}],
+  "actions": [{"id": "tag", "label": "Tag", "target": "contact", "function": "tag"}],
+  "schedules": [{"id": "nightly", "cron": "* * * * *", "function": "nightly"}],
+  "ui": {"widgets": [{"id": "count", "title": "Tagged", "kind": "stat", "function": "count"}]}}"#;
+
+const SCRIPT: &str = r#"
+fn on_created(event) { tag(event.row_id); }
+fn tag(id) {
+    contacts::update(id, #{ tags: ["acme"] });
+    let n = storage::get("tagged");
+    storage::set("tagged", if n == () { 1 } else { n + 1 });
+}
+fn nightly() { storage::set("nightly", true); }
+fn count() { #{ value: storage::get("tagged") } }
+"#;
+
+/// The plugin at `version`, signed with `key`.
+fn package(key: &crm_plugins::package::SigningKey, version: &str) -> Vec<u8> {
+    let mut files = BTreeMap::new();
+    files.insert(
+        "manifest.json".to_string(),
+        MANIFEST.replace("VERSION", version).into_bytes(),
+    );
+    files.insert("main.rhai".to_string(), SCRIPT.as_bytes().to_vec());
+    crm_plugins::package::pack_files(files, key).expect("packed")
+}
+
+fn contact(app: &App, first: &str) -> String {
+    app.contact_create(ContactForm {
+        first_name: first.into(),
+        ..Default::default()
+    })
+    .expect("contact")
+    .id
+}
+
+fn tags(app: &App, id: &str) -> Vec<String> {
+    app.contact_detail(id).expect("detail").contact.tags
+}
+
+fn refused(e: SyncError) -> (u16, String) {
+    match e {
+        SyncError::Refused { status, code, .. } => (status, code),
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
+
+#[test]
+fn a_plugin_published_once_runs_everywhere_and_one_switch_stops_it() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("ada@acme.test", Role::Admin, None),
+                ("sam@acme.test", Role::Agent, Some("north")),
+            ],
+        )
+        .expect("tenant");
+    server
+        .tenant("Other", &[("oz@other.test", Role::Admin, None)])
+        .expect("other tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    let public = hex::encode(key.verifying_key().to_bytes());
+
+    // Refusals first: nothing is stored by any of them.
+    let (status, code) = refused(
+        conn.catalog_publish(&admin, package(&key, "1.0.0"), Some("force_installed"), &[])
+            .expect_err("no publisher trusted yet"),
+    );
+    assert_eq!((status, code.as_str()), (400, "no_publishers"));
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: public.clone(),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let stranger = crm_plugins::package::generate_key();
+    let (status, code) = refused(
+        conn.catalog_publish(&admin, package(&stranger, "1.0.0"), None, &[])
+            .expect_err("untrusted signer"),
+    );
+    assert_eq!((status, code.as_str()), (400, "package_refused"));
+    let mut tampered = package(&key, "1.0.0");
+    let at = tampered.len() / 2;
+    tampered[at] ^= 0xff;
+    let (status, code) = refused(
+        conn.catalog_publish(&admin, tampered, None, &[])
+            .expect_err("tampered"),
+    );
+    assert_eq!((status, code.as_str()), (400, "package_refused"));
+    let (status, _) = refused(
+        conn.catalog_publish(&admin, vec![0u8; 9 << 20], None, &[])
+            .expect_err("too large"),
+    );
+    assert_eq!(status, 413);
+    let (sam_conn, sam_token) = session(&server, "sam@acme.test");
+    let (status, code) = refused(
+        sam_conn
+            .catalog_publish(&sam_token, package(&key, "1.0.0"), None, &[])
+            .expect_err("an agent cannot publish"),
+    );
+    assert_eq!((status, code.as_str()), (403, "admin_only"));
+    assert!(conn
+        .catalog(&admin, None)
+        .expect("catalog")
+        .plugins
+        .is_empty());
+
+    // Published once, force-installed with every permission approved.
+    let grants: Vec<String> = ["contacts:read", "contacts:write", "storage"]
+        .map(String::from)
+        .to_vec();
+    conn.catalog_publish(
+        &admin,
+        package(&key, "1.0.0"),
+        Some("force_installed"),
+        &grants,
+    )
+    .expect("published");
+    let (status, code) = refused(
+        sam_conn
+            .catalog_set(
+                &sam_token,
+                "acme.tagger",
+                &PolicyRequest {
+                    mode: Some("blocked".into()),
+                    ..Default::default()
+                },
+            )
+            .expect_err("an agent cannot set a mode"),
+    );
+    assert_eq!((status, code.as_str()), (403, "admin_only"));
+    let (oz_conn, oz) = session(&server, "oz@other.test");
+    assert!(
+        oz_conn
+            .catalog(&oz, None)
+            .expect("catalog")
+            .plugins
+            .is_empty(),
+        "another tenant sees nothing of it"
+    );
+    assert_eq!(
+        refused(
+            conn.catalog_set(
+                &admin,
+                "acme.tagger",
+                &PolicyRequest {
+                    version: Some("9.9.9".into()),
+                    ..Default::default()
+                },
+            )
+            .expect_err("no such version")
+        ),
+        (400, "no_version".to_string())
+    );
+    assert_eq!(
+        refused(
+            conn.catalog_set(&admin, "acme.nothing", &PolicyRequest::default())
+                .expect_err("unknown plugin")
+        ),
+        (404, "no_plugin".to_string())
+    );
+
+    // The agent's device installs and runs it at its next sync.
+    let dir = tempfile::tempdir().expect("tmp");
+    let sam = signed_in(&server, dir.path(), "sam@acme.test");
+    sam.sync_now().expect("sync");
+    let p = sam
+        .plugins()
+        .expect("plugins")
+        .into_iter()
+        .find(|p| p.id == "acme.tagger")
+        .expect("installed by the catalog");
+    assert!(p.enabled, "enabled with the approved grants");
+    let ann = contact(&sam, "Ann");
+    assert_eq!(
+        tags(&sam, &ann),
+        ["acme"],
+        "its hook ran: {:?}",
+        sam.notices_take()
+    );
+    let bob = contact(&sam, "Bob");
+    sam.plugin_run_action("acme.tagger", "tag", Some(bob.clone()))
+        .expect("its action runs");
+    assert!(!sam.dashboard().expect("dashboard").widgets.is_empty());
+    let profile = dir.path().join("sam@acme.test");
+    let other_connection = || {
+        let store = crm_core::Store::open(
+            &profile,
+            &crm_core::FixedPassphrase(zeroize::Zeroizing::new(PASS.to_string())),
+        )
+        .expect("a second connection to the profile");
+        crm_plugins::runtime::Runtime::new(
+            std::sync::Arc::new(std::sync::Mutex::new(store)),
+            crm_plugins::Limits::default(),
+        )
+        .expect("runtime")
+    };
+    let now = chrono::Utc::now();
+    let rt = other_connection();
+    rt.run_due(now).expect("schedules noted");
+    let ran = rt
+        .run_due(now + chrono::Duration::minutes(2))
+        .expect("schedules");
+    assert_eq!(ran.len(), 1, "its schedule runs while allowed");
+    drop(rt);
+
+    // Blocked while the device is away; at its next sync it stops.
+    conn.catalog_set(
+        &admin,
+        "acme.tagger",
+        &PolicyRequest {
+            mode: Some("blocked".into()),
+            reason: Some("sends data it should not".into()),
+            ..Default::default()
+        },
+    )
+    .expect("blocked");
+    sam.sync_now().expect("sync");
+    let cy = contact(&sam, "Cy");
+    sam.tick().expect("tick");
+    assert!(tags(&sam, &cy).is_empty(), "its hook no longer runs");
+    let err = sam
+        .plugin_run_action("acme.tagger", "tag", Some(cy.clone()))
+        .expect_err("its action no longer runs");
+    assert!(err.message.contains("blocked"), "{}", err.message);
+    assert!(
+        err.message.contains("sends data it should not"),
+        "{}",
+        err.message
+    );
+    assert!(
+        sam.dashboard().expect("dashboard").widgets.is_empty(),
+        "its widget is gone"
+    );
+    let rt = other_connection();
+    assert!(
+        rt.run_due(now + chrono::Duration::minutes(4))
+            .expect("schedules")
+            .is_empty(),
+        "its schedule no longer runs"
+    );
+    drop(rt);
+    let err = sam
+        .plugin_enable("acme.tagger", grants.clone())
+        .expect_err("it cannot be enabled again");
+    assert!(err.message.contains("blocked"), "{}", err.message);
+
+    // Removed: uninstalled, its data kept in the encrypted profile.
+    conn.catalog_set(
+        &admin,
+        "acme.tagger",
+        &PolicyRequest {
+            mode: Some("removed".into()),
+            ..Default::default()
+        },
+    )
+    .expect("removed");
+    sam.sync_now().expect("sync");
+    assert!(sam
+        .plugins()
+        .expect("plugins")
+        .iter()
+        .all(|p| p.id != "acme.tagger"));
+    let store = crm_core::Store::open(
+        &profile,
+        &crm_core::FixedPassphrase(zeroize::Zeroizing::new(PASS.to_string())),
+    )
+    .expect("open");
+    let kept = store.plugin_exports("acme.tagger").expect("exports");
+    assert_eq!(kept.len(), 1);
+    // Ann and Bob by the hook, Bob again by the action; never Cy.
+    assert_eq!(kept[0].1["storage"]["tagged"], 3, "{}", kept[0].1);
+    assert_eq!(kept[0].1["storage"]["nightly"], true);
+
+    // Every change is in the catalog's audit, by whom.
+    let audit = conn.catalog_audit(&admin).expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["policy_set", "policy_set", "published", "publisher_trusted"]
+    );
+    assert!(audit.iter().all(|a| a.actor == "ada@acme.test"));
+}

@@ -1,0 +1,220 @@
+//! `crm catalog …`: the tenant's plugin catalog on the sync server (an
+//! admin's changes; anyone may list what applies to them). The device
+//! applies it at every `crm sync`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use crm_core::Store;
+use crm_protocol::catalog::{PolicyRequest, TrustRequest, MODES};
+use crm_sync_client::{Connection, Options};
+
+/// `crm catalog`.
+#[derive(Subcommand)]
+pub enum CatalogCmd {
+    /// Publish a signed package to the tenant's catalog (an admin's).
+    Publish {
+        /// The package (from `crm plugin pack` or `crm plugin export`).
+        package: PathBuf,
+        /// allowed, force_installed, blocked or removed.
+        #[arg(long)]
+        mode: Option<String>,
+        /// A permission devices may grant it (repeatable).
+        #[arg(long = "grant", value_name = "PERMISSION")]
+        grants: Vec<String>,
+    },
+    /// Set a plugin's policy (an admin's).
+    Set {
+        /// Plugin id.
+        id: String,
+        /// allowed, force_installed, blocked or removed.
+        #[arg(long)]
+        mode: Option<String>,
+        /// Run exactly this published version.
+        #[arg(long, conflicts_with = "min_version")]
+        version: Option<String>,
+        /// Run the newest published version at or above this one.
+        #[arg(long)]
+        min_version: Option<String>,
+        /// The permissions devices may grant it (repeatable; replaces them).
+        #[arg(long = "grant", value_name = "PERMISSION")]
+        grants: Vec<String>,
+        /// Why (shown to people whose plugin stops).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// The catalog as it applies to this device's user.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trust a publisher's key for the whole tenant (an admin's).
+    Trust {
+        /// The publisher's .pub file.
+        pubfile: PathBuf,
+        /// A name for the publisher.
+        #[arg(long)]
+        name: String,
+    },
+    /// The catalog's changes, newest first (an admin's).
+    Audit,
+}
+
+fn connect(dir: &Path, store: &Store) -> Result<(Connection, zeroize::Zeroizing<String>)> {
+    let status = store.sync_status()?;
+    let (Some(server), Some(token)) = (status.server, store.device_token(dir)?) else {
+        return Err(crm_sync_client::SyncError::NotSignedIn.into());
+    };
+    Ok((Connection::new(&server, Options::default())?, token))
+}
+
+/// Run a `crm catalog` command.
+pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
+    let (conn, token) = connect(dir, &store)?;
+    match cmd {
+        CatalogCmd::Publish {
+            package,
+            mode,
+            grants,
+        } => {
+            if let Some(m) = &mode {
+                check_mode(m)?;
+            }
+            let bytes = std::fs::read(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let out = conn.catalog_publish(&token, bytes, mode.as_deref(), &grants)?;
+            println!(
+                "published {} {} (sha256 {}); it asks for: {}",
+                out.plugin_id,
+                out.version,
+                &out.sha256[..16],
+                if out.permissions.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    out.permissions.join(", ")
+                }
+            );
+        }
+        CatalogCmd::Set {
+            id,
+            mode,
+            version,
+            min_version,
+            grants,
+            reason,
+        } => {
+            if let Some(m) = &mode {
+                check_mode(m)?;
+            }
+            let req = PolicyRequest {
+                mode,
+                version,
+                min_version,
+                grants: (!grants.is_empty()).then_some(grants),
+                reason,
+                ..Default::default()
+            };
+            let e = conn.catalog_set(&token, &id, &req)?;
+            println!(
+                "{}: {}{}",
+                e.plugin_id,
+                e.mode,
+                e.version
+                    .map(|v| format!(", devices run {v}"))
+                    .unwrap_or_default()
+            );
+        }
+        CatalogCmd::List { json } => {
+            let cat = conn.catalog(&token, None)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cat)?);
+                return Ok(());
+            }
+            if cat.plugins.is_empty() {
+                println!("the catalog is empty");
+            }
+            for e in &cat.plugins {
+                println!(
+                    "{}  {}  {}{}{}",
+                    e.plugin_id,
+                    e.mode,
+                    e.version.as_deref().unwrap_or("-"),
+                    if e.applies { "" } else { "  (not for you)" },
+                    e.reason
+                        .as_deref()
+                        .map(|r| format!("  reason: {}", crm_plugins::text::neutralise(r)))
+                        .unwrap_or_default()
+                );
+            }
+            for p in &cat.publishers {
+                println!(
+                    "trusted publisher {}  {}…",
+                    crm_plugins::text::neutralise(&p.name),
+                    &p.public_key[..16.min(p.public_key.len())]
+                );
+            }
+        }
+        CatalogCmd::Trust { pubfile, name } => {
+            let text = std::fs::read_to_string(&pubfile)
+                .with_context(|| format!("cannot read {}", pubfile.display()))?;
+            let p = conn.catalog_trust(
+                &token,
+                &TrustRequest {
+                    public_key: text.trim().to_string(),
+                    name,
+                },
+            )?;
+            println!(
+                "the tenant now trusts {} ({}…)",
+                p.name,
+                &p.public_key[..16]
+            );
+        }
+        CatalogCmd::Audit => {
+            for a in conn.catalog_audit(&token)? {
+                println!(
+                    "{}  {}  {}  {}  {}",
+                    a.at,
+                    a.actor,
+                    a.action,
+                    a.plugin_id.as_deref().unwrap_or("-"),
+                    a.detail
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_mode(m: &str) -> Result<()> {
+    if !MODES.contains(&m) {
+        bail!("--mode {m:?}: use one of {}", MODES.join(", "));
+    }
+    Ok(())
+}
+
+/// Apply the tenant's catalog after a sync, saying what changed here.
+pub fn apply_after_sync(store: &mut Store, conn: &Connection, token: &str) -> Result<()> {
+    let a = crm_catalog::pull(store, conn, token)?;
+    for p in &a.installed {
+        println!("catalog: installed {p}");
+    }
+    for p in &a.enabled {
+        println!("catalog: enabled {p}");
+    }
+    for p in &a.blocked {
+        println!("catalog: stopped {p} (blocked by your agency)");
+    }
+    for p in &a.removed {
+        println!("catalog: removed {p} (its data is kept in this profile)");
+    }
+    for (_, why) in &a.waiting {
+        println!("catalog: {why}");
+    }
+    for (p, why) in &a.failed {
+        eprintln!("catalog: {p} could not be applied: {why}");
+    }
+    Ok(())
+}
