@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crm_app::catalog::*;
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
 use crm_app::studio::*;
@@ -111,6 +112,11 @@ commands! {
     fn studio_run_tests(manifest: String, script: String, tests: Vec<PluginFileDto>) -> Vec<PluginTestDto> = |a| a.studio_run_tests(&manifest, &script, tests);
     fn studio_save_code(manifest: String, script: String, tests: Vec<PluginFileDto>) -> PluginDto = |a| a.studio_save_code(&manifest, &script, tests);
     fn plugin_runs(id: String, limit: u32) -> Vec<PluginRunDto> = |a| a.plugin_runs(&id, limit);
+    fn catalog_view() -> CatalogViewDto = |a| a.catalog_view();
+    fn catalog_set(id: String, args: CatalogSetArgs) -> CatalogViewDto = |a| a.catalog_set(&id, args);
+    fn catalog_publish_installed(id: String, mode: String, grants: Vec<String>) -> CatalogViewDto = |a| a.catalog_publish_installed(&id, &mode, grants);
+    fn catalog_publish_file(path: String, mode: String, grants: Vec<String>) -> CatalogViewDto = |a| a.catalog_publish_file(&path, &mode, grants);
+    fn catalog_audit() -> Vec<CatalogAuditDto> = |a| a.catalog_audit();
     fn studio_export_package(id: String, path: String) -> PackageExportDto = |a| a.studio_export_package(&id, &path);
     fn studio_save_folder(id: String, dir: String) -> Vec<String> = |a| a.studio_save_folder(&id, &dir);
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
@@ -227,6 +233,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_run_tests,
         studio_save_code,
         plugin_runs,
+        catalog_view,
+        catalog_set,
+        catalog_publish_installed,
+        catalog_publish_file,
+        catalog_audit,
         studio_export_package,
         studio_save_folder,
         notices_take,

@@ -36,6 +36,9 @@ import type {
   RenewalDto,
   SettingsDto,
   DryRunDto,
+  CatalogAuditDto,
+  CatalogSetArgs,
+  CatalogViewDto,
   ConsoleResultDto,
   ConsoleRunArgs,
   PackageExportDto,
@@ -215,6 +218,13 @@ export const studioRunTests = (manifest: string, script: string, tests: PluginFi
   call<PluginTestDto[]>('studio_run_tests', { manifest, script, tests });
 export const studioSaveCode = (manifest: string, script: string, tests: PluginFileDto[]) =>
   mutate<PluginDto>('studio_save_code', { manifest, script, tests });
+export const catalogView = () => call<CatalogViewDto>('catalog_view');
+export const catalogSet = (id: string, args: CatalogSetArgs) => mutate<CatalogViewDto>('catalog_set', { id, args });
+export const catalogPublishInstalled = (id: string, mode: string, grants: string[]) =>
+  mutate<CatalogViewDto>('catalog_publish_installed', { id, mode, grants });
+export const catalogPublishFile = (path: string, mode: string, grants: string[]) =>
+  mutate<CatalogViewDto>('catalog_publish_file', { path, mode, grants });
+export const catalogAudit = () => call<CatalogAuditDto[]>('catalog_audit');
 export const pluginRuns = (id: string, limit = 200) => call<PluginRunDto[]>('plugin_runs', { id, limit });
 export const studioExportPackage = (id: string, path: string) => call<PackageExportDto>('studio_export_package', { id, path });
 export const studioSaveFolder = (id: string, dir: string) => call<string[]>('studio_save_folder', { id, dir });

@@ -16,6 +16,7 @@ import { ImportScreen } from './screens/import';
 import { PaymentsScreen } from './screens/payments';
 import { PluginsScreen } from './screens/plugins';
 import { StudioScreen } from './screens/studio';
+import { AgencyScreen } from './screens/agency';
 import { PoliciesScreen } from './screens/policies';
 import { SettingsScreen } from './screens/settings';
 import { SyncScreen } from './screens/sync';
@@ -29,7 +30,7 @@ import { dismissToast, pushNotices, toasts } from './state/toasts';
 api.setNoticeSink(pushNotices);
 api.setLockedHandler(() => void refreshProfile());
 
-const NAV: { name: Route['name']; label: string; icon: string }[] = [
+const NAV: { name: Route['name']; label: string; icon: string; admin?: boolean }[] = [
   { name: 'dashboard', label: 'Dashboard', icon: '◧' },
   { name: 'contacts', label: 'Contacts', icon: '☰' },
   { name: 'policies', label: 'Policies', icon: '▤' },
@@ -38,6 +39,7 @@ const NAV: { name: Route['name']; label: string; icon: string }[] = [
   { name: 'import', label: 'Import', icon: '⇪' },
   { name: 'plugins', label: 'Plugins', icon: '◆' },
   { name: 'studio', label: 'Studio', icon: '✎' },
+  { name: 'agency', label: 'Agency', icon: '⌂', admin: true },
   { name: 'sync', label: 'Sync', icon: '⇅' },
   { name: 'settings', label: 'Settings', icon: '⚙' },
 ];
@@ -71,6 +73,8 @@ function Screen(props: { route: Route }) {
       return <PluginsScreen />;
     case 'studio':
       return <StudioScreen />;
+    case 'agency':
+      return <AgencyScreen />;
     case 'sync':
       return <SyncScreen />;
     case 'settings':
@@ -102,9 +106,27 @@ function SyncState() {
   );
 }
 
+/** Whether this profile is signed in as an admin of its agency (the admin console shows). */
+function useAdmin(): boolean {
+  const [admin, setAdmin] = useState(false);
+  const r = route.value;
+  useEffect(() => {
+    let live = true;
+    api.syncStatus().then(
+      (s) => live && setAdmin(s.admin),
+      () => live && setAdmin(false),
+    );
+    return () => {
+      live = false;
+    };
+  }, [r.name]);
+  return admin;
+}
+
 function Shell() {
   const r = route.value;
   const current = section(r);
+  const admin = useAdmin();
   return (
     <div class="shell">
       <nav class="sidebar" aria-label="Main">
@@ -114,7 +136,7 @@ function Shell() {
           </span>
           Insurance CRM
         </div>
-        {NAV.map((n) => (
+        {NAV.filter((n) => !n.admin || admin).map((n) => (
           <a
             key={n.name}
             class="nav-link"

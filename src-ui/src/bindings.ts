@@ -963,6 +963,14 @@ export type PluginDto = {
  */
 origin: PluginOrigin, 
 /**
+ * What the agency's catalog says of it (`None` before any catalog).
+ */
+catalog: string | null, 
+/**
+ * The agency's catalog stops it: it cannot be enabled here.
+ */
+stopped_by_catalog: boolean, 
+/**
  * Id.
  */
 id: string, 
@@ -1618,6 +1626,120 @@ kept_in: string,
  */
 files: number, };
 
+export type CatalogPluginDto = { 
+/**
+ * Plugin id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * `allowed`, `force_installed`, `blocked` or `removed`.
+ */
+mode: string, 
+/**
+ * The version devices run.
+ */
+version: string | null, 
+/**
+ * A pinned version.
+ */
+pinned_version: string | null, 
+/**
+ * A minimum version.
+ */
+min_version: string | null, 
+/**
+ * Every published version, oldest first.
+ */
+versions: Array<string>, 
+/**
+ * The permissions devices may grant it.
+ */
+grants: Array<string>, 
+/**
+ * Who it is for, in words.
+ */
+audience: string, 
+/**
+ * Whether it applies to this device's user.
+ */
+applies: boolean, 
+/**
+ * Why, when an admin said.
+ */
+reason: string | null, 
+/**
+ * The version installed on this device, if any.
+ */
+installed: string | null, };
+
+export type CatalogPublisherDto = { 
+/**
+ * Ed25519 public key, hex.
+ */
+public_key: string, 
+/**
+ * Who.
+ */
+name: string, };
+
+export type CatalogViewDto = { 
+/**
+ * Its revision.
+ */
+revision: bigint, 
+/**
+ * Its plugins.
+ */
+plugins: Array<CatalogPluginDto>, 
+/**
+ * The trusted publishers.
+ */
+publishers: Array<CatalogPublisherDto>, };
+
+export type CatalogSetArgs = { 
+/**
+ * New mode.
+ */
+mode?: string, 
+/**
+ * Pin this version.
+ */
+version?: string, 
+/**
+ * Run this version or newer.
+ */
+min_version?: string, 
+/**
+ * Approved grants (replacing them).
+ */
+grants?: Array<string>, 
+/**
+ * Why.
+ */
+reason?: string, };
+
+export type CatalogAuditDto = { 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who (email).
+ */
+actor: string, 
+/**
+ * Which plugin.
+ */
+plugin_id: string | null, 
+/**
+ * What, in words.
+ */
+what: string, };
+
 export type ActionResult = { 
 /**
  * The script's value.
@@ -1655,6 +1777,10 @@ export type SyncStatusDto = {
  * Server, when signed in.
  */
 server: string | null, 
+/**
+ * Signed in as an admin of the agency (the admin console shows).
+ */
+admin: boolean, 
 /**
  * Account.
  */

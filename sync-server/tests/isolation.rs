@@ -64,6 +64,26 @@ async fn a_token_of_tenant_a_cannot_write_into_b() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_level_security_alone_hides_b_from_the_application_role() {
     let (env, _a, b, ta, secret) = two_tenants().await;
+    // B has a plugin catalog too (written under B's own scope).
+    let mut tx = crm_sync_server::db::tenant_tx(&env.pool, b.tenant)
+        .await
+        .expect("tx");
+    for insert in [
+        "INSERT INTO catalog_publishers (tenant_id, public_key, name, added_by) VALUES ($1, 'k', 'B IT', $2)",
+        "INSERT INTO catalog_packages (tenant_id, plugin_id, version, name, package, sha256, signer, permissions, uploaded_by) \
+         VALUES ($1, 'b.secret', '1.0.0', 'B secret', '\\x00', 's', 'k', '[]', $2)",
+        "INSERT INTO catalog_policies (tenant_id, plugin_id, mode, updated_by) VALUES ($1, 'b.secret', 'allowed', $2)",
+        "INSERT INTO catalog_audit (tenant_id, actor, plugin_id, action, detail) VALUES ($1, $2, 'b.secret', 'published', '{}')",
+        "INSERT INTO catalog_revisions (tenant_id, revision) VALUES ($1, 1)",
+    ] {
+        sql::query(insert)
+            .bind(b.tenant)
+            .bind(Uuid::now_v7())
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{insert}: {e}"));
+    }
+    tx.commit().await.expect("commit");
     // As crm_app, scoped to A, with no WHERE at all.
     let mut tx = crm_sync_server::db::tenant_tx(&env.pool, ta)
         .await
@@ -76,6 +96,11 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
         "evictions",
         "tenants",
         "tenant_locks",
+        "catalog_publishers",
+        "catalog_packages",
+        "catalog_policies",
+        "catalog_audit",
+        "catalog_revisions",
     ] {
         let (n,): (i64,) = sql::query_as(&format!(
             "SELECT count(*) FROM {table} WHERE {col} = $1",
@@ -115,6 +140,7 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
             "INSERT INTO rows (tenant_id, tbl, id, fields, clocks, seq, creator) VALUES ($1, 'contacts', $2, '{}', '{}', 1, $2)",
             "INSERT INTO applied_ops (tenant_id, op_id, device_id) VALUES ($1, $2, $2)",
             "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) VALUES ($1, $2, 'contacts', $2, 1)",
+            "INSERT INTO catalog_policies (tenant_id, plugin_id, mode, updated_by) VALUES ($1, 'x', 'blocked', $2)",
         ] {
             let mut tx = crm_sync_server::db::tenant_tx(&env.pool, ta)
                 .await

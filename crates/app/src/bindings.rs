@@ -5,6 +5,7 @@
 
 use ts_rs::TS;
 
+use crate::catalog::*;
 use crate::dto::*;
 use crate::history::*;
 use crate::studio::*;
@@ -99,6 +100,11 @@ pub fn typescript() -> String {
         PluginTestDto,
         PluginRunDto,
         PackageExportDto,
+        CatalogPluginDto,
+        CatalogPublisherDto,
+        CatalogViewDto,
+        CatalogSetArgs,
+        CatalogAuditDto,
         ActionResult,
         NoticeDto,
         SyncStatusDto,

@@ -656,6 +656,10 @@ pub enum PluginOrigin {
 pub struct PluginDto {
     /// Where its code comes from.
     pub origin: PluginOrigin,
+    /// What the agency's catalog says of it (`None` before any catalog).
+    pub catalog: Option<String>,
+    /// The agency's catalog stops it: it cannot be enabled here.
+    pub stopped_by_catalog: bool,
     /// Id.
     pub id: String,
     /// Name.
@@ -732,6 +736,8 @@ pub struct NoticeDto {
 pub struct SyncStatusDto {
     /// Server, when signed in.
     pub server: Option<String>,
+    /// Signed in as an admin of the agency (the admin console shows).
+    pub admin: bool,
     /// Account.
     pub email: Option<String>,
     /// Last success.

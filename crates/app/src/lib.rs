@@ -23,6 +23,7 @@ use crm_plugins::runtime::{RunReport, Runtime};
 use crm_plugins::Limits;
 
 pub mod bindings;
+pub mod catalog;
 mod convert;
 pub mod dto;
 mod error;

@@ -83,6 +83,24 @@ pub(crate) fn schedule_words(cron: &str) -> String {
     format!("On the schedule {cron}")
 }
 
+/// What the tenant's catalog says of an installed plugin, once this
+/// device has pulled one: who put it there, or that it is stopped, or
+/// that the agency's catalog does not list it (a local-only plugin).
+fn catalog_words(s: &crm_core::Store, id: &str) -> ApiResult<Option<String>> {
+    if s.catalog_revision()?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(match s.catalog_policy(id)? {
+        None => "Not in your agency's catalog: installed on this device only".into(),
+        Some(p) => match (p.mode.as_str(), p.reason) {
+            ("force_installed", _) => "Installed by your agency for everyone it is for".into(),
+            ("allowed", _) => "Allowed by your agency".into(),
+            (_, Some(r)) => format!("Stopped by your agency: {r}"),
+            _ => "Stopped by your agency".into(),
+        },
+    }))
+}
+
 impl App {
     pub(crate) fn developer_mode(&self) -> ApiResult<bool> {
         self.read(|s| Ok(s.developer_mode()?))
@@ -107,11 +125,13 @@ impl App {
 
     fn plugin_dto(&self, s: &crate::Session, rec: &crm_core::PluginRecord) -> ApiResult<PluginDto> {
         let m = manifest(rec)?;
-        let (current, stored_secret) = {
+        let (current, stored_secret, catalog, stopped_by_catalog) = {
             let st = crate::lock_store(s)?;
             (
                 st.plugin_settings(&rec.id)?,
                 st.plugin_secret_keys(&rec.id)?,
+                catalog_words(&st, &rec.id)?,
+                st.catalog_block(&rec.id)?.is_some(),
             )
         };
         let h = s.rt.health(&rec.id)?;
@@ -129,6 +149,8 @@ impl App {
         };
         Ok(PluginDto {
             origin,
+            catalog,
+            stopped_by_catalog,
             id: rec.id.clone(),
             name: m.name.clone(),
             version: rec.version.clone(),

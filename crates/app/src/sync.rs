@@ -6,8 +6,9 @@ use crm_sync_client::{Connection, Options};
 use crate::dto::*;
 use crate::{ApiError, ApiResult, App};
 
-fn status_dto(s: crm_core::sync::SyncStatus) -> SyncStatusDto {
+fn status_dto(s: crm_core::sync::SyncStatus, role: crm_core::AccountRole) -> SyncStatusDto {
     SyncStatusDto {
+        admin: role != crm_core::AccountRole::Agent && s.server.is_some(),
         server: s.server,
         email: s.email,
         last_success: s.last_success,
@@ -21,7 +22,7 @@ fn status_dto(s: crm_core::sync::SyncStatus) -> SyncStatusDto {
 impl App {
     /// Server, account, last success, pending changes, last error.
     pub fn sync_status(&self) -> ApiResult<SyncStatusDto> {
-        self.read(|s| Ok(status_dto(s.sync_status()?)))
+        self.read(|s| Ok(status_dto(s.sync_status()?, s.account_role()?)))
     }
 
     /// Sign in: registers this device; the device token goes to the OS
@@ -47,7 +48,7 @@ impl App {
             let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
             s.bind_to_server(&server, &email, resp.tenant_id, resp.user_id, &resp.role)?;
             s.save_device_token(&dir, &resp.token)?;
-            Ok(status_dto(s.sync_status()?))
+            Ok(status_dto(s.sync_status()?, s.account_role()?))
         })
         .inspect(|_| self.auto.wake_listener())
     }
@@ -123,7 +124,7 @@ impl App {
             .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
         self.write(|s| {
             settle(s, id)?;
-            Ok(status_dto(s.sync_status()?))
+            Ok(status_dto(s.sync_status()?, s.account_role()?))
         })
     }
 

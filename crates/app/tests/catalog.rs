@@ -331,3 +331,91 @@ fn a_plugin_published_once_runs_everywhere_and_one_switch_stops_it() {
     );
     assert!(audit.iter().all(|a| a.actor == "ada@acme.test"));
 }
+
+/// The admin console's side: a plugin made in this app's Studio is
+/// published (signed with the admin's publisher key, which the tenant then
+/// trusts), shown in the catalog, blocked with a reason, and each change is
+/// in the audit in words. An agent's console is refused by the server.
+#[test]
+fn the_admin_console_publishes_a_studio_plugin_and_blocks_it() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("ada@acme.test", Role::Admin, None),
+                ("sam@acme.test", Role::Agent, None),
+            ],
+        )
+        .expect("tenant");
+    let dir = tempfile::tempdir().expect("tmp");
+    let ada = signed_in(&server, dir.path(), "ada@acme.test");
+    assert!(ada.sync_status().expect("status").admin);
+    let model = r#"{"version": 1, "name": "Web lead follow-up", "trigger": {"kind": "contact_created"},
+        "conditions": [{"field": "source", "op": "is", "value": "web"}],
+        "actions": [{"kind": "add_tag", "tag": "web-lead"}]}"#;
+    let p = ada.studio_save(model, false).expect("saved");
+    let grants: Vec<String> = p.permissions.iter().map(|x| x.permission.clone()).collect();
+    let view = ada
+        .catalog_publish_installed(&p.id, "force_installed", grants.clone())
+        .expect("published");
+    assert_eq!(view.publishers.len(), 1, "the admin's key is trusted");
+    assert!(view.publishers[0].name.contains("ada@acme.test"));
+    let entry = view
+        .plugins
+        .iter()
+        .find(|e| e.id == p.id)
+        .expect("in the catalog");
+    assert_eq!(entry.mode, "force_installed");
+    assert_eq!(entry.grants, grants);
+
+    let view = ada
+        .catalog_set(
+            &p.id,
+            crm_app::catalog::CatalogSetArgs {
+                mode: Some("blocked".into()),
+                reason: Some("tags the wrong people".into()),
+                ..Default::default()
+            },
+        )
+        .expect("blocked");
+    let entry = view.plugins.iter().find(|e| e.id == p.id).expect("listed");
+    assert_eq!(entry.mode, "blocked");
+    assert_eq!(entry.reason.as_deref(), Some("tags the wrong people"));
+    let audit = ada.catalog_audit().expect("audit");
+    assert!(
+        audit[0].what.contains("mode blocked") && audit[0].what.contains("tags the wrong people"),
+        "{:?}",
+        audit[0]
+    );
+    assert!(audit
+        .iter()
+        .any(|a| a.what.starts_with("published version 1.0.0")));
+
+    // On the admin's own device the block applies at the next sync too.
+    ada.sync_now().expect("sync");
+    let mine = ada
+        .plugins()
+        .expect("plugins")
+        .into_iter()
+        .find(|x| x.id == p.id)
+        .expect("still installed");
+    assert!(!mine.enabled);
+    assert_eq!(
+        mine.catalog.as_deref(),
+        Some("Stopped by your agency: tags the wrong people")
+    );
+
+    let sam = signed_in(&server, dir.path(), "sam@acme.test");
+    assert!(!sam.sync_status().expect("status").admin);
+    let err = sam
+        .catalog_set(
+            &p.id,
+            crm_app::catalog::CatalogSetArgs {
+                mode: Some("allowed".into()),
+                ..Default::default()
+            },
+        )
+        .expect_err("an agent cannot change the catalog");
+    assert!(err.message.contains("only an admin"), "{}", err.message);
+}

@@ -13,10 +13,11 @@ export type Route =
   | { name: 'import' }
   | { name: 'plugins' }
   | { name: 'studio' }
+  | { name: 'agency' }
   | { name: 'sync' }
   | { name: 'settings' };
 
-const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'sync', 'settings'] as const;
+const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'agency', 'sync', 'settings'] as const;
 type SimpleName = (typeof SIMPLE)[number];
 
 function isSimple(s: string): s is SimpleName {

@@ -117,6 +117,11 @@ function PluginCard(props: { plugin: PluginDto; onEnable: () => void; onUninstal
           <div class="muted small">
             by {p.author} · {originWords(p)} · <span class="mono">{p.id}</span>
           </div>
+          {p.catalog && (
+            <div class="small" data-testid={testId('catalog', p.id)}>
+              {p.catalog}
+            </div>
+          )}
         </div>
         <div class="row">
           <Badge tone={p.enabled ? 'ok' : 'plain'} testid={testId('status', p.id)}>
@@ -126,7 +131,7 @@ function PluginCard(props: { plugin: PluginDto; onEnable: () => void; onUninstal
             <button type="button" class="btn btn-sm" data-testid={testId('disable', p.id)} disabled={busy} onClick={() => void disable()}>
               Disable
             </button>
-          ) : (
+          ) : p.stopped_by_catalog ? null : (
             <button type="button" class="btn btn-sm btn-primary" data-testid={testId('enable', p.id)} disabled={busy} onClick={props.onEnable}>
               Enable…
             </button>

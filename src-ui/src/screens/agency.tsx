@@ -1,0 +1,292 @@
+// The admin console (admins only; the server enforces it): the agency's
+// plugin catalog. Publish a plugin made here (signed with your publisher
+// key) or a package, choose for each plugin whether devices may install
+// it, must run it, or must stop it (the kill switch, with a reason people
+// see), pin or raise its version, approve its permissions; the trusted
+// publishers; and the audit of every change. Devices follow at their next
+// sync.
+
+import { useEffect, useState } from 'preact/hooks';
+import * as api from '../api';
+import type { CatalogAuditDto, CatalogPluginDto, CatalogViewDto, PluginDto } from '../bindings';
+import { Badge, ErrorBox, Loading, PageHeader, inputValue } from '../components/ui';
+import { toApiError, type ApiError } from '../lib/api-error';
+import { chooseFile } from '../lib/dialogs';
+import { testId } from '../lib/testid';
+import { pushToast } from '../state/toasts';
+
+const MODES: { value: string; label: string; hint: string }[] = [
+  { value: 'allowed', label: 'Allowed', hint: 'People may install it, with the approved permissions at most.' },
+  { value: 'force_installed', label: 'Installed for everyone', hint: 'Every device it is for installs and switches it on.' },
+  { value: 'blocked', label: 'Blocked', hint: 'Stops on every device at its next sync and cannot be switched on.' },
+  { value: 'removed', label: 'Removed', hint: 'Uninstalled from devices; its data is kept in each profile.' },
+];
+
+function modeLabel(mode: string): string {
+  return MODES.find((m) => m.value === mode)?.label ?? mode;
+}
+
+type Tab = 'catalog' | 'publishers' | 'audit';
+
+export function AgencyScreen() {
+  const [tab, setTab] = useState<Tab>('catalog');
+  const [view, setView] = useState<CatalogViewDto | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const load = () =>
+    api.catalogView().then(
+      (v) => {
+        setView(v);
+        setError(null);
+      },
+      (e) => setError(toApiError(e)),
+    );
+  useEffect(() => {
+    void load();
+  }, []);
+
+  return (
+    <div class="page stack">
+      <PageHeader title="Agency" subtitle="Which plugins every device of your agency runs. Devices follow at their next sync." />
+      <div class="tabs" role="tablist">
+        {(['catalog', 'publishers', 'audit'] as const).map((t) => (
+          <button type="button" role="tab" class="tab" key={t} aria-selected={tab === t} data-testid={`agency-tab-${t}`} onClick={() => setTab(t)}>
+            {t === 'catalog' ? 'Plugin catalog' : t === 'publishers' ? 'Trusted publishers' : 'Changes'}
+          </button>
+        ))}
+      </div>
+      <ErrorBox error={error} />
+      {tab === 'catalog' && (view ? <Catalog view={view} onChange={setView} /> : !error && <Loading />)}
+      {tab === 'publishers' && view && (
+        <div class="card stack-sm" data-testid="agency-publishers">
+          <h2>Trusted publishers</h2>
+          {view.publishers.length === 0 ? (
+            <p class="muted">None yet. Publishing a plugin made here trusts your own publisher key.</p>
+          ) : (
+            <ul class="dry-list">
+              {view.publishers.map((p) => (
+                <li key={p.public_key}>
+                  <strong>{p.name}</strong> <code class="small">{p.public_key.slice(0, 16)}…</code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      {tab === 'audit' && <Audit />}
+    </div>
+  );
+}
+
+function Catalog(props: { view: CatalogViewDto; onChange: (v: CatalogViewDto) => void }) {
+  return (
+    <>
+      <Publish onChange={props.onChange} />
+      {props.view.plugins.length === 0 ? (
+        <p class="muted" data-testid="agency-empty">
+          The catalog is empty: publish a plugin above.
+        </p>
+      ) : (
+        <div class="stack" data-testid="agency-plugins">
+          {props.view.plugins.map((p) => (
+            <CatalogCard key={p.id} plugin={p} onChange={props.onChange} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+/** Publish a plugin installed here (signed with your publisher key) or a package file. */
+function Publish(props: { onChange: (v: CatalogViewDto) => void }) {
+  const [plugins, setPlugins] = useState<PluginDto[]>([]);
+  const [id, setId] = useState('');
+  const [mode, setMode] = useState('allowed');
+  const [grants, setGrants] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    api.plugins().then(setPlugins, () => setPlugins([]));
+  }, []);
+  const chosen = plugins.find((p) => p.id === id);
+  useEffect(() => {
+    setGrants(chosen ? chosen.permissions.map((p) => p.permission) : []);
+  }, [id]);
+
+  const run = async (f: () => Promise<CatalogViewDto>, what: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      props.onChange(await f());
+      pushToast('success', `${what} published to your agency's catalog.`);
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="card stack-sm" data-testid="agency-publish">
+      <h2>Publish a plugin</h2>
+      <div class="row wrap">
+        <select class="input" style={{ width: 'auto' }} aria-label="Plugin to publish" data-testid="agency-publish-plugin" value={id} onChange={(e) => setId(inputValue(e))}>
+          <option value="">choose one installed here…</option>
+          {plugins.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name} {p.version}
+            </option>
+          ))}
+        </select>
+        <select class="input" style={{ width: 'auto' }} aria-label="Mode" data-testid="agency-publish-mode" value={mode} onChange={(e) => setMode(inputValue(e))}>
+          {MODES.filter((m) => m.value === 'allowed' || m.value === 'force_installed').map((m) => (
+            <option key={m.value} value={m.value}>
+              {m.label}
+            </option>
+          ))}
+        </select>
+        <button type="button" class="btn btn-primary btn-sm" data-testid="agency-publish-go" disabled={busy || !chosen} onClick={() => chosen && void run(() => api.catalogPublishInstalled(chosen.id, mode, grants), chosen.name)}>
+          Publish
+        </button>
+        <button
+          type="button"
+          class="btn btn-sm"
+          disabled={busy}
+          onClick={async () => {
+            const path = await chooseFile([{ name: 'Plugin package', extensions: ['zip'] }], 'Choose a signed package');
+            if (path) void run(() => api.catalogPublishFile(path, mode, []), 'The package');
+          }}
+        >
+          Publish a package file…
+        </button>
+      </div>
+      {chosen && (
+        <fieldset class="stack-sm">
+          <legend class="small">Devices may grant it</legend>
+          {chosen.permissions.map((p) => (
+            <label class="row small" key={p.permission}>
+              <input
+                type="checkbox"
+                data-testid={testId('agency-grant', p.permission)}
+                checked={grants.includes(p.permission)}
+                onChange={(e) => setGrants((g) => ((e.target as HTMLInputElement).checked ? [...g, p.permission] : g.filter((x) => x !== p.permission)))}
+              />
+              {p.description} <code>{p.permission}</code>
+            </label>
+          ))}
+          <p class="muted small">{MODES.find((m) => m.value === mode)?.hint} It is signed with your publisher key, which your agency then trusts.</p>
+        </fieldset>
+      )}
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+function CatalogCard(props: { plugin: CatalogPluginDto; onChange: (v: CatalogViewDto) => void }) {
+  const p = props.plugin;
+  const [mode, setMode] = useState(p.mode);
+  const [reason, setReason] = useState(p.reason ?? '');
+  const [pin, setPin] = useState(p.pinned_version ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const stops = mode === 'blocked' || mode === 'removed';
+  const changed = mode !== p.mode || (stops && reason !== (p.reason ?? '')) || pin !== (p.pinned_version ?? '');
+
+  const apply = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      props.onChange(
+        await api.catalogSet(p.id, {
+          mode,
+          ...(stops ? { reason } : {}),
+          ...(pin !== (p.pinned_version ?? '') ? (pin === '' ? { min_version: p.versions[0] ?? '' } : { version: pin }) : {}),
+        }),
+      );
+      pushToast('success', `${p.name}: ${modeLabel(mode)}. Devices follow at their next sync.`);
+    } catch (e) {
+      setError(toApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <article class="card stack-sm" data-testid={testId('agency-plugin', p.id)}>
+      <div class="row">
+        <h3 class="spacer">
+          {p.name} <span class="muted small">{p.id}</span>
+        </h3>
+        <Badge tone={p.mode === 'blocked' || p.mode === 'removed' ? 'danger' : p.mode === 'force_installed' ? 'ok' : 'plain'} testid={testId('agency-mode', p.id)}>
+          {modeLabel(p.mode)}
+        </Badge>
+      </div>
+      <p class="small">
+        Devices run {p.version ?? 'no version'}
+        {p.pinned_version ? ' (pinned)' : p.min_version ? ` (${p.min_version} or newer)` : ' (the newest)'}; published: {p.versions.join(', ')}. For: {p.audience}.
+        {p.installed ? ` This device has ${p.installed}.` : ''}
+      </p>
+      <p class="small">May be granted: {p.grants.length === 0 ? 'nothing' : p.grants.join(', ')}</p>
+      {p.reason && <p class="small">Reason: {p.reason}</p>}
+      <div class="row wrap">
+        <select class="input" style={{ width: 'auto' }} aria-label="Mode" data-testid={testId('agency-set-mode', p.id)} value={mode} onChange={(e) => setMode(inputValue(e))}>
+          {MODES.map((m) => (
+            <option key={m.value} value={m.value}>
+              {m.label}
+            </option>
+          ))}
+        </select>
+        <select class="input" style={{ width: 'auto' }} aria-label="Version" value={pin} onChange={(e) => setPin(inputValue(e))}>
+          <option value="">the newest</option>
+          {p.versions.map((v) => (
+            <option key={v} value={v}>
+              exactly {v}
+            </option>
+          ))}
+        </select>
+        {stops && (
+          <input class="input" style={{ width: '24em' }} aria-label="Why" placeholder="Why (people whose plugin stops see it)" data-testid={testId('agency-reason', p.id)} value={reason} onInput={(e) => setReason(inputValue(e))} />
+        )}
+        <button type="button" class={`btn btn-sm ${stops ? 'btn-danger-solid' : 'btn-primary'}`} data-testid={testId('agency-apply', p.id)} disabled={busy || !changed} onClick={() => void apply()}>
+          {mode === 'blocked' ? 'Block it everywhere' : mode === 'removed' ? 'Remove it everywhere' : 'Apply'}
+        </button>
+      </div>
+      <p class="muted small">{MODES.find((m) => m.value === mode)?.hint}</p>
+      <ErrorBox error={error} />
+    </article>
+  );
+}
+
+function Audit() {
+  const [rows, setRows] = useState<CatalogAuditDto[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    api.catalogAudit().then(setRows, (e) => setError(toApiError(e)));
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!rows) return <Loading />;
+  return (
+    <div class="card" data-testid="agency-audit">
+      <table class="table">
+        <thead>
+          <tr>
+            <th>When</th>
+            <th>Who</th>
+            <th>Plugin</th>
+            <th>What</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((a, i) => (
+            <tr key={i}>
+              <td>{new Date(a.at).toLocaleString()}</td>
+              <td>{a.actor}</td>
+              <td>{a.plugin_id ?? ''}</td>
+              <td>{a.what}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
