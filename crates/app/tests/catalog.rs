@@ -419,3 +419,76 @@ fn the_admin_console_publishes_a_studio_plugin_and_blocks_it() {
         .expect_err("an agent cannot change the catalog");
     assert!(err.message.contains("only an admin"), "{}", err.message);
 }
+
+/// Updates follow the catalog: a newer version published is installed at
+/// the next sync; a pin below it installs the older one, the newer one's
+/// data kept in the profile first.
+#[test]
+fn devices_follow_a_new_version_and_a_pin_below_it() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("ada@acme.test", Role::Admin, None),
+                ("sam@acme.test", Role::Agent, None),
+            ],
+        )
+        .expect("tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(key.verifying_key().to_bytes()),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let grants: Vec<String> = ["contacts:read", "contacts:write", "storage"]
+        .map(String::from)
+        .to_vec();
+    conn.catalog_publish(
+        &admin,
+        package(&key, "1.0.0"),
+        Some("force_installed"),
+        &grants,
+    )
+    .expect("1.0.0");
+    let dir = tempfile::tempdir().expect("tmp");
+    let sam = signed_in(&server, dir.path(), "sam@acme.test");
+    sam.sync_now().expect("sync");
+    let version = |app: &App| {
+        app.plugins()
+            .expect("plugins")
+            .into_iter()
+            .find(|p| p.id == "acme.tagger")
+            .map(|p| (p.version, p.enabled))
+    };
+    assert_eq!(version(&sam), Some(("1.0.0".into(), true)));
+    conn.catalog_publish(&admin, package(&key, "1.1.0"), None, &[])
+        .expect("1.1.0");
+    sam.sync_now().expect("sync");
+    assert_eq!(version(&sam), Some(("1.1.0".into(), true)), "updated");
+    contact(&sam, "Ann");
+
+    conn.catalog_set(
+        &admin,
+        "acme.tagger",
+        &PolicyRequest {
+            version: Some("1.0.0".into()),
+            ..Default::default()
+        },
+    )
+    .expect("pinned");
+    sam.sync_now().expect("sync");
+    assert_eq!(version(&sam), Some(("1.0.0".into(), true)), "pinned below");
+    let store = crm_core::Store::open(
+        &dir.path().join("sam@acme.test"),
+        &crm_core::FixedPassphrase(zeroize::Zeroizing::new(PASS.to_string())),
+    )
+    .expect("open");
+    let kept = store.plugin_exports("acme.tagger").expect("exports");
+    assert_eq!(kept.len(), 1, "the newer version's data was kept");
+    assert_eq!(kept[0].1["storage"]["tagged"], 1);
+}

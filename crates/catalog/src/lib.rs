@@ -140,17 +140,7 @@ fn apply(
         }
         REMOVED => {
             if let Some(rec) = installed {
-                let done = store.with_catalog_authority(|s| -> Result<(), String> {
-                    if let Ok(m) = crm_plugins::Manifest::parse(&rec.manifest) {
-                        let secrets =
-                            runtime::secret_keys_of(s, id, &m).map_err(|e| e.to_string())?;
-                        let data = s
-                            .plugin_data_export(id, &secrets)
-                            .map_err(|e| e.to_string())?;
-                        s.keep_plugin_export(id, &data).map_err(|e| e.to_string())?;
-                    }
-                    lifecycle::uninstall(s, id).map_err(|e| e.to_string())
-                });
+                let done = keep_and_uninstall(store, &rec);
                 match done {
                     Ok(()) => out.removed.push(id.to_string()),
                     Err(e) => out.failed.push((id.to_string(), e)),
@@ -166,6 +156,22 @@ fn apply(
         _ => {}
     }
     Ok(())
+}
+
+/// Keep an installed plugin's data in the encrypted profile (as
+/// `uninstall --export` would write it), then uninstall it.
+fn keep_and_uninstall(store: &mut Store, rec: &crm_core::PluginRecord) -> Result<(), String> {
+    let id = rec.id.as_str();
+    store.with_catalog_authority(|s| {
+        if let Ok(m) = crm_plugins::Manifest::parse(&rec.manifest) {
+            let secrets = runtime::secret_keys_of(s, id, &m).map_err(|e| e.to_string())?;
+            let data = s
+                .plugin_data_export(id, &secrets)
+                .map_err(|e| e.to_string())?;
+            s.keep_plugin_export(id, &data).map_err(|e| e.to_string())?;
+        }
+        lifecycle::uninstall(s, id).map_err(|e| e.to_string())
+    })
 }
 
 /// Install (or update to) the catalog's version and enable it with the
@@ -187,11 +193,13 @@ fn force(
         .and_then(|r| semver::Version::parse(&r.version).ok());
     let wanted = semver::Version::parse(version).map_err(|e| format!("{version}: {e}"))?;
     if current.as_ref() != Some(&wanted) {
-        if current.as_ref().is_some_and(|c| *c > wanted) {
-            // A pin below the installed version: the newer copy goes first.
-            store
-                .with_catalog_authority(|s| lifecycle::uninstall(s, id))
-                .map_err(|e| e.to_string())?;
+        if let Some(rec) = installed
+            .as_ref()
+            .filter(|_| current.as_ref().is_some_and(|c| *c > wanted))
+        {
+            // A pin below the installed version: the newer copy goes first,
+            // its data kept in the profile (an install cannot downgrade).
+            keep_and_uninstall(store, rec)?;
         }
         let bytes = conn
             .catalog_package(token, id, version)
