@@ -104,6 +104,23 @@ pub async fn revoke_device(pool: &PgPool, tenant: Uuid, device: Uuid) -> Result<
     Ok(())
 }
 
+/// Move the tenant's plugin catalog revision on: what applies to a user
+/// depends on their team and role, so a device that is "up to date" must
+/// read the catalog again after either changes.
+async fn catalog_moved(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+) -> Result<(), ServerError> {
+    sql::query(
+        "INSERT INTO catalog_revisions (tenant_id, revision) VALUES ($1, 1) \
+         ON CONFLICT (tenant_id) DO UPDATE SET revision = catalog_revisions.revision + 1",
+    )
+    .bind(tenant)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// What a team or role change recorded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ViewChange {
@@ -212,6 +229,9 @@ async fn set_team_once(
     let (mut tx, u) = account(pool, email).await?;
     let t = u.tenant;
     let old_team = u.team.as_deref();
+    if old_team != new_team {
+        catalog_moved(&mut tx, t).await?;
+    }
     if old_team == new_team {
         return Ok(ViewChange::default());
     }
@@ -305,6 +325,7 @@ async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewCha
     if u.role == role {
         return Ok(ViewChange::default());
     }
+    catalog_moved(&mut tx, t).await?;
     let mut change = ViewChange::default();
     match role {
         Role::Admin => {

@@ -162,6 +162,28 @@ pub async fn publish(
     let m = pkg.manifest;
     let signer = pkg.signer.unwrap_or_default();
     let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    // One publisher per plugin: another key cannot take a plugin over
+    // (devices that have it would refuse the update, new ones would run
+    // the other publisher's code).
+    let owner: Option<(String,)> = sql::query_as(
+        "SELECT signer FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2 LIMIT 1",
+    )
+    .bind(dev.tenant_id)
+    .bind(&m.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((owner,)) = owner.filter(|(o,)| *o != signer) {
+        return Err(ServerError::client(
+            StatusCode::CONFLICT,
+            "other_publisher",
+            format!(
+                "{} is published by the key {}…; this package is signed by {}…: only its own publisher may publish new versions",
+                m.id,
+                owner.chars().take(16).collect::<String>(),
+                signer.chars().take(16).collect::<String>()
+            ),
+        ));
+    }
     let existing: Option<(String,)> = sql::query_as(
         "SELECT sha256 FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2 AND version = $3",
     )
@@ -502,10 +524,11 @@ fn entry(
         (Some(p), _) => semver::Version::parse(p)
             .ok()
             .and_then(|p| known.iter().find(|k| k.0 == p)),
+        // The newest release: a pre-release runs only when pinned.
         (None, Some(m)) => semver::Version::parse(m)
             .ok()
-            .and_then(|m| known.iter().rev().find(|k| k.0 >= m)),
-        (None, None) => known.last(),
+            .and_then(|m| known.iter().rev().find(|k| k.0 >= m && k.0.pre.is_empty())),
+        (None, None) => known.iter().rev().find(|k| k.0.pre.is_empty()),
     };
     CatalogEntry {
         name: chosen
@@ -668,6 +691,45 @@ pub async fn trust(
         public_key: hex_key,
         name: name.to_string(),
     }))
+}
+
+/// Stop trusting a publisher's key for the tenant: devices drop it at
+/// their next sync, and the plugins it signed stop verifying there.
+#[utoipa::path(delete, path = "/v1/catalog/publishers/{key}",
+    params(("key" = String, Path, description = "public key, hex")), security(("device_token" = [])),
+    responses((status = 204, description = "withdrawn"), (status = 403, body = crm_protocol::wire::ApiError),
+              (status = 404, body = crm_protocol::wire::ApiError)))]
+pub async fn distrust(
+    State(st): State<AppState>,
+    bearer: Bearer,
+    Path(key): Path<String>,
+) -> ApiResult<StatusCode> {
+    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
+    admin(&dev, "withdraw trust in a publisher")?;
+    bump(&mut tx, dev.tenant_id).await?;
+    let gone =
+        sql::query("DELETE FROM catalog_publishers WHERE tenant_id = $1 AND public_key = $2")
+            .bind(dev.tenant_id)
+            .bind(key.trim())
+            .execute(&mut *tx)
+            .await?;
+    if gone.rows_affected() == 0 {
+        return Err(ServerError::client(
+            StatusCode::NOT_FOUND,
+            "no_publisher",
+            "the tenant does not trust that key",
+        ));
+    }
+    audit(
+        &mut tx,
+        &dev,
+        None,
+        "publisher_removed",
+        serde_json::json!({ "public_key": key.trim() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// at, actor's email, plugin, action, detail.

@@ -221,6 +221,10 @@ pub fn app(state: AppState) -> Router {
             axum::routing::put(catalog::set_policy),
         )
         .route("/v1/catalog/publishers", post(catalog::trust))
+        .route(
+            "/v1/catalog/publishers/{key}",
+            axum::routing::delete(catalog::distrust),
+        )
         .route("/v1/catalog/audit", get(catalog::audit_log))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

@@ -216,12 +216,12 @@ impl App {
             let conn = Connection::new(&server, Options::default())?;
             let report = crm_sync_client::sync(&mut own, &conn, &token);
             // The tenant's plugin catalog, before any plugin runs on what
-            // arrived: a plugin blocked meanwhile stops here.
-            if report.is_ok() {
-                match crm_catalog::pull(&mut own, &conn, &token) {
-                    Ok(applied) => self.catalog_notices(&applied),
-                    Err(e) => tracing::warn!("plugin catalog not pulled: {e}"),
-                }
+            // arrived: a plugin blocked meanwhile stops here (whatever
+            // became of the data's sync: a refused push must not keep a
+            // blocked plugin running).
+            match crm_catalog::pull(&mut own, &conn, &token) {
+                Ok(applied) => self.catalog_notices(&applied),
+                Err(e) => tracing::warn!("plugin catalog not pulled: {e}"),
             }
             report
         };
@@ -263,6 +263,10 @@ impl App {
                 "warn",
                 format!("Your agency removed the plugin {p}; its data is kept in your profile"),
             );
+        }
+        // Said when the catalog changes, not again at every sync after.
+        if a.unchanged {
+            return;
         }
         for (_, why) in &a.waiting {
             say("info", why.clone());

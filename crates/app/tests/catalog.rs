@@ -61,10 +61,23 @@ fn count() { #{ value: storage::get("tagged") } }
 
 /// The plugin at `version`, signed with `key`.
 fn package(key: &crm_plugins::package::SigningKey, version: &str) -> Vec<u8> {
+    package_asking(key, version, &[])
+}
+
+/// [`package`], asking for `more` permissions besides.
+fn package_asking(key: &crm_plugins::package::SigningKey, version: &str, more: &[&str]) -> Vec<u8> {
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&MANIFEST.replace("VERSION", version)).expect("manifest");
+    for p in more {
+        manifest["permissions"]
+            .as_array_mut()
+            .expect("permissions")
+            .push(serde_json::Value::from(*p));
+    }
     let mut files = BTreeMap::new();
     files.insert(
         "manifest.json".to_string(),
-        MANIFEST.replace("VERSION", version).into_bytes(),
+        serde_json::to_vec(&manifest).expect("json"),
     );
     files.insert("main.rhai".to_string(), SCRIPT.as_bytes().to_vec());
     crm_plugins::package::pack_files(files, key).expect("packed")
@@ -166,6 +179,23 @@ fn a_plugin_published_once_runs_everywhere_and_one_switch_stops_it() {
         &grants,
     )
     .expect("published");
+    // Another trusted publisher may not publish versions of it.
+    let rival = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(rival.verifying_key().to_bytes()),
+            name: "Rival".into(),
+        },
+    )
+    .expect("trusted");
+    assert_eq!(
+        refused(
+            conn.catalog_publish(&admin, package(&rival, "1.0.1"), None, &[])
+                .expect_err("another publisher's version")
+        ),
+        (409, "other_publisher".to_string())
+    );
     let (status, code) = refused(
         sam_conn
             .catalog_set(
@@ -327,7 +357,13 @@ fn a_plugin_published_once_runs_everywhere_and_one_switch_stops_it() {
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["policy_set", "policy_set", "published", "publisher_trusted"]
+        [
+            "policy_set",
+            "policy_set",
+            "publisher_trusted",
+            "published",
+            "publisher_trusted"
+        ]
     );
     assert!(audit.iter().all(|a| a.actor == "ada@acme.test"));
 }
@@ -471,6 +507,21 @@ fn devices_follow_a_new_version_and_a_pin_below_it() {
     sam.sync_now().expect("sync");
     assert_eq!(version(&sam), Some(("1.1.0".into(), true)), "updated");
     contact(&sam, "Ann");
+    // A version asking for more than the approved grants is not installed:
+    // the running one goes on.
+    conn.catalog_publish(
+        &admin,
+        package_asking(&key, "1.2.0", &["tasks:write"]),
+        None,
+        &[],
+    )
+    .expect("1.2.0");
+    sam.sync_now().expect("sync");
+    assert_eq!(
+        version(&sam),
+        Some(("1.1.0".into(), true)),
+        "1.2.0 waits for an admin"
+    );
 
     conn.catalog_set(
         &admin,
@@ -491,4 +542,16 @@ fn devices_follow_a_new_version_and_a_pin_below_it() {
     let kept = store.plugin_exports("acme.tagger").expect("exports");
     assert_eq!(kept.len(), 1, "the newer version's data was kept");
     assert_eq!(kept[0].1["storage"]["tagged"], 1);
+    drop(store);
+
+    // Trust withdrawn: the device drops the key, and the plugin it signed
+    // no longer verifies, so it does not run.
+    conn.catalog_distrust(&admin, &hex::encode(key.verifying_key().to_bytes()))
+        .expect("withdrawn");
+    sam.sync_now().expect("sync");
+    let bob = contact(&sam, "Bob");
+    assert!(tags(&sam, &bob).is_empty(), "its hook no longer runs");
+    assert!(sam
+        .plugin_run_action("acme.tagger", "tag", Some(bob))
+        .is_err());
 }

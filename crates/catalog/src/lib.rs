@@ -61,6 +61,7 @@ fn local(e: &CatalogEntry) -> LocalPolicy {
         plugin_id: e.plugin_id.clone(),
         mode: e.mode.clone(),
         version: e.version.clone(),
+        pinned: e.pinned_version.is_some(),
         sha256: e.sha256.clone(),
         grants: e.grants.clone(),
         settings: e.settings.clone().into_iter().collect(),
@@ -97,8 +98,10 @@ pub fn pull(store: &mut Store, conn: &Connection, token: &str) -> Result<Applied
     Ok(out)
 }
 
-/// Apply what is kept again (after an unchanged answer): only
-/// force-installed plugins not yet where they should be.
+/// Apply what is kept again (after an unchanged answer): whatever is not
+/// yet as the catalog says (a force-installed plugin missing, at another
+/// version or off; a blocked one on; a removed one still there), so a
+/// failure is tried again at every sync.
 fn retry(
     store: &mut Store,
     conn: &Connection,
@@ -106,11 +109,17 @@ fn retry(
     out: &mut Applied,
 ) -> Result<(), CatalogError> {
     for p in store.catalog_policies()? {
-        if p.mode == FORCE_INSTALLED && p.applies {
-            let rec = store.plugin(&p.plugin_id).ok();
-            if rec.is_none_or(|r| Some(&r.version) != p.version.as_ref()) {
-                apply(store, conn, token, &p, out)?;
-            }
+        let rec = store.plugin(&p.plugin_id).ok();
+        let behind = match p.mode.as_str() {
+            FORCE_INSTALLED if p.applies => rec
+                .as_ref()
+                .is_none_or(|r| Some(&r.version) != p.version.as_ref() || !r.enabled),
+            BLOCKED => rec.as_ref().is_some_and(|r| r.enabled),
+            REMOVED => rec.is_some(),
+            _ => false,
+        };
+        if behind {
+            apply(store, conn, token, &p, out)?;
         }
     }
     Ok(())
@@ -159,17 +168,22 @@ fn apply(
 }
 
 /// Keep an installed plugin's data in the encrypted profile (as
-/// `uninstall --export` would write it), then uninstall it.
+/// `uninstall --export` would write it), then uninstall it; not at all when
+/// the data cannot be kept.
 fn keep_and_uninstall(store: &mut Store, rec: &crm_core::PluginRecord) -> Result<(), String> {
     let id = rec.id.as_str();
     store.with_catalog_authority(|s| {
-        if let Ok(m) = crm_plugins::Manifest::parse(&rec.manifest) {
-            let secrets = runtime::secret_keys_of(s, id, &m).map_err(|e| e.to_string())?;
-            let data = s
-                .plugin_data_export(id, &secrets)
-                .map_err(|e| e.to_string())?;
-            s.keep_plugin_export(id, &data).map_err(|e| e.to_string())?;
-        }
+        // Its secrets stay secrets: by its manifest, or (a manifest this
+        // build cannot read) by what was stored as one.
+        let secrets = match crm_plugins::Manifest::parse(&rec.manifest) {
+            Ok(m) => runtime::secret_keys_of(s, id, &m).map_err(|e| e.to_string())?,
+            Err(_) => s.plugin_secret_keys(id).map_err(|e| e.to_string())?,
+        };
+        let data = s
+            .plugin_data_export(id, &secrets)
+            .map_err(|e| format!("its data could not be kept, so it stays installed: {e}"))?;
+        s.keep_plugin_export(id, &data)
+            .map_err(|e| format!("its data could not be kept, so it stays installed: {e}"))?;
         lifecycle::uninstall(s, id).map_err(|e| e.to_string())
     })
 }
@@ -192,15 +206,13 @@ fn force(
         .as_ref()
         .and_then(|r| semver::Version::parse(&r.version).ok());
     let wanted = semver::Version::parse(version).map_err(|e| format!("{version}: {e}"))?;
-    if current.as_ref() != Some(&wanted) {
-        if let Some(rec) = installed
-            .as_ref()
-            .filter(|_| current.as_ref().is_some_and(|c| *c > wanted))
-        {
-            // A pin below the installed version: the newer copy goes first,
-            // its data kept in the profile (an install cannot downgrade).
-            keep_and_uninstall(store, rec)?;
-        }
+    let installed_sha = installed
+        .as_ref()
+        .map(|r| hex::encode(sha2::Sha256::digest(&r.package)));
+    let same = current.as_ref() == Some(&wanted) && installed_sha == p.sha256;
+    // A newer copy than the catalog's newest stays, unless pinned below it.
+    let newer_kept = current.as_ref().is_some_and(|c| *c > wanted) && !p.pinned;
+    if !same && !newer_kept {
         let bytes = conn
             .catalog_package(token, id, version)
             .map_err(|e| e.to_string())?;
@@ -209,6 +221,42 @@ fn force(
             return Err(format!(
                 "the package of {id} {version} does not match the catalog's digest; not installed"
             ));
+        }
+        // Read (and verify) it before touching what is installed: a
+        // version asking for more than the approved grants is not
+        // installed at all, so the running one goes on.
+        let keys: Vec<_> = store
+            .trusted_publishers()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|(k, _)| crm_plugins::package::parse_public_key(k).ok())
+            .collect();
+        let pkg = crm_plugins::package::read_package(&bytes, &keys, false)
+            .map_err(|e| format!("{id} {version}: {e}"))?;
+        let beyond: Vec<&str> = pkg
+            .manifest
+            .permissions
+            .iter()
+            .filter(|x| !p.grants.contains(x))
+            .map(String::as_str)
+            .collect();
+        if !beyond.is_empty() {
+            out.waiting.push((
+                id.to_string(),
+                format!(
+                    "{id} {version} asks for {} beyond what the catalog approves; it waits for an admin",
+                    beyond.join(", ")
+                ),
+            ));
+            return Ok(());
+        }
+        // Going down to a pin, or replacing a copy with other contents at
+        // the same version: the installed one goes first, its data kept.
+        if let Some(rec) = installed
+            .as_ref()
+            .filter(|_| current.as_ref() >= Some(&wanted))
+        {
+            keep_and_uninstall(store, rec)?;
         }
         store
             .with_catalog_authority(|s| lifecycle::install_bytes(s, bytes, false))

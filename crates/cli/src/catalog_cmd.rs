@@ -89,7 +89,7 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
                 "published {} {} (sha256 {}); it asks for: {}",
                 out.plugin_id,
                 out.version,
-                &out.sha256[..16],
+                out.sha256.chars().take(16).collect::<String>(),
                 if out.permissions.is_empty() {
                     "nothing".to_string()
                 } else {
@@ -152,7 +152,7 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
                 println!(
                     "trusted publisher {}  {}…",
                     crm_plugins::text::neutralise(&p.name),
-                    &p.public_key[..16.min(p.public_key.len())]
+                    p.public_key.chars().take(16).collect::<String>()
                 );
             }
         }
@@ -168,8 +168,8 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
             )?;
             println!(
                 "the tenant now trusts {} ({}…)",
-                p.name,
-                &p.public_key[..16]
+                crm_plugins::text::neutralise(&p.name),
+                p.public_key.chars().take(16).collect::<String>()
             );
         }
         CatalogCmd::Audit => {

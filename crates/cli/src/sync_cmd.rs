@@ -209,6 +209,10 @@ fn watch(store: &mut Store, conn: &Connection, server: &str, token: &str) -> Res
             match crm_sync_client::sync_waiting(store, conn, token, || {}) {
                 Ok(report) => {
                     say_arrived(store, &report);
+                    // The catalog too: a plugin blocked meanwhile stops.
+                    if let Err(e) = crate::catalog_cmd::apply_after_sync(store, conn, token) {
+                        eprintln!("plugin catalog not applied: {e}");
+                    }
                     true
                 }
                 // The server went away between notice and sync: the

@@ -21,6 +21,8 @@ pub struct LocalPolicy {
     pub mode: String,
     /// The version devices run.
     pub version: Option<String>,
+    /// Whether that version is pinned (a device then goes down to it).
+    pub pinned: bool,
     /// SHA-256 of that version's package, hex.
     pub sha256: Option<String>,
     /// The grants an admin approved.
@@ -47,10 +49,17 @@ impl Store {
     /// enables or removes an admin decided, so this device's user need not
     /// be one. Only the catalog's application uses it.
     pub fn with_catalog_authority<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> T {
+        /// Puts the flag back however `f` ends (a panic included: the
+        /// store may be used again after one).
+        struct Restore<'a>(&'a mut Store, bool);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                self.0.catalog_authority = self.1;
+            }
+        }
         let before = std::mem::replace(&mut self.catalog_authority, true);
-        let out = f(self);
-        self.catalog_authority = before;
-        out
+        let guard = Restore(self, before);
+        f(&mut *guard.0)
     }
 
     /// The catalog revision this device has, if it ever pulled one.
@@ -73,8 +82,8 @@ impl Store {
         tx.execute("DELETE FROM catalog_policy", [])?;
         for p in policies {
             tx.execute(
-                "INSERT INTO catalog_policy (plugin_id, mode, version, sha256, grants, settings, applies, reason) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO catalog_policy (plugin_id, mode, version, sha256, grants, settings, applies, reason, pinned) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     p.plugin_id,
                     p.mode,
@@ -83,7 +92,8 @@ impl Store {
                     serde_json::to_string(&p.grants)?,
                     serde_json::to_string(&p.settings)?,
                     p.applies,
-                    p.reason
+                    p.reason,
+                    p.pinned
                 ],
             )?;
         }
@@ -117,7 +127,7 @@ impl Store {
     /// Every pulled policy.
     pub fn catalog_policies(&self) -> Result<Vec<LocalPolicy>> {
         let mut st = self.conn().prepare(
-            "SELECT plugin_id, mode, version, sha256, grants, settings, applies, reason FROM catalog_policy \
+            "SELECT plugin_id, mode, version, sha256, grants, settings, applies, reason, pinned FROM catalog_policy \
              ORDER BY plugin_id",
         )?;
         let rows = st.query_map([], row)?;
@@ -133,7 +143,7 @@ impl Store {
         let found = self
             .conn()
             .query_row(
-                "SELECT plugin_id, mode, version, sha256, grants, settings, applies, reason FROM catalog_policy \
+                "SELECT plugin_id, mode, version, sha256, grants, settings, applies, reason, pinned FROM catalog_policy \
                  WHERE plugin_id = ?1",
                 [id],
                 row,
@@ -209,6 +219,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Parsed> {
         settings: serde_json::Map::new(),
         applies: r.get(6)?,
         reason: r.get(7)?,
+        pinned: r.get(8)?,
     };
     Ok((|| {
         p.grants = serde_json::from_str(&grants)?;

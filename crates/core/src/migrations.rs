@@ -242,7 +242,7 @@ pub const MIGRATIONS: &[&str] = &[
     concat!(
         "CREATE TABLE catalog_policy (plugin_id TEXT PRIMARY KEY NOT NULL, mode TEXT NOT NULL, \
          version TEXT, sha256 TEXT, grants TEXT NOT NULL, settings TEXT NOT NULL, applies INTEGER NOT NULL, \
-         reason TEXT) STRICT;\n",
+         reason TEXT, pinned INTEGER NOT NULL DEFAULT 0) STRICT;\n",
         "ALTER TABLE trusted_publishers ADD COLUMN from_catalog INTEGER NOT NULL DEFAULT 0;\n",
         "CREATE TABLE plugin_exports (plugin_id TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL, \
          PRIMARY KEY (plugin_id, at)) STRICT;\n",

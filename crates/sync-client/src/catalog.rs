@@ -114,6 +114,16 @@ impl Connection {
         )
     }
 
+    /// Stop trusting a publisher for the tenant (an admin's).
+    pub fn catalog_distrust(&self, token: &str, public_key: &str) -> Result<(), SyncError> {
+        let url = format!("{}/v1/catalog/publishers/{public_key}", self.base);
+        let resp = self.send(|| self.http.delete(&url).bearer_auth(token))?;
+        if !resp.status().is_success() {
+            return Err(refused(resp));
+        }
+        Ok(())
+    }
+
     /// The catalog's changes, newest first (an admin's).
     pub fn catalog_audit(&self, token: &str) -> Result<Vec<CatalogAuditEntry>, SyncError> {
         let url = format!("{}/v1/catalog/audit", self.base);

@@ -240,6 +240,9 @@ impl Store {
         ] {
             set_meta(&tx, k, Some(&v))?;
         }
+        // What the catalog applies to depends on who signed in: read it
+        // whole at the next sync.
+        set_meta(&tx, "catalog.revision", None)?;
         tx.commit()?;
         identity.tenant_id = tenant_id;
         identity.user_id = user_id.to_string();
