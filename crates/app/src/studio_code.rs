@@ -248,25 +248,10 @@ impl App {
                 && name != crm_plugins::package::SIGNATURE_FILE
                 && name != crm_studio::wizard::MODEL_FILE
         });
-        files.insert("manifest.json".into(), manifest.as_bytes().to_vec());
-        files.insert(m.entry.clone(), script.as_bytes().to_vec());
-        for t in tests {
-            if !is_test_file(&t.name) {
-                return Err(ApiError::invalid(
-                    "tests",
-                    format!("{}: a test file is tests/NAME.rhai", t.name),
-                ));
-            }
-            files.insert(t.name, t.text.into_bytes());
-        }
-        let tmp = write_folder(&files)?;
-        self.write(|s| {
-            Ok(crm_plugins::lifecycle::install(
-                s,
-                &tmp.path().join("plugin"),
-                true,
-            )?)
-        })?;
+        let files = with_edits(files, &m, manifest, script, tests)?;
+        let package = crm_plugins::package::write_zip(&files)
+            .map_err(|e| ApiError::new(ErrorCode::Plugin, e.to_string()))?;
+        self.write(|s| Ok(crm_plugins::lifecycle::install_bytes(s, package, true)?))?;
         self.plugin(&m.id)
     }
 }
@@ -288,18 +273,37 @@ pub(crate) fn parse_manifest(manifest: &str) -> ApiResult<Manifest> {
     })
 }
 
-/// A plugin's files in a private temporary folder (`plugin/` inside it),
-/// for the code that installs or tests a folder; removed when dropped.
-/// Plugin code, never records.
-pub(crate) fn write_folder(files: &BTreeMap<String, Vec<u8>>) -> ApiResult<tempfile::TempDir> {
-    let tmp = tempfile::tempdir().map_err(|e| {
-        ApiError::new(
-            ErrorCode::Io,
-            format!("cannot make a temporary folder: {e}"),
-        )
-    })?;
-    let dir = tmp.path().join("plugin");
-    let io = |e: std::io::Error| ApiError::new(ErrorCode::Io, e.to_string());
+/// `files` with the editor's manifest, script and tests put in (a test file
+/// must be `tests/NAME.rhai`).
+pub(crate) fn with_edits(
+    mut files: BTreeMap<String, Vec<u8>>,
+    m: &Manifest,
+    manifest: &str,
+    script: &str,
+    tests: Vec<PluginFileDto>,
+) -> ApiResult<BTreeMap<String, Vec<u8>>> {
+    files.insert("manifest.json".into(), manifest.as_bytes().to_vec());
+    files.insert(m.entry.clone(), script.as_bytes().to_vec());
+    for t in tests {
+        if !is_test_file(&t.name) {
+            return Err(ApiError::invalid(
+                "tests",
+                format!("{}: a test file is tests/NAME.rhai", t.name),
+            ));
+        }
+        files.insert(t.name, t.text.into_bytes());
+    }
+    Ok(files)
+}
+
+/// Write a plugin's files (`path -> bytes`) under `dir`. Names come from a
+/// package read (no `..`, no absolute paths) or from [`with_edits`], so
+/// they stay inside it.
+pub(crate) fn write_files(
+    dir: &std::path::Path,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> ApiResult<()> {
+    let io = |e: std::io::Error| ApiError::new(ErrorCode::Io, format!("{}: {e}", dir.display()));
     for (name, bytes) in files {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
@@ -307,7 +311,7 @@ pub(crate) fn write_folder(files: &BTreeMap<String, Vec<u8>>) -> ApiResult<tempf
         }
         std::fs::write(path, bytes).map_err(io)?;
     }
-    Ok(tmp)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crm_plugins::{Context, Limits, Manifest, Rehearsal, Sandbox};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::studio_code::{is_test_file, line_of, parse_manifest, write_folder, PluginFileDto};
+use crate::studio_code::{line_of, parse_manifest, with_edits, write_files, PluginFileDto};
 use crate::{ApiError, ApiResult, App, ErrorCode};
 
 /// What the console is asked to run.
@@ -219,19 +219,16 @@ impl App {
         tests: Vec<PluginFileDto>,
     ) -> ApiResult<Vec<PluginTestDto>> {
         let m: Manifest = parse_manifest(manifest)?;
-        let mut files = std::collections::BTreeMap::new();
-        files.insert("manifest.json".to_string(), manifest.as_bytes().to_vec());
-        files.insert(m.entry.clone(), script.as_bytes().to_vec());
-        for t in tests {
-            if !is_test_file(&t.name) {
-                return Err(ApiError::invalid(
-                    "tests",
-                    format!("{}: a test file is tests/NAME.rhai", t.name),
-                ));
-            }
-            files.insert(t.name, t.text.into_bytes());
-        }
-        let tmp = write_folder(&files)?;
+        let files = with_edits(Default::default(), &m, manifest, script, tests)?;
+        // The test runner installs a folder: a private temporary one,
+        // removed when dropped (plugin code, never records).
+        let tmp = tempfile::tempdir().map_err(|e| {
+            ApiError::new(
+                ErrorCode::Io,
+                format!("cannot make a temporary folder: {e}"),
+            )
+        })?;
+        write_files(&tmp.path().join("plugin"), &files)?;
         let outcomes =
             crm_plugins::testing::run_plugin_tests(&tmp.path().join("plugin")).map_err(|e| {
                 ApiError::invalid("tests", e.replace(&tmp.path().display().to_string(), ""))

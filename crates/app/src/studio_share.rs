@@ -66,17 +66,8 @@ impl App {
             ));
         }
         std::fs::create_dir_all(root).map_err(io)?;
-        let mut written = Vec::new();
-        for (name, bytes) in files {
-            // Names were checked when the package was read (no `..`, no
-            // absolute paths), so they stay inside the folder.
-            let path = root.join(&name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&path, bytes).map_err(io)?;
-            written.push(name);
-        }
+        crate::studio_code::write_files(root, &files)?;
+        let written = files.into_keys().collect();
         Ok(written)
     }
 }
