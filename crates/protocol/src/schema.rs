@@ -89,6 +89,11 @@ pub struct Field {
     /// first item and the rest); false for a value worked out from others
     /// or kept for the machinery.
     pub exported: bool,
+    /// True when a CSV import can fill it from a column (by this name, a
+    /// known header or, for a detail, its label); false for a value worked
+    /// out from others or kept for the machinery. Contacts only: the other
+    /// tables are not imported.
+    pub imported: bool,
 }
 
 const fn req(name: &'static str, kind: Kind) -> Field {
@@ -99,6 +104,7 @@ const fn req(name: &'static str, kind: Kind) -> Field {
         label: None,
         searchable: false,
         exported: true,
+        imported: true,
     }
 }
 
@@ -110,6 +116,7 @@ const fn opt(name: &'static str, kind: Kind) -> Field {
         label: None,
         searchable: false,
         exported: true,
+        imported: true,
     }
 }
 
@@ -123,6 +130,7 @@ const fn detail(name: &'static str, kind: Kind, label: &'static str) -> Field {
         label: Some(label),
         searchable: false,
         exported: true,
+        imported: true,
     }
 }
 
@@ -139,6 +147,14 @@ impl Field {
     const fn not_exported(self) -> Field {
         Field {
             exported: false,
+            ..self
+        }
+    }
+
+    /// The same field, not filled by a CSV import.
+    const fn not_imported(self) -> Field {
+        Field {
+            imported: false,
             ..self
         }
     }
@@ -180,7 +196,10 @@ pub const CONTACTS: Table = Table {
     fields: &[
         req("kind", Kind::OneOf(CONTACT_KINDS)),
         // Worked out from the names: searched, not exported.
-        req("display_name", Kind::Text).searchable().not_exported(),
+        req("display_name", Kind::Text)
+            .searchable()
+            .not_exported()
+            .not_imported(),
         opt("first_name", Kind::Text),
         opt("last_name", Kind::Text),
         opt("company_name", Kind::Text).searchable(),
@@ -200,8 +219,9 @@ pub const CONTACTS: Table = Table {
         // The old system's id: an export's "Record ID" takes its place.
         opt("external_id", Kind::Text).not_exported(),
         opt("date_of_birth", Kind::Date),
-        // Each custom field gets a column of its own.
-        req("custom", Kind::TextMap).not_exported(),
+        // Each custom field gets a column of its own, and is imported by
+        // a `custom.NAME` column.
+        req("custom", Kind::TextMap).not_exported().not_imported(),
         detail(
             "preferred_contact_method",
             Kind::OneOf(CONTACT_METHODS),

@@ -40,30 +40,27 @@ pub struct ContactDraft {
     pub(crate) phones_verified: bool,
 }
 
-/// The field names [`ContactDraft::set`] accepts besides the details
-/// ([`contact_fields`] has them all) and `custom.NAME`.
-pub const CONTACT_FIELDS: &[&str] = &[
-    "kind",
-    "first_name",
-    "last_name",
-    "full_name",
-    "company_name",
-    "stage",
-    "owner",
-    "tags",
-    "email",
-    "phone",
-    "external_id",
-    "date_of_birth",
-];
+/// The import target of a declared list whose column adds one item: named
+/// in the singular, as people head such a column.
+const ONE_ITEM: &[(&str, &str)] = &[("emails", "email"), ("phones", "phone")];
 
-/// Every field name [`ContactDraft::set`] accepts (besides `custom.NAME`):
-/// [`CONTACT_FIELDS`], then the declared details.
+/// Every field name [`ContactDraft::set`] accepts (besides `custom.NAME`),
+/// in the declaration's order: each field the synced schema declares
+/// `imported` (a list by its [`ONE_ITEM`] name), and `full_name` after the
+/// last name (split into first and last when those are not given).
 pub fn contact_fields() -> impl Iterator<Item = &'static str> {
-    CONTACT_FIELDS
+    crm_protocol::schema::CONTACTS
+        .fields
         .iter()
-        .copied()
-        .chain(Contact::details().map(|f| f.name))
+        .filter(|f| f.imported)
+        .flat_map(|f| {
+            let target = ONE_ITEM
+                .iter()
+                .find(|(list, _)| *list == f.name)
+                .map_or(f.name, |(_, one)| *one);
+            let split = (f.name == "last_name").then_some("full_name");
+            std::iter::once(target).chain(split)
+        })
 }
 
 /// A text value, trimmed; `None` if nothing is left. Control characters

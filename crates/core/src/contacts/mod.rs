@@ -21,7 +21,7 @@ use crate::store::{load_row, Store, Table, WriteTx};
 mod draft;
 
 pub(crate) use draft::*;
-pub use draft::{contact_fields, ContactDraft, CONTACT_FIELDS};
+pub use draft::{contact_fields, ContactDraft};
 
 /// Longest text accepted in one field (the synced schema's bound, so the
 /// server takes whatever the store accepts).

@@ -281,3 +281,51 @@ fn search_covers_exactly_the_fields_declared_searchable() {
     }
     assert!(!found("nothing like it"));
 }
+
+#[test]
+fn every_field_declared_imported_is_an_import_target_that_fills_it() {
+    use crm_protocol::schema::Kind;
+    let (_dir, mut s) = crate::store::scratch_store();
+    let targets: Vec<&str> = crate::contacts::contact_fields().collect();
+    let mut d = crate::ContactDraft::default();
+    for f in Contact::TABLE.fields.iter().filter(|f| f.imported) {
+        let target = match f.name {
+            "emails" => "email",
+            "phones" => "phone",
+            name => name,
+        };
+        assert!(
+            targets.contains(&target),
+            "contacts.{} is declared imported but no import column feeds it",
+            f.name
+        );
+        let value = match (f.name, f.kind) {
+            ("emails", _) => "ada@example.com",
+            ("phones", _) => "+44 20 7946 0321",
+            (_, Kind::OneOf(values)) => values[values.len() - 1],
+            (_, Kind::Date) => "1980-02-03",
+            _ => "Wexford",
+        };
+        d.set(target, value)
+            .unwrap_or_else(|e| panic!("import target {target} is refused: {e}"));
+    }
+    let c = s.create_contact(&d).expect("contact");
+    let stored = serde_json::to_value(&c).expect("json");
+    for f in Contact::TABLE.fields {
+        let filled = match (&stored[f.name], stored["details"].get(f.name)) {
+            (serde_json::Value::String(v), _) => !v.is_empty(),
+            (serde_json::Value::Array(v), _) => !v.is_empty(),
+            (_, Some(serde_json::Value::String(v))) => !v.is_empty(),
+            _ => false,
+        };
+        if f.imported {
+            assert!(filled, "contacts.{} was imported but not stored", f.name);
+        } else {
+            assert!(
+                !targets.contains(&f.name),
+                "contacts.{} is not declared imported, yet an import column feeds it",
+                f.name
+            );
+        }
+    }
+}
