@@ -61,36 +61,71 @@ pub async fn add_user(
             format!("no tenant {tenant}"),
         ));
     }
+    insert_user(&mut tx, tenant, id, email, role, team, &hash).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Insert a user and their credentials in the transaction's tenant (the
+/// operator's `add_user` and an admin's invitation). An email taken
+/// anywhere on the server is a 409: an email names one account.
+pub(crate) async fn insert_user(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+    id: Uuid,
+    email: &str,
+    role: Role,
+    team: Option<&str>,
+    hash: &str,
+) -> Result<(), ServerError> {
+    let taken = |e: sql::Error| match &e {
+        sql::Error::Database(d) if d.code().as_deref() == Some("23505") => ServerError::client(
+            axum::http::StatusCode::CONFLICT,
+            "email_taken",
+            format!("email {:?} already has an account", email.trim()),
+        ),
+        _ => ServerError::Db(e),
+    };
     sql::query("INSERT INTO users (tenant_id, id, email, role, team) VALUES ($1, $2, $3, $4, $5)")
         .bind(tenant)
         .bind(id)
         .bind(email.trim())
         .bind(role.as_str())
         .bind(team)
-        .execute(&mut *tx)
-        .await?;
-    sql::query(
-        "INSERT INTO credentials (email_lower, tenant_id, user_id, password_hash) VALUES (lower($1), $2, $3, $4)",
-    )
-    .bind(email.trim())
-    .bind(tenant)
-    .bind(id)
-    .bind(hash)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(taken)?;
+    sql::query("SELECT crm_add_credentials($1, $2, $3)")
+        .bind(email.trim())
+        .bind(id)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(taken)?;
+    Ok(())
 }
 
 /// Revoke a device: its token stops working at the next request.
 pub async fn revoke_device(pool: &PgPool, tenant: Uuid, device: Uuid) -> Result<(), ServerError> {
     let mut tx = db::tenant_tx(pool, tenant).await?;
+    revoke_in(&mut tx, tenant, device).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Revoke a device in the transaction's tenant (the operator's command and
+/// an admin's request).
+pub(crate) async fn revoke_in(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+    device: Uuid,
+) -> Result<(), ServerError> {
     let done = sql::query(
         "UPDATE devices SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
     )
     .bind(tenant)
     .bind(device)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 0 {
         return Err(ServerError::bad_request(
@@ -100,7 +135,6 @@ pub async fn revoke_device(pool: &PgPool, tenant: Uuid, device: Uuid) -> Result<
     }
     // The token row stays so the device is told it was revoked (not
     // merely unknown); the check in `auth::begin` refuses it either way.
-    tx.commit().await?;
     Ok(())
 }
 
@@ -131,11 +165,11 @@ pub struct ViewChange {
 }
 
 /// A user found by login email: tenant, id, role, team.
-struct Account {
-    tenant: Uuid,
-    id: Uuid,
-    role: Role,
-    team: Option<String>,
+pub(crate) struct Account {
+    pub(crate) tenant: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) role: Role,
+    pub(crate) team: Option<String>,
 }
 
 /// Find an account by email and lock its user row for the change.
@@ -158,37 +192,52 @@ async fn account(
         ));
     };
     let mut tx = db::tenant_tx(pool, tenant).await?;
+    let u = lock_user(&mut tx, tenant, id).await?;
+    Ok((tx, u))
+}
+
+/// Take the tenant's write lock and lock a user's row for a change, in a
+/// transaction scoped to `tenant`; `no_user` (404) when it has no such user.
+pub(crate) async fn lock_user(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<Account, ServerError> {
     // The tenant's write lock first: change numbers are taken below, and
     // within a tenant they must become visible in order (see `push`).
     sql::query("SELECT 1 FROM tenant_locks WHERE tenant_id = $1 FOR UPDATE")
         .bind(tenant)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    let (role, team): (String, Option<String>) =
+    let found: Option<(String, Option<String>)> =
         sql::query_as("SELECT role, team FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
             .bind(tenant)
             .bind(id)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
+    let Some((role, team)) = found else {
+        return Err(ServerError::client(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_user",
+            format!("no user {id} in this tenant"),
+        ));
+    };
     let role = Role::parse(&role).ok_or_else(|| ServerError::Internal(format!("role {role:?}")))?;
-    Ok((
-        tx,
-        Account {
-            tenant,
-            id,
-            role,
-            team,
-        },
-    ))
+    Ok(Account {
+        tenant,
+        id,
+        role,
+        team,
+    })
 }
 
 /// Run a view change, again when PostgreSQL aborted it to break a deadlock
 /// with a push (pushes lock rows before the tenant lock, this the other way
 /// round) or a serialisation failure.
-async fn retrying<F, Fut>(mut attempt: F) -> Result<ViewChange, ServerError>
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ServerError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<ViewChange, ServerError>>,
+    Fut: std::future::Future<Output = Result<T, ServerError>>,
 {
     let mut tries = 0;
     loop {
@@ -227,10 +276,22 @@ async fn set_team_once(
     new_team: Option<&str>,
 ) -> Result<ViewChange, ServerError> {
     let (mut tx, u) = account(pool, email).await?;
+    let change = apply_team(&mut tx, &u, new_team).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// Move a locked user ([`lock_user`]) to another team, with what it means
+/// for what everyone sees; the caller commits.
+pub(crate) async fn apply_team(
+    tx: &mut Transaction<'static, Postgres>,
+    u: &Account,
+    new_team: Option<&str>,
+) -> Result<ViewChange, ServerError> {
     let t = u.tenant;
     let old_team = u.team.as_deref();
     if old_team != new_team {
-        catalog_moved(&mut tx, t).await?;
+        catalog_moved(tx, t).await?;
     }
     if old_team == new_team {
         return Ok(ViewChange::default());
@@ -254,7 +315,7 @@ async fn set_team_once(
             .bind(t)
             .bind(u.id)
             .bind(old)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         }
@@ -269,7 +330,7 @@ async fn set_team_once(
         .bind(t)
         .bind(u.id)
         .bind(old)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     }
@@ -277,7 +338,7 @@ async fn set_team_once(
         .bind(t)
         .bind(u.id)
         .bind(new_team)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     if let Some(new) = new_team {
         // Gained: the new team mates' contacts (for an agent), and the
@@ -296,11 +357,10 @@ async fn set_team_once(
         .bind(u.id)
         .bind(new)
         .bind(me_agent)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
     }
-    tx.commit().await?;
     Ok(change)
 }
 
@@ -321,11 +381,23 @@ pub async fn set_role(pool: &PgPool, email: &str, role: Role) -> Result<ViewChan
 
 async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewChange, ServerError> {
     let (mut tx, u) = account(pool, email).await?;
+    let change = apply_role(&mut tx, &u, role).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// Make a locked user ([`lock_user`]) an agent or an admin, with what it
+/// means for what they see; the caller commits.
+pub(crate) async fn apply_role(
+    tx: &mut Transaction<'static, Postgres>,
+    u: &Account,
+    role: Role,
+) -> Result<ViewChange, ServerError> {
     let t = u.tenant;
     if u.role == role {
         return Ok(ViewChange::default());
     }
-    catalog_moved(&mut tx, t).await?;
+    catalog_moved(tx, t).await?;
     let mut change = ViewChange::default();
     match role {
         Role::Admin => {
@@ -335,7 +407,7 @@ async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewCha
             ))
             .bind(t)
             .bind(u.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         }
@@ -347,7 +419,7 @@ async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewCha
             ))
             .bind(t)
             .bind(u.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?
             .rows_affected();
         }
@@ -356,8 +428,7 @@ async fn set_role_once(pool: &PgPool, email: &str, role: Role) -> Result<ViewCha
         .bind(t)
         .bind(u.id)
         .bind(role.as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(change)
 }

@@ -259,12 +259,33 @@ impl PasswordChecks {
 }
 
 /// Start a transaction for an authenticated request: look the token up,
-/// scope the transaction to its tenant and check the device is not revoked.
+/// scope the transaction to its tenant and check the device is not revoked,
+/// its user not disabled, and not signed in with a one-time password that
+/// still waits to be replaced (`password_change_required`, 403).
 pub async fn begin(
     pool: &PgPool,
     bearer: &Bearer,
     repeatable_read: bool,
 ) -> ApiResult<(Transaction<'static, Postgres>, Device)> {
+    let (tx, dev, must_change) = begin_any(pool, bearer, repeatable_read).await?;
+    if must_change {
+        return Err(ServerError::client(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "this account signed in with a one-time password: set your own password first \
+             (POST /v1/account/password; `crm account password`)",
+        ));
+    }
+    Ok((tx, dev))
+}
+
+/// [`begin`], letting through a user who must still change their one-time
+/// password (the third value says whether they must): for changing it.
+pub async fn begin_any(
+    pool: &PgPool,
+    bearer: &Bearer,
+    repeatable_read: bool,
+) -> ApiResult<(Transaction<'static, Postgres>, Device, bool)> {
     let mut tx = pool.begin().await?;
     if repeatable_read {
         sql::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -283,8 +304,9 @@ pub async fn begin(
         ));
     };
     db::set_tenant(&mut tx, tenant_id).await?;
-    let row: Option<(Uuid, String, bool)> = sql::query_as(
-        "SELECT d.user_id, u.role, d.revoked_at IS NOT NULL FROM devices d \
+    let row: Option<(Uuid, String, bool, bool, bool)> = sql::query_as(
+        "SELECT d.user_id, u.role, d.revoked_at IS NOT NULL, u.disabled_at IS NOT NULL, \
+         u.otp_expires_at IS NOT NULL FROM devices d \
          JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id \
          WHERE d.tenant_id = $1 AND d.id = $2",
     )
@@ -292,7 +314,7 @@ pub async fn begin(
     .bind(device_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((user_id, role, revoked)) = row else {
+    let Some((user_id, role, revoked, disabled, must_change)) = row else {
         return Err(ServerError::unauthorized(
             "unauthorized",
             "unknown device token: sign in again with `crm login`",
@@ -304,6 +326,9 @@ pub async fn begin(
             "this device was revoked by an administrator; its token no longer works",
         ));
     }
+    if disabled {
+        return Err(account_disabled());
+    }
     let role = Role::parse(&role).ok_or_else(|| ServerError::Internal(format!("role {role:?}")))?;
     Ok((
         tx,
@@ -313,7 +338,17 @@ pub async fn begin(
             user_id,
             role,
         },
+        must_change,
     ))
+}
+
+/// The answer to a disabled account's request or sign-in (403).
+pub fn account_disabled() -> ServerError {
+    ServerError::client(
+        StatusCode::FORBIDDEN,
+        "account_disabled",
+        "this account was disabled by an administrator of the agency; ask them to enable it",
+    )
 }
 
 /// Delete failed logins older than the window: they no longer count, and

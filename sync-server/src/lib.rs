@@ -12,7 +12,9 @@
 //! own `WHERE tenant_id = …` stays too (defence in depth, and Citus needs it).
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod admin;
+pub mod admin_api;
 pub mod auth;
 pub mod catalog;
 pub mod client_addr;
@@ -167,7 +169,17 @@ fn metrics_handle() -> PrometheusHandle {
         catalog::set_policy,
         catalog::package_bytes,
         catalog::trust,
-        catalog::audit_log
+        catalog::audit_log,
+        admin_api::users,
+        admin_api::invite,
+        admin_api::change_user,
+        admin_api::reset_password,
+        admin_api::devices,
+        admin_api::revoke,
+        admin_api::audit_log,
+        admin_api::plugin_health,
+        account::change_password,
+        account::report
     ),
     components(schemas(
         crm_protocol::wire::LoginRequest,
@@ -186,7 +198,18 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::catalog::PublishResponse,
         crm_protocol::catalog::Publisher,
         crm_protocol::catalog::TrustRequest,
-        crm_protocol::catalog::CatalogAuditEntry
+        crm_protocol::catalog::CatalogAuditEntry,
+        crm_protocol::admin::AdminUser,
+        crm_protocol::admin::InviteRequest,
+        crm_protocol::admin::OneTimePassword,
+        crm_protocol::admin::UserChange,
+        crm_protocol::admin::AdminDevice,
+        crm_protocol::admin::PasswordChange,
+        crm_protocol::admin::DeviceReport,
+        crm_protocol::admin::PluginReport,
+        crm_protocol::admin::PluginHealth,
+        crm_protocol::admin::PluginError,
+        crm_protocol::admin::AdminAuditEntry
     ))
 )]
 pub struct ApiDoc;
@@ -226,6 +249,24 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(catalog::distrust),
         )
         .route("/v1/catalog/audit", get(catalog::audit_log))
+        .route(
+            "/v1/admin/users",
+            get(admin_api::users).post(admin_api::invite),
+        )
+        .route(
+            "/v1/admin/users/{id}",
+            axum::routing::patch(admin_api::change_user),
+        )
+        .route(
+            "/v1/admin/users/{id}/password",
+            post(admin_api::reset_password),
+        )
+        .route("/v1/admin/devices", get(admin_api::devices))
+        .route("/v1/admin/devices/{id}/revoke", post(admin_api::revoke))
+        .route("/v1/admin/audit", get(admin_api::audit_log))
+        .route("/v1/admin/plugins/health", get(admin_api::plugin_health))
+        .route("/v1/account/password", post(account::change_password))
+        .route("/v1/devices/report", post(account::report))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

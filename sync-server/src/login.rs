@@ -47,6 +47,16 @@ pub async fn login(
             "password longer than 1024 bytes",
         ));
     }
+    if req
+        .app_version
+        .as_deref()
+        .is_some_and(|v| v.chars().count() > 200 || v.contains('\0'))
+    {
+        return Err(ServerError::bad_request(
+            "bad_app_version",
+            "app_version must be at most 200 characters, without NUL characters",
+        ));
+    }
     if req.device_id.is_nil() || req.device_name.len() > 200 || req.device_name.contains('\0') {
         return Err(ServerError::bad_request(
             "bad_device",
@@ -94,14 +104,37 @@ pub async fn login(
             ));
         }
     };
-    auth::settle_success(&st.pool, &email, attempt).await?;
     let mut tx = db::tenant_tx(&st.pool, tenant_id).await?;
-    let (role,): (String,) =
-        sql::query_as("SELECT role FROM users WHERE tenant_id = $1 AND id = $2")
+    // Locked: two sign-ins with one one-time password cannot both use it.
+    let (role, disabled, one_time, spent): (String, bool, bool, bool) = sql::query_as(
+        "SELECT role, disabled_at IS NOT NULL, otp_expires_at IS NOT NULL, \
+         COALESCE(otp_used_at IS NOT NULL OR otp_expires_at <= now(), false) \
+         FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+    )
+    .bind(tenant_id)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if one_time && spent {
+        // Used once already, or expired: as good as a wrong password (and
+        // counted as a failure).
+        metrics::counter!("sync_login_failures_total").increment(1);
+        return Err(ServerError::unauthorized(
+            "bad_credentials",
+            "wrong email or password",
+        ));
+    }
+    auth::settle_success(&st.pool, &email, attempt).await?;
+    if disabled {
+        return Err(auth::account_disabled());
+    }
+    if one_time {
+        sql::query("UPDATE users SET otp_used_at = now() WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(user_id)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?;
+    }
     let existing: Option<(Uuid, bool)> = sql::query_as(
         "SELECT user_id, revoked_at IS NOT NULL FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
@@ -126,22 +159,26 @@ pub async fn login(
         }
         Some(_) => {
             sql::query(
-                "UPDATE devices SET name = $3, last_seen = now() WHERE tenant_id = $1 AND id = $2",
+                "UPDATE devices SET name = $3, last_seen = now(), \
+                 app_version = COALESCE($4, app_version) WHERE tenant_id = $1 AND id = $2",
             )
             .bind(tenant_id)
             .bind(req.device_id)
             .bind(&req.device_name)
+            .bind(&req.app_version)
             .execute(&mut *tx)
             .await?;
         }
         None => {
             sql::query(
-                "INSERT INTO devices (tenant_id, id, user_id, name, last_seen) VALUES ($1, $2, $3, $4, now())",
+                "INSERT INTO devices (tenant_id, id, user_id, name, last_seen, app_version) \
+                 VALUES ($1, $2, $3, $4, now(), $5)",
             )
             .bind(tenant_id)
             .bind(req.device_id)
             .bind(user_id)
             .bind(&req.device_name)
+            .bind(&req.app_version)
             .execute(&mut *tx)
             .await?;
         }
@@ -160,5 +197,6 @@ pub async fn login(
         role: Role::parse(&role).unwrap_or(Role::Agent).as_str().into(),
         device_id: req.device_id,
         token,
+        must_change_password: one_time,
     }))
 }

@@ -41,6 +41,7 @@ const FILES: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_login_attempts.sql"),
     ),
     (5, "catalog", include_str!("../migrations/0005_catalog.sql")),
+    (6, "admin", include_str!("../migrations/0006_admin.sql")),
 ];
 
 impl MigrationSource<'static> for Embedded {

@@ -536,6 +536,15 @@ async fn health_metrics_and_the_api_document_are_served() {
         "/v1/catalog/packages",
         "/v1/catalog/plugins/{id}",
         "/v1/catalog/publishers",
+        "/v1/admin/users",
+        "/v1/admin/users/{id}",
+        "/v1/admin/users/{id}/password",
+        "/v1/admin/devices",
+        "/v1/admin/devices/{id}/revoke",
+        "/v1/admin/audit",
+        "/v1/admin/plugins/health",
+        "/v1/account/password",
+        "/v1/devices/report",
     ] {
         assert!(v["paths"][path].is_object(), "{path} documented");
     }

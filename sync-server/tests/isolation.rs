@@ -75,6 +75,7 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
         "INSERT INTO catalog_policies (tenant_id, plugin_id, mode, updated_by) VALUES ($1, 'b.secret', 'allowed', $2)",
         "INSERT INTO catalog_audit (tenant_id, actor, plugin_id, action, detail) VALUES ($1, $2, 'b.secret', 'published', '{}')",
         "INSERT INTO catalog_revisions (tenant_id, revision) VALUES ($1, 1)",
+        "INSERT INTO admin_audit (tenant_id, actor, action, detail) VALUES ($1, $2, 'invited', '{}')",
     ] {
         sql::query(insert)
             .bind(b.tenant)
@@ -101,6 +102,8 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
         "catalog_policies",
         "catalog_audit",
         "catalog_revisions",
+        "device_plugins",
+        "admin_audit",
     ] {
         let (n,): (i64,) = sql::query_as(&format!(
             "SELECT count(*) FROM {table} WHERE {col} = $1",
@@ -141,6 +144,8 @@ async fn row_level_security_alone_hides_b_from_the_application_role() {
             "INSERT INTO applied_ops (tenant_id, op_id, device_id) VALUES ($1, $2, $2)",
             "INSERT INTO evictions (tenant_id, user_id, tbl, row_id, seq) VALUES ($1, $2, 'contacts', $2, 1)",
             "INSERT INTO catalog_policies (tenant_id, plugin_id, mode, updated_by) VALUES ($1, 'x', 'blocked', $2)",
+            "INSERT INTO admin_audit (tenant_id, actor, action, detail) VALUES ($1, $2, 'x', '{}')",
+            "INSERT INTO device_plugins (tenant_id, device_id, plugin_id, version, enabled, health) VALUES ($1, $2, 'x', '1', true, 'ok')",
         ] {
             let mut tx = crm_sync_server::db::tenant_tx(&env.pool, ta)
                 .await
@@ -177,4 +182,118 @@ async fn a_forged_or_foreign_token_gets_nothing() {
             .await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{token:?}: {v}");
     }
+}
+
+/// The admin API: A's admin never sees or changes B's users, devices,
+/// reports or audit, by any path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_of_a_neither_sees_nor_changes_what_is_b_s() {
+    let (env, a, b, _ta, _secret) = two_tenants().await;
+    let body = |v: serde_json::Value| Some(v.to_string().into_bytes());
+    // B has a report, an audit entry and a second user.
+    let (s, v) = env
+        .call(
+            Method::POST,
+            "/v1/devices/report",
+            Some(&b.token),
+            body(
+                json!({"app_version": "1", "plugins": [{"plugin_id": "b.secret", "version": "1",
+                          "enabled": true, "health": "failing", "last_error": "B's error"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, v) = env
+        .call(
+            Method::POST,
+            "/v1/admin/users",
+            Some(&b.token),
+            body(json!({"email": "b2@b.test", "role": "agent"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let b_user = v["user_id"].as_str().expect("id").to_string();
+    for path in [
+        "/v1/admin/users",
+        "/v1/admin/devices",
+        "/v1/admin/audit",
+        "/v1/admin/plugins/health",
+    ] {
+        let (s, v) = env.call(Method::GET, path, Some(&a.token), None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        let text = v.to_string();
+        for b_thing in [
+            "b@b.test",
+            "b2@b.test",
+            "b.secret",
+            "B's error",
+            &b.id.to_string(),
+            &b_user,
+        ] {
+            assert!(!text.contains(b_thing), "{path} shows {b_thing}: {text}");
+        }
+    }
+    let (s, v) = env
+        .call(
+            Method::PATCH,
+            &format!("/v1/admin/users/{b_user}"),
+            Some(&a.token),
+            body(json!({"disabled": true, "role": "admin"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_user")),
+        "{v}"
+    );
+    let (s, v) = env
+        .call(
+            Method::POST,
+            &format!("/v1/admin/users/{b_user}/password"),
+            Some(&a.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_user")),
+        "{v}"
+    );
+    let (s, v) = env
+        .call(
+            Method::POST,
+            &format!("/v1/admin/devices/{}/revoke", b.id),
+            Some(&a.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("no_device")),
+        "{v}"
+    );
+    // B is untouched: its device works, its user is an agent, enabled.
+    let (s, _) = env.pull(&b, 0).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = env
+        .call(Method::GET, "/v1/admin/users", Some(&b.token), None)
+        .await;
+    let b2 = v
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["email"] == "b2@b.test"))
+        .cloned()
+        .expect("b2");
+    assert_eq!(
+        (&b2["role"], &b2["disabled"]),
+        (&json!("agent"), &json!(false)),
+        "{b2}"
+    );
+    let (_, v) = env
+        .call(Method::GET, "/v1/admin/audit", Some(&b.token), None)
+        .await;
+    assert_eq!(
+        v.as_array().map(Vec::len),
+        Some(1),
+        "only B's own invitation: {v}"
+    );
 }

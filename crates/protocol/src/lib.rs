@@ -7,6 +7,7 @@
 //! nothing about SQLite, PostgreSQL or any HTTP library.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod catalog;
 mod hlc;
 mod op;

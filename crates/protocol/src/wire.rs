@@ -22,6 +22,9 @@ pub struct LoginRequest {
     pub device_id: Uuid,
     /// A name for the device, shown to admins (e.g. the host name).
     pub device_name: String,
+    /// The app's version, shown to admins. Absent from older clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
 }
 
 /// The answer to a successful login.
@@ -39,6 +42,11 @@ pub struct LoginResponse {
     /// The device token: send as `Authorization: Bearer <token>`. Shown once;
     /// the server keeps only its hash.
     pub token: String,
+    /// True after a sign-in with a one-time password: the token works only
+    /// to set the user's own password (`POST /v1/account/password`) until
+    /// then. Absent from older servers.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// `POST /v1/push`: a batch of ops from the device's outbox, oldest first.

@@ -29,6 +29,8 @@ mod events;
 pub use events::{Notice, SILENCE};
 
 mod catalog;
+// The admin API and a device's own account calls.
+mod admin;
 
 use std::time::Duration;
 
@@ -186,6 +188,8 @@ impl Connection {
             password: password.into(),
             device_id,
             device_name: device_name.into(),
+            // The workspace's version: the app's and this client's are one.
+            app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         };
         let url = format!("{}/v1/login", self.base);
         let resp = self.send(|| self.http.post(&url).json(&body))?;
