@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crm_core::{parse_id, KeyStoreChoice, Store};
 use zeroize::Zeroizing;
 
+mod admin_cmd;
 mod catalog_cmd;
 mod contacts_cmd;
 mod export_cmd;
@@ -99,6 +100,12 @@ enum Cmd {
     /// The tenant's plugin catalog on the sync server.
     #[command(subcommand)]
     Catalog(catalog_cmd::CatalogCmd),
+    /// The agency's users and devices on the sync server (an admin's).
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCmd),
+    /// Your account on the sync server (`crm account password`).
+    #[command(subcommand)]
+    Account(admin_cmd::AccountCmd),
     /// Show the audit trail of one record.
     Audit {
         /// Record id.
@@ -304,6 +311,8 @@ fn run(cli: Cli) -> Result<Profile> {
         Cmd::Login(args) => sync_cmd::login(&dir, open_quiet(&dir)?, args)?,
         Cmd::Sync(args) => sync_cmd::sync(&dir, open_quiet(&dir)?, args)?,
         Cmd::Catalog(c) => catalog_cmd::run(&dir, open_quiet(&dir)?, c)?,
+        Cmd::Admin(c) => admin_cmd::run(&dir, open_quiet(&dir)?, c)?,
+        Cmd::Account(c) => admin_cmd::account(&dir, open_quiet(&dir)?, c)?,
         Cmd::Audit { id } => {
             let store = profile.store()?;
             for a in store.audit_for(parse_id("record", &id)?)? {

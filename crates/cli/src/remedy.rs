@@ -27,12 +27,31 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         if let Some(s) = cause.downcast_ref::<SyncError>() {
             return match s {
                 SyncError::NotSignedIn => Some("run `crm login SERVER` first"),
+                SyncError::Refused { code, .. } => refused(code),
                 SyncError::Core(c) => core(c),
                 _ => None,
             };
         }
         None
     })
+}
+
+/// The server's refusals a person can do something about.
+fn refused(code: &str) -> Option<&'static str> {
+    match code {
+        "password_change_required" => {
+            Some("choose your own password with `crm account password`, then sync again")
+        }
+        "account_disabled" => Some("ask an admin of your agency to enable your account"),
+        "admin_only" => Some("ask an admin of your agency to do it"),
+        "last_admin" => {
+            Some("make another user an admin first (`crm admin set EMAIL --role admin`)")
+        }
+        "email_taken" => Some("that email already has an account; `crm admin users` lists yours"),
+        "wrong_password" => Some("give the password you signed in with (CRM_SYNC_PASSWORD)"),
+        "weak_password" => Some("use a longer password"),
+        _ => None,
+    }
 }
 
 fn core(c: &CoreError) -> Option<&'static str> {
@@ -64,5 +83,11 @@ mod tests {
         assert!(hint(&e).is_some_and(|h| h.contains("CRM_PASSPHRASE")));
         let e = anyhow::Error::new(CoreError::Cancelled);
         assert_eq!(hint(&e), None);
+        let e = anyhow::Error::new(SyncError::Refused {
+            status: 403,
+            code: "password_change_required".into(),
+            message: "m".into(),
+        });
+        assert!(hint(&e).is_some_and(|h| h.contains("crm account password")));
     }
 }

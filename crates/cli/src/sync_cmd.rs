@@ -104,6 +104,18 @@ pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
         "signed in to {server} as {email} ({}); this device is {}",
         resp.role, resp.device_id
     );
+    if resp.must_change_password {
+        println!("that was a one-time password: choose your own now");
+        let asked = std::io::stdin().is_terminal()
+            || std::env::var("CRM_SYNC_NEW_PASSWORD").is_ok_and(|p| !p.is_empty());
+        if !asked {
+            bail!(
+                "signed in with a one-time password: run `crm account password` to choose \
+                 your own before syncing"
+            );
+        }
+        crate::admin_cmd::set_new_password(&conn, &resp.token, &password)?;
+    }
     Ok(())
 }
 
