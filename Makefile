@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-sync bench-notify bench-app soak crash-loop fuzz clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-sync bench-notify bench-catalog bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -12,6 +12,7 @@ help:
 	@echo "make bench-studio   Studio benchmark: a wizard automation's dry run over 10k contacts vs the same runs for real"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
+	@echo "make bench-catalog  plugin catalog: 200 devices, 50 plugins; unchanged pulls vs a sync with nothing new"
 	@echo "make bench-app      desktop app: start-up to first contacts list and RSS, 100k contacts vs empty"
 	@echo "make soak           sync server soak: 500 devices push and pull for 10 minutes; errors, p99, server RSS each minute"
 	@echo "make fuzz           fuzz every target 20 minutes (CRM_FUZZ_SECONDS), two at a time, release"
@@ -46,6 +47,9 @@ bench-sync:
 
 bench-notify:
 	cargo run --release --locked -p crm-sync-bench -- notify
+
+bench-catalog:
+	cargo run --release --locked -p crm-sync-bench -- catalog
 
 # Ten minutes; not part of `make test`. Quick check:
 # cargo run --release --locked -p crm-sync-bench -- soak --minutes 1 --devices 50

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crm_app::admin_console::*;
 use crm_app::catalog::*;
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
@@ -117,6 +118,19 @@ commands! {
     fn catalog_publish_installed(id: String, mode: String, grants: Vec<String>) -> CatalogViewDto = |a| a.catalog_publish_installed(&id, &mode, grants);
     fn catalog_publish_file(path: String, mode: String, grants: Vec<String>) -> CatalogViewDto = |a| a.catalog_publish_file(&path, &mode, grants);
     fn catalog_audit() -> Vec<CatalogAuditDto> = |a| a.catalog_audit();
+    fn catalog_set_local_plugins(who: String) -> CatalogViewDto = |a| a.catalog_set_local_plugins(&who);
+    fn catalog_distrust(public_key: String) -> CatalogViewDto = |a| a.catalog_distrust(&public_key);
+    fn catalog_apply_role_template(id: String, name: String) -> CatalogViewDto = |a| a.catalog_apply_role_template(&id, &name);
+    fn plugin_kept() -> Vec<KeptPluginDataDto> = |a| a.plugin_kept();
+    fn plugin_kept_save(id: String, path: String) -> () = |a| a.plugin_kept_save(&id, &path);
+    fn admin_users() -> Vec<AdminUserDto> = |a| a.admin_users();
+    fn admin_invite(email: String, role: String, team: Option<String>) -> OneTimePasswordDto = |a| a.admin_invite(&email, &role, team);
+    fn admin_set_user(id: String, change: AdminUserChangeArgs) -> Vec<AdminUserDto> = |a| a.admin_set_user(&id, change);
+    fn admin_reset_password(id: String) -> OneTimePasswordDto = |a| a.admin_reset_password(&id);
+    fn admin_devices() -> Vec<AdminDeviceDto> = |a| a.admin_devices();
+    fn admin_revoke_device(id: String) -> Vec<AdminDeviceDto> = |a| a.admin_revoke_device(&id);
+    fn admin_audit() -> Vec<AdminAuditDto> = |a| a.admin_audit();
+    fn sync_change_password(current: String, new: String) -> SyncStatusDto = |a| a.sync_change_password(&current, &new);
     fn studio_export_package(id: String, path: String) -> PackageExportDto = |a| a.studio_export_package(&id, &path);
     fn studio_save_folder(id: String, dir: String) -> Vec<String> = |a| a.studio_save_folder(&id, &dir);
     fn notices_take() -> Vec<NoticeDto> = |a| a.notices_take();
@@ -238,6 +252,19 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         catalog_publish_installed,
         catalog_publish_file,
         catalog_audit,
+        catalog_set_local_plugins,
+        catalog_distrust,
+        catalog_apply_role_template,
+        plugin_kept,
+        plugin_kept_save,
+        admin_users,
+        admin_invite,
+        admin_set_user,
+        admin_reset_password,
+        admin_devices,
+        admin_revoke_device,
+        admin_audit,
+        sync_change_password,
         studio_export_package,
         studio_save_folder,
         notices_take,

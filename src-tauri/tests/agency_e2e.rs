@@ -34,6 +34,7 @@ async fn the_admin_console_publishes_a_studio_automation_and_blocks_it() {
                 server: server.url(),
                 email: "ada@acme.test".into(),
                 password: crm_sync_testkit::PASSWORD.into(),
+                new_password: None,
             })
             .expect("sign in");
         let model = r#"{"version": 1, "name": "Web lead follow-up", "trigger": {"kind": "contact_created"},

@@ -38,6 +38,12 @@ import type {
   DryRunDto,
   CatalogAuditDto,
   CatalogSetArgs,
+  KeptPluginDataDto,
+  AdminUserDto,
+  OneTimePasswordDto,
+  AdminUserChangeArgs,
+  AdminDeviceDto,
+  AdminAuditDto,
   CatalogViewDto,
   ConsoleResultDto,
   ConsoleRunArgs,
@@ -225,6 +231,19 @@ export const catalogPublishInstalled = (id: string, mode: string, grants: string
 export const catalogPublishFile = (path: string, mode: string, grants: string[]) =>
   mutate<CatalogViewDto>('catalog_publish_file', { path, mode, grants });
 export const catalogAudit = () => call<CatalogAuditDto[]>('catalog_audit');
+export const catalogSetLocalPlugins = (who: string) => mutate<CatalogViewDto>('catalog_set_local_plugins', { who });
+export const adminUsers = () => call<AdminUserDto[]>('admin_users');
+export const adminInvite = (email: string, role: string, team: string | null) => mutate<OneTimePasswordDto>('admin_invite', { email, role, team });
+export const adminSetUser = (id: string, change: AdminUserChangeArgs) => mutate<AdminUserDto[]>('admin_set_user', { id, change });
+export const adminResetPassword = (id: string) => mutate<OneTimePasswordDto>('admin_reset_password', { id });
+export const adminDevices = () => call<AdminDeviceDto[]>('admin_devices');
+export const adminRevokeDevice = (id: string) => mutate<AdminDeviceDto[]>('admin_revoke_device', { id });
+export const adminAudit = () => call<AdminAuditDto[]>('admin_audit');
+export const syncChangePassword = (current: string, next: string) => mutate<SyncStatusDto>('sync_change_password', { current, new: next });
+export const pluginKept = () => call<KeptPluginDataDto[]>('plugin_kept');
+export const pluginKeptSave = (id: string, path: string) => call<null>('plugin_kept_save', { id, path });
+export const catalogApplyRoleTemplate = (id: string, name: string) => mutate<CatalogViewDto>('catalog_apply_role_template', { id, name });
+export const catalogDistrust = (publicKey: string) => mutate<CatalogViewDto>('catalog_distrust', { public_key: publicKey });
 export const pluginRuns = (id: string, limit = 200) => call<PluginRunDto[]>('plugin_runs', { id, limit });
 export const studioExportPackage = (id: string, path: string) => call<PackageExportDto>('studio_export_package', { id, path });
 export const studioSaveFolder = (id: string, dir: string) => call<string[]>('studio_save_folder', { id, dir });

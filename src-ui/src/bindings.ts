@@ -933,7 +933,12 @@ value: JsonValue,
 /**
  * Has a value (for secrets).
  */
-is_set: boolean, };
+is_set: boolean, 
+/**
+ * The value shown is the default the agency's catalog sets (nothing
+ * was entered on this device).
+ */
+from_agency: boolean, };
 
 export type HealthDto = { 
 /**
@@ -1674,7 +1679,21 @@ reason: string | null,
 /**
  * The version installed on this device, if any.
  */
-installed: string | null, };
+installed: string | null, 
+/**
+ * The setting defaults it sets for every device.
+ */
+settings: { [key in string]?: JsonValue }, 
+/**
+ * The role templates it suggests, each as a diff against the grants
+ * that role has now.
+ */
+role_templates: Array<RoleTemplateDiffDto>, 
+/**
+ * What devices report of it, by version (an admin's view; empty for
+ * others).
+ */
+devices: Array<PluginVersionHealthDto>, };
 
 export type CatalogPublisherDto = { 
 /**
@@ -1685,6 +1704,191 @@ public_key: string,
  * Who.
  */
 name: string, };
+
+export type KeptPluginDataDto = { 
+/**
+ * The plugin.
+ */
+plugin_id: string, 
+/**
+ * When it was kept.
+ */
+at: string, 
+/**
+ * Its size in bytes (JSON).
+ */
+bytes: number, };
+
+export type AdminUserDto = { 
+/**
+ * Account id.
+ */
+id: string, 
+/**
+ * Email (the sign-in name).
+ */
+email: string, 
+/**
+ * `agent` or `admin`.
+ */
+role: string, 
+/**
+ * Team, if any.
+ */
+team: string | null, 
+/**
+ * Disabled: cannot sign in, its devices are refused.
+ */
+disabled: boolean, 
+/**
+ * When it was made.
+ */
+created_at: string, 
+/**
+ * The latest any of its devices was seen.
+ */
+last_seen: string | null, 
+/**
+ * Devices signed in with it.
+ */
+devices: number, 
+/**
+ * Invited and not yet signed in with its one-time password, or not yet
+ * set a password of its own.
+ */
+invite_pending: boolean, };
+
+export type OneTimePasswordDto = { 
+/**
+ * For whom.
+ */
+email: string, 
+/**
+ * The password: works for one sign-in, then its owner chooses their own.
+ */
+password: string, 
+/**
+ * When it stops working.
+ */
+expires_at: string, };
+
+export type AdminUserChangeArgs = { 
+/**
+ * New role.
+ */
+role?: string, 
+/**
+ * New team; empty text takes the account out of any team.
+ */
+team?: string, 
+/**
+ * Disable or enable it.
+ */
+disabled?: boolean, };
+
+export type AdminDeviceDto = { 
+/**
+ * Device id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Whose.
+ */
+user_email: string, 
+/**
+ * First signed in.
+ */
+created_at: string, 
+/**
+ * Last seen by the server.
+ */
+last_seen: string | null, 
+/**
+ * The app version it runs, as it last said.
+ */
+app_version: string | null, 
+/**
+ * Revoked: its token is refused.
+ */
+revoked: boolean, };
+
+export type AdminAuditDto = { 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * Who (email).
+ */
+actor: string, 
+/**
+ * What, in words.
+ */
+what: string, };
+
+export type PluginVersionHealthDto = { 
+/**
+ * Plugin id.
+ */
+plugin_id: string, 
+/**
+ * Version.
+ */
+version: string, 
+/**
+ * Devices that have it installed.
+ */
+devices: number, 
+/**
+ * Of those, with it switched on.
+ */
+enabled: number, 
+/**
+ * Of those, whose newest run failed.
+ */
+failing: number, 
+/**
+ * Of those, where it is stopped (off, or stopped by the catalog).
+ */
+stopped: number, 
+/**
+ * Runs those devices recorded of it lately.
+ */
+runs: number, 
+/**
+ * Of those, failed.
+ */
+errors: number, 
+/**
+ * The latest errors, each with its device.
+ */
+last_errors: Array<string>, };
+
+export type RoleTemplateDiffDto = { 
+/**
+ * The role's name, as the plugin's author wrote it.
+ */
+name: string, 
+/**
+ * Every permission it suggests.
+ */
+permissions: Array<string>, 
+/**
+ * Suggested and not granted now: applying it approves these.
+ */
+adds: Array<string>, 
+/**
+ * Granted now and not suggested (applying it keeps them).
+ */
+beyond: Array<string>, 
+/**
+ * Whether the plugin is for that role now (its audience).
+ */
+for_role: boolean, };
 
 export type CatalogViewDto = { 
 /**
@@ -1698,7 +1902,12 @@ plugins: Array<CatalogPluginDto>,
 /**
  * The trusted publishers.
  */
-publishers: Array<CatalogPublisherDto>, };
+publishers: Array<CatalogPublisherDto>, 
+/**
+ * Who may run plugins from outside the catalog: `everyone`, `admins`
+ * or `no_one`.
+ */
+local_plugins: string, };
 
 export type CatalogSetArgs = { 
 /**
@@ -1720,7 +1929,11 @@ grants?: Array<string>,
 /**
  * Why.
  */
-reason?: string, };
+reason?: string, 
+/**
+ * Setting defaults for every device (replacing them; never secrets).
+ */
+settings?: { [key in string]?: JsonValue }, };
 
 export type CatalogAuditDto = { 
 /**
@@ -1805,7 +2018,12 @@ held: number,
 /**
  * Last error.
  */
-last_error: string | null, };
+last_error: string | null, 
+/**
+ * Signed in with a one-time password: nothing syncs until its owner
+ * chooses their own (`sync_change_password`).
+ */
+must_change_password: boolean, };
 
 export type SyncReportDto = { 
 /**
@@ -1899,7 +2117,12 @@ email: string,
 /**
  * Password (never stored).
  */
-password: string, };
+password: string, 
+/**
+ * The password to choose when `password` is a one-time one from an
+ * invitation (set at once, so the account syncs).
+ */
+new_password?: string, };
 
 export type SettingsDto = { 
 /**

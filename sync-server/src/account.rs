@@ -141,9 +141,18 @@ pub async fn report(
         .iter()
         .map(|p| p.last_error.as_deref())
         .collect();
+    let clamp = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    let runs: Vec<i32> = req.plugins.iter().map(|p| clamp(p.runs)).collect();
+    let failed: Vec<i32> = req
+        .plugins
+        .iter()
+        .map(|p| clamp(p.errors.min(p.runs)))
+        .collect();
     sql::query(
-        "INSERT INTO device_plugins (tenant_id, device_id, plugin_id, version, enabled, health, last_error) \
-         SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[], $5::bool[], $6::text[], $7::text[])",
+        "INSERT INTO device_plugins (tenant_id, device_id, plugin_id, version, enabled, health, last_error, \
+         runs, errors) \
+         SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], \
+         $8::int[], $9::int[])",
     )
     .bind(dev.tenant_id)
     .bind(dev.device_id)
@@ -152,6 +161,8 @@ pub async fn report(
     .bind(enabled)
     .bind(health)
     .bind(errors)
+    .bind(runs)
+    .bind(failed)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -553,9 +553,11 @@ pub async fn plugin_health(
 ) -> ApiResult<Json<Vec<PluginHealth>>> {
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, true).await?;
     admin_only(&dev, "read the plugin health of devices")?;
-    let counts: Vec<(String, String, i64, i64, i64, i64)> = sql::query_as(
+    type Counts = (String, String, i64, i64, i64, i64, i64, i64);
+    let counts: Vec<Counts> = sql::query_as(
         "SELECT p.plugin_id, p.version, count(*), count(*) FILTER (WHERE p.enabled), \
-         count(*) FILTER (WHERE p.health = 'failing'), count(*) FILTER (WHERE p.health = 'stopped') \
+         count(*) FILTER (WHERE p.health = 'failing'), count(*) FILTER (WHERE p.health = 'stopped'), \
+         coalesce(sum(p.runs), 0)::bigint, coalesce(sum(p.errors), 0)::bigint \
          FROM device_plugins p JOIN devices d ON d.tenant_id = p.tenant_id AND d.id = p.device_id \
          WHERE p.tenant_id = $1 AND d.revoked_at IS NULL \
          GROUP BY p.plugin_id, p.version ORDER BY p.plugin_id, p.version",
@@ -589,20 +591,24 @@ pub async fn plugin_health(
     Ok(Json(
         counts
             .into_iter()
-            .map(|(plugin_id, version, devices, enabled, failing, stopped)| {
-                let last_errors = by
-                    .remove(&(plugin_id.clone(), version.clone()))
-                    .unwrap_or_default();
-                PluginHealth {
-                    plugin_id,
-                    version,
-                    devices,
-                    enabled,
-                    failing,
-                    stopped,
-                    last_errors,
-                }
-            })
+            .map(
+                |(plugin_id, version, devices, enabled, failing, stopped, runs, errors)| {
+                    let last_errors = by
+                        .remove(&(plugin_id.clone(), version.clone()))
+                        .unwrap_or_default();
+                    PluginHealth {
+                        plugin_id,
+                        version,
+                        devices,
+                        enabled,
+                        failing,
+                        stopped,
+                        runs,
+                        errors,
+                        last_errors,
+                    }
+                },
+            )
             .collect(),
     ))
 }

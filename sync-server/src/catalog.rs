@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use crm_package::package;
 use crm_protocol::catalog::{
-    Audience, CatalogAuditEntry, CatalogEntry, CatalogResponse, PolicyRequest, PublishResponse,
-    Publisher, TrustRequest, MODES,
+    Audience, CatalogAuditEntry, CatalogEntry, CatalogResponse, LocalPluginsRequest, PolicyRequest,
+    PublishResponse, Publisher, RoleTemplate, TrustRequest, LOCAL_ADMINS, LOCAL_PLUGINS, MODES,
 };
 use serde::Deserialize;
 use sha2::Digest;
@@ -207,7 +207,7 @@ pub async fn publish(
         None => {
             sql::query(
                 "INSERT INTO catalog_packages (tenant_id, plugin_id, version, name, package, sha256, signer, \
-                 permissions, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 permissions, uploaded_by, role_templates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(dev.tenant_id)
             .bind(&m.id)
@@ -218,6 +218,15 @@ pub async fn publish(
             .bind(&signer)
             .bind(sql::Json(serde_json::json!(m.permissions)))
             .bind(dev.user_id)
+            .bind(sql::Json(
+                m.role_templates
+                    .iter()
+                    .map(|r| RoleTemplate {
+                        name: r.name.clone(),
+                        permissions: r.permissions.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ))
             .execute(&mut *tx)
             .await?;
         }
@@ -295,6 +304,62 @@ fn check_grants(grants: &[String], asked: &[String], id: &str, version: &str) ->
     Ok(())
 }
 
+/// The manifest of a published version (read from its stored package,
+/// verified with the key that signed it).
+async fn manifest_of(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+    plugin: &str,
+    version: &str,
+) -> ApiResult<crm_package::manifest::Manifest> {
+    let (bytes, signer): (Vec<u8>, String) = sql::query_as(
+        "SELECT package, signer FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2 AND version = $3",
+    )
+    .bind(tenant)
+    .bind(plugin)
+    .bind(version)
+    .fetch_one(&mut **tx)
+    .await?;
+    tokio::task::spawn_blocking(move || {
+        let key = package::parse_public_key(&signer).map_err(|e| e.to_string())?;
+        package::read_package(&bytes, &[key], false)
+            .map(|p| p.manifest)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ServerError::Internal(e.to_string()))?
+    .map_err(|e| ServerError::Internal(format!("a stored package no longer reads: {e}")))
+}
+
+/// Setting defaults must be settings the plugin has, of their type, and
+/// never secrets (those are entered on each device).
+fn check_settings(
+    settings: &std::collections::BTreeMap<String, serde_json::Value>,
+    m: &crm_package::manifest::Manifest,
+) -> ApiResult<()> {
+    for (key, value) in settings {
+        let Some(def) = m.settings.iter().find(|s| &s.key == key) else {
+            let known: Vec<&str> = m.settings.iter().map(|s| s.key.as_str()).collect();
+            return Err(ServerError::bad_request(
+                "bad_setting",
+                format!(
+                    "settings.{key}: {} {} has no such setting; its settings: {}",
+                    m.id,
+                    m.version,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        def.check_default(value)
+            .map_err(|why| ServerError::bad_request("bad_setting", format!("settings.{why}")))?;
+    }
+    Ok(())
+}
+
 /// A stored policy row.
 type PolicyRow = (
     String,
@@ -310,30 +375,74 @@ type PolicyRow = (
 const POLICY_COLUMNS: &str =
     "plugin_id, mode, pinned_version, min_version, grants, settings, audience, reason";
 
-/// Every published version of a plugin with its name, sha and permissions,
-/// oldest first (by semver).
+/// One published version of a plugin.
+struct Published {
+    version: semver::Version,
+    name: String,
+    sha: String,
+    permissions: Vec<String>,
+    role_templates: Vec<RoleTemplate>,
+}
+
+type PublishedRow = (
+    String,
+    String,
+    String,
+    String,
+    sql::Json<Vec<String>>,
+    sql::Json<Vec<RoleTemplate>>,
+);
+
+const PUBLISHED_COLUMNS: &str = "plugin_id, version, name, sha256, permissions, role_templates";
+
+/// Published versions by plugin, each list oldest first (by semver).
+fn by_plugin(rows: Vec<PublishedRow>) -> std::collections::HashMap<String, Vec<Published>> {
+    let mut out: std::collections::HashMap<String, Vec<Published>> = Default::default();
+    for (plugin, v, name, sha, perms, roles) in rows {
+        if let Ok(version) = semver::Version::parse(&v) {
+            out.entry(plugin).or_default().push(Published {
+                version,
+                name,
+                sha,
+                permissions: perms.0,
+                role_templates: roles.0,
+            });
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| a.version.cmp(&b.version));
+    }
+    out
+}
+
+/// Every published version of a plugin, oldest first (by semver).
 async fn versions(
     tx: &mut Transaction<'static, Postgres>,
     tenant: Uuid,
     plugin: &str,
-) -> ApiResult<Vec<(semver::Version, String, String, Vec<String>)>> {
-    let rows: Vec<(String, String, String, sql::Json<Vec<String>>)> = sql::query_as(
-        "SELECT version, name, sha256, permissions FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2",
-    )
+) -> ApiResult<Vec<Published>> {
+    let rows: Vec<PublishedRow> = sql::query_as(&format!(
+        "SELECT {PUBLISHED_COLUMNS} FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2"
+    ))
     .bind(tenant)
     .bind(plugin)
     .fetch_all(&mut **tx)
     .await?;
-    let mut out: Vec<_> = rows
-        .into_iter()
-        .filter_map(|(v, name, sha, perms)| {
-            semver::Version::parse(&v)
-                .ok()
-                .map(|p| (p, name, sha, perms.0))
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    Ok(by_plugin(rows).remove(plugin).unwrap_or_default())
+}
+
+/// Every published version of every plugin of the tenant, in one query.
+async fn all_versions(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+) -> ApiResult<std::collections::HashMap<String, Vec<Published>>> {
+    let rows: Vec<PublishedRow> = sql::query_as(&format!(
+        "SELECT {PUBLISHED_COLUMNS} FROM catalog_packages WHERE tenant_id = $1"
+    ))
+    .bind(tenant)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(by_plugin(rows))
 }
 
 /// Set a plugin's policy.
@@ -362,7 +471,7 @@ pub async fn set_policy(
     let listed = || {
         known
             .iter()
-            .map(|v| v.0.to_string())
+            .map(|v| v.version.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -377,7 +486,7 @@ pub async fn set_policy(
     };
     if let Some(v) = &req.version {
         let v = parse("version", v)?;
-        if !known.iter().any(|k| k.0 == v) {
+        if !known.iter().any(|k| k.version == v) {
             return Err(ServerError::bad_request(
                 "no_version",
                 format!("{id} {v} was never published; published: {}", listed()),
@@ -386,7 +495,7 @@ pub async fn set_policy(
     }
     if let Some(v) = &req.min_version {
         let v = parse("min_version", v)?;
-        if !known.iter().any(|k| k.0 >= v) {
+        if !known.iter().any(|k| k.version >= v) {
             return Err(ServerError::bad_request(
                 "no_version",
                 format!(
@@ -396,16 +505,22 @@ pub async fn set_policy(
             ));
         }
     }
+    // Grants and setting defaults are checked against the version devices
+    // will run: the pinned one, else the newest.
+    let target = req
+        .version
+        .as_deref()
+        .and_then(|v| semver::Version::parse(v).ok())
+        .and_then(|v| known.iter().find(|k| k.version == v))
+        .or_else(|| known.last())
+        .ok_or_else(|| ServerError::Internal("no version".into()))?;
     if let Some(g) = &req.grants {
-        // The grants must be asked for by the version devices will run.
-        let target = req
-            .version
-            .as_deref()
-            .and_then(|v| semver::Version::parse(v).ok())
-            .and_then(|v| known.iter().find(|k| k.0 == v))
-            .or_else(|| known.last())
-            .ok_or_else(|| ServerError::Internal("no version".into()))?;
-        check_grants(g, &target.3, &id, &target.0.to_string())?;
+        check_grants(g, &target.permissions, &id, &target.version.to_string())?;
+    }
+    if let Some(settings) = req.settings.as_ref().filter(|s| !s.is_empty()) {
+        let version = target.version.to_string();
+        let m = manifest_of(&mut tx, dev.tenant_id, &id, &version).await?;
+        check_settings(settings, &m)?;
     }
     if let Some(a) = &req.audience {
         if let Some(r) = a.roles.iter().find(|r| Role::parse(r).is_none()) {
@@ -513,36 +628,38 @@ async fn entry_for(
     Ok(Some(entry(row, &known, dev, team)))
 }
 
-fn entry(
-    row: PolicyRow,
-    known: &[(semver::Version, String, String, Vec<String>)],
-    dev: &Device,
-    team: Option<&str>,
-) -> CatalogEntry {
+fn entry(row: PolicyRow, known: &[Published], dev: &Device, team: Option<&str>) -> CatalogEntry {
     let (plugin_id, mode, pinned, min, grants, settings, audience, reason) = row;
     let chosen = match (&pinned, &min) {
         (Some(p), _) => semver::Version::parse(p)
             .ok()
-            .and_then(|p| known.iter().find(|k| k.0 == p)),
+            .and_then(|p| known.iter().find(|k| k.version == p)),
         // The newest release: a pre-release runs only when pinned.
-        (None, Some(m)) => semver::Version::parse(m)
-            .ok()
-            .and_then(|m| known.iter().rev().find(|k| k.0 >= m && k.0.pre.is_empty())),
-        (None, None) => known.iter().rev().find(|k| k.0.pre.is_empty()),
+        (None, Some(m)) => semver::Version::parse(m).ok().and_then(|m| {
+            known
+                .iter()
+                .rev()
+                .find(|k| k.version >= m && k.version.pre.is_empty())
+        }),
+        (None, None) => known.iter().rev().find(|k| k.version.pre.is_empty()),
     };
     CatalogEntry {
         name: chosen
             .or(known.last())
-            .map(|k| k.1.clone())
+            .map(|k| k.name.clone())
             .unwrap_or_else(|| plugin_id.clone()),
-        version: chosen.map(|k| k.0.to_string()),
-        sha256: chosen.map(|k| k.2.clone()),
+        version: chosen.map(|k| k.version.to_string()),
+        sha256: chosen.map(|k| k.sha.clone()),
+        role_templates: chosen
+            .or(known.last())
+            .map(|k| k.role_templates.clone())
+            .unwrap_or_default(),
         applies: audience.0.includes(dev.role.as_str(), team),
         plugin_id,
         mode,
         pinned_version: pinned,
         min_version: min,
-        versions: known.iter().map(|k| k.0.to_string()).collect(),
+        versions: known.iter().map(|k| k.version.to_string()).collect(),
         grants: grants.0,
         settings: settings.0,
         audience: audience.0,
@@ -568,12 +685,12 @@ pub async fn catalog(
     Query(q): Query<CatalogQuery>,
 ) -> ApiResult<Json<CatalogResponse>> {
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, true).await?;
-    let revision: i64 =
-        sql::query_as::<_, (i64,)>("SELECT revision FROM catalog_revisions WHERE tenant_id = $1")
+    let (revision, local_plugins): (i64, String) =
+        sql::query_as("SELECT revision, local_plugins FROM catalog_revisions WHERE tenant_id = $1")
             .bind(dev.tenant_id)
             .fetch_optional(&mut *tx)
             .await?
-            .map_or(0, |r| r.0);
+            .unwrap_or_else(|| (0, LOCAL_ADMINS.to_string()));
     if q.since == Some(revision) {
         tx.commit().await?;
         return Ok(Json(CatalogResponse {
@@ -581,6 +698,7 @@ pub async fn catalog(
             unchanged: true,
             publishers: Vec::new(),
             plugins: Vec::new(),
+            local_plugins,
         }));
     }
     let team = team_of(&mut tx, &dev).await?;
@@ -590,9 +708,10 @@ pub async fn catalog(
     .bind(dev.tenant_id)
     .fetch_all(&mut *tx)
     .await?;
+    let mut published = all_versions(&mut tx, dev.tenant_id).await?;
     let mut plugins = Vec::with_capacity(rows.len());
     for row in rows {
-        let known = versions(&mut tx, dev.tenant_id, &row.0).await?;
+        let known = published.remove(&row.0).unwrap_or_default();
         plugins.push(entry(row, &known, &dev, team.as_deref()));
     }
     let publishers = trusted(&mut tx, dev.tenant_id).await?;
@@ -602,6 +721,7 @@ pub async fn catalog(
         unchanged: false,
         publishers,
         plugins,
+        local_plugins,
     }))
 }
 
@@ -771,4 +891,45 @@ pub async fn audit_log(
             })
             .collect(),
     ))
+}
+
+/// Say who may run plugins from outside the catalog (an admin's; audited).
+#[utoipa::path(put, path = "/v1/catalog/local-plugins", request_body = LocalPluginsRequest,
+    security(("device_token" = [])),
+    responses((status = 200, body = LocalPluginsRequest), (status = 400, body = crm_protocol::wire::ApiError),
+              (status = 403, body = crm_protocol::wire::ApiError)))]
+pub async fn set_local_plugins(
+    State(st): State<AppState>,
+    bearer: Bearer,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<LocalPluginsRequest>> {
+    let req: LocalPluginsRequest = crate::parse_body(body)?;
+    if !LOCAL_PLUGINS.contains(&req.who.as_str()) {
+        return Err(ServerError::bad_request(
+            "bad_local_plugins",
+            format!(
+                "who: {:?} is not one of {}",
+                req.who.chars().take(40).collect::<String>(),
+                LOCAL_PLUGINS.join(", ")
+            ),
+        ));
+    }
+    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
+    admin(&dev, "change the plugin catalog")?;
+    bump(&mut tx, dev.tenant_id).await?;
+    sql::query("UPDATE catalog_revisions SET local_plugins = $2 WHERE tenant_id = $1")
+        .bind(dev.tenant_id)
+        .bind(&req.who)
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        &dev,
+        None,
+        "local_plugins",
+        serde_json::json!({ "who": req.who }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(req))
 }

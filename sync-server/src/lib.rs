@@ -170,6 +170,7 @@ fn metrics_handle() -> PrometheusHandle {
         catalog::package_bytes,
         catalog::trust,
         catalog::audit_log,
+        catalog::set_local_plugins,
         admin_api::users,
         admin_api::invite,
         admin_api::change_user,
@@ -198,6 +199,8 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::catalog::PublishResponse,
         crm_protocol::catalog::Publisher,
         crm_protocol::catalog::TrustRequest,
+        crm_protocol::catalog::RoleTemplate,
+        crm_protocol::catalog::LocalPluginsRequest,
         crm_protocol::catalog::CatalogAuditEntry,
         crm_protocol::admin::AdminUser,
         crm_protocol::admin::InviteRequest,
@@ -249,6 +252,10 @@ pub fn app(state: AppState) -> Router {
             axum::routing::delete(catalog::distrust),
         )
         .route("/v1/catalog/audit", get(catalog::audit_log))
+        .route(
+            "/v1/catalog/local-plugins",
+            axum::routing::put(catalog::set_local_plugins),
+        )
         .route(
             "/v1/admin/users",
             get(admin_api::users).post(admin_api::invite),

@@ -42,6 +42,11 @@ const FILES: &[(i64, &str, &str)] = &[
     ),
     (5, "catalog", include_str!("../migrations/0005_catalog.sql")),
     (6, "admin", include_str!("../migrations/0006_admin.sql")),
+    (
+        7,
+        "catalog rules",
+        include_str!("../migrations/0007_catalog_rules.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

@@ -540,17 +540,29 @@ async fn device_reports_are_bounded_replaced_and_summed_per_plugin_version() {
             "{field}: {v}"
         );
     }
+    let mut failing = plugin(
+        "acme.quotes",
+        "1.0.0",
+        "failing",
+        Some("quote service down"),
+    );
+    failing["runs"] = json!(10);
+    failing["errors"] = json!(4);
     let (s, v) = report(
         &ann.token,
         json!({"app_version": "2.0.0", "plugins": [
-            plugin("acme.quotes", "1.0.0", "failing", Some("quote service down")),
+            failing,
             plugin("acme.old", "0.1.0", "ok", None)]}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let mut fine = plugin("acme.quotes", "1.0.0", "ok", None);
+    fine["runs"] = json!(7);
+    // More errors than runs cannot be: counted as the runs at most.
+    fine["errors"] = json!(9);
     let (s, _) = report(
         &boss.token,
-        json!({"app_version": "2.0.0", "plugins": [plugin("acme.quotes", "1.0.0", "ok", None)]}),
+        json!({"app_version": "2.0.0", "plugins": [fine]}),
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -564,6 +576,11 @@ async fn device_reports_are_bounded_replaced_and_summed_per_plugin_version() {
     assert_eq!(
         (&quotes["devices"], &quotes["failing"]),
         (&json!(2), &json!(1)),
+        "{quotes}"
+    );
+    assert_eq!(
+        (&quotes["runs"], &quotes["errors"]),
+        (&json!(17), &json!(11)),
         "{quotes}"
     );
     assert_eq!(quotes["last_errors"][0]["error"], "quote service down");

@@ -5,6 +5,7 @@
 
 use ts_rs::TS;
 
+use crate::admin_console::*;
 use crate::catalog::*;
 use crate::dto::*;
 use crate::history::*;
@@ -102,6 +103,14 @@ pub fn typescript() -> String {
         PackageExportDto,
         CatalogPluginDto,
         CatalogPublisherDto,
+        KeptPluginDataDto,
+        AdminUserDto,
+        OneTimePasswordDto,
+        AdminUserChangeArgs,
+        AdminDeviceDto,
+        AdminAuditDto,
+        PluginVersionHealthDto,
+        RoleTemplateDiffDto,
         CatalogViewDto,
         CatalogSetArgs,
         CatalogAuditDto,

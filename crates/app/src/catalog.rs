@@ -39,6 +39,68 @@ pub struct CatalogPluginDto {
     pub reason: Option<String>,
     /// The version installed on this device, if any.
     pub installed: Option<String>,
+    /// The setting defaults it sets for every device.
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
+    /// The role templates it suggests, each as a diff against the grants
+    /// that role has now.
+    pub role_templates: Vec<RoleTemplateDiffDto>,
+    /// What devices report of it, by version (an admin's view; empty for
+    /// others).
+    pub devices: Vec<crate::admin_console::PluginVersionHealthDto>,
+}
+
+/// A role template a plugin suggests, against what the role has now: the
+/// approved grants when the plugin is for that role (a name that is not a
+/// tenant role: whoever it is for), else nothing.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct RoleTemplateDiffDto {
+    /// The role's name, as the plugin's author wrote it.
+    pub name: String,
+    /// Every permission it suggests.
+    pub permissions: Vec<String>,
+    /// Suggested and not granted now: applying it approves these.
+    pub adds: Vec<String>,
+    /// Granted now and not suggested (applying it keeps them).
+    pub beyond: Vec<String>,
+    /// Whether the plugin is for that role now (its audience).
+    pub for_role: bool,
+}
+
+/// The tenant's roles (`crm_sync_server::auth::Role`).
+const TENANT_ROLES: [&str; 2] = ["agent", "admin"];
+
+/// A template's diff against an entry: what the role has now is the
+/// approved grants when the role is in the audience.
+fn role_diff(e: &crm_protocol::catalog::CatalogEntry) -> Vec<RoleTemplateDiffDto> {
+    e.role_templates
+        .iter()
+        .map(|t| {
+            // A template named after a tenant role is measured against that
+            // role's place in the audience; another name (a job, say)
+            // against whoever the plugin is for.
+            let role = t.name.trim().to_lowercase();
+            let for_role = e.audience.everyone
+                || e.audience.roles.contains(&role)
+                || !TENANT_ROLES.contains(&role.as_str());
+            let now: &[String] = if for_role { &e.grants } else { &[] };
+            RoleTemplateDiffDto {
+                name: t.name.clone(),
+                permissions: t.permissions.clone(),
+                adds: t
+                    .permissions
+                    .iter()
+                    .filter(|p| !now.contains(p))
+                    .cloned()
+                    .collect(),
+                beyond: now
+                    .iter()
+                    .filter(|p| !t.permissions.contains(p))
+                    .cloned()
+                    .collect(),
+                for_role,
+            }
+        })
+        .collect()
 }
 
 /// A publisher the tenant trusts.
@@ -59,6 +121,9 @@ pub struct CatalogViewDto {
     pub plugins: Vec<CatalogPluginDto>,
     /// The trusted publishers.
     pub publishers: Vec<CatalogPublisherDto>,
+    /// Who may run plugins from outside the catalog: `everyone`, `admins`
+    /// or `no_one`.
+    pub local_plugins: String,
 }
 
 /// An admin's change to one plugin's policy; fields left out keep theirs.
@@ -79,6 +144,9 @@ pub struct CatalogSetArgs {
     /// Why.
     #[ts(optional)]
     pub reason: Option<String>,
+    /// Setting defaults for every device (replacing them; never secrets).
+    #[ts(optional)]
+    pub settings: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// One change to the catalog.
@@ -114,7 +182,7 @@ fn audience_words(a: &crm_protocol::catalog::Audience) -> String {
 
 impl App {
     /// A connection to this profile's sync server, as its signed-in device.
-    fn server(&self) -> ApiResult<(Connection, zeroize::Zeroizing<String>)> {
+    pub(crate) fn server(&self) -> ApiResult<(Connection, zeroize::Zeroizing<String>)> {
         let dir = self.data_dir().to_path_buf();
         let (server, token) = self.read(|s| {
             let status = s.sync_status()?;
@@ -130,6 +198,8 @@ impl App {
     pub fn catalog_view(&self) -> ApiResult<CatalogViewDto> {
         let (conn, token) = self.server()?;
         let cat = conn.catalog(&token, None)?;
+        // Devices' reports are an admin's to read; others see none.
+        let mut health = self.admin_plugin_health().unwrap_or_default();
         let installed: std::collections::BTreeMap<String, String> = self.read(|s| {
             Ok(s.plugins()?
                 .into_iter()
@@ -142,6 +212,14 @@ impl App {
                 .plugins
                 .into_iter()
                 .map(|e| CatalogPluginDto {
+                    role_templates: role_diff(&e),
+                    devices: {
+                        let (mine, rest) = std::mem::take(&mut health)
+                            .into_iter()
+                            .partition(|h| h.plugin_id == e.plugin_id);
+                        health = rest;
+                        mine
+                    },
                     installed: installed.get(&e.plugin_id).cloned(),
                     id: e.plugin_id,
                     name: e.name,
@@ -154,6 +232,7 @@ impl App {
                     audience: audience_words(&e.audience),
                     applies: e.applies,
                     reason: e.reason,
+                    settings: e.settings,
                 })
                 .collect(),
             publishers: cat
@@ -164,7 +243,70 @@ impl App {
                     name: p.name,
                 })
                 .collect(),
+            local_plugins: cat.local_plugins,
         })
+    }
+
+    /// Apply a role template plugin `id` suggests (an admin's choice; never
+    /// done by itself): its permissions join the approved grants, and when
+    /// it names one of the tenant's roles (agent, admin) that the plugin is
+    /// not yet for, that role joins its audience.
+    pub fn catalog_apply_role_template(&self, id: &str, name: &str) -> ApiResult<CatalogViewDto> {
+        let (conn, token) = self.server()?;
+        let cat = conn.catalog(&token, None)?;
+        let Some(e) = cat.plugins.iter().find(|e| e.plugin_id == id) else {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("{id} is not in the catalog"),
+            ));
+        };
+        let Some(t) = e.role_templates.iter().find(|t| t.name == name) else {
+            return Err(ApiError::invalid(
+                "name",
+                format!("{id} suggests no role template called {name:?}"),
+            ));
+        };
+        let mut grants = e.grants.clone();
+        grants.extend(
+            t.permissions
+                .iter()
+                .filter(|p| !e.grants.contains(p))
+                .cloned(),
+        );
+        let role = t.name.trim().to_lowercase();
+        let audience = (!e.audience.everyone
+            && TENANT_ROLES.contains(&role.as_str())
+            && !e.audience.roles.contains(&role))
+        .then(|| {
+            let mut a = e.audience.clone();
+            a.roles.push(role);
+            a
+        });
+        conn.catalog_set(
+            &token,
+            id,
+            &PolicyRequest {
+                grants: Some(grants),
+                audience,
+                ..Default::default()
+            },
+        )?;
+        self.catalog_view()
+    }
+
+    /// Say who may run plugins from outside the catalog (an admin's).
+    pub fn catalog_set_local_plugins(&self, who: &str) -> ApiResult<CatalogViewDto> {
+        let (conn, token) = self.server()?;
+        conn.catalog_local_plugins(&token, who)?;
+        self.catalog_view()
+    }
+
+    /// Stop trusting a publisher (an admin's): devices drop the key at
+    /// their next sync and its plugins stop verifying there.
+    pub fn catalog_distrust(&self, public_key: &str) -> ApiResult<CatalogViewDto> {
+        let (conn, token) = self.server()?;
+        conn.catalog_distrust(&token, public_key)?;
+        self.catalog_view()
     }
 
     /// Change a plugin's policy (an admin's; the server says so otherwise).
@@ -179,6 +321,7 @@ impl App {
                 min_version: args.min_version.filter(|v| !v.trim().is_empty()),
                 grants: args.grants,
                 reason: args.reason,
+                settings: args.settings,
                 ..Default::default()
             },
         )?;
@@ -254,6 +397,26 @@ impl App {
                         if let Some(v) = a.detail["min_version"].as_str() {
                             parts.push(format!("at least {v}"));
                         }
+                        if let Some(g) = a.detail["grants"].as_array() {
+                            let g: Vec<&str> = g.iter().filter_map(|x| x.as_str()).collect();
+                            parts.push(format!(
+                                "grants {}",
+                                if g.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    g.join(", ")
+                                }
+                            ));
+                        }
+                        if let Some(d) = a.detail["settings"].as_object() {
+                            let keys: Vec<&str> = d.keys().map(String::as_str).collect();
+                            parts.push(format!("defaults for {}", keys.join(", ")));
+                        }
+                        if let Ok(who) = serde_json::from_value::<crm_protocol::catalog::Audience>(
+                            a.detail["audience"].clone(),
+                        ) {
+                            parts.push(format!("for {}", audience_words(&who).to_lowercase()));
+                        }
                         if let Some(r) = a.detail["reason"].as_str() {
                             parts.push(format!("reason: {r}"));
                         }
@@ -267,6 +430,22 @@ impl App {
                         "trusted the publisher {}",
                         a.detail["name"].as_str().unwrap_or("?")
                     ),
+                    "publisher_removed" => format!(
+                        "stopped trusting the publisher key {}…",
+                        a.detail["public_key"]
+                            .as_str()
+                            .unwrap_or("?")
+                            .chars()
+                            .take(16)
+                            .collect::<String>()
+                    ),
+                    "local_plugins" => match a.detail["who"].as_str() {
+                        Some("everyone") => {
+                            "let everyone run plugins from outside the catalog".into()
+                        }
+                        Some("no_one") => "let no one run plugins from outside the catalog".into(),
+                        _ => "let only admins run plugins from outside the catalog".into(),
+                    },
                     other => other.replace('_', " "),
                 },
                 at: a.at,

@@ -619,6 +619,21 @@ pub struct SettingFieldDto {
     pub value: serde_json::Value,
     /// Has a value (for secrets).
     pub is_set: bool,
+    /// The value shown is the default the agency's catalog sets (nothing
+    /// was entered on this device).
+    pub from_agency: bool,
+}
+
+/// Data kept in the profile from a plugin the agency's catalog removed.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct KeptPluginDataDto {
+    /// The plugin.
+    pub plugin_id: String,
+    /// When it was kept.
+    pub at: String,
+    /// Its size in bytes (JSON).
+    #[ts(type = "number")]
+    pub bytes: u64,
 }
 
 /// A plugin's health.
@@ -754,6 +769,9 @@ pub struct SyncStatusDto {
     pub held: i64,
     /// Last error.
     pub last_error: Option<String>,
+    /// Signed in with a one-time password: nothing syncs until its owner
+    /// chooses their own (`sync_change_password`).
+    pub must_change_password: bool,
 }
 
 /// Where automatic sync stands.
@@ -858,6 +876,11 @@ pub struct LoginArgs {
     pub email: String,
     /// Password (never stored).
     pub password: String,
+    /// The password to choose when `password` is a one-time one from an
+    /// invitation (set at once, so the account syncs).
+    #[serde(default)]
+    #[ts(optional)]
+    pub new_password: Option<String>,
 }
 
 /// Profile settings.

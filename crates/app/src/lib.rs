@@ -22,6 +22,7 @@ use crm_core::Store;
 use crm_plugins::runtime::{RunReport, Runtime};
 use crm_plugins::Limits;
 
+pub mod admin_console;
 pub mod bindings;
 pub mod catalog;
 mod convert;

@@ -83,24 +83,6 @@ pub(crate) fn schedule_words(cron: &str) -> String {
     format!("On the schedule {cron}")
 }
 
-/// What the tenant's catalog says of an installed plugin, once this
-/// device has pulled one: who put it there, or that it is stopped, or
-/// that the agency's catalog does not list it (a local-only plugin).
-fn catalog_words(s: &crm_core::Store, id: &str) -> ApiResult<Option<String>> {
-    if s.catalog_revision()?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(match s.catalog_policy(id)? {
-        None => "Not in your agency's catalog: installed on this device only".into(),
-        Some(p) => match (p.mode.as_str(), p.reason) {
-            ("force_installed", _) => "Installed by your agency for everyone it is for".into(),
-            ("allowed", _) => "Allowed by your agency".into(),
-            (_, Some(r)) => format!("Stopped by your agency: {r}"),
-            _ => "Stopped by your agency".into(),
-        },
-    }))
-}
-
 impl App {
     pub(crate) fn developer_mode(&self) -> ApiResult<bool> {
         self.read(|s| Ok(s.developer_mode()?))
@@ -125,12 +107,13 @@ impl App {
 
     fn plugin_dto(&self, s: &crate::Session, rec: &crm_core::PluginRecord) -> ApiResult<PluginDto> {
         let m = manifest(rec)?;
-        let (current, stored_secret, catalog, stopped_by_catalog) = {
+        let (current, agency, stored_secret, catalog, stopped_by_catalog) = {
             let st = crate::lock_store(s)?;
             (
                 st.plugin_settings(&rec.id)?,
+                crm_plugins::runtime::agency_defaults(&st, &m)?,
                 st.plugin_secret_keys(&rec.id)?,
-                catalog_words(&st, &rec.id)?,
+                crm_catalog::standing(&st, &rec.id)?,
                 st.catalog_block(&rec.id)?.is_some(),
             )
         };
@@ -180,6 +163,8 @@ impl App {
                 .iter()
                 .map(|st| {
                     let v = current.get(&st.key).cloned();
+                    let from_agency = v.is_none() && agency.contains_key(&st.key);
+                    let v = v.or_else(|| agency.get(&st.key).cloned());
                     let secret = st.kind == SettingType::Secret || stored_secret.contains(&st.key);
                     SettingFieldDto {
                         key: st.key.clone(),
@@ -192,6 +177,7 @@ impl App {
                         required: st.required,
                         choices: st.choices.clone(),
                         is_set: v.is_some(),
+                        from_agency,
                         value: if secret {
                             serde_json::Value::Null
                         } else {
@@ -310,6 +296,37 @@ impl App {
         })
     }
 
+    /// The data kept in this profile from plugins the agency's catalog
+    /// removed.
+    pub fn plugin_kept(&self) -> ApiResult<Vec<KeptPluginDataDto>> {
+        self.read(|s| {
+            Ok(s.kept_plugin_exports()?
+                .into_iter()
+                .map(|(plugin_id, at, bytes)| KeptPluginDataDto {
+                    plugin_id,
+                    at,
+                    bytes: bytes.max(0) as u64,
+                })
+                .collect())
+        })
+    }
+
+    /// Write the newest data kept from plugin `id` to `path` (JSON, as an
+    /// uninstall's export writes it).
+    pub fn plugin_kept_save(&self, id: &str, path: &str) -> ApiResult<()> {
+        let kept = self.read(|s| Ok(s.plugin_exports(id)?))?;
+        let Some((_, data)) = kept.into_iter().next() else {
+            return Err(ApiError::new(
+                crate::ErrorCode::NotFound,
+                format!("nothing is kept from {id}"),
+            ));
+        };
+        let text = serde_json::to_string_pretty(&data)
+            .map_err(|e| ApiError::new(crate::ErrorCode::Internal, e.to_string()))?;
+        std::fs::write(path, text)
+            .map_err(|e| ApiError::new(crate::ErrorCode::Io, format!("{path}: {e}")))
+    }
+
     /// Save a plugin's settings form. Values as typed; an empty secret
     /// keeps the stored one.
     pub fn plugin_configure(
@@ -335,6 +352,13 @@ impl App {
                     .to_string();
                 ApiError::invalid(&field, problems.join("; "))
             })?;
+            // The form shows the agency's defaults: one saved unchanged
+            // stays the agency's (and follows it when the agency changes it).
+            let agency = runtime::agency_defaults(s, &m)?;
+            let new = new
+                .into_iter()
+                .filter(|(k, v)| current.contains_key(k) || agency.get(k) != Some(v))
+                .collect();
             Ok(s.set_plugin_settings(id, &new, &secrets)?)
         })?;
         self.plugin(id)

@@ -16,6 +16,7 @@ fn status_dto(s: crm_core::sync::SyncStatus, role: crm_core::AccountRole) -> Syn
         quarantined: s.quarantined,
         held: s.held,
         last_error: s.last_error,
+        must_change_password: s.must_change_password,
     }
 }
 
@@ -41,6 +42,10 @@ impl App {
             return Err(ApiError::invalid("password", "give your password"));
         }
         let password = zeroize::Zeroizing::new(args.password);
+        let new_password = args
+            .new_password
+            .filter(|p| !p.is_empty())
+            .map(zeroize::Zeroizing::new);
         let conn = Connection::new(&server, Options::default())?;
         let dir = self.data_dir().to_path_buf();
         self.write(|s| {
@@ -48,6 +53,35 @@ impl App {
             let resp = conn.login(&email, &password, device, &crm_sync_client::device_name())?;
             s.bind_to_server(&server, &email, resp.tenant_id, resp.user_id, &resp.role)?;
             s.save_device_token(&dir, &resp.token)?;
+            if resp.must_change_password {
+                // A one-time password works once: the device keeps its
+                // token and asks for the new password until it is set.
+                s.set_must_change_password(true)?;
+                if let Some(new) = &new_password {
+                    conn.change_password(&resp.token, &password, new)
+                        .map_err(new_password_refused)?;
+                    s.set_must_change_password(false)?;
+                }
+            }
+            Ok(status_dto(s.sync_status()?, s.account_role()?))
+        })
+        .inspect(|_| self.auto.wake_listener())
+    }
+
+    /// Choose one's own password after signing in with a one-time one
+    /// (`current`); the account syncs from then on.
+    pub fn sync_change_password(&self, current: &str, new: &str) -> ApiResult<SyncStatusDto> {
+        let dir = self.data_dir().to_path_buf();
+        let (server, token) =
+            self.read(|s| Ok((s.sync_status()?.server, s.device_token(&dir)?)))?;
+        let (Some(server), Some(token)) = (server, token) else {
+            return Err(crm_sync_client::SyncError::NotSignedIn.into());
+        };
+        let conn = Connection::new(&server, Options::default())?;
+        conn.change_password(&token, current, new)
+            .map_err(new_password_refused)?;
+        self.write(|s| {
+            s.set_must_change_password(false)?;
             Ok(status_dto(s.sync_status()?, s.account_role()?))
         })
         .inspect(|_| self.auto.wake_listener())
@@ -223,6 +257,12 @@ impl App {
                 Ok(applied) => self.catalog_notices(&applied),
                 Err(e) => tracing::warn!("plugin catalog not pulled: {e}"),
             }
+            // What this device runs, for the admins (when it changed).
+            if report.is_ok() {
+                if let Err(e) = crm_catalog::report(&mut own, &conn, &token, APP_VERSION) {
+                    tracing::warn!("plugin report not sent: {e}");
+                }
+            }
             report
         };
         // Plugins' hooks for what arrived from other devices.
@@ -279,6 +319,23 @@ impl App {
         }
     }
 }
+
+/// A refused password change, on the field at fault.
+fn new_password_refused(e: crm_sync_client::SyncError) -> ApiError {
+    match &e {
+        crm_sync_client::SyncError::Refused { code, message, .. } => match code.as_str() {
+            "weak_password" | "same_password" => {
+                ApiError::invalid("new_password", message.trim_start_matches("new: "))
+            }
+            "wrong_password" => ApiError::invalid("password", message.clone()),
+            _ => e.into(),
+        },
+        _ => e.into(),
+    }
+}
+
+/// This build's version, as devices report it.
+const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// After a change, how long the app waits for more before it syncs (a
 /// burst of edits goes in one sync).

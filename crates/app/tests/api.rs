@@ -386,6 +386,7 @@ fn settings_refuse_bad_values_and_keep_secrets_out_of_answers() {
             server: "ftp://x".into(),
             email: "a@b.c".into(),
             password: "p".into(),
+            new_password: None,
         })
         .unwrap_err();
     assert_eq!(login.field.as_deref(), Some("server"));

@@ -7,101 +7,14 @@
 
 crm_plugins::counting_allocator!();
 
-use std::collections::BTreeMap;
+mod common;
 
-use crm_app::dto::*;
 use crm_app::App;
 use crm_protocol::catalog::{PolicyRequest, TrustRequest};
-use crm_sync_client::{Connection, Options, SyncError};
 use crm_sync_server::auth::Role;
-use crm_sync_testkit::{Throwaway, PASSWORD};
+use crm_sync_testkit::Throwaway;
 
-const PASS: &str = "a long enough passphrase";
-
-fn signed_in(server: &Throwaway, dir: &std::path::Path, email: &str) -> App {
-    let app = App::new(dir.join(email));
-    app.profile_create(Some(PASS.into()), "GB")
-        .expect("profile");
-    app.sync_login(LoginArgs {
-        server: server.url(),
-        email: email.into(),
-        password: PASSWORD.into(),
-    })
-    .expect("sign in");
-    app
-}
-
-/// A connection and token for `email`, as the CLI's admin commands use.
-fn session(server: &Throwaway, email: &str) -> (Connection, String) {
-    let conn = Connection::new(&server.url(), Options::default()).expect("connection");
-    let login = conn
-        .login(email, PASSWORD, uuid::Uuid::new_v4(), "admin console")
-        .expect("login");
-    (conn, login.token)
-}
-
-const MANIFEST: &str = r#"{"id": "acme.tagger", "name": "Tagger", "version": "VERSION", "api_version": "^1",
-  "author": "Acme", "description": "Tags new contacts; counts them.",
-  "permissions": ["contacts:read", "contacts:write", "storage"],
-  "hooks": [{"event": "contact.created", "function": "on_created"}],
-  "actions": [{"id": "tag", "label": "Tag", "target": "contact", "function": "tag"}],
-  "schedules": [{"id": "nightly", "cron": "* * * * *", "function": "nightly"}],
-  "ui": {"widgets": [{"id": "count", "title": "Tagged", "kind": "stat", "function": "count"}]}}"#;
-
-const SCRIPT: &str = r#"
-fn on_created(event) { tag(event.row_id); }
-fn tag(id) {
-    contacts::update(id, #{ tags: ["acme"] });
-    let n = storage::get("tagged");
-    storage::set("tagged", if n == () { 1 } else { n + 1 });
-}
-fn nightly() { storage::set("nightly", true); }
-fn count() { #{ value: storage::get("tagged") } }
-"#;
-
-/// The plugin at `version`, signed with `key`.
-fn package(key: &crm_plugins::package::SigningKey, version: &str) -> Vec<u8> {
-    package_asking(key, version, &[])
-}
-
-/// [`package`], asking for `more` permissions besides.
-fn package_asking(key: &crm_plugins::package::SigningKey, version: &str, more: &[&str]) -> Vec<u8> {
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&MANIFEST.replace("VERSION", version)).expect("manifest");
-    for p in more {
-        manifest["permissions"]
-            .as_array_mut()
-            .expect("permissions")
-            .push(serde_json::Value::from(*p));
-    }
-    let mut files = BTreeMap::new();
-    files.insert(
-        "manifest.json".to_string(),
-        serde_json::to_vec(&manifest).expect("json"),
-    );
-    files.insert("main.rhai".to_string(), SCRIPT.as_bytes().to_vec());
-    crm_plugins::package::pack_files(files, key).expect("packed")
-}
-
-fn contact(app: &App, first: &str) -> String {
-    app.contact_create(ContactForm {
-        first_name: first.into(),
-        ..Default::default()
-    })
-    .expect("contact")
-    .id
-}
-
-fn tags(app: &App, id: &str) -> Vec<String> {
-    app.contact_detail(id).expect("detail").contact.tags
-}
-
-fn refused(e: SyncError) -> (u16, String) {
-    match e {
-        SyncError::Refused { status, code, .. } => (status, code),
-        other => panic!("expected a refusal, got {other}"),
-    }
-}
+use common::*;
 
 #[test]
 fn a_plugin_published_once_runs_everywhere_and_one_switch_stops_it() {
@@ -554,4 +467,179 @@ fn devices_follow_a_new_version_and_a_pin_below_it() {
     assert!(sam
         .plugin_run_action("acme.tagger", "tag", Some(bob))
         .is_err());
+}
+
+/// A plugin's role templates are shown to the admin as a diff against what
+/// each role may grant now, and applied only when the admin says so.
+#[test]
+fn role_templates_are_a_diff_the_admin_applies_or_not() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant("Acme", &[("ada@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(key.verifying_key().to_bytes()),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&MANIFEST.replace("VERSION", "1.0.0")).expect("manifest");
+    manifest["role_templates"] = serde_json::json!([
+        {"name": "agent", "permissions": ["contacts:read", "storage"]},
+        {"name": "Team lead", "permissions": ["contacts:read", "contacts:write", "storage"]}
+    ]);
+    let mut files = std::collections::BTreeMap::new();
+    files.insert(
+        "manifest.json".to_string(),
+        serde_json::to_vec(&manifest).expect("json"),
+    );
+    files.insert("main.rhai".to_string(), SCRIPT.as_bytes().to_vec());
+    let bytes = crm_plugins::package::pack_files(files, &key).expect("packed");
+    conn.catalog_publish(&admin, bytes, Some("allowed"), &["contacts:read".into()])
+        .expect("published");
+    conn.catalog_set(
+        &admin,
+        "acme.tagger",
+        &PolicyRequest {
+            audience: Some(crm_protocol::catalog::Audience {
+                everyone: false,
+                roles: vec!["admin".into()],
+                teams: Vec::new(),
+            }),
+            ..Default::default()
+        },
+    )
+    .expect("admins only");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let ada = signed_in(&server, dir.path(), "ada@acme.test");
+    let view = ada.catalog_view().expect("view");
+    let p = &view.plugins[0];
+    assert_eq!(p.grants, ["contacts:read"], "nothing applied by itself");
+    let agent = &p.role_templates[0];
+    assert_eq!(agent.name, "agent");
+    assert!(!agent.for_role, "agents are not in its audience");
+    assert_eq!(
+        agent.adds,
+        ["contacts:read", "storage"],
+        "an agent has nothing now"
+    );
+    // Not a tenant role: measured against whoever the plugin is for.
+    let lead = &p.role_templates[1];
+    assert!(lead.for_role);
+    assert_eq!(lead.adds, ["contacts:write", "storage"]);
+
+    let err = ada
+        .catalog_apply_role_template("acme.tagger", "Manager")
+        .expect_err("no such template");
+    assert_eq!(err.field.as_deref(), Some("name"));
+    let view = ada
+        .catalog_apply_role_template("acme.tagger", "agent")
+        .expect("applied");
+    let p = &view.plugins[0];
+    assert_eq!(p.grants, ["contacts:read", "storage"]);
+    assert_eq!(p.audience, "roles: admin, agent");
+    let agent = &p.role_templates[0];
+    assert!(agent.for_role && agent.adds.is_empty() && agent.beyond.is_empty());
+    // The other template is still only a suggestion, against the grants
+    // now approved.
+    assert_eq!(p.role_templates[1].adds, ["contacts:write"]);
+    let audit = ada.catalog_audit().expect("audit");
+    assert_eq!(
+        audit[0].what,
+        "set grants contacts:read, storage, for roles: admin, agent"
+    );
+}
+
+/// A mode change racing a publish: the two apply one after the other (the
+/// tenant's catalog row is taken first), each audited once and moving the
+/// revision once; the policy the catalog shows is the one that committed
+/// last; a change to a plugin not yet published is refused, never left
+/// half-written.
+#[test]
+fn a_mode_change_racing_a_publish_applies_one_at_a_time() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant("Acme", &[("ada@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let (publisher, admin) = session(&server, "ada@acme.test");
+    let (setter, admin2) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    publisher
+        .catalog_trust(
+            &admin,
+            &TrustRequest {
+                public_key: hex::encode(key.verifying_key().to_bytes()),
+                name: "Acme IT".into(),
+            },
+        )
+        .expect("trusted");
+    let grants: Vec<String> = vec!["contacts:read".into()];
+    let mut revision = publisher.catalog(&admin, None).expect("catalog").revision;
+    let mut changes = 1; // the trust
+    for round in 0..12 {
+        let version = format!("1.{round}.0");
+        let mode = if round % 2 == 0 {
+            "blocked"
+        } else {
+            "force_installed"
+        };
+        let (published, set) = std::thread::scope(|s| {
+            let p = s.spawn(|| {
+                publisher.catalog_publish(&admin, package(&key, &version), Some("allowed"), &grants)
+            });
+            let m = s.spawn(|| {
+                setter.catalog_set(
+                    &admin2,
+                    "acme.tagger",
+                    &PolicyRequest {
+                        mode: Some(mode.into()),
+                        ..Default::default()
+                    },
+                )
+            });
+            (
+                p.join().expect("publish thread"),
+                m.join().expect("set thread"),
+            )
+        });
+        published.unwrap_or_else(|e| panic!("round {round}: publish: {e}"));
+        let set_ok = match set {
+            Ok(_) => true,
+            Err(e) if round == 0 => {
+                // Before the first version exists: refused, nothing stored.
+                assert_eq!(refused(e), (404, "no_plugin".to_string()));
+                false
+            }
+            Err(e) => panic!("round {round}: set: {e}"),
+        };
+        changes += 1 + usize::from(set_ok);
+        let cat = publisher.catalog(&admin, None).expect("catalog");
+        assert_eq!(
+            cat.revision,
+            revision + 1 + i64::from(set_ok),
+            "round {round}: one revision per change"
+        );
+        revision = cat.revision;
+        let audit = publisher.catalog_audit(&admin).expect("audit");
+        assert_eq!(
+            audit.len(),
+            changes,
+            "round {round}: each change audited once"
+        );
+        let entry = &cat.plugins[0];
+        assert!(entry.versions.contains(&version));
+        // The newest audited change is the one the catalog shows.
+        let expected = match audit[0].action.as_str() {
+            "published" => "allowed",
+            "policy_set" => mode,
+            other => panic!("round {round}: unexpected {other}"),
+        };
+        assert_eq!(entry.mode, expected, "round {round}: {audit:?}");
+    }
 }

@@ -192,6 +192,7 @@ impl Device {
             server: proxy.url(),
             email: email.into(),
             password: PASSWORD.into(),
+            new_password: None,
         })
         .expect("sign in");
         let stop = Arc::new(AtomicBool::new(false));

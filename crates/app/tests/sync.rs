@@ -61,6 +61,7 @@ fn saving_a_contact_answers_at_once_while_a_sync_waits_on_a_slow_server() {
         server: format!("http://{proxy}"),
         email: "a@acme.test".into(),
         password: PASSWORD.into(),
+        new_password: None,
     })
     .expect("sign in (slowly)");
     app.contact_create(form("Ann", "ann@example.com"))
@@ -119,6 +120,7 @@ fn a_change_syncs_by_itself_and_a_lost_server_is_retried_on_a_backoff() {
             server: url.clone(),
             email: email.into(),
             password: PASSWORD.into(),
+            new_password: None,
         })
         .expect("sign in");
         app
@@ -184,6 +186,7 @@ fn signed_in(server: &Throwaway, dir: &std::path::Path, email: &str) -> App {
         server: server.url(),
         email: email.into(),
         password: PASSWORD.into(),
+        new_password: None,
     })
     .expect("sign in");
     app
@@ -313,6 +316,7 @@ fn a_contacts_history_names_the_colleague_and_device_behind_each_change() {
             server: server.url(),
             email: "kim@acme.test".into(),
             password: PASSWORD.into(),
+            new_password: None,
         })
         .expect("sign in");
 

@@ -17,10 +17,14 @@
 
 #![deny(missing_docs)]
 
+mod report;
+
+pub use report::{plugin_report, report};
+
 use crm_core::catalog_state::LocalPolicy;
 use crm_core::Store;
 use crm_plugins::{lifecycle, runtime};
-use crm_protocol::catalog::{CatalogEntry, BLOCKED, FORCE_INSTALLED, REMOVED};
+use crm_protocol::catalog::{CatalogEntry, ALLOWED, BLOCKED, FORCE_INSTALLED, REMOVED};
 use crm_sync_client::{Connection, SyncError};
 use sha2::Digest;
 
@@ -54,6 +58,29 @@ pub struct Applied {
     pub waiting: Vec<(String, String)>,
     /// Could not be applied, with why (tried again at the next pull).
     pub failed: Vec<(String, String)>,
+}
+
+/// What the tenant's catalog says of an installed plugin, in words, once
+/// this device has pulled one: who put it there, or that it is stopped, or
+/// that the catalog does not list it (a local-only plugin). The app's
+/// plugin cards and `crm plugin list` show it.
+pub fn standing(store: &Store, id: &str) -> Result<Option<String>, crm_core::CoreError> {
+    if store.catalog_revision()?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(match store.catalog_policy(id)? {
+        None if store.catalog_block(id)?.is_some() => {
+            "Stopped: not in your agency's catalog, and your agency runs only its catalog's plugins here"
+                .into()
+        }
+        None => "Not in your agency's catalog: installed on this device only".into(),
+        Some(p) => match (p.mode.as_str(), p.reason) {
+            (FORCE_INSTALLED, _) => "Installed by your agency for everyone it is for".into(),
+            (ALLOWED, _) => "Allowed by your agency".into(),
+            (_, Some(r)) => format!("Stopped by your agency: {r}"),
+            _ => "Stopped by your agency".into(),
+        },
+    }))
 }
 
 fn local(e: &CatalogEntry) -> LocalPolicy {
@@ -91,7 +118,7 @@ pub fn pull(store: &mut Store, conn: &Connection, token: &str) -> Result<Applied
         .iter()
         .map(|p| (p.public_key.clone(), p.name.clone()))
         .collect();
-    store.set_catalog(cat.revision, &policies, &publishers)?;
+    store.set_catalog(cat.revision, &policies, &publishers, &cat.local_plugins)?;
     for p in &policies {
         apply(store, conn, token, p, &mut out)?;
     }

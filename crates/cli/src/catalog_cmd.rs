@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use crm_core::Store;
-use crm_protocol::catalog::{PolicyRequest, TrustRequest, MODES};
+use crm_protocol::catalog::{Audience, PolicyRequest, TrustRequest, LOCAL_PLUGINS, MODES};
 use crm_sync_client::{Connection, Options};
 
 /// `crm catalog`.
@@ -43,6 +43,21 @@ pub enum CatalogCmd {
         /// Why (shown to people whose plugin stops).
         #[arg(long)]
         reason: Option<String>,
+        /// A setting's default for every device, KEY=VALUE (repeatable;
+        /// replaces them; never a secret). A value that reads as JSON
+        /// (`42`, `true`) is taken as such, anything else as text.
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// Who may use it: this role (repeatable; with --team, replaces the
+        /// audience).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Who may use it: this team (repeatable).
+        #[arg(long = "team", value_name = "TEAM")]
+        teams: Vec<String>,
+        /// Everyone in the tenant may use it again.
+        #[arg(long, conflicts_with_all = ["roles", "teams"])]
+        everyone: bool,
     },
     /// The catalog as it applies to this device's user.
     List {
@@ -57,6 +72,19 @@ pub enum CatalogCmd {
         /// A name for the publisher.
         #[arg(long)]
         name: String,
+    },
+    /// Stop trusting a publisher (an admin's): devices drop the key, and
+    /// its plugins stop verifying there.
+    Distrust {
+        /// The key, or its first 8 or more characters as `crm catalog list`
+        /// shows them.
+        key: String,
+    },
+    /// Say who may run plugins that are not in the catalog: everyone,
+    /// admins (the default) or no_one (an admin's).
+    LocalPlugins {
+        /// everyone, admins or no_one.
+        who: String,
     },
     /// The catalog's changes, newest first (an admin's).
     Audit,
@@ -104,17 +132,40 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
             min_version,
             grants,
             reason,
+            settings,
+            roles,
+            teams,
+            everyone,
         } => {
             if let Some(m) = &mode {
                 check_mode(m)?;
             }
+            let audience = if everyone {
+                Some(Audience {
+                    everyone: true,
+                    ..Default::default()
+                })
+            } else if roles.is_empty() && teams.is_empty() {
+                None
+            } else {
+                Some(Audience {
+                    everyone: false,
+                    roles,
+                    teams,
+                })
+            };
             let req = PolicyRequest {
                 mode,
                 version,
                 min_version,
                 grants: (!grants.is_empty()).then_some(grants),
                 reason,
-                ..Default::default()
+                settings: if settings.is_empty() {
+                    None
+                } else {
+                    Some(setting_defaults(&settings)?)
+                },
+                audience,
             };
             let e = conn.catalog_set(&token, &id, &req)?;
             println!(
@@ -172,6 +223,42 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
                 p.public_key.chars().take(16).collect::<String>()
             );
         }
+        CatalogCmd::Distrust { key } => {
+            let key = key.trim();
+            let publishers = conn.catalog(&token, None)?.publishers;
+            let matching: Vec<_> = publishers
+                .iter()
+                .filter(|p| key.len() >= 8 && p.public_key.starts_with(key))
+                .collect();
+            let p = match matching.as_slice() {
+                [one] => *one,
+                [] => bail!(
+                    "the tenant trusts no publisher whose key starts with {key:?} (give 8 or more \
+                     characters; crm catalog list shows the trusted ones)"
+                ),
+                _ => bail!("{key:?} starts more than one trusted key: give more characters"),
+            };
+            conn.catalog_distrust(&token, &p.public_key)?;
+            println!(
+                "the tenant no longer trusts {} ({}…); its plugins stop at each device's next sync",
+                crm_plugins::text::neutralise(&p.name),
+                p.public_key.chars().take(16).collect::<String>()
+            );
+        }
+        CatalogCmd::LocalPlugins { who } => {
+            if !LOCAL_PLUGINS.contains(&who.as_str()) {
+                bail!("{who:?}: use one of {}", LOCAL_PLUGINS.join(", "));
+            }
+            conn.catalog_local_plugins(&token, &who)?;
+            println!(
+                "plugins from outside the catalog now run for {}; devices follow at their next sync",
+                match who.as_str() {
+                    "everyone" => "everyone",
+                    "no_one" => "no one",
+                    _ => "admins only",
+                }
+            );
+        }
         CatalogCmd::Audit => {
             for a in conn.catalog_audit(&token)? {
                 println!(
@@ -186,6 +273,24 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--setting KEY=VALUE` pairs as the policy's defaults.
+fn setting_defaults(
+    pairs: &[String],
+) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in pairs {
+        let Some((k, v)) = p.split_once('=') else {
+            bail!("--setting {p:?}: expected KEY=VALUE");
+        };
+        let value = match serde_json::from_str::<serde_json::Value>(v.trim()) {
+            Ok(j) if j.is_number() || j.is_boolean() => j,
+            _ => serde_json::Value::from(v),
+        };
+        out.insert(k.trim().to_string(), value);
+    }
+    Ok(out)
 }
 
 fn check_mode(m: &str) -> Result<()> {
@@ -215,6 +320,10 @@ pub fn apply_after_sync(store: &mut Store, conn: &Connection, token: &str) -> Re
     }
     for (p, why) in &a.failed {
         eprintln!("catalog: {p} could not be applied: {why}");
+    }
+    // What this device runs, for the admins (when it changed).
+    if let Err(e) = crm_catalog::report(store, conn, token, env!("CARGO_PKG_VERSION")) {
+        eprintln!("catalog: the plugin report was not sent: {e}");
     }
     Ok(())
 }

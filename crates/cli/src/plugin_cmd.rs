@@ -170,8 +170,22 @@ pub enum PluginCmd {
     },
     /// Render the dashboard widgets of enabled plugins (the data the app draws), as JSON.
     Widgets,
-    /// List installed plugins.
-    List,
+    /// List installed plugins, with what the agency's catalog says of each.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The data kept from plugins the agency's catalog removed (kept in
+    /// this profile, encrypted); with --out, write one plugin's newest to a
+    /// JSON file (as `uninstall --export` writes it).
+    Kept {
+        /// Only this plugin.
+        id: Option<String>,
+        /// Write its newest kept data to this file (needs the id).
+        #[arg(long, value_name = "FILE", requires = "id")]
+        out: Option<PathBuf>,
+    },
     /// Run one of a plugin's actions.
     Run {
         /// Plugin id.
@@ -380,15 +394,43 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
                 crm_plugins::reference::host_api_markdown().map_err(|e| anyhow!(e))?
             );
         }
-        PluginCmd::List => {
+        PluginCmd::List { json } => {
             let store = profile.store()?;
             let list = store.plugins()?;
+            if json {
+                let mut out = Vec::new();
+                for p in &list {
+                    let block = store.catalog_block(&p.id)?;
+                    out.push(serde_json::json!({
+                        "id": p.id,
+                        "version": p.version,
+                        "enabled": p.enabled,
+                        // Enabled, and nothing stops it: it runs.
+                        "runs": p.enabled && block.is_none(),
+                        "signed": p.signer.is_some(),
+                        "grants": p.grants,
+                        "catalog": store.catalog_policy(&p.id)?.map(|c| serde_json::json!({
+                            "mode": c.mode,
+                            "version": c.version,
+                            "grants": c.grants,
+                            "reason": c.reason,
+                        })),
+                        "catalog_says": crm_catalog::standing(store, &p.id)?,
+                        "stopped_by_catalog": block,
+                    }));
+                }
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                return Ok(());
+            }
             if list.is_empty() {
                 println!("no plugins installed");
             }
             for p in list {
+                let says = crm_catalog::standing(store, &p.id)?
+                    .map(|w| format!("  ({w})"))
+                    .unwrap_or_default();
                 println!(
-                    "{} {}  {}  {}  granted: {}",
+                    "{} {}  {}  {}  granted: {}{says}",
                     p.id,
                     p.version,
                     if p.enabled { "enabled " } else { "disabled" },
@@ -403,6 +445,32 @@ pub fn run(profile: &mut Profile, cmd: PluginCmd) -> Result<()> {
                         p.grants.join(", ")
                     }
                 );
+            }
+        }
+        PluginCmd::Kept { id, out } => {
+            let store = profile.store()?;
+            let kept = store.kept_plugin_exports()?;
+            let kept: Vec<_> = kept
+                .into_iter()
+                .filter(|(p, _, _)| id.as_ref().is_none_or(|i| i == p))
+                .collect();
+            if let (Some(id), Some(out)) = (&id, &out) {
+                let Some((at, data)) = store.plugin_exports(id)?.into_iter().next() else {
+                    bail!("nothing is kept from {id} (crm plugin kept lists what is)");
+                };
+                std::fs::write(out, serde_json::to_vec_pretty(&data)?)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!(
+                    "wrote the data kept from {id} on {at} to {} (plain JSON: keep it safe)",
+                    out.display()
+                );
+                return Ok(());
+            }
+            if kept.is_empty() {
+                println!("nothing is kept from removed plugins");
+            }
+            for (p, at, bytes) in kept {
+                println!("{p}  kept {at}  {bytes} bytes");
             }
         }
         PluginCmd::DryRun {
@@ -608,10 +676,14 @@ pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
         if m.settings.is_empty() {
             println!("{id} has no settings");
         }
+        let agency = runtime::agency_defaults(store, &m)?;
         for s in &m.settings {
             let shown = match (current.get(&s.key), &s.default) {
                 (Some(_), _) if secrets.contains(&s.key) => "(set)".to_string(),
                 (Some(v), _) => v.to_string(),
+                (None, _) if agency.contains_key(&s.key) => {
+                    format!("{} (your agency's default)", agency[&s.key])
+                }
                 (None, Some(d)) => format!("{d} (default)"),
                 (None, None) if s.required => "(not set; required)".into(),
                 (None, None) => "(not set)".into(),

@@ -43,6 +43,8 @@ impl LocalPolicy {
 }
 
 const REVISION: &str = "catalog.revision";
+const LOCAL_PLUGINS: &str = "catalog.local_plugins";
+const REPORT_SENT: &str = "catalog.report_sent";
 
 impl Store {
     /// Run `f` with the authority of the tenant's catalog: what it installs,
@@ -67,14 +69,56 @@ impl Store {
         Ok(crate::sync::get_meta(self.conn(), REVISION)?.and_then(|v| v.parse().ok()))
     }
 
+    /// The digest and time of the last plugin report this device sent
+    /// the server, if any (`digest time`).
+    pub fn plugin_report_sent(&self) -> Result<Option<(String, String)>> {
+        Ok(
+            crate::sync::get_meta(self.conn(), REPORT_SENT)?.and_then(|v| {
+                v.split_once(' ')
+                    .map(|(d, t)| (d.to_string(), t.to_string()))
+            }),
+        )
+    }
+
+    /// Remember that the report with `digest` was sent now.
+    pub fn set_plugin_report_sent(&mut self, digest: &str) -> Result<()> {
+        let v = format!("{digest} {}", crate::store::now_text());
+        crate::sync::set_meta(self.conn(), REPORT_SENT, Some(&v))
+    }
+
+    /// Who the tenant lets run plugins from outside its catalog
+    /// (`everyone`, `admins` or `no_one`), if this device pulled a catalog.
+    pub fn catalog_local_plugins(&self) -> Result<Option<String>> {
+        if self.catalog_revision()?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::sync::get_meta(self.conn(), LOCAL_PLUGINS)?.unwrap_or_else(|| "admins".into()),
+        ))
+    }
+
+    /// Whether this device's user may install, enable or uninstall plugin
+    /// `id`: an admin may; so may anyone when the tenant lets everyone run
+    /// plugins from outside its catalog and `id` is not in it.
+    pub fn require_plugin_right(&self, id: &str, what: &str) -> Result<()> {
+        if self.catalog_local_plugins()?.as_deref() == Some("everyone")
+            && self.catalog_policy(id)?.is_none()
+        {
+            return Ok(());
+        }
+        self.require_admin(what)
+    }
+
     /// Replace the pulled catalog: every plugin's policy, the publishers it
-    /// trusts (added; those it brought before and no longer lists leave)
-    /// and its revision, in one transaction.
+    /// trusts (added; those it brought before and no longer lists leave),
+    /// who may run plugins from outside it (`local_plugins`) and its
+    /// revision, in one transaction.
     pub fn set_catalog(
         &mut self,
         revision: i64,
         policies: &[LocalPolicy],
         publishers: &[(String, String)],
+        local_plugins: &str,
     ) -> Result<()> {
         let tx = self
             .conn_mut()
@@ -119,6 +163,7 @@ impl Store {
                 params![key, name, crate::store::now_text()],
             )?;
         }
+        crate::sync::set_meta(&tx, LOCAL_PLUGINS, Some(local_plugins))?;
         crate::sync::set_meta(&tx, REVISION, Some(&revision.to_string()))?;
         tx.commit()?;
         Ok(())
@@ -153,22 +198,41 @@ impl Store {
     }
 
     /// Why the catalog stops plugin `id` on this device, if it does: the
-    /// runtime asks before every run.
+    /// runtime asks before every run. Besides the plugins it blocks or
+    /// removed, a plugin it does not list stops when the tenant lets no
+    /// one (or only admins, and this is an agent's device) run plugins
+    /// from outside the catalog.
     pub fn catalog_block(&self, id: &str) -> Result<Option<String>> {
-        Ok(self
-            .catalog_policy(id)?
-            .filter(LocalPolicy::stops)
-            .map(|p| {
-                let what = if p.mode == "removed" {
-                    "removed from"
-                } else {
-                    "blocked in"
-                };
-                match p.reason {
-                    Some(r) => format!("{id} is {what} your agency's plugin catalog: {r}"),
-                    None => format!("{id} is {what} your agency's plugin catalog"),
-                }
-            }))
+        let policy = self.catalog_policy(id)?;
+        if policy.is_none() {
+            let who = self.catalog_local_plugins()?;
+            let agent = || -> Result<bool> {
+                Ok(!self.catalog_authority
+                    && self.account_role()? == crate::sync::AccountRole::Agent)
+            };
+            let stopped = match who.as_deref() {
+                Some("no_one") => Some("no one"),
+                Some("admins") if agent()? => Some("admins only"),
+                _ => None,
+            };
+            return Ok(stopped.map(|who| {
+                format!(
+                    "{id} is not in your agency's plugin catalog, and your agency lets {who} run \
+                     plugins from outside it: ask an admin to publish it to the catalog"
+                )
+            }));
+        }
+        Ok(policy.filter(LocalPolicy::stops).map(|p| {
+            let what = if p.mode == "removed" {
+                "removed from"
+            } else {
+                "blocked in"
+            };
+            match p.reason {
+                Some(r) => format!("{id} is {what} your agency's plugin catalog: {r}"),
+                None => format!("{id} is {what} your agency's plugin catalog"),
+            }
+        }))
     }
 }
 
@@ -186,6 +250,16 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Every kept export, by plugin then newest first: (plugin, when, size
+    /// in bytes of its JSON).
+    pub fn kept_plugin_exports(&self) -> Result<Vec<(String, String, i64)>> {
+        let mut st = self.conn().prepare(
+            "SELECT plugin_id, at, length(data) FROM plugin_exports ORDER BY plugin_id, at DESC",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The exports kept for plugin `id`, newest first: (when, data).

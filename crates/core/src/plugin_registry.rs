@@ -113,7 +113,7 @@ impl Store {
     /// anyone's: stopping a plugin is always allowed.
     pub fn put_plugin(&mut self, rec: &PluginRecord, action: &str) -> Result<()> {
         if rec.enabled {
-            self.require_admin("enable a plugin or change what it may do")?;
+            self.require_plugin_right(&rec.id, "enable a plugin or change what it may do")?;
         }
         let actor = self.actor_text();
         let tx = self
@@ -185,7 +185,7 @@ impl Store {
     /// run history, schedule state, custom field definitions). Values of its
     /// custom fields on records stay: they are the user's data.
     pub fn remove_plugin(&mut self, id: &str) -> Result<()> {
-        self.require_admin("uninstall a plugin")?;
+        self.require_plugin_right(id, "uninstall a plugin")?;
         let actor = self.actor_text();
         let tx = self
             .conn_mut()

@@ -207,6 +207,47 @@ pub struct Setting {
     pub choices: Vec<String>,
 }
 
+impl Setting {
+    /// Whether `value` (JSON) fits this setting as a default an agency
+    /// sets for every device: of its type and among its choices. A secret
+    /// never does: secrets are entered on each device.
+    pub fn check_default(&self, value: &serde_json::Value) -> Result<(), String> {
+        let key = &self.key;
+        let fits = match self.kind {
+            SettingType::Secret => {
+                return Err(format!(
+                    "{key} is a secret: secrets are entered on each device, not set for everyone"
+                ))
+            }
+            SettingType::String => value.is_string(),
+            SettingType::Integer => value.is_i64(),
+            SettingType::Number => value.is_number(),
+            SettingType::Boolean => value.is_boolean(),
+        };
+        if !fits {
+            let want = match self.kind {
+                SettingType::Integer => "a whole number",
+                SettingType::Number => "a number",
+                SettingType::Boolean => "true or false",
+                _ => "text",
+            };
+            return Err(format!("{key}: {value} is not {want}"));
+        }
+        if !self.choices.is_empty()
+            && !self
+                .choices
+                .iter()
+                .any(|c| Some(c.as_str()) == value.as_str())
+        {
+            return Err(format!(
+                "{key}: {value} is not one of its choices: {}",
+                self.choices.join(", ")
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// UI contributions: data the host renders, never HTML or JavaScript.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

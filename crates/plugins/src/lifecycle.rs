@@ -45,7 +45,6 @@ fn refused(msg: impl Into<String>) -> LifecycleError {
 
 /// Install from a package file, or from a folder when `dev_mode` is on.
 pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manifest> {
-    store.require_admin("install a plugin")?;
     let (bytes, allow_unsigned) = if source.is_dir() {
         if !dev_mode {
             return Err(LifecycleError::UnsignedFolder(source.to_path_buf()));
@@ -63,9 +62,9 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
 /// tenant's trusted keys (unsigned only when `allow_unsigned`). It starts
 /// disabled; an upgrade keeps what it still asks for.
 pub fn install_bytes(store: &mut Store, bytes: Vec<u8>, allow_unsigned: bool) -> Result<Manifest> {
-    store.require_admin("install a plugin")?;
     let pkg = package::read_package(&bytes, &trusted_keys(store)?, allow_unsigned)?;
     let m = pkg.manifest;
+    store.require_plugin_right(&m.id, "install a plugin")?;
     let version = semver::Version::parse(&m.version).map_err(|e| refused(e.to_string()))?;
     for (dep, req) in &m.dependencies {
         let req = semver::VersionReq::parse(req).map_err(|e| refused(e.to_string()))?;
@@ -228,7 +227,8 @@ pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Resul
             )));
         }
     }
-    let settings = store.plugin_settings(id)?;
+    let mut settings = store.plugin_settings(id)?;
+    settings.extend(crate::runtime::agency_defaults(store, &m)?);
     let missing: Vec<&str> = m
         .settings
         .iter()

@@ -259,6 +259,9 @@ impl Runtime {
             }
         };
         let mut settings = s.plugin_settings(id)?;
+        for (k, v) in agency_defaults(s, &manifest)? {
+            settings.entry(k).or_insert(v);
+        }
         for st in &manifest.settings {
             if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
                 settings.insert(st.key.clone(), d.clone());
@@ -842,4 +845,25 @@ pub fn secret_keys_of(
         }
     }
     Ok(keys)
+}
+
+/// The setting defaults the agency's catalog sets for plugin `m` (a value
+/// entered on the device wins over them; they win over the manifest's
+/// defaults). Only settings the manifest has, of their type; never a
+/// secret, which is entered on each device.
+pub fn agency_defaults(
+    s: &Store,
+    m: &Manifest,
+) -> Result<serde_json::Map<String, serde_json::Value>, crm_core::CoreError> {
+    let Some(p) = s.catalog_policy(&m.id)? else {
+        return Ok(serde_json::Map::new());
+    };
+    Ok(p.settings
+        .into_iter()
+        .filter(|(k, v)| {
+            m.settings
+                .iter()
+                .any(|d| &d.key == k && d.check_default(v).is_ok())
+        })
+        .collect())
 }

@@ -152,6 +152,12 @@ pub struct PluginReport {
     /// Its last error ([`MAX_REPORT_ERROR`] characters at most).
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Runs the device recorded of it lately (its newest, at most 100).
+    #[serde(default)]
+    pub runs: u32,
+    /// Of those, failed.
+    #[serde(default)]
+    pub errors: u32,
 }
 
 /// `POST /v1/devices/report`: what a device runs. Replaces its previous one.
@@ -277,6 +283,12 @@ pub struct PluginHealth {
     pub failing: i64,
     /// Of them, where it is stopped.
     pub stopped: i64,
+    /// Runs the devices recorded of it lately, summed.
+    #[serde(default)]
+    pub runs: i64,
+    /// Of those, failed.
+    #[serde(default)]
+    pub errors: i64,
     /// The latest errors (a few), newest first.
     pub last_errors: Vec<PluginError>,
 }
@@ -330,6 +342,8 @@ mod tests {
             enabled: true,
             health: health.into(),
             last_error: None,
+            runs: 0,
+            errors: 0,
         };
         let mut r = DeviceReport {
             app_version: "1.2.3".into(),

@@ -17,6 +17,30 @@ pub const REMOVED: &str = "removed";
 /// Every mode, in the order an admin would read them.
 pub const MODES: &[&str] = &[ALLOWED, FORCE_INSTALLED, BLOCKED, REMOVED];
 
+/// Plugins from outside the catalog (installed on a device only) may run
+/// for everyone.
+pub const LOCAL_EVERYONE: &str = "everyone";
+/// Plugins from outside the catalog run for admins only: the default.
+pub const LOCAL_ADMINS: &str = "admins";
+/// Only the catalog's plugins run, for everyone.
+pub const LOCAL_NO_ONE: &str = "no_one";
+/// Who may run plugins from outside the catalog, most open first.
+pub const LOCAL_PLUGINS: &[&str] = &[LOCAL_EVERYONE, LOCAL_ADMINS, LOCAL_NO_ONE];
+
+fn local_admins() -> String {
+    LOCAL_ADMINS.to_string()
+}
+
+/// `PUT /v1/catalog/local-plugins`: an admin says who may run plugins
+/// that are not in the catalog (one of [`LOCAL_PLUGINS`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LocalPluginsRequest {
+    /// `everyone`, `admins` or `no_one`.
+    pub who: String,
+}
+
 /// Who a plugin is for: everyone, or the users with one of these roles or
 /// in one of these teams.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +149,22 @@ pub struct CatalogEntry {
     pub applies: bool,
     /// Why, when an admin said.
     pub reason: Option<String>,
+    /// The role templates the version devices run (else the newest)
+    /// suggests.
+    #[serde(default)]
+    pub role_templates: Vec<RoleTemplate>,
+}
+
+/// A role template a plugin's manifest suggests: the permissions a role
+/// would need. Shown to admins beside the approved grants; never applied
+/// by itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleTemplate {
+    /// The role's name, as the plugin's author wrote it.
+    pub name: String,
+    /// The permissions it would need.
+    pub permissions: Vec<String>,
 }
 
 /// `GET /v1/catalog?since=REVISION`.
@@ -139,6 +179,10 @@ pub struct CatalogResponse {
     pub publishers: Vec<Publisher>,
     /// The plugins with a policy.
     pub plugins: Vec<CatalogEntry>,
+    /// Who may run plugins from outside the catalog (one of
+    /// [`LOCAL_PLUGINS`]; `admins` from servers that do not say).
+    #[serde(default = "local_admins")]
+    pub local_plugins: String,
 }
 
 /// The answer to a publish.

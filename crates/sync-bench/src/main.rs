@@ -18,6 +18,9 @@
 //! `notify` (or `make bench-notify`, [`notify`]): how soon a colleague's
 //! edit is on another device, through the server's change notices.
 //!
+//! `catalog` (or `make bench-catalog`, [`catalog`]): 200 devices and a
+//! catalog of 50 plugins.
+//!
 //! `soak` (or `make soak`, [`soak`]): devices pushing and pulling for minutes
 //! against the server in a process of its own; errors, latency and the
 //! server's memory each minute.
@@ -37,6 +40,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+mod catalog;
 mod notify;
 mod soak;
 
@@ -78,6 +82,19 @@ enum Cmd {
         /// Edits timed in the large run.
         #[arg(long, default_value_t = 300)]
         edits_large: usize,
+    },
+    /// The plugin catalog: devices pulling a catalog of plugins (first pull,
+    /// unchanged pulls against a sync with nothing new, after a block).
+    Catalog {
+        /// Devices.
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        /// Plugins in the catalog.
+        #[arg(long, default_value_t = 50)]
+        plugins: usize,
+        /// Unchanged pulls timed per device.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
     },
     /// Soak the server: devices pushing and pulling for minutes; fails on
     /// any request error or if the server's memory grows.
@@ -447,6 +464,15 @@ fn main() -> Result<()> {
             edits,
             devices,
             edits_large,
+        }),
+        Cmd::Catalog {
+            devices,
+            plugins,
+            rounds,
+        } => catalog::run(catalog::Options {
+            devices,
+            plugins,
+            rounds,
         }),
         Cmd::Soak {
             minutes,

@@ -2,8 +2,8 @@
 //! and the admin's changes. Applying it to a device is `crm-catalog`'s.
 
 use crm_protocol::catalog::{
-    CatalogAuditEntry, CatalogEntry, CatalogResponse, PolicyRequest, PublishResponse, Publisher,
-    TrustRequest,
+    CatalogAuditEntry, CatalogEntry, CatalogResponse, LocalPluginsRequest, PolicyRequest,
+    PublishResponse, Publisher, TrustRequest,
 };
 use serde::de::DeserializeOwned;
 
@@ -118,6 +118,18 @@ impl Connection {
     pub fn catalog_distrust(&self, token: &str, public_key: &str) -> Result<(), SyncError> {
         let url = format!("{}/v1/catalog/publishers/{public_key}", self.base);
         let resp = self.send(|| self.http.delete(&url).bearer_auth(token))?;
+        if !resp.status().is_success() {
+            return Err(refused(resp));
+        }
+        Ok(())
+    }
+
+    /// Say who may run plugins from outside the catalog: `everyone`,
+    /// `admins` or `no_one` (an admin's).
+    pub fn catalog_local_plugins(&self, token: &str, who: &str) -> Result<(), SyncError> {
+        let url = format!("{}/v1/catalog/local-plugins", self.base);
+        let body = LocalPluginsRequest { who: who.into() };
+        let resp = self.send(|| self.http.put(&url).bearer_auth(token).json(&body))?;
         if !resp.status().is_success() {
             return Err(refused(resp));
         }

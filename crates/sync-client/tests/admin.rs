@@ -68,6 +68,8 @@ fn an_admin_manages_users_and_devices_through_the_client() {
             enabled: true,
             health: "poorly".into(),
             last_error: None,
+            runs: 1,
+            errors: 1,
         }],
     };
     let e = conn

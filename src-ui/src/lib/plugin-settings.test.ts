@@ -8,6 +8,7 @@ const field = (over: Partial<SettingFieldDto> & { key: string; kind: string }): 
   choices: [],
   value: null,
   is_set: false,
+  from_agency: false,
   ...over,
 });
 

@@ -1,5 +1,5 @@
 // The admin console (admins only; the server enforces it): the agency's
-// plugin catalog. Publish a plugin made here (signed with your publisher
+// plugin catalog, its people and devices (`agency-people.tsx`). Publish a plugin made here (signed with your publisher
 // key) or a package, choose for each plugin whether devices may install
 // it, must run it, or must stop it (the kill switch, with a reason people
 // see), pin or raise its version, approve its permissions; the trusted
@@ -14,6 +14,7 @@ import { toApiError, type ApiError } from '../lib/api-error';
 import { chooseFile } from '../lib/dialogs';
 import { testId } from '../lib/testid';
 import { pushToast } from '../state/toasts';
+import { DevicesTab, PeopleAudit, PeopleTab } from './agency-people';
 
 const MODES: { value: string; label: string; hint: string }[] = [
   { value: 'allowed', label: 'Allowed', hint: 'People may install it, with the approved permissions at most.' },
@@ -26,7 +27,15 @@ function modeLabel(mode: string): string {
   return MODES.find((m) => m.value === mode)?.label ?? mode;
 }
 
-type Tab = 'catalog' | 'publishers' | 'audit';
+type Tab = 'catalog' | 'people' | 'devices' | 'publishers' | 'audit';
+
+const TABS: { tab: Tab; label: string }[] = [
+  { tab: 'catalog', label: 'Plugin catalog' },
+  { tab: 'people', label: 'People' },
+  { tab: 'devices', label: 'Devices' },
+  { tab: 'publishers', label: 'Trusted publishers' },
+  { tab: 'audit', label: 'Changes' },
+];
 
 export function AgencyScreen() {
   const [tab, setTab] = useState<Tab>('catalog');
@@ -49,31 +58,93 @@ export function AgencyScreen() {
     <div class="page stack">
       <PageHeader title="Agency" subtitle="Which plugins every device of your agency runs. Devices follow at their next sync." />
       <div class="tabs" role="tablist">
-        {(['catalog', 'publishers', 'audit'] as const).map((t) => (
+        {TABS.map(({ tab: t, label }) => (
           <button type="button" role="tab" class="tab" key={t} aria-selected={tab === t} data-testid={`agency-tab-${t}`} onClick={() => setTab(t)}>
-            {t === 'catalog' ? 'Plugin catalog' : t === 'publishers' ? 'Trusted publishers' : 'Changes'}
+            {label}
           </button>
         ))}
       </div>
       <ErrorBox error={error} />
       {tab === 'catalog' && (view ? <Catalog view={view} onChange={setView} /> : !error && <Loading />)}
-      {tab === 'publishers' && view && (
-        <div class="card stack-sm" data-testid="agency-publishers">
-          <h2>Trusted publishers</h2>
-          {view.publishers.length === 0 ? (
-            <p class="muted">None yet. Publishing a plugin made here trusts your own publisher key.</p>
-          ) : (
-            <ul class="dry-list">
-              {view.publishers.map((p) => (
-                <li key={p.public_key}>
-                  <strong>{p.name}</strong> <code class="small">{p.public_key.slice(0, 16)}…</code>
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
+      {tab === 'publishers' && view && <Publishers view={view} onChange={setView} />}
+      {tab === 'people' && <PeopleTab />}
+      {tab === 'devices' && <DevicesTab />}
+      {tab === 'audit' && (
+        <>
+          <Audit />
+          <PeopleAudit />
+        </>
       )}
-      {tab === 'audit' && <Audit />}
+    </div>
+  );
+}
+
+const LOCAL_CHOICES: { value: string; label: string }[] = [
+  { value: 'admins', label: 'Admins only' },
+  { value: 'everyone', label: 'Everyone' },
+  { value: 'no_one', label: 'No one: only the catalog’s plugins run' },
+];
+
+/** The trusted publishers, each of which an admin can stop trusting. */
+function Publishers(props: { view: CatalogViewDto; onChange: (v: CatalogViewDto) => void }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const distrust = async (key: string, name: string) => {
+    if (!window.confirm(`Stop trusting ${name}? Plugins signed with this key stop on every device at its next sync.`)) return;
+    try {
+      props.onChange(await api.catalogDistrust(key));
+      pushToast('success', `${name} is no longer trusted.`);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <div class="card stack-sm" data-testid="agency-publishers">
+      <h2>Trusted publishers</h2>
+      {props.view.publishers.length === 0 ? (
+        <p class="muted">None yet. Publishing a plugin made here trusts your own publisher key.</p>
+      ) : (
+        <ul class="dry-list">
+          {props.view.publishers.map((p) => (
+            <li key={p.public_key} class="row">
+              <span class="spacer">
+                <strong>{p.name}</strong> <code class="small">{p.public_key.slice(0, 16)}…</code>
+              </span>
+              <button type="button" class="btn btn-sm btn-danger" data-testid={testId('agency-distrust', p.public_key.slice(0, 16))} onClick={() => void distrust(p.public_key, p.name)}>
+                Stop trusting
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+/** Who may run plugins that are not in the catalog. */
+function LocalPlugins(props: { view: CatalogViewDto; onChange: (v: CatalogViewDto) => void }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const choose = async (who: string) => {
+    try {
+      props.onChange(await api.catalogSetLocalPlugins(who));
+      pushToast('success', 'Saved. Devices follow at their next sync.');
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <div class="card stack-sm" data-testid="agency-local-plugins">
+      <label class="row">
+        <span class="spacer">Who may run plugins that are not in the catalog (installed on one device only)</span>
+        <select class="input" style={{ width: 'auto' }} data-testid="agency-local-plugins-who" value={props.view.local_plugins} onChange={(e) => void choose(inputValue(e))}>
+          {LOCAL_CHOICES.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorBox error={error} />
     </div>
   );
 }
@@ -81,6 +152,7 @@ export function AgencyScreen() {
 function Catalog(props: { view: CatalogViewDto; onChange: (v: CatalogViewDto) => void }) {
   return (
     <>
+      <LocalPlugins view={props.view} onChange={props.onChange} />
       <Publish onChange={props.onChange} />
       {props.view.plugins.length === 0 ? (
         <p class="muted" data-testid="agency-empty">
@@ -227,6 +299,18 @@ function CatalogCard(props: { plugin: CatalogPluginDto; onChange: (v: CatalogVie
         {p.installed ? ` This device has ${p.installed}.` : ''}
       </p>
       <p class="small">May be granted: {p.grants.length === 0 ? 'nothing' : p.grants.join(', ')}</p>
+      {p.devices.length > 0 && (
+        <ul class="dry-list small" data-testid={testId('agency-health', p.id)}>
+          {p.devices.map((h) => (
+            <li key={h.version}>
+              {h.version}: {h.devices} device{h.devices === 1 ? '' : 's'}
+              {h.failing > 0 ? `, ${h.failing} failing` : ''}
+              {h.stopped > 0 ? `, ${h.stopped} stopped` : ''} — {h.runs} runs, {h.errors} errors
+              {h.last_errors.length > 0 && <div class="muted">Latest: {h.last_errors[0]}</div>}
+            </li>
+          ))}
+        </ul>
+      )}
       {p.reason && <p class="small">Reason: {p.reason}</p>}
       <div class="row wrap">
         <select class="input" style={{ width: 'auto' }} aria-label="Mode" data-testid={testId('agency-set-mode', p.id)} value={mode} onChange={(e) => setMode(inputValue(e))}>
@@ -252,6 +336,7 @@ function CatalogCard(props: { plugin: CatalogPluginDto; onChange: (v: CatalogVie
         </button>
       </div>
       <p class="muted small">{MODES.find((m) => m.value === mode)?.hint}</p>
+      {p.role_templates.length > 0 && <RoleTemplates plugin={p} onChange={props.onChange} />}
       <ErrorBox error={error} />
     </article>
   );
@@ -287,6 +372,52 @@ function Audit() {
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/**
+ * The role templates a plugin suggests, each as a diff against what that
+ * role may grant now; an admin applies one or not (never by itself).
+ */
+function RoleTemplates(props: { plugin: CatalogPluginDto; onChange: (v: CatalogViewDto) => void }) {
+  const p = props.plugin;
+  const [error, setError] = useState<ApiError | null>(null);
+  const apply = async (name: string) => {
+    try {
+      props.onChange(await api.catalogApplyRoleTemplate(p.id, name));
+      pushToast('success', `${p.name}: the “${name}” template is applied. Devices follow at their next sync.`);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <div class="stack-sm" data-testid={testId('agency-roles', p.id)}>
+      <h4>Suggested for roles</h4>
+      <ul class="dry-list">
+        {p.role_templates.map((t) => (
+          <li key={t.name} class="row wrap">
+            <span class="spacer small">
+              <strong>{t.name}</strong>
+              {t.adds.length === 0 ? (
+                <span class="muted"> — nothing to change{t.for_role ? '' : ' (not yet for this role)'}</span>
+              ) : (
+                <>
+                  {' '}
+                  would add <span class="text-ok">{t.adds.map((a) => `+ ${a}`).join(', ')}</span>
+                </>
+              )}
+              {t.beyond.length > 0 && <span class="muted"> (also granted now: {t.beyond.join(', ')})</span>}
+            </span>
+            {(t.adds.length > 0 || !t.for_role) && (
+              <button type="button" class="btn btn-sm" data-testid={testId('agency-apply-role', `${p.id}-${t.name}`)} onClick={() => void apply(t.name)}>
+                Apply
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <ErrorBox error={error} />
     </div>
   );
 }

@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import * as api from '../api';
-import type { PluginDto, SettingFieldDto, TemplateDto } from '../bindings';
+import type { KeptPluginDataDto, PluginDto, SettingFieldDto, TemplateDto } from '../bindings';
 import { PluginActionButtons } from '../components/plugin-ui';
 import { Badge, EmptyState, ErrorBox, Field, LoadError, Loading, Modal, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
@@ -13,12 +13,12 @@ import { testId } from '../lib/testid';
 import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
 
-type Loaded = { plugins: PluginDto[]; templates: TemplateDto[] };
+type Loaded = { plugins: PluginDto[]; templates: TemplateDto[]; kept: KeptPluginDataDto[] };
 
 export function PluginsScreen() {
   const data = useLoader<Loaded>(async () => {
-    const [plugins, templates] = await Promise.all([api.plugins(), api.pluginTemplates()]);
-    return { plugins, templates };
+    const [plugins, templates, kept] = await Promise.all([api.plugins(), api.pluginTemplates(), api.pluginKept()]);
+    return { plugins, templates, kept };
   }, []);
   const [enabling, setEnabling] = useState<PluginDto | null>(null);
   const [removing, setRemoving] = useState<PluginDto | null>(null);
@@ -43,6 +43,7 @@ export function PluginsScreen() {
               ))
             )}
           </section>
+          {data.data.kept.length > 0 && <KeptData kept={data.data.kept} />}
           <TemplateGallery templates={data.data.templates} onInstalled={reload} />
           <InstallPackage onInstalled={reload} />
         </>
@@ -68,6 +69,41 @@ export function PluginsScreen() {
         />
       )}
     </div>
+  );
+}
+
+/** Data kept in this profile from plugins the agency removed, each can be saved as a file. */
+function KeptData(props: { kept: KeptPluginDataDto[] }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const save = async (k: KeptPluginDataDto) => {
+    const path = await chooseSavePath(`${k.plugin_id}-data.json`, [{ name: 'JSON', extensions: ['json'] }], 'Save the plugin’s kept data');
+    if (!path) return;
+    try {
+      await api.pluginKeptSave(k.plugin_id, path);
+      pushToast('success', `Saved the data kept from ${k.plugin_id}.`);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  const newest = props.kept.filter((k, i) => props.kept.findIndex((x) => x.plugin_id === k.plugin_id) === i);
+  return (
+    <section class="stack" aria-labelledby="kept-h" data-testid="plugins-kept">
+      <h2 id="kept-h">Data kept from removed plugins</h2>
+      <p class="muted small">Your agency removed these plugins; what they had stored is kept here, encrypted, in case you need it.</p>
+      <ul class="dry-list">
+        {newest.map((k) => (
+          <li key={k.plugin_id} class="row">
+            <span class="spacer">
+              <strong>{k.plugin_id}</strong> <span class="muted small">kept {k.at.slice(0, 10)}</span>
+            </span>
+            <button type="button" class="btn btn-sm" data-testid={testId('kept-save', k.plugin_id)} onClick={() => void save(k)}>
+              Save as file…
+            </button>
+          </li>
+        ))}
+      </ul>
+      <ErrorBox error={error} />
+    </section>
   );
 }
 
@@ -232,7 +268,14 @@ function SettingInput(props: { field: SettingFieldDto; value: string; error: str
       </div>
     );
   }
-  const hint = f.kind === 'secret' ? (f.is_set ? 'A value is set. Leave empty to keep it.' : 'Not set.') : undefined;
+  const hint =
+    f.kind === 'secret'
+      ? f.is_set
+        ? 'A value is set. Leave empty to keep it.'
+        : 'Not set.'
+      : f.from_agency
+        ? 'Set by your agency for everyone.'
+        : undefined;
   return (
     <Field label={f.label} name={f.key} error={props.error} hint={hint} required={f.required}>
       {(a) =>

@@ -18,6 +18,7 @@ export function SyncScreen() {
       <PageHeader title="Sync" subtitle="Share your book with your team through your firm’s server. You can keep working offline." />
       <LoadError error={data.error} onRetry={() => void data.reload()} />
       {!s && !data.error && <Loading />}
+      {s && s.server && s.must_change_password && <NewPasswordForm onDone={() => void data.reload()} />}
       {s && (s.server ? <StatusCard status={s} onChanged={() => void data.reload()} /> : <LoginForm onDone={() => void data.reload()} />)}
       {s && s.quarantined > 0 && <SetAsideCard count={s.quarantined} onChanged={() => void data.reload()} />}
     </div>
@@ -81,6 +82,61 @@ function StatusCard(props: { status: SyncStatusDto; onChanged: () => void }) {
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * Signed in with the one-time password an admin gave: the server syncs
+ * nothing until its owner chooses a password of their own.
+ */
+function NewPasswordForm(props: { onDone: () => void }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [again, setAgain] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (next !== again) {
+      setError({ code: 'invalid', message: 'The two new passwords differ.', field: 'again' });
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await api.syncChangePassword(current, next);
+      setCurrent('');
+      setNext('');
+      setAgain('');
+      pushToast('success', 'Your password is set. Syncing starts now.');
+      props.onDone();
+    } catch (err) {
+      setError(toApiError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const inline = ['password', 'new_password', 'again'];
+  return (
+    <form class="card form" onSubmit={submit} noValidate style={{ maxWidth: '520px' }} data-testid="sync-new-password">
+      <h2>Choose your own password</h2>
+      <p class="muted">You signed in with a one-time password from your administrator. Nothing syncs until you choose a password of your own.</p>
+      <ErrorBox error={error && !(error.field && inline.includes(error.field)) ? error : null} />
+      <Field label="One-time password" name="password" error={fieldError(error, 'password')}>
+        {(a) => <input {...a} class="input" type="password" autocomplete="current-password" data-testid="sync-otp" value={current} onInput={(e) => setCurrent(inputValue(e))} />}
+      </Field>
+      <Field label="New password" name="new_password" error={fieldError(error, 'new_password')} hint="At least 8 characters.">
+        {(a) => <input {...a} class="input" type="password" autocomplete="new-password" data-testid="sync-new" value={next} onInput={(e) => setNext(inputValue(e))} />}
+      </Field>
+      <Field label="New password again" name="again" error={fieldError(error, 'again')}>
+        {(a) => <input {...a} class="input" type="password" autocomplete="new-password" data-testid="sync-new-again" value={again} onInput={(e) => setAgain(inputValue(e))} />}
+      </Field>
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" data-testid="sync-set-password" disabled={busy}>
+          {busy ? 'Saving…' : 'Set my password'}
+        </button>
+      </div>
+    </form>
   );
 }
 

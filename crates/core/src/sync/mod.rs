@@ -65,6 +65,9 @@ pub struct SyncStatus {
     pub last_success: Option<String>,
     /// The last sync error, cleared by the next success.
     pub last_error: Option<String>,
+    /// Signed in with a one-time password: the server syncs nothing until
+    /// its owner chooses their own.
+    pub must_change_password: bool,
 }
 
 /// Who the person using a profile is to their agency.
@@ -141,7 +144,14 @@ impl Store {
             held: c.query_row("SELECT count(*) FROM sync_held", [], |r| r.get(0))?,
             last_success: get_meta(c, "sync.last_success")?,
             last_error: get_meta(c, "sync.last_error")?,
+            must_change_password: get_meta(c, "sync.must_change_password")?.is_some(),
         })
+    }
+
+    /// Record whether the server waits for this account to choose its own
+    /// password (signed in with a one-time password) before it syncs.
+    pub fn set_must_change_password(&mut self, on: bool) -> Result<()> {
+        set_meta(self.conn(), "sync.must_change_password", on.then_some("1"))
     }
 
     /// What the person using this profile may do: a profile never signed in
@@ -243,6 +253,7 @@ impl Store {
         // What the catalog applies to depends on who signed in: read it
         // whole at the next sync.
         set_meta(&tx, "catalog.revision", None)?;
+        set_meta(&tx, "sync.must_change_password", None)?;
         tx.commit()?;
         identity.tenant_id = tenant_id;
         identity.user_id = user_id.to_string();
