@@ -68,6 +68,8 @@ pub const COMMANDS: &[&str] = &[
     "catalog_apply_role_template",
     "plugin_kept",
     "plugin_kept_save",
+    "catalog_offers",
+    "catalog_install",
     "admin_users",
     "admin_invite",
     "admin_set_user",

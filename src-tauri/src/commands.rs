@@ -123,6 +123,8 @@ commands! {
     fn catalog_apply_role_template(id: String, name: String) -> CatalogViewDto = |a| a.catalog_apply_role_template(&id, &name);
     fn plugin_kept() -> Vec<KeptPluginDataDto> = |a| a.plugin_kept();
     fn plugin_kept_save(id: String, path: String) -> () = |a| a.plugin_kept_save(&id, &path);
+    fn catalog_offers() -> Vec<CatalogOfferDto> = |a| a.catalog_offers();
+    fn catalog_install(id: String) -> PluginDto = |a| a.catalog_install(&id);
     fn admin_users() -> Vec<AdminUserDto> = |a| a.admin_users();
     fn admin_invite(email: String, role: String, team: Option<String>) -> OneTimePasswordDto = |a| a.admin_invite(&email, &role, team);
     fn admin_set_user(id: String, change: AdminUserChangeArgs) -> Vec<AdminUserDto> = |a| a.admin_set_user(&id, change);
@@ -257,6 +259,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         catalog_apply_role_template,
         plugin_kept,
         plugin_kept_save,
+        catalog_offers,
+        catalog_install,
         admin_users,
         admin_invite,
         admin_set_user,

@@ -91,7 +91,36 @@ async fn the_admin_console_publishes_a_studio_automation_and_blocks_it() {
     })
     .await;
     app.snap("agency-publishers").await;
+
+    // People: an invitation gives a one-time password, shown once.
+    app.click("agency-tab-people").await;
+    app.find("agency-people").await;
+    app.type_into("invite-email", "sam@acme.test").await;
+    app.type_into("invite-team", "north").await;
+    app.click("invite-send").await;
+    app.wait_text("otp-password", "shows the one-time password", |t| {
+        t.trim().len() >= 16
+    })
+    .await;
+    app.snap("agency-invite-password").await;
+    app.click("otp-done").await;
+    app.wait_text("agency-people", "lists the invited person", |t| {
+        t.contains("sam@acme.test") && t.contains("Invited")
+    })
+    .await;
+    app.snap("agency-people").await;
+    // Devices: this one, with the version it runs.
+    app.click("agency-tab-devices").await;
+    app.wait_text("agency-devices", "lists the admin's device", |t| {
+        t.contains("ada@acme.test") && t.contains(env!("CARGO_PKG_VERSION"))
+    })
+    .await;
+    app.snap("agency-devices").await;
     app.click("agency-tab-audit").await;
+    app.wait_text("agency-people-audit", "lists the invitation", |t| {
+        t.contains("invited sam@acme.test as agent")
+    })
+    .await;
     app.wait_text("agency-audit", "lists every change by whom", |t| {
         t.contains("set mode blocked, reason: tags the wrong people")
             && t.contains("published version 1.0.0")

@@ -39,6 +39,7 @@ import type {
   CatalogAuditDto,
   CatalogSetArgs,
   KeptPluginDataDto,
+  CatalogOfferDto,
   AdminUserDto,
   OneTimePasswordDto,
   AdminUserChangeArgs,
@@ -240,6 +241,8 @@ export const adminDevices = () => call<AdminDeviceDto[]>('admin_devices');
 export const adminRevokeDevice = (id: string) => mutate<AdminDeviceDto[]>('admin_revoke_device', { id });
 export const adminAudit = () => call<AdminAuditDto[]>('admin_audit');
 export const syncChangePassword = (current: string, next: string) => mutate<SyncStatusDto>('sync_change_password', { current, new: next });
+export const catalogOffers = () => call<CatalogOfferDto[]>('catalog_offers');
+export const catalogInstall = (id: string) => mutate<PluginDto>('catalog_install', { id });
 export const pluginKept = () => call<KeptPluginDataDto[]>('plugin_kept');
 export const pluginKeptSave = (id: string, path: string) => call<null>('plugin_kept_save', { id, path });
 export const catalogApplyRoleTemplate = (id: string, name: string) => mutate<CatalogViewDto>('catalog_apply_role_template', { id, name });

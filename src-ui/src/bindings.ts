@@ -1719,6 +1719,20 @@ at: string,
  */
 bytes: number, };
 
+export type CatalogOfferDto = { 
+/**
+ * Plugin id.
+ */
+id: string, 
+/**
+ * The version it would install.
+ */
+version: string | null, 
+/**
+ * The permissions it may be granted.
+ */
+grants: Array<string>, };
+
 export type AdminUserDto = { 
 /**
  * Account id.

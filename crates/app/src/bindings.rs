@@ -104,6 +104,7 @@ pub fn typescript() -> String {
         CatalogPluginDto,
         CatalogPublisherDto,
         KeptPluginDataDto,
+        CatalogOfferDto,
         AdminUserDto,
         OneTimePasswordDto,
         AdminUserChangeArgs,

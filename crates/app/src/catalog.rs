@@ -103,6 +103,17 @@ fn role_diff(e: &crm_protocol::catalog::CatalogEntry) -> Vec<RoleTemplateDiffDto
         .collect()
 }
 
+/// A plugin the agency's catalog offers this device's user.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct CatalogOfferDto {
+    /// Plugin id.
+    pub id: String,
+    /// The version it would install.
+    pub version: Option<String>,
+    /// The permissions it may be granted.
+    pub grants: Vec<String>,
+}
+
 /// A publisher the tenant trusts.
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct CatalogPublisherDto {
@@ -292,6 +303,43 @@ impl App {
             },
         )?;
         self.catalog_view()
+    }
+
+    /// The plugins the agency's catalog offers this device's user and that
+    /// are not installed here (`allowed` ones in their audience), as last
+    /// pulled: anyone may install these.
+    pub fn catalog_offers(&self) -> ApiResult<Vec<CatalogOfferDto>> {
+        self.read(|s| {
+            let mut out = Vec::new();
+            for p in s.catalog_policies()? {
+                if p.applies
+                    && p.mode == crm_protocol::catalog::ALLOWED
+                    && s.plugin(&p.plugin_id).is_err()
+                {
+                    out.push(CatalogOfferDto {
+                        id: p.plugin_id,
+                        version: p.version,
+                        grants: p.grants,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Install a plugin the agency's catalog offers (see
+    /// [`App::catalog_offers`]); it starts off, and may be switched on with
+    /// at most the grants the catalog approves.
+    pub fn catalog_install(&self, id: &str) -> ApiResult<crate::dto::PluginDto> {
+        let (conn, token) = self.server()?;
+        self.write(|s| {
+            crm_catalog::install_allowed(s, &conn, &token, id).map_err(|e| match e {
+                crm_catalog::CatalogError::Sync(e) => e.into(),
+                crm_catalog::CatalogError::Core(e) => e.into(),
+                crm_catalog::CatalogError::Refused(why) => ApiError::new(ErrorCode::Plugin, why),
+            })
+        })?;
+        self.plugin(id)
     }
 
     /// Say who may run plugins from outside the catalog (an admin's).

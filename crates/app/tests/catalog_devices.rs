@@ -385,3 +385,80 @@ fn a_different_copy_is_replaced_and_a_team_change_brings_a_plugin() {
     assert_eq!(kept.len(), 1, "the replaced copy's data was kept");
     assert_eq!(kept[0].1["storage"]["tagged"], 1);
 }
+
+/// An agent installs a plugin the catalog allows them, and switches it on
+/// with at most the grants it approves; one it stops cannot be installed.
+#[test]
+fn an_agent_installs_what_the_catalog_allows_within_its_grants() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme",
+            &[
+                ("ada@acme.test", Role::Admin, None),
+                ("sam@acme.test", Role::Agent, None),
+            ],
+        )
+        .expect("tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(key.verifying_key().to_bytes()),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let approved: Vec<String> = vec!["contacts:read".into(), "storage".into()];
+    conn.catalog_publish(&admin, package(&key, "1.0.0"), Some("allowed"), &approved)
+        .expect("published");
+    let dir = tempfile::tempdir().expect("tmp");
+    let sam = signed_in(&server, dir.path(), "sam@acme.test");
+    sam.sync_now().expect("sync");
+    let offers = sam.catalog_offers().expect("offers");
+    assert_eq!(offers.len(), 1);
+    assert_eq!(
+        (offers[0].id.as_str(), offers[0].grants.clone()),
+        ("acme.tagger", approved.clone())
+    );
+    assert!(
+        sam.plugins().expect("plugins").is_empty(),
+        "allowed is not installed by itself"
+    );
+
+    let p = sam
+        .catalog_install("acme.tagger")
+        .expect("an agent may install it");
+    assert!(!p.enabled, "it starts off");
+    assert!(sam.catalog_offers().expect("offers").is_empty());
+    let all: Vec<String> = ["contacts:read", "contacts:write", "storage"]
+        .map(String::from)
+        .to_vec();
+    let err = sam
+        .plugin_enable("acme.tagger", all)
+        .expect_err("beyond what the catalog approves");
+    assert!(
+        err.message.contains("does not approve contacts:write"),
+        "{}",
+        err.message
+    );
+    let p = sam
+        .plugin_enable("acme.tagger", approved.clone())
+        .expect("within the approved grants");
+    assert!(p.enabled);
+
+    // Stopped by the catalog: offered no more, and refused if asked.
+    conn.catalog_set(
+        &admin,
+        "acme.tagger",
+        &PolicyRequest {
+            mode: Some("blocked".into()),
+            ..Default::default()
+        },
+    )
+    .expect("blocked");
+    sam.sync_now().expect("sync");
+    let err = sam.catalog_install("acme.tagger").expect_err("blocked");
+    assert!(err.message.contains("blocked"), "{}", err.message);
+}

@@ -37,6 +37,9 @@ pub enum CatalogError {
     /// The local store.
     #[error(transparent)]
     Core(#[from] crm_core::CoreError),
+    /// Not done, and why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What one pull did.
@@ -192,6 +195,48 @@ fn apply(
         _ => {}
     }
     Ok(())
+}
+
+/// Install a plugin the catalog allows this device's user (`allowed` or
+/// `force_installed`, in its audience) at the catalog's version: fetched,
+/// checked against the catalog's digest and verified against the tenant's
+/// keys. It starts off; enabling it grants at most what the catalog
+/// approves. Anyone may, not only an admin: the admin allowed it.
+pub fn install_allowed(
+    store: &mut Store,
+    conn: &Connection,
+    token: &str,
+    id: &str,
+) -> Result<crm_plugins::Manifest, CatalogError> {
+    let refused = |why: String| CatalogError::Refused(why);
+    let Some(p) = store.catalog_policy(id)? else {
+        return Err(refused(format!(
+            "{id} is not in your agency's catalog (crm catalog list shows what is)"
+        )));
+    };
+    if !p.applies || !matches!(p.mode.as_str(), ALLOWED | FORCE_INSTALLED) {
+        return Err(refused(match p.mode.as_str() {
+            ALLOWED | FORCE_INSTALLED => {
+                format!("your agency's catalog offers {id} to others, not to you")
+            }
+            _ => store
+                .catalog_block(id)?
+                .unwrap_or_else(|| format!("your agency's catalog stops {id}")),
+        }));
+    }
+    let Some(version) = p.version.as_deref() else {
+        return Err(refused(format!(
+            "the catalog names no version of {id} to install"
+        )));
+    };
+    let bytes = conn.catalog_package(token, id, version)?;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    if p.sha256.as_deref() != Some(sha.as_str()) {
+        return Err(refused(format!(
+            "the package of {id} {version} does not match the catalog's digest; not installed"
+        )));
+    }
+    lifecycle::install_bytes(store, bytes, false).map_err(|e| refused(e.to_string()))
 }
 
 /// Keep an installed plugin's data in the encrypted profile (as

@@ -86,6 +86,12 @@ pub enum CatalogCmd {
         /// everyone, admins or no_one.
         who: String,
     },
+    /// Install a plugin the catalog allows you (it starts off; enable it
+    /// with at most the grants the catalog approves).
+    Install {
+        /// Plugin id.
+        id: String,
+    },
     /// The catalog's changes, newest first (an admin's).
     Audit,
 }
@@ -257,6 +263,18 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
                     "no_one" => "no one",
                     _ => "admins only",
                 }
+            );
+        }
+        CatalogCmd::Install { id } => {
+            let mut store = store;
+            let m = match crm_catalog::install_allowed(&mut store, &conn, &token, &id) {
+                Ok(m) => m,
+                Err(crm_catalog::CatalogError::Refused(why)) => bail!("{why}"),
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "installed {} {} from your agency's catalog (off); next: crm plugin enable {}",
+                m.id, m.version, m.id
             );
         }
         CatalogCmd::Audit => {

@@ -98,12 +98,15 @@ impl Store {
     }
 
     /// Whether this device's user may install, enable or uninstall plugin
-    /// `id`: an admin may; so may anyone when the tenant lets everyone run
-    /// plugins from outside its catalog and `id` is not in it.
+    /// `id`: an admin may; so may anyone a plugin the catalog allows them
+    /// (its grants then bounded by the catalog's), or one outside the
+    /// catalog when the tenant lets everyone run those.
     pub fn require_plugin_right(&self, id: &str, what: &str) -> Result<()> {
-        if self.catalog_local_plugins()?.as_deref() == Some("everyone")
-            && self.catalog_policy(id)?.is_none()
-        {
+        let offered = match self.catalog_policy(id)? {
+            Some(p) => p.applies && matches!(p.mode.as_str(), "allowed" | "force_installed"),
+            None => self.catalog_local_plugins()?.as_deref() == Some("everyone"),
+        };
+        if offered {
             return Ok(());
         }
         self.require_admin(what)

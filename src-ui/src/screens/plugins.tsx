@@ -3,7 +3,7 @@
 
 import { useState } from 'preact/hooks';
 import * as api from '../api';
-import type { KeptPluginDataDto, PluginDto, SettingFieldDto, TemplateDto } from '../bindings';
+import type { CatalogOfferDto, KeptPluginDataDto, PluginDto, SettingFieldDto, TemplateDto } from '../bindings';
 import { PluginActionButtons } from '../components/plugin-ui';
 import { Badge, EmptyState, ErrorBox, Field, LoadError, Loading, Modal, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
@@ -13,12 +13,12 @@ import { testId } from '../lib/testid';
 import { pushToast } from '../state/toasts';
 import { useLoader } from '../state/use-loader';
 
-type Loaded = { plugins: PluginDto[]; templates: TemplateDto[]; kept: KeptPluginDataDto[] };
+type Loaded = { plugins: PluginDto[]; templates: TemplateDto[]; kept: KeptPluginDataDto[]; offers: CatalogOfferDto[] };
 
 export function PluginsScreen() {
   const data = useLoader<Loaded>(async () => {
-    const [plugins, templates, kept] = await Promise.all([api.plugins(), api.pluginTemplates(), api.pluginKept()]);
-    return { plugins, templates, kept };
+    const [plugins, templates, kept, offers] = await Promise.all([api.plugins(), api.pluginTemplates(), api.pluginKept(), api.catalogOffers()]);
+    return { plugins, templates, kept, offers };
   }, []);
   const [enabling, setEnabling] = useState<PluginDto | null>(null);
   const [removing, setRemoving] = useState<PluginDto | null>(null);
@@ -43,6 +43,7 @@ export function PluginsScreen() {
               ))
             )}
           </section>
+          {data.data.offers.length > 0 && <AgencyOffers offers={data.data.offers} onInstalled={reload} />}
           {data.data.kept.length > 0 && <KeptData kept={data.data.kept} />}
           <TemplateGallery templates={data.data.templates} onInstalled={reload} />
           <InstallPackage onInstalled={reload} />
@@ -69,6 +70,40 @@ export function PluginsScreen() {
         />
       )}
     </div>
+  );
+}
+
+/** Plugins the agency's catalog offers: anyone may install them, and switch them on with at most the permissions it approves. */
+function AgencyOffers(props: { offers: CatalogOfferDto[]; onInstalled: () => void }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const install = async (o: CatalogOfferDto) => {
+    setError(null);
+    try {
+      await api.catalogInstall(o.id);
+      pushToast('success', `${o.id} is installed. Switch it on when you want it.`);
+      props.onInstalled();
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <section class="stack" aria-labelledby="offers-h" data-testid="plugins-offers">
+      <h2 id="offers-h">From your agency</h2>
+      <p class="muted small">Plugins your agency allows you to add.</p>
+      <ul class="dry-list">
+        {props.offers.map((o) => (
+          <li key={o.id} class="row">
+            <span class="spacer">
+              <strong>{o.id}</strong> <span class="muted small">{o.version ?? ''} — may be allowed: {o.grants.length === 0 ? 'nothing' : o.grants.join(', ')}</span>
+            </span>
+            <button type="button" class="btn btn-sm btn-primary" data-testid={testId('offer-install', o.id)} onClick={() => void install(o)}>
+              Install
+            </button>
+          </li>
+        ))}
+      </ul>
+      <ErrorBox error={error} />
+    </section>
   );
 }
 
