@@ -1693,7 +1693,20 @@ role_templates: Array<RoleTemplateDiffDto>,
  * What devices report of it, by version (an admin's view; empty for
  * others).
  */
-devices: Array<PluginVersionHealthDto>, };
+devices: Array<PluginVersionHealthDto>, 
+/**
+ * The permissions the version devices run asks for: what may be
+ * approved.
+ */
+asks: Array<string>, 
+/**
+ * Its non-secret settings: what may be given a default.
+ */
+setting_fields: Array<CatalogSettingFieldDto>, 
+/**
+ * Who it is for, as set.
+ */
+who: AudienceArgs, };
 
 export type CatalogPublisherDto = { 
 /**
@@ -1732,6 +1745,38 @@ version: string | null,
  * The permissions it may be granted.
  */
 grants: Array<string>, };
+
+export type CatalogSettingFieldDto = { 
+/**
+ * Key.
+ */
+key: string, 
+/**
+ * Label.
+ */
+label: string, 
+/**
+ * `string`, `integer`, `number` or `boolean`.
+ */
+kind: string, 
+/**
+ * Allowed values (empty: any).
+ */
+choices: Array<string>, };
+
+export type AudienceArgs = { 
+/**
+ * Everyone in the agency.
+ */
+everyone: boolean, 
+/**
+ * Roles (`agent`, `admin`).
+ */
+roles: Array<string>, 
+/**
+ * Teams.
+ */
+teams: Array<string>, };
 
 export type AdminUserDto = { 
 /**
@@ -1947,7 +1992,11 @@ reason?: string,
 /**
  * Setting defaults for every device (replacing them; never secrets).
  */
-settings?: { [key in string]?: JsonValue }, };
+settings?: { [key in string]?: JsonValue }, 
+/**
+ * Who it is for (replacing it).
+ */
+audience?: AudienceArgs, };
 
 export type CatalogAuditDto = { 
 /**

@@ -14,3 +14,8 @@ ALTER TABLE device_plugins
 -- permissions), kept at publish so admins see them beside the grants.
 ALTER TABLE catalog_packages
   ADD COLUMN role_templates jsonb NOT NULL DEFAULT '[]';
+
+-- Its settings form without the secrets (key, label, type, choices), so
+-- admins can give defaults without the package at hand.
+ALTER TABLE catalog_packages
+  ADD COLUMN setting_fields jsonb NOT NULL DEFAULT '[]';

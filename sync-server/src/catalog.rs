@@ -20,7 +20,8 @@ use axum::Json;
 use crm_package::package;
 use crm_protocol::catalog::{
     Audience, CatalogAuditEntry, CatalogEntry, CatalogResponse, LocalPluginsRequest, PolicyRequest,
-    PublishResponse, Publisher, RoleTemplate, TrustRequest, LOCAL_ADMINS, LOCAL_PLUGINS, MODES,
+    PublishResponse, Publisher, RoleTemplate, SettingField, TrustRequest, LOCAL_ADMINS,
+    LOCAL_PLUGINS, MODES,
 };
 use serde::Deserialize;
 use sha2::Digest;
@@ -207,7 +208,8 @@ pub async fn publish(
         None => {
             sql::query(
                 "INSERT INTO catalog_packages (tenant_id, plugin_id, version, name, package, sha256, signer, \
-                 permissions, uploaded_by, role_templates) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 permissions, uploaded_by, role_templates, setting_fields) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(dev.tenant_id)
             .bind(&m.id)
@@ -224,6 +226,21 @@ pub async fn publish(
                     .map(|r| RoleTemplate {
                         name: r.name.clone(),
                         permissions: r.permissions.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ))
+            .bind(sql::Json(
+                m.settings
+                    .iter()
+                    .filter(|x| x.kind != crm_package::manifest::SettingType::Secret)
+                    .map(|x| SettingField {
+                        key: x.key.clone(),
+                        label: x.label.clone(),
+                        kind: serde_json::to_value(x.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
+                        choices: x.choices.clone(),
                     })
                     .collect::<Vec<_>>(),
             ))
@@ -382,6 +399,7 @@ struct Published {
     sha: String,
     permissions: Vec<String>,
     role_templates: Vec<RoleTemplate>,
+    setting_fields: Vec<SettingField>,
 }
 
 type PublishedRow = (
@@ -391,14 +409,16 @@ type PublishedRow = (
     String,
     sql::Json<Vec<String>>,
     sql::Json<Vec<RoleTemplate>>,
+    sql::Json<Vec<SettingField>>,
 );
 
-const PUBLISHED_COLUMNS: &str = "plugin_id, version, name, sha256, permissions, role_templates";
+const PUBLISHED_COLUMNS: &str =
+    "plugin_id, version, name, sha256, permissions, role_templates, setting_fields";
 
 /// Published versions by plugin, each list oldest first (by semver).
 fn by_plugin(rows: Vec<PublishedRow>) -> std::collections::HashMap<String, Vec<Published>> {
     let mut out: std::collections::HashMap<String, Vec<Published>> = Default::default();
-    for (plugin, v, name, sha, perms, roles) in rows {
+    for (plugin, v, name, sha, perms, roles, fields) in rows {
         if let Ok(version) = semver::Version::parse(&v) {
             out.entry(plugin).or_default().push(Published {
                 version,
@@ -406,6 +426,7 @@ fn by_plugin(rows: Vec<PublishedRow>) -> std::collections::HashMap<String, Vec<P
                 sha,
                 permissions: perms.0,
                 role_templates: roles.0,
+                setting_fields: fields.0,
             });
         }
     }
@@ -643,17 +664,18 @@ fn entry(row: PolicyRow, known: &[Published], dev: &Device, team: Option<&str>) 
         }),
         (None, None) => known.iter().rev().find(|k| k.version.pre.is_empty()),
     };
+    // What an admin reads of it (name, role templates, what it asks, its
+    // settings): the version devices run, else the newest.
+    let shown = chosen.or(known.last());
     CatalogEntry {
-        name: chosen
-            .or(known.last())
+        name: shown
             .map(|k| k.name.clone())
             .unwrap_or_else(|| plugin_id.clone()),
         version: chosen.map(|k| k.version.to_string()),
         sha256: chosen.map(|k| k.sha.clone()),
-        role_templates: chosen
-            .or(known.last())
-            .map(|k| k.role_templates.clone())
-            .unwrap_or_default(),
+        role_templates: shown.map(|k| k.role_templates.clone()).unwrap_or_default(),
+        asks: shown.map(|k| k.permissions.clone()).unwrap_or_default(),
+        setting_fields: shown.map(|k| k.setting_fields.clone()).unwrap_or_default(),
         applies: audience.0.includes(dev.role.as_str(), team),
         plugin_id,
         mode,

@@ -200,6 +200,7 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::catalog::Publisher,
         crm_protocol::catalog::TrustRequest,
         crm_protocol::catalog::RoleTemplate,
+        crm_protocol::catalog::SettingField,
         crm_protocol::catalog::LocalPluginsRequest,
         crm_protocol::catalog::CatalogAuditEntry,
         crm_protocol::admin::AdminUser,

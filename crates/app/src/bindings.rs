@@ -105,6 +105,8 @@ pub fn typescript() -> String {
         CatalogPublisherDto,
         KeptPluginDataDto,
         CatalogOfferDto,
+        CatalogSettingFieldDto,
+        AudienceArgs,
         AdminUserDto,
         OneTimePasswordDto,
         AdminUserChangeArgs,

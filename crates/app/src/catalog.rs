@@ -47,6 +47,37 @@ pub struct CatalogPluginDto {
     /// What devices report of it, by version (an admin's view; empty for
     /// others).
     pub devices: Vec<crate::admin_console::PluginVersionHealthDto>,
+    /// The permissions the version devices run asks for: what may be
+    /// approved.
+    pub asks: Vec<String>,
+    /// Its non-secret settings: what may be given a default.
+    pub setting_fields: Vec<CatalogSettingFieldDto>,
+    /// Who it is for, as set.
+    pub who: AudienceArgs,
+}
+
+/// A non-secret setting of a catalog plugin.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct CatalogSettingFieldDto {
+    /// Key.
+    pub key: String,
+    /// Label.
+    pub label: String,
+    /// `string`, `integer`, `number` or `boolean`.
+    pub kind: String,
+    /// Allowed values (empty: any).
+    pub choices: Vec<String>,
+}
+
+/// Who a catalog plugin is for: everyone, or these roles and teams.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct AudienceArgs {
+    /// Everyone in the agency.
+    pub everyone: bool,
+    /// Roles (`agent`, `admin`).
+    pub roles: Vec<String>,
+    /// Teams.
+    pub teams: Vec<String>,
 }
 
 /// A role template a plugin suggests, against what the role has now: the
@@ -158,6 +189,9 @@ pub struct CatalogSetArgs {
     /// Setting defaults for every device (replacing them; never secrets).
     #[ts(optional)]
     pub settings: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Who it is for (replacing it).
+    #[ts(optional)]
+    pub audience: Option<AudienceArgs>,
 }
 
 /// One change to the catalog.
@@ -244,6 +278,22 @@ impl App {
                     applies: e.applies,
                     reason: e.reason,
                     settings: e.settings,
+                    asks: e.asks,
+                    setting_fields: e
+                        .setting_fields
+                        .into_iter()
+                        .map(|f| CatalogSettingFieldDto {
+                            key: f.key,
+                            label: f.label,
+                            kind: f.kind,
+                            choices: f.choices,
+                        })
+                        .collect(),
+                    who: AudienceArgs {
+                        everyone: e.audience.everyone,
+                        roles: e.audience.roles,
+                        teams: e.audience.teams,
+                    },
                 })
                 .collect(),
             publishers: cat
@@ -370,7 +420,16 @@ impl App {
                 grants: args.grants,
                 reason: args.reason,
                 settings: args.settings,
-                ..Default::default()
+                audience: args.audience.map(|a| crm_protocol::catalog::Audience {
+                    everyone: a.everyone,
+                    roles: a.roles,
+                    teams: a
+                        .teams
+                        .into_iter()
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .collect(),
+                }),
             },
         )?;
         self.catalog_view()

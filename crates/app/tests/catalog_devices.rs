@@ -462,3 +462,74 @@ fn an_agent_installs_what_the_catalog_allows_within_its_grants() {
     let err = sam.catalog_install("acme.tagger").expect_err("blocked");
     assert!(err.message.contains("blocked"), "{}", err.message);
 }
+
+/// The admin console edits who a plugin is for and its setting defaults;
+/// it offers only the settings that are not secrets, and the permissions
+/// the version asks for.
+#[test]
+fn the_console_sets_who_a_plugin_is_for_and_its_defaults() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant("Acme", &[("ada@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(key.verifying_key().to_bytes()),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let mut files = BTreeMap::new();
+    files.insert("manifest.json".to_string(), GREETER.as_bytes().to_vec());
+    files.insert("main.rhai".to_string(), b"fn greet() { 1 }".to_vec());
+    conn.catalog_publish(
+        &admin,
+        crm_plugins::package::pack_files(files, &key).expect("packed"),
+        Some("allowed"),
+        &[],
+    )
+    .expect("published");
+    let dir = tempfile::tempdir().expect("tmp");
+    let ada = signed_in(&server, dir.path(), "ada@acme.test");
+    let view = ada.catalog_view().expect("view");
+    let p = &view.plugins[0];
+    let keys: Vec<&str> = p.setting_fields.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["greeting", "tone"], "never the secret");
+    assert_eq!(p.setting_fields[1].choices, ["warm", "formal"]);
+    assert!(p.asks.is_empty() && p.who.everyone);
+
+    let err = ada
+        .catalog_set(
+            "acme.greeter",
+            crm_app::catalog::CatalogSetArgs {
+                settings: Some([("api_key".to_string(), serde_json::json!("s3cret"))].into()),
+                ..Default::default()
+            },
+        )
+        .expect_err("a secret");
+    assert!(err.message.contains("secret"), "{}", err.message);
+    let view = ada
+        .catalog_set(
+            "acme.greeter",
+            crm_app::catalog::CatalogSetArgs {
+                settings: Some([("tone".to_string(), serde_json::json!("warm"))].into()),
+                audience: Some(crm_app::catalog::AudienceArgs {
+                    everyone: false,
+                    roles: vec!["agent".into()],
+                    teams: vec![" north ".into(), String::new()],
+                }),
+                ..Default::default()
+            },
+        )
+        .expect("saved");
+    let p = &view.plugins[0];
+    assert_eq!(
+        (p.who.everyone, p.who.roles.clone(), p.who.teams.clone()),
+        (false, vec!["agent".to_string()], vec!["north".to_string()])
+    );
+    assert_eq!(p.audience, "roles: agent; teams: north");
+    assert_eq!(p.settings.get("tone"), Some(&serde_json::json!("warm")));
+}

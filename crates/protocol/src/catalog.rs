@@ -153,6 +153,12 @@ pub struct CatalogEntry {
     /// suggests.
     #[serde(default)]
     pub role_templates: Vec<RoleTemplate>,
+    /// The permissions that version asks for (what may be approved).
+    #[serde(default)]
+    pub asks: Vec<String>,
+    /// Its non-secret settings (what may be given a default).
+    #[serde(default)]
+    pub setting_fields: Vec<SettingField>,
 }
 
 /// A role template a plugin's manifest suggests: the permissions a role
@@ -165,6 +171,22 @@ pub struct RoleTemplate {
     pub name: String,
     /// The permissions it would need.
     pub permissions: Vec<String>,
+}
+
+/// One non-secret setting of a plugin's settings form, for the defaults an
+/// admin gives every device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettingField {
+    /// The key scripts read it by.
+    pub key: String,
+    /// Its label.
+    pub label: String,
+    /// `string`, `integer`, `number` or `boolean`.
+    pub kind: String,
+    /// Allowed values (empty: any).
+    #[serde(default)]
+    pub choices: Vec<String>,
 }
 
 /// `GET /v1/catalog?since=REVISION`.

@@ -8,7 +8,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { CatalogAuditDto, CatalogPluginDto, CatalogViewDto, PluginDto } from '../bindings';
+import type { CatalogAuditDto, CatalogPluginDto, CatalogViewDto, JsonValue, PluginDto } from '../bindings';
 import { Badge, ErrorBox, Loading, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { chooseFile } from '../lib/dialogs';
@@ -336,6 +336,7 @@ function CatalogCard(props: { plugin: CatalogPluginDto; onChange: (v: CatalogVie
         </button>
       </div>
       <p class="muted small">{MODES.find((m) => m.value === mode)?.hint}</p>
+      <WhoAndWhat plugin={p} onChange={props.onChange} />
       {p.role_templates.length > 0 && <RoleTemplates plugin={p} onChange={props.onChange} />}
       <ErrorBox error={error} />
     </article>
@@ -421,3 +422,120 @@ function RoleTemplates(props: { plugin: CatalogPluginDto; onChange: (v: CatalogV
     </div>
   );
 }
+
+/** A setting default as typed, to the JSON the server checks. */
+function settingValue(kind: string, text: string): JsonValue {
+  if (kind === 'boolean') return text === 'true';
+  if (kind === 'integer' || kind === 'number') {
+    const n = Number(text);
+    return Number.isFinite(n) ? n : text;
+  }
+  return text;
+}
+
+/**
+ * Who a plugin is for, what it may be granted, and the defaults of its
+ * settings for every device (secrets are never among them: each device
+ * enters its own).
+ */
+function WhoAndWhat(props: { plugin: CatalogPluginDto; onChange: (v: CatalogViewDto) => void }) {
+  const p = props.plugin;
+  const [grants, setGrants] = useState<string[]>(p.grants);
+  const [everyone, setEveryone] = useState(p.who.everyone);
+  const [roles, setRoles] = useState<string[]>(p.who.roles);
+  const [teams, setTeams] = useState(p.who.teams.join(', '));
+  const [values, setValues] = useState<Record<string, string>>(
+    Object.fromEntries(Object.entries(p.settings).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+  );
+  const [error, setError] = useState<ApiError | null>(null);
+  const toggle = (list: string[], x: string, on: boolean) => (on ? [...list.filter((y) => y !== x), x] : list.filter((y) => y !== x));
+  const save = async () => {
+    setError(null);
+    const settings: Record<string, JsonValue> = {};
+    for (const f of p.setting_fields) {
+      const text = values[f.key] ?? '';
+      if (text !== '') settings[f.key] = settingValue(f.kind, text);
+    }
+    try {
+      props.onChange(
+        await api.catalogSet(p.id, {
+          grants,
+          audience: { everyone, roles: everyone ? [] : roles, teams: everyone ? [] : teams.split(',').map((t) => t.trim()).filter((t) => t !== '') },
+          settings,
+        }),
+      );
+      pushToast('success', `${p.name}: saved. Devices follow at their next sync.`);
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+  return (
+    <details class="stack-sm" data-testid={testId('agency-who', p.id)}>
+      <summary>Who it is for, what it may do, its settings</summary>
+      <fieldset class="stack-sm">
+        <legend>May be granted</legend>
+        {p.asks.length === 0 && <p class="muted small">It asks for nothing.</p>}
+        {p.asks.map((a) => (
+          <label key={a} class="row">
+            <input type="checkbox" checked={grants.includes(a)} onChange={(e) => setGrants(toggle(grants, a, (e.target as HTMLInputElement).checked))} /> <code>{a}</code>
+          </label>
+        ))}
+      </fieldset>
+      <fieldset class="stack-sm">
+        <legend>For</legend>
+        <label class="row">
+          <input type="checkbox" data-testid={testId('agency-everyone', p.id)} checked={everyone} onChange={(e) => setEveryone((e.target as HTMLInputElement).checked)} /> Everyone
+        </label>
+        {!everyone && (
+          <>
+            {['agent', 'admin'].map((r) => (
+              <label key={r} class="row">
+                <input type="checkbox" checked={roles.includes(r)} onChange={(e) => setRoles(toggle(roles, r, (e.target as HTMLInputElement).checked))} /> Every {r}
+              </label>
+            ))}
+            <label class="row">
+              Teams <input class="input" style={{ width: '20em' }} placeholder="north, south" data-testid={testId('agency-teams', p.id)} value={teams} onInput={(e) => setTeams(inputValue(e))} />
+            </label>
+          </>
+        )}
+      </fieldset>
+      {p.setting_fields.length > 0 && (
+        <fieldset class="stack-sm">
+          <legend>Defaults for every device</legend>
+          {p.setting_fields.map((f) => (
+            <label key={f.key} class="row">
+              <span class="spacer">{f.label}</span>
+              {f.choices.length > 0 || f.kind === 'boolean' ? (
+                <select class="input" style={{ width: 'auto' }} value={values[f.key] ?? ''} onChange={(e) => setValues({ ...values, [f.key]: inputValue(e) })}>
+                  <option value="">no default</option>
+                  {(f.kind === 'boolean' ? ['true', 'false'] : f.choices).map((c) => (
+                    <option key={c} value={c}>
+                      {c}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                <input
+                  class="input"
+                  style={{ width: '16em' }}
+                  type={f.kind === 'integer' || f.kind === 'number' ? 'number' : 'text'}
+                  placeholder="no default"
+                  data-testid={testId('agency-setting', `${p.id}-${f.key}`)}
+                  value={values[f.key] ?? ''}
+                  onInput={(e) => setValues({ ...values, [f.key]: inputValue(e) })}
+                />
+              )}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <div class="row">
+        <button type="button" class="btn btn-sm btn-primary" data-testid={testId('agency-who-save', p.id)} onClick={() => void save()}>
+          Save
+        </button>
+      </div>
+      <ErrorBox error={error} />
+    </details>
+  );
+}
+
