@@ -244,7 +244,11 @@ impl App {
         let (conn, token) = self.server()?;
         let cat = conn.catalog(&token, None)?;
         // Devices' reports are an admin's to read; others see none.
-        let mut health = self.admin_plugin_health().unwrap_or_default();
+        let mut health = if self.sync_status()?.admin {
+            self.admin_plugin_health()?
+        } else {
+            Vec::new()
+        };
         let installed: std::collections::BTreeMap<String, String> = self.read(|s| {
             Ok(s.plugins()?
                 .into_iter()

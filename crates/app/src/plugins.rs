@@ -337,7 +337,7 @@ impl App {
         self.write(|s| {
             let rec = s.plugin(id)?;
             let m = manifest(&rec)?;
-            let current = s.plugin_settings(id)?;
+            let current = runtime::settings_base(s, &m)?;
             let secrets = runtime::secret_keys_of(s, id, &m)?;
             let pairs: Vec<(String, String)> = values
                 .into_iter()
@@ -354,11 +354,7 @@ impl App {
             })?;
             // The form shows the agency's defaults: one saved unchanged
             // stays the agency's (and follows it when the agency changes it).
-            let agency = runtime::agency_defaults(s, &m)?;
-            let new = new
-                .into_iter()
-                .filter(|(k, v)| current.contains_key(k) || agency.get(k) != Some(v))
-                .collect();
+            let new = runtime::settings_to_store(s, &m, new)?;
             Ok(s.set_plugin_settings(id, &new, &secrets)?)
         })?;
         self.plugin(id)

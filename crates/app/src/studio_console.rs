@@ -133,8 +133,12 @@ impl App {
             let live = crate::lock_store(&s)?;
             if args.for_real {
                 // Code nobody reviewed, with the permissions it names: an
-                // admin's to run, as installing it is.
+                // admin's to run, as installing it is; and never what the
+                // agency's catalog stops.
                 live.require_admin("run plugin code for real from the Studio")?;
+                if let Some(why) = live.catalog_block(&m.id)? {
+                    return Err(ApiError::new(ErrorCode::Plugin, why));
+                }
             }
             let limits =
                 Limits::for_profile(&live).map_err(|e| ApiError::new(ErrorCode::Plugin, e))?;
@@ -149,14 +153,9 @@ impl App {
         if !args.for_real {
             services.rehearsal = Some(Rehearsal::default());
         }
-        let mut settings = self
-            .read(|st| Ok(st.plugin_settings(&m.id).unwrap_or_default()))
+        let settings = self
+            .read(|st| Ok(crm_plugins::runtime::effective_settings(st, &m).unwrap_or_default()))
             .unwrap_or_default();
-        for st in &m.settings {
-            if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
-                settings.insert(st.key.clone(), d.clone());
-            }
-        }
         let ctx = Context {
             grants: m.permissions.iter().cloned().collect(),
             store: Some(store),

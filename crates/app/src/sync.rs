@@ -46,6 +46,10 @@ impl App {
             .new_password
             .filter(|p| !p.is_empty())
             .map(zeroize::Zeroizing::new);
+        // Checked before signing in: a one-time password works only once.
+        if let Some(p) = &new_password {
+            check_new_password(p)?;
+        }
         let conn = Connection::new(&server, Options::default())?;
         let dir = self.data_dir().to_path_buf();
         self.write(|s| {
@@ -77,6 +81,7 @@ impl App {
         let (Some(server), Some(token)) = (server, token) else {
             return Err(crm_sync_client::SyncError::NotSignedIn.into());
         };
+        check_new_password(new)?;
         let conn = Connection::new(&server, Options::default())?;
         conn.change_password(&token, current, new)
             .map_err(new_password_refused)?;
@@ -249,6 +254,21 @@ impl App {
             };
             let conn = Connection::new(&server, Options::default())?;
             let report = crm_sync_client::sync(&mut own, &conn, &token);
+            // The server says whether a password of one's own is awaited
+            // (signed in with a one-time password elsewhere, say): the Sync
+            // screen follows it.
+            let awaited = match &report {
+                Ok(_) => Some(false),
+                Err(crm_sync_client::SyncError::Refused { code, .. })
+                    if code == "password_change_required" =>
+                {
+                    Some(true)
+                }
+                Err(_) => None,
+            };
+            if let Some(on) = awaited.filter(|on| *on != status.must_change_password) {
+                own.set_must_change_password(on)?;
+            }
             // The tenant's plugin catalog, before any plugin runs on what
             // arrived: a plugin blocked meanwhile stops here (whatever
             // became of the data's sync: a refused push must not keep a
@@ -318,6 +338,19 @@ impl App {
             );
         }
     }
+}
+
+/// A new password the server would refuse for its length.
+fn check_new_password(p: &str) -> ApiResult<()> {
+    use crm_protocol::admin::{MAX_PASSWORD, MIN_PASSWORD};
+    let n = p.chars().count();
+    if n < MIN_PASSWORD || p.len() > MAX_PASSWORD {
+        return Err(ApiError::invalid(
+            "new_password",
+            format!("use at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// A refused password change, on the field at fault.

@@ -134,6 +134,32 @@ fn the_agencys_setting_defaults_reach_devices_and_secrets_stay_per_device() {
         (greeting.value.as_str(), greeting.from_agency),
         (Some("Howdy"), true)
     );
+    // Secrets are entered on each device, by whoever uses it.
+    sam.plugin_configure(
+        "acme.greeter",
+        [("api_key".to_string(), "sam's own key".to_string())].into(),
+    )
+    .expect("an agent enters the plugin's secret");
+    let p = sam
+        .plugins()
+        .expect("plugins")
+        .into_iter()
+        .find(|p| p.id == "acme.greeter")
+        .expect("installed");
+    let key_field = p
+        .settings
+        .iter()
+        .find(|f| f.key == "api_key")
+        .expect("field");
+    assert!(
+        key_field.is_set && key_field.value.is_null(),
+        "set, never shown"
+    );
+    assert_eq!(
+        greet(&sam),
+        "Howdy warm",
+        "the agency's defaults still apply"
+    );
 
     // A value entered on a device wins there; the agency's next change
     // reaches every device that kept its default.
@@ -375,6 +401,27 @@ fn a_different_copy_is_replaced_and_a_team_change_brings_a_plugin() {
         .find(|p| p.id == "acme.tagger")
         .expect("installed once Sam is in the north team");
     assert!(p.enabled);
+    let err = sam
+        .plugin_uninstall("acme.tagger", None)
+        .expect_err("a force-installed plugin is the agency's");
+    assert!(err.message.contains("only an admin"), "{}", err.message);
+    // Out of its audience again: here it is now a plugin from outside the
+    // catalog, which runs for admins only.
+    server
+        .rt
+        .block_on(crm_sync_server::admin::set_team(
+            &server.owner,
+            "sam@acme.test",
+            Some("south"),
+        ))
+        .expect("moved back");
+    sam.sync_now().expect("sync");
+    let bob = contact(&sam, "Bob");
+    assert!(tags(&sam, &bob).is_empty(), "its hook no longer runs");
+    let err = sam
+        .plugin_run_action("acme.tagger", "tag", Some(bob))
+        .expect_err("stopped");
+    assert!(err.message.contains("admins only"), "{}", err.message);
     drop(ada);
     let store = crm_core::Store::open(
         &store_dir,
@@ -427,6 +474,18 @@ fn an_agent_installs_what_the_catalog_allows_within_its_grants() {
         "allowed is not installed by itself"
     );
 
+    // Only the catalog's own package: not another version from elsewhere,
+    // even signed by a key the tenant trusts.
+    let other = dir.path().join("other.zip");
+    std::fs::write(&other, package(&key, "1.1.0")).expect("write");
+    let err = sam
+        .plugin_install_file(other.to_str().expect("utf-8"))
+        .expect_err("not the catalog's package");
+    assert!(
+        err.message.contains("offers acme.tagger 1.0.0 only"),
+        "{}",
+        err.message
+    );
     let p = sam
         .catalog_install("acme.tagger")
         .expect("an agent may install it");
@@ -532,4 +591,86 @@ fn the_console_sets_who_a_plugin_is_for_and_its_defaults() {
     );
     assert_eq!(p.audience, "roles: agent; teams: north");
     assert_eq!(p.settings.get("tone"), Some(&serde_json::json!("warm")));
+}
+
+/// Setting defaults are checked against the version devices will run: a
+/// pin moved to a version where a defaulted setting is a secret is
+/// refused, and so is publishing such a version while devices follow the
+/// newest.
+#[test]
+fn defaults_are_checked_against_the_version_devices_run() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant("Acme", &[("ada@acme.test", Role::Admin, None)])
+        .expect("tenant");
+    let (conn, admin) = session(&server, "ada@acme.test");
+    let key = crm_plugins::package::generate_key();
+    conn.catalog_trust(
+        &admin,
+        &TrustRequest {
+            public_key: hex::encode(key.verifying_key().to_bytes()),
+            name: "Acme IT".into(),
+        },
+    )
+    .expect("trusted");
+    let greeter = |version: &str, greeting_type: &str| {
+        let manifest = GREETER
+            .replace(
+                "\"version\": \"1.0.0\"",
+                &format!("\"version\": \"{version}\""),
+            )
+            .replace(
+                "\"label\": \"Greeting\", \"type\": \"string\", \"default\": \"Hello\"",
+                &format!("\"label\": \"Greeting\", \"type\": \"{greeting_type}\""),
+            );
+        assert!(manifest.contains(greeting_type), "{manifest}");
+        let mut files = BTreeMap::new();
+        files.insert("manifest.json".to_string(), manifest.into_bytes());
+        files.insert("main.rhai".to_string(), b"fn greet() { 1 }".to_vec());
+        crm_plugins::package::pack_files(files, &key).expect("packed")
+    };
+    conn.catalog_publish(&admin, greeter("1.0.0", "string"), Some("allowed"), &[])
+        .expect("1.0.0");
+    let set = |req: PolicyRequest| conn.catalog_set(&admin, "acme.greeter", &req);
+    set(PolicyRequest {
+        settings: Some([("greeting".to_string(), serde_json::json!("Hello"))].into()),
+        ..Default::default()
+    })
+    .expect("a default");
+    // 1.1.0 makes the greeting a secret: not published while devices follow
+    // the newest with a default for it.
+    let (status, code) = refused(
+        conn.catalog_publish(&admin, greeter("1.1.0", "secret"), None, &[])
+            .expect_err("a default would become a secret"),
+    );
+    assert_eq!((status, code.as_str()), (400, "bad_setting"));
+    // Pinned to 1.0.0, it may be published; moving the pin onto it is not.
+    set(PolicyRequest {
+        version: Some("1.0.0".into()),
+        ..Default::default()
+    })
+    .expect("pinned");
+    conn.catalog_publish(&admin, greeter("1.1.0", "secret"), None, &[])
+        .expect("published beside the pin");
+    let err = set(PolicyRequest {
+        min_version: Some("1.0.0".into()),
+        ..Default::default()
+    })
+    .expect_err("devices would run 1.1.0, where the default is a secret");
+    match err {
+        SyncError::Refused { code, message, .. } => {
+            assert_eq!(code, "bad_setting");
+            assert!(
+                message.contains("settings.greeting is a secret"),
+                "{message}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let e = &conn.catalog(&admin, None).expect("catalog").plugins[0];
+    assert_eq!(e.version.as_deref(), Some("1.0.0"), "the pin stays");
+    assert_eq!(
+        e.settings.get("greeting"),
+        Some(&serde_json::json!("Hello"))
+    );
 }

@@ -297,12 +297,15 @@ pub fn set_new_password(conn: &Connection, token: &str, current: &str) -> Result
 }
 
 /// Run a `crm account` command.
-pub fn account(dir: &Path, store: Store, cmd: AccountCmd) -> Result<()> {
+pub fn account(dir: &Path, mut store: Store, cmd: AccountCmd) -> Result<()> {
     let (conn, token) = connect(dir, &store)?;
     match cmd {
         AccountCmd::Password => {
             let current = secret("CRM_SYNC_PASSWORD", "Current password: ")?;
-            set_new_password(&conn, &token, &current)
+            set_new_password(&conn, &token, &current)?;
+            // The app's Sync screen stops asking for one.
+            store.set_must_change_password(false)?;
+            Ok(())
         }
     }
 }

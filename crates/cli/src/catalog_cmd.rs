@@ -169,7 +169,15 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
                 settings: if settings.is_empty() {
                     None
                 } else {
-                    Some(setting_defaults(&settings)?)
+                    // Typed by the settings form the catalog keeps for it.
+                    let fields = conn
+                        .catalog(&token, None)?
+                        .plugins
+                        .into_iter()
+                        .find(|e| e.plugin_id == id)
+                        .map(|e| e.setting_fields)
+                        .unwrap_or_default();
+                    Some(setting_defaults(&settings, &fields)?)
                 },
                 audience,
             };
@@ -293,20 +301,43 @@ pub fn run(dir: &Path, store: Store, cmd: CatalogCmd) -> Result<()> {
     Ok(())
 }
 
-/// `--setting KEY=VALUE` pairs as the policy's defaults.
+/// `--setting KEY=VALUE` pairs as the policy's defaults, each value of its
+/// setting's type (`fields`: the plugin's settings form as the catalog
+/// keeps it); a key it does not know goes as text, for the server to name.
 fn setting_defaults(
     pairs: &[String],
+    fields: &[crm_protocol::catalog::SettingField],
 ) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
     let mut out = std::collections::BTreeMap::new();
     for p in pairs {
         let Some((k, v)) = p.split_once('=') else {
             bail!("--setting {p:?}: expected KEY=VALUE");
         };
-        let value = match serde_json::from_str::<serde_json::Value>(v.trim()) {
-            Ok(j) if j.is_number() || j.is_boolean() => j,
+        let key = k.trim();
+        let kind = fields
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| f.kind.as_str());
+        let text = v.trim();
+        let value = match kind {
+            Some("boolean") => match text.to_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => serde_json::Value::Bool(true),
+                "false" | "no" | "off" | "0" => serde_json::Value::Bool(false),
+                _ => bail!("--setting {key}: {text:?} is not true or false"),
+            },
+            Some("integer") => text
+                .parse::<i64>()
+                .map(serde_json::Value::from)
+                .map_err(|_| anyhow::anyhow!("--setting {key}: {text:?} is not a whole number"))?,
+            Some("number") => text
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(serde_json::Value::Number)
+                .ok_or_else(|| anyhow::anyhow!("--setting {key}: {text:?} is not a number"))?,
             _ => serde_json::Value::from(v),
         };
-        out.insert(k.trim().to_string(), value);
+        out.insert(key.to_string(), value);
     }
     Ok(out)
 }

@@ -699,8 +699,10 @@ pub fn configure(store: &mut Store, id: &str, pairs: &[String]) -> Result<()> {
             .ok_or_else(|| anyhow!("{p:?}: expected KEY=VALUE"))?;
         values.push((k.trim().to_string(), v.to_string()));
     }
-    let new = runtime::validate_settings(&m, &values, &current)
+    let base = runtime::settings_base(store, &m)?;
+    let new = runtime::validate_settings(&m, &values, &base)
         .map_err(|problems| anyhow!("settings refused: {}", problems.join("; ")))?;
+    let new = runtime::settings_to_store(store, &m, new)?;
     store.set_plugin_settings(id, &new, &secrets)?;
     let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
     println!("saved {} for {id}", keys.join(", "));

@@ -58,7 +58,18 @@ pub fn run(profile: &mut Profile, cmd: ScriptCmd) -> Result<()> {
             let store = if grants.is_empty() {
                 None
             } else {
-                Some(Arc::new(Mutex::new(profile.take()?)))
+                let store = profile.take()?;
+                // Code with permissions on the live profile: an admin's to
+                // run, as installing a plugin is, and never where the
+                // agency lets only its catalog's plugins run.
+                store.require_admin("run a script with permissions on this profile")?;
+                if store.catalog_local_plugins()?.as_deref() == Some("no_one") {
+                    bail!(
+                        "your agency runs only its catalog's plugins on this profile; \
+                         run the script without --grant, or on a profile of your own"
+                    );
+                }
+                Some(Arc::new(Mutex::new(store)))
             };
             let sandbox = crm_plugins::Sandbox::new(limits);
             let ctx = crm_plugins::Context {

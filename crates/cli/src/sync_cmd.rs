@@ -105,6 +105,8 @@ pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
         resp.role, resp.device_id
     );
     if resp.must_change_password {
+        // Until it is changed, the app's Sync screen asks for one too.
+        store.set_must_change_password(true)?;
         println!("that was a one-time password: choose your own now");
         let asked = std::io::stdin().is_terminal()
             || std::env::var("CRM_SYNC_NEW_PASSWORD").is_ok_and(|p| !p.is_empty());
@@ -115,6 +117,7 @@ pub fn login(dir: &Path, mut store: Store, args: LoginArgs) -> Result<()> {
             );
         }
         crate::admin_cmd::set_new_password(&conn, &resp.token, &password)?;
+        store.set_must_change_password(false)?;
     }
     Ok(())
 }

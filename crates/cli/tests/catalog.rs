@@ -153,6 +153,21 @@ fn an_admin_runs_the_catalog_from_the_command_line_and_devices_follow() {
     let err = fails(crm(&boss).args(["catalog", "local-plugins", "anyone"]));
     assert!(err.contains("everyone, admins, no_one"), "{err}");
 
+    // A script with permissions on the live profile is an admin's to run.
+    let script = tmp.path().join("peek.rhai");
+    std::fs::write(&script, "contacts::count()").expect("script");
+    let err = fails(
+        crm(&sam)
+            .args(["script", "run"])
+            .arg(&script)
+            .args(["--grant", "contacts:read"]),
+    );
+    assert!(err.contains("only an admin"), "{err}");
+    ok(crm(&boss)
+        .args(["script", "run"])
+        .arg(&script)
+        .args(["--grant", "contacts:read"]));
+
     // Blocked: stopped at the next sync, and refused by the runtime.
     ok(crm(&boss).args([
         "catalog",

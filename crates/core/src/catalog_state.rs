@@ -97,19 +97,65 @@ impl Store {
         ))
     }
 
-    /// Whether this device's user may install, enable or uninstall plugin
+    /// The catalog's policy for plugin `id` as far as this device's user
+    /// is concerned: `None` when the catalog does not list it for them (not
+    /// at all, or for others only), so it counts as a local plugin; a
+    /// policy that stops it counts for everyone.
+    fn listed_for_me(&self, id: &str) -> Result<Option<LocalPolicy>> {
+        Ok(self.catalog_policy(id)?.filter(|p| p.applies || p.stops()))
+    }
+
+    /// Whether this device's user may enable, configure or uninstall plugin
     /// `id`: an admin may; so may anyone a plugin the catalog allows them
-    /// (its grants then bounded by the catalog's), or one outside the
-    /// catalog when the tenant lets everyone run those.
+    /// (`allowed`: its grants then bounded by the catalog's), or one
+    /// outside the catalog when the tenant lets everyone run those. A
+    /// force-installed plugin is the agency's to manage.
     pub fn require_plugin_right(&self, id: &str, what: &str) -> Result<()> {
-        let offered = match self.catalog_policy(id)? {
-            Some(p) => p.applies && matches!(p.mode.as_str(), "allowed" | "force_installed"),
+        let offered = match self.listed_for_me(id)? {
+            Some(p) => p.mode == "allowed",
             None => self.catalog_local_plugins()?.as_deref() == Some("everyone"),
         };
         if offered {
             return Ok(());
         }
         self.require_admin(what)
+    }
+
+    /// Whether this device's user may fill in plugin `id`'s settings: as
+    /// [`Store::require_plugin_right`], and for a plugin the catalog
+    /// installs for them too (its secrets are entered on each device).
+    pub fn require_plugin_settings_right(&self, id: &str) -> Result<()> {
+        let what = "change a plugin's settings";
+        match self.listed_for_me(id)? {
+            Some(p) if p.mode == "force_installed" => Ok(()),
+            _ => self.require_plugin_right(id, what),
+        }
+    }
+
+    /// Whether this device's user may install this package of plugin `id`
+    /// (`sha256` of its bytes; `signed` by a trusted publisher): an admin
+    /// may; anyone else only the exact package the catalog allows them,
+    /// or, when the tenant lets everyone run plugins from outside the
+    /// catalog, one it does not list.
+    pub fn require_plugin_install(&self, id: &str, sha256: &str, signed: bool) -> Result<()> {
+        if self.require_admin("install a plugin").is_ok() {
+            return Ok(());
+        }
+        match self.listed_for_me(id)? {
+            Some(p) if p.mode == "allowed" => {
+                if signed && p.sha256.as_deref() == Some(sha256) {
+                    Ok(())
+                } else {
+                    Err(crate::CoreError::Forbidden(format!(
+                        "your agency's catalog offers {id} {} only: install it from the catalog \
+                         (the Plugins screen's \"From your agency\", or crm catalog install {id})",
+                        p.version.as_deref().unwrap_or("")
+                    )))
+                }
+            }
+            None if self.catalog_local_plugins()?.as_deref() == Some("everyone") => Ok(()),
+            _ => self.require_admin("install a plugin"),
+        }
     }
 
     /// Replace the pulled catalog: every plugin's policy, the publishers it
@@ -202,11 +248,12 @@ impl Store {
 
     /// Why the catalog stops plugin `id` on this device, if it does: the
     /// runtime asks before every run. Besides the plugins it blocks or
-    /// removed, a plugin it does not list stops when the tenant lets no
-    /// one (or only admins, and this is an agent's device) run plugins
-    /// from outside the catalog.
+    /// removed, a plugin it does not list for this user stops when the
+    /// tenant lets no one (or only admins, and this is an agent's device)
+    /// run plugins from outside the catalog.
     pub fn catalog_block(&self, id: &str) -> Result<Option<String>> {
-        let policy = self.catalog_policy(id)?;
+        // A plugin the catalog lists for others only is, here, a local one.
+        let policy = self.listed_for_me(id)?;
         if policy.is_none() {
             let who = self.catalog_local_plugins()?;
             let agent = || -> Result<bool> {

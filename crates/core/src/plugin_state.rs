@@ -238,7 +238,7 @@ impl Store {
         values: &Map<String, Value>,
         secret_keys: &[String],
     ) -> Result<()> {
-        self.require_admin("change a plugin's settings")?;
+        self.require_plugin_settings_right(plugin)?;
         let before = self.plugin_settings(plugin)?;
         let mut secret: Vec<String> = self.plugin_secret_keys(plugin)?;
         secret.extend(secret_keys.iter().cloned());

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use crm_core::{PluginRecord, Store};
+use sha2::Digest;
 
 use crate::manifest::Manifest;
 use crate::package::{self, PackageError};
@@ -64,7 +65,8 @@ pub fn install(store: &mut Store, source: &Path, dev_mode: bool) -> Result<Manif
 pub fn install_bytes(store: &mut Store, bytes: Vec<u8>, allow_unsigned: bool) -> Result<Manifest> {
     let pkg = package::read_package(&bytes, &trusted_keys(store)?, allow_unsigned)?;
     let m = pkg.manifest;
-    store.require_plugin_right(&m.id, "install a plugin")?;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    store.require_plugin_install(&m.id, &sha, pkg.signer.is_some())?;
     let version = semver::Version::parse(&m.version).map_err(|e| refused(e.to_string()))?;
     for (dep, req) in &m.dependencies {
         let req = semver::VersionReq::parse(req).map_err(|e| refused(e.to_string()))?;
@@ -227,12 +229,11 @@ pub fn enable(store: &mut Store, id: &str, grants: Option<Vec<String>>) -> Resul
             )));
         }
     }
-    let mut settings = store.plugin_settings(id)?;
-    settings.extend(crate::runtime::agency_defaults(store, &m)?);
+    let settings = crate::runtime::effective_settings(store, &m)?;
     let missing: Vec<&str> = m
         .settings
         .iter()
-        .filter(|s| s.required && s.default.is_none() && !settings.contains_key(&s.key))
+        .filter(|s| s.required && !settings.contains_key(&s.key))
         .map(|s| s.key.as_str())
         .collect();
     if !missing.is_empty() {
@@ -257,7 +258,6 @@ pub fn apply_custom_fields(
     store: &mut Store,
     m: &Manifest,
 ) -> Result<Vec<(String, crm_core::FieldApplied)>> {
-    use sha2::Digest;
     let mut out = Vec::new();
     for f in &m.custom_fields {
         let def = serde_json::to_string(f).map_err(|e| refused(e.to_string()))?;

@@ -258,15 +258,7 @@ impl Runtime {
                 source
             }
         };
-        let mut settings = s.plugin_settings(id)?;
-        for (k, v) in agency_defaults(s, &manifest)? {
-            settings.entry(k).or_insert(v);
-        }
-        for st in &manifest.settings {
-            if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
-                settings.insert(st.key.clone(), d.clone());
-            }
-        }
+        let settings = effective_settings(s, &manifest)?;
         Ok(Prepared {
             source,
             grants: rec.grants.into_iter().collect(),
@@ -845,6 +837,53 @@ pub fn secret_keys_of(
         }
     }
     Ok(keys)
+}
+
+/// The settings plugin `m` runs with: the values entered on this device,
+/// else the agency's defaults ([`agency_defaults`]), else the manifest's.
+pub fn effective_settings(
+    s: &Store,
+    m: &Manifest,
+) -> Result<serde_json::Map<String, serde_json::Value>, crm_core::CoreError> {
+    let mut settings = s.plugin_settings(&m.id)?;
+    for (k, v) in agency_defaults(s, m)? {
+        settings.entry(k).or_insert(v);
+    }
+    for st in &m.settings {
+        if let (false, Some(d)) = (settings.contains_key(&st.key), &st.default) {
+            settings.insert(st.key.clone(), d.clone());
+        }
+    }
+    Ok(settings)
+}
+
+/// What a settings form starts from: the values entered on this device
+/// over the agency's defaults (so a required setting the agency fills in
+/// need not be entered again). Give it to [`validate_settings`], and what
+/// comes back to [`settings_to_store`].
+pub fn settings_base(
+    s: &Store,
+    m: &Manifest,
+) -> Result<serde_json::Map<String, serde_json::Value>, crm_core::CoreError> {
+    let mut base = agency_defaults(s, m)?;
+    base.extend(s.plugin_settings(&m.id)?);
+    Ok(base)
+}
+
+/// What to store of settings a person saved (`new`, validated) when the
+/// form showed the agency's defaults: a default saved unchanged is not
+/// stored, so it stays the agency's and follows its changes.
+pub fn settings_to_store(
+    s: &Store,
+    m: &Manifest,
+    new: serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Map<String, serde_json::Value>, crm_core::CoreError> {
+    let current = s.plugin_settings(&m.id)?;
+    let agency = agency_defaults(s, m)?;
+    Ok(new
+        .into_iter()
+        .filter(|(k, v)| current.contains_key(k) || agency.get(k) != Some(v))
+        .collect())
 }
 
 /// The setting defaults the agency's catalog sets for plugin `m` (a value

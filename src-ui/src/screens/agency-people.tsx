@@ -22,6 +22,7 @@ function seen(at: string | null): string {
 
 export function PeopleTab() {
   const users = useLoader(() => api.adminUsers(), []);
+  const me = useLoader(() => api.syncStatus(), []).data?.email ?? null;
   const [otp, setOtp] = useState<OneTimePasswordDto | null>(null);
   return (
     <div class="stack">
@@ -47,7 +48,7 @@ export function PeopleTab() {
             </thead>
             <tbody>
               {users.data.map((u) => (
-                <UserRow key={u.id} user={u} onChanged={() => void users.reload()} onPassword={setOtp} />
+                <UserRow key={u.id} user={u} me={u.email === me} onChanged={() => void users.reload()} onPassword={setOtp} />
               ))}
             </tbody>
           </table>
@@ -111,11 +112,13 @@ function InviteForm(props: { onInvited: (p: OneTimePasswordDto) => void }) {
   );
 }
 
-function UserRow(props: { user: AdminUserDto; onChanged: () => void; onPassword: (p: OneTimePasswordDto) => void }) {
+function UserRow(props: { user: AdminUserDto; me: boolean; onChanged: () => void; onPassword: (p: OneTimePasswordDto) => void }) {
   const u = props.user;
   const [team, setTeam] = useState(u.team ?? '');
   const [error, setError] = useState<ApiError | null>(null);
   const change = async (args: Parameters<typeof api.adminSetUser>[1], what: string) => {
+    const self = props.me && (args.disabled === true || (args.role !== undefined && args.role !== 'admin'));
+    if (self && !window.confirm('This is your own account: you would lose the admin console. Go on?')) return;
     setError(null);
     try {
       await api.adminSetUser(u.id, args);
@@ -137,7 +140,7 @@ function UserRow(props: { user: AdminUserDto; onChanged: () => void; onPassword:
     <tr data-testid={testId('person', u.email)}>
       <td>
         <strong>{u.email}</strong>{' '}
-        {u.disabled && <Badge tone="danger">Disabled</Badge>} {u.invite_pending && <Badge tone="plain">Invited</Badge>}
+        {u.disabled && <Badge tone="danger">Disabled</Badge>} {u.invite_pending && <Badge tone="plain">Has a one-time password</Badge>}
         <div class="muted small">
           {u.devices} device{u.devices === 1 ? '' : 's'}
         </div>
@@ -203,9 +206,11 @@ function PasswordShown(props: { otp: OneTimePasswordDto; onClose: () => void }) 
 
 export function DevicesTab() {
   const devices = useLoader(() => api.adminDevices(), []);
+  const me = useLoader(() => api.syncStatus(), []).data?.email ?? null;
   const [error, setError] = useState<ApiError | null>(null);
   const revoke = async (d: AdminDeviceDto) => {
-    if (!window.confirm(`Revoke ${d.name} (${d.user_email})? It can no longer sync until someone signs in on it again.`)) return;
+    const mine = d.user_email === me ? ' It is one of your own devices: if it is this computer, this app stops syncing.' : '';
+    if (!window.confirm(`Revoke ${d.name} (${d.user_email})? It can no longer sync; to use it again, make a new profile on it and sign in.${mine}`)) return;
     try {
       await api.adminRevokeDevice(d.id);
       void devices.reload();

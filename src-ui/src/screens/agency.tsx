@@ -8,7 +8,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import * as api from '../api';
-import type { CatalogAuditDto, CatalogPluginDto, CatalogViewDto, JsonValue, PluginDto } from '../bindings';
+import type { CatalogAuditDto, CatalogPluginDto, CatalogSetArgs, CatalogViewDto, JsonValue, PluginDto } from '../bindings';
 import { Badge, ErrorBox, Loading, PageHeader, inputValue } from '../components/ui';
 import { toApiError, type ApiError } from '../lib/api-error';
 import { chooseFile } from '../lib/dialogs';
@@ -336,7 +336,8 @@ function CatalogCard(props: { plugin: CatalogPluginDto; onChange: (v: CatalogVie
         </button>
       </div>
       <p class="muted small">{MODES.find((m) => m.value === mode)?.hint}</p>
-      <WhoAndWhat plugin={p} onChange={props.onChange} />
+      {/* Keyed by what it edits: after any change (a role template applied, say) it starts from the catalog as it is. */}
+      <WhoAndWhat key={JSON.stringify([p.grants, p.who, p.settings])} plugin={p} onChange={props.onChange} />
       {p.role_templates.length > 0 && <RoleTemplates plugin={p} onChange={props.onChange} />}
       <ErrorBox error={error} />
     </article>
@@ -456,14 +457,20 @@ function WhoAndWhat(props: { plugin: CatalogPluginDto; onChange: (v: CatalogView
       const text = values[f.key] ?? '';
       if (text !== '') settings[f.key] = settingValue(f.kind, text);
     }
+    const audience = { everyone, roles: everyone ? [] : roles, teams: everyone ? [] : teams.split(',').map((t) => t.trim()).filter((t) => t !== '') };
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const sorted = (l: string[]) => [...l].sort();
+    // Only what changed is sent: the rest stays as the catalog has it.
+    const args: CatalogSetArgs = {};
+    if (!same(sorted(grants), sorted(p.grants))) args.grants = grants;
+    if (!same(audience, p.who)) args.audience = audience;
+    if (!same(settings, p.settings)) args.settings = settings;
+    if (Object.keys(args).length === 0) {
+      pushToast('info', 'Nothing changed.');
+      return;
+    }
     try {
-      props.onChange(
-        await api.catalogSet(p.id, {
-          grants,
-          audience: { everyone, roles: everyone ? [] : roles, teams: everyone ? [] : teams.split(',').map((t) => t.trim()).filter((t) => t !== '') },
-          settings,
-        }),
-      );
+      props.onChange(await api.catalogSet(p.id, args));
       pushToast('success', `${p.name}: saved. Devices follow at their next sync.`);
     } catch (e) {
       setError(toApiError(e));

@@ -32,23 +32,19 @@ use crate::error::{ApiResult, ServerError};
 use crate::sql::{self, Postgres, Transaction};
 use crate::AppState;
 
+mod checks;
+mod published;
+mod trust;
+
+use checks::*;
+use published::*;
+pub use trust::*;
+
+/// A policy's setting defaults, by key.
+type Defaults = std::collections::BTreeMap<String, serde_json::Value>;
+
 /// Largest package accepted, bytes (what a device would accept too).
 pub const MAX_PACKAGE: usize = package::MAX_TOTAL as usize;
-
-fn forbidden(what: &str) -> ServerError {
-    ServerError::client(
-        StatusCode::FORBIDDEN,
-        "admin_only",
-        format!("only an admin can {what}; this device's user is an agent"),
-    )
-}
-
-fn admin(dev: &Device, what: &str) -> ApiResult<()> {
-    match dev.role {
-        Role::Admin => Ok(()),
-        Role::Agent => Err(forbidden(what)),
-    }
-}
 
 /// Take the tenant's catalog lock and move its revision on; returns the
 /// new revision. Every change starts here.
@@ -125,7 +121,7 @@ pub async fn publish(
 ) -> ApiResult<Json<PublishResponse>> {
     let body = body.map_err(crate::body_error)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "publish a plugin to the catalog")?;
+    crate::admin_api::admin_only(&dev, "publish a plugin to the catalog")?;
     if body.len() > MAX_PACKAGE {
         return Err(ServerError::client(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -248,6 +244,29 @@ pub async fn publish(
             .await?;
         }
     }
+    // Devices that follow the newest version keep the agency's setting
+    // defaults: each must still be a setting of this version and not a
+    // secret (a default would otherwise reach every device as plain text).
+    let kept: Option<(Option<String>, sql::Json<Defaults>)> = sql::query_as(
+        "SELECT pinned_version, settings FROM catalog_policies WHERE tenant_id = $1 AND plugin_id = $2",
+    )
+    .bind(dev.tenant_id)
+    .bind(&m.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((None, settings)) = kept.filter(|(_, s)| !s.0.is_empty()) {
+        check_settings(&settings.0, &m).map_err(|e| match e {
+            ServerError::Client { message, .. } => ServerError::bad_request(
+                "bad_setting",
+                format!(
+                    "{message}: the catalog gives it a default; change the defaults first \
+                     (crm catalog set {} --setting …)",
+                    m.id
+                ),
+            ),
+            other => other,
+        })?;
+    }
     let mode = match &query.mode {
         Some(mode) => Some(check_mode(mode)?),
         None => None,
@@ -295,177 +314,6 @@ pub async fn publish(
     }))
 }
 
-fn check_mode(mode: &str) -> ApiResult<&'static str> {
-    MODES.iter().copied().find(|m| *m == mode).ok_or_else(|| {
-        ServerError::bad_request(
-            "bad_mode",
-            format!("mode {mode:?} is not one of {}", MODES.join(", ")),
-        )
-    })
-}
-
-fn check_grants(grants: &[String], asked: &[String], id: &str, version: &str) -> ApiResult<()> {
-    if let Some(g) = grants.iter().find(|g| !asked.contains(g)) {
-        return Err(ServerError::bad_request(
-            "grant_not_asked",
-            format!(
-                "{id} {version} does not ask for {g}; it asks for: {}",
-                if asked.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    asked.join(", ")
-                }
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The manifest of a published version (read from its stored package,
-/// verified with the key that signed it).
-async fn manifest_of(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: Uuid,
-    plugin: &str,
-    version: &str,
-) -> ApiResult<crm_package::manifest::Manifest> {
-    let (bytes, signer): (Vec<u8>, String) = sql::query_as(
-        "SELECT package, signer FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2 AND version = $3",
-    )
-    .bind(tenant)
-    .bind(plugin)
-    .bind(version)
-    .fetch_one(&mut **tx)
-    .await?;
-    tokio::task::spawn_blocking(move || {
-        let key = package::parse_public_key(&signer).map_err(|e| e.to_string())?;
-        package::read_package(&bytes, &[key], false)
-            .map(|p| p.manifest)
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| ServerError::Internal(e.to_string()))?
-    .map_err(|e| ServerError::Internal(format!("a stored package no longer reads: {e}")))
-}
-
-/// Setting defaults must be settings the plugin has, of their type, and
-/// never secrets (those are entered on each device).
-fn check_settings(
-    settings: &std::collections::BTreeMap<String, serde_json::Value>,
-    m: &crm_package::manifest::Manifest,
-) -> ApiResult<()> {
-    for (key, value) in settings {
-        let Some(def) = m.settings.iter().find(|s| &s.key == key) else {
-            let known: Vec<&str> = m.settings.iter().map(|s| s.key.as_str()).collect();
-            return Err(ServerError::bad_request(
-                "bad_setting",
-                format!(
-                    "settings.{key}: {} {} has no such setting; its settings: {}",
-                    m.id,
-                    m.version,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            ));
-        };
-        def.check_default(value)
-            .map_err(|why| ServerError::bad_request("bad_setting", format!("settings.{why}")))?;
-    }
-    Ok(())
-}
-
-/// A stored policy row.
-type PolicyRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    sql::Json<Vec<String>>,
-    sql::Json<std::collections::BTreeMap<String, serde_json::Value>>,
-    sql::Json<Audience>,
-    Option<String>,
-);
-
-const POLICY_COLUMNS: &str =
-    "plugin_id, mode, pinned_version, min_version, grants, settings, audience, reason";
-
-/// One published version of a plugin.
-struct Published {
-    version: semver::Version,
-    name: String,
-    sha: String,
-    permissions: Vec<String>,
-    role_templates: Vec<RoleTemplate>,
-    setting_fields: Vec<SettingField>,
-}
-
-type PublishedRow = (
-    String,
-    String,
-    String,
-    String,
-    sql::Json<Vec<String>>,
-    sql::Json<Vec<RoleTemplate>>,
-    sql::Json<Vec<SettingField>>,
-);
-
-const PUBLISHED_COLUMNS: &str =
-    "plugin_id, version, name, sha256, permissions, role_templates, setting_fields";
-
-/// Published versions by plugin, each list oldest first (by semver).
-fn by_plugin(rows: Vec<PublishedRow>) -> std::collections::HashMap<String, Vec<Published>> {
-    let mut out: std::collections::HashMap<String, Vec<Published>> = Default::default();
-    for (plugin, v, name, sha, perms, roles, fields) in rows {
-        if let Ok(version) = semver::Version::parse(&v) {
-            out.entry(plugin).or_default().push(Published {
-                version,
-                name,
-                sha,
-                permissions: perms.0,
-                role_templates: roles.0,
-                setting_fields: fields.0,
-            });
-        }
-    }
-    for list in out.values_mut() {
-        list.sort_by(|a, b| a.version.cmp(&b.version));
-    }
-    out
-}
-
-/// Every published version of a plugin, oldest first (by semver).
-async fn versions(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: Uuid,
-    plugin: &str,
-) -> ApiResult<Vec<Published>> {
-    let rows: Vec<PublishedRow> = sql::query_as(&format!(
-        "SELECT {PUBLISHED_COLUMNS} FROM catalog_packages WHERE tenant_id = $1 AND plugin_id = $2"
-    ))
-    .bind(tenant)
-    .bind(plugin)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(by_plugin(rows).remove(plugin).unwrap_or_default())
-}
-
-/// Every published version of every plugin of the tenant, in one query.
-async fn all_versions(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: Uuid,
-) -> ApiResult<std::collections::HashMap<String, Vec<Published>>> {
-    let rows: Vec<PublishedRow> = sql::query_as(&format!(
-        "SELECT {PUBLISHED_COLUMNS} FROM catalog_packages WHERE tenant_id = $1"
-    ))
-    .bind(tenant)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(by_plugin(rows))
-}
-
 /// Set a plugin's policy.
 #[utoipa::path(put, path = "/v1/catalog/plugins/{id}", request_body = PolicyRequest,
     params(("id" = String, Path, description = "plugin id")), security(("device_token" = [])),
@@ -479,7 +327,7 @@ pub async fn set_policy(
 ) -> ApiResult<Json<CatalogEntry>> {
     let req: PolicyRequest = crate::parse_body(body)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "change the plugin catalog")?;
+    crate::admin_api::admin_only(&dev, "change the plugin catalog")?;
     bump(&mut tx, dev.tenant_id).await?;
     let known = versions(&mut tx, dev.tenant_id, &id).await?;
     if known.is_empty() {
@@ -527,18 +375,39 @@ pub async fn set_policy(
         }
     }
     // Grants and setting defaults are checked against the version devices
-    // will run: the pinned one, else the newest.
-    let target = req
-        .version
-        .as_deref()
-        .and_then(|v| semver::Version::parse(v).ok())
-        .and_then(|v| known.iter().find(|k| k.version == v))
+    // will run once this applies (as `entry` chooses it), with the stored
+    // pin, minimum and defaults where the request leaves them: a pin moved
+    // to a version whose setting is a secret must not keep a default for it.
+    let (stored_pin, stored_min, stored_settings): (
+        Option<String>,
+        Option<String>,
+        sql::Json<Defaults>,
+    ) = sql::query_as(
+        "SELECT pinned_version, min_version, settings FROM catalog_policies \
+         WHERE tenant_id = $1 AND plugin_id = $2",
+    )
+    .bind(dev.tenant_id)
+    .bind(&id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (pin_after, min_after) = match (&req.version, &req.min_version) {
+        (Some(v), _) => (Some(v.clone()), None),
+        (None, Some(m)) => (None, Some(m.clone())),
+        (None, None) => (stored_pin, stored_min),
+    };
+    let target = chosen(&known, pin_after.as_deref(), min_after.as_deref())
         .or_else(|| known.last())
         .ok_or_else(|| ServerError::Internal("no version".into()))?;
     if let Some(g) = &req.grants {
         check_grants(g, &target.permissions, &id, &target.version.to_string())?;
     }
-    if let Some(settings) = req.settings.as_ref().filter(|s| !s.is_empty()) {
+    let version_moves = req.version.is_some() || req.min_version.is_some();
+    let settings_after = match &req.settings {
+        Some(s) => Some(s),
+        None if version_moves => Some(&stored_settings.0),
+        None => None,
+    };
+    if let Some(settings) = settings_after.filter(|s| !s.is_empty()) {
         let version = target.version.to_string();
         let m = manifest_of(&mut tx, dev.tenant_id, &id, &version).await?;
         check_settings(settings, &m)?;
@@ -628,65 +497,6 @@ async fn team_of(
             .fetch_optional(&mut **tx)
             .await?;
     Ok(row.and_then(|r| r.0))
-}
-
-/// One plugin's entry as it applies to `dev`.
-async fn entry_for(
-    tx: &mut Transaction<'static, Postgres>,
-    dev: &Device,
-    team: Option<&str>,
-    id: &str,
-) -> ApiResult<Option<CatalogEntry>> {
-    let row: Option<PolicyRow> = sql::query_as(&format!(
-        "SELECT {POLICY_COLUMNS} FROM catalog_policies WHERE tenant_id = $1 AND plugin_id = $2"
-    ))
-    .bind(dev.tenant_id)
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let known = versions(tx, dev.tenant_id, id).await?;
-    Ok(Some(entry(row, &known, dev, team)))
-}
-
-fn entry(row: PolicyRow, known: &[Published], dev: &Device, team: Option<&str>) -> CatalogEntry {
-    let (plugin_id, mode, pinned, min, grants, settings, audience, reason) = row;
-    let chosen = match (&pinned, &min) {
-        (Some(p), _) => semver::Version::parse(p)
-            .ok()
-            .and_then(|p| known.iter().find(|k| k.version == p)),
-        // The newest release: a pre-release runs only when pinned.
-        (None, Some(m)) => semver::Version::parse(m).ok().and_then(|m| {
-            known
-                .iter()
-                .rev()
-                .find(|k| k.version >= m && k.version.pre.is_empty())
-        }),
-        (None, None) => known.iter().rev().find(|k| k.version.pre.is_empty()),
-    };
-    // What an admin reads of it (name, role templates, what it asks, its
-    // settings): the version devices run, else the newest.
-    let shown = chosen.or(known.last());
-    CatalogEntry {
-        name: shown
-            .map(|k| k.name.clone())
-            .unwrap_or_else(|| plugin_id.clone()),
-        version: chosen.map(|k| k.version.to_string()),
-        sha256: chosen.map(|k| k.sha.clone()),
-        role_templates: shown.map(|k| k.role_templates.clone()).unwrap_or_default(),
-        asks: shown.map(|k| k.permissions.clone()).unwrap_or_default(),
-        setting_fields: shown.map(|k| k.setting_fields.clone()).unwrap_or_default(),
-        applies: audience.0.includes(dev.role.as_str(), team),
-        plugin_id,
-        mode,
-        pinned_version: pinned,
-        min_version: min,
-        versions: known.iter().map(|k| k.version.to_string()).collect(),
-        grants: grants.0,
-        settings: settings.0,
-        audience: audience.0,
-        reason,
-    }
 }
 
 /// Query of a catalog read.
@@ -785,173 +595,4 @@ pub async fn package_bytes(
         ));
     };
     Ok(([(header::CONTENT_TYPE, "application/zip")], bytes).into_response())
-}
-
-/// Trust a publisher's key for the tenant.
-#[utoipa::path(post, path = "/v1/catalog/publishers", request_body = TrustRequest, security(("device_token" = [])),
-    responses((status = 200, body = Publisher), (status = 400, body = crm_protocol::wire::ApiError),
-              (status = 403, body = crm_protocol::wire::ApiError)))]
-pub async fn trust(
-    State(st): State<AppState>,
-    bearer: Bearer,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<Publisher>> {
-    let req: TrustRequest = crate::parse_body(body)?;
-    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "trust a publisher")?;
-    let key = package::parse_public_key(&req.public_key)
-        .map_err(|e| ServerError::bad_request("bad_key", format!("public_key: {e}")))?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ServerError::bad_request(
-            "bad_name",
-            "name: give the publisher a name of 1 to 200 characters",
-        ));
-    }
-    bump(&mut tx, dev.tenant_id).await?;
-    let hex_key = hex::encode(key.as_bytes());
-    sql::query(
-        "INSERT INTO catalog_publishers (tenant_id, public_key, name, added_by) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (tenant_id, public_key) DO UPDATE SET name = excluded.name",
-    )
-    .bind(dev.tenant_id)
-    .bind(&hex_key)
-    .bind(name)
-    .bind(dev.user_id)
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
-        &dev,
-        None,
-        "publisher_trusted",
-        serde_json::json!({ "public_key": hex_key, "name": name }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(Publisher {
-        public_key: hex_key,
-        name: name.to_string(),
-    }))
-}
-
-/// Stop trusting a publisher's key for the tenant: devices drop it at
-/// their next sync, and the plugins it signed stop verifying there.
-#[utoipa::path(delete, path = "/v1/catalog/publishers/{key}",
-    params(("key" = String, Path, description = "public key, hex")), security(("device_token" = [])),
-    responses((status = 204, description = "withdrawn"), (status = 403, body = crm_protocol::wire::ApiError),
-              (status = 404, body = crm_protocol::wire::ApiError)))]
-pub async fn distrust(
-    State(st): State<AppState>,
-    bearer: Bearer,
-    Path(key): Path<String>,
-) -> ApiResult<StatusCode> {
-    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "withdraw trust in a publisher")?;
-    bump(&mut tx, dev.tenant_id).await?;
-    let gone =
-        sql::query("DELETE FROM catalog_publishers WHERE tenant_id = $1 AND public_key = $2")
-            .bind(dev.tenant_id)
-            .bind(key.trim())
-            .execute(&mut *tx)
-            .await?;
-    if gone.rows_affected() == 0 {
-        return Err(ServerError::client(
-            StatusCode::NOT_FOUND,
-            "no_publisher",
-            "the tenant does not trust that key",
-        ));
-    }
-    audit(
-        &mut tx,
-        &dev,
-        None,
-        "publisher_removed",
-        serde_json::json!({ "public_key": key.trim() }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// at, actor's email, plugin, action, detail.
-type AuditRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    sql::Json<serde_json::Value>,
-);
-
-/// The catalog's changes, newest first (admins).
-#[utoipa::path(get, path = "/v1/catalog/audit", security(("device_token" = [])),
-    responses((status = 200, body = Vec<CatalogAuditEntry>), (status = 403, body = crm_protocol::wire::ApiError)))]
-pub async fn audit_log(
-    State(st): State<AppState>,
-    bearer: Bearer,
-) -> ApiResult<Json<Vec<CatalogAuditEntry>>> {
-    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "read the catalog's audit")?;
-    let rows: Vec<AuditRow> = sql::query_as(
-            "SELECT to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), u.email, a.plugin_id, \
-             a.action, a.detail FROM catalog_audit a \
-             LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.actor \
-             WHERE a.tenant_id = $1 ORDER BY a.seq DESC LIMIT 500",
-        )
-        .bind(dev.tenant_id)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(at, actor, plugin_id, action, detail)| CatalogAuditEntry {
-                at,
-                actor: actor.unwrap_or_else(|| "a removed user".into()),
-                plugin_id,
-                action,
-                detail: detail.0,
-            })
-            .collect(),
-    ))
-}
-
-/// Say who may run plugins from outside the catalog (an admin's; audited).
-#[utoipa::path(put, path = "/v1/catalog/local-plugins", request_body = LocalPluginsRequest,
-    security(("device_token" = [])),
-    responses((status = 200, body = LocalPluginsRequest), (status = 400, body = crm_protocol::wire::ApiError),
-              (status = 403, body = crm_protocol::wire::ApiError)))]
-pub async fn set_local_plugins(
-    State(st): State<AppState>,
-    bearer: Bearer,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<LocalPluginsRequest>> {
-    let req: LocalPluginsRequest = crate::parse_body(body)?;
-    if !LOCAL_PLUGINS.contains(&req.who.as_str()) {
-        return Err(ServerError::bad_request(
-            "bad_local_plugins",
-            format!(
-                "who: {:?} is not one of {}",
-                req.who.chars().take(40).collect::<String>(),
-                LOCAL_PLUGINS.join(", ")
-            ),
-        ));
-    }
-    let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    admin(&dev, "change the plugin catalog")?;
-    bump(&mut tx, dev.tenant_id).await?;
-    sql::query("UPDATE catalog_revisions SET local_plugins = $2 WHERE tenant_id = $1")
-        .bind(dev.tenant_id)
-        .bind(&req.who)
-        .execute(&mut *tx)
-        .await?;
-    audit(
-        &mut tx,
-        &dev,
-        None,
-        "local_plugins",
-        serde_json::json!({ "who": req.who }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(req))
 }
