@@ -105,7 +105,7 @@ async fn the_admin_console_publishes_a_studio_automation_and_blocks_it() {
     app.snap("agency-invite-password").await;
     app.click("otp-done").await;
     app.wait_text("agency-people", "lists the invited person", |t| {
-        t.contains("sam@acme.test") && t.contains("Invited")
+        t.contains("sam@acme.test") && t.contains("Has a one-time password")
     })
     .await;
     app.snap("agency-people").await;
