@@ -26,6 +26,16 @@ pub enum CoreError {
         /// Newest version this build knows.
         known: i64,
     },
+    /// A feature's tables were written by a newer build.
+    #[error("this profile's {feature} tables were written by a newer version of the CRM (schema {found}, this version knows up to {known}); update the app, nothing was touched")]
+    NewerFeatureSchema {
+        /// The feature, e.g. `documents`.
+        feature: &'static str,
+        /// Version found in the profile.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
     /// No profile exists in the folder.
     #[error("no CRM profile in {0}")]
     NoProfile(PathBuf),

@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod details;
 mod error;
 pub mod export;
+pub mod features;
 pub mod import;
 pub mod keys;
 mod lookups;
@@ -32,6 +33,7 @@ pub use contacts::{
     Contact, ContactDraft, ContactKind, ContactQuery, CustomChanges, Stage, Written,
 };
 pub use error::{CoreError, Result, ValidationError};
+pub use features::{Feature, FeatureTx};
 pub use keys::{DbKey, FixedPassphrase, KeyStoreChoice, PassphraseSource};
 pub use plugin_registry::PluginRecord;
 pub use plugin_state::{CustomFieldDef, FieldApplied, PluginRun};

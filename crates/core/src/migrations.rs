@@ -247,6 +247,9 @@ pub const MIGRATIONS: &[&str] = &[
         "CREATE TABLE plugin_exports (plugin_id TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL, \
          PRIMARY KEY (plugin_id, at)) STRICT;\n",
     ),
+    // 15: the schema version of each feature crate's own tables
+    // (`features`): documents, compliance, … migrate themselves.
+    "CREATE TABLE feature_schema (feature TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL) STRICT;\n",
 ];
 
 /// How to take each migration from 8 on back out, for tests that rebuild
@@ -276,6 +279,7 @@ const UNDO: &[(i64, &str)] = &[
         "DROP TABLE catalog_policy; ALTER TABLE trusted_publishers DROP COLUMN from_catalog; \
          DROP TABLE plugin_exports;",
     ),
+    (15, "DROP TABLE feature_schema;"),
 ];
 
 /// Undo every migration from 8 on that is later than `version`, newest

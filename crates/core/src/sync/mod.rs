@@ -169,6 +169,12 @@ impl Store {
             .unwrap_or(AccountRole::Agent))
     }
 
+    /// The team the server gave this profile's account at sign-in, if any
+    /// (what audiences of documents and plugins name).
+    pub fn account_team(&self) -> Result<Option<String>> {
+        get_meta(self.conn(), "sync.team")
+    }
+
     /// Refuse `what` unless this profile's user may administer the agency's
     /// set-up (plugins, trusted publishers): its owner or an admin.
     pub fn require_admin(&self, what: &str) -> Result<()> {
