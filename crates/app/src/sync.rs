@@ -242,7 +242,7 @@ impl App {
     pub fn sync_now(&self) -> ApiResult<SyncReportDto> {
         let dir = self.data_dir().to_path_buf();
         let s = self.session()?;
-        let report = {
+        let (report, catalog_changed) = {
             // A sync that panicked leaves nothing half-done (its writes are
             // transactions): the next one may use the connection.
             let mut own = s.syncer.lock().unwrap_or_else(|e| e.into_inner());
@@ -273,22 +273,30 @@ impl App {
             // arrived: a plugin blocked meanwhile stops here (whatever
             // became of the data's sync: a refused push must not keep a
             // blocked plugin running).
-            match crm_catalog::pull(&mut own, &conn, &token) {
-                Ok(applied) => self.catalog_notices(&applied),
-                Err(e) => tracing::warn!("plugin catalog not pulled: {e}"),
-            }
+            let catalog_changed = match crm_catalog::pull(&mut own, &conn, &token) {
+                Ok(applied) => {
+                    self.catalog_notices(&applied);
+                    !applied.unchanged
+                }
+                Err(e) => {
+                    tracing::warn!("plugin catalog not pulled: {e}");
+                    false
+                }
+            };
             // What this device runs, for the admins (when it changed).
             if report.is_ok() {
                 if let Err(e) = crm_catalog::report(&mut own, &conn, &token, APP_VERSION) {
                     tracing::warn!("plugin report not sent: {e}");
                 }
             }
-            report
+            (report, catalog_changed)
         };
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);
         let report = report?;
-        if report.pulled + report.evicted > 0 {
+        // A changed catalog counts as an arrival too: the Plugins screen
+        // shows what the agency decided without being opened again.
+        if report.pulled + report.evicted > 0 || catalog_changed {
             self.auto
                 .arrivals
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 mod admin_cmd;
 mod catalog_cmd;
 mod contacts_cmd;
+mod docs_cmd;
 mod export_cmd;
 mod hooks;
 mod import_cmd;
@@ -32,6 +33,7 @@ mod sync_cmd;
 mod tasks_cmd;
 
 use contacts_cmd::ContactsCmd;
+use docs_cmd::DocsCmd;
 use export_cmd::ExportCmd;
 use import_cmd::ImportCmd;
 use payments_cmd::PaymentsCmd;
@@ -81,6 +83,9 @@ enum Cmd {
     /// Premium instalments, payments and arrears.
     #[command(subcommand)]
     Payments(PaymentsCmd),
+    /// Documents: add, search and ask the agency's policies, SOPs and guides.
+    #[command(subcommand)]
+    Docs(DocsCmd),
     /// Tasks.
     #[command(subcommand)]
     Tasks(TasksCmd),
@@ -130,6 +135,8 @@ static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 static CANCELLABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() -> ExitCode {
+    // Reading a document runs in a copy of this program (see crm-extract).
+    crm_extract::run_worker_if_asked();
     let cli = Cli::parse();
     let _ = ctrlc::set_handler(|| {
         use std::sync::atomic::Ordering::SeqCst;
@@ -305,6 +312,7 @@ fn run(cli: Cli) -> Result<Profile> {
         Cmd::Policies(c) => policies_cmd::run(&mut profile, c)?,
         Cmd::Payments(c) => payments_cmd::run(&mut profile, c)?,
         Cmd::Tasks(c) => tasks_cmd::run(&mut profile, c)?,
+        Cmd::Docs(c) => docs_cmd::run(&mut profile, c)?,
         Cmd::Settings(c) => settings_cmd::run(&mut profile, c)?,
         Cmd::Script(c) => script_cmd::run(&mut profile, c)?,
         Cmd::Plugin(c) => plugin_cmd::run(&mut profile, c)?,

@@ -19,7 +19,8 @@ export function PluginsScreen() {
   const data = useLoader<Loaded>(async () => {
     const [plugins, templates, kept, offers] = await Promise.all([api.plugins(), api.pluginTemplates(), api.pluginKept(), api.catalogOffers()]);
     return { plugins, templates, kept, offers };
-  }, []);
+    // Live: what the agency's catalog changes at a sync shows at once.
+  }, [], { live: true });
   const [enabling, setEnabling] = useState<PluginDto | null>(null);
   const [removing, setRemoving] = useState<PluginDto | null>(null);
   const reload = () => void data.reload();
