@@ -223,8 +223,8 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
         }
         DocsCmd::Search { query, limit, json } => {
             let viewer = Viewer::of(store)?;
-            let mut index = DocIndex::open(store)?;
-            let hits = index.search(store, &viewer, &query, limit)?;
+            let mut index = DocIndex::open(&*store)?;
+            let hits = index.search(&*store, &viewer, &query, limit)?;
             if json {
                 println!("{}", serde_json::to_string(&hits)?);
             } else {
@@ -242,7 +242,7 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
             }
         }
         DocsCmd::Ask { question, json } => {
-            let mut index = DocIndex::open(store)?;
+            let mut index = DocIndex::open(&*store)?;
             CANCELLABLE.store(true, Ordering::SeqCst);
             let mut out = std::io::stdout();
             let answer = docs::ask(

@@ -356,8 +356,45 @@ fn versions_publish_and_retire_through_the_cli() {
     assert_eq!(versions[0]["live"], true);
     assert_eq!(versions[0]["change_note"], "hourly calls");
     assert_eq!(versions[1]["live"], false);
+    // A plugin searches and reads passages with documents:read, in the
+    // contract's shape, and not without it.
+    let script = input.join("search.rhai");
+    std::fs::write(
+        &script,
+        "let hits = documents::search(\"office hour\", 5);\n\
+         let p = documents::passage(hits[0].passage_id);\n\
+         #{n: hits.len(), version: p.version, text: p.text, file: p.file_name, start: p.start}",
+    )
+    .unwrap();
+    let got: Value = serde_json::from_str(
+        ok(crm(&profile)
+            .args(["script", "run", "--grant", "documents:read"])
+            .arg(&script))
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(got["n"], 1);
+    assert_eq!(got["version"], 2);
+    assert_eq!(got["file"], "lone-working.md");
+    assert!(got["text"].as_str().unwrap().contains("every hour"));
+    assert!(
+        got["start"].is_null(),
+        "only the contract's fields reach scripts: {got}"
+    );
+    let o = run(crm(&profile).args(["script", "run"]).arg(&script));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs the permission documents:read"),
+        "{o:?}"
+    );
     ok(crm(&profile).args(["docs", "retire", &id]));
     assert_eq!(search("office hour").as_array().unwrap().len(), 0);
+    let o = run(crm(&profile)
+        .args(["script", "run", "--grant", "documents:read"])
+        .arg(&script));
+    assert!(
+        !o.status.success(),
+        "a retired document is searched by no plugin either"
+    );
     // Bad input is one line naming what is wrong.
     let o = run(crm(&profile)
         .args(["docs", "add", "--audience", "group:x"])

@@ -80,7 +80,7 @@ pub fn ask(
         });
     }
     let viewer = Viewer::of(store)?;
-    let sources = index.search(store, &viewer, question, SOURCES)?;
+    let sources = index.search(&*store, &viewer, question, SOURCES)?;
     let model = Model::of(store)?;
     let mut answer = Answer {
         question: question.to_string(),

@@ -30,7 +30,6 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::model::{Hit, Result};
-use crate::schema::FEATURE;
 use crate::viewer::Viewer;
 
 /// The analyzer's registered name.
@@ -83,9 +82,9 @@ fn analyzer() -> TextAnalyzer {
 }
 
 impl DocIndex {
-    /// Build the index from the store.
-    pub fn open(store: &mut Store) -> Result<DocIndex> {
-        store.install_feature(&FEATURE)?;
+    /// Build the index from the store (empty when the profile holds no
+    /// documents yet).
+    pub fn open(store: &Store) -> Result<DocIndex> {
         let mut schema = Schema::builder();
         let text = |positions: bool| {
             TextOptions::default().set_indexing_options(
@@ -140,7 +139,10 @@ impl DocIndex {
     /// since the last catch-up is taken out and its live version (if it is
     /// published) put back, in one commit. A search sees the old version
     /// or the new one, never neither nor both.
-    pub fn catch_up(&mut self, store: &mut Store) -> Result<()> {
+    pub fn catch_up(&mut self, store: &Store) -> Result<()> {
+        if !crate::schema::installed(store)? {
+            return Ok(());
+        }
         let from = self.seq;
         let (changed, top): (Vec<Changed>, i64) = store.feature_read(|c| {
             let top: i64 = c.query_row(
@@ -236,7 +238,7 @@ impl DocIndex {
     /// first (at most `limit`, at most [`MAX_HITS`]).
     pub fn search(
         &mut self,
-        store: &mut Store,
+        store: &Store,
         viewer: &Viewer,
         question: &str,
         limit: usize,
@@ -377,5 +379,29 @@ impl DocIndex {
             ));
         }
         Ok(Some((Box::new(BooleanQuery::new(all)), stems)))
+    }
+}
+
+/// One index per process, for callers that cannot keep their own (a
+/// plugin's `documents::search`): built on first use, caught up at every
+/// search, rebuilt when another profile is asked.
+static SHARED: std::sync::Mutex<Option<(std::path::PathBuf, DocIndex)>> =
+    std::sync::Mutex::new(None);
+
+/// [`DocIndex::search`] on the process's shared index of `store`.
+pub fn search_shared(
+    store: &Store,
+    viewer: &Viewer,
+    question: &str,
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let fresh = !matches!(&*shared, Some((path, _)) if path == store.path());
+    if fresh {
+        *shared = Some((store.path().to_path_buf(), DocIndex::open(store)?));
+    }
+    match shared.as_mut() {
+        Some((_, index)) => index.search(store, viewer, question, limit),
+        None => Ok(Vec::new()),
     }
 }

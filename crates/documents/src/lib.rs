@@ -24,7 +24,7 @@ mod schema;
 mod viewer;
 
 pub use ask::{ask, cite, Answer, Model, SOURCES};
-pub use index::{DocIndex, MAX_HITS};
+pub use index::{search_shared, DocIndex, MAX_HITS};
 pub use library::{
     add, expand, file_bytes, get, list, publish, retire, set_audience, versions, AddOptions,
     AddProgress, Added, ListQuery, CHUNK,

@@ -61,8 +61,10 @@ pub(crate) fn hits(store: &Store, ranked: &[(i64, f32)]) -> Result<Vec<Hit>> {
 
 /// One passage, if `viewer` may see its document and it is the live
 /// version's (a citation of an older version still opens, for admins).
-pub fn passage(store: &mut Store, viewer: &Viewer, id: i64) -> Result<Hit> {
-    store.install_feature(&crate::schema::FEATURE)?;
+pub fn passage(store: &Store, viewer: &Viewer, id: i64) -> Result<Hit> {
+    if !crate::schema::installed(store)? {
+        return Err(DocsError::NotFound(format!("passage {id}")));
+    }
     let found = store.feature_read(|c| {
         c.query_row(
             &format!("{HIT_SQL} WHERE p.id = ?1 AND (d.live_version = p.version OR ?2)"),

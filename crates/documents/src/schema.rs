@@ -1,7 +1,7 @@
 //! The documents feature's tables in the profile's encrypted store (see
 //! `crm_core::features`): migrations only append.
 
-use crm_core::Feature;
+use crm_core::{Feature, Store};
 
 /// The documents feature: its name prefixes every table it owns.
 pub static FEATURE: Feature = Feature {
@@ -39,3 +39,17 @@ pub static FEATURE: Feature = Feature {
          model TEXT) STRICT;\n",
     )],
 };
+
+/// Whether this profile has the documents tables yet (a read never
+/// creates them: readers find an empty library).
+pub(crate) fn installed(store: &Store) -> crm_core::Result<bool> {
+    store
+        .feature_read(|c| {
+            c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents_docs'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        })
+        .map(|n| n > 0)
+}

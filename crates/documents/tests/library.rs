@@ -84,10 +84,10 @@ fn added_files_are_searched_with_their_heading_and_highlighted() {
         ],
         "a folder adds the supported files it holds"
     );
-    let mut index = DocIndex::open(&mut s).unwrap();
+    let mut index = DocIndex::open(&s).unwrap();
     let hits = index
         .search(
-            &mut s,
+            &s,
             &Viewer::agent(None),
             "how long to report a car accident",
             10,
@@ -108,22 +108,22 @@ fn added_files_are_searched_with_their_heading_and_highlighted() {
     assert!(marked.contains(&"accident".to_string()), "{marked:?}");
     // The script's text was never indexed.
     assert!(index
-        .search(&mut s, &Viewer::agent(None), "tracking pixel", 10)
+        .search(&s, &Viewer::agent(None), "tracking pixel", 10)
         .unwrap()
         .is_empty());
     // A text file's form feed is a page: the citation names page 2.
     let p2 = index
-        .search(&mut s, &Viewer::agent(None), "\"page two\"", 10)
+        .search(&s, &Viewer::agent(None), "\"page two\"", 10)
         .unwrap();
     assert_eq!(p2[0].page, Some(2));
     // A typo in a longer word still finds it.
     let typo = index
-        .search(&mut s, &Viewer::agent(None), "acknowlege complaint", 10)
+        .search(&s, &Viewer::agent(None), "acknowlege complaint", 10)
         .unwrap();
     assert_eq!(typo[0].title, "Complaints procedure");
     // A phrase must appear as written.
     assert!(index
-        .search(&mut s, &Viewer::agent(None), "\"hours within\"", 10)
+        .search(&s, &Viewer::agent(None), "\"hours within\"", 10)
         .unwrap()
         .is_empty());
     let (list, total) = docs::list(&mut s, &ListQuery::default()).unwrap();
@@ -138,10 +138,10 @@ fn a_new_version_replaces_the_old_in_search_and_both_are_kept() {
     let p = write(tmp.path(), "claims.md", CLAIMS_MD);
     let first = add(&mut s, std::slice::from_ref(&p), &AddOptions::default());
     let id = first[0].document_id.clone().unwrap();
-    let mut index = DocIndex::open(&mut s).unwrap();
+    let mut index = DocIndex::open(&s).unwrap();
     let agent = Viewer::agent(None);
     assert_eq!(
-        index.search(&mut s, &agent, "24 hours motor", 5).unwrap()[0].version,
+        index.search(&s, &agent, "24 hours motor", 5).unwrap()[0].version,
         1
     );
     // The same bytes again: nothing new.
@@ -158,9 +158,7 @@ fn a_new_version_replaces_the_old_in_search_and_both_are_kept() {
     );
     assert_eq!(second[0].document_id.as_deref(), Some(id.as_str()));
     assert_eq!(second[0].version, Some(2));
-    let hits = index
-        .search(&mut s, &agent, "motor accident hours", 5)
-        .unwrap();
+    let hits = index.search(&s, &agent, "motor accident hours", 5).unwrap();
     assert_eq!(hits[0].version, 2);
     assert!(hits[0].text.contains("48 hours"));
     assert!(
@@ -179,12 +177,9 @@ fn a_new_version_replaces_the_old_in_search_and_both_are_kept() {
         CLAIMS_MD.as_bytes()
     );
     // A fresh index built from the store agrees.
-    let mut fresh = DocIndex::open(&mut s).unwrap();
+    let mut fresh = DocIndex::open(&s).unwrap();
     assert_eq!(
-        fresh
-            .search(&mut s, &agent, "motor accident hours", 5)
-            .unwrap()[0]
-            .version,
+        fresh.search(&s, &agent, "motor accident hours", 5).unwrap()[0].version,
         2
     );
 }
@@ -234,7 +229,7 @@ fn audience_drafts_and_retired_documents_are_searched_by_only_those_who_may() {
     .document_id
     .clone()
     .unwrap();
-    let mut index = DocIndex::open(&mut s).unwrap();
+    let mut index = DocIndex::open(&s).unwrap();
     let ids = |hits: Vec<docs::Hit>| {
         let mut v: Vec<String> = hits.into_iter().map(|h| h.document_id).collect();
         v.sort();
@@ -245,14 +240,14 @@ fn audience_drafts_and_retired_documents_are_searched_by_only_those_who_may() {
     want_north.sort();
     let north = Viewer::agent(Some("north"));
     assert_eq!(
-        ids(index.search(&mut s, &north, "on-call rota", 50).unwrap()),
+        ids(index.search(&s, &north, "on-call rota", 50).unwrap()),
         want_north
     );
     let mut want_south = vec![all_id.clone(), south_id.clone()];
     want_south.sort();
     assert_eq!(
         ids(index
-            .search(&mut s, &Viewer::agent(Some("south")), "on-call rota", 50)
+            .search(&s, &Viewer::agent(Some("south")), "on-call rota", 50)
             .unwrap()),
         want_south
     );
@@ -260,7 +255,7 @@ fn audience_drafts_and_retired_documents_are_searched_by_only_those_who_may() {
     docs::publish(&mut s, &draft_id).unwrap();
     docs::retire(&mut s, &all_id).unwrap();
     assert_eq!(
-        ids(index.search(&mut s, &north, "on-call rota", 50).unwrap()),
+        ids(index.search(&s, &north, "on-call rota", 50).unwrap()),
         vec![draft_id.clone()]
     );
     // Widening the audience reaches the north team at once.
@@ -270,7 +265,7 @@ fn audience_drafts_and_retired_documents_are_searched_by_only_those_who_may() {
         &["team:south".into(), "team:north".into()],
     )
     .unwrap();
-    assert!(ids(index.search(&mut s, &north, "on-call rota", 50).unwrap()).contains(&south_id));
+    assert!(ids(index.search(&s, &north, "on-call rota", 50).unwrap()).contains(&south_id));
     // Every step was audited.
     let audited: i64 = s
         .feature_read(|c| {
@@ -325,10 +320,10 @@ fn bad_files_get_a_status_each_and_never_stop_the_rest() {
     assert_eq!(doc.status, DocStatus::Draft);
     let e = docs::publish(&mut s, &broken).unwrap_err();
     assert!(e.to_string().contains("no readable version"), "{e}");
-    let mut index = DocIndex::open(&mut s).unwrap();
+    let mut index = DocIndex::open(&s).unwrap();
     assert_eq!(
         index
-            .search(&mut s, &Viewer::agent(None), "fire drills", 5)
+            .search(&s, &Viewer::agent(None), "fire drills", 5)
             .unwrap()
             .len(),
         1
@@ -351,10 +346,10 @@ fn no_passage_text_reaches_a_file_in_the_profile_or_temp_folders() {
         &format!("# Escalations\n\n{secret}.\n"),
     );
     add(&mut s, &[p], &AddOptions::default());
-    let mut index = DocIndex::open(&mut s).unwrap();
+    let mut index = DocIndex::open(&s).unwrap();
     assert_eq!(
         index
-            .search(&mut s, &Viewer::agent(None), "xylophone", 5)
+            .search(&s, &Viewer::agent(None), "xylophone", 5)
             .unwrap()
             .len(),
         1

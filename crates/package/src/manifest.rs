@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The host-API version this build provides.
-pub const API_VERSION: semver::Version = semver::Version::new(1, 1, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(1, 2, 0);
 /// Largest manifest accepted, bytes.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 
@@ -63,7 +63,7 @@ fn entity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 /// Record-level permission namespaces (`NS:read`, `NS:write`).
 pub const DATA_NAMESPACES: &[&str] = &["contacts", "policies", "payments", "tasks", "activities"];
 /// Permissions without a read/write split.
-pub const SIMPLE_PERMISSIONS: &[&str] = &["storage", "ai:use", "ui:notify"];
+pub const SIMPLE_PERMISSIONS: &[&str] = &["storage", "ai:use", "ui:notify", "documents:read"];
 
 /// A plugin's manifest.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -688,6 +688,9 @@ pub fn describe_permission(p: &str) -> String {
             "Send record details to your configured AI service and read its answers".into()
         }
         ("ui", "notify", _) => "Show you notifications".into(),
+        ("documents", "read", _) => {
+            "Search and read the documents you can see (policies, SOPs, guides)".into()
+        }
         _ => format!("{p} (unknown permission)"),
     }
 }

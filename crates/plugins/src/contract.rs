@@ -196,8 +196,27 @@ pub const EVENT: RecordShape = RecordShape {
     ],
 };
 
+/// A passage of a document (host API 1.2).
+pub const PASSAGE: RecordShape = RecordShape {
+    kind: "passage",
+    doc: "A passage of a document the user may see (`documents::search`, `passage`).",
+    fields: &[
+        f("passage_id", INT),
+        f("document_id", ID),
+        f("title", TEXT),
+        f("file_name", TEXT),
+        f("version", INT),
+        f("page", "integer or () (formats without pages)"),
+        f("heading", "text (headings above it, joined by ` › `)"),
+        f("text", TEXT),
+        f("score", "number (BM25; higher is better)"),
+    ],
+};
+
 /// Every record shape, for the reference and the contract test.
-pub const SHAPES: &[RecordShape] = &[CONTACT, POLICY, PAYMENT, ARREARS, TASK, ACTIVITY, EVENT];
+pub const SHAPES: &[RecordShape] = &[
+    CONTACT, POLICY, PAYMENT, ARREARS, TASK, ACTIVITY, EVENT, PASSAGE,
+];
 
 /// A core record as scripts see it under `shape`.
 pub trait ScriptRecord: serde::Serialize {
@@ -225,6 +244,9 @@ impl ScriptRecord for crm_core::Activity {
 }
 impl ScriptRecord for crm_core::ChangeEvent {
     const SHAPE: RecordShape = EVENT;
+}
+impl ScriptRecord for crm_documents::Hit {
+    const SHAPE: RecordShape = PASSAGE;
 }
 
 /// `record` as the script map its shape promises.

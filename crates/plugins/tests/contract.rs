@@ -159,6 +159,20 @@ fn every_field_comes_from_a_field_the_core_has() {
         actor: crm_core::Actor::User { user: "u".into() },
         fields: vec!["city".into()],
     };
+    let passage = crm_documents::Hit {
+        document_id: "d".into(),
+        title: "Claims".into(),
+        file_name: "claims.pdf".into(),
+        version: 1,
+        page: Some(2),
+        heading: "Claims › Motor".into(),
+        text: "Ring within 24 hours.".into(),
+        score: 1.5,
+        passage_id: 7,
+        start: 0,
+        end: 21,
+        highlights: vec![],
+    };
     let serialised: Vec<(&str, Value)> = vec![
         (kind_of(&contact), to_json(&contact)),
         (kind_of(&policy), to_json(&policy)),
@@ -167,6 +181,7 @@ fn every_field_comes_from_a_field_the_core_has() {
         (kind_of(&task), to_json(&task)),
         (kind_of(&activity), to_json(&activity)),
         (kind_of(&event), to_json(&event)),
+        (kind_of(&passage), to_json(&passage)),
     ];
     assert_eq!(serialised.len(), SHAPES.len(), "a sample of every shape");
     for shape in SHAPES {

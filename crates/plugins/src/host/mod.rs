@@ -37,6 +37,7 @@ macro_rules! func {
 
 mod contacts;
 mod dates;
+mod documents;
 mod policies;
 mod storage;
 mod tasks;
@@ -325,6 +326,7 @@ pub fn register(engine: &mut Engine) {
     contacts::register_contacts(engine);
     policies::register_policies(engine);
     tasks::register_tasks(engine);
+    documents::register_documents(engine);
     storage::register_storage(engine);
     ui_log::register_ui_log(engine);
     dates::register_dates(engine);
