@@ -91,6 +91,23 @@ pub enum DocsCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Change a document's title, owner, effective or review date ("" clears).
+    Set {
+        /// Document id.
+        id: String,
+        /// Title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Who answers for it.
+        #[arg(long)]
+        owner: Option<String>,
+        /// From when it applies (YYYY-MM-DD).
+        #[arg(long)]
+        effective: Option<String>,
+        /// When it is next reviewed (YYYY-MM-DD).
+        #[arg(long)]
+        review: Option<String>,
+    },
     /// Set who may see a document.
     Audience {
         /// Document id.
@@ -305,6 +322,31 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
                     );
                 }
             }
+        }
+        DocsCmd::Set {
+            id,
+            title,
+            owner,
+            effective,
+            review,
+        } => {
+            let d = docs::set_details(
+                store,
+                &id,
+                &docs::Details {
+                    title,
+                    owner,
+                    effective_date: effective,
+                    review_date: review,
+                },
+            )?;
+            println!(
+                "{}: owner {}, effective {}, review {}",
+                d.title,
+                d.owner.as_deref().unwrap_or("-"),
+                d.effective_date.as_deref().unwrap_or("-"),
+                d.review_date.as_deref().unwrap_or("-")
+            );
         }
         DocsCmd::Audience { id, audience } => {
             let d = docs::set_audience(store, &id, &audience)

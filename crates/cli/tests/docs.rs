@@ -395,6 +395,24 @@ fn versions_publish_and_retire_through_the_cli() {
         !o.status.success(),
         "a retired document is searched by no plugin either"
     );
+    // Document control: owner and dates, checked and audited.
+    ok(crm(&profile).args([
+        "docs",
+        "set",
+        &id,
+        "--owner",
+        "Registered manager",
+        "--review",
+        "2027-06-30",
+    ]));
+    let listed = json(crm(&profile).args(["docs", "list", "--json"]));
+    assert_eq!(listed[0]["owner"], "Registered manager");
+    assert_eq!(listed[0]["review_date"], "2027-06-30");
+    let o = run(crm(&profile).args(["docs", "set", &id, "--review", "30/06/2027"]));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--review: \"30/06/2027\" is not a date"),
+        "{o:?}"
+    );
     // Bad input is one line naming what is wrong.
     let o = run(crm(&profile)
         .args(["docs", "add", "--audience", "group:x"])

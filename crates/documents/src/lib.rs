@@ -26,8 +26,8 @@ mod viewer;
 pub use ask::{ask, cite, Answer, Model, SOURCES};
 pub use index::{search_shared, DocIndex, MAX_HITS};
 pub use library::{
-    add, expand, file_bytes, get, list, publish, retire, set_audience, versions, AddOptions,
-    AddProgress, Added, ListQuery, CHUNK,
+    add, expand, file_bytes, get, list, publish, retire, set_audience, set_details, versions,
+    AddOptions, AddProgress, Added, Details, ListQuery, CHUNK,
 };
 pub use model::{DocStatus, DocsError, Document, FileState, Hit, Result, Version};
 pub use passages::{layout, Layout, Span};

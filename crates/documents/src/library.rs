@@ -454,6 +454,91 @@ fn set_status(store: &mut Store, id: &str, to: DocStatus) -> Result<Document> {
     get(store, id)
 }
 
+/// What an admin says about a document besides its file: `None` leaves a
+/// value as it is, `Some("")` clears it.
+#[derive(Clone, Debug, Default)]
+pub struct Details {
+    /// Its title.
+    pub title: Option<String>,
+    /// Who answers for it.
+    pub owner: Option<String>,
+    /// From when it applies, `YYYY-MM-DD`.
+    pub effective_date: Option<String>,
+    /// When it is next reviewed, `YYYY-MM-DD`.
+    pub review_date: Option<String>,
+}
+
+fn check_date(field: &'static str, v: &str) -> Result<()> {
+    if v.is_empty() || chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+        Ok(())
+    } else {
+        Err(DocsError::Invalid {
+            field,
+            reason: format!("{v:?} is not a date: use YYYY-MM-DD, e.g. 2027-01-31"),
+        })
+    }
+}
+
+/// Change a document's title, owner, effective or review date (audited
+/// with the old and new values).
+pub fn set_details(store: &mut Store, id: &str, d: &Details) -> Result<Document> {
+    store.require_admin("change a document's details")?;
+    if let Some(t) = &d.title {
+        if t.trim().is_empty() || t.chars().count() > 200 {
+            return Err(DocsError::Invalid {
+                field: "--title",
+                reason: "give a title of 1 to 200 characters".into(),
+            });
+        }
+    }
+    if let Some(o) = &d.owner {
+        if o.chars().count() > 200 {
+            return Err(DocsError::Invalid {
+                field: "--owner",
+                reason: "at most 200 characters".into(),
+            });
+        }
+    }
+    check_date("--effective", d.effective_date.as_deref().unwrap_or(""))?;
+    check_date("--review", d.review_date.as_deref().unwrap_or(""))?;
+    let before = get(store, id)?;
+    let actor = store.user_actor();
+    let blank = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .map(|s| (!s.is_empty()).then_some(s))
+    };
+    store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        let seq = next_seq(tx.conn())?;
+        let title = d
+            .title
+            .as_ref()
+            .map(|t| t.trim().to_string())
+            .unwrap_or(before.title.clone());
+        let owner = blank(&d.owner).unwrap_or(before.owner.clone());
+        let effective = blank(&d.effective_date).unwrap_or(before.effective_date.clone());
+        let review = blank(&d.review_date).unwrap_or(before.review_date.clone());
+        tx.conn().execute(
+            "UPDATE documents_docs SET title = ?2, owner = ?3, effective_date = ?4, \
+             review_date = ?5, seq = ?6, updated_at = ?7 WHERE id = ?1",
+            params![id, title, owner, effective, review, seq, tx.now()],
+        )?;
+        tx.audit(
+            "docs",
+            id,
+            "details",
+            &json!({
+                "title": [before.title, title],
+                "owner": [before.owner, owner],
+                "effective_date": [before.effective_date, effective],
+                "review_date": [before.review_date, review],
+            }),
+        )?;
+        Ok(())
+    })?;
+    get(store, id)
+}
+
 /// Set who may see a document.
 pub fn set_audience(store: &mut Store, id: &str, audience: &[String]) -> Result<Document> {
     store.require_admin("change who sees a document")?;
