@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-sync bench-notify bench-catalog bench-app soak crash-loop fuzz clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-docs bench-sync bench-notify bench-catalog bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -10,6 +10,7 @@ help:
 	@echo "make bench   import benchmark: SQLCipher vs plain SQLite, same run"
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-studio   Studio benchmark: a wizard automation's dry run over 10k contacts vs the same runs for real"
+	@echo "make bench-docs     documents: retrieval quality vs plain BM25, adding 1,000 files, search at 100k passages, first token"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
 	@echo "make bench-catalog  plugin catalog: 200 devices, 50 plugins; unchanged pulls vs a sync with nothing new"
@@ -41,6 +42,12 @@ bench-plugins:
 
 bench-studio:
 	cargo run --release --locked -p crm-bench -- studio
+
+# About half a minute on 2 cores (a minute beside a build). Quick check (100
+# documents, 10,000 passages):
+# DOCS_BENCH_QUICK=1 make bench-docs
+bench-docs:
+	cargo run --release --locked -p crm-bench -- docs
 
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync

@@ -9,6 +9,12 @@
 //! `cargo run --release -p crm-bench -- plugins` measures one empty hook
 //! invocation and the lead-scoring template over 100,000 contacts against
 //! the same logic in native Rust (see `plugins.rs`).
+//!
+//! `cargo run --release -p crm-bench -- docs` measures the documents
+//! library: retrieval quality on the labelled corpus, adding documents,
+//! search at 100,000 passages and time to an answer's first token (see
+//! `docs.rs`). It reads files in worker processes that are this
+//! executable, hence `run_worker_if_asked` first in `main`.
 
 crm_plugins::counting_allocator!();
 
@@ -21,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use crm_core::import::{ImportControl, ImportOptions};
 use crm_core::{DbKey, Store};
 
+mod docs;
 mod plugins;
 mod studio;
 
@@ -146,6 +153,9 @@ fn measure(exe: &Path, mode: &str, csv: &Path, dir: &Path) -> Result<(u64, f64, 
 }
 
 fn main() -> Result<()> {
+    // The documents benchmark's extraction workers are this executable:
+    // started as one, it works and exits here, before any benchmark runs.
+    crm_extract::run_worker_if_asked();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("child") => {
@@ -258,8 +268,14 @@ fn main() -> Result<()> {
             }
             studio::run(rows)
         }
+        Some("docs") => {
+            if cfg!(debug_assertions) {
+                eprintln!("warning: debug build; run with --release for meaningful figures");
+            }
+            docs::run()
+        }
         Some(other) => {
-            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]`, `studio [--rows N]` or `generate FILE [--rows N]`")
+            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]`, `studio [--rows N]`, `docs` or `generate FILE [--rows N]`")
         }
     }
 }
