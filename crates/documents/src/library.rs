@@ -16,6 +16,9 @@ use crate::passages::layout;
 use crate::schema::FEATURE;
 use crate::viewer::{check_audience, Viewer};
 
+/// Files read at once, each in a worker process of its own.
+const READERS: usize = 2;
+
 /// Stored chunks of a file are this big: a download resumes by chunk.
 pub const CHUNK: usize = 1 << 20;
 
@@ -124,23 +127,32 @@ pub fn add(
     }
     let total = files.len();
     let mut results = Vec::with_capacity(total);
-    // Reading runs ahead of storing on a second thread: the machine's two
-    // cores read two files while this one writes.
-    let (tx, rx) =
-        std::sync::mpsc::sync_channel::<(PathBuf, Result<(Vec<u8>, Extracted), ExtractError>)>(2);
+    // Two files are read at once (each in its worker process) while this
+    // thread stores what was read.
+    type Read = (PathBuf, Result<(Vec<u8>, Extracted), ExtractError>);
+    let queue = std::sync::Mutex::new(files.into_iter().enumerate());
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(4);
     std::thread::scope(|s| -> Result<()> {
-        let reader = s.spawn(move || {
-            for path in files {
+        for _ in 0..READERS {
+            let tx = tx.clone();
+            let queue = &queue;
+            s.spawn(move || loop {
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
+                let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                let Some((i, path)) = next else { break };
                 let got = extractor.extract_file(&path);
-                if tx.send((path, got)).is_err() {
+                if tx.send((i, (path, got))).is_err() {
                     break;
                 }
-            }
-        });
-        for (path, got) in rx.iter() {
+            });
+        }
+        drop(tx);
+        // Stored as they come (a slow file holds up no other), reported
+        // in the order given at the end.
+        let mut order = Vec::with_capacity(total);
+        for (i, (path, got)) in rx.iter() {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -161,6 +173,7 @@ pub fn add(
                 Err(e) => refused(&path, e),
             };
             results.push(added);
+            order.push(i);
             if let Some(last) = results.last() {
                 progress(AddProgress {
                     done: results.len(),
@@ -169,8 +182,9 @@ pub fn add(
                 });
             }
         }
-        drop(rx);
-        let _ = reader.join();
+        let mut paired: Vec<_> = order.into_iter().zip(results.drain(..)).collect();
+        paired.sort_by_key(|(i, _)| *i);
+        results.extend(paired.into_iter().map(|(_, a)| a));
         Ok(())
     })?;
     if cancel.load(Ordering::Relaxed) && results.len() < total {

@@ -134,7 +134,8 @@ impl Extractor {
             });
             let out = s.spawn(move || read_capped(stdout, 512 << 20));
             let err = s.spawn(move || read_capped(stderr, 64 << 10));
-            let mut pause = Duration::from_millis(1);
+            // Most files take a few milliseconds: look often at first.
+            let mut pause = Duration::from_micros(200);
             let status = loop {
                 match child.try_wait() {
                     Ok(Some(status)) => break Ok(status),
@@ -145,7 +146,7 @@ impl Extractor {
                     }
                     Ok(None) => {
                         std::thread::sleep(pause);
-                        pause = (pause * 2).min(Duration::from_millis(20));
+                        pause = (pause * 2).min(Duration::from_millis(10));
                     }
                     Err(e) => break Err(ExtractError::Worker(e.to_string())),
                 }
