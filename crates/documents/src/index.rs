@@ -34,8 +34,11 @@ use crate::viewer::Viewer;
 
 /// The analyzer's registered name.
 const ANALYZER: &str = "crm_en";
-/// Weight of a match in the title or headings against one in the text.
-const CONTEXT_BOOST: f32 = 0.5;
+/// Weight of a match in the title or headings against one in the text
+/// (0.5, 0.25 and 0.1 measured on the labelled set: nDCG@10 0.910, 0.919,
+/// 0.914; generic headings such as "What we must do" outranked the rare
+/// word of the question at 0.5).
+const CONTEXT_BOOST: f32 = 0.25;
 /// Score of a passage matching a misspelt word (a constant: tantivy's
 /// fuzzy matches are not BM25-scored).
 const FUZZY_SCORE: f32 = 1.5;
