@@ -75,10 +75,14 @@ fn owns(feature: &str, table: &str) -> bool {
 /// tables (and the audit log, through the core's writer).
 fn writes_only(feature: &'static str) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization {
     move |ctx: AuthContext<'_>| match ctx.action {
+        // The audit log takes new entries only: history is not rewritten.
+        AuthAction::Insert {
+            table_name: "audit_log",
+        } => Authorization::Allow,
         AuthAction::Insert { table_name }
         | AuthAction::Delete { table_name }
         | AuthAction::Update { table_name, .. } => {
-            if owns(feature, table_name) || table_name == "audit_log" {
+            if owns(feature, table_name) {
                 Authorization::Allow
             } else {
                 Authorization::Deny
@@ -94,16 +98,37 @@ fn writes_only(feature: &'static str) -> impl for<'r> FnMut(AuthContext<'r>) -> 
     }
 }
 
+/// Prefixes of the core's own tables: no feature may take one as its
+/// name (it would own `sync_outbox`, `plugin_settings`, …).
+const RESERVED: &[&str] = &[
+    "audit",
+    "catalog",
+    "contact",
+    "contacts",
+    "feature",
+    "import",
+    "meta",
+    "payments",
+    "plugin",
+    "policies",
+    "sqlite",
+    "sync",
+    "tasks",
+    "activities",
+    "trusted",
+];
+
 /// A feature's name is part of its tables' names; a bad one is a bug in
 /// the feature crate, caught by its first test.
 fn check_name(feature: &Feature) {
-    debug_assert!(
+    assert!(
         !feature.name.is_empty()
+            && !RESERVED.contains(&feature.name)
             && feature
                 .name
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
-        "feature name {:?}: use lower-case letters and digits",
+        "feature name {:?}: use lower-case letters and digits, not a core table's prefix",
         feature.name
     );
 }
@@ -147,12 +172,24 @@ impl Store {
         Ok(())
     }
 
-    /// Read the feature's tables (or any table) with the store's connection.
+    /// Read the feature's tables (or any table) with the store's
+    /// connection, which refuses every write meanwhile (`query_only`):
+    /// writes go through [`Store::feature_write`].
     pub fn feature_read<T>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        Ok(read(self.conn())?)
+        /// Writable again however the read ends (a panic included).
+        struct Writable<'c>(&'c Connection);
+        impl Drop for Writable<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.pragma_update(None, "query_only", false);
+            }
+        }
+        let conn = self.conn();
+        conn.pragma_update(None, "query_only", true)?;
+        let _writable = Writable(conn);
+        Ok(read(conn)?)
     }
 
     /// Run `write` in one write transaction on `feature`'s tables, as
@@ -266,6 +303,19 @@ mod tests {
         assert_eq!(n, 0, "the refused write took the whole transaction with it");
         // A prefix alone is not ownership: `notesx_…` is not `notes_…`.
         assert!(!owns("notes", "notesx_items"));
+        // A read cannot write either.
+        let err = store
+            .feature_read(|c| c.execute("DELETE FROM notes_items", []))
+            .unwrap_err();
+        assert!(err.to_string().contains("readonly"), "{err}");
+        // Nor may a feature rewrite the audit log.
+        let err = store
+            .feature_write(&NOTES, actor.clone(), |tx| -> Result<()> {
+                tx.conn().execute("DELETE FROM audit_log", [])?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("not authorized"), "{err}");
         // After the write the rule is gone: the core writes as before.
         store.set_default_region("GB").unwrap();
         // And the next feature write works.

@@ -79,6 +79,8 @@ pub fn ask(
             reason: "ask something, e.g. \"how soon must a complaint be acknowledged?\"".into(),
         });
     }
+    // The question is kept even before any document was added here.
+    store.install_feature(&FEATURE)?;
     let viewer = Viewer::of(store)?;
     let sources = index.search(&*store, &viewer, question, SOURCES)?;
     let model = Model::of(store)?;

@@ -16,7 +16,6 @@
 use std::collections::{HashMap, HashSet};
 
 use crm_core::Store;
-use rusqlite::params;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
@@ -221,12 +220,10 @@ impl DocIndex {
             return Ok(());
         }
         let from = self.seq;
-        let (changed, top): (Vec<Changed>, i64) = store.feature_read(|c| {
-            let top: i64 = c.query_row(
-                "SELECT coalesce(max(seq), 0) FROM documents_docs",
-                [],
-                |r| r.get(0),
-            )?;
+        // One statement, one snapshot: the counter caught up with is the
+        // highest among the rows read, so a change written meanwhile is
+        // read at the next catch-up, never skipped.
+        let changed: Vec<Changed> = store.feature_read(|c| {
             let mut st = c.prepare(
                 "SELECT id, seq, live_version, status, audience FROM documents_docs \
                      WHERE seq > ?1 ORDER BY seq",
@@ -236,12 +233,11 @@ impl DocIndex {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((rows, top))
+            Ok(rows)
         })?;
-        if changed.is_empty() {
-            self.seq = top;
+        let Some(top) = changed.last().map(|c| c.1) else {
             return Ok(());
-        }
+        };
         let mut writer = self.writer()?;
         let f = &self.fields;
         let mut added = 0u64;
@@ -255,25 +251,7 @@ impl DocIndex {
                 continue;
             };
             let audience: Vec<String> = serde_json::from_str(audience).unwrap_or_default();
-            let rows = store.feature_read(|c| {
-                let mut st = c.prepare_cached(
-                    "SELECT p.id, d.title || ' ' || p.heading, \
-                     substr(g.text, p.start + 1, p.end - p.start) \
-                     FROM documents_passages p JOIN documents_docs d ON d.id = p.doc_id \
-                     JOIN documents_pages g ON g.doc_id = p.doc_id AND g.version = p.version \
-                     AND g.page = p.page WHERE p.doc_id = ?1 AND p.version = ?2",
-                )?;
-                let rows = st
-                    .query_map(params![id, version], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(rows)
-            })?;
+            let rows = crate::read::passages_of(store, id, *version)?;
             for (pid, context, body) in rows {
                 let mut d = TantivyDocument::new();
                 d.add_u64(f.pid, pid as u64);
@@ -340,7 +318,7 @@ impl DocIndex {
                 ranked.push((pid as i64, score));
             }
         }
-        let mut hits = crate::read::hits(store, &ranked)?;
+        let mut hits = crate::read::hits(store, viewer, &ranked)?;
         for h in &mut hits {
             h.highlights = self.highlights(&h.text, &stems);
         }

@@ -126,21 +126,44 @@ pub fn add(
         });
     }
     let total = files.len();
-    let mut results = Vec::with_capacity(total);
+    // A name is one document (the same name again is its next version):
+    // two files of one name in a batch would race to be its version.
+    let mut seen = std::collections::HashSet::new();
+    let mut clashes = Vec::new();
+    let mut files: Vec<(usize, PathBuf)> = files
+        .into_iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if seen.insert(name) {
+                true
+            } else {
+                clashes.push((*i, p.clone()));
+                false
+            }
+        })
+        .collect();
+    files.reverse();
+    let mut results: Vec<(usize, Added)> = Vec::with_capacity(total);
     // Two files are read at once (each in its worker process) while this
-    // thread stores what was read.
+    // thread stores what was read, as it comes (a slow file holds up no
+    // other). A failure to store stops the readers and is returned.
     type Read = (PathBuf, Result<(Vec<u8>, Extracted), ExtractError>);
-    let queue = std::sync::Mutex::new(files.into_iter().enumerate());
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(4);
+    let queue = std::sync::Mutex::new(files);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(1);
     std::thread::scope(|s| -> Result<()> {
         for _ in 0..READERS {
             let tx = tx.clone();
-            let queue = &queue;
+            let (queue, stop) = (&queue, &stop);
             s.spawn(move || loop {
-                if cancel.load(Ordering::Relaxed) {
+                if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
                 let Some((i, path)) = next else { break };
                 let got = extractor.extract_file(&path);
                 if tx.send((i, (path, got))).is_err() {
@@ -149,57 +172,73 @@ pub fn add(
             });
         }
         drop(tx);
-        // Stored as they come (a slow file holds up no other), reported
-        // in the order given at the end.
-        let mut order = Vec::with_capacity(total);
-        for (i, (path, got)) in rx.iter() {
-            if cancel.load(Ordering::Relaxed) {
-                break;
-            }
-            let added = match got {
-                Ok((bytes, x)) => store_file(store, &path, &bytes, Ok(x), opts)?,
-                Err(
-                    e @ (ExtractError::Damaged(_)
-                    | ExtractError::TimedOut(_)
-                    | ExtractError::Crashed(_)),
-                ) => {
-                    // Read in full but not understood: kept, flagged, so an
-                    // admin sees it and can replace it.
-                    match std::fs::read(&path) {
-                        Ok(bytes) => store_file(store, &path, &bytes, Err(e), opts)?,
-                        Err(_) => refused(&path, e),
-                    }
+        let rx = rx;
+        let outcome = (|| -> Result<()> {
+            for (i, (path, got)) in rx.iter() {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
                 }
-                Err(e) => refused(&path, e),
-            };
-            results.push(added);
-            order.push(i);
-            if let Some(last) = results.last() {
-                progress(AddProgress {
-                    done: results.len(),
-                    total,
-                    last,
-                });
+                let added = match got {
+                    Ok((bytes, x)) => store_file(store, &path, &bytes, Ok(x), opts)?,
+                    Err(
+                        e @ (ExtractError::Damaged(_)
+                        | ExtractError::TimedOut(_)
+                        | ExtractError::Crashed(_)),
+                    ) => {
+                        // Read in full but not understood: kept, flagged, so
+                        // an admin sees it and can replace it.
+                        match std::fs::read(&path) {
+                            Ok(bytes) => store_file(store, &path, &bytes, Err(e), opts)?,
+                            Err(_) => refused(&path, e.to_string()),
+                        }
+                    }
+                    Err(e) => refused(&path, e.to_string()),
+                };
+                results.push((i, added));
+                if let Some((_, last)) = results.last() {
+                    progress(AddProgress {
+                        done: results.len(),
+                        total,
+                        last,
+                    });
+                }
             }
-        }
-        let mut paired: Vec<_> = order.into_iter().zip(results.drain(..)).collect();
-        paired.sort_by_key(|(i, _)| *i);
-        results.extend(paired.into_iter().map(|(_, a)| a));
-        Ok(())
+            Ok(())
+        })();
+        // Readers waiting to hand over a file find no one and stop.
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        outcome
     })?;
+    for (i, path) in clashes {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let added = refused(
+            &path,
+            format!(
+                "another file in this batch is also named {name}: rename one (a name is one \
+                 document; adding the same name again makes its next version)"
+            ),
+        );
+        results.push((i, added));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let results: Vec<Added> = results.into_iter().map(|(_, a)| a).collect();
     if cancel.load(Ordering::Relaxed) && results.len() < total {
         return Err(DocsError::Cancelled);
     }
     Ok(results)
 }
 
-fn refused(path: &Path, e: ExtractError) -> Added {
+fn refused(path: &Path, reason: String) -> Added {
     Added {
         path: path.to_path_buf(),
         document_id: None,
         version: None,
         status: "failed".into(),
-        reason: Some(e.to_string()),
+        reason: Some(reason),
         pages: 0,
     }
 }
@@ -248,18 +287,22 @@ fn store_file(
     };
     store.feature_write(&FEATURE, actor, |tx| -> Result<Added> {
         let c = tx.conn();
-        let existing: Option<(String, i64, String)> = c
+        // The document this name is (the one changed last, if a retired
+        // one was published again beside a newer one of the same name).
+        let existing: Option<(String, i64, String, String)> = c
             .query_row(
-                "SELECT d.id, d.latest_version, v.sha256 FROM documents_docs d \
+                "SELECT d.id, d.latest_version, v.sha256, v.state FROM documents_docs d \
                  JOIN documents_versions v ON v.doc_id = d.id AND v.version = d.latest_version \
                  WHERE d.file_name = ?1 COLLATE NOCASE AND d.status != 'retired' \
-                 ORDER BY d.created_at LIMIT 1",
+                 ORDER BY d.updated_at DESC LIMIT 1",
                 [&file_name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        if let Some((id, v, old_sha)) = &existing {
-            if *old_sha == sha {
+        if let Some((id, v, old_sha, old_state)) = &existing {
+            // The same bytes again change nothing, unless reading them
+            // failed last time (a timeout on a busy machine is worth a retry).
+            if *old_sha == sha && old_state == FileState::Indexed.as_str() {
                 return Ok(Added {
                     path: path.to_path_buf(),
                     document_id: Some(id.clone()),
@@ -273,7 +316,7 @@ fn store_file(
         let seq = next_seq(c)?;
         let now = tx.now().to_string();
         let (id, version) = match &existing {
-            Some((id, v, _)) => (id.clone(), v + 1),
+            Some((id, v, _, _)) => (id.clone(), v + 1),
             None => (uuid::Uuid::now_v7().to_string(), 1),
         };
         let status = if existing.is_some() {
@@ -332,9 +375,11 @@ fn store_file(
             }
         }
         // A readable new version goes live at once (the index swaps it in
-        // for the old one in one commit); an unreadable one leaves the old
-        // version live.
-        let live = (state == FileState::Indexed).then_some(version);
+        // for the old one in one commit), unless added as a draft (it goes
+        // live when published); an unreadable one leaves the old version
+        // live.
+        let live = (state == FileState::Indexed && !(existing.is_some() && opts.draft))
+            .then_some(version);
         match status {
             Some(status) => {
                 c.execute(
@@ -362,17 +407,25 @@ fn store_file(
                 )?;
             }
             None => {
+                // An audience or title given with a new version applies to
+                // the document, in the same step.
+                let new_audience = (!opts.audience.is_empty())
+                    .then(|| serde_json::to_string(&opts.audience))
+                    .transpose()
+                    .map_err(crm_core::CoreError::from)?;
                 c.execute(
                     "UPDATE documents_docs SET latest_version = ?2, \
-                     live_version = coalesce(?3, live_version), seq = ?4, updated_at = ?5 WHERE id = ?1",
-                    params![id, version, live, seq, now],
+                     live_version = coalesce(?3, live_version), seq = ?4, updated_at = ?5, \
+                     audience = coalesce(?6, audience), title = coalesce(?7, title) WHERE id = ?1",
+                    params![id, version, live, seq, now, new_audience, opts.title],
                 )?;
                 tx.audit(
                     "docs",
                     &id,
                     "version_added",
                     &json!({"version": version, "file_name": file_name, "state": state.as_str(),
-                            "change_note": opts.change_note, "live": live.is_some()}),
+                            "change_note": opts.change_note, "live": live.is_some(),
+                            "audience": new_audience, "title": opts.title}),
                 )?;
             }
         }
@@ -443,15 +496,30 @@ fn set_status(store: &mut Store, id: &str, to: DocStatus) -> Result<Document> {
             doc.reason.as_deref().unwrap_or("its file could not be read")
         )));
     }
-    if doc.status == to {
+    // Publishing also puts the newest readable version live (one added
+    // as a draft to a published document waits for this).
+    let readable: Option<i64> = store.feature_read(|c| {
+        c.query_row(
+            "SELECT max(version) FROM documents_versions WHERE doc_id = ?1 AND state = 'indexed'",
+            [id],
+            |r| r.get(0),
+        )
+    })?;
+    let live = if to == DocStatus::Published {
+        readable
+    } else {
+        doc.live_version
+    };
+    if doc.status == to && doc.live_version == live {
         return Ok(doc);
     }
     let actor = store.user_actor();
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let seq = next_seq(tx.conn())?;
         tx.conn().execute(
-            "UPDATE documents_docs SET status = ?2, seq = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, to.as_str(), seq, tx.now()],
+            "UPDATE documents_docs SET status = ?2, seq = ?3, updated_at = ?4, live_version = ?5 \
+             WHERE id = ?1",
+            params![id, to.as_str(), seq, tx.now(), live],
         )?;
         tx.audit(
             "docs",
@@ -461,7 +529,7 @@ fn set_status(store: &mut Store, id: &str, to: DocStatus) -> Result<Document> {
                 DocStatus::Retired => "retired",
                 DocStatus::Draft => "drafted",
             },
-            &json!({"from": doc.status.as_str(), "to": to.as_str()}),
+            &json!({"from": doc.status.as_str(), "to": to.as_str(), "live_version": live}),
         )?;
         Ok(())
     })?;
@@ -616,7 +684,9 @@ fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
 /// One document (admins see every one; others only published documents
 /// of their audience).
 pub fn get(store: &mut Store, id: &str) -> Result<Document> {
-    store.install_feature(&FEATURE)?;
+    if !crate::schema::installed(store)? {
+        return Err(DocsError::NotFound(id.to_string()));
+    }
     let viewer = Viewer::of(store)?;
     let doc = store
         .feature_read(|c| {
@@ -650,18 +720,23 @@ pub struct ListQuery {
 
 /// A page of the library, by title, and how many match in all.
 pub fn list(store: &mut Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> {
-    store.install_feature(&FEATURE)?;
+    if !crate::schema::installed(store)? {
+        return Ok((Vec::new(), 0));
+    }
     let viewer = Viewer::of(store)?;
     let limit = if q.limit == 0 { 100 } else { q.limit.min(1000) };
-    let like = q
-        .text
-        .as_ref()
-        .map(|t| format!("%{}%", t.replace(['%', '_'], "")));
+    let like = q.text.as_ref().map(|t| {
+        let escaped = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     // Audience is a small JSON list: the viewer's terms are matched in SQL
     // so a page is a page (no filtering after the LIMIT).
     let (filter, terms) = viewer.sql_filter();
     let sql_where = format!(
-        "WHERE (?1 IS NULL OR d.title LIKE ?1 OR d.file_name LIKE ?1) \
+        "WHERE (?1 IS NULL OR d.title LIKE ?1 ESCAPE '\\' OR d.file_name LIKE ?1 ESCAPE '\\') \
          AND (?2 IS NULL OR d.status = ?2) AND {filter}"
     );
     let status = q.status.map(|s| s.as_str());
@@ -690,12 +765,16 @@ pub fn list(store: &mut Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> 
 /// A document's versions, newest first.
 pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
     let doc = get(store, id)?;
+    // Others than admins see only the version in force: an older one may
+    // have been replaced for what it said.
+    let only_live = (!Viewer::of(store)?.admin).then_some(doc.live_version.unwrap_or(0));
     Ok(store.feature_read(|c| {
         let mut st = c.prepare(
             "SELECT version, file_name, kind, size, sha256, state, reason, change_note, pages, \
-             added_at, added_by FROM documents_versions WHERE doc_id = ?1 ORDER BY version DESC",
+             added_at, added_by FROM documents_versions WHERE doc_id = ?1 \
+             AND (?2 IS NULL OR version = ?2) ORDER BY version DESC",
         )?;
-        let rows = st.query_map([id], |r| {
+        let rows = st.query_map(params![id, only_live], |r| {
             let version: i64 = r.get(0)?;
             Ok(Version {
                 version,
@@ -718,7 +797,7 @@ pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
 
 /// A version's file, as added.
 pub fn file_bytes(store: &mut Store, id: &str, version: i64) -> Result<Vec<u8>> {
-    get(store, id)?;
+    check_version_visible(store, id, version)?;
     Ok(store.feature_read(|c| {
         let mut st = c.prepare(
             "SELECT bytes FROM documents_chunks WHERE doc_id = ?1 AND version = ?2 ORDER BY n",
@@ -729,4 +808,15 @@ pub fn file_bytes(store: &mut Store, id: &str, version: i64) -> Result<Vec<u8>> 
         }
         Ok(out)
     })?)
+}
+
+/// Refuse a version the person may not open: admins open any; others
+/// only the version in force of a document they may see.
+pub(crate) fn check_version_visible(store: &mut Store, id: &str, version: i64) -> Result<()> {
+    let doc = get(store, id)?;
+    if Viewer::of(store)?.admin || doc.live_version == Some(version) {
+        Ok(())
+    } else {
+        Err(DocsError::NotFound(format!("{id} version {version}")))
+    }
 }

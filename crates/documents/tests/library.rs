@@ -387,3 +387,139 @@ fn scan(dir: &Path, needle: &str, since: Option<std::time::SystemTime>, leaks: &
         }
     }
 }
+
+#[test]
+fn a_new_version_takes_the_options_given_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let p = write(
+        tmp.path(),
+        "pay.md",
+        "# Pay policy\n\nPay day is the last Friday.\n",
+    );
+    let id = add(&mut s, std::slice::from_ref(&p), &AddOptions::default())[0]
+        .document_id
+        .clone()
+        .unwrap();
+    std::fs::write(
+        &p,
+        "# Pay policy\n\nPay day is the 28th; bonus bands are confidential.\n",
+    )
+    .unwrap();
+    // A draft version of a published document waits for publishing, and
+    // the audience given with it applies to the document.
+    let v2 = add(
+        &mut s,
+        std::slice::from_ref(&p),
+        &AddOptions {
+            draft: true,
+            audience: vec!["team:hr".into()],
+            ..Default::default()
+        },
+    );
+    assert_eq!(v2[0].version, Some(2));
+    let doc = docs::get(&mut s, &id).unwrap();
+    assert_eq!(doc.live_version, Some(1), "a draft version is not live");
+    assert_eq!(doc.audience, vec!["team:hr".to_string()]);
+    let mut index = DocIndex::open(&s).unwrap();
+    let hr = Viewer::agent(Some("hr"));
+    assert!(index.search(&s, &hr, "bonus bands", 5).unwrap().is_empty());
+    assert!(
+        index
+            .search(&s, &Viewer::agent(None), "pay day", 5)
+            .unwrap()
+            .is_empty(),
+        "the narrowed audience holds for the live version at once"
+    );
+    docs::publish(&mut s, &id).unwrap();
+    assert_eq!(
+        index.search(&s, &hr, "bonus bands", 5).unwrap()[0].version,
+        2
+    );
+}
+
+#[test]
+fn one_name_twice_in_a_batch_is_refused_and_a_failed_file_can_be_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    write(&a, "claims.md", "# Claims A\n\nFirst.\n");
+    write(&b, "claims.md", "# Claims B\n\nSecond.\n");
+    let added = add(&mut s, &[a, b], &AddOptions::default());
+    assert_eq!(added[0].status, "indexed");
+    assert_eq!(added[1].status, "failed");
+    assert!(
+        added[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("also named claims.md"),
+        "{added:?}"
+    );
+    // A file that could not be read is read again when added again.
+    let broken = write(tmp.path(), "broken.pdf", "%PDF-1.7\ngarbage");
+    let first = add(
+        &mut s,
+        std::slice::from_ref(&broken),
+        &AddOptions::default(),
+    );
+    assert_eq!(first[0].status, "failed");
+    let again = add(
+        &mut s,
+        std::slice::from_ref(&broken),
+        &AddOptions::default(),
+    );
+    assert_eq!(again[0].status, "failed", "tried again, not `unchanged`");
+    assert_eq!(again[0].version, Some(2));
+}
+
+#[test]
+fn a_cancelled_add_stops_and_keeps_what_was_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let dir = tmp.path().join("many");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..12 {
+        write(
+            &dir,
+            &format!("note-{i:02}.md"),
+            &format!("# Note {i}\n\nText {i}.\n"),
+        );
+    }
+    let cancel = AtomicBool::new(false);
+    let got = docs::add(
+        &mut s,
+        &extractor(),
+        &[dir],
+        &AddOptions::default(),
+        &mut |p| {
+            if p.done == 2 {
+                cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        },
+        &cancel,
+    );
+    assert!(matches!(got, Err(docs::DocsError::Cancelled)), "{got:?}");
+    let (_, total) = docs::list(&mut s, &ListQuery::default()).unwrap();
+    assert!((2..12).contains(&total), "{total} stored before the stop");
+}
+
+#[test]
+fn asking_a_profile_with_no_documents_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let mut index = DocIndex::open(&s).unwrap();
+    let a = docs::ask(
+        &mut s,
+        &mut index,
+        "what is the lone working policy?",
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(a.sources.is_empty());
+    assert!(a.answer.starts_with("None of the documents you can see"));
+}

@@ -164,6 +164,19 @@ pub fn sniff(name: &str, bytes: &[u8]) -> Result<Kind, ExtractError> {
         return Ok(Kind::Docx);
     }
     let named = Kind::from_name(name);
+    // UTF-16 text (Notepad's "Unicode") has NUL bytes but a mark to say so.
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let text = enc.decode_without_bom_handling(&bytes[bom..head.len()]).0;
+        let lower = text.to_ascii_lowercase();
+        let trimmed = lower.trim_start();
+        if trimmed.starts_with("<!doctype html") || trimmed.starts_with("<html") {
+            return Ok(Kind::Html);
+        }
+        return Ok(match named {
+            Some(Kind::Pdf | Kind::Docx) | None => Kind::Text,
+            Some(k) => k,
+        });
+    }
     if looks_binary(head) {
         return Err(ExtractError::Unsupported(match named {
             Some(k) => format!(" (named .{} but its content is not)", k.as_str()),
@@ -211,10 +224,15 @@ pub fn extract_here(kind: Kind, bytes: &[u8]) -> Result<Extracted, ExtractError>
     })
 }
 
-/// Collapse runs of whitespace into one space, trimmed.
+/// Collapse runs of whitespace into one space, trimmed; control
+/// characters (a NUL from a broken PDF font map, say) count as spaces, so
+/// no stored text holds one.
 pub(crate) fn squash(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+    for word in s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -245,6 +263,9 @@ mod tests {
         // A file named PDF with text in it is read as text, not refused.
         assert_eq!(sniff("a.pdf", b"plain words").unwrap(), Kind::Text);
         assert_eq!(sniff("a.txt", b""), Err(ExtractError::Empty));
+        // UTF-16 with its mark is text, not binary.
+        assert_eq!(sniff("notes.txt", b"\xff\xfeh\0i\0").unwrap(), Kind::Text);
+        assert_eq!(squash("a\0b \x01 c"), "a b c");
         let e = sniff("photo.pdf", &[0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F']).unwrap_err();
         assert!(e.to_string().contains("named .pdf"), "{e}");
     }

@@ -111,7 +111,20 @@ impl Extractor {
     pub fn extract(&self, name: &str, bytes: &[u8]) -> Result<Extracted, ExtractError> {
         self.check_size(bytes.len() as u64)?;
         let kind = sniff(name, bytes)?;
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        // The worker reads hostile files: it gets none of this process's
+        // environment (passphrases, tokens) but what loading the program
+        // needs (an AppImage's library path), and no working folder of note.
+        #[cfg(unix)]
+        {
+            command.env_clear().current_dir("/");
+            for keep in ["PATH", "LD_LIBRARY_PATH", "APPDIR", "APPIMAGE"] {
+                if let Some(v) = std::env::var_os(keep) {
+                    command.env(keep, v);
+                }
+            }
+        }
+        let mut child = command
             .arg(WORKER_ARG)
             .arg(kind.as_str())
             .arg(self.limits.memory.to_string())
