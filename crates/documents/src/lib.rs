@@ -34,8 +34,3 @@ pub use passages::{layout, Layout, Span};
 pub use read::{page_text, passage};
 pub use schema::FEATURE;
 pub use viewer::{check_audience, Viewer};
-
-/// Collapse runs of whitespace into one space, trimmed.
-pub(crate) fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}

@@ -455,7 +455,7 @@ fn title_from_name(name: &str) -> String {
         .chars()
         .map(|c| if c == '_' || c == '-' { ' ' } else { c })
         .collect();
-    let mut t = crate::squash(&spaced);
+    let mut t = crm_extract::squash(&spaced);
     if let Some(first) = t.get(..1) {
         t = first.to_uppercase() + &t[1..];
     }

@@ -227,7 +227,7 @@ pub fn extract_here(kind: Kind, bytes: &[u8]) -> Result<Extracted, ExtractError>
 /// Collapse runs of whitespace into one space, trimmed; control
 /// characters (a NUL from a broken PDF font map, say) count as spaces, so
 /// no stored text holds one.
-pub(crate) fn squash(s: &str) -> String {
+pub fn squash(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s
         .split(|c: char| c.is_whitespace() || c.is_control())
