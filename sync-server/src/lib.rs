@@ -19,6 +19,7 @@ pub mod auth;
 pub mod catalog;
 pub mod client_addr;
 pub mod db;
+pub mod documents;
 pub mod error;
 pub mod local;
 pub mod login;
@@ -180,7 +181,12 @@ fn metrics_handle() -> PrometheusHandle {
         admin_api::audit_log,
         admin_api::plugin_health,
         account::change_password,
-        account::report
+        account::report,
+        documents::list,
+        documents::file_chunks,
+        documents::put_chunk,
+        documents::put_document,
+        documents::get_chunk
     ),
     components(schemas(
         crm_protocol::wire::LoginRequest,
@@ -213,7 +219,10 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::admin::PluginReport,
         crm_protocol::admin::PluginHealth,
         crm_protocol::admin::PluginError,
-        crm_protocol::admin::AdminAuditEntry
+        crm_protocol::admin::AdminAuditEntry,
+        crm_protocol::documents::DocumentEntry,
+        crm_protocol::documents::DocumentsResponse,
+        crm_protocol::documents::FileChunks
     ))
 )]
 pub struct ApiDoc;
@@ -275,6 +284,20 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/plugins/health", get(admin_api::plugin_health))
         .route("/v1/account/password", post(account::change_password))
         .route("/v1/devices/report", post(account::report))
+        .route("/v1/documents", get(documents::list))
+        .route("/v1/documents/files/{sha}", get(documents::file_chunks))
+        .route(
+            "/v1/documents/files/{sha}/{n}",
+            axum::routing::put(documents::put_chunk),
+        )
+        .route(
+            "/v1/documents/{id}",
+            axum::routing::put(documents::put_document),
+        )
+        .route(
+            "/v1/documents/{id}/files/{sha}/{n}",
+            get(documents::get_chunk),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -47,6 +47,11 @@ const FILES: &[(i64, &str, &str)] = &[
         "catalog rules",
         include_str!("../migrations/0007_catalog_rules.sql"),
     ),
+    (
+        8,
+        "documents",
+        include_str!("../migrations/0008_documents.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

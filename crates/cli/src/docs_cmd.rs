@@ -356,3 +356,25 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
     }
     Ok(())
 }
+
+/// Bring the documents library in line with the agency's server after a
+/// sync, saying what changed here.
+pub fn sync_after(
+    store: &mut crm_core::Store,
+    conn: &crm_sync_client::Connection,
+    token: &str,
+) -> Result<()> {
+    let extractor = Extractor::this_executable()?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let s = crm_documents::sync(store, conn, token, &extractor, &never)?;
+    if s.sent + s.received + s.removed > 0 {
+        println!(
+            "documents: sent {}, received {}, removed {}",
+            s.sent, s.received, s.removed
+        );
+    }
+    for f in &s.failed {
+        eprintln!("documents: {f} (tried again at the next sync)");
+    }
+    Ok(())
+}

@@ -193,6 +193,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
         store.outbox_len()?
     );
     crate::catalog_cmd::apply_after_sync(&mut store, &conn, &token)?;
+    crate::docs_cmd::sync_after(&mut store, &conn, &token)?;
     let held = store.sync_status()?.held;
     if held > 0 {
         eprintln!(
@@ -227,6 +228,9 @@ fn watch(store: &mut Store, conn: &Connection, server: &str, token: &str) -> Res
                     // The catalog too: a plugin blocked meanwhile stops.
                     if let Err(e) = crate::catalog_cmd::apply_after_sync(store, conn, token) {
                         eprintln!("plugin catalog not applied: {e}");
+                    }
+                    if let Err(e) = crate::docs_cmd::sync_after(store, conn, token) {
+                        eprintln!("documents not synced: {e}");
                     }
                     true
                 }

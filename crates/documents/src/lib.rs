@@ -21,6 +21,8 @@ mod model;
 mod passages;
 mod read;
 mod schema;
+mod stored;
+mod sync;
 mod viewer;
 
 pub use ask::{ask, cite, Answer, Model, SOURCES};
@@ -33,4 +35,5 @@ pub use model::{DocStatus, DocsError, Document, FileState, Hit, Result, Version}
 pub use passages::{layout, Layout, Span};
 pub use read::{page_text, passage};
 pub use schema::FEATURE;
+pub use sync::{sync, Synced};
 pub use viewer::{check_audience, Viewer};

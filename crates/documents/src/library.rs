@@ -19,8 +19,7 @@ use crate::viewer::{check_audience, Viewer};
 /// Files read at once, each in a worker process of its own.
 const READERS: usize = 2;
 
-/// Stored chunks of a file are this big: a download resumes by chunk.
-pub const CHUNK: usize = 1 << 20;
+pub use crate::stored::CHUNK;
 
 /// How files are added.
 #[derive(Clone, Debug, Default)]
@@ -293,7 +292,7 @@ fn store_file(
             .query_row(
                 "SELECT d.id, d.latest_version, v.sha256, v.state FROM documents_docs d \
                  JOIN documents_versions v ON v.doc_id = d.id AND v.version = d.latest_version \
-                 WHERE d.file_name = ?1 COLLATE NOCASE AND d.status != 'retired' \
+                 WHERE d.file_name = ?1 COLLATE NOCASE AND d.status NOT IN ('retired', 'removed') \
                  ORDER BY d.updated_at DESC LIMIT 1",
                 [&file_name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -326,60 +325,29 @@ fn store_file(
         } else {
             Some(DocStatus::Published)
         };
-        c.execute(
-            "INSERT INTO documents_versions (doc_id, version, file_name, kind, size, sha256, state, \
-             reason, change_note, pages, paged, added_at, added_by) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                id,
+        crate::stored::insert_version(
+            c,
+            &crate::stored::NewVersion {
+                id: &id,
                 version,
-                file_name,
+                file_name: &file_name,
                 kind,
-                bytes.len() as i64,
-                sha,
-                state.as_str(),
-                reason,
-                opts.change_note,
-                pages,
-                lay.as_ref().is_some_and(|l| l.paged),
-                now,
-                actor_name
-            ],
+                bytes,
+                sha: &sha,
+                state,
+                reason: reason.as_deref(),
+                change_note: opts.change_note.as_deref(),
+                layout: lay.as_ref(),
+                at: &now,
+                by: &actor_name,
+            },
         )?;
-        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
-            c.execute(
-                "INSERT INTO documents_chunks (doc_id, version, n, bytes) VALUES (?1, ?2, ?3, ?4)",
-                params![id, version, n as i64, chunk],
-            )?;
-        }
-        if let Some(l) = &lay {
-            let mut page = c.prepare(
-                "INSERT INTO documents_pages (doc_id, version, page, text) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (i, text) in l.pages.iter().enumerate() {
-                page.execute(params![id, version, i as i64 + 1, text])?;
-            }
-            let mut passage = c.prepare(
-                "INSERT INTO documents_passages (doc_id, version, page, heading, start, end) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for s in &l.passages {
-                passage.execute(params![
-                    id,
-                    version,
-                    s.page as i64,
-                    s.heading,
-                    s.start as i64,
-                    s.end as i64
-                ])?;
-            }
-        }
         // A readable new version goes live at once (the index swaps it in
         // for the old one in one commit), unless added as a draft (it goes
         // live when published); an unreadable one leaves the old version
         // live.
-        let live = (state == FileState::Indexed && !(existing.is_some() && opts.draft))
-            .then_some(version);
+        let live =
+            (state == FileState::Indexed && !(existing.is_some() && opts.draft)).then_some(version);
         match status {
             Some(status) => {
                 c.execute(
@@ -441,7 +409,7 @@ fn store_file(
 }
 
 /// The name a person goes by in records (the user behind a plugin too).
-fn actor_user(actor: &crm_core::Actor) -> String {
+pub(crate) fn actor_user(actor: &crm_core::Actor) -> String {
     serde_json::to_value(actor)
         .ok()
         .and_then(|v| v.get("user").and_then(|u| u.as_str()).map(str::to_string))
@@ -736,7 +704,8 @@ pub fn list(store: &mut Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> 
     // so a page is a page (no filtering after the LIMIT).
     let (filter, terms) = viewer.sql_filter();
     let sql_where = format!(
-        "WHERE (?1 IS NULL OR d.title LIKE ?1 ESCAPE '\\' OR d.file_name LIKE ?1 ESCAPE '\\') \
+        "WHERE d.status != 'removed' \
+         AND (?1 IS NULL OR d.title LIKE ?1 ESCAPE '\\' OR d.file_name LIKE ?1 ESCAPE '\\') \
          AND (?2 IS NULL OR d.status = ?2) AND {filter}"
     );
     let status = q.status.map(|s| s.as_str());

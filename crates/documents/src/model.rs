@@ -31,6 +31,9 @@ pub enum DocsError {
     /// Stopped by the person who started it.
     #[error("cancelled")]
     Cancelled,
+    /// The agency's server could not be reached or refused.
+    #[error("documents not synced: {0}")]
+    Sync(#[from] crm_sync_client::SyncError),
 }
 
 impl From<rusqlite::Error> for DocsError {

@@ -37,6 +37,17 @@ pub static FEATURE: Feature = Feature {
         "CREATE TABLE documents_questions (id INTEGER PRIMARY KEY, at TEXT NOT NULL, \
          actor TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, sources TEXT NOT NULL, \
          model TEXT) STRICT;\n",
+    ), concat!(
+        // Sync with the agency's server. `pushed_seq`: the change an
+        // admin's device last sent (NULL: never on the server; below
+        // `seq`: changed here since).
+        "ALTER TABLE documents_docs ADD COLUMN pushed_seq INTEGER;\n",
+        // Chunks of files being received: a download resumes where it
+        // stopped.
+        "CREATE TABLE documents_incoming (sha256 TEXT NOT NULL, n INTEGER NOT NULL, \
+         bytes BLOB NOT NULL, PRIMARY KEY (sha256, n)) STRICT;\n",
+        // The last answer applied whole: its revision and who it was for.
+        "CREATE TABLE documents_sync (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;\n",
     )],
 };
 

@@ -23,10 +23,8 @@ impl Viewer {
     /// The profile's own user.
     pub fn of(store: &Store) -> Result<Viewer> {
         let role = store.account_role()?;
-        let mut terms = vec!["everyone".to_string(), format!("role:{}", role.as_str())];
-        if let Some(team) = store.account_team()? {
-            terms.push(format!("team:{team}"));
-        }
+        let terms =
+            crm_protocol::documents::viewer_terms(role.as_str(), store.account_team()?.as_deref());
         Ok(Viewer {
             admin: matches!(role, AccountRole::Owner | AccountRole::Admin),
             terms,
@@ -35,13 +33,9 @@ impl Viewer {
 
     /// An agent in `team` (for tests and previews of an audience).
     pub fn agent(team: Option<&str>) -> Viewer {
-        let mut terms = vec!["everyone".to_string(), "role:agent".to_string()];
-        if let Some(t) = team {
-            terms.push(format!("team:{t}"));
-        }
         Viewer {
             admin: false,
-            terms,
+            terms: crm_protocol::documents::viewer_terms("agent", team),
         }
     }
 
@@ -68,30 +62,15 @@ impl Viewer {
     }
 }
 
-/// An audience entry: `everyone`, `role:R` or `team:T`.
+/// An audience entry: `everyone`, `role:R` or `team:T` (the rule the
+/// server applies too).
 pub fn check_audience(a: &str) -> Result<()> {
-    let bad = |reason: &str| DocsError::Invalid {
-        field: "--audience",
-        reason: format!("{a:?}: {reason}"),
-    };
-    if a == "everyone" {
-        return Ok(());
-    }
-    let (kind, name) = a
-        .split_once(':')
-        .ok_or_else(|| bad("use everyone, role:ROLE or team:TEAM"))?;
-    if name.trim().is_empty() || name.len() > 80 || name.trim() != name {
-        return Err(bad(
-            "name a role or team (1 to 80 characters, no spaces around it)",
-        ));
-    }
-    match kind {
-        "role" if name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => Ok(()),
-        "role" => Err(bad(
-            "a role is a lower-case word, e.g. role:agent or role:admin",
-        )),
-        "team" => Ok(()),
-        _ => Err(bad("use everyone, role:ROLE or team:TEAM")),
+    match crm_protocol::documents::audience_error(a) {
+        None => Ok(()),
+        Some(reason) => Err(DocsError::Invalid {
+            field: "--audience",
+            reason,
+        }),
     }
 }
 

@@ -175,6 +175,16 @@ impl Store {
         get_meta(self.conn(), "sync.team")
     }
 
+    /// Record the team the server says this account is in now (it answers
+    /// with it when the documents library is read; an admin may move a
+    /// person between teams at any time).
+    pub fn set_account_team(&mut self, team: Option<&str>) -> Result<()> {
+        if self.account_team()?.as_deref() == team {
+            return Ok(());
+        }
+        set_meta(self.conn(), "sync.team", team)
+    }
+
     /// Refuse `what` unless this profile's user may administer the agency's
     /// set-up (plugins, trusted publishers): its owner or an admin.
     pub fn require_admin(&self, what: &str) -> Result<()> {
