@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crm_app::admin_console::*;
 use crm_app::catalog::*;
+use crm_app::documents::*;
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
 use crm_app::studio::*;
@@ -147,6 +148,43 @@ commands! {
     fn settings_set_region(code: String) -> SettingsDto = |a| a.settings_set_region(&code);
     fn settings_set_ai(args: AiSettingsArgs) -> SettingsDto = |a| a.settings_set_ai(args);
     fn settings_set_developer_mode(on: bool) -> SettingsDto = |a| a.settings_set_developer_mode(on);
+    fn docs_list(q: DocsQueryArgs) -> DocumentPageDto = |a| a.docs_list(q);
+    fn docs_get(id: String) -> DocumentDto = |a| a.docs_get(&id);
+    fn docs_versions(id: String) -> Vec<DocVersionDto> = |a| a.docs_versions(&id);
+    fn docs_add_cancel() -> bool = |a| Ok(a.docs_add_cancel());
+    fn docs_publish(id: String) -> DocumentDto = |a| a.docs_publish(&id);
+    fn docs_retire(id: String) -> DocumentDto = |a| a.docs_retire(&id);
+    fn docs_set_audience(id: String, audience: Vec<String>) -> DocumentDto = |a| a.docs_set_audience(&id, audience);
+    fn docs_set_details(id: String, details: DocDetailsArgs) -> DocumentDto = |a| a.docs_set_details(&id, details);
+    fn docs_search(query: String, limit: u32) -> Vec<DocHitDto> = |a| a.docs_search(&query, limit);
+    fn docs_ask_cancel() -> () = |a| { a.docs_ask_cancel(); Ok(()) };
+    fn docs_page(id: String, version: i64, page: i64) -> DocPageViewDto = |a| a.docs_page(&id, version, page);
+}
+
+/// Add documents; each file finished goes to the window as a
+/// `docs-progress` event.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn docs_add(state: S<'_>, window: AppHandle, args: DocAddArgs) -> R<Vec<DocAddedDto>> {
+    let r = blocking(state.inner(), move |a| {
+        a.docs_add(&args, &mut |p| {
+            let _ = window.emit("docs-progress", p);
+        })
+    })
+    .await;
+    logged("docs_add", r)
+}
+
+/// Ask the library; the answer's text streams to the window as
+/// `docs-answer` events.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn docs_ask(state: S<'_>, window: AppHandle, question: String) -> R<DocAnswerDto> {
+    let r = blocking(state.inner(), move |a| {
+        a.docs_ask(&question, &mut |t| {
+            let _ = window.emit("docs-answer", t);
+        })
+    })
+    .await;
+    logged("docs_ask", r)
 }
 
 /// Run an import; progress goes to the window as `import-progress` events.
@@ -239,6 +277,19 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         studio_cancel,
         studio_dry_run,
         studio_enable,
+        docs_list,
+        docs_get,
+        docs_versions,
+        docs_add,
+        docs_add_cancel,
+        docs_publish,
+        docs_retire,
+        docs_set_audience,
+        docs_set_details,
+        docs_search,
+        docs_ask,
+        docs_ask_cancel,
+        docs_page,
         studio_reference,
         studio_sample,
         studio_sample_records,

@@ -50,6 +50,9 @@ static FAVOUR_FOOTPRINT: extern "C" fn() = {
 };
 
 fn main() {
+    // Started again to read one document file (see `crm_extract`): do
+    // that and exit before any window exists.
+    crm_extract::run_worker_if_asked();
     #[cfg(not(target_os = "linux"))]
     crm_plugins::alloc::favour_footprint();
     // WebKitGTK's accelerated compositing costs about 90 MB for a UI of

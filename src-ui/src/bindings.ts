@@ -19,6 +19,324 @@ export type ActivityKind = "note" | "call" | "email" | "meeting" | "status_chang
 
 export type ContactFieldName = "kind" | "display_name" | "first_name" | "last_name" | "company_name" | "job_title" | "stage" | "owner" | "tags" | "emails" | "phones" | "address_line1" | "address_line2" | "city" | "region" | "postcode" | "country" | "source" | "external_id" | "date_of_birth" | "custom" | "preferred_contact_method";
 
+export type DocumentDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * The file its latest version was added from.
+ */
+file_name: string, 
+/**
+ * `draft`, `published` or `retired`.
+ */
+status: string, 
+/**
+ * Who may see it: `everyone`, `role:R`, `team:T`.
+ */
+audience: Array<string>, 
+/**
+ * Who answers for it.
+ */
+owner: string | null, 
+/**
+ * From when it applies.
+ */
+effective_date: string | null, 
+/**
+ * When it is next reviewed.
+ */
+review_date: string | null, 
+/**
+ * The version people see.
+ */
+live_version: bigint | null, 
+/**
+ * The newest version.
+ */
+latest_version: bigint, 
+/**
+ * `indexed`, `needs_ocr` or `failed` (the latest version's file).
+ */
+state: string, 
+/**
+ * Why it is not indexed.
+ */
+reason: string | null, 
+/**
+ * Pages of the latest version.
+ */
+pages: bigint, 
+/**
+ * Last change.
+ */
+updated_at: string, };
+
+export type DocumentPageDto = { 
+/**
+ * The documents, by title.
+ */
+documents: Array<DocumentDto>, 
+/**
+ * How many match in all.
+ */
+total: number, 
+/**
+ * Whether this person may change the library.
+ */
+admin: boolean, };
+
+export type DocsQueryArgs = { 
+/**
+ * Title or file name contains.
+ */
+text: string | null, 
+/**
+ * `draft`, `published` or `retired`; none: all.
+ */
+status: string | null, 
+/**
+ * Skip this many.
+ */
+offset: number, 
+/**
+ * At most this many (1 to 200).
+ */
+limit: number, };
+
+export type DocVersionDto = { 
+/**
+ * Its number.
+ */
+version: bigint, 
+/**
+ * The file it was added from.
+ */
+file_name: string, 
+/**
+ * `pdf`, `docx`, `html`, `markdown`, `text`.
+ */
+kind: string, 
+/**
+ * Bytes.
+ */
+size: bigint, 
+/**
+ * `indexed`, `needs_ocr`, `failed`.
+ */
+state: string, 
+/**
+ * Why it is not indexed.
+ */
+reason: string | null, 
+/**
+ * What changed.
+ */
+change_note: string | null, 
+/**
+ * Pages.
+ */
+pages: bigint, 
+/**
+ * When it was added.
+ */
+added_at: string, 
+/**
+ * By whom.
+ */
+added_by: string, 
+/**
+ * The version people see.
+ */
+live: boolean, };
+
+export type DocAddArgs = { 
+/**
+ * Files and folders.
+ */
+paths: Array<string>, 
+/**
+ * Who may see them; empty: everyone.
+ */
+audience: Array<string>, 
+/**
+ * Keep them as drafts.
+ */
+draft: boolean, 
+/**
+ * What changed (for new versions).
+ */
+change_note: string | null, };
+
+export type DocAddedDto = { 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * The document it is part of.
+ */
+document_id: string | null, 
+/**
+ * Its version.
+ */
+version: bigint | null, 
+/**
+ * `indexed`, `needs_ocr`, `failed` or `unchanged`.
+ */
+status: string, 
+/**
+ * Why, or what to do.
+ */
+reason: string | null, 
+/**
+ * Pages read.
+ */
+pages: bigint, };
+
+export type DocAddProgressDto = { 
+/**
+ * Files finished.
+ */
+done: number, 
+/**
+ * Files in all.
+ */
+total: number, 
+/**
+ * The file just finished.
+ */
+last: DocAddedDto, };
+
+export type DocDetailsArgs = { 
+/**
+ * Title.
+ */
+title: string, 
+/**
+ * Who answers for it ("" clears).
+ */
+owner: string, 
+/**
+ * From when it applies, `YYYY-MM-DD` ("" clears).
+ */
+effective_date: string, 
+/**
+ * Next review, `YYYY-MM-DD` ("" clears).
+ */
+review_date: string, };
+
+export type DocHitDto = { 
+/**
+ * Its document.
+ */
+document_id: string, 
+/**
+ * The document's title.
+ */
+title: string, 
+/**
+ * The file's name.
+ */
+file_name: string, 
+/**
+ * Version.
+ */
+version: bigint, 
+/**
+ * Page (none for formats without pages).
+ */
+page: bigint | null, 
+/**
+ * Headings above it.
+ */
+heading: string, 
+/**
+ * The passage.
+ */
+text: string, 
+/**
+ * Relevance.
+ */
+score: number, 
+/**
+ * Its id.
+ */
+passage_id: bigint, 
+/**
+ * Start on its page, characters.
+ */
+start: bigint, 
+/**
+ * End on its page, characters.
+ */
+end: bigint, 
+/**
+ * What matched in `text`: [start, end) in characters.
+ */
+highlights: Array<[number, number]>, 
+/**
+ * `Title, v2, page 3`.
+ */
+citation: string, };
+
+export type DocAnswerDto = { 
+/**
+ * The question.
+ */
+question: string, 
+/**
+ * The answer, citing sources as [1], [2]…
+ */
+answer: string, 
+/**
+ * The sources, numbered from 1.
+ */
+sources: Array<DocHitDto>, 
+/**
+ * The model that wrote it; none: the best passages.
+ */
+model: string | null, 
+/**
+ * Why there is no model answer.
+ */
+note: string | null, };
+
+export type DocPageViewDto = { 
+/**
+ * The document.
+ */
+document_id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * The version shown.
+ */
+version: bigint, 
+/**
+ * The page shown (1 for formats without pages).
+ */
+page: bigint, 
+/**
+ * Pages in the version.
+ */
+pages: bigint, 
+/**
+ * Whether the pages are real pages (PDF, Word) rather than one long text.
+ */
+paged: boolean, 
+/**
+ * The page's text.
+ */
+text: string, };
+
 export type ApiError = { 
 /**
  * What kind of failure it is.

@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use crate::admin_console::*;
 use crate::catalog::*;
+use crate::documents::*;
 use crate::dto::*;
 use crate::history::*;
 use crate::studio::*;
@@ -31,6 +32,17 @@ pub fn typescript() -> String {
          export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;\n\n",
     );
     let all = decls![
+        DocumentDto,
+        DocumentPageDto,
+        DocsQueryArgs,
+        DocVersionDto,
+        DocAddArgs,
+        DocAddedDto,
+        DocAddProgressDto,
+        DocDetailsArgs,
+        DocHitDto,
+        DocAnswerDto,
+        DocPageViewDto,
         ApiError,
         ErrorCode,
         ProfileState,

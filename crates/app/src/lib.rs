@@ -26,6 +26,7 @@ pub mod admin_console;
 pub mod bindings;
 pub mod catalog;
 mod convert;
+pub mod documents;
 pub mod dto;
 mod error;
 pub mod history;
@@ -72,6 +73,7 @@ pub struct App {
     imports: ImportJobs,
     auto: sync::AutoSync,
     studio: studio::StudioJobs,
+    docs: documents::DocsJobs,
 }
 
 pub(crate) fn poisoned<T>(_: T) -> ApiError {
@@ -90,6 +92,7 @@ impl App {
             notices: Mutex::new(Vec::new()),
             problem: Mutex::new(None),
             imports: ImportJobs::default(),
+            docs: documents::DocsJobs::default(),
             auto: sync::AutoSync::default(),
             studio: studio::StudioJobs::default(),
         }

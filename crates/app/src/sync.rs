@@ -283,13 +283,34 @@ impl App {
                     false
                 }
             };
+            // The documents library: what this person's audience allows,
+            // read here in a worker process; removed ones leave.
+            let docs_changed = match self.extractor().and_then(|x| {
+                let never = std::sync::atomic::AtomicBool::new(false);
+                Ok(crm_documents::sync(&mut own, &conn, &token, x, &never)?)
+            }) {
+                Ok(d) => {
+                    for f in &d.failed {
+                        self.notice(NoticeDto {
+                            level: "warning".into(),
+                            message: format!("{f} (tried again at the next sync)"),
+                            source: Some("documents".into()),
+                        });
+                    }
+                    d.changed()
+                }
+                Err(e) => {
+                    tracing::warn!("documents not synced: {}", e.message);
+                    false
+                }
+            };
             // What this device runs, for the admins (when it changed).
             if report.is_ok() {
                 if let Err(e) = crm_catalog::report(&mut own, &conn, &token, APP_VERSION) {
                     tracing::warn!("plugin report not sent: {e}");
                 }
             }
-            (report, catalog_changed)
+            (report, catalog_changed || docs_changed)
         };
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);

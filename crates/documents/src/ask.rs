@@ -65,6 +65,7 @@ impl Model {
 
 /// Answer `question` for the profile's user: `on_text` hears the answer
 /// as it streams; setting `cancel` stops the stream (what came is kept).
+/// The question and answer are kept in the profile.
 pub fn ask(
     store: &mut Store,
     index: &mut DocIndex,
@@ -72,6 +73,28 @@ pub fn ask(
     on_text: &mut dyn FnMut(&str),
     cancel: &AtomicBool,
 ) -> Result<Answer> {
+    let question = checked(question)?;
+    // The question is kept even before any document was added here.
+    store.install_feature(&FEATURE)?;
+    let viewer = Viewer::of(store)?;
+    let sources = index.search(&*store, &viewer, question, SOURCES)?;
+    let answer = compose(question, sources, Model::of(store)?, on_text, cancel);
+    record(store, &answer)?;
+    Ok(answer)
+}
+
+/// The sources for `question` from the process's shared index, and the
+/// profile's model: the first step of [`ask`] for a caller that streams
+/// without holding the store ([`compose`]) and keeps the answer after
+/// ([`record`]).
+pub fn prepare(store: &Store, question: &str) -> Result<(Vec<Hit>, Option<Model>)> {
+    let question = checked(question)?;
+    let viewer = Viewer::of(store)?;
+    let sources = crate::index::search_shared(store, &viewer, question, SOURCES)?;
+    Ok((sources, Model::of(store)?))
+}
+
+fn checked(question: &str) -> Result<&str> {
     let question = question.trim();
     if question.is_empty() {
         return Err(DocsError::Invalid {
@@ -79,11 +102,19 @@ pub fn ask(
             reason: "ask something, e.g. \"how soon must a complaint be acknowledged?\"".into(),
         });
     }
-    // The question is kept even before any document was added here.
-    store.install_feature(&FEATURE)?;
-    let viewer = Viewer::of(store)?;
-    let sources = index.search(&*store, &viewer, question, SOURCES)?;
-    let model = Model::of(store)?;
+    Ok(question)
+}
+
+/// Write the answer from `sources`: streamed from `model` when there is
+/// one and it answers, else the best passages with a note saying why.
+pub fn compose(
+    question: &str,
+    sources: Vec<Hit>,
+    model: Option<Model>,
+    on_text: &mut dyn FnMut(&str),
+    cancel: &AtomicBool,
+) -> Answer {
+    let question = question.trim();
     let mut answer = Answer {
         question: question.to_string(),
         answer: String::new(),
@@ -128,8 +159,7 @@ pub fn ask(
         answer.answer = passages_answer(&answer.sources);
         on_text(&answer.answer);
     }
-    record(store, &answer)?;
-    Ok(answer)
+    answer
 }
 
 /// A citation's label: `Title, v2, page 3` (or the heading for formats
@@ -151,7 +181,9 @@ fn passages_answer(sources: &[Hit]) -> String {
         .join("\n\n")
 }
 
-fn record(store: &mut Store, a: &Answer) -> Result<()> {
+/// Keep a question and its answer in the profile, audited.
+pub fn record(store: &mut Store, a: &Answer) -> Result<()> {
+    store.install_feature(&FEATURE)?;
     let actor = store.user_actor();
     let sources: Vec<_> = a
         .sources

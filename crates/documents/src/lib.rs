@@ -25,7 +25,7 @@ mod stored;
 mod sync;
 mod viewer;
 
-pub use ask::{ask, cite, Answer, Model, SOURCES};
+pub use ask::{ask, cite, compose, prepare, record, Answer, Model, SOURCES};
 pub use index::{search_shared, DocIndex, MAX_HITS};
 pub use library::{
     add, expand, file_bytes, get, list, publish, retire, set_audience, set_details, versions,

@@ -651,7 +651,7 @@ fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
 
 /// One document (admins see every one; others only published documents
 /// of their audience).
-pub fn get(store: &mut Store, id: &str) -> Result<Document> {
+pub fn get(store: &Store, id: &str) -> Result<Document> {
     if !crate::schema::installed(store)? {
         return Err(DocsError::NotFound(id.to_string()));
     }
@@ -687,7 +687,7 @@ pub struct ListQuery {
 }
 
 /// A page of the library, by title, and how many match in all.
-pub fn list(store: &mut Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> {
+pub fn list(store: &Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> {
     if !crate::schema::installed(store)? {
         return Ok((Vec::new(), 0));
     }
@@ -732,7 +732,7 @@ pub fn list(store: &mut Store, q: &ListQuery) -> Result<(Vec<Document>, usize)> 
 }
 
 /// A document's versions, newest first.
-pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
+pub fn versions(store: &Store, id: &str) -> Result<Vec<Version>> {
     let doc = get(store, id)?;
     // Others than admins see only the version in force: an older one may
     // have been replaced for what it said.
@@ -740,7 +740,7 @@ pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
     Ok(store.feature_read(|c| {
         let mut st = c.prepare(
             "SELECT version, file_name, kind, size, sha256, state, reason, change_note, pages, \
-             added_at, added_by FROM documents_versions WHERE doc_id = ?1 \
+             added_at, added_by, paged FROM documents_versions WHERE doc_id = ?1 \
              AND (?2 IS NULL OR version = ?2) ORDER BY version DESC",
         )?;
         let rows = st.query_map(params![id, only_live], |r| {
@@ -757,6 +757,7 @@ pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
                 pages: r.get(8)?,
                 added_at: r.get(9)?,
                 added_by: r.get(10)?,
+                paged: r.get(11)?,
                 live: doc.live_version == Some(version),
             })
         })?;
@@ -765,7 +766,7 @@ pub fn versions(store: &mut Store, id: &str) -> Result<Vec<Version>> {
 }
 
 /// A version's file, as added.
-pub fn file_bytes(store: &mut Store, id: &str, version: i64) -> Result<Vec<u8>> {
+pub fn file_bytes(store: &Store, id: &str, version: i64) -> Result<Vec<u8>> {
     check_version_visible(store, id, version)?;
     Ok(store.feature_read(|c| {
         let mut st = c.prepare(
@@ -781,7 +782,7 @@ pub fn file_bytes(store: &mut Store, id: &str, version: i64) -> Result<Vec<u8>> 
 
 /// Refuse a version the person may not open: admins open any; others
 /// only the version in force of a document they may see.
-pub(crate) fn check_version_visible(store: &mut Store, id: &str, version: i64) -> Result<()> {
+pub(crate) fn check_version_visible(store: &Store, id: &str, version: i64) -> Result<()> {
     let doc = get(store, id)?;
     if Viewer::of(store)?.admin || doc.live_version == Some(version) {
         Ok(())

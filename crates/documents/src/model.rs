@@ -167,6 +167,9 @@ pub struct Version {
     pub change_note: Option<String>,
     /// Pages.
     pub pages: i64,
+    /// Whether the pages are real pages (PDF, Word with page breaks)
+    /// rather than one long text.
+    pub paged: bool,
     /// When added.
     pub added_at: String,
     /// Who added it.

@@ -238,7 +238,7 @@ pub fn passage(store: &Store, viewer: &Viewer, id: i64) -> Result<Hit> {
 }
 
 /// A page's text, as the viewer shows it.
-pub fn page_text(store: &mut Store, id: &str, version: i64, page: i64) -> Result<String> {
+pub fn page_text(store: &Store, id: &str, version: i64, page: i64) -> Result<String> {
     crate::library::check_version_visible(store, id, version)?;
     store
         .feature_read(|c| {
