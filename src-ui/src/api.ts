@@ -69,6 +69,17 @@ import type {
   TaskForm,
   TaskView,
   TemplateDto,
+  DocAddArgs,
+  DocAddedDto,
+  DocAddProgressDto,
+  DocAnswerDto,
+  DocDetailsArgs,
+  DocHitDto,
+  DocPageViewDto,
+  DocsQueryArgs,
+  DocumentDto,
+  DocumentPageDto,
+  DocVersionDto,
 } from './bindings';
 import { toApiError, type ApiError } from './lib/api-error';
 
@@ -273,3 +284,29 @@ export const settingsSetRegion = (code: string) => mutate<SettingsDto>('settings
 export const settingsSetAi = (args: AiSettingsArgs) => mutate<SettingsDto>('settings_set_ai', { args });
 export const settingsSetDeveloperMode = (on: boolean) =>
   mutate<SettingsDto>('settings_set_developer_mode', { on });
+
+// ---- documents -----------------------------------------------------------
+
+export const docsList = (q: DocsQueryArgs) => call<DocumentPageDto>('docs_list', { q });
+export const docsGet = (id: string) => call<DocumentDto>('docs_get', { id });
+export const docsVersions = (id: string) => call<DocVersionDto[]>('docs_versions', { id });
+export const docsAdd = (args: DocAddArgs) => mutate<DocAddedDto[]>('docs_add', { args });
+export const docsAddCancel = () => call<boolean>('docs_add_cancel');
+export const docsPublish = (id: string) => mutate<DocumentDto>('docs_publish', { id });
+export const docsRetire = (id: string) => mutate<DocumentDto>('docs_retire', { id });
+export const docsSetAudience = (id: string, audience: string[]) => mutate<DocumentDto>('docs_set_audience', { id, audience });
+export const docsSetDetails = (id: string, details: DocDetailsArgs) => mutate<DocumentDto>('docs_set_details', { id, details });
+export const docsSearch = (query: string, limit = 20) => call<DocHitDto[]>('docs_search', { query, limit });
+export const docsAsk = (question: string) => mutate<DocAnswerDto>('docs_ask', { question });
+export const docsAskCancel = () => call<null>('docs_ask_cancel');
+export const docsPage = (id: string, version: number, page: number) => call<DocPageViewDto>('docs_page', { id, version, page });
+
+/** Subscribe to an add's per-file progress; resolves to the unsubscribe function. */
+export function onDocsProgress(handler: (p: DocAddProgressDto) => void): Promise<UnlistenFn> {
+  return listen<DocAddProgressDto>('docs-progress', (event) => handler(event.payload));
+}
+
+/** Subscribe to an answer's text as it streams. */
+export function onDocsAnswer(handler: (text: string) => void): Promise<UnlistenFn> {
+  return listen<string>('docs-answer', (event) => handler(event.payload));
+}

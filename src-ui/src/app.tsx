@@ -11,6 +11,10 @@ import { ContactEditScreen, ContactNewScreen } from './screens/contact-form';
 import { ContactScreen } from './screens/contact';
 import { ContactsScreen } from './screens/contacts';
 import { DashboardScreen } from './screens/dashboard';
+import { AskScreen } from './screens/ask';
+import { DocumentScreen } from './screens/document';
+import { DocumentsScreen } from './screens/documents';
+import { DocViewerScreen } from './screens/doc-viewer';
 import { FirstRunScreen } from './screens/first-run';
 import { ImportScreen } from './screens/import';
 import { PaymentsScreen } from './screens/payments';
@@ -37,6 +41,8 @@ const NAV: { name: Route['name']; label: string; icon: string; admin?: boolean }
   { name: 'payments', label: 'Payments', icon: '£' },
   { name: 'tasks', label: 'Tasks', icon: '✓' },
   { name: 'import', label: 'Import', icon: '⇪' },
+  { name: 'documents', label: 'Documents', icon: '❏' },
+  { name: 'ask', label: 'Ask', icon: '?' },
   { name: 'plugins', label: 'Plugins', icon: '◆' },
   { name: 'studio', label: 'Studio', icon: '✎' },
   { name: 'agency', label: 'Agency', icon: '⌂', admin: true },
@@ -45,7 +51,9 @@ const NAV: { name: Route['name']; label: string; icon: string; admin?: boolean }
 ];
 
 function section(r: Route): Route['name'] {
-  return r.name === 'contact' || r.name === 'contact-new' || r.name === 'contact-edit' ? 'contacts' : r.name;
+  if (r.name === 'contact' || r.name === 'contact-new' || r.name === 'contact-edit') return 'contacts';
+  if (r.name === 'document' || r.name === 'doc-view') return 'documents';
+  return r.name;
 }
 
 function Screen(props: { route: Route }) {
@@ -79,6 +87,14 @@ function Screen(props: { route: Route }) {
       return <SyncScreen />;
     case 'settings':
       return <SettingsScreen />;
+    case 'documents':
+      return <DocumentsScreen />;
+    case 'document':
+      return <DocumentScreen key={r.id} id={r.id} />;
+    case 'doc-view':
+      return <DocViewerScreen id={r.id} version={r.version} page={r.page} {...(r.start !== undefined && r.end !== undefined ? { start: r.start, end: r.end } : {})} />;
+    case 'ask':
+      return <AskScreen />;
   }
 }
 

@@ -55,11 +55,11 @@ review_date: string | null,
 /**
  * The version people see.
  */
-live_version: bigint | null, 
+live_version: number | null, 
 /**
  * The newest version.
  */
-latest_version: bigint, 
+latest_version: number, 
 /**
  * `indexed`, `needs_ocr` or `failed` (the latest version's file).
  */
@@ -71,7 +71,7 @@ reason: string | null,
 /**
  * Pages of the latest version.
  */
-pages: bigint, 
+pages: number, 
 /**
  * Last change.
  */
@@ -113,7 +113,7 @@ export type DocVersionDto = {
 /**
  * Its number.
  */
-version: bigint, 
+version: number, 
 /**
  * The file it was added from.
  */
@@ -125,7 +125,7 @@ kind: string,
 /**
  * Bytes.
  */
-size: bigint, 
+size: number, 
 /**
  * `indexed`, `needs_ocr`, `failed`.
  */
@@ -141,7 +141,7 @@ change_note: string | null,
 /**
  * Pages.
  */
-pages: bigint, 
+pages: number, 
 /**
  * When it was added.
  */
@@ -185,7 +185,7 @@ document_id: string | null,
 /**
  * Its version.
  */
-version: bigint | null, 
+version: number | null, 
 /**
  * `indexed`, `needs_ocr`, `failed` or `unchanged`.
  */
@@ -197,7 +197,7 @@ reason: string | null,
 /**
  * Pages read.
  */
-pages: bigint, };
+pages: number, };
 
 export type DocAddProgressDto = { 
 /**
@@ -247,11 +247,11 @@ file_name: string,
 /**
  * Version.
  */
-version: bigint, 
+version: number, 
 /**
  * Page (none for formats without pages).
  */
-page: bigint | null, 
+page: number | null, 
 /**
  * Headings above it.
  */
@@ -267,15 +267,15 @@ score: number,
 /**
  * Its id.
  */
-passage_id: bigint, 
+passage_id: number, 
 /**
  * Start on its page, characters.
  */
-start: bigint, 
+start: number, 
 /**
  * End on its page, characters.
  */
-end: bigint, 
+end: number, 
 /**
  * What matched in `text`: [start, end) in characters.
  */
@@ -319,15 +319,15 @@ title: string,
 /**
  * The version shown.
  */
-version: bigint, 
+version: number, 
 /**
  * The page shown (1 for formats without pages).
  */
-page: bigint, 
+page: number, 
 /**
  * Pages in the version.
  */
-pages: bigint, 
+pages: number, 
 /**
  * Whether the pages are real pages (PDF, Word) rather than one long text.
  */

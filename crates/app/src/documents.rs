@@ -67,14 +67,17 @@ pub struct DocumentDto {
     /// When it is next reviewed.
     pub review_date: Option<String>,
     /// The version people see.
+    #[ts(type = "number | null")]
     pub live_version: Option<i64>,
     /// The newest version.
+    #[ts(type = "number")]
     pub latest_version: i64,
     /// `indexed`, `needs_ocr` or `failed` (the latest version's file).
     pub state: String,
     /// Why it is not indexed.
     pub reason: Option<String>,
     /// Pages of the latest version.
+    #[ts(type = "number")]
     pub pages: i64,
     /// Last change.
     pub updated_at: String,
@@ -127,12 +130,14 @@ pub struct DocsQueryArgs {
 #[derive(Clone, Debug, Serialize, TS)]
 pub struct DocVersionDto {
     /// Its number.
+    #[ts(type = "number")]
     pub version: i64,
     /// The file it was added from.
     pub file_name: String,
     /// `pdf`, `docx`, `html`, `markdown`, `text`.
     pub kind: String,
     /// Bytes.
+    #[ts(type = "number")]
     pub size: i64,
     /// `indexed`, `needs_ocr`, `failed`.
     pub state: String,
@@ -141,6 +146,7 @@ pub struct DocVersionDto {
     /// What changed.
     pub change_note: Option<String>,
     /// Pages.
+    #[ts(type = "number")]
     pub pages: i64,
     /// When it was added.
     pub added_at: String,
@@ -171,12 +177,14 @@ pub struct DocAddedDto {
     /// The document it is part of.
     pub document_id: Option<String>,
     /// Its version.
+    #[ts(type = "number | null")]
     pub version: Option<i64>,
     /// `indexed`, `needs_ocr`, `failed` or `unchanged`.
     pub status: String,
     /// Why, or what to do.
     pub reason: Option<String>,
     /// Pages read.
+    #[ts(type = "number")]
     pub pages: i64,
 }
 
@@ -225,8 +233,10 @@ pub struct DocHitDto {
     /// The file's name.
     pub file_name: String,
     /// Version.
+    #[ts(type = "number")]
     pub version: i64,
     /// Page (none for formats without pages).
+    #[ts(type = "number | null")]
     pub page: Option<i64>,
     /// Headings above it.
     pub heading: String,
@@ -235,10 +245,13 @@ pub struct DocHitDto {
     /// Relevance.
     pub score: f32,
     /// Its id.
+    #[ts(type = "number")]
     pub passage_id: i64,
     /// Start on its page, characters.
+    #[ts(type = "number")]
     pub start: i64,
     /// End on its page, characters.
+    #[ts(type = "number")]
     pub end: i64,
     /// What matched in `text`: [start, end) in characters.
     pub highlights: Vec<[u32; 2]>,
@@ -291,10 +304,13 @@ pub struct DocPageViewDto {
     /// Its title.
     pub title: String,
     /// The version shown.
+    #[ts(type = "number")]
     pub version: i64,
     /// The page shown (1 for formats without pages).
+    #[ts(type = "number")]
     pub page: i64,
     /// Pages in the version.
+    #[ts(type = "number")]
     pub pages: i64,
     /// Whether the pages are real pages (PDF, Word) rather than one long text.
     pub paged: bool,

@@ -34,3 +34,17 @@ export async function chooseFolder(title?: string): Promise<string | null> {
     throw toApiError(e);
   }
 }
+
+export const DOCUMENT_FILTERS: Filter[] = [
+  { name: 'Documents', extensions: ['pdf', 'docx', 'md', 'markdown', 'html', 'htm', 'txt'] },
+];
+
+export async function chooseFiles(filters: Filter[], title?: string): Promise<string[]> {
+  try {
+    const picked = await open({ multiple: true, directory: false, filters, ...(title ? { title } : {}) });
+    if (Array.isArray(picked)) return picked.filter((p): p is string => typeof p === 'string');
+    return typeof picked === 'string' ? [picked] : [];
+  } catch (e) {
+    throw toApiError(e);
+  }
+}

@@ -10,10 +10,23 @@ describe('routes', () => {
     expect(parseRoute('#/contacts/abc/edit')).toEqual({ name: 'contact-edit', id: 'abc' });
     expect(parseRoute('#/nowhere')).toEqual({ name: 'dashboard' });
     expect(parseRoute('#/contacts/%E0')).toEqual({ name: 'contact', id: '%E0' });
+    expect(parseRoute('#/documents/d1/view/2/5/0/12')).toEqual({ name: 'doc-view', id: 'd1', version: 2, page: 5, start: 0, end: 12 });
+    // A span that is not one, a page that is not a number: the page alone, page 1.
+    expect(parseRoute('#/documents/d1/view/2/x/9/3')).toEqual({ name: 'doc-view', id: 'd1', version: 2, page: 1 });
   });
 
   it('round-trips', () => {
-    const routes: Route[] = [{ name: 'contact', id: 'a b/c' }, { name: 'contact-edit', id: 'x' }, { name: 'sync' }, { name: 'contact-new' }];
+    const routes: Route[] = [
+      { name: 'contact', id: 'a b/c' },
+      { name: 'contact-edit', id: 'x' },
+      { name: 'sync' },
+      { name: 'contact-new' },
+      { name: 'documents' },
+      { name: 'ask' },
+      { name: 'document', id: '01a2-b' },
+      { name: 'doc-view', id: '01a2-b', version: 3, page: 7, start: 10, end: 250 },
+      { name: 'doc-view', id: 'x', version: 1, page: 1 },
+    ];
     for (const r of routes) expect(parseRoute(routeHref(r))).toEqual(r);
   });
 });

@@ -15,9 +15,13 @@ export type Route =
   | { name: 'studio' }
   | { name: 'agency' }
   | { name: 'sync' }
-  | { name: 'settings' };
+  | { name: 'settings' }
+  | { name: 'documents' }
+  | { name: 'document'; id: string }
+  | { name: 'doc-view'; id: string; version: number; page: number; start?: number; end?: number }
+  | { name: 'ask' };
 
-const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'agency', 'sync', 'settings'] as const;
+const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'agency', 'sync', 'settings', 'documents', 'ask'] as const;
 type SimpleName = (typeof SIMPLE)[number];
 
 function isSimple(s: string): s is SimpleName {
@@ -32,6 +36,18 @@ export function parseRoute(hash: string): Route {
     if (sub === 'edit') return { name: 'contact-edit', id };
     return { name: 'contact', id };
   }
+  if (head === 'documents' && id !== undefined) {
+    if (sub === 'view') {
+      const [version, page, start, end] = parts.slice(3).map((p) => Number.parseInt(p, 10));
+      const r: Route = { name: 'doc-view', id, version: positive(version, 1), page: positive(page, 1) };
+      if (start !== undefined && end !== undefined && Number.isFinite(start) && Number.isFinite(end) && start >= 0 && end > start) {
+        r.start = start;
+        r.end = end;
+      }
+      return r;
+    }
+    return { name: 'document', id };
+  }
   if (head !== undefined && isSimple(head)) return { name: head };
   return { name: 'dashboard' };
 }
@@ -44,9 +60,19 @@ export function routeHref(r: Route): string {
       return `#/contacts/${encodeURIComponent(r.id)}`;
     case 'contact-edit':
       return `#/contacts/${encodeURIComponent(r.id)}/edit`;
+    case 'document':
+      return `#/documents/${encodeURIComponent(r.id)}`;
+    case 'doc-view': {
+      const span = r.start !== undefined && r.end !== undefined ? `/${r.start}/${r.end}` : '';
+      return `#/documents/${encodeURIComponent(r.id)}/view/${r.version}/${r.page}${span}`;
+    }
     default:
       return `#/${r.name}`;
   }
+}
+
+function positive(n: number | undefined, fallback: number): number {
+  return n !== undefined && Number.isFinite(n) && n >= 1 ? n : fallback;
 }
 
 function safeDecode(s: string): string {
