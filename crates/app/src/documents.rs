@@ -26,9 +26,10 @@ impl From<DocsError> for ApiError {
         match e {
             DocsError::Core(c) => c.into(),
             DocsError::NotFound(_) => ApiError::new(ErrorCode::NotFound, e.to_string()),
-            DocsError::Invalid { field, reason } => {
-                ApiError::invalid(field.trim_start_matches("--").to_lowercase().as_str(), reason)
-            }
+            DocsError::Invalid { field, reason } => ApiError::invalid(
+                field.trim_start_matches("--").to_lowercase().as_str(),
+                reason,
+            ),
             DocsError::Cancelled => ApiError::new(ErrorCode::Cancelled, "cancelled"),
             DocsError::Sync(s) => s.into(),
             e @ (DocsError::State(_) | DocsError::Index(_) | DocsError::Model(_)) => {
@@ -453,10 +454,7 @@ impl App {
                 .collect(),
             title: None,
             draft: args.draft,
-            change_note: args
-                .change_note
-                .clone()
-                .filter(|n| !n.trim().is_empty()),
+            change_note: args.change_note.clone().filter(|n| !n.trim().is_empty()),
         };
         let cancel = &self.docs.add_cancel;
         let added = self.write(|s| {
@@ -526,7 +524,11 @@ impl App {
 
     /// Answer a question from the library; the text streams to `on_text`
     /// as it comes; [`App::docs_ask_cancel`] stops it (what came is kept).
-    pub fn docs_ask(&self, question: &str, on_text: &mut dyn FnMut(&str)) -> ApiResult<DocAnswerDto> {
+    pub fn docs_ask(
+        &self,
+        question: &str,
+        on_text: &mut dyn FnMut(&str),
+    ) -> ApiResult<DocAnswerDto> {
         self.docs.ask_cancel.store(false, Ordering::SeqCst);
         let (sources, model) = self.read(|s| Ok(docs::prepare(s, question)?))?;
         let answer = docs::compose(question, sources, model, on_text, &self.docs.ask_cancel);

@@ -38,8 +38,9 @@ export function DocumentScreen(props: { id: string }) {
           </a>
         )}
       </PageHeader>
-      <div class="card row">
-        <Badge tone={STATUS_TONE[d.status] ?? 'plain'} testid="doc-status">
+      <div class="card">
+        <div class="doc-facts-row">
+          <Badge tone={STATUS_TONE[d.status] ?? 'plain'} testid="doc-status">
           {stateLabel(d.status)}
         </Badge>
         {d.state !== 'indexed' && (
@@ -53,6 +54,7 @@ export function DocumentScreen(props: { id: string }) {
         {d.reason && <span class="muted">{d.reason}</span>}
         <span class="spacer" />
         {admin && <StatusButtons doc={d} onChanged={reload} />}
+        </div>
       </div>
       {admin ? <AdminPanels doc={d} onChanged={reload} /> : <Facts doc={d} />}
       <section class="card">

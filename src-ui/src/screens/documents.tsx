@@ -41,7 +41,8 @@ export function DocumentsScreen() {
         )}
       </PageHeader>
       {adding && <AddPanel onAdded={() => void page.reload()} />}
-      <div class="card row filters">
+      <div class="card">
+        <div class="row filters">
         <input
           class="input spacer"
           type="search"
@@ -69,6 +70,7 @@ export function DocumentsScreen() {
           <option value="draft">Draft</option>
           <option value="retired">Retired</option>
         </select>
+        </div>
       </div>
       <LoadError error={page.error} onRetry={() => void page.reload()} />
       {!data && !page.error && <Loading />}
