@@ -281,3 +281,145 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A proxy in front of the server that can drop the connection of any
+/// request for chunk 1 of a file, counting the chunk requests it sees.
+struct Flaky {
+    url: String,
+    drop_chunk_1: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn flaky_proxy(upstream: std::net::SocketAddr) -> Flaky {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let drop_chunk_1 = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (flag, log) = (drop_chunk_1.clone(), seen.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let (flag, log) = (flag.clone(), log.clone());
+            std::thread::spawn(move || {
+                // One request per connection: read its head and body.
+                let mut buf = Vec::new();
+                let mut byte = [0u8; 1];
+                while !buf.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    buf.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                if client.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let chunk = path.contains("/files/") && path.starts_with("/v1/documents/");
+                if chunk {
+                    log.lock().expect("log").push(path.clone());
+                    if path.ends_with("/1") && flag.load(Ordering::SeqCst) {
+                        return; // the link drops
+                    }
+                }
+                let head: String = head
+                    .lines()
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
+                    .map(|l| format!("{l}\r\n"))
+                    .collect();
+                let Ok(mut up) = std::net::TcpStream::connect(upstream) else {
+                    return;
+                };
+                let _ = up.write_all(format!("{head}connection: close\r\n\r\n").as_bytes());
+                let _ = up.write_all(&body);
+                let mut answer = Vec::new();
+                let _ = up.read_to_end(&mut answer);
+                let _ = client.write_all(&answer);
+            });
+        }
+    });
+    Flaky {
+        url,
+        drop_chunk_1,
+        seen,
+    }
+}
+
+#[test]
+fn a_download_cut_off_resumes_at_the_chunk_it_lost() {
+    let server = Throwaway::start().expect("server");
+    server
+        .tenant(
+            "Acme Care",
+            &[
+                ("boss@acme.test", Role::Admin, None),
+                ("nina@acme.test", Role::Agent, Some("north")),
+            ],
+        )
+        .expect("tenant");
+    let proxy = flaky_proxy(server.addr());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (boss, nina) = (tmp.path().join("boss"), tmp.path().join("nina"));
+    ok(crm(&boss).args(["init", "--key-store", "passphrase"]));
+    ok(crm(&boss).args(["login", &server.url(), "--email", "boss@acme.test"]));
+    ok(crm(&nina).args(["init", "--key-store", "passphrase"]));
+    ok(crm(&nina).args(["login", &proxy.url, "--email", "nina@acme.test"]));
+
+    let mut big = String::from("# Moving and handling manual\n\n");
+    let mut i = 0;
+    while big.len() < (2 << 20) + 4096 {
+        big.push_str(&format!(
+            "Section {i}. Check the sling for wear before each transfer.\n\n"
+        ));
+        i += 1;
+    }
+    big.push_str("The pangolin checklist closes the manual.\n");
+    let file = tmp.path().join("moving-handling.md");
+    std::fs::write(&file, &big).expect("write");
+    add(&boss, &file, &[]);
+    ok(crm(&boss).arg("sync"));
+
+    // The link drops at chunk 1: the sync fails, chunk 0 is kept.
+    let cut = run(crm(&nina).arg("sync"));
+    assert!(!cut.status.success(), "{cut:?}");
+    assert!(titles(&nina).is_empty());
+    let before = proxy.seen.lock().expect("seen").clone();
+    assert_eq!(
+        before.iter().filter(|p| p.ends_with("/0")).count(),
+        1,
+        "{before:?}"
+    );
+
+    // Back: only chunks 1 and 2 are fetched, and the manual is searchable.
+    proxy
+        .drop_chunk_1
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = ok(crm(&nina).arg("sync"));
+    assert!(out.contains("received 1"), "{out}");
+    let seen = proxy.seen.lock().expect("seen").clone();
+    let after = &seen[before.len()..];
+    assert!(
+        after.iter().all(|p| !p.ends_with("/0")),
+        "chunk 0 fetched again: {after:?}"
+    );
+    assert_eq!(
+        after.iter().filter(|p| p.ends_with("/2")).count(),
+        1,
+        "{after:?}"
+    );
+    assert_eq!(
+        search_docs(&nina, "pangolin checklist"),
+        ["Moving and handling manual"]
+    );
+}

@@ -126,7 +126,7 @@ fn added_files_are_searched_with_their_heading_and_highlighted() {
         .search(&s, &Viewer::agent(None), "\"hours within\"", 10)
         .unwrap()
         .is_empty());
-    let (list, total) = docs::list(&mut s, &ListQuery::default()).unwrap();
+    let (list, total) = docs::list(&s, &ListQuery::default()).unwrap();
     assert_eq!(total, 3);
     assert!(list.iter().all(|d| d.status == DocStatus::Published));
 }
@@ -165,17 +165,14 @@ fn a_new_version_replaces_the_old_in_search_and_both_are_kept() {
         !hits.iter().any(|h| h.text.contains("24 hours")),
         "the old version left the index when the new one came in"
     );
-    let versions = docs::versions(&mut s, &id).unwrap();
+    let versions = docs::versions(&s, &id).unwrap();
     assert_eq!(versions.len(), 2);
     assert!(versions[0].live && !versions[1].live);
     assert_eq!(
         versions[0].change_note.as_deref(),
         Some("Motor deadline now 48 hours")
     );
-    assert_eq!(
-        docs::file_bytes(&mut s, &id, 1).unwrap(),
-        CLAIMS_MD.as_bytes()
-    );
+    assert_eq!(docs::file_bytes(&s, &id, 1).unwrap(), CLAIMS_MD.as_bytes());
     // A fresh index built from the store agrees.
     let mut fresh = DocIndex::open(&s).unwrap();
     assert_eq!(
@@ -316,7 +313,7 @@ fn bad_files_get_a_status_each_and_never_stop_the_rest() {
     // The broken PDF is kept as a draft an admin can see and replace; it
     // cannot be published until a readable version comes.
     let broken = added[1].document_id.clone().unwrap();
-    let doc = docs::get(&mut s, &broken).unwrap();
+    let doc = docs::get(&s, &broken).unwrap();
     assert_eq!(doc.status, DocStatus::Draft);
     let e = docs::publish(&mut s, &broken).unwrap_err();
     assert!(e.to_string().contains("no readable version"), "{e}");
@@ -418,7 +415,7 @@ fn a_new_version_takes_the_options_given_with_it() {
         },
     );
     assert_eq!(v2[0].version, Some(2));
-    let doc = docs::get(&mut s, &id).unwrap();
+    let doc = docs::get(&s, &id).unwrap();
     assert_eq!(doc.live_version, Some(1), "a draft version is not live");
     assert_eq!(doc.audience, vec!["team:hr".to_string()]);
     let mut index = DocIndex::open(&s).unwrap();
@@ -503,7 +500,7 @@ fn a_cancelled_add_stops_and_keeps_what_was_stored() {
         &cancel,
     );
     assert!(matches!(got, Err(docs::DocsError::Cancelled)), "{got:?}");
-    let (_, total) = docs::list(&mut s, &ListQuery::default()).unwrap();
+    let (_, total) = docs::list(&s, &ListQuery::default()).unwrap();
     assert!((2..12).contains(&total), "{total} stored before the stop");
 }
 
