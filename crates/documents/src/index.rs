@@ -1,8 +1,10 @@
-//! The search index: `tantivy`, in memory, rebuilt from the encrypted
-//! store when first needed and kept up to date by the store's change
-//! counter (`documents_docs.seq`). Nothing of it is ever written to disk,
-//! so there is no plaintext to leak and no index to damage: the store is
-//! the one copy, the index a view of it.
+//! The search index: `tantivy`, in memory, kept up to date by the store's
+//! change counter (`documents_docs.seq`). Nothing of it is ever written to
+//! a file: its segments are kept inside the encrypted store after each
+//! change of the library (`saved.rs`) and loaded from there when first
+//! needed, else it is built from the store's passages; a saved index that
+//! cannot be read is built again, so the store's documents are the one
+//! copy and the index a view of them.
 //!
 //! Ranking is BM25 (k1 1.2, b 0.75, as Lucene) over English text: words
 //! lower-cased, accents folded, stop words dropped, Snowball-stemmed.
@@ -32,7 +34,7 @@ use crate::model::{Hit, Result};
 use crate::viewer::Viewer;
 
 /// The analyzer's registered name.
-const ANALYZER: &str = "crm_en";
+pub(crate) const ANALYZER: &str = "crm_en";
 /// Weight of a match in the title or headings against one in the text
 /// (0.5, 0.25 and 0.1 measured on the labelled set: nDCG@10 0.910, 0.919,
 /// 0.914; generic headings such as "What we must do" outranked the rare
@@ -50,26 +52,50 @@ type Changed = (String, i64, Option<i64>, String, String);
 /// The query's analyzed words.
 type Stems = HashSet<String>;
 
-struct Fields {
-    pid: Field,
-    doc: Field,
-    audience: Field,
-    body: Field,
-    context: Field,
+pub(crate) struct Fields {
+    pub(crate) pid: Field,
+    pub(crate) doc: Field,
+    pub(crate) audience: Field,
+    pub(crate) body: Field,
+    pub(crate) context: Field,
 }
 
 /// The index of the published documents' live versions.
 pub struct DocIndex {
-    index: Index,
-    reader: IndexReader,
-    fields: Fields,
+    pub(crate) index: Index,
+    pub(crate) reader: IndexReader,
+    pub(crate) fields: Fields,
     /// The store's change counter this index has caught up with.
-    seq: i64,
+    pub(crate) seq: i64,
     /// Passages indexed.
-    passages: u64,
+    pub(crate) passages: u64,
 }
 
-fn analyzer() -> TextAnalyzer {
+/// The index's schema and its fields.
+pub(crate) fn schema() -> (Schema, Fields) {
+    let mut schema = Schema::builder();
+    let text = |positions: bool| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER)
+                .set_index_option(if positions {
+                    IndexRecordOption::WithFreqsAndPositions
+                } else {
+                    IndexRecordOption::WithFreqs
+                }),
+        )
+    };
+    let fields = Fields {
+        pid: schema.add_u64_field("pid", NumericOptions::default().set_fast()),
+        doc: schema.add_text_field("doc", STRING),
+        audience: schema.add_text_field("audience", STRING),
+        body: schema.add_text_field("body", text(true)),
+        context: schema.add_text_field("context", text(false)),
+    };
+    (schema.build(), fields)
+}
+
+pub(crate) fn analyzer() -> TextAnalyzer {
     let builder = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -158,43 +184,41 @@ impl<T: TokenStream> TokenStream for CachedStemStream<'_, T> {
 }
 
 impl DocIndex {
-    /// Build the index from the store (empty when the profile holds no
-    /// documents yet).
+    /// The index of the store's library: the one saved in the store when
+    /// there is one that can be read (then caught up), else built from the
+    /// store's passages (empty when the profile holds no documents yet).
     pub fn open(store: &Store) -> Result<DocIndex> {
-        let mut schema = Schema::builder();
-        let text = |positions: bool| {
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(ANALYZER)
-                    .set_index_option(if positions {
-                        IndexRecordOption::WithFreqsAndPositions
-                    } else {
-                        IndexRecordOption::WithFreqs
-                    }),
-            )
-        };
-        let fields = Fields {
-            pid: schema.add_u64_field("pid", NumericOptions::default().set_fast()),
-            doc: schema.add_text_field("doc", STRING),
-            audience: schema.add_text_field("audience", STRING),
-            body: schema.add_text_field("body", text(true)),
-            context: schema.add_text_field("context", text(false)),
-        };
-        let index = Index::create_in_ram(schema.build());
+        if let Some(mut me) = crate::saved::load(store) {
+            if me.catch_up(store).is_ok() {
+                return Ok(me);
+            }
+        }
+        Self::build(store)
+    }
+
+    /// Build the index from the store's passages, ignoring any saved one.
+    pub fn build(store: &Store) -> Result<DocIndex> {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        let mut me = Self::over(index, fields)?;
+        me.catch_up(store)?;
+        Ok(me)
+    }
+
+    /// An index over `index` (made here, or loaded), caught up with nothing.
+    pub(crate) fn over(index: Index, fields: Fields) -> Result<DocIndex> {
         index.tokenizers().register(ANALYZER, analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let mut me = DocIndex {
+        Ok(DocIndex {
             index,
             reader,
             fields,
             seq: 0,
             passages: 0,
-        };
-        me.catch_up(store)?;
-        Ok(me)
+        })
     }
 
     /// Passages in the index.
@@ -443,6 +467,31 @@ impl DocIndex {
 static SHARED: std::sync::Mutex<Option<(std::path::PathBuf, DocIndex)>> =
     std::sync::Mutex::new(None);
 
+/// Run `f` on the process's shared index of `store` (opened on first use).
+pub(crate) fn with_shared<T>(
+    store: &Store,
+    f: impl FnOnce(&mut DocIndex, &Store) -> Result<T>,
+) -> Result<T> {
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    let fresh = !matches!(&*shared, Some((path, _)) if path == store.path());
+    if fresh {
+        *shared = Some((store.path().to_path_buf(), DocIndex::open(store)?));
+    }
+    match shared.as_mut() {
+        Some((_, index)) => f(index, store),
+        None => Err(crate::model::DocsError::Index("no index".into())),
+    }
+}
+
+/// Keep the shared index of `store` in the store.
+pub(crate) fn save_shared(store: &mut Store) -> Result<()> {
+    let shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    match &*shared {
+        Some((path, index)) if path == store.path() => index.save(store),
+        _ => Ok(()),
+    }
+}
+
 /// [`DocIndex::search`] on the process's shared index of `store`.
 pub fn search_shared(
     store: &Store,
@@ -450,15 +499,9 @@ pub fn search_shared(
     question: &str,
     limit: usize,
 ) -> Result<Vec<Hit>> {
-    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    let fresh = !matches!(&*shared, Some((path, _)) if path == store.path());
-    if fresh {
-        *shared = Some((store.path().to_path_buf(), DocIndex::open(store)?));
-    }
-    match shared.as_mut() {
-        Some((_, index)) => index.search(store, viewer, question, limit),
-        None => Ok(Vec::new()),
-    }
+    with_shared(store, |index, store| {
+        index.search(store, viewer, question, limit)
+    })
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod library;
 mod model;
 mod passages;
 mod read;
+mod saved;
 mod schema;
 mod stored;
 mod sync;

@@ -225,6 +225,9 @@ pub fn add(
     }
     results.sort_by_key(|(i, _)| *i);
     let results: Vec<Added> = results.into_iter().map(|(_, a)| a).collect();
+    if results.iter().any(|a| a.document_id.is_some()) {
+        crate::saved::keep_saved(store);
+    }
     if cancel.load(Ordering::Relaxed) && results.len() < total {
         return Err(DocsError::Cancelled);
     }
@@ -501,6 +504,7 @@ fn set_status(store: &mut Store, id: &str, to: DocStatus) -> Result<Document> {
         )?;
         Ok(())
     })?;
+    crate::saved::keep_saved(store);
     get(store, id)
 }
 
@@ -586,6 +590,7 @@ pub fn set_details(store: &mut Store, id: &str, d: &Details) -> Result<Document>
         )?;
         Ok(())
     })?;
+    crate::saved::keep_saved(store);
     get(store, id)
 }
 
@@ -622,6 +627,7 @@ pub fn set_audience(store: &mut Store, id: &str, audience: &[String]) -> Result<
         )?;
         Ok(())
     })?;
+    crate::saved::keep_saved(store);
     get(store, id)
 }
 

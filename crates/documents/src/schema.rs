@@ -48,6 +48,13 @@ pub static FEATURE: Feature = Feature {
          bytes BLOB NOT NULL, PRIMARY KEY (sha256, n)) STRICT;\n",
         // The last answer applied whole: its revision and who it was for.
         "CREATE TABLE documents_sync (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;\n",
+    ), concat!(
+        // The search index's segment files, so a start loads them instead
+        // of indexing every passage again (see `saved.rs`), and the change
+        // counter they match.
+        "CREATE TABLE documents_index_files (name TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL) STRICT;\n",
+        "CREATE TABLE documents_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), \
+         format INTEGER NOT NULL, seq INTEGER NOT NULL, passages INTEGER NOT NULL) STRICT;\n",
     )],
 };
 

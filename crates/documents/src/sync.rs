@@ -64,7 +64,11 @@ pub fn sync(
     if store.account_role()? == AccountRole::Admin {
         send(store, conn, token, cancel, &mut out)?;
     }
-    receive(store, conn, token, extractor, cancel, &mut out)?;
+    let received = receive(store, conn, token, extractor, cancel, &mut out);
+    if out.changed() {
+        crate::saved::keep_saved(store);
+    }
+    received?;
     Ok(out)
 }
 

@@ -520,3 +520,83 @@ fn asking_a_profile_with_no_documents_says_so() {
     assert!(a.sources.is_empty());
     assert!(a.answer.starts_with("None of the documents you can see"));
 }
+
+#[test]
+fn the_index_is_kept_in_the_store_loaded_at_start_and_built_again_when_damaged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let files = tmp.path().join("in");
+    std::fs::create_dir(&files).unwrap();
+    let claims = write(&files, "claims.md", CLAIMS_MD);
+    add(&mut s, &[claims], &AddOptions::default());
+    let saved = |s: &Store| -> (i64, i64) {
+        s.feature_read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM documents_index_files), \
+                        (SELECT seq FROM documents_index_state)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+        .unwrap()
+    };
+    let (files_kept, seq) = saved(&s);
+    assert!(files_kept >= 2, "segments and meta.json kept: {files_kept}");
+    let agent = Viewer::agent(None);
+    let ids = |index: &mut DocIndex, s: &mut Store, q: &str| -> Vec<(String, i64)> {
+        index
+            .search(s, &agent, q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.document_id, h.passage_id))
+            .collect()
+    };
+    let mut built = DocIndex::build(&s).unwrap();
+    let expected = ids(&mut built, &mut s, "motor accident registration");
+    assert!(!expected.is_empty());
+    // Loaded from the store: the same answers.
+    let mut loaded = DocIndex::open(&s).unwrap();
+    assert_eq!(loaded.passages(), built.passages());
+    assert_eq!(
+        ids(&mut loaded, &mut s, "motor accident registration"),
+        expected
+    );
+
+    // A change is saved with the counter it matches; retiring takes it out.
+    let id = expected[0].0.clone();
+    docs::retire(&mut s, &id).unwrap();
+    let (_, after) = saved(&s);
+    assert!(
+        after > seq,
+        "saved again after the change: {seq} -> {after}"
+    );
+    let mut reopened = DocIndex::open(&s).unwrap();
+    assert!(ids(&mut reopened, &mut s, "motor accident registration").is_empty());
+    docs::publish(&mut s, &id).unwrap();
+
+    // Damaged: every saved file overwritten with garbage. Opening builds
+    // the index from the store's passages instead; nothing is lost.
+    let actor = s.user_actor();
+    s.feature_write(&docs::FEATURE, actor, |tx| -> crm_core::Result<usize> {
+        Ok(tx
+            .conn()
+            .execute("UPDATE documents_index_files SET bytes = x'00ff00ff'", [])?)
+    })
+    .unwrap();
+    let mut rebuilt = DocIndex::open(&s).unwrap();
+    assert_eq!(
+        ids(&mut rebuilt, &mut s, "motor accident registration"),
+        expected
+    );
+    // Gone altogether: the same.
+    let actor = s.user_actor();
+    s.feature_write(&docs::FEATURE, actor, |tx| -> crm_core::Result<usize> {
+        Ok(tx.conn().execute("DELETE FROM documents_index_files", [])?)
+    })
+    .unwrap();
+    let mut rebuilt = DocIndex::open(&s).unwrap();
+    assert_eq!(
+        ids(&mut rebuilt, &mut s, "motor accident registration"),
+        expected
+    );
+}
