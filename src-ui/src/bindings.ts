@@ -187,7 +187,7 @@ document_id: string | null,
  */
 version: number | null, 
 /**
- * `indexed`, `needs_ocr`, `failed` or `unchanged`.
+ * `indexed`, `needs_ocr`, `failed`, `skipped` or `unchanged`.
  */
 status: string, 
 /**

@@ -180,7 +180,7 @@ pub struct DocAddedDto {
     /// Its version.
     #[ts(type = "number | null")]
     pub version: Option<i64>,
-    /// `indexed`, `needs_ocr`, `failed` or `unchanged`.
+    /// `indexed`, `needs_ocr`, `failed`, `skipped` or `unchanged`.
     pub status: String,
     /// Why, or what to do.
     pub reason: Option<String>,

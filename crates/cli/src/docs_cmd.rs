@@ -136,11 +136,11 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
             json,
         } => {
             let extractor = Extractor::this_executable()?;
-            let files = docs::expand(&paths)?;
+            let found = docs::expand(&paths)?;
             let bar = if json {
                 ProgressBar::hidden()
             } else {
-                ProgressBar::new(files.len() as u64).with_style(
+                ProgressBar::new((found.files.len() + found.skipped.len()) as u64).with_style(
                     ProgressStyle::with_template("{bar:30} {pos}/{len} files  {msg}")
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 )
@@ -156,7 +156,7 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
             let result = docs::add(
                 store,
                 &extractor,
-                &files,
+                &paths,
                 &opts,
                 &mut |p| {
                     bar.set_position(p.done as u64);
@@ -167,7 +167,7 @@ pub fn run(profile: &mut Profile, cmd: DocsCmd) -> Result<()> {
                         (Some(r), s) => format!("{name}: {s}: {r}"),
                         (None, s) => format!("{name}: {s}"),
                     };
-                    if p.last.status == "failed" {
+                    if matches!(p.last.status.as_str(), "failed" | "skipped") {
                         failed += 1;
                     }
                     if json {

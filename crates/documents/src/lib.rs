@@ -30,7 +30,7 @@ pub use ask::{ask, cite, compose, prepare, record, Answer, Model, SOURCES};
 pub use index::{search_shared, DocIndex, MAX_HITS};
 pub use library::{
     add, expand, file_bytes, get, list, publish, retire, set_audience, set_details, versions,
-    AddOptions, AddProgress, Added, Details, ListQuery, CHUNK,
+    AddOptions, AddProgress, Added, Details, Expanded, ListQuery, CHUNK,
 };
 pub use model::{DocStatus, DocsError, Document, FileState, Hit, Result, Version};
 pub use passages::{layout, Layout, Span};

@@ -43,7 +43,8 @@ pub struct Added {
     pub document_id: Option<String>,
     /// Its version, when stored.
     pub version: Option<i64>,
-    /// `indexed`, `needs_ocr`, `failed` or `unchanged` (the same bytes as
+    /// `indexed`, `needs_ocr`, `failed`, `skipped` (a folder's file of a
+    /// format not read) or `unchanged` (the same bytes as
     /// the document's latest version).
     pub status: String,
     /// Why it failed, or what to do.
@@ -63,10 +64,22 @@ pub struct AddProgress<'a> {
     pub last: &'a Added,
 }
 
-/// The files `paths` name: a folder gives every supported file under it
-/// (sorted, hidden ones skipped); a file is taken as named.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// The files `paths` name.
+#[derive(Clone, Debug, Default)]
+pub struct Expanded {
+    /// To add: every file named, and every supported file in the folders
+    /// named (sorted, hidden ones left out).
+    pub files: Vec<PathBuf>,
+    /// Files found in those folders whose name says a format the library
+    /// does not read (each gets a `skipped` status, so none is missed
+    /// unknowingly).
+    pub skipped: Vec<PathBuf>,
+}
+
+/// The files `paths` name: a folder gives every file under it; a file is
+/// taken as named (its content decides its format).
+pub fn expand(paths: &[PathBuf]) -> Result<Expanded> {
+    let mut out = Expanded::default();
     for p in paths {
         if p.is_dir() {
             walk(p, &mut out).map_err(|e| DocsError::Invalid {
@@ -74,13 +87,13 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 reason: format!("{}: {e}", p.display()),
             })?;
         } else {
-            out.push(p.clone());
+            out.files.push(p.clone());
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn walk(dir: &Path, out: &mut Expanded) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -92,7 +105,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if e.file_type()?.is_dir() {
             walk(&path, out)?;
         } else if crm_extract::Kind::from_name(&name.to_string_lossy()).is_some() {
-            out.push(path);
+            out.files.push(path);
+        } else {
+            out.skipped.push(path);
         }
     }
     Ok(())
@@ -116,7 +131,7 @@ pub fn add(
         check_audience(a)?;
     }
     store.install_feature(&FEATURE)?;
-    let files = expand(paths)?;
+    let Expanded { files, skipped } = expand(paths)?;
     if opts.title.is_some() && files.len() > 1 {
         return Err(DocsError::Invalid {
             field: "--title",
@@ -124,7 +139,8 @@ pub fn add(
                 .into(),
         });
     }
-    let total = files.len();
+    let n_files = files.len();
+    let total = n_files + skipped.len();
     // A name is one document (the same name again is its next version):
     // two files of one name in a batch would race to be its version.
     let mut seen = std::collections::HashSet::new();
@@ -209,6 +225,25 @@ pub fn add(
         drop(rx);
         outcome
     })?;
+    for (k, path) in skipped.iter().enumerate() {
+        let added = Added {
+            status: "skipped".into(),
+            ..refused(
+                path,
+                "not a format the library reads (PDF, Word .docx, Markdown, HTML, text); add it by \
+                 its own name to have it read anyway"
+                    .into(),
+            )
+        };
+        results.push((n_files + k, added));
+        if let Some((_, last)) = results.last() {
+            progress(AddProgress {
+                done: results.len(),
+                total,
+                last,
+            });
+        }
+    }
     for (i, path) in clashes {
         let name = path
             .file_name()

@@ -80,9 +80,10 @@ fn added_files_are_searched_with_their_heading_and_highlighted() {
         vec![
             ("claims.md".into(), "indexed"),
             ("complaints.html".into(), "indexed"),
-            ("notes.txt".into(), "indexed")
+            ("notes.txt".into(), "indexed"),
+            ("ignored.bin".into(), "skipped")
         ],
-        "a folder adds the supported files it holds"
+        "a folder adds the supported files it holds and names the others"
     );
     let mut index = DocIndex::open(&s).unwrap();
     let hits = index

@@ -84,6 +84,7 @@ export const STATUS_TONE: Record<string, 'ok' | 'warn' | 'danger' | 'plain'> = {
   needs_ocr: 'warn',
   failed: 'danger',
   unchanged: 'plain',
+  skipped: 'plain',
 };
 
 export function stateLabel(s: string): string {
@@ -96,6 +97,8 @@ export function stateLabel(s: string): string {
       return 'Failed';
     case 'unchanged':
       return 'Unchanged';
+    case 'skipped':
+      return 'Skipped';
     default:
       return s.charAt(0).toUpperCase() + s.slice(1);
   }

@@ -191,7 +191,7 @@ function AddPanel(props: { onAdded: () => void }) {
     try {
       const done = await api.docsAdd({ paths: list(), audience, draft, change_note: note.trim() === '' ? null : note });
       setResults(done);
-      const failed = done.filter((d) => d.status === 'failed').length;
+      const failed = done.filter((d) => d.status === 'failed' || d.status === 'skipped').length;
       pushToast(failed > 0 ? 'warning' : 'success', `${done.length - failed} of ${done.length} files added`);
       props.onAdded();
     } catch (err) {
