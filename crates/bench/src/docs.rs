@@ -776,6 +776,7 @@ impl Material {
 /// their characters.
 fn passages_of(pages: &[Vec<String>]) -> (usize, usize) {
     let x = crm_extract::Extracted {
+        title: None,
         kind: crm_extract::Kind::Text,
         needs_ocr: false,
         pages: pages

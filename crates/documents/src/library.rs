@@ -312,6 +312,7 @@ fn store_file(
     let title = opts
         .title
         .clone()
+        .or_else(|| read.as_ref().ok().and_then(|x| x.title.clone()))
         .or_else(|| lay.as_ref().and_then(|l| l.first_heading.clone()))
         .unwrap_or_else(|| title_from_name(&file_name));
     let pages = lay.as_ref().map_or(0, |l| l.pages.len() as i64);

@@ -189,6 +189,7 @@ mod tests {
     #[test]
     fn passages_follow_headings_and_pages() {
         let x = Extracted {
+            title: None,
             kind: Kind::Pdf,
             needs_ocr: false,
             pages: vec![
@@ -244,6 +245,7 @@ mod tests {
         let sentence = "Le résumé £5 – café. ";
         let long = sentence.repeat(120);
         let x = Extracted {
+            title: None,
             kind: Kind::Text,
             needs_ocr: false,
             pages: vec![Page {

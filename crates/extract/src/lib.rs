@@ -105,6 +105,10 @@ pub struct Extracted {
     pub pages: Vec<Page>,
     /// A PDF with pages but (almost) no text layer: scanned, to be OCR'd.
     pub needs_ocr: bool,
+    /// The title the file gives itself (a PDF's document information),
+    /// when it reads as one.
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 impl Extracted {
@@ -221,6 +225,7 @@ pub fn extract_here(kind: Kind, bytes: &[u8]) -> Result<Extracted, ExtractError>
         kind,
         pages,
         needs_ocr: false,
+        title: None,
     })
 }
 

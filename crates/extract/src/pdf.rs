@@ -58,7 +58,38 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<Extracted, ExtractError> {
         kind: Kind::Pdf,
         pages,
         needs_ocr,
+        title: info_title(&doc),
     })
+}
+
+/// The Title of the PDF's document information, unless it is empty or a
+/// file name (as printers to PDF often write: "Microsoft Word - x.docx").
+fn info_title(doc: &pdf_extract::Document) -> Option<String> {
+    let info = doc.trailer.get(b"Info").ok()?;
+    let info = match info {
+        pdf_extract::Object::Reference(id) => doc.get_object(*id).ok()?,
+        other => other,
+    };
+    let bytes = info.as_dict().ok()?.get(b"Title").ok()?.as_str().ok()?;
+    let text = match bytes {
+        [0xfe, 0xff, rest @ ..] => {
+            let units: Vec<u16> = rest
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        // PDFDocEncoding agrees with Latin-1 for the letters a title uses.
+        other => other.iter().map(|&b| b as char).collect(),
+    };
+    let title = squash(&text);
+    let lower = title.to_lowercase();
+    let file_like = [".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+        || lower.starts_with("microsoft word - ")
+        || lower == "untitled";
+    (!title.is_empty() && title.chars().count() <= 200 && !file_like).then_some(title)
 }
 
 /// Headings and paragraphs of one page's text.
@@ -140,6 +171,38 @@ mod tests {
                 (Some(2), "4.2 Evidence"),
                 (None, "Keep photos of the damage."),
             ]
+        );
+    }
+
+    #[test]
+    fn the_title_is_the_pdfs_own_unless_it_is_a_file_name() {
+        let doc = crm_docs_fixtures::corpus::corpus_doc("i02-complaints-handling-disp").unwrap();
+        let x = extract(&doc.bytes()).unwrap();
+        assert_eq!(x.title.as_deref(), Some(doc.title.as_str()));
+        // Printed to PDF from Word: the "title" is the file's name.
+        let mut named = doc.clone();
+        named.title = "Microsoft Word - complaints v3.docx".into();
+        assert_eq!(extract(&named.bytes()).unwrap().title, None);
+        // UTF-16 with its byte order mark, as many producers write it.
+        let mut pdf = pdf_extract::Document::load_mem(&doc.bytes()).unwrap();
+        let info = pdf.trailer.get(b"Info").unwrap().as_reference().unwrap();
+        let mut utf16 = vec![0xfe, 0xff];
+        for u in "Café policy — 2027".encode_utf16() {
+            utf16.extend(u.to_be_bytes());
+        }
+        pdf.get_object_mut(info)
+            .unwrap()
+            .as_dict_mut()
+            .unwrap()
+            .set(
+                "Title",
+                pdf_extract::Object::String(utf16, pdf_extract::StringFormat::Hexadecimal),
+            );
+        let mut bytes = Vec::new();
+        pdf.save_to(&mut bytes).unwrap();
+        assert_eq!(
+            extract(&bytes).unwrap().title.as_deref(),
+            Some("Café policy — 2027")
         );
     }
 
