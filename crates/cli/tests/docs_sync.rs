@@ -5,7 +5,8 @@
 //! is for them: the south-only document never reaches their device, and
 //! search and ask never return it; the server refuses them its file too.
 //! Retiring a document removes it and its passages from the agent's
-//! device at their next sync; widening an audience brings one in.
+//! device at their next sync; widening an audience brings one in,
+//! narrowing it or moving the person to another team takes it away.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -259,6 +260,25 @@ fn documents_reach_exactly_their_audience_and_leave_when_retired() {
     ]));
     ok(crm(&boss).arg("sync"));
     ok(crm(&nina).arg("sync"));
+    assert_eq!(search_docs(&nina, "wombat"), ["South key safe"]);
+    // Taken out of the audience again: it leaves at the next sync.
+    ok(crm(&boss).args(["docs", "audience", &south_id, "--audience", "team:south"]));
+    ok(crm(&boss).arg("sync"));
+    let out = ok(crm(&nina).arg("sync"));
+    assert!(out.contains("removed 1"), "{out}");
+    assert!(search_docs(&nina, "wombat").is_empty());
+    // Nina moves to team south: south's documents come, and she searches
+    // them as south (the team the server names is recorded).
+    ok(crm(&boss).args(["admin", "set", "nina@acme.test", "--team", "south"]));
+    ok(crm(&nina).arg("sync"));
+    assert_eq!(
+        titles(&nina),
+        [
+            "Fire safety",
+            "Moving and handling manual",
+            "South key safe"
+        ]
+    );
     assert_eq!(search_docs(&nina, "wombat"), ["South key safe"]);
     // The admin keeps every document, the retired one too.
     let all = titles(&boss);
