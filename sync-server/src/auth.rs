@@ -463,3 +463,18 @@ fn in_words(d: Duration) -> String {
         format!("{secs} seconds")
     }
 }
+
+/// The team of a device's user now (an admin may move people at any
+/// time): what the audiences of plugins and documents name.
+pub(crate) async fn user_team(
+    tx: &mut Transaction<'static, Postgres>,
+    dev: &Device,
+) -> ApiResult<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sql::query_as("SELECT team FROM users WHERE tenant_id = $1 AND id = $2")
+            .bind(dev.tenant_id)
+            .bind(dev.user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.and_then(|r| r.0))
+}

@@ -40,19 +40,6 @@ pub struct DocumentsQuery {
     pub viewer: Option<String>,
 }
 
-async fn team_of(
-    tx: &mut Transaction<'static, Postgres>,
-    dev: &Device,
-) -> ApiResult<Option<String>> {
-    let row: Option<(Option<String>,)> =
-        sql::query_as("SELECT team FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(dev.tenant_id)
-            .bind(dev.user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.and_then(|r| r.0))
-}
-
 async fn revision(tx: &mut Transaction<'static, Postgres>, dev: &Device) -> ApiResult<i64> {
     let row: Option<(i64,)> =
         sql::query_as("SELECT revision FROM doc_revisions WHERE tenant_id = $1")
@@ -114,7 +101,7 @@ pub async fn list(
     Query(q): Query<DocumentsQuery>,
 ) -> ApiResult<Json<DocumentsResponse>> {
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, true).await?;
-    let team = team_of(&mut tx, &dev).await?;
+    let team = auth::user_team(&mut tx, &dev).await?;
     let role = dev.role.as_str();
     let viewer = match &team {
         Some(t) => format!("{role}:{t}"),
@@ -491,7 +478,7 @@ pub async fn get_chunk(
 ) -> ApiResult<Response> {
     check_sha(&sha)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    let team = team_of(&mut tx, &dev).await?;
+    let team = auth::user_team(&mut tx, &dev).await?;
     let terms = crm_protocol::documents::viewer_terms(dev.role.as_str(), team.as_deref());
     // Agents fetch only the version in force of a document they may see;
     // admins any version of any document.

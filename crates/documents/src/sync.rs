@@ -174,9 +174,7 @@ fn send(
             }
             Err(DocsError::Cancelled) => return Err(DocsError::Cancelled),
             // Offline: the rest would fail the same way.
-            Err(DocsError::Sync(crm_sync_client::SyncError::Offline(m))) => {
-                return Err(DocsError::Sync(crm_sync_client::SyncError::Offline(m)))
-            }
+            Err(e @ DocsError::Sync(crm_sync_client::SyncError::Offline(_))) => return Err(e),
             Err(err) => out
                 .failed
                 .push(format!("{} ({}): {err}", e.title, e.file_name)),
@@ -288,9 +286,7 @@ fn receive(
         match got {
             Ok(()) => out.received += 1,
             Err(DocsError::Cancelled) => return Err(DocsError::Cancelled),
-            Err(DocsError::Sync(crm_sync_client::SyncError::Offline(m))) => {
-                return Err(DocsError::Sync(crm_sync_client::SyncError::Offline(m)))
-            }
+            Err(e @ DocsError::Sync(crm_sync_client::SyncError::Offline(_))) => return Err(e),
             Err(err) => {
                 complete = false;
                 out.failed

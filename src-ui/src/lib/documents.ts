@@ -62,10 +62,10 @@ export function hitHref(h: DocHitDto): string {
   return routeHref({
     name: 'doc-view',
     id: h.document_id,
-    version: Number(h.version),
-    page: h.page === null ? 1 : Number(h.page),
-    start: Number(h.start),
-    end: Number(h.end),
+    version: h.version,
+    page: h.page ?? 1,
+    start: h.start,
+    end: h.end,
   });
 }
 

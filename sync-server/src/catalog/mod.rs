@@ -478,25 +478,12 @@ pub async fn set_policy(
         serde_json::to_value(&req).unwrap_or_default(),
     )
     .await?;
-    let team = team_of(&mut tx, &dev).await?;
+    let team = auth::user_team(&mut tx, &dev).await?;
     let entry = entry_for(&mut tx, &dev, team.as_deref(), &id).await?;
     tx.commit().await?;
     entry
         .map(Json)
         .ok_or_else(|| ServerError::Internal("policy vanished".into()))
-}
-
-async fn team_of(
-    tx: &mut Transaction<'static, Postgres>,
-    dev: &Device,
-) -> ApiResult<Option<String>> {
-    let row: Option<(Option<String>,)> =
-        sql::query_as("SELECT team FROM users WHERE tenant_id = $1 AND id = $2")
-            .bind(dev.tenant_id)
-            .bind(dev.user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(row.and_then(|r| r.0))
 }
 
 /// Query of a catalog read.
@@ -533,7 +520,7 @@ pub async fn catalog(
             local_plugins,
         }));
     }
-    let team = team_of(&mut tx, &dev).await?;
+    let team = auth::user_team(&mut tx, &dev).await?;
     let rows: Vec<PolicyRow> = sql::query_as(&format!(
         "SELECT {POLICY_COLUMNS} FROM catalog_policies WHERE tenant_id = $1 ORDER BY plugin_id"
     ))
@@ -569,7 +556,7 @@ pub async fn package_bytes(
     Path((id, version)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
-    let team = team_of(&mut tx, &dev).await?;
+    let team = auth::user_team(&mut tx, &dev).await?;
     let entry = entry_for(&mut tx, &dev, team.as_deref(), &id).await?;
     let may = entry.is_some_and(|e| {
         (e.applies || dev.role == Role::Admin) && !matches!(e.mode.as_str(), "blocked" | "removed")
