@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 mod admin_cmd;
 mod catalog_cmd;
+mod compliance_cmd;
 mod contacts_cmd;
 mod docs_cmd;
 mod export_cmd;
@@ -28,9 +29,11 @@ mod policies_cmd;
 mod remedy;
 mod script_cmd;
 mod settings_cmd;
+mod staff_cmd;
 mod studio_cmd;
 mod sync_cmd;
 mod tasks_cmd;
+mod training_cmd;
 
 use contacts_cmd::ContactsCmd;
 use docs_cmd::DocsCmd;
@@ -89,6 +92,17 @@ enum Cmd {
     /// Tasks.
     #[command(subcommand)]
     Tasks(TasksCmd),
+    /// Care compliance: staff records, recruitment checks, supervisions.
+    #[command(subcommand)]
+    Staff(staff_cmd::StaffCmd),
+    /// Care compliance: courses, training records, the training matrix.
+    #[command(subcommand)]
+    Training(training_cmd::TrainingCmd),
+    /// Care compliance: policies and SOPs (approval, review, read-and-sign).
+    #[command(subcommand)]
+    Compliance(compliance_cmd::ComplianceCmd),
+    /// Write the inspector's evidence pack (PDF, and a CSV beside it).
+    EvidencePack(compliance_cmd::PackArgs),
     /// Profile settings.
     #[command(subcommand)]
     Settings(SettingsCmd),
@@ -313,6 +327,10 @@ fn run(cli: Cli) -> Result<Profile> {
         Cmd::Payments(c) => payments_cmd::run(&mut profile, c)?,
         Cmd::Tasks(c) => tasks_cmd::run(&mut profile, c)?,
         Cmd::Docs(c) => docs_cmd::run(&mut profile, c)?,
+        Cmd::Staff(c) => staff_cmd::run(&mut profile, c)?,
+        Cmd::Training(c) => training_cmd::run(&mut profile, c)?,
+        Cmd::Compliance(c) => compliance_cmd::run(&mut profile, c)?,
+        Cmd::EvidencePack(a) => compliance_cmd::evidence_pack(&mut profile, a)?,
         Cmd::Settings(c) => settings_cmd::run(&mut profile, c)?,
         Cmd::Script(c) => script_cmd::run(&mut profile, c)?,
         Cmd::Plugin(c) => plugin_cmd::run(&mut profile, c)?,

@@ -14,8 +14,10 @@
 //!   labels ([`metrics`]);
 //! - hostile files for robustness tests ([`hostile`]).
 //!
-//! It deliberately depends on no `crm-*` crate: fixtures must not move when
-//! the code under test does.
+//! It deliberately depends on no `crm-*` crate under test: fixtures must
+//! not move when the code under test does. Its one `crm-*` dependency,
+//! `crm-report-pdf`, only writes PDFs (the PDF writer shares its font
+//! metrics, WinAnsi encoding and word wrap).
 
 pub mod corpus;
 pub mod docx;

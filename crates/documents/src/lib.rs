@@ -29,8 +29,9 @@ mod viewer;
 pub use ask::{ask, cite, compose, prepare, record, Answer, Model, SOURCES};
 pub use index::{search_shared, DocIndex, MAX_HITS};
 pub use library::{
-    add, expand, file_bytes, get, list, publish, retire, set_audience, set_details, versions,
-    AddOptions, AddProgress, Added, Details, Expanded, ListQuery, CHUNK,
+    add, expand, file_bytes, get, is_controlled, list, publish, publish_controlled, retire,
+    set_audience, set_controlled, set_details, versions, AddOptions, AddProgress, Added, Details,
+    Expanded, ListQuery, CHUNK,
 };
 pub use model::{DocStatus, DocsError, Document, FileState, Hit, Result, Version};
 pub use passages::{layout, Layout, Span};

@@ -327,17 +327,17 @@ fn store_file(
         let c = tx.conn();
         // The document this name is (the one changed last, if a retired
         // one was published again beside a newer one of the same name).
-        let existing: Option<(String, i64, String, String)> = c
+        let existing: Option<(String, i64, String, String, bool)> = c
             .query_row(
-                "SELECT d.id, d.latest_version, v.sha256, v.state FROM documents_docs d \
+                "SELECT d.id, d.latest_version, v.sha256, v.state, d.controlled FROM documents_docs d \
                  JOIN documents_versions v ON v.doc_id = d.id AND v.version = d.latest_version \
                  WHERE d.file_name = ?1 COLLATE NOCASE AND d.status NOT IN ('retired', 'removed') \
                  ORDER BY d.updated_at DESC LIMIT 1",
                 [&file_name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        if let Some((id, v, old_sha, old_state)) = &existing {
+        if let Some((id, v, old_sha, old_state, _)) = &existing {
             // The same bytes again change nothing, unless reading them
             // failed last time (a timeout on a busy machine is worth a retry).
             if *old_sha == sha && old_state == FileState::Indexed.as_str() {
@@ -354,7 +354,7 @@ fn store_file(
         let seq = next_seq(c)?;
         let now = tx.now().to_string();
         let (id, version) = match &existing {
-            Some((id, v, _, _)) => (id.clone(), v + 1),
+            Some((id, v, _, _, _)) => (id.clone(), v + 1),
             None => (uuid::Uuid::now_v7().to_string(), 1),
         };
         let status = if existing.is_some() {
@@ -384,9 +384,10 @@ fn store_file(
         // A readable new version goes live at once (the index swaps it in
         // for the old one in one commit), unless added as a draft (it goes
         // live when published); an unreadable one leaves the old version
-        // live.
-        let live =
-            (state == FileState::Indexed && !(existing.is_some() && opts.draft)).then_some(version);
+        // live. A controlled document's new versions always wait.
+        let controlled = existing.as_ref().is_some_and(|e| e.4);
+        let live = (state == FileState::Indexed && !(existing.is_some() && (opts.draft || controlled)))
+            .then_some(version);
         match status {
             Some(status) => {
                 c.execute(
@@ -481,9 +482,59 @@ pub(crate) fn next_seq(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
     )
 }
 
-/// Publish a document (its live version goes to its audience).
+/// Publish a document (its live version goes to its audience). A
+/// controlled document is published only by its controller
+/// ([`publish_controlled`]).
 pub fn publish(store: &mut Store, id: &str) -> Result<Document> {
+    if is_controlled(store, id)? {
+        return Err(DocsError::State(
+            "this document is a controlled policy or SOP: it is published from Compliance once \
+             another admin has approved its version (`crm compliance publish`)"
+                .into(),
+        ));
+    }
     set_status(store, id, DocStatus::Published)
+}
+
+/// Publish a controlled document: for the feature that controls it, once
+/// its own rules (an approval) are met.
+pub fn publish_controlled(store: &mut Store, id: &str) -> Result<Document> {
+    set_status(store, id, DocStatus::Published)
+}
+
+/// Whether `id` is controlled: its new versions wait as drafts and only its
+/// controller publishes it (a policy under document control).
+pub fn is_controlled(store: &Store, id: &str) -> Result<bool> {
+    get(store, id)?;
+    Ok(store.feature_read(|c| {
+        c.query_row(
+            "SELECT controlled FROM documents_docs WHERE id = ?1",
+            [id],
+            |r| r.get::<_, bool>(0),
+        )
+    })?)
+}
+
+/// Put `id` under control (or release it): see [`is_controlled`].
+pub fn set_controlled(store: &mut Store, id: &str, on: bool) -> Result<()> {
+    store.require_admin("put documents under control")?;
+    if is_controlled(store, id)? == on {
+        return Ok(());
+    }
+    let actor = store.user_actor();
+    store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        tx.conn().execute(
+            "UPDATE documents_docs SET controlled = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, on, tx.now()],
+        )?;
+        tx.audit(
+            "docs",
+            id,
+            if on { "controlled" } else { "released" },
+            &json!({}),
+        )?;
+        Ok(())
+    })
 }
 
 /// Retire a document: searched by no one, removed from devices at their

@@ -55,7 +55,11 @@ pub static FEATURE: Feature = Feature {
         "CREATE TABLE documents_index_files (name TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL) STRICT;\n",
         "CREATE TABLE documents_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), \
          format INTEGER NOT NULL, seq INTEGER NOT NULL, passages INTEGER NOT NULL) STRICT;\n",
-    )],
+    ),
+        // A controlled document (a policy or SOP under approval): its new
+        // versions wait as drafts and only its controller publishes it.
+        "ALTER TABLE documents_docs ADD COLUMN controlled INTEGER NOT NULL DEFAULT 0;\n",
+    ],
 };
 
 /// Whether this profile has the documents tables yet (a read never
