@@ -1,5 +1,5 @@
 # Developer tasks. `make help` lists them.
-.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-docs bench-sync bench-notify bench-catalog bench-app soak crash-loop fuzz clean-demo
+.PHONY: help deps run demo test package bench bench-plugins bench-studio bench-docs bench-compliance bench-sync bench-notify bench-catalog bench-app soak crash-loop fuzz clean-demo
 
 help:
 	@echo "make deps    install system packages (Debian/Ubuntu)"
@@ -11,6 +11,7 @@ help:
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-studio   Studio benchmark: a wizard automation's dry run over 10k contacts vs the same runs for real"
 	@echo "make bench-docs     documents: retrieval quality vs plain BM25, adding 1,000 files, search at 100k passages, first token"
+	@echo "make bench-compliance  care compliance: the training matrix (300 staff x 40 courses, 12,000 records) vs a raw read; the evidence pack"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
 	@echo "make bench-catalog  plugin catalog: 200 devices, 50 plugins; unchanged pulls vs a sync with nothing new"
@@ -48,6 +49,9 @@ bench-studio:
 # DOCS_BENCH_QUICK=1 make bench-docs
 bench-docs:
 	cargo run --release --locked -p crm-bench -- docs
+
+bench-compliance:
+	cargo run --release --locked -p crm-bench -- compliance
 
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync

@@ -27,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use crm_core::import::{ImportControl, ImportOptions};
 use crm_core::{DbKey, Store};
 
+mod compliance;
 mod docs;
 mod plugins;
 mod studio;
@@ -268,6 +269,12 @@ fn main() -> Result<()> {
             }
             studio::run(rows)
         }
+        Some("compliance") => {
+            if cfg!(debug_assertions) {
+                eprintln!("warning: debug build; run with --release for meaningful figures");
+            }
+            compliance::run()
+        }
         Some("docs") => {
             if cfg!(debug_assertions) {
                 eprintln!("warning: debug build; run with --release for meaningful figures");
@@ -275,7 +282,7 @@ fn main() -> Result<()> {
             docs::run()
         }
         Some(other) => {
-            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]`, `studio [--rows N]`, `docs` or `generate FILE [--rows N]`")
+            bail!("unknown benchmark {other:?}; try `import [--rows N]`, `plugins [--rows N]`, `studio [--rows N]`, `docs`, `compliance` or `generate FILE [--rows N]`")
         }
     }
 }
