@@ -20,6 +20,18 @@ pub const ACK_NOTICE_DAYS: i64 = 7;
 /// A reminder made.
 #[derive(Clone, Debug, Serialize)]
 pub struct Reminder {
+    /// What it is: `acknowledgement.due`, `acknowledgement.overdue`,
+    /// `document.review_due` or `training.expiring` (also the name of the
+    /// plugin event the front ends fire for it).
+    pub kind: &'static str,
+    /// The staff member it is about, if any.
+    pub staff_id: Option<String>,
+    /// The policy (document id), if any.
+    pub doc_id: Option<String>,
+    /// The course, if any.
+    pub course_id: Option<String>,
+    /// The day it is about (due date, review date, expiry).
+    pub date: String,
     /// What it is about (its key).
     pub key: String,
     /// The task's title.
@@ -31,6 +43,10 @@ pub struct Reminder {
 }
 
 struct Due {
+    kind: &'static str,
+    staff_id: Option<String>,
+    doc_id: Option<String>,
+    course_id: Option<String>,
     key: String,
     title: String,
     due: NaiveDate,
@@ -58,12 +74,20 @@ pub fn run(store: &mut Store, today: NaiveDate) -> Result<Vec<Reminder>> {
             };
             match person.state {
                 AckState::Pending if (d - today).num_days() <= ACK_NOTICE_DAYS => due.push(Due {
+                    kind: "acknowledgement.due",
+                    staff_id: Some(person.staff_id.clone()),
+                    doc_id: Some(p.doc_id.clone()),
+                    course_id: None,
                     key: format!("ack:{}:{}:{version}:before", p.doc_id, person.staff_id),
                     title: format!("Read and sign: {}", p.title),
                     due: d,
                     assignee: person.user_id.clone(),
                 }),
                 AckState::Overdue => due.push(Due {
+                    kind: "acknowledgement.overdue",
+                    staff_id: Some(person.staff_id.clone()),
+                    doc_id: Some(p.doc_id.clone()),
+                    course_id: None,
                     key: format!("ack:{}:{}:{version}:after", p.doc_id, person.staff_id),
                     title: format!("Overdue: {} has not signed {}", person.name, p.title),
                     due: today,
@@ -75,6 +99,10 @@ pub fn run(store: &mut Store, today: NaiveDate) -> Result<Vec<Reminder>> {
         if matches!(p.review, Standing::DueSoon | Standing::Expired) {
             if let Some(d) = stored(Some(&p.next_review)) {
                 due.push(Due {
+                    kind: "document.review_due",
+                    staff_id: None,
+                    doc_id: Some(p.doc_id.clone()),
+                    course_id: None,
                     key: format!("review:{}:{}", p.doc_id, p.next_review),
                     title: format!("Review the policy {} (owner: {})", p.title, p.owner),
                     due: d,
@@ -97,6 +125,10 @@ pub fn run(store: &mut Store, today: NaiveDate) -> Result<Vec<Reminder>> {
                 continue;
             }
             due.push(Due {
+                kind: "training.expiring",
+                staff_id: Some(row.staff_id.clone()),
+                doc_id: None,
+                course_id: Some(course.id.clone()),
                 key: format!("training:{}:{}:{}", row.staff_id, course.id, text(exp)),
                 title: format!("Renew {} for {}", course.name, row.name),
                 due: exp,
@@ -129,6 +161,11 @@ pub fn run(store: &mut Store, today: NaiveDate) -> Result<Vec<Reminder>> {
             Ok(())
         })?;
         out.push(Reminder {
+            kind: d.kind,
+            staff_id: d.staff_id,
+            doc_id: d.doc_id,
+            course_id: d.course_id,
+            date: text(d.due),
             key: d.key,
             title: d.title,
             due: text(d.due),
