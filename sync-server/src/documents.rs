@@ -10,7 +10,9 @@
 //! agent is never sent, nor may fetch, a document whose audience does not
 //! name everyone, their role or their team; to them such a document does
 //! not exist (404, not 403). Admins receive every published and retired
-//! document. Every change takes the tenant's revision row lock first, so
+//! document (and the drafts of controlled documents, a policy awaiting a
+//! second admin's approval; no one else ever receives a draft). Every
+//! change takes the tenant's revision row lock first, so
 //! changes apply one at a time, and is audited in the same transaction.
 
 use axum::body::Bytes;
@@ -20,14 +22,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use crm_protocol::documents::{
-    audience_error, chunks_of, DocumentEntry, DocumentsResponse, FileChunks, CHUNK, MAX_FILE,
+    audience_error, DocumentEntry, DocumentsResponse, FileChunks, MAX_FILE,
 };
 use serde::Deserialize;
-use sha2::Digest;
 
 use crate::admin_api::admin_only;
 use crate::auth::{self, Bearer, Device, Role};
 use crate::error::{ApiResult, ServerError};
+use crate::files::{self, check_sha, Chunks};
 use crate::sql::{self, Postgres, Transaction};
 use crate::AppState;
 
@@ -131,21 +133,6 @@ pub async fn list(
     Ok(Json(out))
 }
 
-fn check_sha(sha: &str) -> ApiResult<()> {
-    if sha.len() == 64
-        && sha
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        Ok(())
-    } else {
-        Err(ServerError::bad_request(
-            "bad_sha256",
-            format!("{sha:?} is not a SHA-256: give 64 lower-case hex digits"),
-        ))
-    }
-}
-
 /// Which chunks of a file the server holds (an admin's upload resumes).
 #[utoipa::path(get, path = "/v1/documents/files/{sha256}", security(("device_token" = [])),
     params(("sha256" = String, Path, description = "the file's SHA-256")),
@@ -158,17 +145,9 @@ pub async fn file_chunks(
     check_sha(&sha)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
     admin_only(&dev, "upload documents")?;
-    let have: Vec<(i32,)> = sql::query_as(
-        "SELECT n FROM doc_file_chunks WHERE tenant_id = $1 AND sha256 = $2 ORDER BY n",
-    )
-    .bind(dev.tenant_id)
-    .bind(&sha)
-    .fetch_all(&mut *tx)
-    .await?;
+    let have = files::held(&mut tx, &dev, Chunks::Documents, &sha).await?;
     tx.commit().await?;
-    Ok(Json(FileChunks {
-        have: have.into_iter().map(|(n,)| n.max(0) as u64).collect(),
-    }))
+    Ok(Json(FileChunks { have }))
 }
 
 /// Query of a chunk upload.
@@ -196,47 +175,17 @@ pub async fn put_chunk(
     let body = body.map_err(crate::body_error)?;
     let (mut tx, dev) = auth::begin(&st.pool, &bearer, false).await?;
     admin_only(&dev, "upload documents")?;
-    if q.size > MAX_FILE {
-        return Err(ServerError::client(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "file_too_large",
-            format!(
-                "the file is {} bytes; a document's file may be at most {MAX_FILE}",
-                q.size
-            ),
-        ));
-    }
-    let count = chunks_of(q.size);
-    if n >= count {
-        return Err(ServerError::bad_request(
-            "bad_chunk",
-            format!(
-                "a file of {} bytes has chunks 0 to {}; {n} is not one",
-                q.size,
-                count - 1
-            ),
-        ));
-    }
-    let expected = (q.size - n * CHUNK as u64).min(CHUNK as u64);
-    if body.len() as u64 != expected {
-        return Err(ServerError::bad_request(
-            "bad_chunk",
-            format!(
-                "chunk {n} of a file of {} bytes is {expected} bytes; {} were sent",
-                q.size,
-                body.len()
-            ),
-        ));
-    }
-    sql::query(
-        "INSERT INTO doc_file_chunks (tenant_id, sha256, n, bytes) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT DO NOTHING",
+    files::put(
+        &mut tx,
+        &dev,
+        Chunks::Documents,
+        &sha,
+        n,
+        q.size,
+        MAX_FILE,
+        "a document's file",
+        body.as_ref(),
     )
-    .bind(dev.tenant_id)
-    .bind(&sha)
-    .bind(n as i32)
-    .bind(body.as_ref())
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -259,13 +208,10 @@ fn check_entry(id: &str, e: &DocumentEntry) -> ApiResult<()> {
     if e.title.trim().is_empty() || e.title.chars().count() > 200 {
         return bad("title", "give a title of 1 to 200 characters".into());
     }
-    if e.status != "published" && e.status != "retired" {
+    if !matches!(e.status.as_str(), "published" | "retired" | "draft") {
         return bad(
             "status",
-            format!(
-                "{:?}: published or retired (drafts stay on the admin's device)",
-                e.status
-            ),
+            format!("{:?}: draft, published or retired", e.status),
         );
     }
     if e.audience.is_empty() {
@@ -316,42 +262,6 @@ fn is_date(v: &str) -> bool {
 
 /// Check the uploaded chunks of `sha` make a file of `size` bytes with
 /// that SHA-256 (read one chunk at a time).
-async fn check_file(
-    tx: &mut Transaction<'static, Postgres>,
-    dev: &Device,
-    sha: &str,
-    size: u64,
-) -> ApiResult<()> {
-    let mut hasher = sha2::Sha256::new();
-    let mut total = 0u64;
-    for n in 0..chunks_of(size) {
-        let chunk: Option<(Vec<u8>,)> = sql::query_as(
-            "SELECT bytes FROM doc_file_chunks WHERE tenant_id = $1 AND sha256 = $2 AND n = $3",
-        )
-        .bind(dev.tenant_id)
-        .bind(sha)
-        .bind(n as i32)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some((bytes,)) = chunk else {
-            return Err(ServerError::client(
-                StatusCode::CONFLICT,
-                "file_incomplete",
-                format!("chunk {n} of the file {sha} was not uploaded: upload every chunk first"),
-            ));
-        };
-        total += bytes.len() as u64;
-        hasher.update(&bytes);
-    }
-    if total != size || hex::encode(hasher.finalize()) != sha {
-        return Err(ServerError::bad_request(
-            "file_mismatch",
-            format!("the chunks uploaded for {sha} are not a file of {size} bytes with that SHA-256: upload it again"),
-        ));
-    }
-    Ok(())
-}
-
 /// Publish, retire or change a document (an admin's); its file must be
 /// uploaded first.
 #[utoipa::path(put, path = "/v1/documents/{id}", request_body = DocumentEntry, security(("device_token" = [])),
@@ -397,7 +307,7 @@ pub async fn put_document(
             ))
         }
         None => {
-            check_file(&mut tx, &dev, &e.sha256, e.size).await?;
+            files::check_whole(&mut tx, &dev, Chunks::Documents, &e.sha256, e.size).await?;
             sql::query(
                 "INSERT INTO doc_versions (tenant_id, doc_id, version, file_name, sha256, size, \
                  change_note, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -440,6 +350,7 @@ pub async fn put_document(
     .execute(&mut *tx)
     .await?;
     let action = match (&before, e.status.as_str()) {
+        (_, "draft") => "drafted",
         (None, "published") => "published",
         (Some((s, _)), "published") if s != "published" => "published",
         (Some((s, _)), "retired") if s != "retired" => "retired",
@@ -505,15 +416,8 @@ pub async fn get_chunk(
     if visible.is_none() {
         return Err(missing());
     }
-    let chunk: Option<(Vec<u8>,)> = sql::query_as(
-        "SELECT bytes FROM doc_file_chunks WHERE tenant_id = $1 AND sha256 = $2 AND n = $3",
-    )
-    .bind(dev.tenant_id)
-    .bind(&sha)
-    .bind(i32::try_from(n).unwrap_or(i32::MAX))
-    .fetch_optional(&mut *tx)
-    .await?;
+    let chunk = files::get(&mut tx, &dev, Chunks::Documents, &sha, n).await?;
     tx.commit().await?;
-    let (bytes,) = chunk.ok_or_else(missing)?;
+    let bytes = chunk.ok_or_else(missing)?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }

@@ -18,9 +18,11 @@ pub mod admin_api;
 pub mod auth;
 pub mod catalog;
 pub mod client_addr;
+pub mod compliance;
 pub mod db;
 pub mod documents;
 pub mod error;
+mod files;
 pub mod local;
 pub mod login;
 pub mod merge;
@@ -182,6 +184,11 @@ fn metrics_handle() -> PrometheusHandle {
         admin_api::plugin_health,
         account::change_password,
         account::report,
+        compliance::pull,
+        compliance::push,
+        compliance::file_chunks,
+        compliance::put_chunk,
+        compliance::get_chunk,
         documents::list,
         documents::file_chunks,
         documents::put_chunk,
@@ -220,6 +227,11 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::admin::PluginHealth,
         crm_protocol::admin::PluginError,
         crm_protocol::admin::AdminAuditEntry,
+        crm_protocol::compliance::ComplianceRecord,
+        crm_protocol::compliance::CompliancePush,
+        crm_protocol::compliance::CompliancePushed,
+        crm_protocol::compliance::PushOutcome,
+        crm_protocol::compliance::CompliancePull,
         crm_protocol::documents::DocumentEntry,
         crm_protocol::documents::DocumentsResponse,
         crm_protocol::documents::FileChunks
@@ -284,6 +296,19 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/admin/plugins/health", get(admin_api::plugin_health))
         .route("/v1/account/password", post(account::change_password))
         .route("/v1/devices/report", post(account::report))
+        .route(
+            "/v1/compliance",
+            get(compliance::pull).post(compliance::push),
+        )
+        .route("/v1/compliance/files/{sha}", get(compliance::file_chunks))
+        .route(
+            "/v1/compliance/files/{sha}/{n}",
+            axum::routing::put(compliance::put_chunk),
+        )
+        .route(
+            "/v1/compliance/evidence/{id}/{n}",
+            get(compliance::get_chunk),
+        )
         .route("/v1/documents", get(documents::list))
         .route("/v1/documents/files/{sha}", get(documents::file_chunks))
         .route(

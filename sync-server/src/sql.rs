@@ -52,6 +52,11 @@ const FILES: &[(i64, &str, &str)] = &[
         "documents",
         include_str!("../migrations/0008_documents.sql"),
     ),
+    (
+        9,
+        "compliance",
+        include_str!("../migrations/0009_compliance.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

@@ -95,7 +95,7 @@ async fn a_document_needs_its_whole_file_and_good_fields() {
         ("id", entry("doc 2", &other, &["everyone"])),
         ("status", {
             let mut e = entry("doc-2", &other, &["everyone"]);
-            e["status"] = json!("draft");
+            e["status"] = json!("archived");
             e
         }),
         ("review_date", {

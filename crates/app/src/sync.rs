@@ -304,13 +304,31 @@ impl App {
                     false
                 }
             };
+            // Care compliance: staff, training, policies' control and
+            // acknowledgements, as far as this person may see them.
+            let compliance_changed = match crm_compliance::sync::sync(&mut own, &conn, &token) {
+                Ok(c) => {
+                    for r in &c.refused {
+                        self.notice(NoticeDto {
+                            level: "warning".into(),
+                            message: format!("not accepted by the server, kept on this device: {r}"),
+                            source: Some("compliance".into()),
+                        });
+                    }
+                    c.received > 0 || c.full
+                }
+                Err(e) => {
+                    tracing::warn!("compliance records not synced: {e}");
+                    false
+                }
+            };
             // What this device runs, for the admins (when it changed).
             if report.is_ok() {
                 if let Err(e) = crm_catalog::report(&mut own, &conn, &token, APP_VERSION) {
                     tracing::warn!("plugin report not sent: {e}");
                 }
             }
-            (report, catalog_changed || docs_changed)
+            (report, catalog_changed || docs_changed || compliance_changed)
         };
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);

@@ -2,11 +2,14 @@
 //! the dashboard, reminders) and `crm evidence-pack`.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use crm_compliance::{dates, pack, policies, readsign, reminders};
+use crm_plugins::runtime::{RunReport, Runtime};
 
+use crate::plugin_cmd::{limits_of, print_reports};
 use crate::Profile;
 
 /// A policy's settings as flags.
@@ -138,7 +141,9 @@ pub enum ComplianceCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Make the reminders due today into tasks (each once).
+    /// Make the reminders due today into tasks (each once), then run the
+    /// plugins hooked to them (training.expiring, document.review_due,
+    /// acknowledgement.due, acknowledgement.overdue).
     Remind,
 }
 
@@ -333,9 +338,50 @@ pub fn run(profile: &mut Profile, cmd: ComplianceCmd) -> Result<()> {
                 println!("task {}: {} (due {})", r.task_id, r.title, r.due);
             }
             println!("{} reminder(s) made", made.len());
+            fire_reminders(profile, &made);
         }
     }
     Ok(())
+}
+
+/// Fire each reminder made at the plugins hooked to its event
+/// (`training.expiring`, `document.review_due`, `acknowledgement.due`,
+/// `acknowledgement.overdue`), on the command's own store. As with every
+/// hook, a failure is a warning: the reminders are made whatever the
+/// plugins do. What the hooks write is dispatched after the command, with
+/// the rest of what it changed.
+fn fire_reminders(profile: &mut Profile, made: &[reminders::Reminder]) {
+    if made.is_empty() {
+        return;
+    }
+    let store = match profile.take() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warning: plugin hooks did not run: {e:#}");
+            return;
+        }
+    };
+    let shared = Arc::new(Mutex::new(store));
+    let result = (|| -> Result<Vec<RunReport>> {
+        let limits = {
+            let s = shared
+                .lock()
+                .map_err(|_| anyhow!("the store is unavailable"))?;
+            limits_of(&s)?
+        };
+        let rt = Runtime::new(shared.clone(), limits)?;
+        Ok(rt.dispatch_reminders(made)?)
+    })();
+    match result {
+        Ok(reports) => print_reports(&reports, false),
+        Err(e) => eprintln!("warning: plugin hooks did not run: {e:#}"),
+    }
+    // Back to the profile for the hooks on what the command changed (a
+    // script still running past its deadline may hold it: then the hooks
+    // open the profile again).
+    if let Ok(store) = Arc::try_unwrap(shared) {
+        profile.put_back(store.into_inner().unwrap_or_else(|p| p.into_inner()));
+    }
 }
 
 /// `crm evidence-pack -o FILE.pdf`.
@@ -353,5 +399,21 @@ pub fn evidence_pack(profile: &mut Profile, args: PackArgs) -> Result<()> {
         w.pack.supervision_percent,
         w.pack.gaps.len()
     );
+    Ok(())
+}
+
+/// Bring care compliance in line with the agency's server after a sync.
+pub fn sync_after(
+    store: &mut crm_core::Store,
+    conn: &crm_sync_client::Connection,
+    token: &str,
+) -> Result<()> {
+    let s = crm_compliance::sync::sync(store, conn, token)?;
+    if s.sent + s.received > 0 {
+        println!("compliance: sent {}, received {}", s.sent, s.received);
+    }
+    for r in &s.refused {
+        eprintln!("compliance: not accepted by the server, kept on this device: {r}");
+    }
     Ok(())
 }

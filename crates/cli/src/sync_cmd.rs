@@ -194,6 +194,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
     );
     crate::catalog_cmd::apply_after_sync(&mut store, &conn, &token)?;
     crate::docs_cmd::sync_after(&mut store, &conn, &token)?;
+    crate::compliance_cmd::sync_after(&mut store, &conn, &token)?;
     let held = store.sync_status()?.held;
     if held > 0 {
         eprintln!(
@@ -231,6 +232,9 @@ fn watch(store: &mut Store, conn: &Connection, server: &str, token: &str) -> Res
                     }
                     if let Err(e) = crate::docs_cmd::sync_after(store, conn, token) {
                         eprintln!("documents not synced: {e}");
+                    }
+                    if let Err(e) = crate::compliance_cmd::sync_after(store, conn, token) {
+                        eprintln!("compliance records not synced: {e}");
                     }
                     true
                 }

@@ -234,15 +234,26 @@ pub fn bytes(store: &Store, evidence_id: &str) -> Result<(Evidence, Vec<u8>)> {
         .into_iter()
         .find(|e| e.id == evidence_id)
         .ok_or_else(missing)?;
-    let bytes = store.feature_read(|c| {
+    let bytes = stored_bytes(store, evidence_id)?;
+    if bytes.len() as i64 != ev.size {
+        return Err(ComplianceError::State(format!(
+            "{} has not fully arrived on this device yet; it comes with the next sync",
+            ev.file_name
+        )));
+    }
+    Ok((ev, bytes))
+}
+
+/// The bytes of an evidence file held here (all its chunks, in order).
+pub(crate) fn stored_bytes(store: &Store, evidence_id: &str) -> Result<Vec<u8>> {
+    Ok(store.feature_read(|c| {
         let mut st = c.prepare(
             "SELECT bytes FROM compliance_evidence_chunks WHERE evidence_id = ?1 ORDER BY n",
         )?;
-        let mut out = Vec::with_capacity(ev.size as usize);
+        let mut out = Vec::new();
         for chunk in st.query_map([evidence_id], |r| r.get::<_, Vec<u8>>(0))? {
             out.extend_from_slice(&chunk?);
         }
         Ok(out)
-    })?;
-    Ok((ev, bytes))
+    })?)
 }

@@ -30,6 +30,7 @@ pub mod reminders;
 mod schema;
 pub mod staff;
 pub mod supervision;
+pub mod sync;
 pub mod training;
 mod who;
 

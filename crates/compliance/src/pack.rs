@@ -134,8 +134,10 @@ pub struct Pack {
     pub supervision: Vec<SupervisionLine>,
     /// Supervision in date, percent.
     pub supervision_percent: f64,
-    /// Read-and-sign across all policies, percent.
+    /// Read-and-sign across all policies, percent (100 with none assigned).
     pub ack_percent: f64,
+    /// People asked to read and sign, summed over policies.
+    pub ack_assigned: usize,
     /// Training across all courses, percent of cells in date.
     pub training_percent: f64,
     /// What is missing or lapsed, one sentence each.
@@ -373,6 +375,7 @@ pub fn build(store: &mut Store, today: NaiveDate) -> Result<Pack> {
         vetting,
         supervision,
         ack_percent: percent(all_done, all_assigned),
+        ack_assigned: all_assigned,
         training_percent: percent(in_date, cells),
         gaps,
     })
@@ -427,12 +430,16 @@ fn pct(v: f64) -> String {
 pub fn pdf(pack: &Pack, organisation: &str) -> Vec<u8> {
     let mut r = Report::new(&format!("CQC evidence pack: {organisation}"));
     r.paragraph(&format!(
-        "Made on {} from the office's records. Staff in post: {}. Read-and-sign: {} acknowledged. \
+        "Made on {} from the office's records. Staff in post: {}. Read-and-sign: {}. \
          Training in date: {}. Supervision in date: {}. DBS and right-to-work numbers are shown by \
          their last four characters only.",
         pack.today,
         pack.staff,
-        pct(pack.ack_percent),
+        if pack.ack_assigned == 0 {
+            "no policy is assigned to read yet".to_string()
+        } else {
+            format!("{} acknowledged", pct(pack.ack_percent))
+        },
         pct(pack.training_percent),
         pct(pack.supervision_percent)
     ));

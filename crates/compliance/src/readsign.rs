@@ -90,9 +90,14 @@ pub fn assign(
             format!("{} is in the past", text(due_day)),
         ));
     }
-    let id = uuid::Uuid::now_v7().to_string();
+    // One assignment per policy and target, on every device.
+    let id = format!("{doc_id}:{target}");
     let actor = store.user_actor();
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        tx.conn().execute(
+            "DELETE FROM compliance_tombstones WHERE kind = 'assignment' AND id = ?1",
+            [&id],
+        )?;
         tx.conn().execute(
             "INSERT INTO compliance_assignments (id, doc_id, target, due, created_at, created_by) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(doc_id, target) DO UPDATE SET \
@@ -124,6 +129,12 @@ pub fn unassign(store: &mut Store, doc_id: &str, target: &str) -> Result<()> {
             "DELETE FROM compliance_assignments WHERE doc_id = ?1 AND target = ?2",
             params![doc_id, target],
         )?;
+        if n > 0 {
+            tx.conn().execute(
+                "INSERT OR REPLACE INTO compliance_tombstones (kind, id, at) VALUES ('assignment', ?1, ?2)",
+                params![format!("{doc_id}:{target}"), tx.now()],
+            )?;
+        }
         if n == 0 {
             return Err(ComplianceError::NotFound {
                 what: "assignment",

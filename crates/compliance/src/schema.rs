@@ -6,7 +6,10 @@ use crm_core::{Feature, Store};
 /// The compliance feature: its name prefixes every table it owns.
 pub static FEATURE: Feature = Feature {
     name: "compliance",
-    migrations: &[include_str!("../migrations/0001_compliance.sql")],
+    migrations: &[
+        include_str!("../migrations/0001_compliance.sql"),
+        include_str!("../migrations/0002_sync.sql"),
+    ],
 };
 
 /// Make sure this profile has the compliance tables (and the documents

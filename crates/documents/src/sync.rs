@@ -80,14 +80,17 @@ struct Outgoing {
 
 fn outgoing(store: &Store) -> Result<Vec<Outgoing>> {
     Ok(store.feature_read(|c| {
-        // Published ones, and retired ones the server has (a draft retired
-        // before it was ever published stays here).
+        // Published ones, drafts under control (a policy another admin
+        // must approve: the server gives drafts to admins only), and
+        // retired ones the server has (a draft retired before it was ever
+        // published stays here).
         let mut st = c.prepare(
             "SELECT d.id, d.title, d.status, d.audience, d.owner, d.effective_date, d.review_date, \
                     d.live_version, v.file_name, v.sha256, v.size, v.change_note, d.seq \
              FROM documents_docs d JOIN documents_versions v \
                ON v.doc_id = d.id AND v.version = d.live_version \
-             WHERE (d.status = 'published' OR (d.status = 'retired' AND d.pushed_seq IS NOT NULL)) \
+             WHERE (d.status = 'published' OR (d.status = 'draft' AND d.controlled = 1) \
+                    OR (d.status = 'retired' AND d.pushed_seq IS NOT NULL)) \
                AND (d.pushed_seq IS NULL OR d.pushed_seq < d.seq) ORDER BY d.seq",
         )?;
         let rows = st.query_map([], |r| {

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The host-API version this build provides.
-pub const API_VERSION: semver::Version = semver::Version::new(1, 2, 0);
+pub const API_VERSION: semver::Version = semver::Version::new(1, 3, 0);
 /// Largest manifest accepted, bytes.
 pub const MAX_MANIFEST_BYTES: usize = 256 * 1024;
 
@@ -34,6 +34,20 @@ pub const HOOKS: &[&str] = &[
     "task.updated",
     "task.deleted",
     "activity.created",
+    "training.expiring",
+    "document.review_due",
+    "acknowledgement.due",
+    "acknowledgement.overdue",
+];
+
+/// The hook events that are compliance reminders (host API 1.3): fired
+/// with a `reminder` record when `crm compliance remind` or the app makes
+/// the reminder, not with a change to a record.
+pub const REMINDER_HOOKS: &[&str] = &[
+    "training.expiring",
+    "document.review_due",
+    "acknowledgement.due",
+    "acknowledgement.overdue",
 ];
 
 /// Kinds of UI contribution the host draws.
@@ -61,7 +75,15 @@ fn entity_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 /// Record-level permission namespaces (`NS:read`, `NS:write`).
-pub const DATA_NAMESPACES: &[&str] = &["contacts", "policies", "payments", "tasks", "activities"];
+pub const DATA_NAMESPACES: &[&str] = &[
+    "contacts",
+    "policies",
+    "payments",
+    "tasks",
+    "activities",
+    "staff",
+    "training",
+];
 /// Permissions without a read/write split.
 pub const SIMPLE_PERMISSIONS: &[&str] = &["storage", "ai:use", "ui:notify", "documents:read"];
 
@@ -691,6 +713,17 @@ pub fn describe_permission(p: &str) -> String {
         ("documents", "read", _) => {
             "Search and read the documents you can see (policies, SOPs, guides)".into()
         }
+        ("staff", "read", _) => "See the staff records you may see (your own; your people's if \
+            you manage anyone; everyone's if you are an admin): recruitment checks without \
+            certificate or document numbers, supervisions, policies and who has read them"
+            .into(),
+        ("staff", "write", _) => {
+            "Record recruitment checks and supervisions for the staff you may change".into()
+        }
+        ("training", "read", _) => {
+            "See the courses, and the training records and matrix of the staff you may see".into()
+        }
+        ("training", "write", _) => "Record training for the staff you may change".into(),
         _ => format!("{p} (unknown permission)"),
     }
 }

@@ -17,6 +17,8 @@
 use rhai::{Dynamic, Map};
 use serde_json::Value;
 
+pub mod compliance;
+
 /// One field of a record as scripts see it.
 #[derive(Clone, Copy, Debug)]
 pub struct ScriptField {
@@ -179,7 +181,7 @@ pub const ACTIVITY: RecordShape = RecordShape {
 /// What a hook receives.
 pub const EVENT: RecordShape = RecordShape {
     kind: "event",
-    doc: "What a hook receives: a change, committed.",
+    doc: "What a hook on a change to a record receives: the change, committed (the compliance reminders' events receive a `reminder`).",
     fields: &[
         f("name", "the hook's event (`contact.created`, …)"),
         f(
@@ -215,7 +217,26 @@ pub const PASSAGE: RecordShape = RecordShape {
 
 /// Every record shape, for the reference and the contract test.
 pub const SHAPES: &[RecordShape] = &[
-    CONTACT, POLICY, PAYMENT, ARREARS, TASK, ACTIVITY, EVENT, PASSAGE,
+    CONTACT,
+    POLICY,
+    PAYMENT,
+    ARREARS,
+    TASK,
+    ACTIVITY,
+    EVENT,
+    PASSAGE,
+    compliance::STAFF,
+    compliance::CHECK,
+    compliance::SUPERVISION,
+    compliance::MEETING,
+    compliance::COURSE,
+    compliance::TRAINING,
+    compliance::TRAINING_ROW,
+    compliance::TRAINING_DUE,
+    compliance::CARE_POLICY,
+    compliance::ACKNOWLEDGEMENTS,
+    compliance::COMPLIANCE_DASHBOARD,
+    compliance::REMINDER,
 ];
 
 /// A core record as scripts see it under `shape`.

@@ -208,8 +208,28 @@ pub fn host_api_markdown() -> Result<String, String> {
             out.push('\n');
         }
     }
+    events(&mut out);
     records(&mut out);
     Ok(out)
+}
+
+/// The events a manifest's `hooks` may name, and the record each hook
+/// receives.
+fn events(out: &mut String) {
+    out.push_str("## Events\n\n");
+    out.push_str("A manifest's `hooks` name one of these events; the hook function is called with the record named. A change to a record is announced after it is committed; a compliance reminder when `crm compliance remind` (or the app's own reminder run) makes it, once per reminder.\n\n");
+    out.push_str("| event | the hook receives |\n|---|---|\n");
+    for e in crate::manifest::HOOKS {
+        let what = if crate::manifest::REMINDER_HOOKS.contains(e) {
+            "`reminder` (since 1.3)"
+        } else if *e == "policy.renewal_due" {
+            "`event` (accepted, not emitted yet)"
+        } else {
+            "`event`"
+        };
+        let _ = writeln!(out, "| `{e}` | {what} |");
+    }
+    out.push('\n');
 }
 
 /// The record shapes scripts receive: the contract of this host API

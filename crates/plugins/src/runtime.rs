@@ -549,6 +549,68 @@ impl Runtime {
         Ok(reports)
     }
 
+    /// Fire the compliance reminders just made (what
+    /// `crm_compliance::reminders::run` returned) at the plugins hooked to
+    /// them: each reminder is the event its `kind` names
+    /// (`training.expiring`, `document.review_due`, `acknowledgement.due`,
+    /// `acknowledgement.overdue`), and each enabled plugin with a hook on
+    /// it runs once per reminder, with the reminder as a `reminder` record
+    /// (see [`crate::contract::compliance::REMINDER`]), acting for the
+    /// profile's user like any hook. The front ends call this after their
+    /// reminder run (`crm compliance remind`, the app). What the hooks write
+    /// is announced like any other change: queued for
+    /// [`Runtime::dispatch_pending`]. A plugin disabled or blocked meanwhile
+    /// is skipped; a failing run is reported (and counts towards the
+    /// breaker), never an error of the whole.
+    pub fn dispatch_reminders(
+        &self,
+        reminders: &[crm_compliance::reminders::Reminder],
+    ) -> Result<Vec<RunReport>, LifecycleError> {
+        let hooked: Vec<(String, Manifest)> = {
+            let s = lock(&self.store)?;
+            s.plugins()?
+                .into_iter()
+                .filter(|p| p.enabled)
+                .filter_map(|p| lifecycle::manifest_of(&p).ok().map(|m| (p.id, m)))
+                .filter(|(_, m)| {
+                    m.hooks
+                        .iter()
+                        .any(|h| crate::manifest::REMINDER_HOOKS.contains(&h.event.as_str()))
+                })
+                .collect()
+        };
+        let mut reports = Vec::new();
+        if hooked.is_empty() {
+            return Ok(reports);
+        }
+        for r in reminders {
+            // Only the reminder events: a `kind` this build does not know
+            // is no hook's business.
+            if !crate::manifest::REMINDER_HOOKS.contains(&r.kind) {
+                continue;
+            }
+            let arg = crate::contract::to_script(r)
+                .map_err(|err| LifecycleError::Refused(format!("event {}: {err}", r.kind)))?;
+            for (id, m) in &hooked {
+                for h in m.hooks.iter().filter(|h| h.event == r.kind) {
+                    match self.invoke(
+                        id,
+                        format!("hook:{}", r.kind),
+                        &h.function,
+                        vec![arg.clone()],
+                        Some(format!("tasks:{}", r.task_id)),
+                    ) {
+                        Ok(rep) => reports.push(rep),
+                        // Disabled meanwhile (breaker, admin, catalog): skip it.
+                        Err(LifecycleError::Refused(_)) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+            }
+        }
+        Ok(reports)
+    }
+
     /// Run every schedule that is due at `now` (see the module docs for
     /// the missed-run policy).
     pub fn run_due(&self, now: DateTime<Utc>) -> Result<Vec<RunReport>, LifecycleError> {

@@ -13,6 +13,9 @@
 //! lay out its premium instalments, `test::call_logged(contact_id)`),
 //! `test::set_setting(key, value)` (for the rest of the test),
 //! `test::event(name, row_id)` (an event map as hooks receive it),
+//! `test::reminder(name, fields)` (a compliance reminder as hooks on
+//! `training.expiring` and the like receive it), `test::staff(fields)` and
+//! `test::training(fields)` (a staff record, a training record),
 //! `test::ai_reply(text)` (what the stub model answers next) and
 //! `test::ai_prompts()` (what it was asked).
 
@@ -227,8 +230,91 @@ fn test_module(stub: Arc<OpenAiStub>) -> Module {
                 }))
             },
         );
+    FuncRegistration::new("reminder")
+        .with_params_info(["name: &str", "fields: Map", "Map"])
+        .set_into_module(
+            &mut m,
+            |name: &str, f: rhai::Map| -> Result<Dynamic, Box<EvalAltResult>> {
+                if !crate::manifest::REMINDER_HOOKS.contains(&name) {
+                    return Err(test_error(format!(
+                        "test::reminder: {name:?} is not a reminder event; use one of: {}",
+                        crate::manifest::REMINDER_HOOKS.join(", ")
+                    )));
+                }
+                let text = |k: &str| f.get(k).map(crate::host::field_text);
+                let date =
+                    text("date").unwrap_or_else(|| crm_compliance::dates::today().to_string());
+                // The contract's reminder shape (`contract::compliance::REMINDER`).
+                rhai::serde::to_dynamic(serde_json::json!({
+                    "name": name,
+                    "staff_id": text("staff_id"),
+                    "doc_id": text("doc_id"),
+                    "course_id": text("course_id"),
+                    "date": date,
+                    "title": text("title").unwrap_or_else(|| name.to_string()),
+                    "due": text("due").unwrap_or_else(|| date.clone()),
+                    "task_id": text("task_id").unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+                    "key": text("key").unwrap_or_else(|| format!("test:{name}")),
+                }))
+            },
+        );
     // Fixtures, written as the user (not the plugin): a test sets the scene
     // with them whatever the plugin was granted.
+    FuncRegistration::new("staff")
+        .with_params_info(["fields: Map", "Map"])
+        .set_into_module(
+            &mut m,
+            |f: rhai::Map| -> Result<Dynamic, Box<EvalAltResult>> {
+                fixture(|s| {
+                    let text = |k: &str| {
+                        f.get(k)
+                            .map(crate::host::field_text)
+                            .filter(|t| !t.is_empty())
+                    };
+                    let int = |k: &str| f.get(k).and_then(|v| v.as_int().ok());
+                    let d = crm_compliance::staff::StaffDraft {
+                        name: text("name").unwrap_or_else(|| "Test Carer".into()),
+                        role: text("role").unwrap_or_else(|| "carer".into()),
+                        team: text("team"),
+                        manager_id: text("manager_id"),
+                        start_date: text("start_date").unwrap_or_else(|| "2025-01-06".into()),
+                        contract: text("contract"),
+                        user_id: text("user_id"),
+                        supervision_weeks: int("supervision_weeks"),
+                        appraisal_months: int("appraisal_months"),
+                        left_date: text("left_date"),
+                    };
+                    let st = crm_compliance::staff::create(s, &d).map_err(|e| e.to_string())?;
+                    crate::contract::to_script(&st).map_err(|e| e.to_string())
+                })
+            },
+        );
+    FuncRegistration::new("training")
+        .with_params_info(["fields: Map", "Map"])
+        .set_into_module(
+            &mut m,
+            |f: rhai::Map| -> Result<Dynamic, Box<EvalAltResult>> {
+                fixture(|s| {
+                    let text = |k: &str| {
+                        f.get(k)
+                            .map(crate::host::field_text)
+                            .filter(|t| !t.is_empty())
+                    };
+                    let d = crm_compliance::training::RecordDraft {
+                        staff_id: text("staff_id").unwrap_or_default(),
+                        course: text("course").unwrap_or_default(),
+                        achieved: text("achieved").unwrap_or_default(),
+                        expires: text("expires"),
+                        provider: text("provider"),
+                        evidence_id: None,
+                    };
+                    let today = crm_compliance::dates::today();
+                    let r = crm_compliance::training::record(s, &d, None, today)
+                        .map_err(|e| e.to_string())?;
+                    crate::contract::to_script(&r).map_err(|e| e.to_string())
+                })
+            },
+        );
     FuncRegistration::new("contact")
         .with_params_info(["fields: Map", "Map"])
         .set_into_module(

@@ -173,7 +173,7 @@ fn every_field_comes_from_a_field_the_core_has() {
         end: 21,
         highlights: vec![],
     };
-    let serialised: Vec<(&str, Value)> = vec![
+    let mut serialised: Vec<(&str, Value)> = vec![
         (kind_of(&contact), to_json(&contact)),
         (kind_of(&policy), to_json(&policy)),
         (kind_of(&payment), to_json(&payment)),
@@ -183,6 +183,7 @@ fn every_field_comes_from_a_field_the_core_has() {
         (kind_of(&event), to_json(&event)),
         (kind_of(&passage), to_json(&passage)),
     ];
+    serialised.extend(compliance_samples(&mut s));
     assert_eq!(serialised.len(), SHAPES.len(), "a sample of every shape");
     for shape in SHAPES {
         let (_, core) = serialised
@@ -199,6 +200,177 @@ fn every_field_comes_from_a_field_the_core_has() {
             );
         }
     }
+}
+
+/// A full sample of every compliance record scripts see (host API 1.3).
+fn compliance_samples(s: &mut Store) -> Vec<(&'static str, Value)> {
+    use crm_compliance::dates::Standing;
+    use crm_compliance::{checks, policies, readsign, reminders, staff, supervision, training};
+    use crm_plugins::contract::compliance::{
+        AcknowledgementsView, CheckView, DashboardView, TrainingDueView, TrainingRowView,
+    };
+    let today = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+    let mo = staff::create(
+        s,
+        &staff::StaffDraft {
+            name: "Mo Manager".into(),
+            role: "manager".into(),
+            start_date: "2020-01-06".into(),
+            ..Default::default()
+        },
+    )
+    .expect("manager");
+    let cat = staff::create(
+        s,
+        &staff::StaffDraft {
+            name: "Cat Carer".into(),
+            role: "carer".into(),
+            team: Some("north".into()),
+            manager_id: Some(mo.id.clone()),
+            start_date: "2025-01-06".into(),
+            contract: Some("part-time".into()),
+            user_id: Some("cat-1".into()),
+            supervision_weeks: Some(8),
+            appraisal_months: Some(12),
+            left_date: None,
+        },
+    )
+    .expect("staff");
+    // Every field set: one who has left (the matrix is of those who have not).
+    let leaver = staff::create(
+        s,
+        &staff::StaffDraft {
+            name: "Lee Leaver".into(),
+            role: "carer".into(),
+            team: Some("north".into()),
+            manager_id: Some(mo.id.clone()),
+            start_date: "2025-01-06".into(),
+            contract: Some("bank".into()),
+            user_id: Some("lee-1".into()),
+            supervision_weeks: Some(8),
+            appraisal_months: Some(12),
+            left_date: Some("2026-01-31".into()),
+        },
+    )
+    .expect("leaver");
+    let details = serde_json::json!({"level": "enhanced", "certificate_number": "001234567890",
+        "issue_date": "2025-01-02", "recheck_months": 36});
+    let check = checks::set(
+        s,
+        &cat.id,
+        "dbs",
+        "verified",
+        details.as_object().expect("map"),
+        Some("seen"),
+    )
+    .expect("check");
+    let meeting = supervision::record(
+        s,
+        &cat.id,
+        "supervision",
+        "2026-02-02",
+        "Mo Manager",
+        Some("fine"),
+        today,
+    )
+    .expect("meeting");
+    let schedule = supervision::schedules(s, &cat, today)
+        .expect("schedules")
+        .remove(0);
+    let course = training::courses(s, false)
+        .expect("courses")
+        .into_iter()
+        .find(|c| c.renewal_months.is_some())
+        .expect("a course that lapses");
+    let record = training::record(
+        s,
+        &training::RecordDraft {
+            staff_id: cat.id.clone(),
+            course: course.id.clone(),
+            achieved: "2025-06-01".into(),
+            provider: Some("Acme Training".into()),
+            ..Default::default()
+        },
+        Some(("certificate.pdf", b"%PDF-1.4\n% a certificate\n")),
+        today,
+    )
+    .expect("training");
+    let matrix = training::matrix(s, &Default::default(), today).expect("matrix");
+    let row = TrainingRowView::rows_of(&matrix)
+        .into_iter()
+        .find(|r| r.staff_id() == cat.id)
+        .expect("Cat's row");
+    let due = TrainingDueView::of(&matrix, today, 3660).remove(0);
+    let policy = policies::Policy {
+        doc_id: "doc-1".into(),
+        title: "Safeguarding".into(),
+        kind: "policy".into(),
+        owner: "Registered manager".into(),
+        review_months: 12,
+        next_review: "2027-01-01".into(),
+        last_review: Some("2026-01-01".into()),
+        review: Standing::Valid,
+        approval: "published".into(),
+        status: crm_documents::DocStatus::Published,
+        live_version: Some(2),
+        readable_version: Some(2),
+        submitted_by: Some("a".into()),
+        approved_version: Some(2),
+        approved_by: Some("b".into()),
+        approved_at: Some("2026-01-01T10:00:00Z".into()),
+        ack_from_version: Some(2),
+        drafted_by: "a".into(),
+        statements: vec!["S3".into()],
+    };
+    let acks = AcknowledgementsView::of(&readsign::AckStatus {
+        doc_id: "doc-1".into(),
+        title: "Safeguarding".into(),
+        version: Some(2),
+        from_version: Some(2),
+        people: vec![readsign::PersonAck {
+            staff_id: cat.id.clone(),
+            name: cat.name.clone(),
+            team: cat.team.clone(),
+            user_id: cat.user_id.clone(),
+            due: "2026-03-09".into(),
+            state: readsign::AckState::Done,
+            at: Some("2026-03-01T09:00:00Z".into()),
+            version: Some(2),
+        }],
+        done: 1,
+        pending: 0,
+        overdue: 0,
+        percent: 100.0,
+    });
+    let dashboard = DashboardView::of(&policies::dashboard(s, today).expect("dashboard"), 0);
+    let reminder = reminders::Reminder {
+        kind: "acknowledgement.overdue",
+        staff_id: Some(cat.id.clone()),
+        doc_id: Some("doc-1".into()),
+        course_id: Some(course.id.clone()),
+        date: "2026-03-09".into(),
+        key: "ack:doc-1".into(),
+        title: "Overdue".into(),
+        due: "2026-03-09".into(),
+        task_id: "t-1".into(),
+    };
+    vec![
+        (kind_of(&leaver), to_json(&leaver)),
+        (
+            kind_of(&CheckView::of(&check)),
+            to_json(&CheckView::of(&check)),
+        ),
+        (kind_of(&schedule), to_json(&schedule)),
+        (kind_of(&meeting), to_json(&meeting)),
+        (kind_of(&course), to_json(&course)),
+        (kind_of(&record), to_json(&record)),
+        (kind_of(&row), to_json(&row)),
+        (kind_of(&due), to_json(&due)),
+        (kind_of(&policy), to_json(&policy)),
+        (kind_of(&acks), to_json(&acks)),
+        (kind_of(&dashboard), to_json(&dashboard)),
+        (kind_of(&reminder), to_json(&reminder)),
+    ]
 }
 
 fn kind_of<T: ScriptRecord>(_: &T) -> &'static str {

@@ -65,7 +65,7 @@ fn every_rule_names_its_json_path() {
         (
             Box::new(|v| v["api_version"] = json!("^2")),
             "api_version",
-            "provides 1.2.0",
+            "provides 1.3.0",
         ),
         (
             Box::new(|v| v["api_version"] = json!("not a req")),

@@ -37,6 +37,8 @@ fn every_template_checks_and_passes_its_tests() {
         "arrears-chaser",
         "call-list",
         "duplicate-finder",
+        "training-expiry",
+        "policy-review",
     ] {
         assert!(names.iter().any(|n| n == want), "missing template {want}");
     }
@@ -102,6 +104,9 @@ fn the_host_api_reference_is_current() {
         "dates",
         "http",
         "ai",
+        "staff",
+        "training",
+        "compliance",
     ] {
         assert!(now.contains(&format!("## `{module}`")), "{module} missing");
     }

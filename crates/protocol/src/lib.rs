@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod compliance;
 pub mod documents;
 mod hlc;
 mod op;

@@ -31,6 +31,7 @@ pub use events::{Notice, SILENCE};
 mod catalog;
 // The admin API and a device's own account calls.
 mod admin;
+mod compliance;
 mod documents;
 
 use std::time::Duration;

@@ -35,12 +35,15 @@ macro_rules! func {
     };
 }
 
+mod compliance;
 mod contacts;
 mod dates;
 mod documents;
 mod policies;
+mod staff;
 mod storage;
 mod tasks;
+mod training;
 mod ui_log;
 
 /// Fail the call with `kind`; the kind survives to the caller.
@@ -130,6 +133,38 @@ fn store() -> HostResult<Arc<Mutex<Store>>> {
 /// records it read, which count against the invocation's read cap. `f`
 /// gets the rows still allowed.
 fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) -> HostResult<T> {
+    let budget = read_budget(perm)?;
+    let store = store()?;
+    let guard = store
+        .lock()
+        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+    let (v, used) = f(&guard, budget)?;
+    count_read(used)?;
+    Ok(v)
+}
+
+/// [`read`] as the user the plugin acts for (`Actor::Plugin { plugin,
+/// user }`), for feature crates that decide what the acting user may see
+/// (`crm_compliance::Access`): a plugin sees no more than its user would.
+/// `f` gets the store mutably (a feature may install its tables first).
+fn read_as_user<T>(
+    perm: &str,
+    f: impl FnOnce(&mut Store, usize) -> HostResult<(T, usize)>,
+) -> HostResult<T> {
+    let budget = read_budget(perm)?;
+    let plugin = plugin_name()?;
+    let store = store()?;
+    let mut guard = store
+        .lock()
+        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
+    let (v, used) = as_plugin(&mut guard, plugin, |s| f(s, budget))?;
+    count_read(used)?;
+    Ok(v)
+}
+
+/// Refuse without `perm` or once the read cap is reached; else the rows
+/// this invocation may still read.
+fn read_budget(perm: &str) -> HostResult<usize> {
     need(perm)?;
     let budget = with_inv(|inv| Ok(inv.limits.max_rows_read.saturating_sub(inv.rows_read)))?;
     if budget == 0 {
@@ -138,18 +173,39 @@ fn read<T>(perm: &str, f: impl FnOnce(&Store, usize) -> HostResult<(T, usize)>) 
             "this invocation has read as many records as it may",
         ));
     }
-    let store = store()?;
-    let guard = store
-        .lock()
-        .map_err(|_| fail(ErrorKind::Internal, "the store is unavailable"))?;
-    let (v, used) = f(&guard, budget)?;
+    Ok(budget)
+}
+
+/// Count `used` rows read against the cap.
+fn count_read(used: usize) -> HostResult<()> {
     with_inv(|inv| {
         // Every call costs at least one row: empty answers are not free,
         // so a script cannot query without end.
         inv.rows_read += used.max(1);
         Ok(())
-    })?;
-    Ok(v)
+    })
+}
+
+/// A whole list (not one the script sized) that must fit in `budget`
+/// rows: longer is a cap error naming it, never a part passed off as the
+/// whole.
+fn within<T>(what: &str, list: Vec<T>, budget: usize) -> HostResult<Vec<T>> {
+    fits(what, list.len(), budget)?;
+    Ok(list)
+}
+
+/// Refuse an answer of `n` rows past `budget` (see [`within`]).
+fn fits(what: &str, n: usize, budget: usize) -> HostResult<()> {
+    if n > budget {
+        return Err(fail(
+            ErrorKind::Limit,
+            format!(
+                "read cap: {what} has more than the {budget} records this invocation may \
+                 still read; ask for less, or an admin raises the plugin limit max_rows_read"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`read`] for a list the script sized (its own limit, passed down with
@@ -236,6 +292,14 @@ fn may_write(n: usize) -> HostResult<String> {
                 ),
             ));
         }
+        Ok(())
+    })?;
+    plugin_name()
+}
+
+/// The plugin this invocation runs (`script` for a bare script).
+fn plugin_name() -> HostResult<String> {
+    with_inv(|inv| {
         Ok(inv
             .ctx
             .plugin_id
@@ -291,6 +355,25 @@ fn core_err(e: crm_core::CoreError) -> Box<EvalAltResult> {
     fail(ErrorKind::Runtime, e.to_string())
 }
 
+/// A compliance refusal or failure, as the script's error (`module`: the
+/// host module, e.g. `staff`).
+fn compliance_err(module: &str, e: crm_compliance::ComplianceError) -> Box<EvalAltResult> {
+    fail(ErrorKind::Runtime, format!("{module}: {e}"))
+}
+
+/// A script map as JSON (e.g. a checklist item's fields).
+fn map_json(m: Map) -> HostResult<serde_json::Map<String, serde_json::Value>> {
+    match rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(m))? {
+        serde_json::Value::Object(o) => Ok(o),
+        _ => Err(fail(ErrorKind::Runtime, "expected a map")),
+    }
+}
+
+/// Text of `k` in a script map: () and blank text are none.
+fn map_text(m: &Map, k: &str) -> Option<String> {
+    m.get(k).map(field_text).filter(|s| !s.trim().is_empty())
+}
+
 fn id_of(kind: &'static str, raw: &str) -> HostResult<uuid::Uuid> {
     crm_core::parse_id(kind, raw).map_err(core_err)
 }
@@ -327,6 +410,9 @@ pub fn register(engine: &mut Engine) {
     policies::register_policies(engine);
     tasks::register_tasks(engine);
     documents::register_documents(engine);
+    staff::register_staff(engine);
+    training::register_training(engine);
+    compliance::register_compliance(engine);
     storage::register_storage(engine);
     ui_log::register_ui_log(engine);
     dates::register_dates(engine);
