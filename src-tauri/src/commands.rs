@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use crm_app::admin_console::*;
 use crm_app::catalog::*;
+use crm_app::compliance::*;
+use crm_app::compliance_policies::*;
+use crm_app::compliance_training::*;
 use crm_app::documents::*;
 use crm_app::dto::*;
 use crm_app::history::HistoryEntryDto;
@@ -159,6 +162,36 @@ commands! {
     fn docs_search(query: String, limit: u32) -> Vec<DocHitDto> = |a| a.docs_search(&query, limit);
     fn docs_ask_cancel() -> () = |a| { a.docs_ask_cancel(); Ok(()) };
     fn docs_page(id: String, version: i64, page: i64) -> DocPageViewDto = |a| a.docs_page(&id, version, page);
+    fn compliance_meta() -> ComplianceMetaDto = |a| a.compliance_meta();
+    fn compliance_staff_list(q: StaffQueryArgs) -> Vec<StaffDto> = |a| a.compliance_staff_list(q);
+    fn compliance_staff_get(id: String) -> StaffDetailDto = |a| a.compliance_staff_get(&id);
+    fn compliance_staff_create(form: StaffForm) -> StaffDto = |a| a.compliance_staff_create(form);
+    fn compliance_staff_update(id: String, form: StaffForm) -> StaffDto = |a| a.compliance_staff_update(&id, form);
+    fn compliance_check_set(staff_id: String, item: String, args: CheckArgs) -> CheckDto = |a| a.compliance_check_set(&staff_id, &item, args);
+    fn compliance_evidence_add(staff_id: String, item: String, path: String) -> EvidenceDto = |a| a.compliance_evidence_add(&staff_id, &item, &path);
+    fn compliance_evidence_save(id: String, path: String) -> EvidenceDto = |a| a.compliance_evidence_save(&id, &path);
+    fn compliance_meeting_record(staff_id: String, form: MeetingForm) -> MeetingDto = |a| a.compliance_meeting_record(&staff_id, form);
+    fn compliance_courses(include_inactive: bool) -> Vec<CourseDto> = |a| a.compliance_courses(include_inactive);
+    fn compliance_course_add(form: CourseForm) -> CourseDto = |a| a.compliance_course_add(form);
+    fn compliance_course_edit(id: String, form: CourseForm) -> CourseDto = |a| a.compliance_course_edit(&id, form);
+    fn compliance_training_record(form: TrainingForm) -> TrainingRecordDto = |a| a.compliance_training_record(form);
+    fn compliance_matrix(q: MatrixQueryArgs) -> MatrixDto = |a| a.compliance_matrix(q);
+    fn compliance_policies() -> Vec<CompliancePolicyDto> = |a| a.compliance_policies();
+    fn compliance_policy_get(doc_id: String) -> PolicyDetailDto = |a| a.compliance_policy_get(&doc_id);
+    fn compliance_policy_register(doc_id: String, form: CompliancePolicyForm) -> CompliancePolicyDto = |a| a.compliance_policy_register(&doc_id, form);
+    fn compliance_policy_edit(doc_id: String, form: CompliancePolicyForm) -> CompliancePolicyDto = |a| a.compliance_policy_edit(&doc_id, form);
+    fn compliance_policy_submit(doc_id: String) -> CompliancePolicyDto = |a| a.compliance_policy_submit(&doc_id);
+    fn compliance_policy_approve(doc_id: String) -> CompliancePolicyDto = |a| a.compliance_policy_approve(&doc_id);
+    fn compliance_policy_reject(doc_id: String, reason: String) -> CompliancePolicyDto = |a| a.compliance_policy_reject(&doc_id, &reason);
+    fn compliance_policy_publish(doc_id: String, minor: bool) -> CompliancePolicyDto = |a| a.compliance_policy_publish(&doc_id, minor);
+    fn compliance_policy_reviewed(doc_id: String) -> CompliancePolicyDto = |a| a.compliance_policy_reviewed(&doc_id);
+    fn compliance_assign(doc_id: String, target: String, due: String) -> AssignmentDto = |a| a.compliance_assign(&doc_id, &target, &due);
+    fn compliance_unassign(doc_id: String, target: String) -> () = |a| a.compliance_unassign(&doc_id, &target);
+    fn compliance_mine() -> Vec<ReadingDto> = |a| a.compliance_mine();
+    fn compliance_acknowledge(doc_id: String) -> AckDto = |a| a.compliance_acknowledge(&doc_id);
+    fn compliance_dashboard() -> ComplianceDashboardDto = |a| a.compliance_dashboard();
+    fn compliance_remind() -> Vec<ReminderDto> = |a| a.compliance_remind();
+    fn compliance_pack(path: String, organisation: String) -> PackDto = |a| a.compliance_pack(&path, &organisation);
 }
 
 /// Add documents; each file finished goes to the window as a
@@ -290,6 +323,36 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         docs_ask,
         docs_ask_cancel,
         docs_page,
+        compliance_meta,
+        compliance_staff_list,
+        compliance_staff_get,
+        compliance_staff_create,
+        compliance_staff_update,
+        compliance_check_set,
+        compliance_evidence_add,
+        compliance_evidence_save,
+        compliance_meeting_record,
+        compliance_courses,
+        compliance_course_add,
+        compliance_course_edit,
+        compliance_training_record,
+        compliance_matrix,
+        compliance_policies,
+        compliance_policy_get,
+        compliance_policy_register,
+        compliance_policy_edit,
+        compliance_policy_submit,
+        compliance_policy_approve,
+        compliance_policy_reject,
+        compliance_policy_publish,
+        compliance_policy_reviewed,
+        compliance_assign,
+        compliance_unassign,
+        compliance_mine,
+        compliance_acknowledge,
+        compliance_dashboard,
+        compliance_remind,
+        compliance_pack,
         studio_reference,
         studio_sample,
         studio_sample_records,

@@ -80,6 +80,31 @@ import type {
   DocumentDto,
   DocumentPageDto,
   DocVersionDto,
+  AckDto,
+  AssignmentDto,
+  CheckArgs,
+  CheckDto,
+  ComplianceDashboardDto,
+  ComplianceMetaDto,
+  CompliancePolicyDto,
+  CompliancePolicyForm,
+  CourseDto,
+  CourseForm,
+  EvidenceDto,
+  MatrixDto,
+  MatrixQueryArgs,
+  MeetingDto,
+  MeetingForm,
+  PackDto,
+  PolicyDetailDto,
+  ReadingDto,
+  ReminderDto,
+  StaffDetailDto,
+  StaffDto,
+  StaffForm,
+  StaffQueryArgs,
+  TrainingForm,
+  TrainingRecordDto,
 } from './bindings';
 import { toApiError, type ApiError } from './lib/api-error';
 
@@ -310,3 +335,44 @@ export function onDocsProgress(handler: (p: DocAddProgressDto) => void): Promise
 export function onDocsAnswer(handler: (text: string) => void): Promise<UnlistenFn> {
   return listen<string>('docs-answer', (event) => handler(event.payload));
 }
+
+// ---- compliance ----------------------------------------------------------
+
+export const complianceMeta = () => call<ComplianceMetaDto>('compliance_meta');
+export const complianceStaffList = (q: StaffQueryArgs) => call<StaffDto[]>('compliance_staff_list', { q });
+export const complianceStaffGet = (id: string) => call<StaffDetailDto>('compliance_staff_get', { id });
+export const complianceStaffCreate = (form: StaffForm) => mutate<StaffDto>('compliance_staff_create', { form });
+export const complianceStaffUpdate = (id: string, form: StaffForm) => mutate<StaffDto>('compliance_staff_update', { id, form });
+export const complianceCheckSet = (staffId: string, item: string, args: CheckArgs) =>
+  mutate<CheckDto>('compliance_check_set', { staff_id: staffId, item, args });
+export const complianceEvidenceAdd = (staffId: string, item: string, path: string) =>
+  mutate<EvidenceDto>('compliance_evidence_add', { staff_id: staffId, item, path });
+export const complianceEvidenceSave = (id: string, path: string) => call<EvidenceDto>('compliance_evidence_save', { id, path });
+export const complianceMeetingRecord = (staffId: string, form: MeetingForm) =>
+  mutate<MeetingDto>('compliance_meeting_record', { staff_id: staffId, form });
+export const complianceCourses = (includeInactive: boolean) => call<CourseDto[]>('compliance_courses', { include_inactive: includeInactive });
+export const complianceCourseAdd = (form: CourseForm) => mutate<CourseDto>('compliance_course_add', { form });
+export const complianceCourseEdit = (id: string, form: CourseForm) => mutate<CourseDto>('compliance_course_edit', { id, form });
+export const complianceTrainingRecord = (form: TrainingForm) => mutate<TrainingRecordDto>('compliance_training_record', { form });
+export const complianceMatrix = (q: MatrixQueryArgs) => call<MatrixDto>('compliance_matrix', { q });
+export const compliancePolicies = () => call<CompliancePolicyDto[]>('compliance_policies');
+export const compliancePolicyGet = (docId: string) => call<PolicyDetailDto>('compliance_policy_get', { doc_id: docId });
+export const compliancePolicyRegister = (docId: string, form: CompliancePolicyForm) =>
+  mutate<CompliancePolicyDto>('compliance_policy_register', { doc_id: docId, form });
+export const compliancePolicyEdit = (docId: string, form: CompliancePolicyForm) =>
+  mutate<CompliancePolicyDto>('compliance_policy_edit', { doc_id: docId, form });
+export const compliancePolicySubmit = (docId: string) => mutate<CompliancePolicyDto>('compliance_policy_submit', { doc_id: docId });
+export const compliancePolicyApprove = (docId: string) => mutate<CompliancePolicyDto>('compliance_policy_approve', { doc_id: docId });
+export const compliancePolicyReject = (docId: string, reason: string) =>
+  mutate<CompliancePolicyDto>('compliance_policy_reject', { doc_id: docId, reason });
+export const compliancePolicyPublish = (docId: string, minor: boolean) =>
+  mutate<CompliancePolicyDto>('compliance_policy_publish', { doc_id: docId, minor });
+export const compliancePolicyReviewed = (docId: string) => mutate<CompliancePolicyDto>('compliance_policy_reviewed', { doc_id: docId });
+export const complianceAssign = (docId: string, target: string, due: string) =>
+  mutate<AssignmentDto>('compliance_assign', { doc_id: docId, target, due });
+export const complianceUnassign = (docId: string, target: string) => mutate<null>('compliance_unassign', { doc_id: docId, target });
+export const complianceMine = () => call<ReadingDto[]>('compliance_mine');
+export const complianceAcknowledge = (docId: string) => mutate<AckDto>('compliance_acknowledge', { doc_id: docId });
+export const complianceDashboard = () => call<ComplianceDashboardDto>('compliance_dashboard');
+export const complianceRemind = () => mutate<ReminderDto[]>('compliance_remind');
+export const compliancePack = (path: string, organisation: string) => call<PackDto>('compliance_pack', { path, organisation });

@@ -12,6 +12,14 @@ import { ContactScreen } from './screens/contact';
 import { ContactsScreen } from './screens/contacts';
 import { DashboardScreen } from './screens/dashboard';
 import { AskScreen } from './screens/ask';
+import { ComplianceScreen } from './screens/compliance';
+import { CoursesScreen } from './screens/compliance-courses';
+import { MatrixScreen } from './screens/compliance-matrix';
+import { PersonScreen } from './screens/compliance-person';
+import { PoliciesComplianceScreen } from './screens/compliance-policies';
+import { PolicyComplianceScreen } from './screens/compliance-policy';
+import { ReadingScreen } from './screens/compliance-reading';
+import { StaffEditScreen, StaffNewScreen, StaffScreen } from './screens/compliance-staff';
 import { DocumentScreen } from './screens/document';
 import { DocumentsScreen } from './screens/documents';
 import { DocViewerScreen } from './screens/doc-viewer';
@@ -43,6 +51,7 @@ const NAV: { name: Route['name']; label: string; icon: string; admin?: boolean }
   { name: 'import', label: 'Import', icon: '⇪' },
   { name: 'documents', label: 'Documents', icon: '❏' },
   { name: 'ask', label: 'Ask', icon: '?' },
+  { name: 'compliance', label: 'Compliance', icon: '✚' },
   { name: 'plugins', label: 'Plugins', icon: '◆' },
   { name: 'studio', label: 'Studio', icon: '✎' },
   { name: 'agency', label: 'Agency', icon: '⌂', admin: true },
@@ -53,6 +62,7 @@ const NAV: { name: Route['name']; label: string; icon: string; admin?: boolean }
 function section(r: Route): Route['name'] {
   if (r.name === 'contact' || r.name === 'contact-new' || r.name === 'contact-edit') return 'contacts';
   if (r.name === 'document' || r.name === 'doc-view') return 'documents';
+  if (r.name.startsWith('compliance')) return 'compliance';
   return r.name;
 }
 
@@ -95,6 +105,26 @@ function Screen(props: { route: Route }) {
       return <DocViewerScreen id={r.id} version={r.version} page={r.page} {...(r.start !== undefined && r.end !== undefined ? { start: r.start, end: r.end } : {})} />;
     case 'ask':
       return <AskScreen />;
+    case 'compliance':
+      return <ComplianceScreen />;
+    case 'compliance-staff':
+      return <StaffScreen />;
+    case 'compliance-staff-new':
+      return <StaffNewScreen />;
+    case 'compliance-person':
+      return <PersonScreen key={r.id} id={r.id} />;
+    case 'compliance-person-edit':
+      return <StaffEditScreen key={r.id} id={r.id} />;
+    case 'compliance-matrix':
+      return <MatrixScreen />;
+    case 'compliance-courses':
+      return <CoursesScreen />;
+    case 'compliance-policies':
+      return <PoliciesComplianceScreen />;
+    case 'compliance-policy':
+      return <PolicyComplianceScreen key={r.id} id={r.id} />;
+    case 'compliance-reading':
+      return <ReadingScreen />;
   }
 }
 

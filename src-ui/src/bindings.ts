@@ -337,6 +337,1065 @@ paged: boolean,
  */
 text: string, };
 
+export type StandingDto = "valid" | "due_soon" | "expired" | "missing";
+
+export type ComplianceAccessDto = { 
+/**
+ * Their user id (`local` on a profile never signed in).
+ */
+user_id: string, 
+/**
+ * An admin (or the owner of a one-person profile).
+ */
+admin: boolean, 
+/**
+ * Manages someone (sees and changes their people's records).
+ */
+manager: boolean, 
+/**
+ * Their own staff record, when one is linked to their account.
+ */
+staff_id: string | null, 
+/**
+ * Sees any staff record at all.
+ */
+sees_staff: boolean, };
+
+export type CheckFieldDto = { 
+/**
+ * Its key in the item's details (and the name its errors carry).
+ */
+key: string, 
+/**
+ * What a person reads.
+ */
+label: string, 
+/**
+ * `text`, `date`, `yes_no`, `months` or `choice`.
+ */
+kind: string, 
+/**
+ * The choices, for `choice`.
+ */
+choices: Array<string>, 
+/**
+ * A number never shown in full once saved.
+ */
+secret: boolean, };
+
+export type CheckItemDto = { 
+/**
+ * Its id (`dbs`).
+ */
+id: string, 
+/**
+ * What a person reads.
+ */
+name: string, 
+/**
+ * Its fields, in order.
+ */
+fields: Array<CheckFieldDto>, };
+
+export type StatementDto = { 
+/**
+ * Its code (`S3`).
+ */
+id: string, 
+/**
+ * `safe`, `effective`, `caring`, `responsive` or `well-led`.
+ */
+key_question: string, 
+/**
+ * Its name.
+ */
+name: string, };
+
+export type KeyQuestionDto = { 
+/**
+ * `safe`, …
+ */
+id: string, 
+/**
+ * `Safe`, …
+ */
+name: string, };
+
+export type ComplianceMetaDto = { 
+/**
+ * Who is looking.
+ */
+access: ComplianceAccessDto, 
+/**
+ * The recruitment checklist, in Schedule 3's order.
+ */
+items: Array<CheckItemDto>, 
+/**
+ * An item's statuses (`missing`, `received`, `verified`, `not_required`).
+ */
+statuses: Array<string>, 
+/**
+ * The five key questions, in the CQC's order.
+ */
+key_questions: Array<KeyQuestionDto>, 
+/**
+ * The 34 quality statements.
+ */
+statements: Array<StatementDto>, 
+/**
+ * Course categories.
+ */
+course_categories: Array<string>, 
+/**
+ * `supervision`, `appraisal`.
+ */
+meeting_kinds: Array<string>, 
+/**
+ * `policy`, `sop`.
+ */
+policy_kinds: Array<string>, 
+/**
+ * What a person says when they acknowledge a policy.
+ */
+ack_statement: string, 
+/**
+ * How many days ahead "due soon" looks.
+ */
+due_soon_days: number, 
+/**
+ * The largest evidence file taken, in bytes.
+ */
+evidence_max_bytes: number, };
+
+export type StaffQueryArgs = { 
+/**
+ * Only this team.
+ */
+team: string | null, 
+/**
+ * Only this role.
+ */
+role: string | null, 
+/**
+ * Names containing this.
+ */
+text: string | null, 
+/**
+ * Include people who have left.
+ */
+include_left: boolean, };
+
+export type StaffDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * Full name.
+ */
+name: string, 
+/**
+ * Job role.
+ */
+role: string, 
+/**
+ * Team.
+ */
+team: string | null, 
+/**
+ * Their manager's staff id.
+ */
+manager_id: string | null, 
+/**
+ * Their manager's name.
+ */
+manager_name: string | null, 
+/**
+ * First day (YYYY-MM-DD).
+ */
+start_date: string, 
+/**
+ * Contract.
+ */
+contract: string | null, 
+/**
+ * The user account they sign in with.
+ */
+user_id: string | null, 
+/**
+ * Weeks between supervisions.
+ */
+supervision_weeks: number | null, 
+/**
+ * Months between appraisals.
+ */
+appraisal_months: number | null, 
+/**
+ * Last day, once they have left.
+ */
+left_date: string | null, 
+/**
+ * Last change.
+ */
+updated_at: string, };
+
+export type StaffForm = { 
+/**
+ * Full name.
+ */
+name: string, 
+/**
+ * Job role, e.g. `carer`.
+ */
+role: string, 
+/**
+ * Team.
+ */
+team: string, 
+/**
+ * Their manager's staff id.
+ */
+manager_id: string, 
+/**
+ * First day (YYYY-MM-DD or DD/MM/YYYY).
+ */
+start_date: string, 
+/**
+ * Contract, e.g. `full-time`.
+ */
+contract: string, 
+/**
+ * The user account they sign in with.
+ */
+user_id: string, 
+/**
+ * Weeks between supervisions.
+ */
+supervision_weeks: string, 
+/**
+ * Months between appraisals.
+ */
+appraisal_months: string, 
+/**
+ * Last day of work.
+ */
+left_date: string, };
+
+export type EvidenceDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * The staff member it is about.
+ */
+staff_id: string, 
+/**
+ * What it evidences: a checklist item's id, or `training`.
+ */
+item: string, 
+/**
+ * The file's name.
+ */
+file_name: string, 
+/**
+ * `pdf`, `png`, `jpeg`, `docx`.
+ */
+kind: string, 
+/**
+ * Bytes.
+ */
+size: number, 
+/**
+ * When added.
+ */
+added_at: string, };
+
+export type CheckDto = { 
+/**
+ * The item's id.
+ */
+item: string, 
+/**
+ * What a person reads.
+ */
+name: string, 
+/**
+ * `missing`, `received`, `verified`, `not_required`.
+ */
+status: string, 
+/**
+ * The item's fields as text (dates YYYY-MM-DD, yes/no as `yes`/`no`);
+ * secret fields are never here.
+ */
+details: { [key in string]?: string }, 
+/**
+ * Secret fields recorded, by their last four characters
+ * (`ending 7890`).
+ */
+masked: { [key in string]?: string }, 
+/**
+ * A note.
+ */
+note: string | null, 
+/**
+ * When it lapses (DBS recheck, right to work).
+ */
+expires: string | null, 
+/**
+ * Where it stands today.
+ */
+standing: StandingDto, 
+/**
+ * Evidence files held for it.
+ */
+evidence: Array<EvidenceDto>, 
+/**
+ * Last change.
+ */
+updated_at: string | null, };
+
+export type CheckArgs = { 
+/**
+ * `missing`, `received`, `verified` or `not_required`.
+ */
+status: string, 
+/**
+ * The item's fields by key, as text ("" is none). A secret field
+ * left empty keeps the number recorded.
+ */
+details: { [key in string]?: string }, 
+/**
+ * Secret fields whose recorded number is to go.
+ */
+clear: Array<string>, 
+/**
+ * A note.
+ */
+note: string, };
+
+export type TrainingRecordDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * The staff member.
+ */
+staff_id: string, 
+/**
+ * The course.
+ */
+course_id: string, 
+/**
+ * The course's name.
+ */
+course_name: string, 
+/**
+ * Achieved (YYYY-MM-DD).
+ */
+achieved: string, 
+/**
+ * Lapses after (none: never).
+ */
+expires: string | null, 
+/**
+ * Who trained them.
+ */
+provider: string | null, 
+/**
+ * Its certificate (an evidence file).
+ */
+evidence_id: string | null, 
+/**
+ * Where it stands today.
+ */
+standing: StandingDto, };
+
+export type MeetingDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * The staff member.
+ */
+staff_id: string, 
+/**
+ * `supervision` or `appraisal`.
+ */
+kind: string, 
+/**
+ * When (YYYY-MM-DD).
+ */
+date: string, 
+/**
+ * Who held it.
+ */
+supervisor: string, 
+/**
+ * Notes.
+ */
+notes: string | null, };
+
+export type MeetingForm = { 
+/**
+ * `supervision` or `appraisal`.
+ */
+kind: string, 
+/**
+ * When it was held.
+ */
+date: string, 
+/**
+ * Who held it.
+ */
+supervisor: string, 
+/**
+ * Notes.
+ */
+notes: string, };
+
+export type ScheduleDto = { 
+/**
+ * `supervision` or `appraisal`.
+ */
+kind: string, 
+/**
+ * The last one held.
+ */
+last: string | null, 
+/**
+ * When the next is due (none: no schedule set).
+ */
+next_due: string | null, 
+/**
+ * In date, due within 14 days, overdue (`expired`).
+ */
+standing: StandingDto, };
+
+export type StaffDetailDto = { 
+/**
+ * The record.
+ */
+staff: StaffDto, 
+/**
+ * Whether the person looking may change it.
+ */
+may_edit: boolean, 
+/**
+ * The checklist, every item listed.
+ */
+checks: Array<CheckDto>, 
+/**
+ * Training records, newest first.
+ */
+training: Array<TrainingRecordDto>, 
+/**
+ * Certificates and other training evidence.
+ */
+training_evidence: Array<EvidenceDto>, 
+/**
+ * Supervisions and appraisals held, newest first.
+ */
+meetings: Array<MeetingDto>, 
+/**
+ * When the next ones are due.
+ */
+schedules: Array<ScheduleDto>, };
+
+export type CourseDto = { 
+/**
+ * Its id (a slug).
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * `mandatory`, `care_certificate` or `other`.
+ */
+category: string, 
+/**
+ * Months until it must be done again (none: never lapses).
+ */
+renewal_months: number | null, 
+/**
+ * Whether it is in the matrix.
+ */
+active: boolean, };
+
+export type CourseForm = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * `mandatory`, `care_certificate` or `other`.
+ */
+category: string, 
+/**
+ * Months until renewal ("": never lapses).
+ */
+renewal_months: string, 
+/**
+ * In the matrix.
+ */
+active: boolean, };
+
+export type TrainingForm = { 
+/**
+ * The staff member's id.
+ */
+staff_id: string, 
+/**
+ * The course's id or name.
+ */
+course: string, 
+/**
+ * When achieved (YYYY-MM-DD or DD/MM/YYYY).
+ */
+achieved: string, 
+/**
+ * When it lapses, if the certificate says ("": the course's renewal
+ * period from `achieved`).
+ */
+expires: string, 
+/**
+ * Who trained them.
+ */
+provider: string, 
+/**
+ * The certificate's file ("": none), kept inside the profile with the
+ * record (both or neither).
+ */
+certificate_path: string, };
+
+export type MatrixQueryArgs = { 
+/**
+ * Only this team.
+ */
+team: string | null, 
+/**
+ * Only this role.
+ */
+role: string | null, 
+/**
+ * Only courses of this category.
+ */
+category: string | null, 
+/**
+ * Only this course (id or name).
+ */
+course: string | null, 
+/**
+ * Only people with a course in this standing.
+ */
+standing: string | null, 
+/**
+ * Names containing this.
+ */
+text: string | null, };
+
+export type MatrixCellDto = { 
+/**
+ * Valid, due soon, expired or missing.
+ */
+standing: StandingDto, 
+/**
+ * Achieved (latest record).
+ */
+achieved: string | null, 
+/**
+ * Lapses after.
+ */
+expires: string | null, };
+
+export type MatrixRowDto = { 
+/**
+ * The staff member.
+ */
+staff_id: string, 
+/**
+ * Their name.
+ */
+name: string, 
+/**
+ * Their role.
+ */
+role: string, 
+/**
+ * Their team.
+ */
+team: string | null, 
+/**
+ * One cell per course, in the courses' order.
+ */
+cells: Array<MatrixCellDto>, };
+
+export type CourseTotalsDto = { 
+/**
+ * Valid.
+ */
+valid: number, 
+/**
+ * Due soon.
+ */
+due_soon: number, 
+/**
+ * Expired.
+ */
+expired: number, 
+/**
+ * Missing.
+ */
+missing: number, 
+/**
+ * In date, percent of the rows (100 with none).
+ */
+compliant_percent: number, };
+
+export type MatrixDto = { 
+/**
+ * The day it is for (YYYY-MM-DD).
+ */
+today: string, 
+/**
+ * The courses (columns).
+ */
+courses: Array<CourseDto>, 
+/**
+ * The staff (rows), by name.
+ */
+rows: Array<MatrixRowDto>, 
+/**
+ * Per course, in the courses' order.
+ */
+totals: Array<CourseTotalsDto>, };
+
+export type CompliancePolicyDto = { 
+/**
+ * The document's id.
+ */
+doc_id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * `policy` or `sop`.
+ */
+kind: string, 
+/**
+ * Who answers for it.
+ */
+owner: string, 
+/**
+ * Months between reviews.
+ */
+review_months: number, 
+/**
+ * Next review (YYYY-MM-DD).
+ */
+next_review: string, 
+/**
+ * Last review.
+ */
+last_review: string | null, 
+/**
+ * Review standing today: valid, due soon, overdue (`expired`).
+ */
+review: StandingDto, 
+/**
+ * `draft`, `awaiting_approval`, `approved` or `published` (the newest
+ * readable version's step).
+ */
+approval: string, 
+/**
+ * The document's status: `draft`, `published`, `retired`.
+ */
+status: string, 
+/**
+ * The version in force.
+ */
+live_version: number | null, 
+/**
+ * The newest readable version.
+ */
+readable_version: number | null, 
+/**
+ * Who submitted the version awaiting approval (a user id).
+ */
+submitted_by: string | null, 
+/**
+ * The version approved.
+ */
+approved_version: number | null, 
+/**
+ * Who approved it.
+ */
+approved_by: string | null, 
+/**
+ * When.
+ */
+approved_at: string | null, 
+/**
+ * Acknowledgements count from this version.
+ */
+ack_from_version: number | null, 
+/**
+ * Who drafted it.
+ */
+drafted_by: string, 
+/**
+ * The quality statements it evidences (codes such as `S3`).
+ */
+statements: Array<string>, };
+
+export type CompliancePolicyForm = { 
+/**
+ * `policy` or `sop`.
+ */
+kind: string, 
+/**
+ * Who answers for it.
+ */
+owner: string, 
+/**
+ * Months between reviews (12 is usual).
+ */
+review_months: string, 
+/**
+ * The quality statements it evidences (codes such as `S3`).
+ */
+statements: Array<string>, };
+
+export type AssignmentDto = { 
+/**
+ * Id.
+ */
+id: string, 
+/**
+ * The policy.
+ */
+doc_id: string, 
+/**
+ * `role:R`, `team:T` or `staff:ID`.
+ */
+target: string, 
+/**
+ * Due (YYYY-MM-DD).
+ */
+due: string, };
+
+export type AckStateDto = "done" | "pending" | "overdue";
+
+export type PersonAckDto = { 
+/**
+ * The staff member.
+ */
+staff_id: string, 
+/**
+ * Their name.
+ */
+name: string, 
+/**
+ * Their team.
+ */
+team: string | null, 
+/**
+ * Due (the earliest of their assignments).
+ */
+due: string, 
+/**
+ * Done, pending, overdue.
+ */
+state: AckStateDto, 
+/**
+ * When they acknowledged.
+ */
+at: string | null, 
+/**
+ * Which version.
+ */
+version: number | null, };
+
+export type AckStatusDto = { 
+/**
+ * The version in force.
+ */
+version: number | null, 
+/**
+ * Acknowledgements count from this version.
+ */
+from_version: number | null, 
+/**
+ * Everyone assigned whom the person looking may see.
+ */
+people: Array<PersonAckDto>, 
+/**
+ * Done.
+ */
+done: number, 
+/**
+ * Pending.
+ */
+pending: number, 
+/**
+ * Overdue.
+ */
+overdue: number, 
+/**
+ * Done, percent of people (100 with nobody assigned).
+ */
+percent: number, };
+
+export type PolicyDetailDto = { 
+/**
+ * The policy.
+ */
+policy: CompliancePolicyDto, 
+/**
+ * Who must read it by when.
+ */
+assignments: Array<AssignmentDto>, 
+/**
+ * Who has read and signed it.
+ */
+status: AckStatusDto, };
+
+export type ReadingDto = { 
+/**
+ * The policy.
+ */
+policy: CompliancePolicyDto, 
+/**
+ * Due.
+ */
+due: string, 
+/**
+ * Done, pending or overdue.
+ */
+state: AckStateDto, 
+/**
+ * When they acknowledged (the version that counts).
+ */
+at: string | null, 
+/**
+ * Which version.
+ */
+version: number | null, };
+
+export type AckDto = { 
+/**
+ * The policy.
+ */
+doc_id: string, 
+/**
+ * The version acknowledged.
+ */
+version: number, 
+/**
+ * When (RFC 3339).
+ */
+at: string, 
+/**
+ * What they said.
+ */
+statement: string, };
+
+export type CoverageDto = { 
+/**
+ * The statement.
+ */
+statement: StatementDto, 
+/**
+ * Published policies linked to it, review not overdue (document ids).
+ */
+current: Array<string>, 
+/**
+ * Linked but not current.
+ */
+stale: Array<string>, };
+
+export type ComplianceDashboardDto = { 
+/**
+ * The day it is for.
+ */
+today: string, 
+/**
+ * Reviews due within 60 days.
+ */
+due_for_review: Array<CompliancePolicyDto>, 
+/**
+ * Reviews overdue.
+ */
+overdue: Array<CompliancePolicyDto>, 
+/**
+ * Versions waiting for a second admin.
+ */
+awaiting_approval: Array<CompliancePolicyDto>, 
+/**
+ * Approved, not yet published.
+ */
+approved: Array<CompliancePolicyDto>, 
+/**
+ * Quality statements with no current evidence.
+ */
+uncovered: Array<StatementDto>, 
+/**
+ * Every statement and what evidences it.
+ */
+coverage: Array<CoverageDto>, };
+
+export type ReminderDto = { 
+/**
+ * `acknowledgement.due`, `acknowledgement.overdue`,
+ * `document.review_due` or `training.expiring`.
+ */
+kind: string, 
+/**
+ * The task's title.
+ */
+title: string, 
+/**
+ * The task's due date.
+ */
+due: string, 
+/**
+ * The task.
+ */
+task_id: string, 
+/**
+ * The staff member it is about.
+ */
+staff_id: string | null, 
+/**
+ * The policy it is about.
+ */
+doc_id: string | null, 
+/**
+ * The course it is about.
+ */
+course_id: string | null, };
+
+export type PackCourseDto = { 
+/**
+ * The course.
+ */
+course: string, 
+/**
+ * Valid.
+ */
+valid: number, 
+/**
+ * Due within 60 days.
+ */
+due_soon: number, 
+/**
+ * Expired.
+ */
+expired: number, 
+/**
+ * Never done.
+ */
+missing: number, 
+/**
+ * In date, percent.
+ */
+percent: number, };
+
+export type PackVettingDto = { 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: string, 
+/**
+ * DBS: level, issue date, the certificate's last four characters.
+ */
+dbs: string, 
+/**
+ * DBS standing.
+ */
+dbs_standing: StandingDto, 
+/**
+ * Right to work.
+ */
+right_to_work: string, 
+/**
+ * Right to work standing.
+ */
+rtw_standing: StandingDto, };
+
+export type PackKeyQuestionDto = { 
+/**
+ * `safe`, …
+ */
+id: string, 
+/**
+ * `Safe`, …
+ */
+name: string, 
+/**
+ * Its quality statements.
+ */
+statements: number, 
+/**
+ * Those evidenced by a policy in force.
+ */
+evidenced: number, };
+
+export type PackDto = { 
+/**
+ * The PDF.
+ */
+pdf: string, 
+/**
+ * The CSV of the same figures beside it.
+ */
+csv: string, 
+/**
+ * The day it describes.
+ */
+today: string, 
+/**
+ * Staff in post.
+ */
+staff: number, 
+/**
+ * Training in date, percent of cells.
+ */
+training_percent: number, 
+/**
+ * Read-and-sign, percent.
+ */
+ack_percent: number, 
+/**
+ * Supervision in date, percent.
+ */
+supervision_percent: number, 
+/**
+ * By key question.
+ */
+key_questions: Array<PackKeyQuestionDto>, 
+/**
+ * Training per course.
+ */
+training: Array<PackCourseDto>, 
+/**
+ * Vetting per person.
+ */
+vetting: Array<PackVettingDto>, 
+/**
+ * What is missing or lapsed, one sentence each.
+ */
+gaps: Array<string>, };
+
 export type ApiError = { 
 /**
  * What kind of failure it is.

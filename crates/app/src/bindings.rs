@@ -7,6 +7,9 @@ use ts_rs::TS;
 
 use crate::admin_console::*;
 use crate::catalog::*;
+use crate::compliance::*;
+use crate::compliance_policies::*;
+use crate::compliance_training::*;
 use crate::documents::*;
 use crate::dto::*;
 use crate::history::*;
@@ -43,6 +46,48 @@ pub fn typescript() -> String {
         DocHitDto,
         DocAnswerDto,
         DocPageViewDto,
+        StandingDto,
+        ComplianceAccessDto,
+        CheckFieldDto,
+        CheckItemDto,
+        StatementDto,
+        KeyQuestionDto,
+        ComplianceMetaDto,
+        StaffQueryArgs,
+        StaffDto,
+        StaffForm,
+        EvidenceDto,
+        CheckDto,
+        CheckArgs,
+        TrainingRecordDto,
+        MeetingDto,
+        MeetingForm,
+        ScheduleDto,
+        StaffDetailDto,
+        CourseDto,
+        CourseForm,
+        TrainingForm,
+        MatrixQueryArgs,
+        MatrixCellDto,
+        MatrixRowDto,
+        CourseTotalsDto,
+        MatrixDto,
+        CompliancePolicyDto,
+        CompliancePolicyForm,
+        AssignmentDto,
+        AckStateDto,
+        PersonAckDto,
+        AckStatusDto,
+        PolicyDetailDto,
+        ReadingDto,
+        AckDto,
+        CoverageDto,
+        ComplianceDashboardDto,
+        ReminderDto,
+        PackCourseDto,
+        PackVettingDto,
+        PackKeyQuestionDto,
+        PackDto,
         ApiError,
         ErrorCode,
         ProfileState,

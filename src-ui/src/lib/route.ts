@@ -19,7 +19,17 @@ export type Route =
   | { name: 'documents' }
   | { name: 'document'; id: string }
   | { name: 'doc-view'; id: string; version: number; page: number; start?: number; end?: number }
-  | { name: 'ask' };
+  | { name: 'ask' }
+  | { name: 'compliance' }
+  | { name: 'compliance-staff' }
+  | { name: 'compliance-staff-new' }
+  | { name: 'compliance-person'; id: string }
+  | { name: 'compliance-person-edit'; id: string }
+  | { name: 'compliance-matrix' }
+  | { name: 'compliance-courses' }
+  | { name: 'compliance-policies' }
+  | { name: 'compliance-policy'; id: string }
+  | { name: 'compliance-reading' };
 
 const SIMPLE = ['dashboard', 'contacts', 'policies', 'payments', 'tasks', 'import', 'plugins', 'studio', 'agency', 'sync', 'settings', 'documents', 'ask'] as const;
 type SimpleName = (typeof SIMPLE)[number];
@@ -48,6 +58,20 @@ export function parseRoute(hash: string): Route {
     }
     return { name: 'document', id };
   }
+  if (head === 'compliance') {
+    if (id === undefined) return { name: 'compliance' };
+    if (id === 'staff') {
+      if (sub === undefined) return { name: 'compliance-staff' };
+      if (sub === 'new') return { name: 'compliance-staff-new' };
+      if (parts[3] === 'edit') return { name: 'compliance-person-edit', id: sub };
+      return { name: 'compliance-person', id: sub };
+    }
+    if (id === 'policies') return sub === undefined ? { name: 'compliance-policies' } : { name: 'compliance-policy', id: sub };
+    if (id === 'matrix') return { name: 'compliance-matrix' };
+    if (id === 'courses') return { name: 'compliance-courses' };
+    if (id === 'reading') return { name: 'compliance-reading' };
+    return { name: 'compliance' };
+  }
   if (head !== undefined && isSimple(head)) return { name: head };
   return { name: 'dashboard' };
 }
@@ -66,6 +90,24 @@ export function routeHref(r: Route): string {
       const span = r.start !== undefined && r.end !== undefined ? `/${r.start}/${r.end}` : '';
       return `#/documents/${encodeURIComponent(r.id)}/view/${r.version}/${r.page}${span}`;
     }
+    case 'compliance-staff':
+      return '#/compliance/staff';
+    case 'compliance-staff-new':
+      return '#/compliance/staff/new';
+    case 'compliance-person':
+      return `#/compliance/staff/${encodeURIComponent(r.id)}`;
+    case 'compliance-person-edit':
+      return `#/compliance/staff/${encodeURIComponent(r.id)}/edit`;
+    case 'compliance-matrix':
+      return '#/compliance/matrix';
+    case 'compliance-courses':
+      return '#/compliance/courses';
+    case 'compliance-policies':
+      return '#/compliance/policies';
+    case 'compliance-policy':
+      return `#/compliance/policies/${encodeURIComponent(r.id)}`;
+    case 'compliance-reading':
+      return '#/compliance/reading';
     default:
       return `#/${r.name}`;
   }
