@@ -311,7 +311,9 @@ impl App {
                     for r in &c.refused {
                         self.notice(NoticeDto {
                             level: "warning".into(),
-                            message: format!("not accepted by the server, kept on this device: {r}"),
+                            message: format!(
+                                "not accepted by the server, kept on this device: {r}"
+                            ),
                             source: Some("compliance".into()),
                         });
                     }
@@ -328,7 +330,10 @@ impl App {
                     tracing::warn!("plugin report not sent: {e}");
                 }
             }
-            (report, catalog_changed || docs_changed || compliance_changed)
+            (
+                report,
+                catalog_changed || docs_changed || compliance_changed,
+            )
         };
         // Plugins' hooks for what arrived from other devices.
         self.run_hooks(&s, &mut |_, _| true);
