@@ -671,17 +671,18 @@ pub fn write(
 ) -> Result<Written> {
     let pack = build(store, today)?;
     let csv_path = pdf_path.with_extension("csv");
+    // Each file whole or not at all: written beside its target, then
+    // renamed into place.
     let put = |path: &Path, bytes: &[u8]| -> Result<()> {
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let io = |e: std::io::Error| ComplianceError::Pack(format!("{}: {e}", path.display()));
-        let mut tmp = tempfile_in(dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp.0, bytes).map_err(io)?;
-        tmp.0.sync_all().map_err(io)?;
-        std::fs::rename(&tmp.1, path).map_err(io)?;
-        tmp.2 = false;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
         Ok(())
     };
     put(pdf_path, &pdf(&pack, organisation))?;
@@ -691,24 +692,4 @@ pub fn write(
         csv: csv_path,
         pack,
     })
-}
-
-/// A new file beside the target, removed unless renamed into place.
-struct Temp(std::fs::File, PathBuf, bool);
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        if self.2 {
-            let _ = std::fs::remove_file(&self.1);
-        }
-    }
-}
-
-fn tempfile_in(dir: &Path) -> std::io::Result<Temp> {
-    let path = dir.join(format!(".evidence-pack-{}.part", uuid::Uuid::new_v4()));
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    Ok(Temp(f, path, true))
 }

@@ -10,7 +10,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::dates::{add_months, stored, text, Standing, DUE_SOON_DAYS};
+use crate::dates::{add_months, stored, text, Standing};
 use crate::error::{ComplianceError, Result};
 use crate::schema::{install, installed, FEATURE};
 use crate::staff::required;
@@ -456,11 +456,7 @@ pub fn get(store: &Store, doc_id: &str, today: NaiveDate) -> Result<Policy> {
         let rows = st.query_map([doc_id], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<Vec<String>>>()
     })?;
-    let review = match stored(Some(&next)) {
-        Some(d) if d < today => Standing::Expired,
-        Some(d) if (d - today).num_days() <= DUE_SOON_DAYS => Standing::DueSoon,
-        _ => Standing::Valid,
-    };
+    let review = crate::dates::standing(stored(Some(&next)), today);
     Ok(Policy {
         doc_id: doc.id,
         title: doc.title,
