@@ -7,7 +7,11 @@
 //! evidence pack is written where asked (its text, read back with
 //! `pdftotext`, holds the figures and not the full DBS number); a library
 //! document is made a policy and submitted, and approving one's own
-//! submission is refused in words. Screenshots go to
+//! submission is refused in words. Then two devices through a real sync
+//! server: a policy approved by a second admin is published and assigned
+//! to a team in the admin's window; a carer signs it in her own window
+//! while the server is down, sends it when it is back, and the admin's
+//! window shows 100%. Screenshots go to
 //! `artifacts/screenshots/compliance-*.png`.
 
 crm_plugins::counting_allocator!();
@@ -334,4 +338,285 @@ async fn an_admin_keeps_staff_records_training_and_policies_and_makes_the_eviden
     app.wait_text("cx-awaiting", "counts the policy waiting", |t| t == "1")
         .await;
     app.stop().await;
+}
+
+/// A device for `email` on `server`: a passphrase profile, signed in.
+fn device(
+    server: &crm_sync_testkit::Throwaway,
+    profile: &std::path::Path,
+    email: &str,
+) -> crm_app::App {
+    let a = crm_app::App::new(profile.to_path_buf());
+    a.set_extractor(app_binary().into());
+    a.profile_create(Some(PASS.into()), "GB").expect("profile");
+    a.sync_login(crm_app::dto::LoginArgs {
+        server: server.url(),
+        email: email.into(),
+        password: crm_sync_testkit::PASSWORD.into(),
+        new_password: None,
+    })
+    .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
+    a
+}
+
+/// Sync from the Sync screen and wait for its "Synced: …" toast.
+async fn sync_in_window(app: &mut App, label: &str) {
+    app.click("nav-sync").await;
+    app.click("sync-now").await;
+    let start = std::time::Instant::now();
+    loop {
+        let mut said = Vec::new();
+        for t in app.all("toast").await {
+            said.push(t.text().await.unwrap_or_default());
+        }
+        if said.iter().any(|t| t.starts_with("Synced:")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "[{}] never synced; toasts: {said:?}",
+            app.name
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.snap(label).await;
+}
+
+/// Stop or restart the sync server off the async runtime (its own runtime
+/// blocks).
+async fn server_do(
+    mut server: crm_sync_testkit::Throwaway,
+    up: bool,
+) -> crm_sync_testkit::Throwaway {
+    tokio::task::spawn_blocking(move || {
+        if up {
+            server.restart().expect("server restarts");
+        } else {
+            server.stop();
+        }
+        server
+    })
+    .await
+    .expect("server")
+}
+
+/// Two devices, two windows, one real sync server: the policy approved by a
+/// second admin is published and assigned to team north in the admin's
+/// window; the carer's own window receives it, the server goes away, she
+/// says "I have read and understood" offline, and sends it when the server
+/// is back; the admin's window then shows 100% with her signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carer_signs_a_policy_offline_on_her_own_device_and_the_admin_sees_100_percent() {
+    use crm_sync_server::auth::Role;
+    let _one = serial().await;
+    let world = tokio::task::spawn_blocking(|| {
+        let server = crm_sync_testkit::Throwaway::start().expect("sync server");
+        server
+            .tenant(
+                "Sunrise Care",
+                &[
+                    ("ada@sunrise.test", Role::Admin, None),
+                    ("kim@sunrise.test", Role::Admin, None),
+                    ("cara@sunrise.test", Role::Agent, Some("north")),
+                    ("dan@sunrise.test", Role::Agent, Some("south")),
+                ],
+            )
+            .expect("tenant");
+        let ada_dir = tempfile::tempdir().expect("ada");
+        let cara_dir = tempfile::tempdir().expect("cara");
+        let kim_dir = tempfile::tempdir().expect("kim");
+        let ada = device(&server, &ada_dir.path().join("profile"), "ada@sunrise.test");
+        let users = ada.admin_users().expect("accounts");
+        let user = |email: &str| {
+            users
+                .iter()
+                .find(|u| u.email == email)
+                .map(|u| u.id.clone())
+                .unwrap_or_else(|| panic!("{email} is an account"))
+        };
+        let person = |name: &str, team: &str, email: &str| crm_app::compliance::StaffForm {
+            name: name.into(),
+            role: "carer".into(),
+            team: team.into(),
+            start_date: "2025-03-03".into(),
+            user_id: user(email),
+            ..Default::default()
+        };
+        let cara = ada
+            .compliance_staff_create(person("Cara Jones", "north", "cara@sunrise.test"))
+            .expect("Cara's record");
+        ada.compliance_staff_create(person("Dan Evans", "south", "dan@sunrise.test"))
+            .expect("Dan's record");
+        let file = ada_dir.path().join("medication-policy.md");
+        std::fs::write(
+            &file,
+            "# Medication policy\n\nTwo carers check every controlled drug before it is given, and both sign the record.\n",
+        )
+        .expect("policy file");
+        let added = ada
+            .docs_add(
+                &crm_app::documents::DocAddArgs {
+                    paths: vec![file.display().to_string()],
+                    audience: vec![],
+                    draft: true,
+                    change_note: None,
+                },
+                &mut |_| {},
+            )
+            .expect("document added");
+        let doc_id = added[0].document_id.clone().expect("document id");
+        ada.compliance_policy_register(
+            &doc_id,
+            crm_app::compliance_policies::CompliancePolicyForm {
+                kind: "policy".into(),
+                owner: "Registered manager".into(),
+                review_months: "12".into(),
+                statements: vec!["S8".into()],
+            },
+        )
+        .expect("a policy");
+        ada.compliance_policy_submit(&doc_id).expect("submitted");
+        ada.sync_now().expect("ada sends it");
+        // Approved on the second admin's device.
+        let kim = device(&server, &kim_dir.path().join("profile"), "kim@sunrise.test");
+        kim.sync_now().expect("kim receives it");
+        kim.compliance_policy_approve(&doc_id)
+            .expect("kim approves ada's submission");
+        kim.sync_now().expect("kim sends the approval");
+        ada.sync_now().expect("ada receives the approval");
+        ada.profile_lock().expect("lock");
+        // Cara's own device: signed in, nothing on it yet.
+        let carer = device(&server, &cara_dir.path().join("profile"), "cara@sunrise.test");
+        carer.profile_lock().expect("lock");
+        (server, ada_dir, cara_dir, doc_id, cara.id)
+    })
+    .await
+    .expect("the office");
+    let (server, ada_dir, cara_dir, doc_id, cara_id) = world;
+    let due = (chrono::Local::now().date_naive() + chrono::Days::new(14))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    // The admin's window: publish the approved version, ask team north.
+    let mut admin = App::start_in("compliance-sync-admin", ada_dir).await;
+    admin.type_into("unlock-passphrase", PASS).await;
+    admin.click("unlock-submit").await;
+    admin.click("nav-compliance").await;
+    admin.click("compliance-tab-compliance-policies").await;
+    admin.click(&format!("cp-open-{doc_id}")).await;
+    admin
+        .wait_text("cp-approval-state", "was approved on kim's device", |t| {
+            t.starts_with("Approved")
+        })
+        .await;
+    admin.click("cp-publish").await;
+    admin
+        .wait_text("cp-approval-state", "is published", |t| t == "Published")
+        .await;
+    admin
+        .wait_text("cp-ack-percent", "asks nobody yet", |t| t == "—")
+        .await;
+    admin.select("cp-assign-kind", "team").await;
+    admin.type_into("cp-assign-value", "north").await;
+    admin.type_into("cp-assign-due", &due).await;
+    admin.click("cp-assign-save").await;
+    let cara_row = format!("cp-person-{cara_id}");
+    admin
+        .wait_text(&cara_row, "asks Cara, of team north", |t| {
+            t.contains("Cara Jones") && t.contains("Pending")
+        })
+        .await;
+    admin
+        .wait_text("cp-ack-percent", "has nobody signed", |t| t == "0%")
+        .await;
+    assert!(
+        !admin.text("cp-people").await.contains("Dan Evans"),
+        "team south is not asked"
+    );
+    admin.snap("assigned").await;
+    sync_in_window(&mut admin, "sent").await;
+    let ada_dir = admin.halt().await.expect("ada's profile");
+
+    // Cara's window: it arrives with a sync; then the server goes away.
+    let mut carer = App::start_in("compliance-sync-carer", cara_dir).await;
+    carer.type_into("unlock-passphrase", PASS).await;
+    carer.click("unlock-submit").await;
+    sync_in_window(&mut carer, "received").await;
+    let server = server_do(server, false).await;
+    carer.click("nav-compliance").await;
+    carer.click("compliance-tab-compliance-reading").await;
+    carer
+        .wait_text(
+            &format!("reading-state-{doc_id}"),
+            "asks her to sign",
+            |t| t == "Pending",
+        )
+        .await;
+    carer.snap("to-read").await;
+    // Her device holds her own staff record and nobody else's.
+    carer.click("compliance-tab-compliance-staff").await;
+    let listed = carer.wait_count("staff-open", 1).await;
+    assert_eq!(
+        listed[0].text().await.unwrap_or_default(),
+        "Cara Jones",
+        "a carer sees only her own record"
+    );
+    carer.click("compliance-tab-compliance-reading").await;
+    carer.click(&format!("reading-sign-{doc_id}")).await;
+    carer
+        .wait_text(&format!("reading-state-{doc_id}"), "signed offline", |t| {
+            t == "Done"
+        })
+        .await;
+    carer.snap("signed-offline").await;
+    // Offline: the sync says so, and the signature waits on the device.
+    carer.click("nav-sync").await;
+    carer.click("sync-now").await;
+    carer
+        .wait_text("form-error", "says the server cannot be reached", |t| {
+            !t.is_empty()
+        })
+        .await;
+    carer
+        .wait_text("sync-pending", "counts the signature waiting", |t| t == "1")
+        .await;
+    carer.snap("offline").await;
+    let server = server_do(server, true).await;
+    sync_in_window(&mut carer, "sent").await;
+    carer
+        .wait_text("sync-pending", "has nothing left to send", |t| t == "0")
+        .await;
+    carer.stop().await;
+
+    // The admin's window again: after a sync, 100%.
+    let mut admin = App::start_in("compliance-sync-admin", ada_dir).await;
+    admin.shots = 2;
+    admin.type_into("unlock-passphrase", PASS).await;
+    admin.click("unlock-submit").await;
+    sync_in_window(&mut admin, "received").await;
+    admin.click("nav-compliance").await;
+    admin.click("compliance-tab-compliance-policies").await;
+    admin.click(&format!("cp-open-{doc_id}")).await;
+    admin
+        .wait_text("cp-ack-percent", "shows everyone asked has signed", |t| {
+            t == "100%"
+        })
+        .await;
+    admin
+        .wait_text(&cara_row, "shows Cara's signature", |t| {
+            t.contains("Done") && t.contains("(v1)")
+        })
+        .await;
+    admin
+        .wait_text(
+            "cp-statement-list",
+            "keeps the statement it evidences",
+            |t| t.contains("S8 Medicines optimisation"),
+        )
+        .await;
+    admin.snap("all-signed").await;
+    admin.stop().await;
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .expect("server stopped");
 }

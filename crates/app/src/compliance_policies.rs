@@ -614,22 +614,40 @@ impl App {
 
     /// Make the reminders due today into tasks, each once (admins and
     /// managers).
+    ///
+    /// Each reminder made also fires its event (`training.expiring`,
+    /// `document.review_due`, `acknowledgement.due`,
+    /// `acknowledgement.overdue`) at the plugins hooked to it; as with
+    /// every hook, what a plugin does is a notice, never this command's
+    /// failure.
     pub fn compliance_remind(&self) -> ApiResult<Vec<ReminderDto>> {
         let day = dates::today();
-        self.write(|s| {
-            Ok(reminders::run(s, day)?
-                .into_iter()
-                .map(|r| ReminderDto {
-                    kind: r.kind.into(),
-                    title: r.title,
-                    due: r.due,
-                    task_id: r.task_id,
-                    staff_id: r.staff_id,
-                    doc_id: r.doc_id,
-                    course_id: r.course_id,
-                })
-                .collect())
-        })
+        let made = self.write(|s| Ok(reminders::run(s, day)?))?;
+        if !made.is_empty() {
+            let s = self.session()?;
+            match s.rt.dispatch_reminders(&made) {
+                Ok(reports) => self.notice_reports(&reports),
+                Err(e) => self.notice(crate::dto::NoticeDto {
+                    level: "warning".into(),
+                    message: format!("plugin hooks did not run: {e}"),
+                    source: None,
+                }),
+            }
+            // What the hooks wrote, announced like any other change.
+            self.run_hooks(&s, &mut |_, _| true);
+        }
+        Ok(made
+            .into_iter()
+            .map(|r| ReminderDto {
+                kind: r.kind.into(),
+                title: r.title,
+                due: r.due,
+                task_id: r.task_id,
+                staff_id: r.staff_id,
+                doc_id: r.doc_id,
+                course_id: r.course_id,
+            })
+            .collect())
     }
 
     /// Write the evidence pack to `path` (a PDF; a CSV of the same figures

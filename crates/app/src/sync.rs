@@ -20,10 +20,18 @@ fn status_dto(s: crm_core::sync::SyncStatus, role: crm_core::AccountRole) -> Syn
     }
 }
 
+/// The device's sync status: the store's own outbox and the compliance
+/// records waiting beside it (an acknowledgement signed offline counts).
+fn device_status(s: &Store) -> ApiResult<crm_core::sync::SyncStatus> {
+    let mut st = s.sync_status()?;
+    st.pending += crm_compliance::sync::waiting(s)?;
+    Ok(st)
+}
+
 impl App {
     /// Server, account, last success, pending changes, last error.
     pub fn sync_status(&self) -> ApiResult<SyncStatusDto> {
-        self.read(|s| Ok(status_dto(s.sync_status()?, s.account_role()?)))
+        self.read(|s| Ok(status_dto(device_status(s)?, s.account_role()?)))
     }
 
     /// Sign in: registers this device; the device token goes to the OS
@@ -67,7 +75,7 @@ impl App {
                     s.set_must_change_password(false)?;
                 }
             }
-            Ok(status_dto(s.sync_status()?, s.account_role()?))
+            Ok(status_dto(device_status(s)?, s.account_role()?))
         })
         .inspect(|_| self.auto.wake_listener())
     }
@@ -87,7 +95,7 @@ impl App {
             .map_err(new_password_refused)?;
         self.write(|s| {
             s.set_must_change_password(false)?;
-            Ok(status_dto(s.sync_status()?, s.account_role()?))
+            Ok(status_dto(device_status(s)?, s.account_role()?))
         })
         .inspect(|_| self.auto.wake_listener())
     }
@@ -163,7 +171,7 @@ impl App {
             .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
         self.write(|s| {
             settle(s, id)?;
-            Ok(status_dto(s.sync_status()?, s.account_role()?))
+            Ok(status_dto(device_status(s)?, s.account_role()?))
         })
     }
 
@@ -283,6 +291,8 @@ impl App {
                     false
                 }
             };
+            // Sent and received beside the store's own records.
+            let mut more = (0usize, 0usize);
             // The documents library: what this person's audience allows,
             // read here in a worker process; removed ones leave.
             let docs_changed = match self.extractor().and_then(|x| {
@@ -290,6 +300,8 @@ impl App {
                 Ok(crm_documents::sync(&mut own, &conn, &token, x, &never)?)
             }) {
                 Ok(d) => {
+                    more.0 += d.sent;
+                    more.1 += d.received;
                     for f in &d.failed {
                         self.notice(NoticeDto {
                             level: "warning".into(),
@@ -308,6 +320,8 @@ impl App {
             // acknowledgements, as far as this person may see them.
             let compliance_changed = match crm_compliance::sync::sync(&mut own, &conn, &token) {
                 Ok(c) => {
+                    more.0 += c.sent;
+                    more.1 += c.received;
                     for r in &c.refused {
                         self.notice(NoticeDto {
                             level: "warning".into(),
@@ -331,7 +345,11 @@ impl App {
                 }
             }
             (
-                report,
+                report.map(|mut r| {
+                    r.pushed += more.0;
+                    r.pulled += more.1;
+                    r
+                }),
                 catalog_changed || docs_changed || compliance_changed,
             )
         };
@@ -534,7 +552,7 @@ impl App {
         use std::sync::atomic::Ordering;
         let auto = &self.auto;
         let now = std::time::Instant::now();
-        let status = self.read(|s| Ok(s.sync_status()?))?;
+        let status = self.read(device_status)?;
         let due = {
             let st = auto.inner.lock().map_err(crate::poisoned)?;
             let waited = st.retry_at.is_none_or(|t| now >= t);
@@ -593,7 +611,7 @@ impl App {
     /// Where sync stands: for the frame, always on screen.
     pub fn sync_state(&self) -> ApiResult<SyncStateDto> {
         use std::sync::atomic::Ordering;
-        let status = self.read(|s| Ok(s.sync_status()?))?;
+        let status = self.read(device_status)?;
         if status.server.is_none() {
             return Ok(SyncStateDto {
                 state: SyncState::Off,

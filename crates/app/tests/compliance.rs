@@ -683,11 +683,29 @@ fn a_policy_needs_a_second_admin_is_read_and_signed_and_packed_without_full_numb
         ..Default::default()
     })
     .expect("expired training");
+    // A plugin hooked to the reminder's event books the refresher.
+    let p = app
+        .plugin_install_template("training-expiry")
+        .expect("install the template");
+    let grants: Vec<String> = p.permissions.iter().map(|x| x.permission.clone()).collect();
+    app.plugin_enable(&p.id, grants).expect("enable");
+    app.notices_take().expect("notices");
     let made = app.compliance_remind().expect("reminders");
     assert!(
         made.iter()
             .any(|r| r.kind == "training.expiring" && r.title.contains("Olu Other")),
         "{made:?}"
+    );
+    let said: Vec<String> = app
+        .notices_take()
+        .expect("notices")
+        .into_iter()
+        .map(|n| n.message)
+        .collect();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("Olu Other") && m.contains("refresher task made")),
+        "the plugin ran on training.expiring: {said:?}"
     );
     assert!(
         app.compliance_remind().expect("again").is_empty(),

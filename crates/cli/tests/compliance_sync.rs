@@ -263,9 +263,17 @@ fn staff_records_reach_only_who_may_see_them_and_a_policy_goes_round_the_office(
     // The second admin approves on their own device; the first publishes.
     let p = json(crm(&dir("kim")).args(["compliance", "policies", "--json"]));
     assert_eq!(p[0]["approval"], "awaiting_approval", "{p}");
+    assert_eq!(p[0]["statements"], serde_json::json!(["S3"]), "{p}");
     ok(crm(&dir("kim")).args(["compliance", "approve", &doc]));
     sync(&dir("kim"));
     sync(&boss);
+    // The statements it evidences came back with the approval.
+    let p = json(crm(&boss).args(["compliance", "policies", "--json"]));
+    assert_eq!(
+        (&p[0]["approval"], &p[0]["statements"]),
+        (&serde_json::json!("approved"), &serde_json::json!(["S3"])),
+        "{p}"
+    );
     ok(crm(&boss).args(["compliance", "publish", &doc]));
     ok(crm(&boss).args([
         "compliance",

@@ -222,7 +222,9 @@ fn outgoing(store: &Store) -> Result<Vec<ComplianceRecord>> {
         for t in TABLES {
             let mut pairs: Vec<String> = t.cols.iter().map(|c| format!("'{c}', {c}")).collect();
             if t.kind == "policy" {
-                pairs.push("'statements', (SELECT json_group_array(statement_id) FROM compliance_policy_statements ps WHERE ps.doc_id = t.doc_id)".into());
+                // json(): a value loses its JSON subtype through a subquery,
+                // and would travel as a string holding an array.
+                pairs.push("'statements', json((SELECT json_group_array(statement_id) FROM compliance_policy_statements ps WHERE ps.doc_id = t.doc_id))".into());
             }
             if t.kind == "check" {
                 // Stored as JSON text; travels as an object.
@@ -259,6 +261,30 @@ fn outgoing(store: &Store) -> Result<Vec<ComplianceRecord>> {
         Ok(())
     })?;
     Ok(out)
+}
+
+/// How many records wait to be sent (changed rows and deletions; not those
+/// the server refused, which wait for a person). Cheap: counts only.
+pub fn waiting(store: &Store) -> Result<i64> {
+    Ok(store.feature_read(|c| {
+        let installed: i64 = c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'compliance_tombstones'",
+            [],
+            |r| r.get(0),
+        )?;
+        if installed == 0 {
+            return Ok(0);
+        }
+        let mut n: i64 = c.query_row("SELECT count(*) FROM compliance_tombstones", [], |r| r.get(0))?;
+        for t in TABLES {
+            n += c.query_row(
+                &format!("SELECT count(*) FROM {} WHERE dirty = 1", t.table),
+                [],
+                |r| r.get::<_, i64>(0),
+            )?;
+        }
+        Ok(n)
+    })?)
 }
 
 /// Push this device's changes, then pull. Anyone signed in runs it; what
@@ -500,9 +526,14 @@ fn apply(c: &rusqlite::Connection, t: &Synced, body: &Value) -> Result<()> {
             "DELETE FROM compliance_policy_statements WHERE doc_id = ?1",
             [doc],
         )?;
-        for s in body
-            .get("statements")
-            .and_then(Value::as_array)
+        // Devices before the fix above sent the list as a string of JSON.
+        let statements = match body.get("statements") {
+            Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
+        for s in statements
+            .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckDto, CheckItemDto, ComplianceAccessDto, CompliancePolicyDto, MatrixDto, StandingDto } from '../bindings';
 import {
+  accountLabel,
   cellClass,
   cellTitle,
   checkArgs,
@@ -276,5 +277,17 @@ describe('the staff form', () => {
       appraisal_months: '',
       left_date: '',
     });
+  });
+});
+
+describe('accountLabel', () => {
+  const staff = [
+    { user_id: 'u-cara-000111', name: 'Cara Jones' },
+    { user_id: null, name: 'No Account' },
+  ];
+  it('says you, a linked name, or the end of the id', () => {
+    expect(accountLabel('u-me', 'u-me', staff)).toBe('you');
+    expect(accountLabel('u-cara-000111', 'u-me', staff)).toBe('Cara Jones');
+    expect(accountLabel('01a251b0-c06e-714a-bda6-87baa8c2cae6', 'u-me', staff)).toBe('an account ending c2cae6');
   });
 });

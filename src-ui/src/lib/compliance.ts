@@ -321,6 +321,18 @@ export function targetLabel(target: string, names: ReadonlyMap<string, string> =
   return target;
 }
 
+/**
+ * Who an account is, in words: "you", the name on the staff record linked
+ * to it, else "an account ending …" (accounts' emails are the server's;
+ * this device may not know them).
+ */
+export function accountLabel(id: string, me: string, staff: readonly { user_id: string | null; name: string }[]): string {
+  if (id === me) return 'you';
+  const linked = staff.find((s) => s.user_id === id);
+  if (linked) return linked.name;
+  return `an account ending ${id.slice(-6)}`;
+}
+
 /** A target from the form's kind and value ("" when the value is empty). */
 export function makeTarget(kind: 'role' | 'team' | 'staff', value: string): string {
   const v = value.trim();

@@ -11,7 +11,7 @@ import type { AckStatusDto, AssignmentDto, ComplianceMetaDto, CompliancePolicyDt
 import { ComplianceTabs, StandingBadge } from '../components/compliance';
 import { Badge, ErrorBox, Field, Figure, LoadError, Loading, Modal, PageHeader, inputValue } from '../components/ui';
 import { fieldError, toApiError, type ApiError } from '../lib/api-error';
-import { ACK_LABEL, ACK_TONE, APPROVAL_LABEL, APPROVAL_TONE, makeTarget, percentLabel, policyActions, REVIEW_LABEL, targetLabel } from '../lib/compliance';
+import { ACK_LABEL, ACK_TONE, APPROVAL_LABEL, APPROVAL_TONE, accountLabel, makeTarget, percentLabel, policyActions, REVIEW_LABEL, targetLabel } from '../lib/compliance';
 import { formatDate, formatInstant } from '../lib/dates';
 import { routeHref } from '../lib/route';
 import { testId } from '../lib/testid';
@@ -58,15 +58,16 @@ export function PolicyComplianceScreen(props: { id: string }) {
         )}
       </PageHeader>
       <ComplianceTabs current="compliance-policies" access={meta.access} />
-      <Approval policy={p} meta={meta} onChanged={reload} />
+      <Approval policy={p} meta={meta} staff={staff.data ?? []} onChanged={reload} />
       {meta.access.admin && <Settings policy={p} meta={meta} onChanged={reload} />}
       <ReadAndSign policy={p} status={d.status} assignments={d.assignments} names={names} staff={staff.data ?? []} admin={meta.access.admin} onChanged={reload} />
     </div>
   );
 }
 
-function Approval(props: { policy: CompliancePolicyDto; meta: ComplianceMetaDto; onChanged: () => void }) {
+function Approval(props: { policy: CompliancePolicyDto; meta: ComplianceMetaDto; staff: StaffDto[]; onChanged: () => void }) {
   const p = props.policy;
+  const who = (id: string) => accountLabel(id, props.meta.access.user_id, props.staff);
   const can = policyActions(p, props.meta.access);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -103,9 +104,9 @@ function Approval(props: { policy: CompliancePolicyDto; meta: ComplianceMetaDto;
         </span>
       </div>
       <p class="muted small" data-testid="cp-approval-facts">
-        Drafted by {p.drafted_by}
-        {p.approval === 'awaiting_approval' && p.submitted_by ? `; submitted by ${p.submitted_by === props.meta.access.user_id ? 'you' : p.submitted_by}` : ''}
-        {p.approved_by && p.approved_at ? `; v${p.approved_version ?? '?'} approved by ${p.approved_by} on ${formatInstant(p.approved_at)}` : ''}.
+        Drafted by {who(p.drafted_by)}
+        {p.approval === 'awaiting_approval' && p.submitted_by ? `; submitted by ${who(p.submitted_by)}` : ''}
+        {p.approved_by && p.approved_at ? `; v${p.approved_version ?? '?'} approved by ${who(p.approved_by)} on ${formatInstant(p.approved_at)}` : ''}.
       </p>
       {can.ownSubmission && !error && (
         <p class="alert alert-info" data-testid="cp-own-submission">
@@ -258,7 +259,12 @@ function ReadAndSign(props: {
       <h2>Read and sign</h2>
       {p.status !== 'published' && <p class="muted">Once published, ask roles, teams or people to read it and say “I have read and understood”.</p>}
       <div class="grid-3">
-        <Figure label="Signed" value={percentLabel(st.percent)} testid="cp-ack-percent" hint={`${st.done} of ${st.people.length} people`} />
+        <Figure
+          label="Signed"
+          value={st.people.length === 0 ? '—' : percentLabel(st.percent)}
+          testid="cp-ack-percent"
+          hint={st.people.length === 0 ? 'nobody is asked yet' : `${st.done} of ${st.people.length} people`}
+        />
         <Figure label="Pending" value={st.pending} testid="cp-ack-pending" />
         <Figure label="Overdue" value={st.overdue} testid="cp-ack-overdue" />
       </div>

@@ -59,7 +59,7 @@ function StatusCard(props: { status: SyncStatusDto; onChanged: () => void }) {
         <dt>Last synced</dt>
         <dd>{s.last_success ? formatInstant(s.last_success) : 'Never'}</dd>
         <dt>Changes waiting</dt>
-        <dd>{s.pending}</dd>
+        <dd data-testid="sync-pending">{s.pending}</dd>
         <dt>Set aside</dt>
         <dd>
           {s.quarantined}
