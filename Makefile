@@ -11,7 +11,7 @@ help:
 	@echo "make bench-plugins  plugin benchmark: empty hook, lead scoring Rhai vs native"
 	@echo "make bench-studio   Studio benchmark: a wizard automation's dry run over 10k contacts vs the same runs for real"
 	@echo "make bench-docs     documents: retrieval quality vs plain BM25, adding 1,000 files, search at 100k passages, first token"
-	@echo "make bench-compliance  care compliance: the training matrix (300 staff x 40 courses, 12,000 records) vs a raw read; the evidence pack"
+	@echo "make bench-compliance  care compliance: the training matrix (300 staff x 40 courses, 12,000 records) vs a raw read and, in the window, vs the staff list; the evidence pack"
 	@echo "make bench-sync     sync benchmark: push/pull against raw PostgreSQL, own throwaway cluster"
 	@echo "make bench-notify   notice latency: an edit's commit on one device to its commit on another, 20 and 500 devices"
 	@echo "make bench-catalog  plugin catalog: 200 devices, 50 plugins; unchanged pulls vs a sync with nothing new"
@@ -50,8 +50,11 @@ bench-studio:
 bench-docs:
 	cargo run --release --locked -p crm-bench -- docs
 
-bench-compliance:
+bench-compliance: deps
 	cargo run --release --locked -p crm-bench -- compliance
+	(cd src-ui && npm run build)
+	cargo build --release --locked -p crm-desktop --bins --examples
+	cargo run --release --locked -p crm-desktop --example matrix-bench
 
 bench-sync:
 	cargo run --release --locked -p crm-sync-bench -- sync

@@ -21,10 +21,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 #[path = "../tests/support/driver.rs"]
 mod driver;
-use driver::{app_memory_mib, free_port, start_xvfb, stop_driver, Memory};
+#[path = "../tests/support/launch.rs"]
+mod launch;
+use driver::{app_memory_mib, start_xvfb, stop_driver, Memory};
+use launch::{median, sibling, start, wait_css};
 
 const PASSPHRASE: &str = "benchmark passphrase";
-const WAIT: Duration = Duration::from_secs(120);
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -88,72 +90,6 @@ struct Run {
     mem: Memory,
 }
 
-async fn wait_css(c: &Client, css: &str) {
-    c.wait()
-        .at_most(WAIT)
-        .every(Duration::from_millis(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-}
-
-/// Start tauri-driver and a WebDriver session on `binary`: the driver, the
-/// instant the (successful) session request was sent, and the client.
-async fn start(binary: &Path, profile: &Path, display: &str) -> (Child, Instant, Client) {
-    let port = free_port();
-    let native = free_port();
-    let driver: Child = Command::new("tauri-driver")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native.to_string(),
-        ])
-        .env("DISPLAY", display)
-        .env("CRM_DATA_DIR", profile)
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tauri-driver (make deps installs it)");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": binary }),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    // Wait for tauri-driver to listen before starting the clock.
-    let ready = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(ready.elapsed() < WAIT, "tauri-driver did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while std::net::TcpStream::connect(("127.0.0.1", native)).is_err() {
-        assert!(ready.elapsed() < WAIT, "WebKitWebDriver did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // A refused session start launched no app: the clock restarts with
-    // each attempt.
-    let mut attempts = 0;
-    loop {
-        let t0 = Instant::now();
-        match ClientBuilder::rustls()
-            .expect("rustls")
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => return (driver, t0, c),
-            Err(e) if attempts < 20 => {
-                attempts += 1;
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("no WebDriver session: {e}"),
-        }
-    }
-}
-
 /// The platform's floor: the blank-window example (same stack, empty
 /// page), measured the same way once it has loaded.
 async fn floor_run(display: &str, scratch: &Path) -> Memory {
@@ -211,28 +147,6 @@ async fn one_run(profile: &Path, display: &str, empty: bool) -> Run {
         unlock_to_list,
         mem: at_top.max(in_middle),
     }
-}
-
-/// A binary next to this one's folder: `target/<profile>/<name>`.
-fn sibling(name: &str) -> PathBuf {
-    let me = std::env::current_exe().expect("current exe");
-    // target/<profile>/examples/startup-bench → target/<profile>/<name>
-    let bin = me
-        .parent()
-        .and_then(|p| p.parent())
-        .map(|p| p.join(name))
-        .expect("target folder");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build --release -p crm-desktop --bins --examples)",
-        bin.display()
-    );
-    bin
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

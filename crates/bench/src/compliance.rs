@@ -107,57 +107,8 @@ struct Office {
 }
 
 fn build(store: &mut Store, dir: &Path, today: chrono::NaiveDate) -> Result<Office> {
-    policies::statements(store)?; // installs the tables and the seeded courses
-    let seeded = training::courses(store, false)?.len();
-    for i in seeded..COURSES {
-        training::add_course(
-            store,
-            &training::CourseDraft {
-                name: format!("Local course {i}"),
-                category: "other".into(),
-                renewal_months: Some(12 + (i as i64 % 3) * 12),
-                active: true,
-            },
-        )?;
-    }
-    let courses = training::courses(store, false)?;
-    let mut staff_ids = Vec::with_capacity(STAFF);
-    for i in 0..STAFF {
-        let s = crm_compliance::staff::create(
-            store,
-            &crm_compliance::staff::StaffDraft {
-                name: format!("Staff member {i:03}"),
-                role: if i % 10 == 0 {
-                    "senior carer".into()
-                } else {
-                    "carer".into()
-                },
-                team: Some(format!("team {}", i % 6)),
-                start_date: "2022-04-01".into(),
-                supervision_weeks: Some(8),
-                ..Default::default()
-            },
-        )?;
-        staff_ids.push(s.id);
-    }
-    // The 12,000 records in one write (setup, not what is measured), with
-    // dates spread so every standing occurs.
-    let records = staff_ids.len() * courses.len();
-    let actor = store.user_actor();
-    store.feature_write(&crm_compliance::FEATURE, actor, |tx| -> Result<()> {
-        let mut st = tx.conn().prepare(
-            "INSERT INTO compliance_training (id, staff_id, course_id, achieved, expires, provider, created_at, created_by) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'Bench Training Ltd', ?6, 'bench')",
-        )?;
-        for (i, s) in staff_ids.iter().enumerate() {
-            for (j, c) in courses.iter().enumerate() {
-                let achieved = today - chrono::Duration::days(((i * 7 + j * 13) % 700) as i64 + 1);
-                let expires = training::expiry(achieved, c.renewal_months);
-                st.execute(rusqlite::params![uuid::Uuid::now_v7().to_string(), s, c.id, dates::text(achieved), expires.map(dates::text), tx.now()])?;
-            }
-        }
-        Ok(())
-    })?;
+    let staff_ids = crm_compliance::sample::training_office(store, today, STAFF, COURSES)?;
+    let records = staff_ids.len() * COURSES;
     for (i, s) in staff_ids.iter().enumerate() {
         let issue = dates::text(today - chrono::Duration::days((i % 1400) as i64));
         let d = json!({"level": "enhanced", "certificate_number": format!("00{:010}", i), "issue_date": issue, "recheck_months": "36"});

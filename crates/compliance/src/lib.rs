@@ -27,6 +27,7 @@ pub mod pack;
 pub mod policies;
 pub mod readsign;
 pub mod reminders;
+pub mod sample;
 mod schema;
 pub mod staff;
 pub mod supervision;
