@@ -94,7 +94,11 @@ async fn open_ms(c: &Client, hash: &str, css: &str, first: usize, all: usize) ->
         )
         .await
         .expect("measured in the page");
-    let at = |i: usize| v.get(i).and_then(serde_json::Value::as_f64).expect("milliseconds");
+    let at = |i: usize| {
+        v.get(i)
+            .and_then(serde_json::Value::as_f64)
+            .expect("milliseconds")
+    };
     (at(0), at(1))
 }
 
@@ -156,7 +160,11 @@ fn main() {
         for r in 0..=rounds {
             eprintln!("round {r}/{rounds}");
             matrix.push(open_ms(&c, "#/compliance/matrix", rows, FIRST_ROWS, STAFF).await);
-            staff.push(open_ms(&c, "#/compliance/staff", people, STAFF, STAFF).await.1);
+            staff.push(
+                open_ms(&c, "#/compliance/staff", people, STAFF, STAFF)
+                    .await
+                    .1,
+            );
             command.push(command_ms(&c).await);
         }
         // The matrix's cells are all there, not just its rows.

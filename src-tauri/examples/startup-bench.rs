@@ -13,11 +13,10 @@
 //!
 //! `cargo run --release -p crm-desktop --example startup-bench [-- --rows N --rounds N]`
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 
 #[path = "../tests/support/driver.rs"]
 mod driver;
