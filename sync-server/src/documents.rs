@@ -11,7 +11,8 @@
 //! name everyone, their role or their team; to them such a document does
 //! not exist (404, not 403). Admins receive every published and retired
 //! document (and the drafts of controlled documents, a policy awaiting a
-//! second admin's approval; no one else ever receives a draft). Every
+//! second admin's approval, and a published one's newer version waiting
+//! for that approval; no one else ever receives or fetches either). Every
 //! change takes the tenant's revision row lock first, so
 //! changes apply one at a time, and is audited in the same transaction.
 
@@ -22,7 +23,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use crm_protocol::documents::{
-    audience_error, DocumentEntry, DocumentsResponse, FileChunks, MAX_FILE,
+    audience_error, DocumentEntry, DocumentsResponse, FileChunks, PendingVersion, MAX_FILE,
 };
 use serde::Deserialize;
 
@@ -64,11 +65,16 @@ type EntryRow = (
     String,
     i64,
     Option<String>,
+    Option<sql::Json<PendingVersion>>,
 );
 
+/// The version in force, and (for admins: see [`entry`]) the pending one.
 const ENTRY_SELECT: &str =
     "SELECT d.id, d.title, d.status, d.audience, d.owner, d.effective_date, \
-     d.review_date, d.version, v.file_name, v.sha256, v.size, v.change_note \
+     d.review_date, d.version, v.file_name, v.sha256, v.size, v.change_note, \
+     (SELECT to_jsonb(p) FROM (SELECT pv.version, pv.file_name, pv.sha256, pv.size, pv.change_note \
+        FROM doc_versions pv WHERE pv.tenant_id = d.tenant_id AND pv.doc_id = d.id \
+          AND pv.version = d.pending_version) p) \
      FROM doc_documents d JOIN doc_versions v \
        ON v.tenant_id = d.tenant_id AND v.doc_id = d.id AND v.version = d.version \
      WHERE d.tenant_id = $1";
@@ -77,7 +83,9 @@ const ENTRY_SELECT: &str =
 /// sees all, `$3`: the viewer's terms as a text array).
 const VISIBLE: &str = "($2 OR (d.status = 'published' AND d.audience ?| $3))";
 
-fn entry(r: EntryRow) -> DocumentEntry {
+/// An entry as `admin` may see it: a version waiting for approval only for
+/// admins.
+fn entry(r: EntryRow, admin: bool) -> DocumentEntry {
     DocumentEntry {
         id: r.0,
         title: r.1,
@@ -91,6 +99,7 @@ fn entry(r: EntryRow) -> DocumentEntry {
         sha256: r.9,
         size: r.10.max(0) as u64,
         change_note: r.11,
+        pending: if admin { r.12.map(|p| p.0) } else { None },
     }
 }
 
@@ -129,7 +138,8 @@ pub async fn list(
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
-    out.documents = rows.into_iter().map(entry).collect();
+    let admin = dev.role == Role::Admin;
+    out.documents = rows.into_iter().map(|r| entry(r, admin)).collect();
     Ok(Json(out))
 }
 
@@ -242,7 +252,84 @@ fn check_entry(id: &str, e: &DocumentEntry) -> ApiResult<()> {
     if e.size > MAX_FILE {
         return bad("size", format!("at most {MAX_FILE} bytes"));
     }
+    if let Some(p) = &e.pending {
+        if e.status != "published" {
+            return bad(
+                "pending",
+                "only a published document has a version waiting".into(),
+            );
+        }
+        if p.version <= e.version {
+            return bad(
+                "pending.version",
+                format!(
+                    "{} is not above the version in force ({})",
+                    p.version, e.version
+                ),
+            );
+        }
+        if p.file_name.trim().is_empty() || p.file_name.len() > 255 {
+            return bad("pending.file_name", "1 to 255 bytes".into());
+        }
+        if p.size > MAX_FILE {
+            return bad("pending.size", format!("at most {MAX_FILE} bytes"));
+        }
+        check_sha(&p.sha256)?;
+    }
     check_sha(&e.sha256)
+}
+
+/// Keep `version` of document `id` (its file whole on the server), or
+/// find it kept already with the same file; another file under that
+/// number is a conflict.
+#[allow(clippy::too_many_arguments)]
+async fn keep_version(
+    tx: &mut Transaction<'static, Postgres>,
+    dev: &Device,
+    id: &str,
+    title: &str,
+    version: i64,
+    file_name: &str,
+    sha: &str,
+    size: u64,
+    change_note: &Option<String>,
+) -> ApiResult<()> {
+    let known: Option<(String,)> = sql::query_as(
+        "SELECT sha256 FROM doc_versions WHERE tenant_id = $1 AND doc_id = $2 AND version = $3",
+    )
+    .bind(dev.tenant_id)
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match known {
+        Some((known,)) if known == sha => Ok(()),
+        Some(_) => Err(ServerError::client(
+            StatusCode::CONFLICT,
+            "version_exists",
+            format!(
+                "version {version} of {title} is already on the server with another file: add the file again as a new version"
+            ),
+        )),
+        None => {
+            files::check_whole(tx, dev, Chunks::Documents, sha, size).await?;
+            sql::query(
+                "INSERT INTO doc_versions (tenant_id, doc_id, version, file_name, sha256, size, \
+                 change_note, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(dev.tenant_id)
+            .bind(id)
+            .bind(version)
+            .bind(file_name)
+            .bind(sha)
+            .bind(size as i64)
+            .bind(change_note)
+            .bind(dev.user_id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// `YYYY-MM-DD` with a month and day that can be (devices check the
@@ -286,43 +373,31 @@ pub async fn put_document(
     .bind(dev.tenant_id)
     .fetch_one(&mut *tx)
     .await?;
-    let known: Option<(String,)> = sql::query_as(
-        "SELECT sha256 FROM doc_versions WHERE tenant_id = $1 AND doc_id = $2 AND version = $3",
+    keep_version(
+        &mut tx,
+        &dev,
+        &id,
+        &e.title,
+        e.version,
+        &e.file_name,
+        &e.sha256,
+        e.size,
+        &e.change_note,
     )
-    .bind(dev.tenant_id)
-    .bind(&id)
-    .bind(e.version)
-    .fetch_optional(&mut *tx)
     .await?;
-    match known {
-        Some((sha,)) if sha == e.sha256 => {}
-        Some(_) => {
-            return Err(ServerError::client(
-                StatusCode::CONFLICT,
-                "version_exists",
-                format!(
-                    "version {} of {} is already on the server with another file: add the file again as a new version",
-                    e.version, e.title
-                ),
-            ))
-        }
-        None => {
-            files::check_whole(&mut tx, &dev, Chunks::Documents, &e.sha256, e.size).await?;
-            sql::query(
-                "INSERT INTO doc_versions (tenant_id, doc_id, version, file_name, sha256, size, \
-                 change_note, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(dev.tenant_id)
-            .bind(&id)
-            .bind(e.version)
-            .bind(&e.file_name)
-            .bind(&e.sha256)
-            .bind(e.size as i64)
-            .bind(&e.change_note)
-            .bind(dev.user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+    if let Some(p) = &e.pending {
+        keep_version(
+            &mut tx,
+            &dev,
+            &id,
+            &e.title,
+            p.version,
+            &p.file_name,
+            &p.sha256,
+            p.size,
+            &p.change_note,
+        )
+        .await?;
     }
     let before: Option<(String, i64)> =
         sql::query_as("SELECT status, version FROM doc_documents WHERE tenant_id = $1 AND id = $2")
@@ -332,10 +407,11 @@ pub async fn put_document(
             .await?;
     sql::query(
         "INSERT INTO doc_documents (tenant_id, id, title, status, audience, owner, effective_date, \
-         review_date, version, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         review_date, version, updated_by, pending_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (tenant_id, id) DO UPDATE SET title = $3, status = $4, audience = $5, \
            owner = $6, effective_date = $7, review_date = $8, version = $9, updated_by = $10, \
-           updated_at = now()",
+           pending_version = $11, updated_at = now()",
     )
     .bind(dev.tenant_id)
     .bind(&id)
@@ -347,10 +423,16 @@ pub async fn put_document(
     .bind(&e.review_date)
     .bind(e.version)
     .bind(dev.user_id)
+    .bind(e.pending.as_ref().map(|p| p.version))
     .execute(&mut *tx)
     .await?;
     let action = match (&before, e.status.as_str()) {
         (_, "draft") => "drafted",
+        (Some((s, v)), "published")
+            if s == "published" && *v == e.version && e.pending.is_some() =>
+        {
+            "version_waiting"
+        }
         (None, "published") => "published",
         (Some((s, _)), "published") if s != "published" => "published",
         (Some((s, _)), "retired") if s != "retired" => "retired",
@@ -368,6 +450,7 @@ pub async fn put_document(
     .bind(sql::Json(serde_json::json!({
         "revision": rev.0, "title": e.title, "status": e.status, "audience": e.audience,
         "version": e.version, "sha256": e.sha256,
+        "pending": e.pending.as_ref().map(|p| p.version),
     })))
     .execute(&mut *tx)
     .await?;

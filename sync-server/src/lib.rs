@@ -233,6 +233,7 @@ fn metrics_handle() -> PrometheusHandle {
         crm_protocol::compliance::PushOutcome,
         crm_protocol::compliance::CompliancePull,
         crm_protocol::documents::DocumentEntry,
+        crm_protocol::documents::PendingVersion,
         crm_protocol::documents::DocumentsResponse,
         crm_protocol::documents::FileChunks
     ))

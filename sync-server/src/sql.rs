@@ -57,6 +57,11 @@ const FILES: &[(i64, &str, &str)] = &[
         "compliance",
         include_str!("../migrations/0009_compliance.sql"),
     ),
+    (
+        10,
+        "pending versions",
+        include_str!("../migrations/0010_pending_versions.sql"),
+    ),
 ];
 
 impl MigrationSource<'static> for Embedded {

@@ -128,6 +128,80 @@ async fn a_document_needs_its_whole_file_and_good_fields() {
     assert_eq!(v["code"], "version_exists");
 }
 
+/// A published document's version waiting for approval: kept whole,
+/// listed and fetched for admins only; a pending version not above the
+/// one in force is refused naming the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_waiting_for_approval_reaches_admins_only() {
+    let env = Env::start().await;
+    let t = env.tenant("Acme").await;
+    env.user(t, "boss@a.test", Role::Admin, None).await;
+    env.user(t, "kim@a.test", Role::Admin, None).await;
+    env.user(t, "amy@a.test", Role::Agent, None).await;
+    let boss = env.login("boss@a.test").await;
+    let v1 = b"# Lone working\n\nRing the office every two hours.\n".to_vec();
+    let v2 = b"# Lone working\n\nRing the office every hour.\n".to_vec();
+    put_file(&env, &boss.token, &v1).await;
+    let mut e = entry("doc-1", &v1, &["everyone"]);
+    e["pending"] =
+        json!({"version": 2, "file_name": "lone-working.md", "sha256": sha(&v2), "size": v2.len()});
+    let put = |body: serde_json::Value| {
+        let token = boss.token.clone();
+        let env = &env;
+        async move {
+            env.call(
+                Method::PUT,
+                "/v1/documents/doc-1",
+                Some(&token),
+                Some(body.to_string().into_bytes()),
+            )
+            .await
+        }
+    };
+    // Its file first, whole.
+    let (s, v) = put(e.clone()).await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (StatusCode::CONFLICT, json!("file_incomplete")),
+        "{v}"
+    );
+    put_file(&env, &boss.token, &v2).await;
+    let mut low = e.clone();
+    low["pending"]["version"] = json!(1);
+    let (s, v) = put(low).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("pending.version"),
+        "{v}"
+    );
+    let (s, v) = put(e).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let chunk = format!("/v1/documents/doc-1/files/{}/0", sha(&v2));
+    for (who, admin) in [("kim@a.test", true), ("amy@a.test", false)] {
+        let dev = env.login(who).await;
+        let (s, list) = env
+            .call(Method::GET, "/v1/documents", Some(&dev.token), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let doc = &list["documents"][0];
+        assert_eq!(doc["version"], 1, "{who}: {list}");
+        assert_eq!(
+            doc["pending"]["version"].as_i64(),
+            admin.then_some(2),
+            "{who}: {list}"
+        );
+        let (s, _) = env.call(Method::GET, &chunk, Some(&dev.token), None).await;
+        assert_eq!(
+            s == StatusCode::OK,
+            admin,
+            "{who} fetching the waiting file: {s}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenant_never_sees_anothers_documents() {
     let env = Env::start().await;

@@ -309,6 +309,59 @@ fn staff_records_reach_only_who_may_see_them_and_a_policy_goes_round_the_office(
         "{st}"
     );
 
+    // A second version: it waits as a draft, travels to the other admin
+    // (never to staff), is approved there, published here, and asks again.
+    std::fs::write(
+        &md,
+        "# Safeguarding adults policy\n\nReport any concern to the manager on duty within the hour.\n",
+    )
+    .expect("write");
+    ok(crm(&boss)
+        .args(["docs", "add", "--note", "report within the hour"])
+        .arg(&md));
+    ok(crm(&boss).args(["compliance", "submit", &doc]));
+    sync(&boss);
+    sync(&dir("kim"));
+    let p = json(crm(&dir("kim")).args(["compliance", "policies", "--json"]));
+    assert_eq!(
+        (
+            &p[0]["approval"],
+            &p[0]["readable_version"],
+            &p[0]["live_version"]
+        ),
+        (
+            &serde_json::json!("awaiting_approval"),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        ),
+        "the waiting version reached the other admin: {p}"
+    );
+    sync(&dir("cat"));
+    let cat_docs = json(crm(&dir("cat")).args(["docs", "list", "--json"]));
+    assert_eq!(
+        (&cat_docs[0]["live_version"], &cat_docs[0]["latest_version"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "the waiting version never reaches staff: {cat_docs}"
+    );
+    ok(crm(&dir("kim")).args(["compliance", "approve", &doc]));
+    sync(&dir("kim"));
+    sync(&boss);
+    ok(crm(&boss).args(["compliance", "publish", &doc]));
+    sync(&boss);
+    let st = json(crm(&boss).args(["compliance", "status", &doc, "--json"]));
+    assert_eq!(
+        (st["version"].as_i64(), st["done"].as_u64()),
+        (Some(2), Some(0)),
+        "a major version asks everyone again: {st}"
+    );
+    sync(&dir("kim"));
+    let p = json(crm(&dir("kim")).args(["compliance", "policies", "--json"]));
+    assert_eq!(
+        (&p[0]["approval"], &p[0]["live_version"]),
+        (&serde_json::json!("published"), &serde_json::json!(2)),
+        "{p}"
+    );
+
     // A manager records training offline while the admin moves the carer
     // away from them: the server refuses it, the manager's device keeps it,
     // and the carer's record leaves that device.

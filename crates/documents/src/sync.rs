@@ -5,7 +5,10 @@
 //! match: a new or changed one is fetched by chunk (a lost connection
 //! resumes at the next chunk), read in a worker process here and indexed;
 //! one no longer in the answer (retired, or the person left its audience)
-//! is removed with its passages. Drafts stay on the admin's device.
+//! is removed with its passages. Drafts stay on the admin's device, but
+//! for controlled ones (policies and SOPs): a controlled draft, and a
+//! published one's newer version, go to the other admins, who approve it
+//! on their own devices.
 //!
 //! The server decides the audience; this device also records the team the
 //! server names, so its own search filters the same way.
@@ -15,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crm_core::{AccountRole, Store};
 use crm_extract::Extractor;
-use crm_protocol::documents::{chunks_of, DocumentEntry};
+use crm_protocol::documents::{chunks_of, DocumentEntry, PendingVersion};
 use crm_sync_client::Connection;
 use rusqlite::{params, OptionalExtension};
 use serde_json::json;
@@ -84,11 +87,17 @@ fn outgoing(store: &Store) -> Result<Vec<Outgoing>> {
         // must approve: the server gives drafts to admins only), and
         // retired ones the server has (a draft retired before it was ever
         // published stays here).
+        // A published controlled document's newer readable version goes
+        // with it, pending, for another admin to approve.
         let mut st = c.prepare(
             "SELECT d.id, d.title, d.status, d.audience, d.owner, d.effective_date, d.review_date, \
-                    d.live_version, v.file_name, v.sha256, v.size, v.change_note, d.seq \
+                    d.live_version, v.file_name, v.sha256, v.size, v.change_note, d.seq, \
+                    p.version, p.file_name, p.sha256, p.size, p.change_note \
              FROM documents_docs d JOIN documents_versions v \
                ON v.doc_id = d.id AND v.version = d.live_version \
+             LEFT JOIN documents_versions p ON p.doc_id = d.id AND d.controlled = 1 \
+               AND d.status = 'published' AND p.version = d.latest_version \
+               AND p.version > d.live_version AND p.state = 'indexed' \
              WHERE (d.status = 'published' OR (d.status = 'draft' AND d.controlled = 1) \
                     OR (d.status = 'retired' AND d.pushed_seq IS NOT NULL)) \
                AND (d.pushed_seq IS NULL OR d.pushed_seq < d.seq) ORDER BY d.seq",
@@ -109,12 +118,60 @@ fn outgoing(store: &Store) -> Result<Vec<Outgoing>> {
                     sha256: r.get(9)?,
                     size: r.get::<_, i64>(10)?.max(0) as u64,
                     change_note: r.get(11)?,
+                    pending: match r.get::<_, Option<i64>>(13)? {
+                        Some(version) => Some(PendingVersion {
+                            version,
+                            file_name: r.get(14)?,
+                            sha256: r.get(15)?,
+                            size: r.get::<_, i64>(16)?.max(0) as u64,
+                            change_note: r.get(17)?,
+                        }),
+                        None => None,
+                    },
                 },
                 seq: r.get(12)?,
             })
         })?;
         rows.collect()
     })?)
+}
+
+/// Upload the chunks of `version`'s file the server does not hold yet.
+#[allow(clippy::too_many_arguments)]
+fn upload(
+    store: &Store,
+    conn: &Connection,
+    token: &str,
+    cancel: &AtomicBool,
+    id: &str,
+    version: i64,
+    sha: &str,
+    size: u64,
+) -> Result<()> {
+    let have: HashSet<u64> = conn
+        .document_file_chunks(token, sha)?
+        .have
+        .into_iter()
+        .collect();
+    for n in 0..chunks_of(size) {
+        if have.contains(&n) {
+            continue;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DocsError::Cancelled);
+        }
+        let bytes: Vec<u8> = store.feature_read(|c| {
+            c.query_row(
+                "SELECT bytes FROM documents_chunks WHERE doc_id = ?1 AND version = ?2 AND n = ?3",
+                params![id, version, n as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+        })?;
+        conn.put_document_chunk(token, sha, n, size, bytes)?;
+    }
+    Ok(())
 }
 
 fn send(
@@ -130,28 +187,13 @@ fn send(
         }
         let e = &o.entry;
         let sent = (|| -> Result<()> {
-            let have: HashSet<u64> = conn
-                .document_file_chunks(token, &e.sha256)?
-                .have
-                .into_iter()
-                .collect();
-            for n in 0..chunks_of(e.size) {
-                if have.contains(&n) {
-                    continue;
-                }
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(DocsError::Cancelled);
-                }
-                let bytes: Vec<u8> = store.feature_read(|c| {
-                    c.query_row(
-                        "SELECT bytes FROM documents_chunks WHERE doc_id = ?1 AND version = ?2 AND n = ?3",
-                        params![e.id, e.version, n as i64],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map(Option::unwrap_or_default)
-                })?;
-                conn.put_document_chunk(token, &e.sha256, n, e.size, bytes)?;
+            upload(
+                store, conn, token, cancel, &e.id, e.version, &e.sha256, e.size,
+            )?;
+            if let Some(p) = &e.pending {
+                upload(
+                    store, conn, token, cancel, &e.id, p.version, &p.sha256, p.size,
+                )?;
             }
             conn.put_document(token, e)?;
             Ok(())
@@ -275,25 +317,63 @@ fn receive(
             return Err(DocsError::Cancelled);
         }
         let here = local(store, e)?;
-        match &here {
-            Some(l) if l.unsent || current(l, e) => continue,
-            _ => {}
+        if here.as_ref().is_some_and(|l| l.unsent) {
+            continue;
         }
-        let has_file = here.as_ref().is_some_and(|l| l.has_version);
-        let got = if has_file {
-            apply(store, e, None, admin)
-        } else {
-            fetch(store, conn, token, extractor, e, cancel)
-                .and_then(|read| apply(store, e, Some(read), admin))
+        let mut here_now = here.is_some();
+        if !here.as_ref().is_some_and(|l| current(l, e)) {
+            let has_file = here.as_ref().is_some_and(|l| l.has_version);
+            let got = if has_file {
+                apply(store, e, None, admin)
+            } else {
+                fetch(store, conn, token, extractor, e, cancel)
+                    .and_then(|read| apply(store, e, Some(read), admin))
+            };
+            match got {
+                Ok(()) => {
+                    out.received += 1;
+                    here_now = true;
+                }
+                Err(DocsError::Cancelled) => return Err(DocsError::Cancelled),
+                Err(e @ DocsError::Sync(crm_sync_client::SyncError::Offline(_))) => return Err(e),
+                Err(err) => {
+                    complete = false;
+                    here_now = false;
+                    out.failed
+                        .push(format!("{} ({}): {err}", e.title, e.file_name));
+                }
+            }
+        }
+        // A version waiting for approval (admins only are sent one): kept
+        // beside the version in force, for a second admin to read and
+        // approve here.
+        let Some(p) = e.pending.as_ref().filter(|_| admin && here_now) else {
+            continue;
         };
-        match got {
+        if has_version(store, &e.id, p)? {
+            continue;
+        }
+        let waiting = DocumentEntry {
+            version: p.version,
+            file_name: p.file_name.clone(),
+            sha256: p.sha256.clone(),
+            size: p.size,
+            change_note: p.change_note.clone(),
+            pending: None,
+            ..e.clone()
+        };
+        match fetch(store, conn, token, extractor, &waiting, cancel)
+            .and_then(|read| keep_pending(store, &waiting, read))
+        {
             Ok(()) => out.received += 1,
             Err(DocsError::Cancelled) => return Err(DocsError::Cancelled),
             Err(e @ DocsError::Sync(crm_sync_client::SyncError::Offline(_))) => return Err(e),
             Err(err) => {
                 complete = false;
-                out.failed
-                    .push(format!("{} ({}): {err}", e.title, e.file_name));
+                out.failed.push(format!(
+                    "{} ({}, version {} awaiting approval): {err}",
+                    e.title, p.file_name, p.version
+                ));
             }
         }
     }
@@ -509,6 +589,69 @@ fn apply(store: &mut Store, e: &DocumentEntry, file: Option<Received>, admin: bo
             "received",
             &json!({"title": e.title, "status": e.status, "audience": e.audience,
                     "version": e.version, "file": file.is_some()}),
+        )?;
+        Ok(())
+    })
+}
+
+/// Whether this device holds version `p` of `id`, read, with that file.
+fn has_version(store: &Store, id: &str, p: &PendingVersion) -> Result<bool> {
+    Ok(store.feature_read(|c| {
+        c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM documents_versions WHERE doc_id = ?1 AND version = ?2 \
+             AND sha256 = ?3 AND state = 'indexed')",
+            params![id, p.version, p.sha256],
+            |r| r.get(0),
+        )
+    })?)
+}
+
+/// Keep a version awaiting approval beside the version in force: the
+/// document's newest version, not published.
+fn keep_pending(store: &mut Store, e: &DocumentEntry, file: Received) -> Result<()> {
+    let actor = store.user_actor();
+    let by = actor_user(&actor);
+    let lay = layout(&file.read);
+    if lay.passages.is_empty() || file.read.needs_ocr {
+        return Err(DocsError::State(
+            "no text could be read from it on this device".into(),
+        ));
+    }
+    store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        let now = tx.now().to_string();
+        let c = tx.conn();
+        delete_version(c, &e.id, e.version)?;
+        insert_version(
+            c,
+            &NewVersion {
+                id: &e.id,
+                version: e.version,
+                file_name: &e.file_name,
+                kind: file.read.kind.as_str(),
+                bytes: &file.bytes,
+                sha: &e.sha256,
+                state: FileState::Indexed,
+                reason: None,
+                change_note: e.change_note.as_deref(),
+                layout: Some(&lay),
+                at: &now,
+                by: &by,
+            },
+        )?;
+        c.execute(
+            "UPDATE documents_docs SET latest_version = max(latest_version, ?2), updated_at = ?3 \
+             WHERE id = ?1",
+            params![e.id, e.version, now],
+        )?;
+        c.execute(
+            "DELETE FROM documents_incoming WHERE sha256 = ?1",
+            [&e.sha256],
+        )?;
+        tx.audit(
+            "docs",
+            &e.id,
+            "received",
+            &json!({"version": e.version, "pending": true}),
         )?;
         Ok(())
     })

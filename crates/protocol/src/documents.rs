@@ -51,6 +51,29 @@ pub struct DocumentEntry {
     /// What changed in this version.
     #[serde(default)]
     pub change_note: Option<String>,
+    /// A newer version of a controlled document (a policy or SOP), waiting
+    /// for a second admin's approval before it is published: sent to and
+    /// by admins only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingVersion>,
+}
+
+/// A version of a controlled document not yet in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PendingVersion {
+    /// Its number (above the version in force).
+    pub version: i64,
+    /// Its file's name, as added.
+    pub file_name: String,
+    /// Its file's SHA-256, hex.
+    pub sha256: String,
+    /// Its file's size, bytes.
+    pub size: u64,
+    /// What changed in it.
+    #[serde(default)]
+    pub change_note: Option<String>,
 }
 
 /// `GET /v1/documents`: the documents this device's user may have.
