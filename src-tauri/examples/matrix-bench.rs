@@ -21,7 +21,7 @@ mod driver;
 #[path = "../tests/support/launch.rs"]
 mod launch;
 use driver::{start_xvfb, stop_driver};
-use launch::{sibling, start, wait_css};
+use launch::{arg, sibling, start, wait_css};
 
 const PASSPHRASE: &str = "benchmark passphrase";
 const STAFF: usize = 300;
@@ -29,15 +29,6 @@ const COURSES: usize = 40;
 /// The rows the screen draws first (`FIRST_ROWS` in
 /// `src-ui/src/screens/compliance-matrix.tsx`): a tall screenful.
 const FIRST_ROWS: usize = 50;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A passphrase profile made as the app makes it, then filled with the
 /// office through the compliance crate.

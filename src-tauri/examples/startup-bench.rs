@@ -23,18 +23,9 @@ mod driver;
 #[path = "../tests/support/launch.rs"]
 mod launch;
 use driver::{app_memory_mib, start_xvfb, stop_driver, Memory};
-use launch::{median, sibling, start, wait_css};
+use launch::{arg, median, sibling, start, wait_css};
 
 const PASSPHRASE: &str = "benchmark passphrase";
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Make a passphrase profile with `rows` generated contacts.
 fn make_profile(dir: &Path, rows: usize) {

@@ -340,25 +340,6 @@ async fn an_admin_keeps_staff_records_training_and_policies_and_makes_the_eviden
     app.stop().await;
 }
 
-/// A device for `email` on `server`: a passphrase profile, signed in.
-fn device(
-    server: &crm_sync_testkit::Throwaway,
-    profile: &std::path::Path,
-    email: &str,
-) -> crm_app::App {
-    let a = crm_app::App::new(profile.to_path_buf());
-    a.set_extractor(app_binary().into());
-    a.profile_create(Some(PASS.into()), "GB").expect("profile");
-    a.sync_login(crm_app::dto::LoginArgs {
-        server: server.url(),
-        email: email.into(),
-        password: crm_sync_testkit::PASSWORD.into(),
-        new_password: None,
-    })
-    .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
-    a
-}
-
 /// Sync from the Sync screen and wait for its "Synced: …" toast.
 async fn sync_in_window(app: &mut App, label: &str) {
     app.click("nav-sync").await;
@@ -425,7 +406,7 @@ async fn a_carer_signs_a_policy_offline_on_her_own_device_and_the_admin_sees_100
         let ada_dir = tempfile::tempdir().expect("ada");
         let cara_dir = tempfile::tempdir().expect("cara");
         let kim_dir = tempfile::tempdir().expect("kim");
-        let ada = device(&server, &ada_dir.path().join("profile"), "ada@sunrise.test");
+        let ada = signed_in_device(&server, &ada_dir.path().join("profile"), PASS, "ada@sunrise.test");
         let users = ada.admin_users().expect("accounts");
         let user = |email: &str| {
             users
@@ -478,7 +459,7 @@ async fn a_carer_signs_a_policy_offline_on_her_own_device_and_the_admin_sees_100
         ada.compliance_policy_submit(&doc_id).expect("submitted");
         ada.sync_now().expect("ada sends it");
         // Approved on the second admin's device.
-        let kim = device(&server, &kim_dir.path().join("profile"), "kim@sunrise.test");
+        let kim = signed_in_device(&server, &kim_dir.path().join("profile"), PASS, "kim@sunrise.test");
         kim.sync_now().expect("kim receives it");
         kim.compliance_policy_approve(&doc_id)
             .expect("kim approves ada's submission");
@@ -486,7 +467,7 @@ async fn a_carer_signs_a_policy_offline_on_her_own_device_and_the_admin_sees_100
         ada.sync_now().expect("ada receives the approval");
         ada.profile_lock().expect("lock");
         // Cara's own device: signed in, nothing on it yet.
-        let carer = device(&server, &cara_dir.path().join("profile"), "cara@sunrise.test");
+        let carer = signed_in_device(&server, &cara_dir.path().join("profile"), PASS, "cara@sunrise.test");
         carer.profile_lock().expect("lock");
         (server, ada_dir, cara_dir, doc_id, cara.id)
     })

@@ -17,17 +17,7 @@ use window::*;
 const PASS: &str = "correct horse battery";
 
 fn agent(server: &crm_sync_testkit::Throwaway, dir: &std::path::Path, email: &str) -> crm_app::App {
-    let a = crm_app::App::new(dir.to_path_buf());
-    a.set_extractor(app_binary().into());
-    a.profile_create(Some(PASS.into()), "GB").expect("profile");
-    a.sync_login(crm_app::dto::LoginArgs {
-        server: server.url(),
-        email: email.into(),
-        password: crm_sync_testkit::PASSWORD.into(),
-        new_password: None,
-    })
-    .expect("sign in");
-    a
+    signed_in_device(server, dir, PASS, email)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::library::{actor_user, next_seq};
 use crate::model::{DocsError, FileState, Result};
-use crate::passages::layout;
+use crate::passages::{layout, Layout};
 use crate::schema::FEATURE;
 use crate::stored::{delete_version, insert_version, NewVersion, CHUNK};
 
@@ -476,7 +476,17 @@ fn fetch(
     let read = extractor
         .extract(&e.file_name, &bytes)
         .map_err(|err| DocsError::State(format!("could not be read here: {err}")))?;
-    Ok(Received { bytes, read })
+    let layout = layout(&read);
+    if layout.passages.is_empty() || read.needs_ocr {
+        return Err(DocsError::State(
+            "no text could be read from it on this device".into(),
+        ));
+    }
+    Ok(Received {
+        bytes,
+        read,
+        layout,
+    })
 }
 
 fn drop_incoming(store: &mut Store, sha: &str) -> Result<()> {
@@ -488,10 +498,40 @@ fn drop_incoming(store: &mut Store, sha: &str) -> Result<()> {
     })
 }
 
-/// A file fetched and read.
+/// A file fetched and read, with text to index.
 struct Received {
     bytes: Vec<u8>,
     read: crm_extract::Extracted,
+    layout: Layout,
+}
+
+/// Keep version `e.version` from `f`; one of that number here with another
+/// file (an admin's device that never sent it) gives way to the server's.
+fn put_version(
+    c: &rusqlite::Connection,
+    e: &DocumentEntry,
+    f: &Received,
+    at: &str,
+    by: &str,
+) -> rusqlite::Result<()> {
+    delete_version(c, &e.id, e.version)?;
+    insert_version(
+        c,
+        &NewVersion {
+            id: &e.id,
+            version: e.version,
+            file_name: &e.file_name,
+            kind: f.read.kind.as_str(),
+            bytes: &f.bytes,
+            sha: &e.sha256,
+            state: FileState::Indexed,
+            reason: None,
+            change_note: e.change_note.as_deref(),
+            layout: Some(&f.layout),
+            at,
+            by,
+        },
+    )
 }
 
 /// Make the document here what the server says: its metadata and, with
@@ -499,14 +539,6 @@ struct Received {
 fn apply(store: &mut Store, e: &DocumentEntry, file: Option<Received>, admin: bool) -> Result<()> {
     let actor = store.user_actor();
     let by = actor_user(&actor);
-    let lay = file.as_ref().map(|f| layout(&f.read));
-    if let Some(f) = &file {
-        if lay.as_ref().is_none_or(|l| l.passages.is_empty()) || f.read.needs_ocr {
-            return Err(DocsError::State(
-                "no text could be read from it on this device".into(),
-            ));
-        }
-    }
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let now = tx.now().to_string();
         let c = tx.conn();
@@ -518,27 +550,8 @@ fn apply(store: &mut Store, e: &DocumentEntry, file: Option<Received>, admin: bo
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let (Some(f), Some(l)) = (&file, &lay) {
-            // A version of that number here with another file (an admin's
-            // device that never sent it) gives way to the server's.
-            delete_version(c, &e.id, e.version)?;
-            insert_version(
-                c,
-                &NewVersion {
-                    id: &e.id,
-                    version: e.version,
-                    file_name: &e.file_name,
-                    kind: f.read.kind.as_str(),
-                    bytes: &f.bytes,
-                    sha: &e.sha256,
-                    state: FileState::Indexed,
-                    reason: None,
-                    change_note: e.change_note.as_deref(),
-                    layout: Some(l),
-                    at: &now,
-                    by: &by,
-                },
-            )?;
+        if let Some(f) = &file {
+            put_version(c, e, f, &now, &by)?;
         }
         if !admin {
             let old: Vec<i64> = {
@@ -611,33 +624,10 @@ fn has_version(store: &Store, id: &str, p: &PendingVersion) -> Result<bool> {
 fn keep_pending(store: &mut Store, e: &DocumentEntry, file: Received) -> Result<()> {
     let actor = store.user_actor();
     let by = actor_user(&actor);
-    let lay = layout(&file.read);
-    if lay.passages.is_empty() || file.read.needs_ocr {
-        return Err(DocsError::State(
-            "no text could be read from it on this device".into(),
-        ));
-    }
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let now = tx.now().to_string();
         let c = tx.conn();
-        delete_version(c, &e.id, e.version)?;
-        insert_version(
-            c,
-            &NewVersion {
-                id: &e.id,
-                version: e.version,
-                file_name: &e.file_name,
-                kind: file.read.kind.as_str(),
-                bytes: &file.bytes,
-                sha: &e.sha256,
-                state: FileState::Indexed,
-                reason: None,
-                change_note: e.change_note.as_deref(),
-                layout: Some(&lay),
-                at: &now,
-                by: &by,
-            },
-        )?;
+        put_version(c, e, &file, &now, &by)?;
         c.execute(
             "UPDATE documents_docs SET latest_version = max(latest_version, ?2), updated_at = ?3 \
              WHERE id = ?1",

@@ -14,6 +14,16 @@ use crate::driver::free_port;
 
 pub const WAIT: Duration = Duration::from_secs(120);
 
+/// The number after `name` on the command line, or `default`.
+pub fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub async fn wait_css(c: &Client, css: &str) {
     c.wait()
         .at_most(WAIT)

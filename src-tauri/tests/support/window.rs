@@ -328,3 +328,25 @@ pub fn app_binary() -> String {
 pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().await
 }
+
+/// Another device beside the window: a profile with `passphrase` at
+/// `profile`, signed in to `server` as `email` (the test kit's password).
+pub fn signed_in_device(
+    server: &crm_sync_testkit::Throwaway,
+    profile: &std::path::Path,
+    passphrase: &str,
+    email: &str,
+) -> crm_app::App {
+    let a = crm_app::App::new(profile.to_path_buf());
+    a.set_extractor(app_binary().into());
+    a.profile_create(Some(passphrase.into()), "GB")
+        .expect("profile");
+    a.sync_login(crm_app::dto::LoginArgs {
+        server: server.url(),
+        email: email.into(),
+        password: crm_sync_testkit::PASSWORD.into(),
+        new_password: None,
+    })
+    .unwrap_or_else(|e| panic!("{email} signs in: {e:?}"));
+    a
+}
