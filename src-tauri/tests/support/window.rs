@@ -259,8 +259,17 @@ impl App {
         }
     }
 
-    /// Save a screenshot of the window as an artifact.
+    /// Save a screenshot of the window as an artifact, once what the page
+    /// last drew is painted (two frames on; a part drawn in the frame
+    /// before could otherwise be missing from the picture).
     pub async fn shot(&self, label: &str) {
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done(null)));",
+                vec![],
+            )
+            .await;
         let dir = repo_root().join("artifacts/screenshots");
         let _ = std::fs::create_dir_all(&dir);
         if let Ok(png) = self.client.screenshot().await {

@@ -2,13 +2,13 @@
 // (✓ valid, ! due within 60 days, ✗ expired, – missing; the cell's title
 // says it in words), with per-course totals for what is shown. The whole
 // matrix comes in one command; filters narrow it here, at once. Cells are
-// plain table cells (12,000 of them at 300 people × 40 courses): no
-// component or state per cell. The rows are drawn a screenful first and
-// the rest in steps between frames: drawing all 12,000 cells at once took
-// about half a second in the window (`make bench-compliance`), a
-// screenful a fraction of it.
+// plain table cells, no component or state per cell, and only the rows in
+// view (and a margin) are in the page: the others are one empty row of
+// their height above and below. Drawing all 12,000 cells of 300 people ×
+// 40 courses took over half a second in the window (`make
+// bench-compliance`); the rows in view, a small part of it.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import * as api from '../api';
 import type { MatrixRowDto, StandingDto } from '../bindings';
 import { ComplianceTabs } from '../components/compliance';
@@ -19,6 +19,7 @@ import { routeHref } from '../lib/route';
 import { testId } from '../lib/testid';
 import { useComplianceMeta } from '../state/compliance';
 import { useLoader } from '../state/use-loader';
+import { visibleRows } from '../lib/virtual-window';
 
 const LEGEND_TEXT: Record<StandingDto, string> = {
   valid: 'Valid',
@@ -113,31 +114,68 @@ export function MatrixScreen() {
   );
 }
 
-/** Rows drawn at once, then per step: a tall screen's worth, then more. */
-const FIRST_ROWS = 50;
-const MORE_ROWS = 50;
+/** A row's height before one is measured (`.matrix` rows in the CSS). */
+const ROW_HEIGHT = 25;
+/** Rows drawn beyond the view, either side, so scrolling shows no gap. */
+const OVERSCAN = 6;
 
-/** How many of `total` rows to draw now; starts again when `key` changes. */
-function useRowsInSteps(total: number, key: unknown): number {
-  const [step, setStep] = useState({ key, shown: FIRST_ROWS });
-  const shown = step.key === key ? step.shown : FIRST_ROWS;
+/**
+ * Which of `total` rows to draw in the scrolling `wrap`: those in view and
+ * a margin. The wrap's height is known only once drawn (the first draw has
+ * a row or so, the next, before anything is shown, the rest); the header's,
+ * the footer's and a row's height are measured after each draw (the text
+ * size changes them). Scrolling redraws once per frame at most, and only
+ * when the window of rows moves.
+ */
+function useMatrixWindow(wrap: { current: HTMLDivElement | null }, total: number, resetKey: unknown) {
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(0);
+  const [sizes, setSizes] = useState({ head: 0, foot: 0, row: ROW_HEIGHT });
+  const frame = useRef(0);
+  useLayoutEffect(() => {
+    const el = wrap.current;
+    if (!el) return undefined;
+    setViewport(el.clientHeight);
+    const ro = new ResizeObserver(() => setViewport(el.clientHeight));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [wrap]);
+  useLayoutEffect(() => {
+    const table = wrap.current?.querySelector('table');
+    const head = table?.tHead?.offsetHeight ?? 0;
+    const foot = table?.tFoot?.offsetHeight ?? 0;
+    const first = table?.querySelector<HTMLElement>('tbody tr[aria-rowindex]');
+    const row = first && first.offsetHeight > 0 ? first.offsetHeight : ROW_HEIGHT;
+    if (head !== sizes.head || foot !== sizes.foot || row !== sizes.row) setSizes({ head, foot, row });
+  });
+  // A new filter starts at the top.
   useEffect(() => {
-    if (shown >= total) return undefined;
-    const t = setTimeout(() => setStep({ key, shown: shown + MORE_ROWS }), 0);
-    return () => clearTimeout(t);
-  }, [key, shown, total]);
-  return Math.min(shown, total);
+    if (wrap.current) wrap.current.scrollTop = 0;
+    setScrollTop(0);
+  }, [resetKey]);
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+  const onScroll = (e: Event) => {
+    const el = e.currentTarget as HTMLDivElement;
+    cancelAnimationFrame(frame.current);
+    frame.current = requestAnimationFrame(() => setScrollTop(el.scrollTop));
+  };
+  // The header and footer stay in view (sticky): the rows scroll between.
+  const between = Math.max(0, viewport - sizes.head - sizes.foot);
+  const win = visibleRows({ scrollTop, viewportHeight: between, rowHeight: sizes.row, total, overscan: OVERSCAN });
+  return { ...win, before: win.start * sizes.row, after: (total - win.end) * sizes.row, onScroll };
 }
 
 function MatrixTable(props: { view: MatrixView }) {
   const v = props.view;
-  const shown = useRowsInSteps(v.rows.length, v);
+  const wrap = useRef<HTMLDivElement>(null);
+  const win = useMatrixWindow(wrap, v.rows.length, v);
+  const span = v.columns.length + 1;
   return (
-    <div class="matrix-wrap card" data-testid="mx-table">
-      <table class="matrix">
+    <div class="matrix-wrap card" data-testid="mx-table" ref={wrap} onScroll={win.onScroll}>
+      <table class="matrix" aria-rowcount={v.rows.length + 2}>
         <caption class="visually-hidden">Training by person and course; each cell says valid, due soon, expired or missing.</caption>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             <th class="mx-name" scope="col">
               <span class="muted small" data-testid="mx-count">
                 {v.rows.length} {v.rows.length === 1 ? 'person' : 'people'} × {v.columns.length} {v.columns.length === 1 ? 'course' : 'courses'}
@@ -151,12 +189,14 @@ function MatrixTable(props: { view: MatrixView }) {
           </tr>
         </thead>
         <tbody>
-          {v.rows.slice(0, shown).map((r) => (
-            <Row key={r.staff_id} row={r} view={v} />
+          {win.before > 0 && <Spacer height={win.before} span={span} />}
+          {v.rows.slice(win.start, win.end).map((r, i) => (
+            <Row key={r.staff_id} row={r} view={v} index={win.start + i} />
           ))}
+          {win.after > 0 && <Spacer height={win.after} span={span} />}
         </tbody>
         <tfoot>
-          <tr>
+          <tr aria-rowindex={v.rows.length + 2}>
             <th class="mx-name" scope="row" title="Percent of the people shown with the course in date">
               In date (%)
             </th>
@@ -172,11 +212,21 @@ function MatrixTable(props: { view: MatrixView }) {
   );
 }
 
-/** One person's row: plain cells, nothing stateful. */
-function Row(props: { row: MatrixRowDto; view: MatrixView }) {
-  const r = props.row;
+/** The space of the rows not drawn. */
+function Spacer(props: { height: number; span: number }) {
   return (
-    <tr data-testid={testId('mx-row', r.staff_id)}>
+    <tr class="mx-spacer" aria-hidden="true" style={{ height: `${props.height}px` }}>
+      <td colSpan={props.span} />
+    </tr>
+  );
+}
+
+/** One person's row (`index` among the rows shown): plain cells, nothing stateful. */
+function Row(props: { row: MatrixRowDto; view: MatrixView; index: number }) {
+  const r = props.row;
+  // Row 1 is the header: people count from 2.
+  return (
+    <tr data-testid={testId('mx-row', r.staff_id)} aria-rowindex={props.index + 2}>
       <th class="mx-name" scope="row">
         <a href={routeHref({ name: 'compliance-person', id: r.staff_id })}>{r.name}</a>
         <span class="muted small"> {r.role}</span>
@@ -194,40 +244,49 @@ function Row(props: { row: MatrixRowDto; view: MatrixView }) {
   );
 }
 
+/** Per-course totals, drawn only when opened (a table per course count). */
 function Totals(props: { view: MatrixView }) {
   const v = props.view;
+  const [open, setOpen] = useState(false);
   return (
-    <details class="card" data-testid="mx-totals">
+    <details class="card" data-testid="mx-totals" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
       <summary>Totals per course</summary>
-      <table class="table">
-        <thead>
-          <tr>
-            <th>Course</th>
-            {STANDINGS.map((s) => (
-              <th key={s} class="num">
-                {STANDING_LABEL[s]}
-              </th>
-            ))}
-            <th class="num">In date</th>
-          </tr>
-        </thead>
-        <tbody>
-          {v.columns.map(({ course }, i) => {
-            const t = v.totals[i];
-            if (!t) return null;
-            return (
-              <tr key={course.id} data-testid={testId('mx-total', course.id)}>
-                <td>{course.name}</td>
-                <td class="num">{t.valid}</td>
-                <td class="num">{t.due_soon}</td>
-                <td class="num">{t.expired}</td>
-                <td class="num">{t.missing}</td>
-                <td class="num">{percentLabel(t.percent)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      {open && <TotalsTable view={v} />}
     </details>
+  );
+}
+
+function TotalsTable(props: { view: MatrixView }) {
+  const v = props.view;
+  return (
+    <table class="table">
+      <thead>
+        <tr>
+          <th>Course</th>
+          {STANDINGS.map((s) => (
+            <th key={s} class="num">
+              {STANDING_LABEL[s]}
+            </th>
+          ))}
+          <th class="num">In date</th>
+        </tr>
+      </thead>
+      <tbody>
+        {v.columns.map(({ course }, i) => {
+          const t = v.totals[i];
+          if (!t) return null;
+          return (
+            <tr key={course.id} data-testid={testId('mx-total', course.id)}>
+              <td>{course.name}</td>
+              <td class="num">{t.valid}</td>
+              <td class="num">{t.due_soon}</td>
+              <td class="num">{t.expired}</td>
+              <td class="num">{t.missing}</td>
+              <td class="num">{percentLabel(t.percent)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
