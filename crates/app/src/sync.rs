@@ -25,7 +25,65 @@ fn status_dto(s: crm_core::sync::SyncStatus, role: crm_core::AccountRole) -> Syn
 fn device_status(s: &Store) -> ApiResult<crm_core::sync::SyncStatus> {
     let mut st = s.sync_status()?;
     st.pending += crm_compliance::sync::waiting(s)?;
+    st.quarantined += crm_compliance::sync::set_aside_count(s)?;
     Ok(st)
+}
+
+/// What to do with a change the server refused.
+#[derive(Clone, Copy)]
+enum Settle {
+    Retry,
+    Discard,
+}
+
+/// A compliance record set aside, named for retry and discard as
+/// `compliance:<kind>:<id>` (core changes are named by their uuid).
+const COMPLIANCE_OP: &str = "compliance:";
+
+fn compliance_set_aside_dto(a: crm_compliance::sync::SetAside) -> SetAsideDto {
+    let what = match a.kind.as_str() {
+        "staff" => "staff record",
+        "check" => "staff check",
+        "evidence" => "evidence file",
+        "supervision" => "supervision",
+        "training" => "training record",
+        "ack" => "acknowledgement",
+        "course" => "course",
+        "policy" => "policy's control",
+        "assignment" => "reading assignment",
+        other => other,
+    };
+    let name = a.about.clone().or_else(|| {
+        ["name", "title"]
+            .iter()
+            .find_map(|k| a.body.get(*k).and_then(|v| v.as_str()))
+            .map(str::to_string)
+    });
+    let fields = a
+        .body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !v.is_null() && k.as_str() != "dirty")
+        .map(|(k, v)| match v {
+            serde_json::Value::String(t) => format!("{k}: {t}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect();
+    SetAsideDto {
+        op_id: format!("{COMPLIANCE_OP}{}:{}", a.kind, a.id),
+        what: if a.body.is_null() {
+            format!("{what} (deleted)")
+        } else {
+            what.to_string()
+        },
+        row_id: a.id,
+        name,
+        contact_id: None,
+        fields,
+        reason: a.reason,
+        at: a.at,
+    }
 }
 
 impl App {
@@ -148,31 +206,50 @@ impl App {
                     at: a.at,
                 });
             }
+            out.extend(
+                crm_compliance::sync::set_aside(s)?
+                    .into_iter()
+                    .map(compliance_set_aside_dto),
+            );
+            out.sort_by(|a, b| a.at.cmp(&b.at));
             Ok(out)
         })
     }
 
     /// Send a refused change again at the next sync (which comes at once).
     pub fn sync_retry(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
-        self.settle_set_aside(op_id, Store::retry_set_aside)
+        self.settle_set_aside(op_id, Settle::Retry)
     }
 
     /// Give up a refused change: it will never be sent.
     pub fn sync_discard(&self, op_id: &str) -> ApiResult<SyncStatusDto> {
-        self.settle_set_aside(op_id, Store::discard_set_aside)
+        self.settle_set_aside(op_id, Settle::Discard)
     }
 
-    fn settle_set_aside(
-        &self,
-        op_id: &str,
-        settle: fn(&mut Store, uuid::Uuid) -> crm_core::Result<()>,
-    ) -> ApiResult<SyncStatusDto> {
-        let id = uuid::Uuid::parse_str(op_id)
-            .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
-        self.write(|s| {
-            settle(s, id)?;
-            Ok(status_dto(device_status(s)?, s.account_role()?))
-        })
+    fn settle_set_aside(&self, op_id: &str, how: Settle) -> ApiResult<SyncStatusDto> {
+        let status = if let Some(rest) = op_id.strip_prefix(COMPLIANCE_OP) {
+            let (kind, id) = rest
+                .split_once(':')
+                .ok_or_else(|| ApiError::invalid("op_id", "not a change id"))?;
+            self.write(|s| {
+                match how {
+                    Settle::Retry => crm_compliance::sync::retry(s, kind, id)?,
+                    Settle::Discard => crm_compliance::sync::discard(s, kind, id)?,
+                }
+                Ok(status_dto(device_status(s)?, s.account_role()?))
+            })?
+        } else {
+            let id = uuid::Uuid::parse_str(op_id)
+                .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
+            self.write(|s| {
+                match how {
+                    Settle::Retry => s.retry_set_aside(id)?,
+                    Settle::Discard => s.discard_set_aside(id)?,
+                }
+                Ok(status_dto(device_status(s)?, s.account_role()?))
+            })?
+        };
+        Ok(status)
     }
 
     /// Listen to the server's notices until its stream ends (it does every
@@ -658,6 +735,35 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused compliance record is listed in words, named so retry and
+    /// discard find it, with the person it is about and its values.
+    #[test]
+    fn a_refused_compliance_record_is_listed_for_retry_and_discard() {
+        let refused =
+            |body: serde_json::Value, about: Option<&str>| crm_compliance::sync::SetAside {
+                kind: "training".into(),
+                id: "t-1".into(),
+                reason: "not your team: ask their manager".into(),
+                body,
+                about: about.map(str::to_string),
+                at: "2026-12-07T10:00:00Z".into(),
+            };
+        let dto = compliance_set_aside_dto(refused(
+            serde_json::json!({"staff_id": "s-1", "course_id": "fire-safety", "evidence": null}),
+            Some("Cat Carer"),
+        ));
+        assert_eq!(dto.op_id, "compliance:training:t-1");
+        assert_eq!(dto.what, "training record");
+        assert_eq!(dto.name.as_deref(), Some("Cat Carer"));
+        assert_eq!(dto.fields, vec!["course_id: fire-safety", "staff_id: s-1"]);
+        assert_eq!(dto.reason, "not your team: ask their manager");
+        let gone = compliance_set_aside_dto(refused(serde_json::Value::Null, None));
+        assert_eq!(
+            (gone.what.as_str(), gone.name),
+            ("training record (deleted)", None)
+        );
+    }
 
     /// Opening the profile or signing in cuts the listener's pause short,
     /// so changes are heard at once, not after up to a minute.

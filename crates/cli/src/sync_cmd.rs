@@ -127,19 +127,28 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
     match args.cmd {
         Some(SyncSub::SetAside { json }) => return list_set_aside(&store, json),
         Some(SyncSub::Retry { op_id }) => {
-            store.retry_set_aside(op_id_arg(&op_id)?)?;
+            match compliance_op(&op_id) {
+                Some((kind, id)) => crm_compliance::sync::retry(&mut store, kind, id)?,
+                None => store.retry_set_aside(op_id_arg(&op_id)?)?,
+            }
             println!("{op_id} will be sent again at the next sync");
             return Ok(());
         }
         Some(SyncSub::Discard { op_id }) => {
-            store.discard_set_aside(op_id_arg(&op_id)?)?;
+            match compliance_op(&op_id) {
+                Some((kind, id)) => crm_compliance::sync::discard(&mut store, kind, id)?,
+                None => store.discard_set_aside(op_id_arg(&op_id)?)?,
+            }
             println!("{op_id} given up; it will not be sent");
             return Ok(());
         }
         _ => {}
     }
     if let Some(SyncSub::Status { json }) = args.cmd {
-        let s = store.sync_status()?;
+        // Care compliance's records count with the store's, as in the app.
+        let mut s = store.sync_status()?;
+        s.pending += crm_compliance::sync::waiting(&store)?;
+        s.quarantined += crm_compliance::sync::set_aside_count(&store)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&s)?);
         } else {
@@ -303,26 +312,50 @@ fn op_id_arg(raw: &str) -> Result<uuid::Uuid> {
         .map_err(|_| anyhow::anyhow!("{raw:?} is not a change id; `crm sync set-aside` lists them"))
 }
 
-/// `crm sync set-aside`: each refused change, oldest first.
+/// A care-compliance record set aside is named `compliance:<kind>:<id>`
+/// (the store's own changes by their uuid), as the app names it.
+fn compliance_op(raw: &str) -> Option<(&str, &str)> {
+    raw.trim().strip_prefix("compliance:")?.split_once(':')
+}
+
+/// `crm sync set-aside`: each refused change, oldest first (the store's,
+/// then care compliance's records).
 fn list_set_aside(store: &Store, json: bool) -> Result<()> {
     let list = store.set_aside()?;
+    let compliance = crm_compliance::sync::set_aside(store)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        let mut all: Vec<serde_json::Value> = list
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()?;
+        all.extend(compliance.iter().map(|a| {
+            serde_json::json!({
+                "op_id": format!("compliance:{}:{}", a.kind, a.id),
+                "table": format!("compliance {}", a.kind),
+                "row_id": a.id,
+                "fields": a.body,
+                "reason": a.reason,
+                "at": a.at,
+            })
+        }));
+        println!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(());
     }
-    if list.is_empty() {
+    if list.is_empty() && compliance.is_empty() {
         println!("no changes set aside: the server took everything sent");
         return Ok(());
     }
-    for c in &list {
-        let fields: Vec<String> = c
-            .fields
-            .iter()
+    let lines = |fields: &mut dyn Iterator<Item = (&String, &serde_json::Value)>| -> String {
+        let all: Vec<String> = fields
+            .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| match v {
                 serde_json::Value::String(s) => format!("{k}: {s}"),
                 other => format!("{k}: {other}"),
             })
             .collect();
+        crm_plugins::text::neutralise(&all.join(", "))
+    };
+    for c in &list {
         println!(
             "{}  {} {}  set aside {}\n  refused: {}\n  values:  {}",
             c.op_id,
@@ -330,12 +363,24 @@ fn list_set_aside(store: &Store, json: bool) -> Result<()> {
             c.row_id,
             c.at,
             crm_plugins::text::neutralise(&c.reason),
-            crm_plugins::text::neutralise(&fields.join(", "))
+            lines(&mut c.fields.iter())
+        );
+    }
+    for a in &compliance {
+        let empty = serde_json::Map::new();
+        println!(
+            "compliance:{}:{}  compliance {}  set aside {}\n  refused: {}\n  values:  {}",
+            a.kind,
+            a.id,
+            a.kind,
+            a.at,
+            crm_plugins::text::neutralise(&a.reason),
+            lines(&mut a.body.as_object().unwrap_or(&empty).iter())
         );
     }
     println!(
         "{} set aside: `crm sync retry <id>` sends one again, `crm sync discard <id>` gives it up",
-        list.len()
+        list.len() + compliance.len()
     );
     Ok(())
 }

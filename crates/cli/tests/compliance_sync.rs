@@ -400,4 +400,97 @@ fn staff_records_reach_only_who_may_see_them_and_a_policy_goes_round_the_office(
         m["rows"][0]["cells"][0]["standing"], "missing",
         "the refused record did not reach the server"
     );
+
+    // Set aside on the manager's device: listed with the server's reason,
+    // counted in the status.
+    let mo = dir("mo");
+    let set_aside = |d: &Path| json(crm(d).args(["sync", "set-aside", "--json"]));
+    let listed = set_aside(&mo);
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let op = listed[0]["op_id"].as_str().expect("op id").to_string();
+    assert!(op.starts_with("compliance:training:"), "{op}");
+    assert!(
+        listed[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("manager"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[0]["fields"]["course_id"], "moving-handling");
+    let text = ok(crm(&mo).args(["sync", "set-aside"]));
+    assert!(text.contains(&op) && text.contains("refused:"), "{text}");
+    let status = json(crm(&mo).args(["sync", "status", "--json"]));
+    assert_eq!(status["quarantined"], 1, "{status}");
+
+    // Cat is back under Mo: sent again, the record lands.
+    ok(crm(&boss).args(["staff", "edit", "Cat Carer", "--manager", "Mo Manager"]));
+    sync(&boss);
+    sync(&mo);
+    let said = ok(crm(&mo).args(["sync", "retry", &op]));
+    assert!(said.contains("sent again"), "{said}");
+    sync(&mo);
+    assert_eq!(set_aside(&mo), serde_json::json!([]));
+    sync(&boss);
+    let m = json(crm(&boss).args([
+        "training",
+        "matrix",
+        "--json",
+        "--course",
+        "moving-handling",
+        "--filter",
+        "Cat",
+    ]));
+    assert_ne!(
+        m["rows"][0]["cells"][0]["standing"], "missing",
+        "the record sent again reached the server: {m}"
+    );
+
+    // Refused again and given up: gone from the device, never sent, and
+    // said plainly when named again.
+    ok(crm(&mo).args([
+        "training",
+        "record",
+        "Cat Carer",
+        "food-hygiene",
+        "--achieved",
+        "2026-02-02",
+    ]));
+    ok(crm(&boss).args(["staff", "edit", "Cat Carer", "--manager", ""]));
+    sync(&boss);
+    sync(&mo);
+    let op = set_aside(&mo)[0]["op_id"]
+        .as_str()
+        .expect("op id")
+        .to_string();
+    ok(crm(&mo).args(["sync", "discard", &op]));
+    let status = json(crm(&mo).args(["sync", "status", "--json"]));
+    assert_eq!(
+        (status["quarantined"].as_i64(), status["pending"].as_i64()),
+        (Some(0), Some(0)),
+        "{status}"
+    );
+    sync(&mo);
+    assert_eq!(set_aside(&mo), serde_json::json!([]));
+    let again = run(crm(&mo).args(["sync", "discard", &op]));
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("crm sync set-aside"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    sync(&boss);
+    let m = json(crm(&boss).args([
+        "training",
+        "matrix",
+        "--json",
+        "--course",
+        "food-hygiene",
+        "--filter",
+        "Cat",
+    ]));
+    assert_eq!(
+        m["rows"][0]["cells"][0]["standing"], "missing",
+        "the record given up never reached the server"
+    );
 }

@@ -2,7 +2,9 @@
 //! here (and what was deleted), then pull what changed among what this
 //! user may see. A record travels whole; the server's last accepted copy
 //! wins. A record the server refuses is kept here, set aside with the
-//! reason (never dropped, never retried blindly). When the user's view
+//! reason (never dropped, never retried blindly): listed with the store's
+//! own refused changes (the Sync screen, `crm sync set-aside`), a person
+//! sends it again (`retry`) or gives it up (`discard`). When the user's view
 //! changed (a new manager, a role change) the server sends everything they
 //! may see and this device drops the rest.
 
@@ -544,14 +546,122 @@ fn apply(c: &rusqlite::Connection, t: &Synced, body: &Value) -> Result<()> {
     Ok(())
 }
 
-/// Records the server refused, kept here: (kind, id, reason).
-pub fn set_aside(store: &Store) -> Result<Vec<(String, String, String)>> {
+/// A record the server refused, kept on this device until a person
+/// sends it again or gives it up.
+#[derive(Clone, Debug, Serialize)]
+pub struct SetAside {
+    /// The kind of record (`staff`, `training`, …).
+    pub kind: String,
+    /// Its id.
+    pub id: String,
+    /// The server's reason.
+    pub reason: String,
+    /// The copy that was refused (null for a deletion).
+    pub body: Value,
+    /// The member of staff it is about, by name, where this device knows.
+    pub about: Option<String>,
+    /// When it was set aside (RFC 3339).
+    pub at: String,
+}
+
+/// Records the server refused, kept here, oldest first.
+pub fn set_aside(store: &Store) -> Result<Vec<SetAside>> {
     if !crate::schema::installed(store)? {
         return Ok(Vec::new());
     }
     Ok(store.feature_read(|c| {
-        let mut st = c.prepare("SELECT kind, id, reason FROM compliance_set_aside ORDER BY at")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let mut st = c.prepare(
+            "SELECT a.kind, a.id, a.reason, a.body, a.at, s.name FROM compliance_set_aside a \
+             LEFT JOIN compliance_staff s ON s.id = CASE a.kind WHEN 'staff' THEN a.id \
+               ELSE json_extract(a.body, '$.staff_id') END \
+             ORDER BY a.at, a.kind, a.id",
+        )?;
+        let rows = st.query_map([], |r| {
+            let body: String = r.get(3)?;
+            Ok(SetAside {
+                kind: r.get(0)?,
+                id: r.get(1)?,
+                reason: r.get(2)?,
+                body: serde_json::from_str(&body).unwrap_or(Value::Null),
+                at: r.get(4)?,
+                about: r.get(5)?,
+            })
+        })?;
         rows.collect()
     })?)
+}
+
+/// How many records the server refused and this device keeps.
+pub fn set_aside_count(store: &Store) -> Result<i64> {
+    if !crate::schema::installed(store)? {
+        return Ok(0);
+    }
+    Ok(store.feature_read(|c| {
+        c.query_row("SELECT count(*) FROM compliance_set_aside", [], |r| {
+            r.get(0)
+        })
+    })?)
+}
+
+fn refused_one(store: &Store, kind: &str, id: &str) -> Result<SetAside> {
+    set_aside(store)?
+        .into_iter()
+        .find(|a| a.kind == kind && a.id == id)
+        .ok_or_else(|| ComplianceError::NotFound {
+            what: "set-aside record",
+            id: format!("{kind} {id}"),
+            hint: "list them with `crm sync set-aside`",
+        })
+}
+
+/// Send a refused record again at the next sync (after the reason was
+/// dealt with, say the person moved back under this manager).
+pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
+    let a = refused_one(store, kind, id)?;
+    let t = table(kind)
+        .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
+    let actor = store.user_actor();
+    store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        let c = tx.conn();
+        if a.body.is_null() {
+            c.execute(
+                "INSERT OR REPLACE INTO compliance_tombstones (kind, id, at) VALUES (?1, ?2, ?3)",
+                params![kind, id, tx.now()],
+            )?;
+        } else {
+            // The refused copy, as it was: a pull since may have replaced
+            // the row with the server's, or removed it.
+            apply(c, t, &a.body)?;
+            c.execute(
+                &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
+                [id],
+            )?;
+        }
+        c.execute(
+            "DELETE FROM compliance_set_aside WHERE kind = ?1 AND id = ?2",
+            params![kind, id],
+        )?;
+        Ok(())
+    })
+}
+
+/// Give a refused record up: this device's copy goes, and the next sync
+/// brings back the server's (if this user may see one) with everything
+/// else they may see.
+pub fn discard(store: &mut Store, kind: &str, id: &str) -> Result<()> {
+    refused_one(store, kind, id)?;
+    let t = table(kind)
+        .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
+    let actor = store.user_actor();
+    store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
+        let c = tx.conn();
+        c.execute(&format!("DELETE FROM {} WHERE {} = ?1 AND dirty = 2", t.table, t.id), [id])?;
+        if t.kind == "policy" {
+            c.execute("DELETE FROM compliance_policy_statements WHERE doc_id NOT IN (SELECT doc_id FROM compliance_policies)", [])?;
+        }
+        c.execute("DELETE FROM compliance_set_aside WHERE kind = ?1 AND id = ?2", params![kind, id])?;
+        // No revision: the next pull is a full answer.
+        c.execute("DELETE FROM compliance_sync WHERE key = 'rev'", [])?;
+        Ok(())
+    })
 }
