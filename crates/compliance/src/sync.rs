@@ -344,7 +344,11 @@ pub fn sync(store: &mut Store, conn: &Connection, token: &str) -> Result<Outcome
             Ok(())
         })?;
     }
-    let since = get(store, "rev")?.and_then(|r| r.parse().ok());
+    // A record given up asks for a full answer (see `discard`).
+    let resync = get(store, "resync")?.is_some();
+    let since = get(store, "rev")?
+        .and_then(|r| r.parse().ok())
+        .filter(|_| !resync);
     let view = get(store, "view")?;
     let answer = conn
         .compliance_pull(token, since, view.as_deref())
@@ -381,6 +385,9 @@ pub fn sync(store: &mut Store, conn: &Connection, token: &str) -> Result<Outcome
             if t.kind == "policy" {
                 policies.push(rec.id.clone());
             }
+        }
+        if answer.full {
+            c.execute("DELETE FROM compliance_sync WHERE key = 'resync'", [])?;
         }
         for (k, v) in [("rev", answer.rev.to_string()), ("view", answer.view.clone())] {
             c.execute("INSERT OR REPLACE INTO compliance_sync (key, value) VALUES (?1, ?2)", params![k, v])?;
@@ -629,17 +636,44 @@ pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
                 params![kind, id, tx.now()],
             )?;
         } else {
-            // The refused copy, as it was: a pull since may have replaced
-            // the row with the server's, or removed it.
-            apply(c, t, &a.body)?;
-            c.execute(
-                &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
-                [id],
-            )?;
+            let dirty: Option<i64> = c
+                .query_row(
+                    &format!("SELECT dirty FROM {} WHERE {} = ?1", t.table, t.id),
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match dirty {
+                // Changed here since: that newer copy goes, not the refused one.
+                Some(1) => {}
+                // Still the refused copy.
+                Some(2) => {
+                    c.execute(
+                        &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
+                        [id],
+                    )?;
+                }
+                // The server's copy came meanwhile, or the record left this
+                // device: the person asked for theirs to be sent, so it is
+                // put back and sent (the last accepted copy wins, as ever).
+                _ => {
+                    apply(c, t, &a.body)?;
+                    c.execute(
+                        &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
+                        [id],
+                    )?;
+                }
+            }
         }
         c.execute(
             "DELETE FROM compliance_set_aside WHERE kind = ?1 AND id = ?2",
             params![kind, id],
+        )?;
+        tx.audit(
+            t.table,
+            id,
+            "sync.retry",
+            &serde_json::json!({ "reason": a.reason }),
         )?;
         Ok(())
     })
@@ -647,21 +681,31 @@ pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
 
 /// Give a refused record up: this device's copy goes, and the next sync
 /// brings back the server's (if this user may see one) with everything
-/// else they may see.
+/// else they may see. A course stays (courses are seeded on every device
+/// and a full answer does not replace them): it is only no longer sent.
 pub fn discard(store: &mut Store, kind: &str, id: &str) -> Result<()> {
-    refused_one(store, kind, id)?;
+    let a = refused_one(store, kind, id)?;
     let t = table(kind)
         .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
     let actor = store.user_actor();
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let c = tx.conn();
-        c.execute(&format!("DELETE FROM {} WHERE {} = ?1 AND dirty = 2", t.table, t.id), [id])?;
-        if t.kind == "policy" {
-            c.execute("DELETE FROM compliance_policy_statements WHERE doc_id NOT IN (SELECT doc_id FROM compliance_policies)", [])?;
+        if t.kind == "course" {
+            c.execute(&format!("UPDATE {} SET dirty = 0 WHERE {} = ?1 AND dirty = 2", t.table, t.id), [id])?;
+        } else {
+            let gone = c.execute(&format!("DELETE FROM {} WHERE {} = ?1 AND dirty = 2", t.table, t.id), [id])?;
+            if gone > 0 && t.kind == "evidence" {
+                c.execute("DELETE FROM compliance_evidence_chunks WHERE evidence_id = ?1", [id])?;
+            }
+            if t.kind == "policy" {
+                c.execute("DELETE FROM compliance_policy_statements WHERE doc_id NOT IN (SELECT doc_id FROM compliance_policies)", [])?;
+            }
         }
         c.execute("DELETE FROM compliance_set_aside WHERE kind = ?1 AND id = ?2", params![kind, id])?;
-        // No revision: the next pull is a full answer.
-        c.execute("DELETE FROM compliance_sync WHERE key = 'rev'", [])?;
+        // The next pull asks for everything, whatever a sync running now
+        // stores as its revision: cleared only by a full answer.
+        c.execute("INSERT OR REPLACE INTO compliance_sync (key, value) VALUES ('resync', '1')", [])?;
+        tx.audit(t.table, id, "sync.discard", &serde_json::json!({ "reason": a.reason, "copy": a.body }))?;
         Ok(())
     })
 }

@@ -761,3 +761,84 @@ fn pdftotext(pdf: &PathBuf) -> String {
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Mark `kind` `id` as refused by the server, as a sync does: the row
+/// kept aside (dirty 2) and its copy listed with the reason.
+fn refuse(s: &mut Store, kind: &str, table: &str, id: &str) {
+    let actor = s.user_actor();
+    s.feature_write(&crm_compliance::FEATURE, actor, |tx| -> crm_core::Result<()> {
+        let c = tx.conn();
+        c.execute(&format!("UPDATE {table} SET dirty = 2 WHERE id = ?1"), [id])?;
+        c.execute(
+            "INSERT INTO compliance_set_aside (kind, id, reason, body, at) VALUES (?1, ?2, 'not in your team', \
+             json_object('id', ?2), '2026-12-07T10:00:00Z')",
+            rusqlite::params![kind, id],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// A refused record sent again never replaces a newer edit made here
+/// since; one given up goes from the device (a course stays: it is only
+/// no longer sent); both leave the list and the counts.
+#[test]
+fn a_refused_record_sent_again_keeps_a_newer_edit_and_given_up_ones_go() {
+    use crm_compliance::sync;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = store(tmp.path());
+    let ann = person(&mut s, "Ann Able", "carer", "north", None);
+    let bob = person(&mut s, "Bob Best", "carer", "north", None);
+    refuse(&mut s, "staff", "compliance_staff", &ann.id);
+    refuse(&mut s, "staff", "compliance_staff", &bob.id);
+    refuse(&mut s, "course", "compliance_courses", "fire-safety");
+    assert_eq!(sync::set_aside_count(&s).unwrap(), 3);
+    let listed = sync::set_aside(&s).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .find(|a| a.id == ann.id)
+            .and_then(|a| a.about.clone())
+            .as_deref(),
+        Some("Ann Able")
+    );
+    assert_eq!(
+        sync::waiting(&s).unwrap(),
+        0,
+        "refused records wait for a person"
+    );
+
+    // Ann's record is changed here after the refusal; sending the refused
+    // copy again keeps that newer edit.
+    let draft = staff::StaffDraft {
+        name: "Ann Able-Newer".into(),
+        role: "senior carer".into(),
+        team: Some("north".into()),
+        start_date: "2025-01-06".into(),
+        supervision_weeks: Some(8),
+        ..Default::default()
+    };
+    staff::update(&mut s, &ann.id, &draft).unwrap();
+    sync::retry(&mut s, "staff", &ann.id).unwrap();
+    assert_eq!(staff::get(&s, &ann.id).unwrap().name, "Ann Able-Newer");
+    assert_eq!(
+        sync::waiting(&s).unwrap(),
+        1,
+        "Ann's record goes at the next sync"
+    );
+
+    // Bob's refused record is given up: gone from this device.
+    sync::discard(&mut s, "staff", &bob.id).unwrap();
+    assert!(staff::get(&s, &bob.id).is_err(), "Bob's refused copy went");
+
+    // The course given up stays, no longer sent.
+    sync::discard(&mut s, "course", "fire-safety").unwrap();
+    assert!(training::courses(&s, true)
+        .unwrap()
+        .iter()
+        .any(|c| c.id == "fire-safety"));
+    assert_eq!(sync::set_aside_count(&s).unwrap(), 0);
+    assert_eq!(sync::waiting(&s).unwrap(), 1);
+    let again = sync::discard(&mut s, "staff", &bob.id).unwrap_err();
+    assert!(again.to_string().contains("crm sync set-aside"), "{again}");
+}

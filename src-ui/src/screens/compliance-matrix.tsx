@@ -108,7 +108,7 @@ export function MatrixScreen() {
           {m && m.rows.length > 0 ? 'Clear a filter to see more people.' : 'Add staff and their training to see the matrix.'}
         </EmptyState>
       )}
-      {view && view.rows.length > 0 && <MatrixTable view={view} />}
+      {view && view.rows.length > 0 && <MatrixTable view={view} filter={filter} />}
       {view && view.rows.length > 0 && <Totals view={view} />}
     </div>
   );
@@ -148,8 +148,9 @@ function useMatrixWindow(wrap: { current: HTMLDivElement | null }, total: number
     const row = first && first.offsetHeight > 0 ? first.offsetHeight : ROW_HEIGHT;
     if (head !== sizes.head || foot !== sizes.foot || row !== sizes.row) setSizes({ head, foot, row });
   });
-  // A new filter starts at the top.
-  useEffect(() => {
+  // A new filter starts at the top (before the frame: no glimpse of the
+  // old place); records arriving from other devices keep the place.
+  useLayoutEffect(() => {
     if (wrap.current) wrap.current.scrollTop = 0;
     setScrollTop(0);
   }, [resetKey]);
@@ -162,16 +163,18 @@ function useMatrixWindow(wrap: { current: HTMLDivElement | null }, total: number
   // The header and footer stay in view (sticky): the rows scroll between.
   const between = Math.max(0, viewport - sizes.head - sizes.foot);
   const win = visibleRows({ scrollTop, viewportHeight: between, rowHeight: sizes.row, total, overscan: OVERSCAN });
-  return { ...win, before: win.start * sizes.row, after: (total - win.end) * sizes.row, onScroll };
+  // Keyboard focus scrolled into view lands clear of the sticky header and footer.
+  const padding = { scrollPaddingTop: `${sizes.head}px`, scrollPaddingBottom: `${sizes.foot}px` };
+  return { ...win, before: win.start * sizes.row, after: (total - win.end) * sizes.row, onScroll, padding };
 }
 
-function MatrixTable(props: { view: MatrixView }) {
+function MatrixTable(props: { view: MatrixView; filter: MatrixFilter }) {
   const v = props.view;
   const wrap = useRef<HTMLDivElement>(null);
-  const win = useMatrixWindow(wrap, v.rows.length, v);
+  const win = useMatrixWindow(wrap, v.rows.length, props.filter);
   const span = v.columns.length + 1;
   return (
-    <div class="matrix-wrap card" data-testid="mx-table" ref={wrap} onScroll={win.onScroll}>
+    <div class="matrix-wrap card" data-testid="mx-table" ref={wrap} onScroll={win.onScroll} style={win.padding}>
       <table class="matrix" aria-rowcount={v.rows.length + 2}>
         <caption class="visually-hidden">Training by person and course; each cell says valid, due soon, expired or missing.</caption>
         <thead>
