@@ -36,9 +36,17 @@ enum Settle {
     Discard,
 }
 
-/// A compliance record set aside, named for retry and discard as
-/// `compliance:<kind>:<id>` (core changes are named by their uuid).
-const COMPLIANCE_OP: &str = "compliance:";
+/// A refused record's values as `field: value` lines (nulls left out).
+fn field_lines(fields: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(t) => format!("{k}: {t}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect()
+}
 
 fn compliance_set_aside_dto(a: crm_compliance::sync::SetAside) -> SetAsideDto {
     let what = match a.kind.as_str() {
@@ -59,19 +67,9 @@ fn compliance_set_aside_dto(a: crm_compliance::sync::SetAside) -> SetAsideDto {
             .find_map(|k| a.body.get(*k).and_then(|v| v.as_str()))
             .map(str::to_string)
     });
-    let fields = a
-        .body
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, v)| !v.is_null() && k.as_str() != "dirty")
-        .map(|(k, v)| match v {
-            serde_json::Value::String(t) => format!("{k}: {t}"),
-            other => format!("{k}: {other}"),
-        })
-        .collect();
+    let fields = a.body.as_object().map(field_lines).unwrap_or_default();
     SetAsideDto {
-        op_id: format!("{COMPLIANCE_OP}{}:{}", a.kind, a.id),
+        op_id: a.op_id(),
         what: if a.body.is_null() {
             format!("{what} (deleted)")
         } else {
@@ -186,15 +184,7 @@ impl App {
                             .and_then(|v| v.as_str())
                             .map(str::to_string)
                     });
-                let fields = a
-                    .fields
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| match v {
-                        serde_json::Value::String(t) => format!("{k}: {t}"),
-                        other => format!("{k}: {other}"),
-                    })
-                    .collect();
+                let fields = field_lines(&a.fields);
                 out.push(SetAsideDto {
                     op_id: a.op_id.to_string(),
                     what: what.to_string(),
@@ -227,29 +217,28 @@ impl App {
     }
 
     fn settle_set_aside(&self, op_id: &str, how: Settle) -> ApiResult<SyncStatusDto> {
-        let status = if let Some(rest) = op_id.strip_prefix(COMPLIANCE_OP) {
-            let (kind, id) = rest
-                .split_once(':')
-                .ok_or_else(|| ApiError::invalid("op_id", "not a change id"))?;
-            self.write(|s| {
-                match how {
-                    Settle::Retry => crm_compliance::sync::retry(s, kind, id)?,
-                    Settle::Discard => crm_compliance::sync::discard(s, kind, id)?,
-                }
-                Ok(status_dto(device_status(s)?, s.account_role()?))
-            })?
-        } else {
-            let id = uuid::Uuid::parse_str(op_id)
-                .map_err(|_| ApiError::invalid("op_id", "not a change id"))?;
-            self.write(|s| {
-                match how {
-                    Settle::Retry => s.retry_set_aside(id)?,
-                    Settle::Discard => s.discard_set_aside(id)?,
-                }
-                Ok(status_dto(device_status(s)?, s.account_role()?))
-            })?
+        use crm_compliance::sync as compliance;
+        // A store change (by its uuid) or a compliance record (kind, id).
+        enum Refused<'a> {
+            Change(uuid::Uuid),
+            Record(&'a str, &'a str),
+        }
+        let refused = match compliance::parse_op_id(op_id) {
+            Some((kind, id)) => Refused::Record(kind, id),
+            None => Refused::Change(
+                uuid::Uuid::parse_str(op_id)
+                    .map_err(|_| ApiError::invalid("op_id", "not a change id"))?,
+            ),
         };
-        Ok(status)
+        self.write(|s| {
+            match (refused, how) {
+                (Refused::Change(op), Settle::Retry) => s.retry_set_aside(op)?,
+                (Refused::Change(op), Settle::Discard) => s.discard_set_aside(op)?,
+                (Refused::Record(kind, id), Settle::Retry) => compliance::retry(s, kind, id)?,
+                (Refused::Record(kind, id), Settle::Discard) => compliance::discard(s, kind, id)?,
+            }
+            Ok(status_dto(device_status(s)?, s.account_role()?))
+        })
     }
 
     /// Listen to the server's notices until its stream ends (it does every

@@ -127,7 +127,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
     match args.cmd {
         Some(SyncSub::SetAside { json }) => return list_set_aside(&store, json),
         Some(SyncSub::Retry { op_id }) => {
-            match compliance_op(&op_id) {
+            match crm_compliance::sync::parse_op_id(&op_id) {
                 Some((kind, id)) => crm_compliance::sync::retry(&mut store, kind, id)?,
                 None => store.retry_set_aside(op_id_arg(&op_id)?)?,
             }
@@ -135,7 +135,7 @@ pub fn sync(dir: &Path, mut store: Store, args: SyncArgs) -> Result<()> {
             return Ok(());
         }
         Some(SyncSub::Discard { op_id }) => {
-            match compliance_op(&op_id) {
+            match crm_compliance::sync::parse_op_id(&op_id) {
                 Some((kind, id)) => crm_compliance::sync::discard(&mut store, kind, id)?,
                 None => store.discard_set_aside(op_id_arg(&op_id)?)?,
             }
@@ -312,10 +312,18 @@ fn op_id_arg(raw: &str) -> Result<uuid::Uuid> {
         .map_err(|_| anyhow::anyhow!("{raw:?} is not a change id; `crm sync set-aside` lists them"))
 }
 
-/// A care-compliance record set aside is named `compliance:<kind>:<id>`
-/// (the store's own changes by their uuid), as the app names it.
-fn compliance_op(raw: &str) -> Option<(&str, &str)> {
-    raw.trim().strip_prefix("compliance:")?.split_once(':')
+/// A refused change's values on one line, `field: value, …` (nulls left
+/// out), made safe for a terminal.
+fn field_lines(fields: &serde_json::Map<String, serde_json::Value>) -> String {
+    let all: Vec<String> = fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect();
+    crm_plugins::text::neutralise(&all.join(", "))
 }
 
 /// `crm sync set-aside`: each refused change, oldest first (the store's,
@@ -330,7 +338,7 @@ fn list_set_aside(store: &Store, json: bool) -> Result<()> {
             .collect::<std::result::Result<_, _>>()?;
         all.extend(compliance.iter().map(|a| {
             serde_json::json!({
-                "op_id": format!("compliance:{}:{}", a.kind, a.id),
+                "op_id": a.op_id(),
                 "table": format!("compliance {}", a.kind),
                 "row_id": a.id,
                 "fields": a.body,
@@ -345,16 +353,6 @@ fn list_set_aside(store: &Store, json: bool) -> Result<()> {
         println!("no changes set aside: the server took everything sent");
         return Ok(());
     }
-    let lines = |fields: &mut dyn Iterator<Item = (&String, &serde_json::Value)>| -> String {
-        let all: Vec<String> = fields
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect();
-        crm_plugins::text::neutralise(&all.join(", "))
-    };
     for c in &list {
         println!(
             "{}  {} {}  set aside {}\n  refused: {}\n  values:  {}",
@@ -363,19 +361,18 @@ fn list_set_aside(store: &Store, json: bool) -> Result<()> {
             c.row_id,
             c.at,
             crm_plugins::text::neutralise(&c.reason),
-            lines(&mut c.fields.iter())
+            field_lines(&c.fields)
         );
     }
+    let empty = serde_json::Map::new();
     for a in &compliance {
-        let empty = serde_json::Map::new();
         println!(
-            "compliance:{}:{}  compliance {}  set aside {}\n  refused: {}\n  values:  {}",
-            a.kind,
-            a.id,
+            "{}  compliance {}  set aside {}\n  refused: {}\n  values:  {}",
+            a.op_id(),
             a.kind,
             a.at,
             crm_plugins::text::neutralise(&a.reason),
-            lines(&mut a.body.as_object().unwrap_or(&empty).iter())
+            field_lines(a.body.as_object().unwrap_or(&empty))
         );
     }
     println!(

@@ -571,6 +571,23 @@ pub struct SetAside {
     pub at: String,
 }
 
+/// What a refused record is named by for retry and discard, beside the
+/// store's own refused changes (named by their uuid).
+const OP_PREFIX: &str = "compliance:";
+
+impl SetAside {
+    /// `compliance:<kind>:<id>`, as the app and the CLI list it.
+    pub fn op_id(&self) -> String {
+        format!("{OP_PREFIX}{}:{}", self.kind, self.id)
+    }
+}
+
+/// The kind and id in an op id made by [`SetAside::op_id`], or `None` for
+/// any other (a store change's uuid).
+pub fn parse_op_id(raw: &str) -> Option<(&str, &str)> {
+    raw.trim().strip_prefix(OP_PREFIX)?.split_once(':')
+}
+
 /// Records the server refused, kept here, oldest first.
 pub fn set_aside(store: &Store) -> Result<Vec<SetAside>> {
     if !crate::schema::installed(store)? {
@@ -610,23 +627,25 @@ pub fn set_aside_count(store: &Store) -> Result<i64> {
     })?)
 }
 
-fn refused_one(store: &Store, kind: &str, id: &str) -> Result<SetAside> {
-    set_aside(store)?
+/// The refused record `kind` `id` and the table it lives in.
+fn refused_one(store: &Store, kind: &str, id: &str) -> Result<(SetAside, &'static Synced)> {
+    let a = set_aside(store)?
         .into_iter()
         .find(|a| a.kind == kind && a.id == id)
         .ok_or_else(|| ComplianceError::NotFound {
             what: "set-aside record",
             id: format!("{kind} {id}"),
             hint: "list them with `crm sync set-aside`",
-        })
+        })?;
+    let t = table(kind)
+        .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
+    Ok((a, t))
 }
 
 /// Send a refused record again at the next sync (after the reason was
 /// dealt with, say the person moved back under this manager).
 pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
-    let a = refused_one(store, kind, id)?;
-    let t = table(kind)
-        .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
+    let (a, t) = refused_one(store, kind, id)?;
     let actor = store.user_actor();
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let c = tx.conn();
@@ -643,26 +662,19 @@ pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match dirty {
-                // Changed here since: that newer copy goes, not the refused one.
-                Some(1) => {}
-                // Still the refused copy.
-                Some(2) => {
-                    c.execute(
-                        &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
-                        [id],
-                    )?;
-                }
-                // The server's copy came meanwhile, or the record left this
-                // device: the person asked for theirs to be sent, so it is
-                // put back and sent (the last accepted copy wins, as ever).
-                _ => {
+            // Changed here since (dirty 1): that newer copy goes, not the
+            // refused one. Still the refused copy (2): sent as it is. The
+            // server's copy came meanwhile, or the record left this device:
+            // the person asked for theirs, so it is put back and sent (the
+            // last accepted copy wins, as ever).
+            if dirty != Some(1) {
+                if dirty != Some(2) {
                     apply(c, t, &a.body)?;
-                    c.execute(
-                        &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
-                        [id],
-                    )?;
                 }
+                c.execute(
+                    &format!("UPDATE {} SET dirty = 1 WHERE {} = ?1", t.table, t.id),
+                    [id],
+                )?;
             }
         }
         c.execute(
@@ -684,9 +696,7 @@ pub fn retry(store: &mut Store, kind: &str, id: &str) -> Result<()> {
 /// else they may see. A course stays (courses are seeded on every device
 /// and a full answer does not replace them): it is only no longer sent.
 pub fn discard(store: &mut Store, kind: &str, id: &str) -> Result<()> {
-    let a = refused_one(store, kind, id)?;
-    let t = table(kind)
-        .ok_or_else(|| ComplianceError::State(format!("{kind} records are not synced")))?;
+    let (a, t) = refused_one(store, kind, id)?;
     let actor = store.user_actor();
     store.feature_write(&FEATURE, actor, |tx| -> Result<()> {
         let c = tx.conn();
